@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# The one test command: installs what the tests need, lints, checks import layers, runs pytest.
+# Usage: scripts/test.sh [pytest args...]   (runnable from any directory)
+set -euo pipefail
+
+have_pg() {
+    command -v pg_ctl >/dev/null 2>&1 && return 0
+    compgen -G "/usr/lib/postgresql/*/bin/pg_ctl" >/dev/null
+}
+
+if ! have_pg; then
+    echo "==> installing PostgreSQL (the metadata store tests start a throwaway server)"
+    sudo=()
+    if [[ $EUID -ne 0 ]]; then sudo=(sudo); fi
+    "${sudo[@]}" apt-get update
+    "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y postgresql
+fi
+
+# Also cds to the repo root.
+# shellcheck source=scripts/_venv.sh
+source "$(dirname "${BASH_SOURCE[0]}")/_venv.sh"
+
+echo "==> ruff check"
+.venv/bin/ruff check src tests bench
+
+echo "==> lint-imports"
+.venv/bin/lint-imports
+
+echo "==> pytest $*"
+exec .venv/bin/python -m pytest "$@"

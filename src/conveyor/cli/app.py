@@ -1,0 +1,19 @@
+"""The typer application: one sub-app per verb group."""
+
+from __future__ import annotations
+
+import typer
+
+from conveyor.cli import data, lifecycle, models, runs
+
+app = typer.Typer(
+    name="conveyor",
+    help="Conveyor: data versions, AutoML, registry, serving, monitoring and retraining in one tool.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+app.add_typer(data.app, name="data")
+app.add_typer(runs.app, name="runs")
+app.add_typer(models.app, name="models")
+lifecycle.register(app)

@@ -1,0 +1,146 @@
+"""The loop's verbs: init, train, serve, score, monitor, retrain, demo."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from conveyor.cli.output import JsonOption, ProjectOption, console, emit_json, open_project, table
+from conveyor.cli.progress import search_progress
+
+
+def register(app: typer.Typer) -> None:
+    for command in (init, train, serve, score, monitor, retrain, demo):
+        app.command(command.__name__)(command)
+
+
+def init(path: Annotated[Path, typer.Argument(help="Project folder.")] = Path("."),
+         name: Annotated[str | None, typer.Option("--name")] = None, json: JsonOption = False) -> None:
+    """Create a project: conveyor.yaml and the embedded store (.conveyor/)."""
+    from conveyor.project import Project  # heavy imports only once a verb runs
+
+    with Project.init(path, name=name) as project:
+        data = {"root": str(project.root), "name": project.config.get("name"),
+                "db": project.stores.metadata.url, "artifacts": project.stores.artifacts.url}
+    if json:
+        emit_json(data)
+        return
+    typer.echo(f"initialised project {data['name']!r} in {data['root']}")
+
+
+def train(dataset: Annotated[str, typer.Argument(help="NAME or NAME@VERSION.")],
+          target: Annotated[str | None, typer.Option("--target", help="Column to predict.")] = None,
+          task: Annotated[str | None, typer.Option("--task", help="auto, classification or regression.")] = None,
+          metric: Annotated[str | None, typer.Option("--metric", help="e.g. roc_auc, accuracy, rmse.")] = None,
+          budget: Annotated[str | None, typer.Option("--budget", help="Time budget, e.g. 60s or 2m.")] = None,
+          trials: Annotated[int | None, typer.Option("--trials", min=1, help="Trial budget.")] = None,
+          search: Annotated[str | None, typer.Option("--search", help="bayesian, random or grid.")] = None,
+          model: Annotated[str | None, typer.Option("--model", help="Model name (default: dataset name).")] = None,
+          seed: Annotated[int, typer.Option("--seed")] = 0,
+          project: ProjectOption = None, json: JsonOption = False) -> None:
+    """AutoML over linear, random forest and LightGBM pipelines; records a run and a model version."""
+    from conveyor.train.budget import parse_budget
+
+    with open_project(project) as proj:
+        seconds = parse_budget(budget or proj.setting("train", "budget", "60s"))
+        with search_progress(seconds, "training", enabled=not json) as on_trial:
+            result = proj.train(dataset, target, model_name=model, task=task, metric=metric, budget=seconds,
+                                max_trials=trials, search=search, seed=seed, on_trial=on_trial)
+    automl = result.automl
+    data = {"run": result.run.id, "model_version": result.model_version.ref, "family": automl.family,
+            "task": automl.task, "metric": automl.metric, "validation_score": automl.validation_score,
+            "metrics": result.metrics, "trials": len(automl.trials), "params": automl.params,
+            "dropped_columns": automl.dropped}
+    if json:
+        emit_json(data)
+        return
+    typer.echo(f"run {result.run.id[:12]} -> {result.model_version.ref}: best {automl.family} after "
+               f"{len(automl.trials)} trials (validation {automl.metric} {automl.validation_score:.4f})")
+    table("Holdout metrics", ["metric", "value"], sorted(result.metrics.items()))
+    for column, why in automl.dropped.items():
+        typer.echo(f"note: dropped column {column!r}: {why}")
+
+
+def serve(model: Annotated[str, typer.Argument(help="MODEL@ALIAS, MODEL:N or MODEL.")],
+          host: Annotated[str, typer.Option("--host")] = "127.0.0.1",
+          port: Annotated[int, typer.Option("--port", min=0, max=65535)] = 8080,
+          project: ProjectOption = None) -> None:
+    """Serve a model over HTTP: MLflow /invocations and the Open Inference Protocol (V2)."""
+    from conveyor.serve.runner import serve_forever
+
+    with open_project(project) as proj:
+        app = proj.serving_app(model)
+        version = proj.model(model).ref
+        console.print(f"serving {version} on http://{host}:{port}  (POST /invocations, /v2/models/..., GET /health)",
+                      highlight=False)
+        serve_forever(app, host, port)
+
+
+def score(model: Annotated[str, typer.Argument(help="MODEL@ALIAS, MODEL:N or MODEL.")],
+          input_file: Annotated[Path, typer.Argument(metavar="INPUT", help="CSV, Parquet or JSON-lines file.")],
+          output_file: Annotated[Path, typer.Argument(metavar="OUTPUT", help=".csv or .parquet")],
+          project: ProjectOption = None, json: JsonOption = False) -> None:
+    """Batch scoring, file to file: the input rows plus `prediction` (and `proba_<class>` for classifiers)."""
+    from conveyor.serve.batch import score_file
+
+    with open_project(project) as proj:
+        summary = score_file(proj.stores, model, input_file, output_file)
+    if json:
+        emit_json(summary)
+        return
+    typer.echo(f"scored {summary['rows']} rows with {summary['model_version']} -> {output_file}")
+
+
+def monitor(model: Annotated[str, typer.Argument(help="MODEL@ALIAS, MODEL:N or MODEL.")],
+            current: Annotated[str | None, typer.Option("--current", help="NAME@VERSION to compare.")] = None,
+            window: Annotated[int | None, typer.Option("--window", min=1, help="Last N logged predictions.")] = None,
+            fail_on_drift: Annotated[bool, typer.Option("--fail-on-drift", help="Exit 1 when drift is found.")] = False,
+            project: ProjectOption = None, json: JsonOption = False) -> None:
+    """Drift of new data against the model's training data, per column (and live accuracy where labelled)."""
+    with open_project(project) as proj:
+        report = proj.monitor(model, current=current, window=window)
+    data = report.to_dict()
+    if json:
+        emit_json(data)
+    else:
+        typer.echo(f"{report.model}: reference {report.reference} vs {report.current}")
+        table("Drift by column", ["column", "method", "score", "threshold", "drifted"],
+              [[c.column, c.method, c.score, c.threshold, "DRIFT" if c.drifted else "ok"]
+               for c in report.drift.columns])
+        typer.echo(f"drift: {'yes' if report.drift.drift else 'no'} "
+                   f"({report.drift.share_drifted:.0%} of columns drifted)")
+        if report.performance.get("labelled"):
+            typer.echo(f"live performance: {report.performance}")
+    if fail_on_drift and report.drift.drift:
+        raise typer.Exit(1)
+
+
+def retrain(model: Annotated[str, typer.Argument(help="Model name.")],
+            budget: Annotated[str | None, typer.Option("--budget", help="Time budget, e.g. 60s.")] = None,
+            trials: Annotated[int | None, typer.Option("--trials", min=1)] = None,
+            seed: Annotated[int, typer.Option("--seed")] = 0,
+            project: ProjectOption = None, json: JsonOption = False) -> None:
+    """One pass of the retraining policy: challenger vs champion on the same recent holdout."""
+    from conveyor.train.budget import parse_budget
+
+    with open_project(project) as proj:
+        seconds = parse_budget(budget or proj.setting("train", "budget", "60s"))
+        with search_progress(seconds, "retraining", enabled=not json) as on_trial:
+            decision = proj.retrain(model, budget=seconds, max_trials=trials, seed=seed, on_trial=on_trial)
+    if json:
+        emit_json(decision.to_dict())
+        return
+    typer.echo(f"{decision.decision}: {decision.reason}")
+
+
+def demo(fast: Annotated[bool, typer.Option("--fast", help="Smaller budgets and samples.")] = False,
+         keep: Annotated[Path | None, typer.Option("--keep", help="Leave the demo project in this folder.")] = None,
+         json: JsonOption = False) -> None:
+    """The whole loop on real New York flights of 2013: ingest, train, promote, serve, drift, retrain."""
+    from conveyor.demo import run_demo
+
+    summary = run_demo(keep=keep, fast=fast, say=None if json else console.print)
+    if json:
+        emit_json(summary)

@@ -1,0 +1,38 @@
+"""Entry point: error handling for every verb (exit 2 with one clear line, never a traceback)."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+from conveyor._version import __version__
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = sys.argv[1:] if argv is None else argv
+    if args in (["--version"], ["-V"]):  # answered before any import: start-up time matters for scripts
+        print(f"conveyor {__version__}")
+        return
+    from conveyor.cli.app import app  # keeps `--version` free of typer/rich imports
+    from conveyor.core.errors import ConveyorError
+
+    try:
+        app(args=args, prog_name="conveyor", standalone_mode=True)
+    except ConveyorError as exc:
+        _fail(f"error: {exc}", exc.exit_code, exc)
+    except KeyboardInterrupt:
+        _fail("interrupted", 130, None)
+    except SystemExit:
+        raise
+    except Exception as exc:
+        _fail(f"internal error: {type(exc).__name__}: {exc} (set CONVEYOR_DEBUG=1 to see the traceback, "
+              f"and please report it)", 1, exc)
+
+
+def _fail(message: str, code: int, exc: BaseException | None) -> None:
+    if exc is not None and os.environ.get("CONVEYOR_DEBUG"):
+        import traceback
+
+        traceback.print_exception(exc)
+    print(message, file=sys.stderr)
+    raise SystemExit(code)

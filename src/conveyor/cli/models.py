@@ -1,0 +1,120 @@
+"""`conveyor models ...`: the registry."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from conveyor.cli.output import JsonOption, ProjectOption, emit_json, open_project, table, when
+
+app = typer.Typer(help="Model registry: list, show, promote, rollback, import, audit.", no_args_is_help=True)
+
+
+def version_dict(mv, aliases: dict[str, int] | None = None) -> dict:
+    return {"model_version": mv.ref, "name": mv.name, "version": mv.version, "flavor": mv.flavor, "run": mv.run_id,
+            "dataset": mv.dataset, "metrics": mv.metrics, "signature": mv.signature, "created_at": mv.created_at,
+            "artifact": mv.artifact, "aliases": sorted(a for a, v in (aliases or {}).items() if v == mv.version),
+            "meta": mv.meta}
+
+
+@app.command("list")
+def list_models(project: ProjectOption = None, json: JsonOption = False) -> None:
+    """Every model version, with its aliases."""
+    with open_project(project) as proj:
+        versions = proj.models()
+        aliases = {name: proj.aliases(name) for name in {v.name for v in versions}}
+    rows = [version_dict(v, aliases[v.name]) for v in versions]
+    if json:
+        emit_json(rows)
+        return
+    table("Model versions", ["model", "aliases", "flavor", "dataset", "metrics", "created"],
+          [[r["model_version"], " ".join("@" + a for a in r["aliases"]), r["flavor"],
+            (r["dataset"] or "-")[:24], ", ".join(f"{k}={v:.4g}" for k, v in list(r["metrics"].items())[:3]),
+            when(r["created_at"])] for r in rows])
+
+
+@app.command("show")
+def show(ref: Annotated[str, typer.Argument(help="MODEL, MODEL:N or MODEL@ALIAS.")],
+         project: ProjectOption = None, json: JsonOption = False) -> None:
+    """One model version with its lineage: run, dataset, code commit."""
+    with open_project(project) as proj:
+        mv = proj.model(ref)
+        aliases = proj.aliases(mv.name)
+        run = proj.run(mv.run_id) if mv.run_id else None
+    data = version_dict(mv, aliases)
+    data["lineage"] = {"run": mv.run_id, "dataset": mv.dataset,
+                       "git_commit": run.tags.get("git.commit") if run else None,
+                       "packages": {k[4:]: v for k, v in (run.tags if run else {}).items() if k.startswith("pkg.")}}
+    if json:
+        emit_json(data)
+        return
+    typer.echo(f"{mv.ref}  flavor={mv.flavor}  aliases={' '.join('@' + a for a in data['aliases']) or '-'}")
+    typer.echo(f"  run={mv.run_id}  dataset={mv.dataset}  commit={data['lineage']['git_commit'] or '-'}")
+    typer.echo(f"  task={mv.signature.get('task')}  target={mv.signature.get('target')}  "
+               f"inputs={', '.join(c['name'] for c in mv.signature.get('inputs', []))}")
+    table("Metrics", ["metric", "value"], sorted(mv.metrics.items()))
+
+
+@app.command("promote")
+def promote_cmd(ref: Annotated[str, typer.Argument(help="MODEL:N (or MODEL@ALIAS) to promote.")],
+                alias: Annotated[str, typer.Option("--alias", help="e.g. champion, challenger.")] = "champion",
+                reason: Annotated[str, typer.Option("--reason")] = "",
+                project: ProjectOption = None, json: JsonOption = False) -> None:
+    """Point an alias at a model version (recorded in the audit trail)."""
+    with open_project(project) as proj:
+        change = proj.promote(ref, alias, reason=reason)
+    data = {"model": change.model, "alias": change.alias, "version": change.version, "previous": change.previous}
+    if json:
+        emit_json(data)
+        return
+    typer.echo(f"{change.model}@{change.alias} -> {change.model}:{change.version} (was {change.previous or '-'})")
+
+
+@app.command("rollback")
+def rollback_cmd(name: Annotated[str, typer.Argument(help="Model name.")],
+                 alias: Annotated[str, typer.Option("--alias")] = "champion",
+                 reason: Annotated[str, typer.Option("--reason")] = "",
+                 project: ProjectOption = None, json: JsonOption = False) -> None:
+    """Move an alias back to the version it held before its latest promotion."""
+    with open_project(project) as proj:
+        change = proj.rollback(name, alias, reason=reason)
+    data = {"model": change.model, "alias": change.alias, "version": change.version, "previous": change.previous}
+    if json:
+        emit_json(data)
+        return
+    typer.echo(f"{change.model}@{change.alias} rolled back to {change.model}:{change.version} "
+               f"(was {change.previous})")
+
+
+@app.command("import")
+def import_cmd(file: Annotated[Path, typer.Argument(help="Model file: LightGBM .txt, XGBoost .json/.ubj, "
+                                                         "or with --trust a pickle/joblib file.")],
+               name: Annotated[str, typer.Option("--name", help="Model name to register under.")],
+               data: Annotated[str | None, typer.Option("--data", help="NAME@VERSION it was trained on.")] = None,
+               trust: Annotated[bool, typer.Option("--trust", help="Allow pickle-based files.")] = False,
+               project: ProjectOption = None, json: JsonOption = False) -> None:
+    """Register a model trained elsewhere, with lineage to a dataset version."""
+    with open_project(project) as proj:
+        mv = proj.import_model(file, name, data=data, trust=trust)
+    if json:
+        emit_json(version_dict(mv))
+        return
+    typer.echo(f"registered {mv.ref} ({mv.flavor}) from {file}")
+
+
+@app.command("audit")
+def audit_cmd(project: ProjectOption = None, json: JsonOption = False) -> None:
+    """Show the registry's audit trail and verify its hash chain (exit 2 if a row was edited or deleted)."""
+    with open_project(project) as proj:
+        entries = proj.audit()
+        count = proj.verify_audit()
+    if json:
+        emit_json({"verified": True, "rows": count,
+                   "entries": [{"seq": e.seq, "at": e.at, "actor": e.actor, "action": e.action,
+                                "subject": e.subject, "details": e.details} for e in entries]})
+        return
+    table("Audit trail", ["#", "when", "who", "action", "subject"],
+          [[e.seq, when(e.at), e.actor, e.action, e.subject] for e in entries])
+    typer.echo(f"hash chain intact: {count} rows verified")

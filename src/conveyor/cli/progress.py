@@ -1,0 +1,28 @@
+"""A live progress bar for searches: trials done, best score so far, time left (on stderr)."""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+
+from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+
+from conveyor.cli.output import err_console
+
+
+@contextmanager
+def search_progress(budget_seconds: float, label: str = "search", enabled: bool = True):
+    """Yields an ``on_trial(trial, best, elapsed)`` callback that drives the bar."""
+    if not enabled:
+        yield None
+        return
+    progress = Progress(TextColumn("[bold]{task.description}"), BarColumn(), TextColumn("{task.fields[status]}"),
+                        TimeRemainingColumn(), console=err_console, transient=False)
+    with progress:
+        task = progress.add_task(label, total=budget_seconds, status="starting")
+
+        def on_trial(trial, best, elapsed):
+            progress.update(task, completed=min(elapsed, budget_seconds),
+                            status=f"trial {trial.number + 1} {trial.family}  best {best:.4f}")
+
+        yield on_trial
+        progress.update(task, completed=budget_seconds)

@@ -1,0 +1,62 @@
+"""`conveyor runs ...`: tracked runs."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from conveyor.cli.output import JsonOption, ProjectOption, emit_json, open_project, table, when
+
+app = typer.Typer(help="Tracked runs: list, show, compare.", no_args_is_help=True)
+
+
+def run_dict(r) -> dict:
+    return {"id": r.id, "name": r.name, "status": r.status, "started_at": r.started_at, "ended_at": r.ended_at,
+            "dataset": r.dataset, "params": r.params, "metrics": r.metrics, "tags": r.tags, "artifacts": r.artifacts}
+
+
+@app.command("list")
+def list_runs(order_by: Annotated[str | None, typer.Option("--order-by", help="Sort by this metric.")] = None,
+              ascending: Annotated[bool, typer.Option("--ascending", help="Smallest metric first.")] = False,
+              limit: Annotated[int, typer.Option("--limit", min=1)] = 50,
+              project: ProjectOption = None, json: JsonOption = False) -> None:
+    """List runs, newest first (or best first by --order-by METRIC)."""
+    with open_project(project) as proj:
+        found = proj.runs(order_by_metric=order_by, ascending=ascending, limit=limit)
+    if json:
+        emit_json([run_dict(r) for r in found])
+        return
+    key = order_by or next((k for r in found for k in r.metrics if not k.startswith("trial")), None)
+    table("Runs", ["run", "name", "status", "started", "dataset", key or "metric", "model"],
+          [[r.id[:12], r.name, r.status, when(r.started_at), (r.dataset or "-").split("@")[0],
+            r.metrics.get(key) if key else None, r.tags.get("model_version")] for r in found])
+
+
+@app.command("show")
+def show(run_id: Annotated[str, typer.Argument(help="Run id or a unique prefix.")],
+         project: ProjectOption = None, json: JsonOption = False) -> None:
+    """Params, metrics, tags, artifacts and lineage of one run."""
+    with open_project(project) as proj:
+        run = proj.run(run_id)
+    if json:
+        emit_json(run_dict(run))
+        return
+    typer.echo(f"run {run.id}  {run.name}  {run.status}  dataset={run.dataset}")
+    table("Params", ["param", "value"], sorted(run.params.items()))
+    table("Metrics", ["metric", "value"], sorted(run.metrics.items()))
+    table("Tags", ["tag", "value"], sorted(run.tags.items()))
+
+
+@app.command("compare")
+def compare(run_ids: Annotated[list[str], typer.Argument(help="Two or more run ids.")],
+            project: ProjectOption = None, json: JsonOption = False) -> None:
+    """Params and metrics of several runs side by side."""
+    with open_project(project) as proj:
+        found = [proj.run(r) for r in run_ids]
+    if json:
+        emit_json([run_dict(r) for r in found])
+        return
+    keys = sorted({k for r in found for k in r.metrics}) + sorted({f"param.{k}" for r in found for k in r.params})
+    rows = [[k] + [r.params.get(k[6:]) if k.startswith("param.") else r.metrics.get(k) for r in found] for k in keys]
+    table("Runs compared", ["", *(r.id[:12] for r in found)], rows)

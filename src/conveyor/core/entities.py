@@ -1,0 +1,113 @@
+"""The records every layer passes around. Plain dataclasses: no behaviour that needs other layers."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+
+def new_id() -> str:
+    return uuid.uuid4().hex
+
+
+def now() -> float:
+    return time.time()
+
+
+@dataclass
+class DatasetVersion:
+    """One immutable version of a dataset. ``version`` is the content hash of the stored Parquet bytes."""
+
+    name: str
+    version: str
+    artifact: str  # digest in the artifact store
+    rows: int
+    columns: list[dict[str, Any]]  # [{"name", "dtype", "kind"}]; kind: numeric | categorical | datetime | bool
+    profile: dict[str, Any]  # per column statistics, see conveyor.data.profile
+    source: str
+    created_at: float = field(default_factory=now)
+    parents: list[str] = field(default_factory=list)  # "NAME@VERSION" of the versions it was derived from
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def ref(self) -> str:
+        return f"{self.name}@{self.version[:12]}"
+
+    @property
+    def column_names(self) -> list[str]:
+        return [c["name"] for c in self.columns]
+
+
+@dataclass
+class Metric:
+    key: str
+    value: float
+    step: int = 0
+    timestamp: float = field(default_factory=now)
+
+
+@dataclass
+class Run:
+    id: str
+    name: str
+    status: str = "running"  # running | finished | failed
+    started_at: float = field(default_factory=now)
+    ended_at: float | None = None
+    dataset: str | None = None  # "NAME@VERSION"
+    params: dict[str, str] = field(default_factory=dict)
+    metrics: dict[str, float] = field(default_factory=dict)  # latest value per key
+    tags: dict[str, str] = field(default_factory=dict)
+    artifacts: dict[str, str] = field(default_factory=dict)  # name -> digest
+
+
+@dataclass
+class ModelVersion:
+    name: str
+    version: int
+    artifact: str  # digest of the model package
+    flavor: str  # sklearn | lightgbm | xgboost
+    run_id: str | None
+    dataset: str | None  # "NAME@VERSION" it was trained on
+    signature: dict[str, Any]  # {"inputs": [{"name", "dtype", "kind"}], "task", "classes", "target"}
+    metrics: dict[str, float] = field(default_factory=dict)
+    created_at: float = field(default_factory=now)
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def ref(self) -> str:
+        return f"{self.name}:{self.version}"
+
+
+@dataclass
+class AliasChange:
+    model: str
+    alias: str
+    version: int | None  # None when the alias was removed
+    previous: int | None
+    at: float = field(default_factory=now)
+
+
+@dataclass
+class AuditEntry:
+    seq: int
+    at: float
+    actor: str
+    action: str
+    subject: str
+    details: dict[str, Any]
+    prev_hash: str
+    hash: str
+
+
+@dataclass
+class PredictionRecord:
+    id: str
+    model: str  # "MODEL:N"
+    inputs: dict[str, Any]
+    outputs: dict[str, Any]
+    at: float = field(default_factory=now)
+    latency_ms: float = 0.0
+    label: Any = None
+    labeled_at: float | None = None

@@ -1,0 +1,44 @@
+"""What a run needs to be reproduced: the code commit and the versions of the packages that made the model."""
+
+from __future__ import annotations
+
+import functools
+import platform
+import subprocess
+from importlib import metadata
+from pathlib import Path
+
+PACKAGES = ("conveyor-mlops", "numpy", "pandas", "scikit-learn", "lightgbm", "xgboost", "optuna", "pyarrow")
+
+
+def git_commit(folder: Path) -> tuple[str | None, bool]:
+    """(commit sha, whether the working tree has uncommitted changes), or (None, False) outside git."""
+    try:
+        sha = subprocess.run(["git", "rev-parse", "HEAD"], cwd=folder, capture_output=True, text=True,
+                             timeout=5, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=folder,
+                               capture_output=True, text=True, timeout=5, check=True).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return None, False
+    return sha or None, bool(dirty)
+
+
+@functools.lru_cache(maxsize=1)
+def package_versions() -> dict[str, str]:
+    found = {}
+    for name in PACKAGES:
+        try:
+            found[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            continue
+    return found
+
+
+def environment_tags(folder: Path) -> dict[str, str]:
+    tags = {"python": platform.python_version(), "platform": platform.platform(terse=True)}
+    tags.update({f"pkg.{k}": v for k, v in package_versions().items()})
+    sha, dirty = git_commit(folder)
+    if sha:
+        tags["git.commit"] = sha
+        tags["git.dirty"] = str(dirty).lower()
+    return tags

@@ -1,0 +1,97 @@
+"""The one exception tree of conveyor.
+
+Every error a user can cause is a :class:`ConveyorError`. Each class carries
+
+* ``code``      a stable machine-readable string (shown with ``--json`` and in HTTP bodies),
+* ``exit_code`` what the CLI exits with (2 = bad usage or input, 1 = the work ran and failed a check),
+* ``http_status`` what the REST layers answer.
+
+Tree::
+
+    ConveyorError
+    ├── BadInputError          (exit 2, HTTP 422)  wrong types, missing columns, NaN, empty files
+    │   └── PayloadTooLargeError (HTTP 413)
+    ├── NotFoundError          (exit 2, HTTP 404)  unknown dataset, model, version, alias, run
+    ├── ConflictError          (exit 2, HTTP 409)  a name or version that already exists
+    ├── IntegrityError         (exit 2, HTTP 409)  an artifact whose bytes do not match its hash,
+    │                                              an audit trail that was edited
+    ├── CheckFailedError       (exit 1, HTTP 409)  a gate or check ran and failed
+    └── StoreError             (exit 2, HTTP 503)  a backend that cannot be reached or upgraded
+
+Messages name the object, the bad value and the fix.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable
+
+
+class ConveyorError(Exception):
+    code = "conveyor_error"
+    exit_code = 2
+    http_status = 400
+
+    def __init__(self, message: str, *, field: str | None = None, hint: str | None = None) -> None:
+        self.message = message
+        self.field = field
+        self.hint = hint
+        super().__init__(self.__str__())
+
+    def __str__(self) -> str:
+        return f"{self.message} {self.hint}" if self.hint else self.message
+
+    def to_dict(self) -> dict[str, object]:
+        body: dict[str, object] = {"error": self.code, "message": str(self)}
+        if self.field is not None:
+            body["field"] = self.field
+        return body
+
+
+class BadInputError(ConveyorError):
+    code = "bad_input"
+    http_status = 422
+
+
+class PayloadTooLargeError(BadInputError):
+    code = "payload_too_large"
+    http_status = 413
+
+
+class NotFoundError(ConveyorError):
+    code = "not_found"
+    http_status = 404
+
+    @classmethod
+    def for_name(cls, kind: str, name: str, known: Iterable[str]) -> NotFoundError:
+        known = sorted(set(known))
+        close = difflib.get_close_matches(name, known, n=1)
+        if close:
+            hint = f"Did you mean {close[0]!r}?"
+        elif known:
+            shown = ", ".join(known[:8]) + (" ..." if len(known) > 8 else "")
+            hint = f"Known: {shown}."
+        else:
+            hint = f"There are no {kind}s yet."
+        return cls(f"Unknown {kind} {name!r}.", hint=hint)
+
+
+class ConflictError(ConveyorError):
+    code = "conflict"
+    http_status = 409
+
+
+class IntegrityError(ConveyorError):
+    code = "integrity"
+    http_status = 409
+
+
+class CheckFailedError(ConveyorError):
+    code = "check_failed"
+    exit_code = 1
+    http_status = 409
+
+
+class StoreError(ConveyorError):
+    code = "store_unavailable"
+    http_status = 503

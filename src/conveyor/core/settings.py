@@ -1,0 +1,38 @@
+"""Where a project keeps its state, from conveyor.yaml and environment variables (which win)."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+PROJECT_FILE = "conveyor.yaml"
+STATE_DIR = ".conveyor"
+
+
+@dataclass(frozen=True)
+class Settings:
+    root: Path
+    db_url: str
+    artifacts_url: str
+    executor: str = "inline"
+
+    @classmethod
+    def for_project(cls, root: Path) -> Settings:
+        root = Path(root).resolve()
+        state = root / STATE_DIR
+        return cls(
+            root=root,
+            db_url=os.environ.get("CONVEYOR_DB_URL") or f"sqlite:///{state / 'conveyor.db'}",
+            artifacts_url=os.environ.get("CONVEYOR_ARTIFACTS") or str(state / "artifacts"),
+            executor=os.environ.get("CONVEYOR_EXECUTOR") or "inline",
+        )
+
+
+def find_project_root(start: Path | None = None) -> Path:
+    """The nearest folder upward holding conveyor.yaml, else ``start`` itself."""
+    here = Path(start or Path.cwd()).resolve()
+    for folder in (here, *here.parents):
+        if (folder / PROJECT_FILE).is_file():
+            return folder
+    return here

@@ -1,0 +1,1 @@
+"""L2: dataset versions: ingestion, content-addressed storage, profiles and drift-ready statistics."""

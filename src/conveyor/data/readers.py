@@ -1,0 +1,65 @@
+"""Read user files into DataFrames, turning every way a file can be wrong into one clear BadInputError."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import pandas as pd
+import pyarrow as pa
+
+from conveyor.core.errors import BadInputError
+
+READERS = {
+    ".csv": "csv",
+    ".parquet": "parquet",
+    ".pq": "parquet",
+    ".jsonl": "jsonl",
+    ".ndjson": "jsonl",
+    ".json": "json",
+}
+
+
+def read_file(path: str | Path) -> pd.DataFrame:
+    path = Path(path)
+    if not path.exists():
+        raise BadInputError(f"File not found: {path}.", field="source", hint="Check the path.")
+    if path.is_dir():
+        raise BadInputError(f"{path} is a folder.", field="source",
+                            hint="Give one file (.csv, .parquet, .jsonl).")
+    kind = READERS.get(path.suffix.lower())
+    if kind is None:
+        raise BadInputError(f"Cannot read {path.name}: unknown extension {path.suffix!r}.", field="source",
+                            hint=f"Use one of {', '.join(sorted(READERS))}.")
+    if path.stat().st_size == 0:
+        raise BadInputError(f"{path} is empty.", field="source", hint="Give a file with a header and rows.")
+    try:
+        if kind == "csv":
+            _check_csv_header(path)
+            frame = pd.read_csv(path)
+        elif kind == "parquet":
+            frame = pd.read_parquet(path)
+        elif kind == "jsonl":
+            frame = pd.read_json(path, lines=True)
+        else:
+            try:
+                frame = pd.read_json(path)
+            except ValueError:
+                frame = pd.read_json(path, lines=True)
+    except (ValueError, pd.errors.ParserError, pa.ArrowException, UnicodeDecodeError, OSError) as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise BadInputError(f"Cannot read {path} as {kind}: {first}", field="source",
+                            hint=f"Check that the file really is {kind} and is not truncated.") from None
+    return frame
+
+
+
+
+def _check_csv_header(path: Path) -> None:
+    """pandas renames a repeated header to ``a.1``; a repeated column is almost always a mistake, so say so."""
+    with path.open(newline="", encoding="utf-8", errors="replace") as handle:
+        header = next(csv.reader(handle), [])
+    duplicates = sorted({name for name in header if header.count(name) > 1})
+    if duplicates:
+        raise BadInputError(f"{path} has duplicate column names: {', '.join(duplicates)}.", field="columns",
+                            hint="Rename the columns so each name appears once.")

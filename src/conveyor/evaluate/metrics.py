@@ -1,0 +1,69 @@
+"""Holdout metrics by task, and which direction is better for each, so every comparison reads the same."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from sklearn import metrics as skm
+
+CLASSIFICATION_METRICS = ("roc_auc", "accuracy", "f1", "precision", "recall", "log_loss")
+REGRESSION_METRICS = ("rmse", "mae", "r2")
+LOWER_IS_BETTER = frozenset({"log_loss", "rmse", "mae"})
+
+
+def greater_is_better(metric: str) -> bool:
+    return metric not in LOWER_IS_BETTER
+
+
+def default_metric(task: str, n_classes: int = 2) -> str:
+    if task == "regression":
+        return "rmse"
+    return "roc_auc" if n_classes == 2 else "accuracy"
+
+
+def improvement(metric: str, new: float, old: float) -> float:
+    """How much ``new`` beats ``old`` (positive = better), in the metric's own units."""
+    return new - old if greater_is_better(metric) else old - new
+
+
+def classification_metrics(y_true: np.ndarray, y_pred: np.ndarray, proba: np.ndarray | None,
+                           classes: list) -> dict[str, float]:
+    binary = len(classes) == 2
+    average = "binary" if binary else "macro"
+    pos = classes[1] if binary else None
+    kwargs = {"average": average, "zero_division": 0}
+    if binary:
+        kwargs["pos_label"] = pos
+    result = {
+        "accuracy": skm.accuracy_score(y_true, y_pred),
+        "precision": skm.precision_score(y_true, y_pred, **kwargs),
+        "recall": skm.recall_score(y_true, y_pred, **kwargs),
+        "f1": skm.f1_score(y_true, y_pred, **kwargs),
+    }
+    if proba is not None and len(np.unique(y_true)) > 1:
+        if binary:
+            result["roc_auc"] = skm.roc_auc_score(y_true == pos, proba[:, 1])
+        elif len(np.unique(y_true)) == len(classes):
+            result["roc_auc"] = skm.roc_auc_score(y_true, proba, multi_class="ovr", labels=classes)
+        result["log_loss"] = skm.log_loss(y_true, np.clip(proba, 1e-15, 1), labels=classes)
+    return {k: float(v) for k, v in result.items()}
+
+
+def regression_metrics(y_true: np.ndarray, y_pred: np.ndarray) -> dict[str, float]:
+    return {
+        "rmse": float(math.sqrt(skm.mean_squared_error(y_true, y_pred))),
+        "mae": float(skm.mean_absolute_error(y_true, y_pred)),
+        "r2": float(skm.r2_score(y_true, y_pred)) if len(y_true) > 1 else float("nan"),
+    }
+
+
+def evaluate_model(model, frame, target: str, task: str, classes: list | None) -> dict[str, float]:
+    """Score a fitted estimator (anything with predict / predict_proba) on a labelled frame."""
+    features = frame.drop(columns=[target])
+    y_true = frame[target].to_numpy()
+    y_pred = model.predict(features)
+    if task == "regression":
+        return regression_metrics(y_true, np.asarray(y_pred, dtype=float))
+    proba = model.predict_proba(features) if hasattr(model, "predict_proba") else None
+    return classification_metrics(y_true, np.asarray(y_pred), proba, list(classes or []))

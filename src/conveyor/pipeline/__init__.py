@@ -1,0 +1,1 @@
+"""L3: steps composed from the domain layers — the retraining policy (champion vs challenger) and the demo loop."""

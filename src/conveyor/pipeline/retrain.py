@@ -1,0 +1,121 @@
+"""One pass of the retraining policy: train a challenger on the newest data, score it and the champion on the
+same recent holdout, and promote the challenger only when it is better by at least ``min_improvement``.
+Every decision, with its numbers, lands in the audit trail and on the challenger's run."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from conveyor.core.errors import BadInputError, NotFoundError
+from conveyor.core.refs import DatasetRef
+from conveyor.data.datasets import load_frame
+from conveyor.evaluate.metrics import evaluate_model, improvement
+from conveyor.monitor.drift import detect_drift
+from conveyor.registry.models import current_actor, load_model, promote, resolve_model
+from conveyor.store import Stores
+from conveyor.train.automl import TrialResult
+from conveyor.train.trainer import train
+
+
+@dataclass
+class RetrainDecision:
+    decision: str  # promoted | kept
+    reason: str
+    model: str
+    metric: str
+    champion: str | None
+    challenger: str | None
+    champion_score: float | None
+    challenger_score: float | None
+    dataset: str
+    drift: bool | None = None
+    drifted_columns: list[str] = field(default_factory=list)
+    holdout_rows: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def recent_holdout(frame: pd.DataFrame, fraction: float, time_column: str | None,
+                   seed: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(train, holdout): the newest ``fraction`` of rows by ``time_column``, else a seeded random sample."""
+    if time_column:
+        if time_column not in frame.columns:
+            raise NotFoundError.for_name("time column", time_column, frame.columns)
+        ordered = frame.sort_values(time_column, kind="stable")
+        cut = int(len(ordered) * (1 - fraction))
+        return ordered.iloc[:cut], ordered.iloc[cut:]
+    holdout = frame.sample(frac=fraction, random_state=seed)
+    return frame.drop(index=holdout.index), holdout
+
+
+def retrain(stores: Stores, model_name: str, *, alias: str = "champion", budget_seconds: float = 60.0,
+            max_trials: int | None = None, search: str = "bayesian", min_improvement: float = 0.0,
+            holdout_fraction: float = 0.2, time_column: str | None = None, drop_columns: list[str] | None = None,
+            seed: int = 0, project_root: Path | None = None,
+            on_trial: Callable[[TrialResult, float | None, float], None] | None = None) -> RetrainDecision:
+    champion = resolve_model(stores, f"{model_name}@{alias}")
+    target = champion.signature.get("target")
+    if not champion.dataset or not target:
+        raise BadInputError(f"Champion {champion.ref} records no training dataset or target to retrain from.",
+                            field="model", hint="Retraining works for models trained by `conveyor train`.")
+    metric = champion.meta.get("metric") or next(iter(champion.metrics), None)
+    trained_on = DatasetRef.parse(champion.dataset)
+    newest = stores.metadata.get_dataset_version(trained_on.name, "latest")
+    if newest.version == trained_on.version:
+        decision = RetrainDecision("kept", f"no new data: {newest.ref} is what {champion.ref} was trained on",
+                                   model_name, metric, champion.ref, None, None, None, newest.ref)
+        _record(stores, decision)
+        return decision
+    frame = load_frame(stores, newest)
+    if drop_columns:
+        frame = frame.drop(columns=[c for c in drop_columns if c in frame.columns])
+    train_part, holdout = recent_holdout(frame, holdout_fraction, time_column, seed)
+    if time_column:
+        train_part, holdout = train_part.drop(columns=[time_column]), holdout.drop(columns=[time_column])
+    inputs = [c["name"] for c in champion.signature.get("inputs", [])]
+    reference = stores.metadata.get_dataset_version(trained_on.name, trained_on.version)
+    drift = detect_drift(reference.profile, frame, columns=[c for c in inputs if c in reference.profile["columns"]])
+    result = train(stores, newest, target, model_name=model_name, metric=metric, budget_seconds=budget_seconds,
+                   max_trials=max_trials, search=search, seed=seed, frame=train_part, holdout=holdout,
+                   project_root=project_root, on_trial=on_trial, tags={"kind": "retrain", "champion": champion.ref})
+    challenger = result.model_version
+    metric = result.automl.metric
+    champion_model = load_model(stores, champion)
+    missing = [c for c in inputs if c not in holdout.columns]
+    if missing:
+        raise BadInputError(f"The newest data lacks the champion's input columns {missing}.", field=missing[0],
+                            hint="Retrain from data with the same columns, or register a new model name.")
+    champion_score = evaluate_model(champion_model, holdout[[*inputs, target]], target, champion_model.task,
+                                    champion_model.classes).get(metric)
+    challenger_score = result.metrics.get(metric)
+    gain = improvement(metric, challenger_score, champion_score) if champion_score is not None else float("inf")
+    drifted = [c.column for c in drift.columns if c.drifted]
+    context = (f"on the newest {len(holdout)} rows of {newest.ref}" if time_column
+               else f"on the same {len(holdout)} held-out rows of {newest.ref}")
+    if gain > min_improvement:
+        promote(stores, challenger.ref, "challenger", reason="retrain candidate")
+        promote(stores, challenger.ref, alias, reason=f"beat {champion.ref} on {metric}")
+        decision = RetrainDecision(
+            "promoted", f"{challenger.ref} {metric} {challenger_score:.4f} beats {champion.ref} "
+            f"{champion_score:.4f} by {gain:+.4f} {context}", model_name, metric, champion.ref, challenger.ref,
+            champion_score, challenger_score, newest.ref, drift.drift, drifted, len(holdout))
+    else:
+        promote(stores, challenger.ref, "challenger", reason="retrain candidate, not better than champion")
+        decision = RetrainDecision(
+            "kept", f"{challenger.ref} {metric} {challenger_score:.4f} does not beat {champion.ref} "
+            f"{champion_score:.4f} (needs > {min_improvement:+.4f}, got {gain:+.4f}) {context}", model_name, metric,
+            champion.ref, challenger.ref, champion_score, challenger_score, newest.ref, drift.drift, drifted,
+            len(holdout))
+    stores.metadata.set_tags(result.run.id, {"retrain.decision": decision.decision, "retrain.reason": decision.reason})
+    _record(stores, decision)
+    return decision
+
+
+def _record(stores: Stores, decision: RetrainDecision) -> None:
+    stores.metadata.append_audit(current_actor(), "retrain_decision", decision.model, decision.to_dict())

@@ -1,0 +1,204 @@
+"""The Python API's centre: a project folder (conveyor.yaml + its stores) and every verb of the loop on it.
+
+    import conveyor as cv
+    project = cv.Project.init("churn")
+    ds = project.ingest("train.csv", name="churn")
+    result = project.train(ds, target="churned", budget="60s")
+    project.promote(result.model_version.ref, alias="champion")
+
+This layer only composes the domain modules; the CLI and servers only translate to and from it.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import yaml
+
+from conveyor.core.entities import AliasChange, AuditEntry, DatasetVersion, ModelVersion, Run
+from conveyor.core.errors import BadInputError
+from conveyor.core.refs import DatasetRef, ModelRef, check_name
+from conveyor.core.settings import PROJECT_FILE, STATE_DIR, Settings, find_project_root
+from conveyor.data import datasets
+from conveyor.monitor.monitoring import MonitorReport, monitor_frame, window_frame
+from conveyor.pipeline.retrain import RetrainDecision, retrain
+from conveyor.registry import importing, models
+from conveyor.registry.loaded import LoadedModel
+from conveyor.serve.app import create_app
+from conveyor.store import Stores
+from conveyor.train.budget import parse_budget
+from conveyor.train.tracking import ActiveRun, start_run
+from conveyor.train.trainer import TrainResult, train
+
+DEFAULT_CONFIG: dict[str, Any] = {
+    "data": {},
+    "train": {"task": "auto", "budget": "60s", "search": "bayesian"},
+    "retrain": {"min_improvement": 0.0, "holdout_fraction": 0.2},
+}
+
+
+class Project:
+    def __init__(self, root: Path, config: dict[str, Any], stores: Stores) -> None:
+        self.root = root
+        self.config = config
+        self.stores = stores
+
+    # opening
+    @classmethod
+    def init(cls, path: str | Path = ".", name: str | None = None) -> Project:
+        root = Path(path).resolve()
+        root.mkdir(parents=True, exist_ok=True)
+        config_file = root / PROJECT_FILE
+        if not config_file.exists():
+            config = {"name": check_name(name or root.name or "project", "project name"), **DEFAULT_CONFIG}
+            config_file.write_text(yaml.safe_dump(config, sort_keys=False))
+        (root / STATE_DIR).mkdir(exist_ok=True)
+        return cls.open(root)
+
+    @classmethod
+    def open(cls, path: str | Path | None = None) -> Project:
+        root = find_project_root(Path(path) if path else None)
+        config_file = root / PROJECT_FILE
+        config: dict[str, Any] = {}
+        if config_file.is_file():
+            try:
+                config = yaml.safe_load(config_file.read_text()) or {}
+            except yaml.YAMLError as exc:
+                raise BadInputError(f"{config_file} is not valid YAML: {exc}", field=PROJECT_FILE) from None
+            if not isinstance(config, dict):
+                raise BadInputError(f"{config_file} must hold a mapping.", field=PROJECT_FILE)
+        settings = Settings.for_project(root)
+        return cls(root, config, Stores.open(settings.db_url, settings.artifacts_url))
+
+    def close(self) -> None:
+        self.stores.close()
+
+    def __enter__(self) -> Project:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
+
+    def setting(self, section: str, key: str, default: Any = None) -> Any:
+        value = (self.config.get(section) or {}).get(key)
+        return default if value is None else value
+
+    # data
+    def ingest(self, source: str | Path | pd.DataFrame, name: str) -> DatasetVersion:
+        if isinstance(source, pd.DataFrame):
+            version, _ = datasets.ingest_frame(self.stores, source, name)
+        else:
+            version, _ = datasets.ingest_file(self.stores, source, name)
+        return version
+
+    def dataset(self, ref: str | DatasetRef) -> DatasetVersion:
+        return datasets.resolve(self.stores, ref)
+
+    def datasets(self, name: str | None = None) -> list[DatasetVersion]:
+        if name is not None:
+            self.stores.metadata.get_dataset_version(name)  # unknown name -> NotFoundError
+        return self.stores.metadata.list_dataset_versions(name)
+
+    def load_frame(self, ref: str | DatasetVersion) -> pd.DataFrame:
+        return datasets.load_frame(self.stores, self.dataset(ref) if isinstance(ref, str) else ref)
+
+    # runs
+    def start_run(self, *, name: str | None = None, dataset: DatasetVersion | str | None = None,
+                  tags: dict[str, Any] | None = None) -> ActiveRun:
+        if isinstance(dataset, str):
+            found = self.dataset(dataset)
+            dataset = f"{found.name}@{found.version}"
+        return start_run(self.stores, name=name, dataset=dataset, project_root=self.root, tags=tags)
+
+    def run(self, run_id: str) -> Run:
+        return self.stores.metadata.get_run(run_id)
+
+    def runs(self, *, order_by_metric: str | None = None, ascending: bool = False, dataset: str | None = None,
+             limit: int | None = None) -> list[Run]:
+        return self.stores.metadata.list_runs(order_by_metric=order_by_metric, ascending=ascending,
+                                              dataset_name=dataset, limit=limit)
+
+    def train(self, dataset: str | DatasetVersion, target: str | None = None, *, model_name: str | None = None,
+              task: str | None = None, metric: str | None = None, budget: str | float | None = None,
+              max_trials: int | None = None, search: str | None = None, seed: int = 0,
+              on_trial=None) -> TrainResult:
+        version = self.dataset(dataset) if isinstance(dataset, str) else dataset
+        target = target or self.setting("data", "target")
+        if not target:
+            raise BadInputError("No target column given.", field="target",
+                                hint="Pass --target COLUMN or set data.target in conveyor.yaml.")
+        if model_name:
+            check_name(model_name, "model name")
+        return train(self.stores, version, target, model_name=model_name,
+                     task=task or self.setting("train", "task", "auto"),
+                     metric=metric or self.setting("train", "metric"),
+                     budget_seconds=parse_budget(budget or self.setting("train", "budget", "60s")),
+                     max_trials=max_trials, search=search or self.setting("train", "search", "bayesian"),
+                     seed=seed, project_root=self.root, on_trial=on_trial)
+
+    # registry
+    def model(self, ref: str | ModelRef) -> ModelVersion:
+        return models.resolve_model(self.stores, ref)
+
+    def models(self, name: str | None = None) -> list[ModelVersion]:
+        if name is not None:
+            models.resolve_model(self.stores, name)
+        return self.stores.metadata.list_model_versions(name)
+
+    def aliases(self, name: str) -> dict[str, int]:
+        return self.stores.metadata.aliases(name)
+
+    def load_model(self, ref: str | ModelRef | ModelVersion) -> LoadedModel:
+        return models.load_model(self.stores, ref)
+
+    def promote(self, ref: str, alias: str, *, reason: str = "") -> AliasChange:
+        return models.promote(self.stores, ref, alias, reason=reason)
+
+    def rollback(self, name: str, alias: str = "champion", *, reason: str = "") -> AliasChange:
+        return models.rollback(self.stores, name, alias, reason=reason)
+
+    def import_model(self, path: str | Path, name: str, *, data: str | None = None,
+                     trust: bool = False) -> ModelVersion:
+        return importing.import_model(self.stores, path, name, data=data, trust=trust, project_root=self.root)
+
+    def audit(self) -> list[AuditEntry]:
+        return self.stores.metadata.list_audit()
+
+    def verify_audit(self) -> int:
+        return self.stores.metadata.verify_audit()
+
+    # monitoring and retraining
+    def monitor(self, ref: str, *, current: str | DatasetVersion | pd.DataFrame | None = None,
+                window: int | None = None) -> MonitorReport:
+        model = self.model(ref)
+        if current is not None and window is not None:
+            raise BadInputError("Give either --current or --window, not both.", field="current")
+        if isinstance(current, pd.DataFrame):
+            return monitor_frame(self.stores, model, current, "dataframe")
+        if current is not None:
+            version = self.dataset(current) if isinstance(current, str) else current
+            return monitor_frame(self.stores, model, datasets.load_frame(self.stores, version), version.ref)
+        frame, records = window_frame(self.stores, model.name, window or int(self.setting("monitor", "window", 1000)))
+        return monitor_frame(self.stores, model, frame, f"last {len(frame)} predictions", records)
+
+    def retrain(self, model_name: str, *, budget: str | float | None = None, max_trials: int | None = None,
+                seed: int = 0, on_trial=None) -> RetrainDecision:
+        check_name(model_name, "model name")
+        return retrain(self.stores, model_name,
+                       budget_seconds=parse_budget(budget or self.setting("train", "budget", "60s")),
+                       max_trials=max_trials, search=self.setting("train", "search", "bayesian"),
+                       min_improvement=float(self.setting("retrain", "min_improvement", 0.0)),
+                       holdout_fraction=float(self.setting("retrain", "holdout_fraction", 0.2)),
+                       time_column=self.setting("data", "time_column"), seed=seed, project_root=self.root,
+                       on_trial=on_trial)
+
+    # serving
+    def serving_app(self, ref: str, **options: Any):
+        return create_app(self.stores, ref, **options)
+
+
+def serving_app(project: Project, ref: str, **options: Any):
+    """An ASGI app serving ``ref`` from ``project``, to run with any ASGI server or mount in another app."""
+    return project.serving_app(ref, **options)

@@ -1,0 +1,112 @@
+"""Register, find, load, promote and roll back model versions; every change lands in the audit trail."""
+
+from __future__ import annotations
+
+import getpass
+import os
+from typing import Any
+
+import pandas as pd
+
+from conveyor.core.entities import AliasChange, ModelVersion
+from conveyor.core.errors import BadInputError, NotFoundError
+from conveyor.core.refs import ModelRef, check_name
+from conveyor.registry.loaded import LoadedModel
+from conveyor.registry.packaging import detect_flavor, dump_model, infer_inputs, infer_task, load_model_bytes
+from conveyor.store import Stores
+
+
+def current_actor() -> str:
+    explicit = os.environ.get("CONVEYOR_USER")
+    if explicit:
+        return explicit
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "unknown"
+
+
+def build_signature(model: Any, flavor: str, input_example: pd.DataFrame | None, *, task: str | None = None,
+                    classes: list | None = None, target: str | None = None) -> dict[str, Any]:
+    inferred_task, inferred_classes = infer_task(model, flavor)
+    return {
+        "inputs": infer_inputs(input_example, model),
+        "task": task or inferred_task,
+        "classes": list(classes if classes is not None else inferred_classes),
+        "target": target,
+    }
+
+
+def register_model(stores: Stores, model: Any, name: str, *, flavor: str | None = None,
+                   signature: dict[str, Any] | None = None, input_example: pd.DataFrame | None = None,
+                   run_id: str | None = None, dataset: str | None = None, metrics: dict[str, float] | None = None,
+                   meta: dict[str, Any] | None = None) -> ModelVersion:
+    check_name(name, "model name")
+    flavor = flavor or detect_flavor(model)
+    signature = signature or build_signature(model, flavor, input_example)
+    digest = stores.artifacts.put_bytes(dump_model(model, flavor))  # bytes first: no record without its artifact
+    version = stores.metadata.create_model_version(ModelVersion(
+        name=name, version=0, artifact=digest, flavor=flavor, run_id=run_id, dataset=dataset,
+        signature=signature, metrics=dict(metrics or {}), meta=dict(meta or {})))
+    stores.metadata.append_audit(current_actor(), "register", version.ref,
+                                 {"run": run_id, "dataset": dataset, "artifact": digest, "flavor": flavor})
+    return version
+
+
+def resolve_model(stores: Stores, ref: str | ModelRef) -> ModelVersion:
+    parsed = ref if isinstance(ref, ModelRef) else ModelRef.parse(ref)
+    if parsed.version is not None:
+        return stores.metadata.get_model_version(parsed.name, parsed.version)
+    versions = stores.metadata.list_model_versions(parsed.name)
+    if not versions:
+        raise NotFoundError.for_name("model", parsed.name, stores.metadata.model_names())
+    if parsed.alias is None:
+        return versions[-1]
+    aliases = stores.metadata.aliases(parsed.name)
+    if parsed.alias not in aliases:
+        known = ", ".join(f"@{a}" for a in aliases) or "none yet"
+        raise NotFoundError(f"Model {parsed.name!r} has no alias {parsed.alias!r} (aliases: {known}).",
+                            hint=f"Set it with `conveyor models promote {parsed.name}:N --alias {parsed.alias}`.")
+    return stores.metadata.get_model_version(parsed.name, aliases[parsed.alias])
+
+
+def load_model(stores: Stores, ref: str | ModelRef | ModelVersion) -> LoadedModel:
+    version = ref if isinstance(ref, ModelVersion) else resolve_model(stores, ref)
+    data = stores.artifacts.get_bytes(version.artifact)  # raises IntegrityError before any unpickling
+    return LoadedModel(version, load_model_bytes(data, version.flavor))
+
+
+def promote(stores: Stores, ref: str, alias: str, *, reason: str = "", actor: str | None = None) -> AliasChange:
+    check_name(alias, "alias")
+    version = resolve_model(stores, ref)
+    change = stores.metadata.set_alias(version.name, alias, version.version)
+    stores.metadata.append_audit(actor or current_actor(), "promote", f"{version.name}@{alias}",
+                                 {"version": version.version, "previous": change.previous, "reason": reason})
+    return change
+
+
+def promotion_stack(history: list[AliasChange]) -> list[int | None]:
+    """Versions an alias held, newest last; a rollback pops the stack instead of pushing onto it."""
+    stack: list[int | None] = []
+    for change in history:
+        if len(stack) >= 2 and change.version == stack[-2]:
+            stack.pop()
+        else:
+            stack.append(change.version)
+    return stack
+
+
+def rollback(stores: Stores, name: str, alias: str = "champion", *, reason: str = "",
+             actor: str | None = None) -> AliasChange:
+    """Move ``alias`` back to the version it held before its latest promotion."""
+    check_name(name, "model name")
+    if name not in stores.metadata.model_names():
+        raise NotFoundError.for_name("model", name, stores.metadata.model_names())
+    stack = promotion_stack(stores.metadata.alias_history(name, alias))
+    if len(stack) < 2 or stack[-2] is None:
+        raise BadInputError(f"Model {name!r} alias {alias!r} has no earlier version to roll back to.",
+                            field="alias", hint=f"See `conveyor models show {name}` for its history.")
+    change = stores.metadata.set_alias(name, alias, stack[-2])
+    stores.metadata.append_audit(actor or current_actor(), "rollback", f"{name}@{alias}",
+                                 {"version": stack[-2], "previous": change.previous, "reason": reason})
+    return change

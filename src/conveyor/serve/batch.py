@@ -1,0 +1,48 @@
+"""Batch scoring, file to file: the input rows plus `prediction` and, for classifiers, `proba_<class>` columns."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from conveyor.core.errors import BadInputError
+from conveyor.data.readers import read_file
+from conveyor.registry.models import load_model
+from conveyor.store import Stores
+
+WRITERS = {".csv", ".parquet", ".pq"}
+
+
+def score_frame(model, frame: pd.DataFrame) -> pd.DataFrame:
+    inputs = model.input_names
+    missing = [c for c in inputs if c not in frame.columns]
+    if missing:
+        raise BadInputError(f"Input lacks the model's column(s): {', '.join(missing)}.", field=missing[0],
+                            hint=f"The model {model.version.ref} expects: {', '.join(inputs)}.")
+    features = frame[inputs] if inputs else frame
+    out = frame.copy()
+    out["prediction"] = model.predict(features)
+    proba = model.predict_proba(features)
+    if proba is not None:
+        for index, cls in enumerate(model.classes):
+            out[f"proba_{cls}"] = proba[:, index]
+    return out
+
+
+def score_file(stores: Stores, ref: str, input_path: Path, output_path: Path) -> dict[str, Any]:
+    output_path = Path(output_path)
+    suffix = output_path.suffix.lower()
+    if suffix not in WRITERS:
+        raise BadInputError(f"Cannot write {output_path.name}: unknown extension {suffix!r}.", field="OUTPUT",
+                            hint="Use .csv or .parquet.")
+    model = load_model(stores, ref)
+    scored = score_frame(model, read_file(input_path))
+    tmp = output_path.with_name(f".{output_path.name}.tmp")
+    if suffix == ".csv":
+        scored.to_csv(tmp, index=False)
+    else:
+        scored.to_parquet(tmp, index=False)
+    tmp.replace(output_path)  # a crash never leaves a half-written output under the real name
+    return {"model_version": model.version.ref, "rows": len(scored), "output": str(output_path)}

@@ -1,0 +1,140 @@
+"""Write served predictions to the metadata store off the request path.
+
+A request only appends to an in-process queue; one background thread batches the records (every
+``flush_interval`` seconds or ``batch_size`` records, whichever comes first) into ``log_predictions``. A database
+hiccup must never fail a prediction or stop the thread: a batch that fails is kept and retried once with the next
+write, then dropped and counted. :meth:`PredictionLogger.flush` lets ``/feedback`` see predictions made an instant
+earlier; :meth:`PredictionLogger.close` writes everything still pending before the server exits.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from dataclasses import dataclass
+
+from conveyor.core.entities import PredictionRecord
+from conveyor.store.metadata import MetadataStore
+
+log = logging.getLogger(__name__)
+
+_FLUSH = object()
+_STOP = object()
+
+
+@dataclass
+class LoggerStats:
+    written: int = 0  # records stored
+    failed_writes: int = 0  # write attempts that raised
+    dropped: int = 0  # records given up on (failed twice, over the backlog limit, or logged after close)
+
+
+class PredictionLogger:
+    def __init__(self, metadata: MetadataStore, *, flush_interval: float = 0.2, batch_size: int = 500,
+                 max_backlog: int = 200_000) -> None:
+        self.metadata = metadata
+        self.flush_interval = flush_interval
+        self.batch_size = batch_size
+        self.max_backlog = max_backlog
+        self.stats = LoggerStats()
+        self._queue: queue.SimpleQueue[object] = queue.SimpleQueue()
+        self._cond = threading.Condition()
+        self._accepted = 0  # records taken by log()
+        self._attempted = 0  # records that have had at least one write attempt
+        self._closed = False
+        self._thread = threading.Thread(target=self._run, name="conveyor-prediction-logger", daemon=True)
+        self._thread.start()
+
+    def log(self, records: list[PredictionRecord]) -> None:
+        """Queue records for writing; never blocks and never raises."""
+        if not records:
+            return
+        with self._cond:
+            if self._closed or self._accepted - self._attempted + len(records) > self.max_backlog:
+                self.stats.dropped += len(records)
+                log.warning("Dropped %d prediction records (%s).", len(records),
+                            "logger closed" if self._closed else "write backlog full")
+                return
+            self._accepted += len(records)
+        self._queue.put(list(records))
+
+    def flush(self, timeout: float = 10.0) -> bool:
+        """Write every record logged before this call now; True when all of them had a write attempt in time."""
+        with self._cond:
+            target = self._accepted
+            if self._closed:
+                return self._attempted >= target
+        self._queue.put(_FLUSH)
+        with self._cond:
+            return self._cond.wait_for(lambda: self._attempted >= target, timeout)
+
+    def close(self, timeout: float = 30.0) -> None:
+        """Write everything pending (retrying failed batches one last time) and stop the thread; idempotent."""
+        with self._cond:
+            if self._closed:
+                return
+            self._closed = True
+        self._queue.put(_STOP)
+        self._thread.join(timeout)
+        if self._thread.is_alive():
+            log.warning("The prediction logger did not finish writing within %.0f s.", timeout)
+
+    # the writer thread
+    def _run(self) -> None:
+        pending: list[PredictionRecord] = []
+        retry: list[PredictionRecord] = []
+        deadline: float | None = None
+        while True:
+            wait = None if deadline is None else max(0.0, deadline - time.monotonic())
+            try:
+                item = self._queue.get(timeout=wait)
+            except queue.Empty:
+                item = _FLUSH
+            if isinstance(item, list):
+                pending.extend(item)
+                if deadline is None:
+                    deadline = time.monotonic() + self.flush_interval
+                if len(pending) < self.batch_size and time.monotonic() < deadline:
+                    continue
+            stop = item is _STOP
+            retry = self._write(retry, pending, final=stop)
+            pending = []
+            deadline = time.monotonic() + self.flush_interval if retry else None
+            if stop:
+                return
+
+    def _write(self, retry: list[PredictionRecord], pending: list[PredictionRecord], *,
+               final: bool) -> list[PredictionRecord]:
+        """Write the retry batch then the new records; returns the new records to retry next time."""
+        if retry and not self._store(retry):
+            self._drop(retry, "failed twice")
+        failed: list[PredictionRecord] = []
+        for start in range(0, len(pending), self.batch_size):
+            batch = pending[start:start + self.batch_size]
+            if not self._store(batch):
+                failed.extend(batch)
+        with self._cond:
+            self._attempted += len(pending)
+            self._cond.notify_all()
+        if failed and final:  # the last chance: retry now rather than never
+            if not self._store(failed):
+                self._drop(failed, "failed twice at shutdown")
+            return []
+        return failed
+
+    def _store(self, batch: list[PredictionRecord]) -> bool:
+        try:
+            self.metadata.log_predictions(batch)
+        except Exception:  # any backend error: the server must keep serving
+            self.stats.failed_writes += 1
+            log.warning("Writing %d prediction records failed; will retry once.", len(batch), exc_info=True)
+            return False
+        self.stats.written += len(batch)
+        return True
+
+    def _drop(self, batch: list[PredictionRecord], why: str) -> None:
+        with self._cond:
+            self.stats.dropped += len(batch)
+        log.error("Dropped %d prediction records (%s).", len(batch), why)

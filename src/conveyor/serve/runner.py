@@ -1,0 +1,88 @@
+"""Run an app with uvicorn: in the foreground (``conveyor serve``) or in a background thread for tests and demos.
+
+``running_server`` binds the listening socket itself before starting uvicorn, so ``port=0`` gets a free port from
+the kernel with no window for another process to take it, and the URL is known before the first request.
+"""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import httpx
+import uvicorn
+from fastapi import FastAPI
+
+from conveyor.core.errors import BadInputError, ConveyorError
+
+STARTUP_TIMEOUT_S = 20.0
+SHUTDOWN_TIMEOUT_S = 30.0
+
+
+def serve_forever(app: FastAPI, host: str = "127.0.0.1", port: int = 5000) -> None:
+    """Serve until interrupted (Ctrl-C / SIGTERM); uvicorn logs only warnings and errors."""
+    uvicorn.run(app, host=host, port=port, log_level="warning")
+
+
+def _bind(host: str, port: int) -> socket.socket:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    # proto=IPPROTO_TCP matters: asyncio only sets TCP_NODELAY on connections whose socket says TCP, and without it
+    # Nagle's algorithm and delayed ACKs add ~40 ms to every small response.
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        raise BadInputError(f"Cannot listen on {host}:{port}: {exc.strerror or exc}.", field="port",
+                            hint="Choose another port, or 0 for any free one.") from None
+    return sock
+
+
+def _url(host: str, port: int) -> str:
+    if host in ("", "0.0.0.0"):  # a wildcard bind is reached through loopback
+        host = "127.0.0.1"
+    elif host == "::":
+        host = "::1"
+    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
+
+
+def _wait_until_answering(url: str, thread: threading.Thread, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    with httpx.Client(timeout=2.0) as client:
+        while time.monotonic() < deadline:
+            if not thread.is_alive():
+                raise ConveyorError(f"The server at {url} stopped while starting; the log above says why.")
+            try:
+                client.get(f"{url}/health")
+                return  # any HTTP answer: the app is up
+            except httpx.TransportError:
+                time.sleep(0.02)
+    raise ConveyorError(f"The server at {url} did not answer /health within {timeout:.0f} s.")
+
+
+@contextmanager
+def running_server(app: FastAPI, host: str = "127.0.0.1", port: int = 0, *,
+                   startup_timeout: float = STARTUP_TIMEOUT_S) -> Iterator[str]:
+    """Serve ``app`` from a background thread; yields the base URL (``"http://127.0.0.1:PORT"``) once ``/health``
+    answers, and on exit stops the server gracefully (in-flight requests finish, the app's shutdown runs)."""
+    sock = _bind(host, port)
+    url = _url(host, sock.getsockname()[1])
+    config = uvicorn.Config(app, log_level="warning", log_config=None, lifespan="on",
+                            timeout_graceful_shutdown=int(SHUTDOWN_TIMEOUT_S))
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, name=f"uvicorn {url}", daemon=True)
+    thread.start()
+    try:
+        _wait_until_answering(url, thread, startup_timeout)
+        yield url
+    finally:
+        server.should_exit = True
+        thread.join(SHUTDOWN_TIMEOUT_S)
+        if thread.is_alive():
+            server.force_exit = True
+            thread.join(5.0)
+        sock.close()

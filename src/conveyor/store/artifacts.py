@@ -1,0 +1,139 @@
+"""Artifact stores: immutable blobs addressed by the BLAKE3 hash of their bytes.
+
+Contract (``conveyor.testing.artifact_contract`` checks it on every implementation):
+
+* ``put_bytes`` returns the hex digest; putting the same bytes twice stores them once.
+* Writes are atomic: a blob is written to a temporary name and renamed, so a crash leaves either the
+  whole blob or nothing under its digest.
+* ``get_bytes`` verifies the digest and raises :class:`IntegrityError` on a mismatch, and
+  :class:`NotFoundError` for an unknown digest.
+"""
+
+from __future__ import annotations
+
+import abc
+import contextlib
+import os
+import threading
+import uuid
+
+import fsspec
+
+from conveyor.core.errors import IntegrityError, NotFoundError
+from conveyor.store.hashing import digest_bytes
+
+
+class ArtifactStore(abc.ABC):
+    url: str
+
+    @abc.abstractmethod
+    def _write(self, digest: str, data: bytes) -> None:
+        """Store ``data`` under ``digest`` atomically."""
+
+    @abc.abstractmethod
+    def _read(self, digest: str) -> bytes:
+        """The bytes under ``digest``; raise ``FileNotFoundError`` if absent."""
+
+    @abc.abstractmethod
+    def exists(self, digest: str) -> bool: ...
+
+    @abc.abstractmethod
+    def digests(self) -> list[str]:
+        """Every digest stored (for integrity checks and garbage collection)."""
+
+    def put_bytes(self, data: bytes) -> str:
+        digest = digest_bytes(data)
+        if not self.exists(digest):
+            self._write(digest, data)
+        return digest
+
+    def get_bytes(self, digest: str) -> bytes:
+        try:
+            data = self._read(digest)
+        except FileNotFoundError:
+            raise NotFoundError(
+                f"Artifact {digest[:12]} is not in the artifact store at {self.url}.",
+                hint="The store may have been moved or pruned; check CONVEYOR_ARTIFACTS.",
+            ) from None
+        actual = digest_bytes(data)
+        if actual != digest:
+            raise IntegrityError(
+                f"Artifact {digest[:12]} is corrupt: its bytes hash to {actual[:12]}.",
+                hint="Restore it from a backup or re-create the object that wrote it.",
+            )
+        return data
+
+
+class InMemoryArtifactStore(ArtifactStore):
+    def __init__(self) -> None:
+        self.url = "memory://"
+        self._blobs: dict[str, bytes] = {}
+        self._lock = threading.Lock()
+
+    def _write(self, digest: str, data: bytes) -> None:
+        with self._lock:
+            self._blobs[digest] = bytes(data)
+
+    def _read(self, digest: str) -> bytes:
+        try:
+            return self._blobs[digest]
+        except KeyError:
+            raise FileNotFoundError(digest) from None
+
+    def exists(self, digest: str) -> bool:
+        return digest in self._blobs
+
+    def digests(self) -> list[str]:
+        return sorted(self._blobs)
+
+
+class FsspecArtifactStore(ArtifactStore):
+    """Any fsspec URL: a local folder by default, ``s3://bucket/prefix`` with the ``s3`` extra.
+
+    Blobs live at ``<root>/<d[:2]>/<d[2:]>``; temporary files start with ``.tmp-`` and are ignored.
+    """
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.fs, self.root = fsspec.core.url_to_fs(url)
+        self._local = "file" in (self.fs.protocol if isinstance(self.fs.protocol, tuple) else (self.fs.protocol,))
+        self.fs.makedirs(self.root, exist_ok=True)
+
+    def _path(self, digest: str) -> str:
+        return f"{self.root}/{digest[:2]}/{digest[2:]}"
+
+    def _write(self, digest: str, data: bytes) -> None:
+        final = self._path(digest)
+        folder = final.rsplit("/", 1)[0]
+        self.fs.makedirs(folder, exist_ok=True)
+        tmp = f"{folder}/.tmp-{uuid.uuid4().hex}"
+        if self._local:
+            try:
+                with open(tmp, "wb") as handle:
+                    handle.write(data)
+                    handle.flush()
+                    os.fsync(handle.fileno())
+                os.replace(tmp, final)
+            except BaseException:  # a failed write (disk full, interrupted) leaves no temporary file behind
+                with contextlib.suppress(OSError):
+                    os.remove(tmp)
+                raise
+        else:
+            # Object stores publish a whole object at once on close; no rename needed.
+            with self.fs.open(final, "wb") as handle:
+                handle.write(data)
+
+    def _read(self, digest: str) -> bytes:
+        with self.fs.open(self._path(digest), "rb") as handle:
+            return handle.read()
+
+    def exists(self, digest: str) -> bool:
+        return bool(self.fs.exists(self._path(digest)))
+
+    def digests(self) -> list[str]:
+        found = []
+        for path in self.fs.find(self.root):
+            prefix, _, rest = path[len(self.root) :].strip("/").partition("/")
+            if rest and not rest.startswith(".tmp-"):
+                found.append(prefix + rest)
+        return sorted(found)

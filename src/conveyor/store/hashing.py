@@ -1,0 +1,21 @@
+"""Content addressing. BLAKE3: a cryptographic hash (so a digest can vouch for a model file before it is
+unpickled) that runs at several GB/s per core, against ~1.6 GB/s for sha256 here."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import blake3
+
+CHUNK = 4 * 1024 * 1024
+
+
+def digest_bytes(data: bytes) -> str:
+    return blake3.blake3(data).hexdigest()
+
+
+def digest_chunks(chunks: Iterable[bytes]) -> str:
+    hasher = blake3.blake3()
+    for chunk in chunks:
+        hasher.update(chunk)
+    return hasher.hexdigest()

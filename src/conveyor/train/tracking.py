@@ -1,0 +1,110 @@
+"""Tracked runs for the user's own training code: params, metrics with steps, artifacts, and models.
+
+    with tracker.start_run(dataset=ds) as run:
+        run.log_params({"C": 0.5}); run.log_metric("auc", 0.91, step=3)
+        run.log_model(model, name="churn", input_example=X[:5])
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from conveyor.core.entities import DatasetVersion, Metric, ModelVersion, Run, new_id, now
+from conveyor.core.environment import environment_tags
+from conveyor.core.errors import BadInputError
+from conveyor.registry.models import build_signature, register_model
+from conveyor.registry.packaging import detect_flavor
+from conveyor.store import Stores
+
+
+def _finite(key: str, value: Any) -> float:
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise BadInputError(f"Metric {key!r} must be a number, got {value!r}.", field=key) from None
+    if not math.isfinite(number):
+        raise BadInputError(f"Metric {key!r} is {number}; metrics must be finite.", field=key,
+                            hint="Log a finite value or skip this step.")
+    return number
+
+
+class ActiveRun:
+    """A run being recorded. Leaving the ``with`` block ends it as finished, or as failed on an exception."""
+
+    def __init__(self, stores: Stores, run: Run) -> None:
+        self.stores = stores
+        self.run = run
+
+    @property
+    def id(self) -> str:
+        return self.run.id
+
+    def log_param(self, key: str, value: Any) -> None:
+        self.stores.metadata.log_params(self.id, {key: value})
+
+    def log_params(self, params: dict[str, Any]) -> None:
+        self.stores.metadata.log_params(self.id, params)
+
+    def set_tags(self, tags: dict[str, Any]) -> None:
+        self.stores.metadata.set_tags(self.id, {k: str(v) for k, v in tags.items()})
+
+    def log_metric(self, key: str, value: float, step: int = 0) -> None:
+        self.stores.metadata.log_metrics(self.id, [Metric(key, _finite(key, value), int(step))])
+
+    def log_metrics(self, metrics: dict[str, float], step: int = 0) -> None:
+        stamp = now()
+        self.stores.metadata.log_metrics(self.id, [Metric(k, _finite(k, v), int(step), stamp)
+                                                   for k, v in metrics.items()])
+
+    def log_batch(self, metrics: list[tuple[str, float, int]]) -> None:
+        """Many (key, value, step) triples in one transaction."""
+        stamp = now()
+        self.stores.metadata.log_metrics(self.id, [Metric(k, _finite(k, v), int(s), stamp) for k, v, s in metrics])
+
+    def log_artifact(self, name: str, data: bytes | str | Path | dict) -> str:
+        if isinstance(data, dict):
+            payload = json.dumps(data, indent=2, sort_keys=True, default=str).encode()
+        elif isinstance(data, (str, Path)):
+            path = Path(data)
+            if not path.is_file():
+                raise BadInputError(f"Artifact file not found: {path}.", field="artifact")
+            payload = path.read_bytes()
+        else:
+            payload = bytes(data)
+        digest = self.stores.artifacts.put_bytes(payload)
+        self.stores.metadata.add_run_artifact(self.id, name, digest)
+        return digest
+
+    def log_model(self, model: Any, name: str, *, input_example: pd.DataFrame | None = None,
+                  signature: dict[str, Any] | None = None, metrics: dict[str, float] | None = None,
+                  meta: dict[str, Any] | None = None) -> ModelVersion:
+        flavor = detect_flavor(model)
+        signature = signature or build_signature(model, flavor, input_example)
+        latest = self.stores.metadata.get_run(self.id).metrics
+        version = register_model(self.stores, model, name, flavor=flavor, signature=signature, run_id=self.id,
+                                 dataset=self.run.dataset, metrics=metrics if metrics is not None else latest,
+                                 meta=meta)
+        self.set_tags({"model_version": version.ref})
+        return version
+
+    def __enter__(self) -> ActiveRun:
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        self.stores.metadata.end_run(self.id, "failed" if exc_type else "finished")
+        if exc_type is not None:
+            self.set_tags({"error": f"{exc_type.__name__}: {exc}"[:500]})
+
+
+def start_run(stores: Stores, *, name: str | None = None, dataset: DatasetVersion | str | None = None,
+              project_root: Path | None = None, tags: dict[str, Any] | None = None) -> ActiveRun:
+    dataset_ref = f"{dataset.name}@{dataset.version}" if isinstance(dataset, DatasetVersion) else dataset
+    run = Run(id=new_id(), name=name or f"run-{now():.0f}", dataset=dataset_ref)
+    run.tags = {k: str(v) for k, v in {**environment_tags(project_root or Path.cwd()), **(tags or {})}.items()}
+    stores.metadata.create_run(run)
+    return ActiveRun(stores, run)

@@ -1,0 +1,131 @@
+"""Dataset versions: content addressing, idempotent ingest, bad files, crash safety."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+
+import pandas as pd
+import pytest
+
+from conveyor.core.errors import BadInputError, NotFoundError
+from conveyor.data.datasets import ingest_file, ingest_frame, load_frame, resolve
+from conveyor.store import Stores
+
+
+@pytest.fixture
+def stores(tmp_path):
+    opened = Stores.open(f"sqlite:///{tmp_path / 'meta.db'}", str(tmp_path / "artifacts"))
+    yield opened
+    opened.close()
+
+
+@pytest.fixture
+def frame():
+    return pd.DataFrame({"x": [1.5, 2.5, None, 4.0], "city": ["a", "b", "a", None], "y": [0, 1, 0, 1]})
+
+
+def test_same_file_twice_is_one_version(stores, frame, tmp_path):
+    path = tmp_path / "train.csv"
+    frame.to_csv(path, index=False)
+    first, created_first = ingest_file(stores, path, "churn")
+    second, created_second = ingest_file(stores, path, "churn")
+    assert (created_first, created_second) == (True, False)
+    assert first.version == second.version
+    assert len(stores.metadata.list_dataset_versions("churn")) == 1
+    assert len(stores.artifacts.digests()) == 1
+
+
+def test_any_change_gives_a_new_version(stores, frame):
+    first, _ = ingest_frame(stores, frame, "churn")
+    changed = frame.copy()
+    changed.loc[0, "x"] = 1.6
+    second, created = ingest_frame(stores, changed, "churn")
+    assert created and second.version != first.version
+    assert resolve(stores, "churn@latest").version == second.version
+    assert resolve(stores, f"churn@{first.version[:8]}").version == first.version
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".parquet", ".jsonl"])
+def test_formats_round_trip_with_schema_and_profile(stores, frame, tmp_path, suffix):
+    path = tmp_path / f"data{suffix}"
+    if suffix == ".csv":
+        frame.to_csv(path, index=False)
+    elif suffix == ".parquet":
+        frame.to_parquet(path, index=False)
+    else:
+        frame.to_json(path, orient="records", lines=True)
+    version, _ = ingest_file(stores, path, "d")
+    assert version.rows == 4
+    assert version.column_names == ["x", "city", "y"]
+    assert {c["name"]: c["kind"] for c in version.columns} == {"x": "numeric", "city": "categorical", "y": "numeric"}
+    assert version.profile["columns"]["x"]["nulls"] == 1
+    assert version.source.endswith(suffix)
+    loaded = load_frame(stores, version)
+    assert loaded["x"].tolist()[:2] == [1.5, 2.5]
+    assert loaded.shape == (4, 3)
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "message"),
+    [
+        ("empty.csv", b"", "is empty"),
+        ("header.csv", b"a,b\n", "no rows"),
+        ("dups.csv", b"a,a\n1,2\n", "duplicate column"),
+        ("table.xlsx", b"whatever", "unknown extension"),
+        ("broken.parquet", b"not parquet at all", "Cannot read"),
+        ("broken.jsonl", b"{not json\n", "Cannot read"),
+    ],
+)
+def test_bad_files_are_rejected_and_store_unchanged(stores, tmp_path, name, content, message):
+    path = tmp_path / name
+    path.write_bytes(content)
+    with pytest.raises(BadInputError, match=message):
+        ingest_file(stores, path, "bad")
+    assert stores.metadata.list_dataset_versions() == []
+    assert stores.artifacts.digests() == []
+
+
+def test_missing_file_and_unknown_dataset(stores, tmp_path):
+    with pytest.raises(BadInputError, match="File not found"):
+        ingest_file(stores, tmp_path / "nope.csv", "d")
+    with pytest.raises(NotFoundError, match="Unknown dataset 'nope'"):
+        resolve(stores, "nope")
+    with pytest.raises(BadInputError, match="Invalid dataset name"):
+        ingest_frame(stores, pd.DataFrame({"a": [1]}), "bad name!")
+
+
+CRASHING_INGEST = textwrap.dedent(
+    """
+    import os, signal, sys
+    import pandas as pd
+    from conveyor.data.datasets import ingest_frame
+    from conveyor.store import Stores
+    from conveyor.store.sql import SqlMetadataStore
+
+    def die(self, version):  # the artifact is written; die before the record is
+        os.kill(os.getpid(), signal.SIGKILL)
+
+    SqlMetadataStore.add_dataset_version = die
+    stores = Stores.open(sys.argv[1], sys.argv[2])
+    ingest_frame(stores, pd.DataFrame({"a": [1, 2, 3]}), "crashy")
+    """
+)
+
+
+def test_sigkill_between_artifact_and_record_leaves_no_dangling_reference(tmp_path):
+    db, art = f"sqlite:///{tmp_path / 'meta.db'}", str(tmp_path / "artifacts")
+    done = subprocess.run([sys.executable, "-c", CRASHING_INGEST, db, art], capture_output=True, timeout=120)
+    assert done.returncode == -signal.SIGKILL
+    stores = Stores.open(db, art)
+    try:
+        assert stores.metadata.list_dataset_versions() == []  # no record points at anything
+        assert not [p for p in os.listdir(art) if p.startswith(".tmp")]
+        version, created = ingest_frame(stores, pd.DataFrame({"a": [1, 2, 3]}), "crashy")
+        assert created
+        assert load_frame(stores, version)["a"].tolist() == [1, 2, 3]
+    finally:
+        stores.close()

@@ -1,0 +1,78 @@
+"""The retraining policy: a challenger must beat the champion on the same recent holdout to be promoted."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from conveyor.core.errors import NotFoundError
+from conveyor.data.datasets import ingest_frame
+from conveyor.pipeline.retrain import recent_holdout, retrain
+from conveyor.registry.models import promote, resolve_model
+from conveyor.store import Stores
+from conveyor.train.trainer import train
+
+
+@pytest.fixture
+def stores(tmp_path):
+    opened = Stores.open(f"sqlite:///{tmp_path / 'meta.db'}", str(tmp_path / "artifacts"))
+    yield opened
+    opened.close()
+
+
+def world(seed: int, flip: bool, rows: int = 1500) -> pd.DataFrame:
+    """y depends on x1 before the change and on the opposite sign of x1 after it (concept drift), x1 shifts."""
+    rng = np.random.default_rng(seed)
+    x1 = rng.normal(1.0 if flip else 0.0, 1.0, rows)
+    x2 = rng.normal(0.0, 1.0, rows)
+    logit = (-2.5 if flip else 2.5) * x1 + 0.5 * x2
+    y = (rng.random(rows) < 1 / (1 + np.exp(-logit))).astype(int)
+    return pd.DataFrame({"x1": x1, "x2": x2, "colour": rng.choice(["red", "blue"], rows), "y": y})
+
+
+@pytest.fixture
+def with_champion(stores):
+    first, _ = ingest_frame(stores, world(0, flip=False), "w")
+    trained = train(stores, first, "y", max_trials=3, budget_seconds=60)
+    promote(stores, trained.model_version.ref, "champion")
+    return trained.model_version
+
+
+def test_drift_then_retrain_promotes_a_better_challenger(stores, with_champion):
+    ingest_frame(stores, world(1, flip=True), "w")
+    decision = retrain(stores, "w", max_trials=3, budget_seconds=60)
+    assert decision.decision == "promoted"
+    assert decision.drift is True and "x1" in decision.drifted_columns
+    assert decision.challenger_score > decision.champion_score
+    assert resolve_model(stores, "w@champion").ref == decision.challenger == "w:2"
+    assert resolve_model(stores, "w@challenger").ref == "w:2"
+    recorded = [e for e in stores.metadata.list_audit() if e.action == "retrain_decision"]
+    assert recorded[-1].details["decision"] == "promoted" and recorded[-1].details["champion_score"] is not None
+
+
+def test_a_challenger_that_is_not_better_is_kept_out(stores, with_champion):
+    ingest_frame(stores, world(2, flip=False), "w")  # same world: no real gain to be had
+    decision = retrain(stores, "w", max_trials=3, budget_seconds=60, min_improvement=0.05)
+    assert decision.decision == "kept"
+    assert "does not beat" in decision.reason
+    assert resolve_model(stores, "w@champion").ref == with_champion.ref
+    assert resolve_model(stores, "w@challenger").ref == "w:2"
+
+
+def test_no_new_data_means_no_retraining(stores, with_champion):
+    decision = retrain(stores, "w", max_trials=2)
+    assert decision.decision == "kept" and "no new data" in decision.reason
+    assert len(stores.metadata.list_model_versions("w")) == 1
+
+
+def test_retrain_without_a_champion_says_how_to_get_one(stores):
+    ingest_frame(stores, world(0, flip=False), "w")
+    with pytest.raises(NotFoundError):
+        retrain(stores, "w", max_trials=1)
+
+
+def test_recent_holdout_takes_the_newest_rows():
+    frame = pd.DataFrame({"t": [5, 1, 4, 2, 3], "v": range(5)})
+    train_part, holdout = recent_holdout(frame, 0.4, "t", seed=0)
+    assert sorted(holdout["t"]) == [4, 5] and sorted(train_part["t"]) == [1, 2, 3]

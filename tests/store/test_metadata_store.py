@@ -1,0 +1,103 @@
+"""The metadata store contract on every backend, plus what only the SQL backends can show."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from conveyor.core.entities import Run
+from conveyor.core.errors import BadInputError, IntegrityError
+from conveyor.store import migrate, open_metadata_store
+from conveyor.store.metadata import InMemoryMetadataStore, MetadataStore
+from conveyor.store.sql import SqlMetadataStore
+from conveyor.testing.metadata_contract import MetadataStoreContract
+
+
+def _url(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> str:
+    if backend == "memory":
+        return "memory://"
+    if backend == "sqlite":
+        return f"sqlite:///{tmp_path / 'meta.db'}"
+    # Only tests that ask for PostgreSQL start the (session-wide) server.
+    return str(request.getfixturevalue("postgres_db_url"))
+
+
+@pytest.fixture(params=["memory", "sqlite", "postgresql"])
+def metadata_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[MetadataStore]:
+    store = open_metadata_store(_url(request.param, tmp_path, request))
+    yield store
+    store.close()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def sql_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[SqlMetadataStore]:
+    store = SqlMetadataStore(_url(request.param, tmp_path, request))
+    yield store
+    store.close()
+
+
+class TestMetadataContract(MetadataStoreContract):
+    pass
+
+
+def test_backends_are_what_they_claim(metadata_store: MetadataStore) -> None:
+    expected = InMemoryMetadataStore if metadata_store.url == "memory://" else SqlMetadataStore
+    assert type(metadata_store) is expected
+
+
+def _audit_rows(store: MetadataStore, n: int) -> None:
+    for i in range(1, n + 1):
+        store.append_audit("alice", "promote", f"churn:{i}", {"version": i})
+    assert store.verify_audit() == n
+
+
+def test_verify_audit_finds_an_edited_row(sql_store: SqlMetadataStore) -> None:
+    _audit_rows(sql_store, 4)
+    with sql_store.engine.begin() as conn:
+        conn.execute(sa.text("UPDATE audit SET details = :d WHERE seq = 3"), {"d": '{"version": 99}'})
+    with pytest.raises(IntegrityError, match=r"Audit row 3 \(promote churn:3\) was altered"):
+        sql_store.verify_audit()
+
+
+def test_verify_audit_finds_a_deleted_row(sql_store: SqlMetadataStore) -> None:
+    _audit_rows(sql_store, 4)
+    with sql_store.engine.begin() as conn:
+        conn.execute(sa.text("DELETE FROM audit WHERE seq = 2"))
+    with pytest.raises(IntegrityError, match=r"missing row 2 \(next row is 3\)"):
+        sql_store.verify_audit()
+
+
+def test_reopened_sqlite_store_keeps_data_without_migrating(tmp_path: Path,
+                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    url = f"sqlite:///{tmp_path / 'meta.db'}"
+    store = open_metadata_store(url)
+    store.create_run(Run("r" * 32, "kept", params={"a": "1"}))
+    store.append_audit("alice", "create", "run", {})
+    store.close()
+
+    def no_migrations(*_args: object, **_kwargs: object) -> None:
+        raise AssertionError("a store at head must not be migrated again")
+
+    monkeypatch.setattr(migrate.command, "upgrade", no_migrations)
+    reopened = open_metadata_store(url)
+    try:
+        assert reopened.get_run("r" * 32).params == {"a": "1"}
+        assert reopened.verify_audit() == 1
+        assert isinstance(reopened, SqlMetadataStore)
+        with reopened.engine.connect() as conn:
+            versions = conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalars().all()
+        assert versions == [migrate.head_revision()]
+        assert migrate.current_revision(reopened.engine) == migrate.head_revision()
+    finally:
+        reopened.close()
+
+
+@pytest.mark.parametrize("url", ["mongodb://localhost/db", "mysql://u@h/db", "not-a-url"])
+def test_unknown_scheme_is_bad_input(url: str) -> None:
+    with pytest.raises(BadInputError, match="Unsupported metadata store URL") as raised:
+        open_metadata_store(url)
+    assert raised.value.field == "CONVEYOR_DB_URL"
+    assert "sqlite://" in str(raised.value)
