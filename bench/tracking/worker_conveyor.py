@@ -9,6 +9,7 @@ import json
 import tempfile
 
 import numpy as np
+import sklearn
 import workload as w
 
 import conveyor as cv
@@ -22,7 +23,7 @@ def main() -> None:
         with timings.time("open store"):
             project = cv.Project.init(tmp)
 
-        with timings.time("log params+metrics"):
+        with timings.time(w.LOG_OPERATION):
             for i in range(w.N_RUNS):
                 with project.start_run(name=f"r{i}") as run:
                     for key, value in w.params(i).items():
@@ -30,7 +31,7 @@ def main() -> None:
                     for key, value in w.metrics(i).items():
                         run.log_metric(key, value, step=0)
 
-        with project.start_run(name="batch") as run, timings.time("log batch"):
+        with project.start_run(name="batch") as run, timings.time(f"log batch of {w.BATCH_SIZE:,}"):
             run.log_batch(w.batch())
 
         with project.start_run(name="model") as run, timings.time("log + register model"):
@@ -46,7 +47,8 @@ def main() -> None:
             found = project.runs(order_by_metric=w.SEARCH_METRIC, limit=w.SEARCH_LIMIT)
         assert len(found) == w.SEARCH_LIMIT and found[0].name == f"r{w.expected_top_run()}"
         project.close()
-    print(json.dumps(timings))
+    versions = {"conveyor": cv.__version__, "scikit-learn": sklearn.__version__}
+    print(json.dumps({"versions": versions, "timings": timings}))
 
 
 if __name__ == "__main__":

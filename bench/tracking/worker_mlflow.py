@@ -15,6 +15,7 @@ from pathlib import Path
 import mlflow
 import mlflow.sklearn
 import numpy as np
+import sklearn
 import workload as w
 from mlflow import MlflowClient
 from mlflow.entities import Metric
@@ -30,7 +31,7 @@ def main() -> None:
             experiment = client.create_experiment("bench", artifact_location=Path(tmp, "artifacts").as_uri())
             mlflow.set_experiment(experiment_id=experiment)
 
-        with timings.time("log params+metrics"):
+        with timings.time(w.LOG_OPERATION):
             for i in range(w.N_RUNS):
                 with mlflow.start_run(run_name=f"r{i}"):
                     for key, value in w.params(i).items():
@@ -38,7 +39,7 @@ def main() -> None:
                     for key, value in w.metrics(i).items():
                         mlflow.log_metric(key, value, step=0)
 
-        with mlflow.start_run(run_name="batch") as run, timings.time("log batch"):
+        with mlflow.start_run(run_name="batch") as run, timings.time(f"log batch of {w.BATCH_SIZE:,}"):
             stamp = int(time.time() * 1000)
             client.log_batch(run.info.run_id, metrics=[Metric(k, v, stamp, s) for k, v, s in w.batch()])
 
@@ -55,7 +56,8 @@ def main() -> None:
         with timings.time("search runs by metric"):
             found = mlflow.search_runs(order_by=[f"metrics.{w.SEARCH_METRIC} DESC"], max_results=w.SEARCH_LIMIT)
         assert len(found) == w.SEARCH_LIMIT and found["tags.mlflow.runName"][0] == f"r{w.expected_top_run()}"
-    print(json.dumps(timings))
+    versions = {"mlflow": mlflow.__version__, "scikit-learn": sklearn.__version__}
+    print(json.dumps({"versions": versions, "timings": timings}))
 
 
 if __name__ == "__main__":

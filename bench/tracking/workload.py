@@ -9,6 +9,8 @@ from contextlib import contextmanager
 N_RUNS = 100
 N_PARAMS = 10
 N_METRICS = 20
+VALUES_LOGGED = N_RUNS * (N_PARAMS + N_METRICS)
+LOG_OPERATION = f"{N_RUNS} runs x ({N_PARAMS} params + {N_METRICS} metrics)"
 BATCH_SIZE = 1_000
 SEARCH_METRIC = "m0"
 SEARCH_LIMIT = 10

@@ -19,6 +19,7 @@ import httpx
 import pandas as pd
 
 from conveyor.core.errors import BadInputError
+from conveyor.monitor.report import render_html
 from conveyor.project import Project
 from conveyor.serve.runner import running_server
 
@@ -109,9 +110,12 @@ def run_demo(*, keep: Path | None = None, fast: bool = False,
             report = project.monitor("flights@champion", current=second.ref)
             drifted = [c.column for c in report.drift.columns if c.drifted]
             window = project.monitor("flights@champion", window=len(ids))
+            report_file = root / "drift-report.html"
+            report_file.write_text(render_html(report), encoding="utf-8")
             say(f"   drift: {'yes' if report.drift.drift else 'no'} in {', '.join(drifted) or 'no column'}; "
                 f"live accuracy on {window.performance.get('labelled', 0)} labelled predictions: "
-                f"{window.performance.get('accuracy', float('nan')):.3f}")
+                f"{window.performance.get('accuracy', float('nan')):.3f}"
+                + (f"; plots in {report_file}" if keep else ""))
 
             say("[bold]5. Retraining[/bold]: challenger on summer data vs champion on the same recent holdout")
             decision = project.retrain("flights", budget=budget)
@@ -133,6 +137,7 @@ def run_demo(*, keep: Path | None = None, fast: bool = False,
                 "challenger_score": decision.challenger_score,
                 "requests_rows": served,
                 "live_accuracy": window.performance.get("accuracy"),
+                "report": str(report_file) if keep else None,
                 "seconds": round(seconds, 1),
             }
             say(f"[bold green]Done in {seconds:.0f}s.[/bold green]"

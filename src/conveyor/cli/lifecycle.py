@@ -97,11 +97,17 @@ def monitor(model: Annotated[str, typer.Argument(help="MODEL@ALIAS, MODEL:N or M
             current: Annotated[str | None, typer.Option("--current", help="NAME@VERSION to compare.")] = None,
             window: Annotated[int | None, typer.Option("--window", min=1, help="Last N logged predictions.")] = None,
             fail_on_drift: Annotated[bool, typer.Option("--fail-on-drift", help="Exit 1 when drift is found.")] = False,
+            report_path: Annotated[Path | None, typer.Option("--report", help="Write an HTML report here.")] = None,
             project: ProjectOption = None, json: JsonOption = False) -> None:
     """Drift of new data against the model's training data, per column (and live accuracy where labelled)."""
+    from conveyor.monitor.report import render_html
+
     with open_project(project) as proj:
         report = proj.monitor(model, current=current, window=window)
     data = report.to_dict()
+    if report_path is not None:
+        report_path.write_text(render_html(report), encoding="utf-8")
+        data["report"] = str(report_path)
     if json:
         emit_json(data)
     else:
@@ -113,6 +119,8 @@ def monitor(model: Annotated[str, typer.Argument(help="MODEL@ALIAS, MODEL:N or M
                    f"({report.drift.share_drifted:.0%} of columns drifted)")
         if report.performance.get("labelled"):
             typer.echo(f"live performance: {report.performance}")
+        if report_path is not None:
+            typer.echo(f"report: {report_path}")
     if fail_on_drift and report.drift.drift:
         raise typer.Exit(1)
 

@@ -23,7 +23,8 @@ class MonitorReport:
     current: str
     drift: DriftReport
     performance: dict[str, Any] = field(default_factory=dict)
-
+    reference_profile: dict[str, Any] = field(default_factory=dict, repr=False)
+    current_frame: pd.DataFrame | None = field(default=None, repr=False)  # kept for the HTML report
     def to_dict(self) -> dict[str, Any]:
         return {"model": self.model, "reference": self.reference, "current": self.current,
                 **self.drift.to_dict(), "performance": self.performance}
@@ -71,4 +72,4 @@ def monitor_frame(stores: Stores, model: ModelVersion, current: pd.DataFrame, cu
     columns = [c["name"] for c in model.signature.get("inputs", []) if c["name"] in profile.get("columns", {})]
     report = detect_drift(profile, current, columns=columns or None)
     performance = live_performance(model, records) if records is not None else {}
-    return MonitorReport(model.ref, reference, current_label, report, performance)
+    return MonitorReport(model.ref, reference, current_label, report, performance, profile, current)

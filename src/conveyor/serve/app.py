@@ -52,29 +52,31 @@ def create_app(stores: Stores, ref: str, *, log_predictions: bool = True,
                max_body_bytes: int = DEFAULT_MAX_BODY_BYTES, max_rows: int = MAX_ROWS) -> FastAPI:
     """An ASGI app serving the model ``ref`` (``NAME``, ``NAME:N`` or ``NAME@ALIAS``) from ``stores``."""
     model = load_model(stores, resolve_model(stores, ref))
-    logger = PredictionLogger(stores.metadata) if log_predictions else None
-    scorer = Scorer(model, logger)
+    scorer = Scorer(model, PredictionLogger(stores.metadata) if log_predictions else None)
 
     @asynccontextmanager
-    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        # The logger starts with the app (so it logs even where no lifespan runs) and is flushed and closed at
+        # shutdown; an app served again after that gets a fresh one.
+        if scorer.logger is not None and scorer.logger.closed:
+            scorer.logger = app.state.prediction_logger = PredictionLogger(stores.metadata)
         try:
             yield
         finally:
-            if logger is not None:
-                await run_in_threadpool(logger.close)
+            if scorer.logger is not None:
+                await run_in_threadpool(scorer.logger.close)
 
     app = FastAPI(title="conveyor model server", version=__version__, summary=f"Serving {model.version.ref}",
                   lifespan=lifespan, default_response_class=JSONBytes)
     install_error_handlers(app)
     app.state.scorer = scorer
-    app.state.prediction_logger = logger
-    app.include_router(_mlflow_router(stores, scorer, logger, max_body_bytes, max_rows))
+    app.state.prediction_logger = scorer.logger
+    app.include_router(_mlflow_router(stores, scorer, max_body_bytes, max_rows))
     app.include_router(_v2_router(scorer, max_body_bytes, max_rows))
     return app
 
 
-def _mlflow_router(stores: Stores, scorer: Scorer, logger: PredictionLogger | None, max_body_bytes: int,
-                   max_rows: int) -> APIRouter:
+def _mlflow_router(stores: Stores, scorer: Scorer, max_body_bytes: int, max_rows: int) -> APIRouter:
     router = APIRouter()
     version = scorer.model.version
     inputs = version.signature.get("inputs", [])
@@ -110,8 +112,8 @@ def _mlflow_router(stores: Stores, scorer: Scorer, logger: PredictionLogger | No
         labels = parse_feedback(decode_json_body(body, request.headers.get("content-type")), max_labels=max_rows)
 
         def run() -> list[str]:
-            if logger is not None:
-                logger.flush()  # predictions made an instant ago may still be queued
+            if scorer.logger is not None:
+                scorer.logger.flush()  # predictions made an instant ago may still be queued
             return stores.metadata.add_feedback(labels)
 
         missing = await run_in_threadpool(run)

@@ -13,6 +13,7 @@ Rules (MLflow's, made explicit):
 from __future__ import annotations
 
 import difflib
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -80,7 +81,10 @@ def _numeric(series: pd.Series, name: str) -> pd.Series:
     else:
         raw = series.astype(object)
         blank = _blank(raw)
-        values = pd.to_numeric(raw.where(~blank, None), errors="coerce").astype("float64")
+        try:
+            values = pd.to_numeric(raw.where(~blank, None), errors="coerce").astype("float64")
+        except (OverflowError, TypeError, ValueError):  # e.g. an integer beyond float range: go value by value
+            values = raw.where(~blank, None).map(_to_float).astype("float64")
         bad = values.isna().to_numpy() & ~blank
         if bad.any():
             row = _first(bad)
@@ -89,9 +93,20 @@ def _numeric(series: pd.Series, name: str) -> pd.Series:
     infinite = np.isinf(values.to_numpy())
     if infinite.any():
         row = _first(infinite)
-        raise BadInputError(f"Column {name!r} holds an infinite value at row {row}.", field=name,
+        raise BadInputError(f"Column {name!r} holds an infinite or out-of-range value at row {row}.", field=name,
                             hint="Send a finite number, or null for a missing value.")
     return values
+
+
+def _to_float(value: Any) -> float:
+    if value is None:
+        return math.nan
+    try:
+        return float(value)
+    except OverflowError:
+        return math.inf  # then rejected as infinite
+    except (TypeError, ValueError):
+        return math.nan  # then reported as not numeric
 
 
 def _categorical(series: pd.Series, name: str) -> pd.Series:
@@ -102,7 +117,8 @@ def _categorical(series: pd.Series, name: str) -> pd.Series:
         raise BadInputError(f"Column {name!r} must hold single values; row {row} holds {raw.iloc[row]!r}.",
                             field=name, hint="Send text (or null for a missing value).")
     missing = raw.isna().to_numpy()
-    return raw.map(lambda v: v if isinstance(v, str) else str(v)).where(~missing, None)
+    text = raw.map(lambda v: v if isinstance(v, str) else str(v)).astype(object)
+    return text.where(~missing, None)
 
 
 def _as_bool(value: Any) -> bool | None:
@@ -138,8 +154,9 @@ def _datetime(series: pd.Series, name: str) -> pd.Series:
     blank = _blank(raw)
     try:
         values = pd.to_datetime(raw.where(~blank, None), errors="coerce", format="ISO8601")
-    except (ValueError, TypeError) as exc:
-        raise BadInputError(f"Column {name!r} must hold ISO 8601 timestamps: {exc}", field=name) from None
+    except (ValueError, TypeError, OverflowError):
+        raise BadInputError(f"Column {name!r} must hold ISO 8601 timestamps in a single time zone.",
+                            field=name, hint="For example 2024-05-01T12:00:00.") from None
     bad = values.isna().to_numpy() & ~blank
     if bad.any():
         row = _first(bad)

@@ -115,6 +115,11 @@ def parse_json_payload(body: Any, inputs: list[dict[str, Any]], *, max_rows: int
 
 def frame_from_json(body: Any, names: list[str], *, max_rows: int = MAX_ROWS) -> pd.DataFrame:
     """The raw frame of an MLflow scoring body; ``names`` (the signature's input order) places positional rows."""
+    if isinstance(body, dict) and "params" in body:  # MLflow clients may send inference params
+        body = dict(body)
+        if body.pop("params") not in (None, {}):
+            raise BadInputError("This model takes no inference params.", field="params",
+                                hint="Leave 'params' out of the request.")
     if not isinstance(body, dict) or len(body) != 1 or next(iter(body)) not in FORMATS:
         keys = sorted(body) if isinstance(body, dict) else type(body).__name__
         raise BadInputError(f"Unrecognised payload: expected a JSON object with exactly one of the keys "
@@ -182,7 +187,8 @@ def _from_rows(value: Any, names: list[str], max_rows: int, key: str, *, allow_l
         return _positional(value, names, key)
     if allow_lists and len(names) == 1 and all(isinstance(v, _SCALARS) for v in value):
         return pd.DataFrame({names[0]: value})  # a 1-D tensor for a one-input model: one value per row
-    first = type(value[0]) if isinstance(value[0], dict | list) else None
+    allowed = (dict, list) if allow_lists else (dict,)
+    first = type(value[0]) if isinstance(value[0], allowed) else None
     bad = next(i for i, row in enumerate(value) if first is None or not isinstance(row, first))
     raise BadInputError(f"{key}[{bad}] is a {type(value[bad]).__name__} (row 0 is a {type(value[0]).__name__}); "
                         f"{key!r} must be {shape}.", field=key)

@@ -10,6 +10,7 @@ earlier; :meth:`PredictionLogger.close` writes everything still pending before t
 from __future__ import annotations
 
 import logging
+import math
 import queue
 import threading
 import time
@@ -20,7 +21,6 @@ from conveyor.store.metadata import MetadataStore
 
 log = logging.getLogger(__name__)
 
-_FLUSH = object()
 _STOP = object()
 
 
@@ -40,39 +40,45 @@ class PredictionLogger:
         self.max_backlog = max_backlog
         self.stats = LoggerStats()
         self._queue: queue.SimpleQueue[object] = queue.SimpleQueue()
-        self._cond = threading.Condition()
+        self._lock = threading.Lock()
         self._accepted = 0  # records taken by log()
         self._attempted = 0  # records that have had at least one write attempt
         self._closed = False
+        self._last_drop_warning = -math.inf
         self._thread = threading.Thread(target=self._run, name="conveyor-prediction-logger", daemon=True)
         self._thread.start()
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
 
     def log(self, records: list[PredictionRecord]) -> None:
         """Queue records for writing; never blocks and never raises."""
         if not records:
             return
-        with self._cond:
+        with self._lock:
             if self._closed or self._accepted - self._attempted + len(records) > self.max_backlog:
                 self.stats.dropped += len(records)
-                log.warning("Dropped %d prediction records (%s).", len(records),
-                            "logger closed" if self._closed else "write backlog full")
+                if time.monotonic() - self._last_drop_warning > 10.0:  # one line per 10 s, not one per request
+                    self._last_drop_warning = time.monotonic()
+                    log.warning("Dropping prediction records (%s); %d dropped so far.",
+                                "logger closed" if self._closed else "write backlog full", self.stats.dropped)
                 return
             self._accepted += len(records)
         self._queue.put(list(records))
 
     def flush(self, timeout: float = 10.0) -> bool:
-        """Write every record logged before this call now; True when all of them had a write attempt in time."""
-        with self._cond:
-            target = self._accepted
-            if self._closed:
-                return self._attempted >= target
-        self._queue.put(_FLUSH)
-        with self._cond:
-            return self._cond.wait_for(lambda: self._attempted >= target, timeout)
+        """Write every record logged before this call now (a failed batch gets its retry too); True when the writer
+        got through them within ``timeout``."""
+        if self._closed:
+            return not self._thread.is_alive()
+        done = threading.Event()
+        self._queue.put(done)
+        return done.wait(timeout)
 
     def close(self, timeout: float = 30.0) -> None:
         """Write everything pending (retrying failed batches one last time) and stop the thread; idempotent."""
-        with self._cond:
+        with self._lock:
             if self._closed:
                 return
             self._closed = True
@@ -91,7 +97,7 @@ class PredictionLogger:
             try:
                 item = self._queue.get(timeout=wait)
             except queue.Empty:
-                item = _FLUSH
+                item = None  # the interval is up
             if isinstance(item, list):
                 pending.extend(item)
                 if deadline is None:
@@ -102,6 +108,8 @@ class PredictionLogger:
             retry = self._write(retry, pending, final=stop)
             pending = []
             deadline = time.monotonic() + self.flush_interval if retry else None
+            if isinstance(item, threading.Event):
+                item.set()
             if stop:
                 return
 
@@ -115,9 +123,8 @@ class PredictionLogger:
             batch = pending[start:start + self.batch_size]
             if not self._store(batch):
                 failed.extend(batch)
-        with self._cond:
+        with self._lock:
             self._attempted += len(pending)
-            self._cond.notify_all()
         if failed and final:  # the last chance: retry now rather than never
             if not self._store(failed):
                 self._drop(failed, "failed twice at shutdown")
@@ -135,6 +142,6 @@ class PredictionLogger:
         return True
 
     def _drop(self, batch: list[PredictionRecord], why: str) -> None:
-        with self._cond:
+        with self._lock:
             self.stats.dropped += len(batch)
         log.error("Dropped %d prediction records (%s).", len(batch), why)

@@ -50,6 +50,13 @@ def _url(host: str, port: int) -> str:
     return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
 
 
+def _run(server: uvicorn.Server, sock: socket.socket) -> None:
+    try:
+        server.run(sockets=[sock])
+    except SystemExit:  # uvicorn exits when the app fails to start; _wait_until_answering reports it
+        pass
+
+
 def _wait_until_answering(url: str, thread: threading.Thread, timeout: float) -> None:
     deadline = time.monotonic() + timeout
     with httpx.Client(timeout=2.0) as client:
@@ -74,7 +81,7 @@ def running_server(app: FastAPI, host: str = "127.0.0.1", port: int = 0, *,
     config = uvicorn.Config(app, log_level="warning", log_config=None, lifespan="on",
                             timeout_graceful_shutdown=int(SHUTDOWN_TIMEOUT_S))
     server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, name=f"uvicorn {url}", daemon=True)
+    thread = threading.Thread(target=_run, args=(server, sock), name=f"uvicorn {url}", daemon=True)
     thread.start()
     try:
         _wait_until_answering(url, thread, startup_timeout)

@@ -22,6 +22,8 @@ from conveyor.core.errors import BadInputError
 from conveyor.registry.loaded import LoadedModel
 from conveyor.serve.predlog import PredictionLogger
 
+_DATA_ERRORS = (ValueError, TypeError, KeyError, IndexError)
+
 
 @dataclass
 class Scored:
@@ -74,7 +76,11 @@ class Scorer:
         try:
             raw_predictions, raw_proba = self._predict(frame)
             predictions = native_list(raw_predictions)
-        except (ValueError, TypeError, KeyError) as exc:  # the model refusing this data is the client's to fix
+        except Exception as exc:
+            # The model refusing data is the client's to fix: the usual data errors, or anything at all when the
+            # model has no signature and so nothing was checked before it. Other errors are server bugs (500).
+            if not isinstance(exc, _DATA_ERRORS) and self.model.input_names:
+                raise
             raise BadInputError(f"The model could not score this input: {exc}", field="inputs") from None
         proba, classes = None, []
         if raw_proba is not None:

@@ -1,0 +1,126 @@
+"""A drift report people can look at: one self-contained HTML file (inline SVG, no script, no CDN), with the
+reference and current distribution of every monitored column overlaid and the verdict beside it."""
+
+from __future__ import annotations
+
+import html
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from conveyor.data.profile import OTHER
+from conveyor.monitor.monitoring import MonitorReport
+
+WIDTH, HEIGHT = 360, 120
+REFERENCE_COLOUR, CURRENT_COLOUR = "#8a9bb0", "#e8772e"
+
+STYLE = """
+body{font-family:system-ui,-apple-system,Segoe UI,sans-serif;margin:2rem;color:#1d2733;background:#fbfbfc}
+h1{font-size:1.4rem;margin-bottom:.2rem} .sub{color:#5b6776;margin-top:0}
+.verdict{display:inline-block;padding:.25rem .7rem;border-radius:1rem;font-weight:600}
+.drift{background:#fde2d6;color:#a33a0a} .ok{background:#dff3e4;color:#1d6b34}
+table{border-collapse:collapse;margin:1rem 0} td,th{padding:.3rem .8rem;border-bottom:1px solid #e3e6ea;text-align:left}
+.grid{display:grid;grid-template-columns:repeat(auto-fill,minmax(380px,1fr));gap:1rem}
+.card{background:white;border:1px solid #e3e6ea;border-radius:.5rem;padding:.8rem}
+.card h3{margin:.1rem 0 .4rem;font-size:1rem} .legend span{margin-right:1rem;font-size:.85rem}
+"""
+
+
+def _bars(reference: list[float], current: list[float], labels: list[str]) -> str:
+    n = max(len(reference), 1)
+    top = max([*reference, *current, 1e-9])
+    slot = WIDTH / n
+    parts = [f'<svg width="{WIDTH}" height="{HEIGHT + 18}" role="img">']
+    for i, (ref, cur) in enumerate(zip(reference, current, strict=True)):
+        x = i * slot
+        for offset, value, colour in ((0.1, ref, REFERENCE_COLOUR), (0.5, cur, CURRENT_COLOUR)):
+            h = HEIGHT * value / top
+            parts.append(f'<rect x="{x + offset * slot:.1f}" y="{HEIGHT - h:.1f}" width="{slot * 0.4:.1f}" '
+                         f'height="{h:.1f}" fill="{colour}"><title>{html.escape(labels[i])}: '
+                         f'{value:.3f}</title></rect>')
+    for i in (0, n - 1) if n > 1 else (0,):
+        anchor = "start" if i == 0 else "end"
+        x = 0 if i == 0 else WIDTH
+        parts.append(f'<text x="{x}" y="{HEIGHT + 14}" font-size="10" text-anchor="{anchor}" fill="#5b6776">'
+                     f"{html.escape(labels[i][:18])}</text>")
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+def _numeric_chart(profile: dict[str, Any], values: pd.Series) -> str:
+    histogram = profile.get("histogram")
+    if not histogram:
+        return "<p>no reference values</p>"
+    edges = np.asarray(histogram["edges"], dtype=float)
+    reference = np.asarray(histogram["counts"], dtype=float)
+    finite = pd.to_numeric(values, errors="coerce").to_numpy(dtype=float)
+    finite = finite[np.isfinite(finite)]
+    current, _ = np.histogram(np.clip(finite, edges[0], edges[-1]), bins=edges)
+    below, above = int((finite < edges[0]).sum()), int((finite > edges[-1]).sum())
+    current[0] -= below  # values outside the reference range get bars of their own, not the edge bins
+    current[-1] -= above
+    labels = [f"{edges[i]:.4g}..{edges[i + 1]:.4g}" for i in range(len(edges) - 1)]
+    ref_share = list(reference / max(reference.sum(), 1))
+    cur_share = list(current / max(len(finite), 1))
+    if below:
+        labels, ref_share, cur_share = [f"< {edges[0]:.4g}", *labels], [0.0, *ref_share], [below / len(finite),
+                                                                                          *cur_share]
+    if above:
+        labels, ref_share, cur_share = [*labels, f"> {edges[-1]:.4g}"], [*ref_share, 0.0], [*cur_share,
+                                                                                          above / len(finite)]
+    return _bars(ref_share, cur_share, labels)
+
+
+def _categorical_chart(profile: dict[str, Any], values: pd.Series) -> str:
+    top = profile.get("top") or {}
+    categories = [c for c in top if c != OTHER][:12]
+    shares = values.dropna().astype(str).value_counts(normalize=True)
+    labels = [*categories, OTHER]
+    reference = [top.get(c, 0.0) for c in categories] + [1.0 - sum(top.get(c, 0.0) for c in categories)]
+    current = [float(shares.get(c, 0.0)) for c in categories]
+    current.append(max(0.0, 1.0 - sum(current)))
+    return _bars(reference, current, labels)
+
+
+def _support(detail: dict[str, Any]) -> str:
+    if "effect" in detail:
+        return f"effect {detail['effect']:.3f} (drift needs &ge; 0.1), unseen {detail.get('unseen', 0):.1%}"
+    if "ks" in detail:
+        return f"KS {detail['ks']:.3f}, mean {detail.get('mean_ref') or 0:.4g} &rarr; {detail.get('mean_cur') or 0:.4g}"
+    return ""
+
+
+def render_html(report: MonitorReport) -> str:
+    drift = report.drift
+    reference_profile = report.reference_profile
+    current = report.current_frame if report.current_frame is not None else pd.DataFrame()
+    verdict = ('<span class="verdict drift">drift found</span>' if drift.drift
+               else '<span class="verdict ok">no drift</span>')
+    rows, cards = [], []
+    for column in sorted(drift.columns, key=lambda c: (not c.drifted, -c.score)):
+        badge = '<span class="verdict drift">drift</span>' if column.drifted else '<span class="verdict ok">ok</span>'
+        rows.append(f"<tr><td>{html.escape(column.column)}</td><td>{column.method}</td><td>{column.score:.4g}</td>"
+                    f"<td>{column.threshold:.4g}</td><td>{_support(column.detail)}</td><td>{badge}</td></tr>")
+        profile = reference_profile.get("columns", {}).get(column.column, {})
+        values = current[column.column] if column.column in current.columns else pd.Series(dtype=float)
+        chart = (_numeric_chart(profile, values) if column.kind == "numeric"
+                 else _categorical_chart(profile, values))
+        cards.append(f'<div class="card"><h3>{html.escape(column.column)} {badge}</h3>{chart}'
+                     f'<div class="legend"><span style="color:{REFERENCE_COLOUR}">&#9632; reference</span>'
+                     f'<span style="color:{CURRENT_COLOUR}">&#9632; current</span>'
+                     f"<span>{column.method} {column.score:.4g} (threshold {column.threshold:.4g})</span></div></div>")
+    performance = ""
+    if report.performance.get("labelled"):
+        items = "".join(f"<tr><td>{html.escape(str(k))}</td><td>{html.escape(str(v))}</td></tr>"
+                        for k, v in report.performance.items())
+        performance = f"<h2>Live performance</h2><table>{items}</table>"
+    return (f"<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Drift report: "
+            f"{html.escape(report.model)}</title><style>{STYLE}</style></head><body>"
+            f"<h1>Drift report for {html.escape(report.model)} {verdict}</h1>"
+            f'<p class="sub">reference {html.escape(report.reference)} ({drift.reference_rows} rows) vs '
+            f"{html.escape(report.current)} ({drift.current_rows} rows); {drift.share_drifted:.0%} of "
+            f"{len(drift.columns)} columns drifted</p>"
+            f"<table><tr><th>column</th><th>method</th><th>score</th><th>threshold</th><th>supporting</th><th></th></tr>"
+            f"{''.join(rows)}</table>{performance}<h2>Distributions</h2><div class=\"grid\">{''.join(cards)}</div>"
+            f"</body></html>")

@@ -1,0 +1,121 @@
+"""The background prediction logger: batching, flush on demand, surviving a failing database, clean close."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+
+from conveyor.core.entities import PredictionRecord, new_id
+from conveyor.core.errors import StoreError
+from conveyor.serve.predlog import PredictionLogger
+from conveyor.store import InMemoryMetadataStore
+
+
+def records(n: int) -> list[PredictionRecord]:
+    return [PredictionRecord(id=new_id(), model="m:1", inputs={"x": i}, outputs={"prediction": i}) for i in range(n)]
+
+
+class FlakyStore(InMemoryMetadataStore):
+    """Fails the first ``failures`` writes; remembers every batch size it was given."""
+
+    def __init__(self, failures: int = 0) -> None:
+        super().__init__()
+        self.failures = failures
+        self.batches: list[int] = []
+        self.lock = threading.Lock()
+
+    def log_predictions(self, batch):
+        with self.lock:
+            self.batches.append(len(batch))
+            if self.failures > 0:
+                self.failures -= 1
+                raise StoreError("database is locked")
+        super().log_predictions(batch)
+
+
+def test_records_are_written_in_batches_and_close_flushes_everything():
+    store = FlakyStore()
+    logger = PredictionLogger(store, flush_interval=60.0, batch_size=4)
+    logger.log(records(10))
+    deadline = time.monotonic() + 5
+    while sum(store.batches) < 8 and time.monotonic() < deadline:  # two full batches go without waiting
+        time.sleep(0.01)
+    assert store.batches[:2] == [4, 4]
+    logger.close()
+    assert len(store.list_predictions()) == 10 and logger.stats.written == 10
+    logger.close()  # idempotent
+
+
+def test_a_partial_batch_is_written_after_the_interval():
+    store = FlakyStore()
+    logger = PredictionLogger(store, flush_interval=0.05, batch_size=500)
+    logger.log(records(3))
+    deadline = time.monotonic() + 5
+    while len(store.list_predictions()) < 3 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert len(store.list_predictions()) == 3
+    logger.close()
+
+
+def test_flush_writes_now():
+    store = FlakyStore()
+    logger = PredictionLogger(store, flush_interval=60.0)
+    logger.log(records(2))
+    assert logger.flush(timeout=5)
+    assert len(store.list_predictions()) == 2
+    logger.close()
+
+
+def test_a_failed_batch_is_retried_once():
+    store = FlakyStore(failures=1)
+    logger = PredictionLogger(store, flush_interval=60.0)
+    logger.log(records(3))
+    logger.flush()
+    assert store.list_predictions() == [] and logger.stats.failed_writes == 1
+    logger.log(records(2))
+    logger.flush()  # the next write carries the retry
+    assert len(store.list_predictions()) == 5 and logger.stats.dropped == 0
+    logger.close()
+
+
+def test_a_batch_failing_twice_is_dropped_and_the_thread_keeps_going(caplog):
+    store = FlakyStore(failures=2)
+    logger = PredictionLogger(store, flush_interval=60.0)
+    logger.log(records(3))
+    logger.flush()
+    logger.flush()
+    assert logger.stats.dropped == 3 and "Dropped 3 prediction records" in caplog.text
+    logger.log(records(1))
+    logger.close()
+    assert len(store.list_predictions()) == 1 and logger.stats.written == 1
+
+
+def test_close_retries_a_pending_failure_at_once():
+    store = FlakyStore(failures=1)
+    logger = PredictionLogger(store, flush_interval=60.0)
+    logger.log(records(4))
+    logger.close()
+    assert len(store.list_predictions()) == 4
+
+
+def test_logging_never_raises_or_blocks_after_close_or_when_the_backlog_is_full():
+    store = FlakyStore()
+    logger = PredictionLogger(store, flush_interval=60.0, max_backlog=5)
+    logger.log(records(5))
+    logger.log(records(1))  # over the backlog: dropped, not queued
+    assert logger.stats.dropped == 1
+    logger.close()
+    logger.log(records(2))
+    assert logger.stats.dropped == 3 and len(store.list_predictions()) == 5
+    assert logger.flush(timeout=0.1)
+
+
+@pytest.mark.parametrize("count", [0, 1])
+def test_close_returns_promptly(count):
+    logger = PredictionLogger(FlakyStore(), flush_interval=60.0)
+    logger.log(records(count))
+    started = time.monotonic()
+    logger.close()
+    assert time.monotonic() - started < 2

@@ -1,0 +1,28 @@
+"""`conveyor demo`, the main job: the whole loop on real data, leaving a project the other verbs can read."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+
+def test_demo_runs_the_whole_loop_and_leaves_an_inspectable_project(tmp_path):
+    keep = tmp_path / "demo"
+    done = subprocess.run([sys.executable, "-m", "conveyor", "demo", "--fast", "--json", "--keep", str(keep)],
+                          capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr
+    summary = json.loads(done.stdout)
+    assert {"datasets", "champion", "drift", "decision", "reason", "seconds"} <= set(summary)
+    assert summary["drift"] is True and "temp" in summary["drifted_columns"]  # winter -> summer weather
+    assert summary["decision"] in ("promoted", "kept") and summary["reason"]
+    assert summary["requests_rows"] == 400
+    assert summary["datasets"]["early"] != summary["datasets"]["late"]
+
+    listed = subprocess.run([sys.executable, "-m", "conveyor", "models", "list", "--json", "--project", str(keep)],
+                            capture_output=True, text=True, timeout=120, check=True)
+    versions = json.loads(listed.stdout)
+    champion = [v["model_version"] for v in versions if "champion" in v["aliases"]]
+    assert champion == [summary["champion"]]
+    expected = "flights:2" if summary["decision"] == "promoted" else "flights:1"
+    assert summary["champion"] == expected
