@@ -7,12 +7,14 @@
     project.promote(result.model_version.ref, alias="champion")
 
 This layer only composes the domain modules; the CLI and servers only translate to and from it.
+Training, monitoring, retraining and serving are imported when first used: they pull in scikit-learn, SciPy,
+Optuna and FastAPI, and a verb such as `conveyor models list` should not wait for them.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 import yaml
@@ -22,15 +24,18 @@ from conveyor.core.errors import BadInputError
 from conveyor.core.refs import DatasetRef, ModelRef, check_name
 from conveyor.core.settings import PROJECT_FILE, STATE_DIR, Settings, find_project_root
 from conveyor.data import datasets
-from conveyor.monitor.monitoring import MonitorReport, monitor_frame, window_frame
-from conveyor.pipeline.retrain import RetrainDecision, retrain
 from conveyor.registry import importing, models
 from conveyor.registry.loaded import LoadedModel
-from conveyor.serve.app import create_app
 from conveyor.store import Stores
 from conveyor.train.budget import parse_budget
 from conveyor.train.tracking import ActiveRun, start_run
-from conveyor.train.trainer import TrainResult, train
+
+if TYPE_CHECKING:
+    from fastapi import FastAPI
+
+    from conveyor.monitor.monitoring import MonitorReport
+    from conveyor.pipeline.retrain import RetrainDecision
+    from conveyor.train.trainer import TrainResult
 
 DEFAULT_CONFIG: dict[str, Any] = {
     "data": {},
@@ -131,6 +136,8 @@ class Project:
                                 hint="Pass --target COLUMN or set data.target in conveyor.yaml.")
         if model_name:
             check_name(model_name, "model name")
+        from conveyor.train.trainer import train  # deferred: scikit-learn, LightGBM, Optuna
+
         return train(self.stores, version, target, model_name=model_name,
                      task=task or self.setting("train", "task", "auto"),
                      metric=metric or self.setting("train", "metric"),
@@ -172,6 +179,8 @@ class Project:
     # monitoring and retraining
     def monitor(self, ref: str, *, current: str | DatasetVersion | pd.DataFrame | None = None,
                 window: int | None = None) -> MonitorReport:
+        from conveyor.monitor.monitoring import monitor_frame, window_frame  # deferred: SciPy
+
         model = self.model(ref)
         if current is not None and window is not None:
             raise BadInputError("Give either --current or --window, not both.", field="current")
@@ -186,6 +195,8 @@ class Project:
     def retrain(self, model_name: str, *, budget: str | float | None = None, max_trials: int | None = None,
                 seed: int = 0, on_trial=None) -> RetrainDecision:
         check_name(model_name, "model name")
+        from conveyor.pipeline.retrain import retrain  # deferred: the whole training stack
+
         return retrain(self.stores, model_name,
                        budget_seconds=parse_budget(budget or self.setting("train", "budget", "60s")),
                        max_trials=max_trials, search=self.setting("train", "search", "bayesian"),
@@ -195,10 +206,12 @@ class Project:
                        on_trial=on_trial)
 
     # serving
-    def serving_app(self, ref: str, **options: Any):
+    def serving_app(self, ref: str, **options: Any) -> FastAPI:
+        from conveyor.serve.app import create_app  # deferred: FastAPI
+
         return create_app(self.stores, ref, **options)
 
 
-def serving_app(project: Project, ref: str, **options: Any):
+def serving_app(project: Project, ref: str, **options: Any) -> FastAPI:
     """An ASGI app serving ``ref`` from ``project``, to run with any ASGI server or mount in another app."""
     return project.serving_app(ref, **options)

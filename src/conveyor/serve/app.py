@@ -50,7 +50,11 @@ async def read_body(request: Request, limit: int) -> bytes:
 
 def create_app(stores: Stores, ref: str, *, log_predictions: bool = True,
                max_body_bytes: int = DEFAULT_MAX_BODY_BYTES, max_rows: int = MAX_ROWS) -> FastAPI:
-    """An ASGI app serving the model ``ref`` (``NAME``, ``NAME:N`` or ``NAME@ALIAS``) from ``stores``."""
+    """An ASGI app serving the model ``ref`` (``NAME``, ``NAME:N`` or ``NAME@ALIAS``) from ``stores``.
+
+    ``max_body_bytes`` and ``max_rows`` bound one request (413 beyond them); ``log_predictions=False`` keeps the
+    prediction log (and so ``/feedback``) out of it, e.g. for a load test.
+    """
     model = load_model(stores, resolve_model(stores, ref))
     scorer = Scorer(model, PredictionLogger(stores.metadata) if log_predictions else None)
 
@@ -109,15 +113,16 @@ def _mlflow_router(stores: Stores, scorer: Scorer, max_body_bytes: int, max_rows
     async def feedback(request: Request) -> Response:
         """Ground truth for earlier predictions, by the ids ``/invocations`` answered with."""
         body = await read_body(request, max_body_bytes)
-        labels = parse_feedback(decode_json_body(body, request.headers.get("content-type")), max_labels=max_rows)
+        content_type = request.headers.get("content-type")
 
-        def run() -> list[str]:
+        def run() -> dict[str, Any]:
+            labels = parse_feedback(decode_json_body(body, content_type), max_labels=max_rows)
             if scorer.logger is not None:
                 scorer.logger.flush()  # predictions made an instant ago may still be queued
-            return stores.metadata.add_feedback(labels)
+            missing = stores.metadata.add_feedback(labels)
+            return {"updated": len(labels) - len(missing), "missing": missing}
 
-        missing = await run_in_threadpool(run)
-        return JSONBytes({"updated": len(labels) - len(missing), "missing": missing})
+        return JSONBytes(await run_in_threadpool(run))
 
     return router
 
