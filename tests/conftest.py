@@ -8,6 +8,7 @@ from collections.abc import Iterator
 import pytest
 import sqlalchemy as sa
 
+from conveyor.store import Stores
 from conveyor.testing.postgres import postgres_server
 
 
@@ -34,3 +35,11 @@ def postgres_db_url(postgres_url: str) -> Iterator[str]:
             conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
     finally:
         admin.dispose()
+
+
+@pytest.fixture
+def stores(tmp_path) -> Iterator[Stores]:
+    """The embedded default: a fresh SQLite metadata store and a local artifact folder."""
+    opened = Stores.open(f"sqlite:///{tmp_path / 'meta.db'}", str(tmp_path / "artifacts"))
+    yield opened
+    opened.close()

@@ -110,6 +110,12 @@ def test_bad_input_exits_2_with_one_clear_line(project, args, needle):
     assert "Traceback" not in done.stderr
 
 
+def test_errors_with_json_are_a_json_document_too(project):
+    done = conveyor("models", "show", "ghost", "--json", cwd=project, check_code=2)
+    assert as_json(done) == {"error": "not_found", "message": done.stderr.strip().removeprefix("error: "),
+                             "exit_code": 2}
+
+
 def test_empty_file_is_refused_and_nothing_is_written(project):
     (project / "empty.csv").write_text("")
     before = as_json(conveyor("data", "list", "--json", cwd=project))

@@ -17,13 +17,6 @@ from conveyor.store import Stores
 
 
 @pytest.fixture
-def stores(tmp_path):
-    opened = Stores.open(f"sqlite:///{tmp_path / 'meta.db'}", str(tmp_path / "artifacts"))
-    yield opened
-    opened.close()
-
-
-@pytest.fixture
 def frame():
     return pd.DataFrame({"x": [1.5, 2.5, None, 4.0], "city": ["a", "b", "a", None], "y": [0, 1, 0, 1]})
 

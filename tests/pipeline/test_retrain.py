@@ -10,15 +10,7 @@ from conveyor.core.errors import NotFoundError
 from conveyor.data.datasets import ingest_frame
 from conveyor.pipeline.retrain import recent_holdout, retrain
 from conveyor.registry.models import promote, resolve_model
-from conveyor.store import Stores
 from conveyor.train.trainer import train
-
-
-@pytest.fixture
-def stores(tmp_path):
-    opened = Stores.open(f"sqlite:///{tmp_path / 'meta.db'}", str(tmp_path / "artifacts"))
-    yield opened
-    opened.close()
 
 
 def world(seed: int, flip: bool, rows: int = 1500) -> pd.DataFrame:

@@ -16,14 +16,6 @@ from conveyor.core.errors import BadInputError, IntegrityError, NotFoundError
 from conveyor.data.datasets import ingest_frame
 from conveyor.registry.importing import import_model
 from conveyor.registry.models import load_model, promote, register_model, resolve_model, rollback
-from conveyor.store import Stores
-
-
-@pytest.fixture
-def stores(tmp_path):
-    opened = Stores.open(f"sqlite:///{tmp_path / 'meta.db'}", str(tmp_path / "artifacts"))
-    yield opened
-    opened.close()
 
 
 @pytest.fixture(scope="module")

@@ -14,15 +14,7 @@ from sklearn.ensemble import RandomForestClassifier
 from conveyor.core.errors import BadInputError
 from conveyor.data.datasets import ingest_frame
 from conveyor.registry.models import load_model
-from conveyor.store import Stores
 from conveyor.train.tracking import start_run
-
-
-@pytest.fixture
-def stores(tmp_path):
-    opened = Stores.open(f"sqlite:///{tmp_path / 'meta.db'}", str(tmp_path / "artifacts"))
-    yield opened
-    opened.close()
 
 
 @pytest.fixture(scope="module")

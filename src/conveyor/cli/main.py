@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 
@@ -19,6 +20,8 @@ def main(argv: list[str] | None = None) -> None:
     try:
         app(args=args, prog_name="conveyor", standalone_mode=True)
     except ConveyorError as exc:
+        if "--json" in args:  # machines get the error as the one JSON document too
+            print(json.dumps({**exc.to_dict(), "exit_code": exc.exit_code}))
         _fail(f"error: {exc}", exc.exit_code, exc)
     except KeyboardInterrupt:
         _fail("interrupted", 130, None)

@@ -19,6 +19,15 @@ def version_dict(mv, aliases: dict[str, int] | None = None) -> dict:
             "meta": mv.meta}
 
 
+def _report_alias_change(change, verb: str, json: bool) -> None:
+    if json:
+        emit_json({"model": change.model, "alias": change.alias, "version": change.version,
+                   "previous": change.previous})
+        return
+    was = f"{change.model}:{change.previous}" if change.previous else "-"
+    typer.echo(f"{change.model}@{change.alias} {verb} {change.model}:{change.version} (was {was})")
+
+
 @app.command("list")
 def list_models(project: ProjectOption = None, json: JsonOption = False) -> None:
     """Every model version, with its aliases."""
@@ -65,11 +74,7 @@ def promote_cmd(ref: Annotated[str, typer.Argument(help="MODEL:N (or MODEL@ALIAS
     """Point an alias at a model version (recorded in the audit trail)."""
     with open_project(project) as proj:
         change = proj.promote(ref, alias, reason=reason)
-    data = {"model": change.model, "alias": change.alias, "version": change.version, "previous": change.previous}
-    if json:
-        emit_json(data)
-        return
-    typer.echo(f"{change.model}@{change.alias} -> {change.model}:{change.version} (was {change.previous or '-'})")
+    _report_alias_change(change, "->", json)
 
 
 @app.command("rollback")
@@ -80,12 +85,7 @@ def rollback_cmd(name: Annotated[str, typer.Argument(help="Model name.")],
     """Move an alias back to the version it held before its latest promotion."""
     with open_project(project) as proj:
         change = proj.rollback(name, alias, reason=reason)
-    data = {"model": change.model, "alias": change.alias, "version": change.version, "previous": change.previous}
-    if json:
-        emit_json(data)
-        return
-    typer.echo(f"{change.model}@{change.alias} rolled back to {change.model}:{change.version} "
-               f"(was {change.previous})")
+    _report_alias_change(change, "rolled back to", json)
 
 
 @app.command("import")

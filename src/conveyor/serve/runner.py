@@ -23,8 +23,14 @@ SHUTDOWN_TIMEOUT_S = 30.0
 
 
 def serve_forever(app: FastAPI, host: str = "127.0.0.1", port: int = 5000) -> None:
-    """Serve until interrupted (Ctrl-C / SIGTERM); uvicorn logs only warnings and errors."""
-    uvicorn.run(app, host=host, port=port, log_level="warning")
+    """Serve until interrupted (Ctrl-C / SIGTERM: in-flight requests finish and the prediction log is flushed)."""
+    sock = _bind(host, port)  # our own socket, for TCP_NODELAY (see _bind)
+    config = uvicorn.Config(app, log_level="warning", lifespan="on",
+                            timeout_graceful_shutdown=int(SHUTDOWN_TIMEOUT_S))
+    try:
+        uvicorn.Server(config).run(sockets=[sock])
+    finally:
+        sock.close()
 
 
 def _bind(host: str, port: int) -> socket.socket:

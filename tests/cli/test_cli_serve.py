@@ -1,0 +1,75 @@
+"""`conveyor serve` as a real process: answers on 127.0.0.1, and SIGTERM flushes every answered prediction."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+import httpx
+import pytest
+from sklearn.datasets import load_breast_cancer
+
+import conveyor as cv
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture
+def project_with_champion(tmp_path):
+    frame = load_breast_cancer(as_frame=True).frame.iloc[:, [0, 1, 2, 3, -1]]
+    frame.columns = ["a", "b", "c", "d", "target"]
+    with cv.Project.init(tmp_path) as project:
+        result = project.train(project.ingest(frame, "cancer"), "target", max_trials=1, budget=60)
+        project.promote(result.model_version.ref, "champion")
+    return tmp_path, frame
+
+
+def test_serve_answers_and_sigterm_flushes_the_log(project_with_champion):
+    root, frame = project_with_champion
+    port = free_port()
+    server = subprocess.Popen([sys.executable, "-m", "conveyor", "serve", "cancer@champion", "--port", str(port),
+                               "--project", str(root)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"{url}/health", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                time.sleep(0.1)
+        answered = []
+        with httpx.Client(base_url=url, timeout=10) as client:
+            assert client.get("/health").json()["model_version"] == "cancer:1"
+            for start in range(0, 200, 20):
+                rows = frame.iloc[start : start + 20][["a", "b", "c", "d"]].to_dict("records")
+                response = client.post("/invocations", json={"dataframe_records": rows})
+                assert response.status_code == 200
+                assert response.headers["x-model-version"] == "cancer:1"
+                answered.extend(response.json()["ids"])
+            bad = client.post("/invocations", json={"dataframe_records": [{"a": 1.0}]})
+            assert bad.status_code == 422 and "b" in bad.json()["message"]
+    finally:
+        os.kill(server.pid, signal.SIGTERM)
+        _out, err = server.communicate(timeout=60)
+    # uvicorn shuts down gracefully, then re-raises the signal so the exit status says what stopped it
+    assert server.returncode in (0, -signal.SIGTERM), err
+    assert "Traceback" not in err
+    with cv.Project.open(root) as project:
+        logged = {r.id for r in project.stores.metadata.list_predictions("cancer")}
+    assert len(answered) == 200 and set(answered) <= logged
+
+
+def test_serve_unknown_model_exits_2(tmp_path):
+    cv.Project.init(tmp_path).close()
+    done = subprocess.run([sys.executable, "-m", "conveyor", "serve", "ghost@champion", "--project", str(tmp_path)],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2 and "Unknown model 'ghost'" in done.stderr

@@ -1,0 +1,25 @@
+"""Every executor kind passes the same contract."""
+
+from __future__ import annotations
+
+import pytest
+
+from conveyor.core.errors import BadInputError
+from conveyor.execution import get_executor
+from conveyor.testing.executor_contract import ExecutorContract
+
+
+@pytest.fixture(params=["inline", "threads", "processes"])
+def executor(request):
+    pool = get_executor(request.param, max_workers=2)
+    with pool:
+        yield pool
+
+
+class TestExecutorContract(ExecutorContract):
+    pass
+
+
+def test_unknown_executor_names_the_known_ones():
+    with pytest.raises(BadInputError, match="inline, threads, processes"):
+        get_executor("spark")
