@@ -9,7 +9,7 @@ import pytest
 import sqlalchemy as sa
 
 from conveyor.core.entities import Run
-from conveyor.core.errors import BadInputError, IntegrityError
+from conveyor.core.errors import BadInputError, IntegrityError, StoreError
 from conveyor.store import migrate, open_metadata_store
 from conveyor.store.metadata import InMemoryMetadataStore, MetadataStore
 from conveyor.store.sql import SqlMetadataStore
@@ -101,3 +101,14 @@ def test_unknown_scheme_is_bad_input(url: str) -> None:
         open_metadata_store(url)
     assert raised.value.field == "CONVEYOR_DB_URL"
     assert "sqlite://" in str(raised.value)
+
+
+def test_a_store_from_a_newer_conveyor_is_refused_with_a_fix(tmp_path):
+    url = f"sqlite:///{tmp_path / 'future.db'}"
+    SqlMetadataStore(url).close()
+    engine = sa.create_engine(url)
+    with engine.begin() as conn:
+        conn.execute(sa.text("UPDATE alembic_version SET version_num = '9999_future'"))
+    engine.dispose()
+    with pytest.raises(StoreError, match="newer conveyor"):
+        SqlMetadataStore(url)

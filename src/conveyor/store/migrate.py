@@ -10,6 +10,8 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 
+from conveyor.core.errors import StoreError
+
 MIGRATIONS = Path(__file__).with_name("migrations")
 
 
@@ -32,8 +34,13 @@ def current_revision(engine: sa.Engine) -> str | None:
 
 def upgrade(engine: sa.Engine) -> None:
     """Apply pending migrations; a no-op (one small query) when the store is current."""
-    if current_revision(engine) == head_revision():
+    current = current_revision(engine)
+    if current == head_revision():
         return
+    known = {script.revision for script in ScriptDirectory.from_config(_config()).walk_revisions()}
+    if current is not None and current not in known:
+        raise StoreError(f"The metadata store is at schema revision {current!r}, which this conveyor does not know: "
+                         "a newer conveyor wrote it.", hint="Upgrade conveyor (pip install -U conveyor-mlops).")
     config = _config()
     with engine.begin() as connection:
         config.attributes["connection"] = connection
