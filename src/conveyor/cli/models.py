@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from conveyor.cli.output import JsonOption, ProjectOption, emit_json, open_project, table, when
+from conveyor.cli.output import JsonOption, ProjectOption, emit_json, fmt, open_project, short_ref, table, when
 
 app = typer.Typer(help="Model registry: list, show, promote, rollback, import, audit.", no_args_is_help=True)
 
@@ -38,10 +38,16 @@ def list_models(project: ProjectOption = None, json: JsonOption = False) -> None
     if json:
         emit_json(rows)
         return
-    table("Model versions", ["model", "aliases", "flavor", "dataset", "metrics", "created"],
-          [[r["model_version"], " ".join("@" + a for a in r["aliases"]), r["flavor"],
-            (r["dataset"] or "-")[:24], ", ".join(f"{k}={v:.4g}" for k, v in list(r["metrics"].items())[:3]),
-            when(r["created_at"])] for r in rows])
+    table("Model versions", ["model", "aliases", "flavor", "metric", "created", "dataset"],
+          [[r["model_version"], " ".join("@" + a for a in r["aliases"]), r["flavor"], _headline(r),
+            when(r["created_at"]), short_ref(r["dataset"])] for r in rows])
+
+
+def _headline(version: dict) -> str:
+    """The metric the version was selected on, else its first one."""
+    metrics = version["metrics"]
+    key = version["meta"].get("metric") if version["meta"].get("metric") in metrics else next(iter(metrics), None)
+    return f"{key} {fmt(metrics[key])}" if key else "-"
 
 
 @app.command("show")

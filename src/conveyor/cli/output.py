@@ -17,7 +17,8 @@ ProjectOption = Annotated[Path | None, typer.Option("--project", help="Project f
                                                                       "conveyor.yaml upward, else here).")]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON document for machines.")]
 
-console = Console()
+# A terminal gets its own width; a pipe or file gets lines long enough not to fold ids and dates.
+console = Console(width=None if sys.stdout.isatty() else 160)
 err_console = Console(stderr=True)
 
 
@@ -45,7 +46,15 @@ def fmt(value: Any) -> str:
 def when(timestamp: float | None) -> str:
     if timestamp is None:
         return "-"
-    return dt.datetime.fromtimestamp(timestamp).strftime("%Y-%m-%d %H:%M:%S")
+    return dt.datetime.fromtimestamp(timestamp).strftime("%Y-%m-%d %H:%M")
+
+
+def short_ref(ref: str | None) -> str:
+    """``name@<64 hex>`` -> ``name@<12 hex>``: enough to be unique, short enough for a table."""
+    if not ref:
+        return "-"
+    name, _, version = ref.partition("@")
+    return f"{name}@{version[:12]}" if version else name
 
 
 def open_project(path: Path | None):
