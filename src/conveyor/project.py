@@ -64,6 +64,10 @@ class Project:
 
     @classmethod
     def open(cls, path: str | Path | None = None) -> Project:
+        """The project at ``path`` (default: the nearest conveyor.yaml upward from here, else this folder)."""
+        if path is not None and not Path(path).is_dir():
+            raise BadInputError(f"No project folder at {path}.", field="project",
+                                hint=f"Create one with `conveyor init {path}`.")
         root = find_project_root(Path(path) if path else None)
         config_file = root / PROJECT_FILE
         config: dict[str, Any] = {}
@@ -138,7 +142,11 @@ class Project:
             check_name(model_name, "model name")
         from conveyor.train.trainer import train  # deferred: scikit-learn, LightGBM, Optuna
 
-        return train(self.stores, version, target, model_name=model_name,
+        time_column = self.setting("data", "time_column")
+        frame = None
+        if time_column and time_column in version.column_names:  # it orders rows for retraining; no feature
+            frame = datasets.load_frame(self.stores, version).drop(columns=[time_column])
+        return train(self.stores, version, target, model_name=model_name, frame=frame,
                      task=task or self.setting("train", "task", "auto"),
                      metric=metric or self.setting("train", "metric"),
                      budget_seconds=parse_budget(budget or self.setting("train", "budget", "60s")),

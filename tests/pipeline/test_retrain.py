@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from conveyor.core.errors import NotFoundError
+from conveyor.core.errors import BadInputError, NotFoundError
 from conveyor.data.datasets import ingest_frame
 from conveyor.pipeline.retrain import recent_holdout, retrain
 from conveyor.registry.models import promote, resolve_model
@@ -47,7 +47,7 @@ def test_a_challenger_that_is_not_better_is_kept_out(stores, with_champion):
     ingest_frame(stores, world(2, flip=False), "w")  # same world: no real gain to be had
     decision = retrain(stores, "w", max_trials=3, budget_seconds=60, min_improvement=0.05)
     assert decision.decision == "kept"
-    assert "does not beat" in decision.reason
+    assert "not better by more than" in decision.reason
     assert resolve_model(stores, "w@champion").ref == with_champion.ref
     assert resolve_model(stores, "w@challenger").ref == "w:2"
 
@@ -68,3 +68,19 @@ def test_recent_holdout_takes_the_newest_rows():
     frame = pd.DataFrame({"t": [5, 1, 4, 2, 3], "v": range(5)})
     train_part, holdout = recent_holdout(frame, 0.4, "t", seed=0)
     assert sorted(holdout["t"]) == [4, 5] and sorted(train_part["t"]) == [1, 2, 3]
+
+
+def test_an_undefined_metric_on_the_holdout_keeps_the_champion(stores, with_champion):
+    newest = world(3, flip=True).assign(t=range(1500))
+    newest.loc[newest["t"] >= 1200, "y"] = 1  # the newest fifth holds one class: ROC AUC is undefined there
+    ingest_frame(stores, newest, "w")
+    decision = retrain(stores, "w", max_trials=2, budget_seconds=60, time_column="t")
+    assert decision.decision == "kept" and "undefined" in decision.reason
+    assert resolve_model(stores, "w@champion").ref == with_champion.ref
+
+
+def test_new_data_without_the_champions_columns_is_refused_before_training(stores, with_champion):
+    ingest_frame(stores, world(4, flip=True).drop(columns=["x2"]), "w")
+    with pytest.raises(BadInputError, match="x2"):
+        retrain(stores, "w", max_trials=1)
+    assert [v.ref for v in stores.metadata.list_model_versions("w")] == [with_champion.ref]

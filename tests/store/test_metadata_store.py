@@ -8,12 +8,12 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from conveyor.core.entities import Run
+from conveyor.core.entities import AuditNote, Run
 from conveyor.core.errors import BadInputError, IntegrityError, StoreError
 from conveyor.store import migrate, open_metadata_store
 from conveyor.store.metadata import InMemoryMetadataStore, MetadataStore
 from conveyor.store.sql import SqlMetadataStore
-from conveyor.testing.metadata_contract import MetadataStoreContract
+from conveyor.testing.metadata_contract import MetadataStoreContract, model
 
 
 def _url(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> str:
@@ -112,3 +112,20 @@ def test_a_store_from_a_newer_conveyor_is_refused_with_a_fix(tmp_path):
     engine.dispose()
     with pytest.raises(StoreError, match="newer conveyor"):
         SqlMetadataStore(url)
+
+
+def test_nan_in_a_json_field_is_refused_alike_on_sqlite_and_postgresql(sql_store: SqlMetadataStore) -> None:
+    run = sql_store.create_run(Run(id="nanrun", name="n"))
+    with pytest.raises((sa.exc.StatementError, ValueError), match="Out of range float"):
+        sql_store.append_audit("me", "act", "subject", {"score": float("nan")})
+    assert sql_store.list_audit() == []
+    assert sql_store.get_run(run.id).status == "running"
+
+
+def test_an_alias_change_is_undone_when_its_audit_row_cannot_be_written(sql_store: SqlMetadataStore) -> None:
+    sql_store.create_model_version(model("atomic"))
+    with pytest.raises((sa.exc.StatementError, ValueError)):
+        sql_store.set_alias("atomic", "champion", 1, audit=AuditNote("ana", "promote", {"bad": float("inf")}))
+    assert sql_store.aliases("atomic") == {}
+    assert sql_store.alias_history("atomic", "champion") == []
+    assert sql_store.list_audit() == []

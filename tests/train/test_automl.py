@@ -77,3 +77,14 @@ def test_budgets(text, seconds):
 def test_bad_budgets(text):
     with pytest.raises(BadInputError, match=r"[Bb]udget"):
         parse_budget(text)
+
+
+def test_integer_classes_keep_numeric_order():
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=600)
+    frame = pd.DataFrame({"x": x, "noise": rng.normal(size=600), "y": np.where(x > 0, 10, 2)})
+    result = run_automl(frame, "y", max_trials=2, budget_seconds=60)
+    assert result.classes == [2, 10]
+    assert result.holdout_metrics["roc_auc"] > 0.95  # not inverted by sorting 10 before 2
+    three = frame.assign(y=np.select([x < -0.5, x < 0.5], [1, 2], 10))
+    assert run_automl(three, "y", max_trials=2, budget_seconds=60).holdout_metrics["accuracy"] > 0.8

@@ -75,3 +75,12 @@ def test_native_lightgbm_and_xgboost_models(stores, cancer):
     assert lgb_version.signature["task"] == "classification"
     np.testing.assert_allclose(load_model(stores, "lgb:1").predict_proba(X.head())[:, 1], booster.predict(X.head()))
     assert load_model(stores, "xgb:1").predict(X.head()).shape == (5,)
+
+
+def test_a_nan_metric_on_a_model_is_refused_before_anything_is_written(stores, cancer):
+    X, y = cancer.drop(columns="target"), cancer["target"]
+    model = RandomForestClassifier(n_estimators=5, random_state=0).fit(X, y)
+    with start_run(stores) as run, pytest.raises(BadInputError, match="'r2' is nan"):
+        run.log_model(model, "forest", metrics={"r2": float("nan")})
+    assert stores.metadata.list_model_versions() == []
+    assert stores.artifacts.digests() == []

@@ -89,6 +89,16 @@ class AliasChange:
     at: float = field(default_factory=now)
 
 
+@dataclass(frozen=True)
+class AuditNote:
+    """What to write to the audit trail in the same transaction as a registry change; the store fills in the
+    subject (``MODEL:N`` or ``MODEL@ALIAS``) and, for alias changes, the new and previous versions."""
+
+    actor: str
+    action: str
+    details: dict[str, Any] = field(default_factory=dict)
+
+
 @dataclass
 class AuditEntry:
     seq: int

@@ -47,15 +47,20 @@ def classification_metrics(y_true: np.ndarray, y_pred: np.ndarray, proba: np.nda
         elif len(np.unique(y_true)) == len(classes):
             result["roc_auc"] = skm.roc_auc_score(y_true, proba, multi_class="ovr", labels=classes)
         result["log_loss"] = skm.log_loss(y_true, np.clip(proba, 1e-15, 1), labels=classes)
-    return {k: float(v) for k, v in result.items()}
+    return _finite(result)
+
+
+def _finite(result: dict) -> dict[str, float]:
+    """Undefined metrics (NaN, e.g. R² of a constant target) are left out rather than stored as NaN."""
+    return {k: float(v) for k, v in result.items() if math.isfinite(float(v))}
 
 
 def regression_metrics(y_true: np.ndarray, y_pred: np.ndarray) -> dict[str, float]:
-    return {
-        "rmse": float(math.sqrt(skm.mean_squared_error(y_true, y_pred))),
-        "mae": float(skm.mean_absolute_error(y_true, y_pred)),
-        "r2": float(skm.r2_score(y_true, y_pred)) if len(y_true) > 1 else float("nan"),
-    }
+    return _finite({
+        "rmse": math.sqrt(skm.mean_squared_error(y_true, y_pred)),
+        "mae": skm.mean_absolute_error(y_true, y_pred),
+        "r2": skm.r2_score(y_true, y_pred) if len(y_true) > 1 and np.ptp(y_true) > 0 else float("nan"),
+    })
 
 
 def evaluate_model(model, frame, target: str, task: str, classes: list | None) -> dict[str, float]:

@@ -75,43 +75,46 @@ def retrain(stores: Stores, model_name: str, *, alias: str = "champion", budget_
     frame = load_frame(stores, newest)
     if drop_columns:
         frame = frame.drop(columns=[c for c in drop_columns if c in frame.columns])
-    train_part, holdout = recent_holdout(frame, holdout_fraction, time_column, seed)
-    if time_column:
-        train_part, holdout = train_part.drop(columns=[time_column]), holdout.drop(columns=[time_column])
     inputs = [c["name"] for c in champion.signature.get("inputs", [])]
+    missing = [c for c in [*inputs, target] if c not in frame.columns]
+    if missing:  # checked before anything is trained or registered
+        raise BadInputError(f"The newest data {newest.ref} lacks column(s) the champion needs: "
+                            f"{', '.join(missing)}.", field=missing[0],
+                            hint="Ingest data with the same columns, or train a new model name on it.")
+    train_part, holdout = recent_holdout(frame, holdout_fraction, time_column, seed)
+    features_only = [c for c in frame.columns if c != time_column]  # the time column orders rows, it is no feature
     reference = stores.metadata.get_dataset_version(trained_on.name, trained_on.version)
     drift = detect_drift(reference.profile, frame, columns=[c for c in inputs if c in reference.profile["columns"]])
+    drifted = [c.column for c in drift.columns if c.drifted]
     result = train(stores, newest, target, model_name=model_name, metric=metric, budget_seconds=budget_seconds,
-                   max_trials=max_trials, search=search, seed=seed, frame=train_part, holdout=holdout,
-                   project_root=project_root, on_trial=on_trial, tags={"kind": "retrain", "champion": champion.ref})
-    challenger = result.model_version
-    metric = result.automl.metric
+                   max_trials=max_trials, search=search, seed=seed, frame=train_part[features_only],
+                   holdout=holdout[features_only], project_root=project_root, on_trial=on_trial,
+                   tags={"kind": "retrain", "champion": champion.ref})
+    challenger, metric = result.model_version, result.automl.metric
     champion_model = load_model(stores, champion)
-    missing = [c for c in inputs if c not in holdout.columns]
-    if missing:
-        raise BadInputError(f"The newest data lacks the champion's input columns {missing}.", field=missing[0],
-                            hint="Retrain from data with the same columns, or register a new model name.")
     champion_score = evaluate_model(champion_model, holdout[[*inputs, target]], target, champion_model.task,
                                     champion_model.classes).get(metric)
     challenger_score = result.metrics.get(metric)
-    gain = improvement(metric, challenger_score, champion_score) if champion_score is not None else float("inf")
-    drifted = [c.column for c in drift.columns if c.drifted]
     context = (f"on the newest {len(holdout)} rows of {newest.ref}" if time_column
                else f"on the same {len(holdout)} held-out rows of {newest.ref}")
-    if gain > min_improvement:
-        promote(stores, challenger.ref, "challenger", reason="retrain candidate")
-        promote(stores, challenger.ref, alias, reason=f"beat {champion.ref} on {metric}")
-        decision = RetrainDecision(
-            "promoted", f"{challenger.ref} {metric} {challenger_score:.4f} beats {champion.ref} "
-            f"{champion_score:.4f} by {gain:+.4f} {context}", model_name, metric, champion.ref, challenger.ref,
-            champion_score, challenger_score, newest.ref, drift.drift, drifted, len(holdout))
+    common = dict(model=model_name, metric=metric, champion=champion.ref, challenger=challenger.ref,
+                  champion_score=champion_score, challenger_score=challenger_score, dataset=newest.ref,
+                  drift=drift.drift, drifted_columns=drifted, holdout_rows=len(holdout))
+    if champion_score is None or challenger_score is None:
+        promote(stores, challenger.ref, "challenger", reason="retrain candidate, not comparable")
+        decision = RetrainDecision("kept", f"{metric} is undefined {context} (e.g. a single class there), so "
+                                   f"{challenger.ref} cannot be shown better than {champion.ref}", **common)
     else:
-        promote(stores, challenger.ref, "challenger", reason="retrain candidate, not better than champion")
-        decision = RetrainDecision(
-            "kept", f"{challenger.ref} {metric} {challenger_score:.4f} does not beat {champion.ref} "
-            f"{champion_score:.4f} (needs > {min_improvement:+.4f}, got {gain:+.4f}) {context}", model_name, metric,
-            champion.ref, challenger.ref, champion_score, challenger_score, newest.ref, drift.drift, drifted,
-            len(holdout))
+        gain = improvement(metric, challenger_score, champion_score)
+        scores = f"{challenger.ref} {metric} {challenger_score:.4f} vs {champion.ref} {champion_score:.4f}"
+        if gain > min_improvement:
+            promote(stores, challenger.ref, "challenger", reason="retrain candidate")
+            promote(stores, challenger.ref, alias, reason=f"beat {champion.ref} on {metric} by {gain:+.4f}")
+            decision = RetrainDecision("promoted", f"{scores}: better by {gain:+.4f} {context}", **common)
+        else:
+            promote(stores, challenger.ref, "challenger", reason="retrain candidate, not better than champion")
+            decision = RetrainDecision("kept", f"{scores}: not better by more than {min_improvement:+.4f} "
+                                       f"(got {gain:+.4f}) {context}", **common)
     stores.metadata.set_tags(result.run.id, {"retrain.decision": decision.decision, "retrain.reason": decision.reason})
     _record(stores, decision)
     return decision

@@ -12,7 +12,7 @@ from typing import Any
 from conveyor.core.entities import ModelVersion, Run, new_id
 from conveyor.core.environment import environment_tags
 from conveyor.core.errors import BadInputError
-from conveyor.core.refs import DatasetRef
+from conveyor.core.refs import DatasetRef, check_name
 from conveyor.registry.models import build_signature, register_model
 from conveyor.registry.packaging import detect_flavor, load_model_bytes
 from conveyor.store import Stores
@@ -20,6 +20,12 @@ from conveyor.store.hashing import digest_bytes
 
 PICKLE_SUFFIXES = (".pkl", ".pickle", ".joblib")
 NATIVE = {".txt": "lightgbm", ".lgb": "lightgbm", ".json": "xgboost", ".ubj": "xgboost"}
+
+
+def _first_line(exc: BaseException) -> str:
+    """Libraries put C++ stack traces in their messages; one line with the exception's type says enough."""
+    lines = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {lines[0][:200] if lines else ''}"
 
 
 def read_model_file(path: Path, *, trust: bool) -> tuple[Any, str]:
@@ -32,7 +38,7 @@ def read_model_file(path: Path, *, trust: bool) -> tuple[Any, str]:
         try:
             return load_model_bytes(data, flavor), flavor
         except Exception as exc:
-            raise BadInputError(f"{path.name} is not a valid {flavor} model file: {str(exc)[:200]}", field="file",
+            raise BadInputError(f"{path.name} is not a valid {flavor} model file: {_first_line(exc)}", field="file",
                                 hint=f"Save it with the {flavor} library's own save_model.") from None
     if suffix in PICKLE_SUFFIXES:
         if not trust:
@@ -43,7 +49,7 @@ def read_model_file(path: Path, *, trust: bool) -> tuple[Any, str]:
 
             model = joblib.load(path)
         except Exception as exc:
-            raise BadInputError(f"Cannot load {path.name}: {str(exc)[:200]}", field="file",
+            raise BadInputError(f"Cannot load {path.name}: {_first_line(exc)}", field="file",
                                 hint="Check that it was saved with pickle/joblib by compatible versions.") from None
         return model, detect_flavor(model)
     raise BadInputError(f"Unknown model file type {suffix!r} for {path.name}.", field="file",
@@ -52,6 +58,7 @@ def read_model_file(path: Path, *, trust: bool) -> tuple[Any, str]:
 
 def import_model(stores: Stores, path: str | Path, name: str, *, data: str | None = None, trust: bool = False,
                  project_root: Path | None = None) -> ModelVersion:
+    check_name(name, "model name")
     path = Path(path)
     if not path.is_file():
         raise BadInputError(f"Model file not found: {path}.", field="file", hint="Check the path.")
@@ -66,9 +73,13 @@ def import_model(stores: Stores, path: str | Path, name: str, *, data: str | Non
             "source_blake3": file_hash, "trusted_pickle": str(trust and path.suffix in PICKLE_SUFFIXES)}
     run = Run(id=new_id(), name=f"import-{name}", dataset=dataset, tags=tags)
     stores.metadata.create_run(run)
-    signature = build_signature(model, flavor, None)
-    version = register_model(stores, model, name, flavor=flavor, signature=signature, run_id=run.id, dataset=dataset,
-                             meta={"imported_from": str(path.resolve()), "source_blake3": file_hash})
+    try:
+        version = register_model(stores, model, name, flavor=flavor, signature=build_signature(model, flavor, None),
+                                 run_id=run.id, dataset=dataset,
+                                 meta={"imported_from": str(path.resolve()), "source_blake3": file_hash})
+    except BaseException:
+        stores.metadata.end_run(run.id, "failed")
+        raise
     stores.metadata.set_tags(run.id, {"model_version": version.ref})
     stores.metadata.end_run(run.id, "finished")
     return version

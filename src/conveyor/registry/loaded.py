@@ -22,6 +22,11 @@ class LoadedModel:
 
     @property
     def classes(self) -> list:
+        """Class labels in the order of ``predict_proba``'s columns: the fitted estimator's own ``classes_``
+        where it has one (the source of truth), else the signature's."""
+        fitted = getattr(self.model, "classes_", None)
+        if fitted is not None:
+            return [c.item() if hasattr(c, "item") else c for c in fitted]
         return list(self.version.signature.get("classes") or [])
 
     @property

@@ -8,8 +8,9 @@ from typing import Any
 
 import pandas as pd
 
-from conveyor.core.entities import AliasChange, ModelVersion
+from conveyor.core.entities import AliasChange, AuditNote, ModelVersion
 from conveyor.core.errors import BadInputError, NotFoundError
+from conveyor.core.numbers import finite_metrics
 from conveyor.core.refs import ModelRef, check_name
 from conveyor.registry.loaded import LoadedModel
 from conveyor.registry.packaging import detect_flavor, dump_model, infer_inputs, infer_task, load_model_bytes
@@ -44,13 +45,13 @@ def register_model(stores: Stores, model: Any, name: str, *, flavor: str | None 
     check_name(name, "model name")
     flavor = flavor or detect_flavor(model)
     signature = signature or build_signature(model, flavor, input_example)
+    metrics = finite_metrics(metrics)  # checked before anything is written
     digest = stores.artifacts.put_bytes(dump_model(model, flavor))  # bytes first: no record without its artifact
-    version = stores.metadata.create_model_version(ModelVersion(
+    note = AuditNote(current_actor(), "register",
+                     {"run": run_id, "dataset": dataset, "artifact": digest, "flavor": flavor})
+    return stores.metadata.create_model_version(ModelVersion(
         name=name, version=0, artifact=digest, flavor=flavor, run_id=run_id, dataset=dataset,
-        signature=signature, metrics=dict(metrics or {}), meta=dict(meta or {})))
-    stores.metadata.append_audit(current_actor(), "register", version.ref,
-                                 {"run": run_id, "dataset": dataset, "artifact": digest, "flavor": flavor})
-    return version
+        signature=signature, metrics=metrics, meta=dict(meta or {})), audit=note)
 
 
 def resolve_model(stores: Stores, ref: str | ModelRef) -> ModelVersion:
@@ -79,10 +80,8 @@ def load_model(stores: Stores, ref: str | ModelRef | ModelVersion) -> LoadedMode
 def promote(stores: Stores, ref: str, alias: str, *, reason: str = "", actor: str | None = None) -> AliasChange:
     check_name(alias, "alias")
     version = resolve_model(stores, ref)
-    change = stores.metadata.set_alias(version.name, alias, version.version)
-    stores.metadata.append_audit(actor or current_actor(), "promote", f"{version.name}@{alias}",
-                                 {"version": version.version, "previous": change.previous, "reason": reason})
-    return change
+    note = AuditNote(actor or current_actor(), "promote", {"reason": reason})
+    return stores.metadata.set_alias(version.name, alias, version.version, audit=note)
 
 
 def promotion_stack(history: list[AliasChange]) -> list[int | None]:
@@ -106,7 +105,5 @@ def rollback(stores: Stores, name: str, alias: str = "champion", *, reason: str 
     if len(stack) < 2 or stack[-2] is None:
         raise BadInputError(f"Model {name!r} alias {alias!r} has no earlier version to roll back to.",
                             field="alias", hint=f"See `conveyor models show {name}` for its history.")
-    change = stores.metadata.set_alias(name, alias, stack[-2])
-    stores.metadata.append_audit(actor or current_actor(), "rollback", f"{name}@{alias}",
-                                 {"version": stack[-2], "previous": change.previous, "reason": reason})
-    return change
+    note = AuditNote(actor or current_actor(), "rollback", {"reason": reason})
+    return stores.metadata.set_alias(name, alias, stack[-2], audit=note)

@@ -9,22 +9,26 @@ import pandas as pd
 
 from conveyor.core.errors import BadInputError
 from conveyor.data.readers import read_file
+from conveyor.registry.loaded import LoadedModel
 from conveyor.registry.models import load_model
+from conveyor.serve.conform import conform
 from conveyor.store import Stores
 
 WRITERS = {".csv", ".parquet", ".pq"}
 
 
-def score_frame(model, frame: pd.DataFrame) -> pd.DataFrame:
-    inputs = model.input_names
-    missing = [c for c in inputs if c not in frame.columns]
-    if missing:
-        raise BadInputError(f"Input lacks the model's column(s): {', '.join(missing)}.", field=missing[0],
-                            hint=f"The model {model.version.ref} expects: {', '.join(inputs)}.")
-    features = frame[inputs] if inputs else frame
+def score_frame(model: LoadedModel, frame: pd.DataFrame) -> pd.DataFrame:
+    """Checked and cast against the signature exactly as the server does, so a file and a request that hold the
+    same rows get the same answers (and the same error messages)."""
+    features = conform(frame, model.version.signature.get("inputs", []), max_rows=max(len(frame), 1)).frame
+    try:
+        predictions = model.predict(features)
+        proba = model.predict_proba(features)
+    except (ValueError, TypeError, KeyError, IndexError) as exc:
+        raise BadInputError(f"The model could not score this input: {str(exc).splitlines()[0]}",
+                            field="INPUT") from None
     out = frame.copy()
-    out["prediction"] = model.predict(features)
-    proba = model.predict_proba(features)
+    out["prediction"] = predictions
     if proba is not None:
         for index, cls in enumerate(model.classes):
             out[f"proba_{cls}"] = proba[:, index]
@@ -37,6 +41,9 @@ def score_file(stores: Stores, ref: str, input_path: Path, output_path: Path) ->
     if suffix not in WRITERS:
         raise BadInputError(f"Cannot write {output_path.name}: unknown extension {suffix!r}.", field="OUTPUT",
                             hint="Use .csv or .parquet.")
+    if not output_path.parent.is_dir():
+        raise BadInputError(f"Cannot write {output_path}: folder {output_path.parent} does not exist.",
+                            field="OUTPUT", hint="Create the folder first or choose another path.")
     model = load_model(stores, ref)
     scored = score_frame(model, read_file(input_path))
     tmp = output_path.with_name(f".{output_path.name}.tmp")

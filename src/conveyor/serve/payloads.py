@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import io
 import json
+import math
 from typing import Any
 
 import orjson
@@ -93,6 +94,9 @@ def parse_feedback(body: Any, *, max_labels: int = MAX_ROWS) -> dict[str, Any]:
         if label is None or not isinstance(label, _SCALARS):
             raise BadInputError(f"The label for prediction {pid!r} must be a number, text or true/false; got "
                                 f"{label!r}.", field="label")
+        if isinstance(label, float) and not math.isfinite(label):
+            raise BadInputError(f"The label for prediction {pid!r} is {label}; labels must be finite.",
+                                field="label", hint="Send the observed value, or no feedback for that id.")
     return dict(labels)
 
 

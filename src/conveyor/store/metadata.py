@@ -20,6 +20,7 @@ from typing import Any
 from conveyor.core.entities import (
     AliasChange,
     AuditEntry,
+    AuditNote,
     DatasetVersion,
     Metric,
     ModelVersion,
@@ -96,8 +97,9 @@ class MetadataStore(abc.ABC):
 
     # models
     @abc.abstractmethod
-    def create_model_version(self, mv: ModelVersion) -> ModelVersion:
-        """Record ``mv`` under the next free version number of ``mv.name``; return it numbered."""
+    def create_model_version(self, mv: ModelVersion, audit: AuditNote | None = None) -> ModelVersion:
+        """Record ``mv`` under the next free version number of ``mv.name``; return it numbered.
+        With ``audit``, the audit row is written in the same transaction: both or neither."""
 
     @abc.abstractmethod
     def list_model_versions(self, name: str | None = None) -> list[ModelVersion]:
@@ -110,8 +112,9 @@ class MetadataStore(abc.ABC):
         return sorted({m.name for m in self.list_model_versions()})
 
     @abc.abstractmethod
-    def set_alias(self, name: str, alias: str, version: int | None) -> AliasChange:
-        """Point ``alias`` at ``version`` (None removes it) and record the change in the alias history."""
+    def set_alias(self, name: str, alias: str, version: int | None, audit: AuditNote | None = None) -> AliasChange:
+        """Point ``alias`` at ``version`` (None removes it) and record the change in the alias history.
+        With ``audit``, the audit row is written in the same transaction: both or neither."""
 
     @abc.abstractmethod
     def aliases(self, name: str) -> dict[str, int]: ...
@@ -251,12 +254,14 @@ class InMemoryMetadataStore(MetadataStore):
                 runs = have + [r for r in runs if order_by_metric not in r.metrics]
             return copy.deepcopy(runs[:limit] if limit else runs)
 
-    def create_model_version(self, mv):
+    def create_model_version(self, mv, audit=None):
         with self._lock:
             numbers = [v for (n, v) in self._models if n == mv.name]
             mv = copy.deepcopy(mv)
             mv.version = max(numbers, default=0) + 1
             self._models[(mv.name, mv.version)] = mv
+            if audit is not None:
+                self.append_audit(audit.actor, audit.action, mv.ref, audit.details)
             return copy.deepcopy(mv)
 
     def list_model_versions(self, name=None):
@@ -273,7 +278,7 @@ class InMemoryMetadataStore(MetadataStore):
         raise NotFoundError(f"Model {name!r} has no version {version}.",
                             hint=f"See `conveyor models show {name}`.")
 
-    def set_alias(self, name, alias, version):
+    def set_alias(self, name, alias, version, audit=None):
         with self._lock:
             if version is not None:
                 self.get_model_version(name, version)
@@ -284,6 +289,9 @@ class InMemoryMetadataStore(MetadataStore):
                 self._aliases[(name, alias)] = version
             change = AliasChange(name, alias, version, previous)
             self._alias_log.append(change)
+            if audit is not None:
+                self.append_audit(audit.actor, audit.action, f"{name}@{alias}",
+                                  {**audit.details, "version": version, "previous": previous})
             return copy.copy(change)
 
     def aliases(self, name):

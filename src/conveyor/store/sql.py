@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import functools
+import json
 import time
+from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -37,17 +40,24 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+def _strict_json(value: Any) -> str:
+    """NaN and infinity have no JSON form: PostgreSQL refuses them and SQLite would store text no parser reads
+    back as a number, so both backends refuse them here, alike."""
+    return json.dumps(value, allow_nan=False)
+
+
 def create_engine(url: str) -> sa.Engine:
     if url.startswith("sqlite"):
         path = sa.engine.make_url(url).database
         if path and path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
-        engine = sa.create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
+        engine = sa.create_engine(url, connect_args={"timeout": 30, "check_same_thread": False},
+                                  json_serializer=_strict_json)
         sa.event.listen(engine, "connect", _sqlite_pragmas)
         return engine
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url[len("postgresql://") :]
-    return sa.create_engine(url, pool_pre_ping=True)
+    return sa.create_engine(url, pool_pre_ping=True, json_serializer=_strict_json)
 
 
 class SqlMetadataStore(MetadataStore):
@@ -243,22 +253,31 @@ class SqlMetadataStore(MetadataStore):
         return ModelVersion(row.name, row.version, row.artifact, row.flavor, row.run_id, row.dataset,
                             row.signature, row.metrics, row.created_at, row.meta)
 
-    def create_model_version(self, mv):
+    def _retrying(self, what: str, work: Callable[[sa.Connection], Any]) -> Any:
+        """Run ``work`` in one transaction, again when a concurrent writer took the same key (a version number or
+        an audit sequence number) first."""
         for attempt in range(self._RETRIES):
             try:
                 with self.engine.begin() as conn:
-                    top = conn.execute(sa.select(sa.func.max(t.model_versions.c.version))
-                                       .where(t.model_versions.c.name == mv.name)).scalar()
-                    number = (top or 0) + 1
-                    conn.execute(t.model_versions.insert().values(
-                        name=mv.name, version=number, artifact=mv.artifact, flavor=mv.flavor, run_id=mv.run_id,
-                        dataset=mv.dataset, signature=mv.signature, metrics=mv.metrics, created_at=mv.created_at,
-                        meta=mv.meta))
-                mv.version = number
-                return mv
-            except sa.exc.IntegrityError:  # another writer took that number: take the next
+                    return work(conn)
+            except sa.exc.IntegrityError:
                 time.sleep(0.01 * (attempt + 1))
-        raise StoreError(f"Could not number a new version of model {mv.name!r} under contention.")
+        raise StoreError(f"Could not {what} under contention; try again.")
+
+    def create_model_version(self, mv, audit=None):
+        def work(conn: sa.Connection) -> ModelVersion:
+            top = conn.execute(sa.select(sa.func.max(t.model_versions.c.version))
+                               .where(t.model_versions.c.name == mv.name)).scalar()
+            number = (top or 0) + 1
+            conn.execute(t.model_versions.insert().values(
+                name=mv.name, version=number, artifact=mv.artifact, flavor=mv.flavor, run_id=mv.run_id,
+                dataset=mv.dataset, signature=mv.signature, metrics=mv.metrics, created_at=mv.created_at,
+                meta=mv.meta))
+            if audit is not None:
+                self._append_audit_row(conn, audit.actor, audit.action, f"{mv.name}:{number}", audit.details)
+            return replace(mv, version=number)
+
+        return self._retrying(f"number a new version of model {mv.name!r}", work)
 
     def list_model_versions(self, name=None):
         query = sa.select(t.model_versions).order_by(t.model_versions.c.name, t.model_versions.c.version)
@@ -281,10 +300,11 @@ class SqlMetadataStore(MetadataStore):
             raise NotFoundError.for_name("model", name, self.model_names())
         raise NotFoundError(f"Model {name!r} has no version {version}.", hint=f"See `conveyor models show {name}`.")
 
-    def set_alias(self, name, alias, version):
+    def set_alias(self, name, alias, version, audit=None):
         if version is not None:
             self.get_model_version(name, version)
-        with self.engine.begin() as conn:
+
+        def work(conn: sa.Connection) -> AliasChange:
             previous = conn.execute(sa.select(t.aliases.c.version).where(t.aliases.c.model == name,
                                                                           t.aliases.c.alias == alias)).scalar()
             if version is None:
@@ -295,7 +315,12 @@ class SqlMetadataStore(MetadataStore):
             change = AliasChange(name, alias, version, previous)
             conn.execute(t.alias_history.insert().values(model=name, alias=alias, version=version,
                                                           previous=previous, at=change.at))
-        return change
+            if audit is not None:
+                self._append_audit_row(conn, audit.actor, audit.action, f"{name}@{alias}",
+                                       {**audit.details, "version": version, "previous": previous})
+            return change
+
+        return self._retrying(f"move alias {name}@{alias}", work)
 
     def aliases(self, name):
         with self.engine.connect() as conn:
@@ -310,22 +335,20 @@ class SqlMetadataStore(MetadataStore):
             return [AliasChange(r.model, r.alias, r.version, r.previous, r.at) for r in rows]
 
     # audit
+    def _append_audit_row(self, conn: sa.Connection, actor: str, action: str, subject: str,
+                          details: dict[str, Any]) -> AuditEntry:
+        last = conn.execute(sa.select(t.audit.c.seq, t.audit.c.hash).order_by(t.audit.c.seq.desc()).limit(1)).first()
+        seq, prev = (last.seq + 1, last.hash) if last else (1, GENESIS)
+        at = round(now(), 6)
+        digest = chain_hash(prev, seq, at, actor, action, subject, details)
+        conn.execute(t.audit.insert().values(seq=seq, at=at, actor=actor, action=action, subject=subject,
+                                             details=details, prev_hash=prev, hash=digest))
+        return AuditEntry(seq, at, actor, action, subject, details, prev, digest)
+
     def append_audit(self, actor, action, subject, details):
-        for attempt in range(self._RETRIES):
-            try:
-                with self.engine.begin() as conn:
-                    last = conn.execute(sa.select(t.audit.c.seq, t.audit.c.hash)
-                                        .order_by(t.audit.c.seq.desc()).limit(1)).first()
-                    seq, prev = (last.seq + 1, last.hash) if last else (1, GENESIS)
-                    at = round(now(), 6)
-                    digest = chain_hash(prev, seq, at, actor, action, subject, details)
-                    conn.execute(t.audit.insert().values(seq=seq, at=at, actor=actor, action=action,
-                                                         subject=subject, details=details, prev_hash=prev,
-                                                         hash=digest))
-                return AuditEntry(seq, at, actor, action, subject, details, prev, digest)
-            except sa.exc.IntegrityError:  # a concurrent writer took this seq: chain onto theirs
-                time.sleep(0.01 * (attempt + 1))
-        raise StoreError("Could not append to the audit trail under contention.")
+        # a concurrent writer that took this seq makes the insert fail: chain onto theirs instead
+        return self._retrying("append to the audit trail",
+                              lambda conn: self._append_audit_row(conn, actor, action, subject, details))
 
     def list_audit(self):
         with self.engine.connect() as conn:

@@ -28,7 +28,7 @@ from typing import Any
 
 import pytest
 
-from conveyor.core.entities import DatasetVersion, Metric, ModelVersion, PredictionRecord, Run, new_id
+from conveyor.core.entities import AuditNote, DatasetVersion, Metric, ModelVersion, PredictionRecord, Run, new_id
 from conveyor.core.errors import BadInputError, NotFoundError
 from conveyor.store.metadata import MetadataStore
 
@@ -316,6 +316,20 @@ class MetadataStoreContract:
         assert [c.at for c in history] == sorted(c.at for c in history)
         assert [c.version for c in metadata_store.alias_history("churn", "staging")] == [3]
         assert metadata_store.alias_history("churn", "never") == []
+
+    def test_registry_changes_and_their_audit_rows_land_together(self, metadata_store: MetadataStore) -> None:
+        created = metadata_store.create_model_version(model("audited"), audit=AuditNote("ana", "register", {"n": 1}))
+        metadata_store.set_alias("audited", "champion", created.version, audit=AuditNote("ben", "promote"))
+        first, second = metadata_store.list_audit()
+        assert (first.actor, first.action, first.subject, first.details) == ("ana", "register", "audited:1", {"n": 1})
+        assert (second.action, second.subject) == ("promote", "audited@champion")
+        assert second.details == {"version": 1, "previous": None}
+        assert metadata_store.verify_audit() == 2
+
+    def test_a_refused_alias_change_writes_no_audit_row(self, metadata_store: MetadataStore) -> None:
+        with pytest.raises(NotFoundError):
+            metadata_store.set_alias("nobody", "champion", 3, audit=AuditNote("ana", "promote"))
+        assert metadata_store.list_audit() == []
 
     def test_set_alias_to_missing_version(self, metadata_store: MetadataStore) -> None:
         metadata_store.create_model_version(model("churn"))

@@ -63,6 +63,14 @@ def detect_task(y: pd.Series) -> str:
     return "regression"
 
 
+def natural_order(values: list) -> list:
+    """Classes in the order estimators use for predict_proba columns (numeric order for numbers)."""
+    try:
+        return sorted(values)
+    except TypeError:  # mixed types: estimators refuse them too, but the message should come from prepare
+        return sorted(values, key=str)
+
+
 def prepare(frame: pd.DataFrame, target: str, task: str = "auto") -> tuple[pd.DataFrame, str, list, dict[str, str]]:
     """Check the target, choose the task, and drop columns no model can use (with the reason)."""
     if target not in frame.columns:
@@ -76,7 +84,7 @@ def prepare(frame: pd.DataFrame, target: str, task: str = "auto") -> tuple[pd.Da
         raise BadInputError(f"Unknown task {task!r}.", field="task", hint="Use auto, classification or regression.")
     classes: list = []
     if task == "classification":
-        classes = sorted(y.unique().tolist(), key=str)
+        classes = natural_order(y.unique().tolist())
         if len(classes) < 2:
             raise BadInputError(f"Target column {target!r} has a single class {classes[0]!r}.", field="target",
                                 hint="A classifier needs at least two classes in the training data.")

@@ -8,7 +8,6 @@
 from __future__ import annotations
 
 import json
-import math
 from pathlib import Path
 from typing import Any
 
@@ -17,20 +16,10 @@ import pandas as pd
 from conveyor.core.entities import DatasetVersion, Metric, ModelVersion, Run, new_id, now
 from conveyor.core.environment import environment_tags
 from conveyor.core.errors import BadInputError
+from conveyor.core.numbers import finite_number
 from conveyor.registry.models import build_signature, register_model
 from conveyor.registry.packaging import detect_flavor
 from conveyor.store import Stores
-
-
-def _finite(key: str, value: Any) -> float:
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        raise BadInputError(f"Metric {key!r} must be a number, got {value!r}.", field=key) from None
-    if not math.isfinite(number):
-        raise BadInputError(f"Metric {key!r} is {number}; metrics must be finite.", field=key,
-                            hint="Log a finite value or skip this step.")
-    return number
 
 
 class ActiveRun:
@@ -54,17 +43,18 @@ class ActiveRun:
         self.stores.metadata.set_tags(self.id, {k: str(v) for k, v in tags.items()})
 
     def log_metric(self, key: str, value: float, step: int = 0) -> None:
-        self.stores.metadata.log_metrics(self.id, [Metric(key, _finite(key, value), int(step))])
+        self.stores.metadata.log_metrics(self.id, [Metric(key, finite_number(key, value), int(step))])
 
     def log_metrics(self, metrics: dict[str, float], step: int = 0) -> None:
         stamp = now()
-        self.stores.metadata.log_metrics(self.id, [Metric(k, _finite(k, v), int(step), stamp)
+        self.stores.metadata.log_metrics(self.id, [Metric(k, finite_number(k, v), int(step), stamp)
                                                    for k, v in metrics.items()])
 
     def log_batch(self, metrics: list[tuple[str, float, int]]) -> None:
         """Many (key, value, step) triples in one transaction."""
         stamp = now()
-        self.stores.metadata.log_metrics(self.id, [Metric(k, _finite(k, v), int(s), stamp) for k, v, s in metrics])
+        checked = [Metric(k, finite_number(k, v), int(s), stamp) for k, v, s in metrics]
+        self.stores.metadata.log_metrics(self.id, checked)
 
     def log_artifact(self, name: str, data: bytes | str | Path | dict) -> str:
         if isinstance(data, dict):
