@@ -6,6 +6,8 @@ import json
 import subprocess
 import sys
 
+import yaml
+
 
 def test_demo_runs_the_whole_loop_and_leaves_an_inspectable_project(tmp_path):
     keep = tmp_path / "demo"
@@ -18,6 +20,10 @@ def test_demo_runs_the_whole_loop_and_leaves_an_inspectable_project(tmp_path):
     assert summary["decision"] in ("promoted", "kept") and summary["reason"]
     assert summary["requests_rows"] == 400
     assert summary["datasets"]["early"] != summary["datasets"]["late"]
+
+    config = yaml.safe_load((keep / "conveyor.yaml").read_text())
+    assert config["data"] == {"target": "delayed", "time_column": "time_hour"}  # later verbs see what the demo did
+    assert (keep / "drift-report.html").read_text().count("<svg") >= 10
 
     listed = subprocess.run([sys.executable, "-m", "conveyor", "models", "list", "--json", "--project", str(keep)],
                             capture_output=True, text=True, timeout=120, check=True)

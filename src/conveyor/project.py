@@ -90,6 +90,14 @@ class Project:
     def __exit__(self, *_exc: object) -> None:
         self.close()
 
+    def configure(self, section: str, **values: Any) -> None:
+        """Set ``section.key`` values and write them to conveyor.yaml, so every later verb sees them."""
+        self.config.setdefault(section, {}).update(values)
+        config_file = self.root / PROJECT_FILE
+        tmp = config_file.with_name(f".{PROJECT_FILE}.tmp")
+        tmp.write_text(yaml.safe_dump(self.config, sort_keys=False))
+        tmp.replace(config_file)
+
     def setting(self, section: str, key: str, default: Any = None) -> Any:
         value = (self.config.get(section) or {}).get(key)
         return default if value is None else value
@@ -197,7 +205,7 @@ class Project:
         if current is not None:
             version = self.dataset(current) if isinstance(current, str) else current
             return monitor_frame(self.stores, model, datasets.load_frame(self.stores, version), version.ref)
-        frame, records = window_frame(self.stores, model.name, window or int(self.setting("monitor", "window", 1000)))
+        frame, records = window_frame(self.stores, model, window or int(self.setting("monitor", "window", 1000)))
         return monitor_frame(self.stores, model, frame, f"last {len(frame)} predictions", records)
 
     def retrain(self, model_name: str, *, budget: str | float | None = None, max_trials: int | None = None,

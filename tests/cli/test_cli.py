@@ -71,8 +71,10 @@ def test_the_loop_through_the_cli(project):
     report = as_json(conveyor("monitor", "cancer@champion", "--current", "cancer@latest", "--json", cwd=project))
     assert report["drift"] is True and report["columns"]["mean_radius"]["drifted"] is True
     assert report["columns"]["mean_texture"]["drifted"] is False
-    conveyor("monitor", "cancer@champion", "--current", "cancer@latest", "--fail-on-drift", cwd=project,
-             check_code=1)
+    failed = conveyor("monitor", "cancer@champion", "--current", "cancer@latest", "--fail-on-drift", "--json",
+                      cwd=project, check_code=1)
+    assert as_json(failed)["drift"] is True  # still exactly one JSON document on stdout
+    assert "Drift found" in failed.stderr and "mean_radius" in failed.stderr
 
     decision = as_json(conveyor("retrain", "cancer", "--trials", "2", "--json", cwd=project))
     assert decision["decision"] in ("promoted", "kept") and decision["reason"]
@@ -101,6 +103,7 @@ def test_the_loop_through_the_cli(project):
         (["monitor", "cancer@champion", "--current", "cancer@zzzz"], "no version 'zzzz'"),
         (["score", "cancer@champion", "cancer.csv", "out.xlsx"], "unknown extension"),
         (["data", "list", "--bogus-flag"], "No such option"),
+        (["data", "list", "--project", "/nonexistent/project"], "No project folder"),
     ],
 )
 def test_bad_input_exits_2_with_one_clear_line(project, args, needle):

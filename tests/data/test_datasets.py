@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 
 from conveyor.core.errors import BadInputError, NotFoundError
-from conveyor.data.datasets import ingest_file, ingest_frame, load_frame, resolve
+from conveyor.data.datasets import content_id, ingest_file, ingest_frame, load_frame, resolve, to_table
 from conveyor.store import Stores
 
 
@@ -122,3 +122,12 @@ def test_sigkill_between_artifact_and_record_leaves_no_dangling_reference(tmp_pa
         assert load_frame(stores, version)["a"].tolist() == [1, 2, 3]
     finally:
         stores.close()
+
+
+def test_version_id_ignores_library_versions_written_into_parquet(frame):
+    table = to_table(frame)
+    stamped = table.replace_schema_metadata({b"pandas": b'{"pandas_version": "9.9.9"}', b"writer": b"other"})
+    assert content_id(stamped) == content_id(table)
+    changed = to_table(frame.assign(y=frame["y"] + 1))
+    assert content_id(changed) != content_id(table)
+    assert content_id(to_table(frame.astype({"y": "float64"}))) != content_id(table)  # types are content

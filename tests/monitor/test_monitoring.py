@@ -55,7 +55,9 @@ def test_window_of_logged_predictions_with_labels(setup):
         records.append(PredictionRecord(new_id(), mv.ref, {"x": x, "kind": "a"}, {"prediction": int(x > 0)},
                                         at=1000.0 + i, label=int(x > 0) if i % 2 else int(x <= 0)))
     stores.metadata.log_predictions(records)
-    frame, found = window_frame(stores, "d", 100)
+    stores.metadata.log_predictions([PredictionRecord(new_id(), "d:7", {"x": 9.0, "kind": "z"}, {"prediction": 1},
+                                                      at=5000.0)])  # another version's traffic is not this window
+    frame, found = window_frame(stores, mv, 100)
     assert len(frame) == 100 and list(frame.columns) == ["x", "kind"]
     report = monitor_frame(stores, mv, frame, "last 100", found)
     assert report.performance["labelled"] == 100
@@ -68,4 +70,4 @@ def test_window_of_logged_predictions_with_labels(setup):
 def test_empty_window_says_how_to_fill_it(setup):
     stores, _mv, _rng = setup
     with pytest.raises(BadInputError, match="No logged predictions"):
-        window_frame(stores, "d", 10)
+        window_frame(stores, _mv, 10)

@@ -88,3 +88,15 @@ def test_integer_classes_keep_numeric_order():
     assert result.holdout_metrics["roc_auc"] > 0.95  # not inverted by sorting 10 before 2
     three = frame.assign(y=np.select([x < -0.5, x < 0.5], [1, 2], 10))
     assert run_automl(three, "y", max_trials=2, budget_seconds=60).holdout_metrics["accuracy"] > 0.8
+
+
+def test_an_identifier_like_text_target_is_refused_with_a_fix():
+    frame = pd.DataFrame({"x": range(300), "when": [f"2024-01-{i:03d}" for i in range(300)]})
+    with pytest.raises(BadInputError, match="300 distinct labels") as caught:
+        run_automl(frame, "when", max_trials=1)
+    assert "--task regression" in str(caught.value) and len(str(caught.value)) < 300
+
+
+def test_only_a_target_column_says_so():
+    with pytest.raises(BadInputError, match="only the target column"):
+        run_automl(pd.DataFrame({"y": [0, 1] * 20}), "y", max_trials=1)

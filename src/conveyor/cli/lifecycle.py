@@ -122,7 +122,10 @@ def monitor(model: Annotated[str, typer.Argument(help="MODEL@ALIAS, MODEL:N or M
         if report_path is not None:
             typer.echo(f"report: {report_path}")
     if fail_on_drift and report.drift.drift:
-        raise typer.Exit(1)
+        from conveyor.core.errors import CheckFailedError
+
+        drifted = [c.column for c in report.drift.columns if c.drifted]
+        raise CheckFailedError(f"Drift found in {len(drifted)} column(s): {', '.join(drifted)}.", field="drift")
 
 
 def retrain(model: Annotated[str, typer.Argument(help="Model name.")],

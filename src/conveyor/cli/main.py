@@ -20,7 +20,7 @@ def main(argv: list[str] | None = None) -> None:
     try:
         app(args=args, prog_name="conveyor", standalone_mode=True)
     except ConveyorError as exc:
-        if "--json" in args:  # machines get the error as the one JSON document too
+        if "--json" in args and exc.exit_code == 2:  # the one JSON document (a failed check printed its own)
             print(json.dumps({**exc.to_dict(), "exit_code": exc.exit_code}))
         _fail(f"error: {exc}", exc.exit_code, exc)
     except KeyboardInterrupt:

@@ -1,6 +1,7 @@
-"""Dataset versions: a DataFrame stored once as Parquet under the BLAKE3 hash of its bytes, with its profile.
+"""Dataset versions: a DataFrame stored once as Parquet (content-addressed in the artifact store), with its profile.
 
-The version id *is* the content hash, so the same content always gives the same id and is stored once.
+The version id is the BLAKE3 hash of the content (values and types), so the same content always gives the same
+id and is stored once.
 The artifact is written (atomically) before the record that points at it: a crash in between leaves an
 unreferenced blob, never a record without its bytes.
 """
@@ -15,11 +16,13 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from conveyor.core.entities import DatasetVersion
-from conveyor.core.errors import BadInputError
+from conveyor.core.errors import BadInputError, NotFoundError
+from conveyor.core.kinds import column_kind
 from conveyor.core.refs import DatasetRef, check_name
-from conveyor.data.profile import column_kind, profile_frame
+from conveyor.data.profile import profile_frame
 from conveyor.data.readers import read_file
 from conveyor.store import Stores
+from conveyor.store.hashing import digest_bytes
 
 
 def check_frame(frame: pd.DataFrame, source: str) -> pd.DataFrame:
@@ -40,15 +43,28 @@ def check_frame(frame: pd.DataFrame, source: str) -> pd.DataFrame:
     return frame.reset_index(drop=True)
 
 
-def to_parquet_bytes(frame: pd.DataFrame) -> bytes:
+def to_table(frame: pd.DataFrame) -> pa.Table:
     try:
-        table = pa.Table.from_pandas(frame, preserve_index=False)
+        return pa.Table.from_pandas(frame, preserve_index=False)
     except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
         raise BadInputError(f"A column mixes types that cannot be stored: {exc}", field="data",
                             hint="Make each column hold one type (numbers, text or dates).") from None
+
+
+def to_parquet_bytes(table: pa.Table) -> bytes:
     buffer = io.BytesIO()
     pq.write_table(table, buffer, compression="zstd")
     return buffer.getvalue()
+
+
+def content_id(table: pa.Table) -> str:
+    """The version id: a hash of the values and Arrow types alone. The Parquet bytes also carry the pandas and
+    pyarrow versions that wrote them, so hashing those would give the same data a new id after an upgrade."""
+    sink = pa.BufferOutputStream()
+    bare = table.replace_schema_metadata(None)
+    with pa.ipc.new_stream(sink, bare.schema) as writer:
+        writer.write_table(bare)
+    return digest_bytes(sink.getvalue().to_pybytes())
 
 
 def ingest_frame(stores: Stores, frame: pd.DataFrame, name: str, *, source: str = "dataframe",
@@ -56,11 +72,17 @@ def ingest_frame(stores: Stores, frame: pd.DataFrame, name: str, *, source: str 
     """Store ``frame`` as a version of dataset ``name``; return (version, whether it was new)."""
     check_name(name, "dataset name")
     frame = check_frame(frame, source)
-    data = to_parquet_bytes(frame)
+    table = to_table(frame)
+    version_id = content_id(table)
+    try:  # the same content again costs a hash, not a second copy
+        return stores.metadata.get_dataset_version(name, version_id), False
+    except NotFoundError:
+        pass
+    data = to_parquet_bytes(table)
     digest = stores.artifacts.put_bytes(data)
     version = DatasetVersion(
         name=name,
-        version=digest,
+        version=version_id,
         artifact=digest,
         rows=len(frame),
         columns=[{"name": c, "dtype": str(frame[c].dtype), "kind": column_kind(frame[c])} for c in frame.columns],

@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from conveyor.core.errors import BadInputError
+from conveyor.core.kinds import column_kind
 
 QUANTILE_LEVELS = np.linspace(0.0, 1.0, 101)
 """The levels of ``quantiles`` in a numeric profile: 0.00, 0.01, ..., 1.00."""
@@ -29,22 +30,6 @@ HISTOGRAM_BINS = 20
 TOP_CATEGORIES = 50
 OTHER = "__other__"
 """The key of the bucket holding every category outside the top ones."""
-
-
-def column_kind(series: pd.Series) -> str:
-    """Return "bool", "numeric", "datetime" or "categorical": the kind decides which statistics apply.
-
-    Bool is checked first because pandas also counts bool as numeric; strings, objects, categories and
-    anything else fall back to "categorical".
-    """
-    dtype = series.dtype
-    if pd.api.types.is_bool_dtype(dtype):
-        return "bool"
-    if pd.api.types.is_numeric_dtype(dtype) and not pd.api.types.is_complex_dtype(dtype):
-        return "numeric"
-    if pd.api.types.is_datetime64_any_dtype(dtype):
-        return "datetime"
-    return "categorical"
 
 
 def finite_values(series: pd.Series) -> np.ndarray:

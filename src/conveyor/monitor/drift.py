@@ -124,7 +124,7 @@ def detect_drift(
         raise BadInputError(
             f"The current frame lacks monitored column(s): {', '.join(missing)}.",
             field=missing[0],
-            hint="Supply them in the current frame, or pass columns=[...] to monitor fewer.",
+            hint="The new data must hold every input column of the model.",
         )
     results = [
         _column_drift(name, profiles[name], current[by_name[name]])

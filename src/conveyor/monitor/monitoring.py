@@ -39,13 +39,13 @@ def reference_profile(stores: Stores, model: ModelVersion) -> tuple[str, dict[st
     return version.ref, version.profile
 
 
-def window_frame(stores: Stores, model_name: str, window: int) -> tuple[pd.DataFrame, list]:
-    """The inputs of the last ``window`` logged predictions (newest first in the log), and their records."""
+def window_frame(stores: Stores, model: ModelVersion, window: int) -> tuple[pd.DataFrame, list]:
+    """The inputs of the last ``window`` predictions this model version made, and their records."""
     if window < 1:
         raise BadInputError(f"Window must be at least 1, got {window}.", field="window")
-    records = stores.metadata.list_predictions(model_name, limit=window)
+    records = stores.metadata.list_predictions(model.name, limit=window, model_version=model.ref)
     if not records:
-        raise BadInputError(f"No logged predictions for model {model_name!r} yet.", field="window",
+        raise BadInputError(f"No logged predictions for model {model.ref} yet.", field="window",
                             hint="Serve the model and send requests, or compare a dataset with --current.")
     return pd.DataFrame([r.inputs for r in records]), records
 

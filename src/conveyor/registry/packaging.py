@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from conveyor.core.errors import BadInputError
+from conveyor.core.kinds import column_kind
 
 
 def detect_flavor(model: Any) -> str:
@@ -63,23 +64,14 @@ def infer_inputs(example: pd.DataFrame | None, model: Any) -> list[dict[str, str
         if not isinstance(example, pd.DataFrame):
             example = pd.DataFrame(np.asarray(example))
             example.columns = [f"f{i}" for i in range(example.shape[1])]
-        return [{"name": str(c), "dtype": str(example[c].dtype), "kind": _kind(example[c])} for c in example.columns]
+        return [{"name": str(c), "dtype": str(example[c].dtype), "kind": column_kind(example[c])}
+                for c in example.columns]
     names = getattr(model, "feature_names_in_", None)
     if names is None and hasattr(model, "feature_name"):
         names = model.feature_name()
     if names is None and getattr(model, "feature_names", None):
         names = model.feature_names
     return [{"name": str(n), "dtype": "float64", "kind": "numeric"} for n in (names if names is not None else [])]
-
-
-def _kind(series: pd.Series) -> str:
-    if pd.api.types.is_bool_dtype(series):
-        return "bool"
-    if pd.api.types.is_numeric_dtype(series):
-        return "numeric"
-    if pd.api.types.is_datetime64_any_dtype(series):
-        return "datetime"
-    return "categorical"
 
 
 def infer_task(model: Any, flavor: str) -> tuple[str, list]:

@@ -155,8 +155,9 @@ class MetadataStore(abc.ABC):
         """Attach ground truth by prediction id; return the ids that were not found."""
 
     @abc.abstractmethod
-    def list_predictions(self, model_name: str | None = None, limit: int | None = None) -> list[PredictionRecord]:
-        """Newest first."""
+    def list_predictions(self, model_name: str | None = None, limit: int | None = None, *,
+                         model_version: str | None = None) -> list[PredictionRecord]:
+        """Newest first; ``model_name`` keeps every version of a model, ``model_version`` (``NAME:N``) one."""
 
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release connections."""
@@ -332,9 +333,10 @@ class InMemoryMetadataStore(MetadataStore):
                     record.label, record.labeled_at = label, now()
             return missing
 
-    def list_predictions(self, model_name=None, limit=None):
+    def list_predictions(self, model_name=None, limit=None, *, model_version=None):
         with self._lock:
             found = [p for p in self._predictions.values()
-                     if model_name is None or p.model.split(":")[0] == model_name]
+                     if (model_name is None or p.model.split(":")[0] == model_name)
+                     and (model_version is None or p.model == model_version)]
             found.sort(key=lambda p: p.at, reverse=True)
             return copy.deepcopy(found[:limit] if limit else found)

@@ -377,10 +377,12 @@ class SqlMetadataStore(MetadataStore):
                     missing.append(pid)
         return missing
 
-    def list_predictions(self, model_name=None, limit=None):
+    def list_predictions(self, model_name=None, limit=None, *, model_version=None):
         query = sa.select(t.predictions).order_by(t.predictions.c.at.desc())
         if model_name is not None:
             query = query.where(t.predictions.c.model_name == model_name)
+        if model_version is not None:
+            query = query.where(t.predictions.c.model == model_version)
         if limit:
             query = query.limit(limit)
         with self.engine.connect() as conn:

@@ -372,6 +372,7 @@ class MetadataStoreContract:
         assert [p.id for p in metadata_store.list_predictions("churn")] == [records[1].id, records[0].id]
         assert [p.id for p in metadata_store.list_predictions("churn", limit=1)] == [records[1].id]
         assert metadata_store.list_predictions("nope") == []
+        assert [p.id for p in metadata_store.list_predictions("churn", model_version="churn:1")] == [records[0].id]
         missing = metadata_store.add_feedback({records[0].id: 1, "no-such-id": 0, records[2].id: "yes"})
         assert missing == ["no-such-id"]
         by_id = {p.id: p for p in metadata_store.list_predictions()}

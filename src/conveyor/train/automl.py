@@ -26,7 +26,8 @@ from conveyor.features.preprocess import build_preprocessor
 from conveyor.train.space import FAMILIES, Family
 
 SEARCHES = ("bayesian", "random", "grid")
-TRIAL_ROWS = 30_000  # trials fit on at most this many rows; the winner is refit on all training rows
+TRIAL_ROWS = 30_000
+MAX_CLASSES = 100  # trials fit on at most this many rows; the winner is refit on all training rows
 
 
 @dataclass
@@ -85,6 +86,10 @@ def prepare(frame: pd.DataFrame, target: str, task: str = "auto") -> tuple[pd.Da
     classes: list = []
     if task == "classification":
         classes = natural_order(y.unique().tolist())
+        if len(classes) > MAX_CLASSES:
+            raise BadInputError(f"Target column {target!r} has {len(classes)} distinct labels: too many classes.",
+                                field="target", hint="If it holds numbers, pass --task regression; a classifier "
+                                f"needs labels that repeat (at most {MAX_CLASSES} classes).")
         if len(classes) < 2:
             raise BadInputError(f"Target column {target!r} has a single class {classes[0]!r}.", field="target",
                                 hint="A classifier needs at least two classes in the training data.")
@@ -105,6 +110,9 @@ def prepare(frame: pd.DataFrame, target: str, task: str = "auto") -> tuple[pd.Da
         elif (not pd.api.types.is_numeric_dtype(series) and not pd.api.types.is_bool_dtype(series)
               and series.nunique() > 0.5 * len(series) and len(series) > 50):
             dropped[name] = "looks like an identifier (almost every value distinct)"
+    if frame.shape[1] == 1:
+        raise BadInputError(f"The data holds only the target column {target!r}.", field="features",
+                            hint="Add feature columns to predict it from.")
     if len(dropped) == frame.shape[1] - 1:
         raise BadInputError("No usable feature columns: " + "; ".join(f"{k}: {v}" for k, v in dropped.items()),
                             field="features", hint="Add informative columns besides the target.")
@@ -200,7 +208,8 @@ def run_automl(frame: pd.DataFrame, target: str, *, task: str = "auto", metric: 
     study.optimize(objective, n_trials=n_trials, timeout=budget_seconds, catch=())
     completed = [t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE]
     if not completed:
-        reasons = "; ".join(sorted({t.error or "" for t in trials})) or "no trial finished within the budget"
+        errors = sorted({(t.error or "").strip().splitlines()[0][:200] for t in trials if t.error})
+        reasons = "; ".join(errors[:3]) or "no trial finished within the budget"
         raise BadInputError(f"No model could be trained: {reasons}", field="data",
                             hint="Check the data, or give a larger --budget.")
     best = study.best_trial
