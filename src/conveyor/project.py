@@ -24,7 +24,9 @@ from conveyor.core.errors import BadInputError
 from conveyor.core.refs import DatasetRef, ModelRef, check_name
 from conveyor.core.settings import PROJECT_FILE, STATE_DIR, Settings, find_project_root
 from conveyor.data import datasets
+from conveyor.execution import check_executor
 from conveyor.registry import importing, models
+from conveyor.registry.integrity import verify_registry
 from conveyor.registry.loaded import LoadedModel
 from conveyor.store import Stores
 from conveyor.train.budget import parse_budget
@@ -79,6 +81,7 @@ class Project:
             if not isinstance(config, dict):
                 raise BadInputError(f"{config_file} must hold a mapping.", field=PROJECT_FILE)
         settings = Settings.for_project(root)
+        check_executor(settings.executor)  # a typo in CONVEYOR_EXECUTOR must not silently run work inline
         return cls(root, config, Stores.open(settings.db_url, settings.artifacts_url))
 
     def close(self) -> None:
@@ -190,7 +193,8 @@ class Project:
         return self.stores.metadata.list_audit()
 
     def verify_audit(self) -> int:
-        return self.stores.metadata.verify_audit()
+        """Check the audit chain and that the registry matches it; raise IntegrityError if not."""
+        return verify_registry(self.stores)
 
     # monitoring and retraining
     def monitor(self, ref: str, *, current: str | DatasetVersion | pd.DataFrame | None = None,

@@ -119,6 +119,11 @@ def test_errors_with_json_are_a_json_document_too(project):
                              "exit_code": 2}
 
 
+def test_usage_errors_with_json_are_a_json_document_too(project):
+    done = conveyor("data", "ingest", "--json", cwd=project, check_code=2)
+    assert as_json(done)["error"] == "usage" and "source" in done.stderr.lower()
+
+
 def test_empty_file_is_refused_and_nothing_is_written(project):
     (project / "empty.csv").write_text("")
     before = as_json(conveyor("data", "list", "--json", cwd=project))
@@ -127,7 +132,7 @@ def test_empty_file_is_refused_and_nothing_is_written(project):
     assert as_json(conveyor("data", "list", "--json", cwd=project)) == before
 
 
-def test_an_edited_audit_row_fails_verification(tmp_path):
+def test_an_edited_or_removed_newest_audit_row_fails_verification(tmp_path):
     conveyor("init", str(tmp_path), cwd=tmp_path)
     frame = load_breast_cancer(as_frame=True).frame.iloc[:, [0, 1, 2, -1]]
     frame.columns = ["a", "b", "c", "target"]
@@ -137,7 +142,14 @@ def test_an_edited_audit_row_fails_verification(tmp_path):
     conveyor("models", "promote", "d:1", "--alias", "champion", cwd=tmp_path)
     engine = sa.create_engine(f"sqlite:///{tmp_path / '.conveyor' / 'conveyor.db'}")
     with engine.begin() as conn:
+        newest = conn.execute(sa.text("SELECT * FROM audit ORDER BY seq DESC LIMIT 1")).mappings().one()
+        conn.execute(sa.text("DELETE FROM audit WHERE seq = :seq"), {"seq": newest["seq"]})
+    removed = conveyor("models", "audit", cwd=tmp_path, check_code=1)
+    assert "d@champion" in removed.stderr and "never recorded" in removed.stderr
+    with engine.begin() as conn:
+        conn.execute(sa.text("INSERT INTO audit VALUES (:seq, :at, :actor, :action, :subject, :details, :prev_hash, "
+                             ":hash)"), dict(newest))
         conn.execute(sa.text("UPDATE audit SET actor = 'mallory' WHERE seq = 1"))
     engine.dispose()
-    done = conveyor("models", "audit", cwd=tmp_path, check_code=2)
+    done = conveyor("models", "audit", cwd=tmp_path, check_code=1)
     assert "Audit row 1" in done.stderr and "altered" in done.stderr

@@ -40,11 +40,14 @@ def test_serve_answers_and_sigterm_flushes_the_log(project_with_champion):
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
+        while True:
             try:
                 if httpx.get(f"{url}/health", timeout=1).status_code == 200:
                     break
             except httpx.TransportError:
+                if server.poll() is not None or time.monotonic() > deadline:
+                    server.kill()
+                    pytest.fail(f"conveyor serve did not come up: {server.communicate()[1]}")
                 time.sleep(0.1)
         answered = []
         with httpx.Client(base_url=url, timeout=10) as client:

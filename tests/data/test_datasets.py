@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 import sys
@@ -99,24 +98,31 @@ CRASHING_INGEST = textwrap.dedent(
     from conveyor.store import Stores
     from conveyor.store.sql import SqlMetadataStore
 
-    def die(self, version):  # the artifact is written; die before the record is
+    def die(*_args, **_kwargs):
         os.kill(os.getpid(), signal.SIGKILL)
 
-    SqlMetadataStore.add_dataset_version = die
+    if sys.argv[3] == "before-record":  # the blob is in place; die before the record that points at it
+        SqlMetadataStore.add_dataset_version = die
+    else:  # "mid-write": the blob's bytes are in a temporary file; die instead of renaming it into place
+        os.replace = die
     stores = Stores.open(sys.argv[1], sys.argv[2])
     ingest_frame(stores, pd.DataFrame({"a": [1, 2, 3]}), "crashy")
     """
 )
 
 
-def test_sigkill_between_artifact_and_record_leaves_no_dangling_reference(tmp_path):
-    db, art = f"sqlite:///{tmp_path / 'meta.db'}", str(tmp_path / "artifacts")
-    done = subprocess.run([sys.executable, "-c", CRASHING_INGEST, db, art], capture_output=True, timeout=120)
-    assert done.returncode == -signal.SIGKILL
-    stores = Stores.open(db, art)
+@pytest.mark.parametrize("moment", ["before-record", "mid-write"])
+def test_sigkill_during_ingest_leaves_no_dangling_reference(tmp_path, moment):
+    db, art = f"sqlite:///{tmp_path / 'meta.db'}", tmp_path / "artifacts"
+    done = subprocess.run([sys.executable, "-c", CRASHING_INGEST, db, str(art), moment], capture_output=True,
+                          timeout=120)
+    assert done.returncode == -signal.SIGKILL, done.stderr
+    stores = Stores.open(db, str(art))
     try:
         assert stores.metadata.list_dataset_versions() == []  # no record points at anything
-        assert not [p for p in os.listdir(art) if p.startswith(".tmp")]
+        leftovers = list(art.rglob(".tmp-*"))
+        assert bool(leftovers) == (moment == "mid-write")  # a torn write stays a temp file, never a blob
+        assert len(stores.artifacts.digests()) == (0 if moment == "mid-write" else 1)
         version, created = ingest_frame(stores, pd.DataFrame({"a": [1, 2, 3]}), "crashy")
         assert created
         assert load_frame(stores, version)["a"].tolist() == [1, 2, 3]
@@ -131,3 +137,15 @@ def test_version_id_ignores_library_versions_written_into_parquet(frame):
     changed = to_table(frame.assign(y=frame["y"] + 1))
     assert content_id(changed) != content_id(table)
     assert content_id(to_table(frame.astype({"y": "float64"}))) != content_id(table)  # types are content
+
+
+def test_one_frame_as_parquet_or_json_lines_is_one_version(stores, tmp_path):
+    """JSON values arrive as written: "007" stays text, an integer stays an integer (not a date), floats exact."""
+    frame = pd.DataFrame({"f": [0.08474, 0.1, 2.2], "code": ["007", "x", "042"], "created_at": [1700000000] * 3})
+    frame.to_parquet(tmp_path / "d.parquet", index=False)
+    frame.to_json(tmp_path / "d.jsonl", orient="records", lines=True, double_precision=15)
+    versions = {ingest_file(stores, tmp_path / f"d{ext}", "d")[0].version for ext in (".parquet", ".jsonl")}
+    assert len(versions) == 1
+    loaded = load_frame(stores, stores.metadata.get_dataset_version("d"))
+    assert loaded["code"].tolist() == ["007", "x", "042"] and loaded["created_at"].dtype == "int64"
+    assert loaded["f"].tolist() == [0.08474, 0.1, 2.2]

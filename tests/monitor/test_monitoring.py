@@ -8,7 +8,9 @@ import re
 import numpy as np
 import pandas as pd
 import pytest
+from sklearn.compose import ColumnTransformer
 from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import make_pipeline
 
 from conveyor.core.entities import PredictionRecord, new_id
 from conveyor.core.errors import BadInputError
@@ -26,7 +28,8 @@ def setup(tmp_path):
     frame = pd.DataFrame({"x": rng.normal(0, 1, 3000), "kind": rng.choice(["a", "b", "c"], 3000)})
     frame["y"] = (frame["x"] > 0).astype(int)
     version, _ = ingest_frame(stores, frame, "d")
-    model = LogisticRegression().fit(frame[["x"]], frame["y"])
+    uses_x = ColumnTransformer([("x", "passthrough", ["x"])])  # "kind" is an input the model ignores
+    model = make_pipeline(uses_x, LogisticRegression()).fit(frame[["x", "kind"]], frame["y"])
     signature = {"inputs": [{"name": "x", "dtype": "float64", "kind": "numeric"},
                             {"name": "kind", "dtype": "str", "kind": "categorical"}],
                  "task": "classification", "classes": [0, 1], "target": "y"}
@@ -45,6 +48,16 @@ def test_dataset_drift_and_report(setup):
     assert page.startswith("<!doctype html>") and "drift found" in page
     assert not re.search(r"(src|href)=\"https?://", page)  # self-contained: works offline
     assert page.count("<svg") == 2
+    assert report.performance == {}  # no target column in the new data: nothing to score
+
+
+def test_labelled_new_data_is_scored_too(setup):
+    stores, mv, rng = setup
+    x = rng.normal(0, 1, 1000)
+    flipped = pd.DataFrame({"x": x, "kind": rng.choice(["a", "b", "c"], 1000), "y": (x < 0).astype(int)})
+    report = monitor_frame(stores, mv, flipped, "flipped")
+    assert report.performance["labelled"] == 1000
+    assert report.performance["accuracy"] < 0.1  # the concept flipped: the model is now almost always wrong
 
 
 def test_window_of_logged_predictions_with_labels(setup):

@@ -15,6 +15,7 @@ from sklearn.linear_model import LogisticRegression
 from conveyor.core.errors import BadInputError, IntegrityError, NotFoundError
 from conveyor.data.datasets import ingest_frame
 from conveyor.registry.importing import import_model
+from conveyor.registry.integrity import verify_registry
 from conveyor.registry.models import load_model, promote, register_model, resolve_model, rollback
 
 
@@ -112,3 +113,20 @@ def test_import_rejects_garbage(stores, tmp_path):
     with pytest.raises(BadInputError, match="Unknown model file type"):
         import_model(stores, tmp_path / "model.onnx", "x")
     assert stores.metadata.list_model_versions() == []
+
+
+def test_registry_changes_made_around_conveyor_are_found(stores, cancer):
+    X, y = cancer
+    model = LogisticRegression(max_iter=5000).fit(X, y)
+    register_model(stores, model, "m", input_example=X.head())
+    register_model(stores, model, "m", input_example=X.head())
+    promote(stores, "m:1", "champion")
+    assert verify_registry(stores) == 3
+    stores.metadata.set_alias("m", "champion", 2)  # moved directly in the store: no audit row
+    with pytest.raises(IntegrityError, match="m@champion points at version 2"):
+        verify_registry(stores)
+    stores.metadata.set_alias("m", "champion", 1)
+    assert verify_registry(stores) == 3
+    stores.metadata.create_model_version(resolve_model(stores, "m:1"))  # a version nobody registered
+    with pytest.raises(IntegrityError, match="m:3 has no 'register' row"):
+        verify_registry(stores)

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from conveyor.core.errors import NotFoundError
+from conveyor.core.errors import BadInputError, NotFoundError
 from conveyor.store import open_artifact_store
 from conveyor.store.artifacts import ArtifactStore, FsspecArtifactStore, InMemoryArtifactStore
 from conveyor.store.hashing import digest_bytes
@@ -87,3 +87,8 @@ def test_crash_mid_write_leaves_nothing(tmp_path: Path, monkeypatch: pytest.Monk
         store.get_bytes(digest)
     assert store.put_bytes(data) == digest  # and a retry succeeds
     assert store.get_bytes(digest) == data
+
+
+def test_an_unknown_artifact_url_scheme_is_bad_input() -> None:
+    with pytest.raises(BadInputError, match="Unsupported artifact store URL 'bogus://b/x'"):
+        open_artifact_store("bogus://b/x")

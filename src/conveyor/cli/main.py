@@ -19,14 +19,18 @@ def main(argv: list[str] | None = None) -> None:
 
     try:
         app(args=args, prog_name="conveyor", standalone_mode=True)
+    except SystemExit as exc:
+        # typer has already shown a usage error (unknown option, missing argument) on stderr, with exit code 2
+        if exc.code == 2 and "--json" in args:
+            print(json.dumps({"error": "usage", "message": "Invalid usage; stderr says which option or argument.",
+                              "exit_code": 2}))
+        raise
     except ConveyorError as exc:
         if "--json" in args and exc.exit_code == 2:  # the one JSON document (a failed check printed its own)
             print(json.dumps({**exc.to_dict(), "exit_code": exc.exit_code}))
         _fail(f"error: {exc}", exc.exit_code, exc)
     except KeyboardInterrupt:
         _fail("interrupted", 130, None)
-    except SystemExit:
-        raise
     except Exception as exc:
         _fail(f"internal error: {type(exc).__name__}: {exc} (set CONVEYOR_DEBUG=1 to see the traceback, "
               f"and please report it)", 1, exc)

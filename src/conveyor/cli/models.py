@@ -112,10 +112,16 @@ def import_cmd(file: Annotated[Path, typer.Argument(help="Model file: LightGBM .
 
 @app.command("audit")
 def audit_cmd(project: ProjectOption = None, json: JsonOption = False) -> None:
-    """Show the registry's audit trail and verify its hash chain (exit 2 if a row was edited or deleted)."""
+    """Show the registry's audit trail and verify it: the hash chain, and that the registry matches it (exit 1 if a
+    row was edited or deleted, or the registry was changed around conveyor)."""
+    from conveyor.core.errors import CheckFailedError, IntegrityError
+
     with open_project(project) as proj:
         entries = proj.audit()
-        count = proj.verify_audit()
+        try:
+            count = proj.verify_audit()
+        except IntegrityError as exc:
+            raise CheckFailedError(f"Audit check failed: {exc.message}", field="audit", hint=exc.hint) from None
     if json:
         emit_json({"verified": True, "rows": count,
                    "entries": [{"seq": e.seq, "at": e.at, "actor": e.actor, "action": e.action,

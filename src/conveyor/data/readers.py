@@ -20,6 +20,10 @@ READERS = {
 }
 
 
+# Values as the file holds them: "007" stays text, integers stay integers (not dates), floats parse exactly.
+JSON_AS_WRITTEN = {"dtype": False, "precise_float": True}
+
+
 def read_file(path: str | Path) -> pd.DataFrame:
     path = Path(path)
     if not path.exists():
@@ -40,12 +44,12 @@ def read_file(path: str | Path) -> pd.DataFrame:
         elif kind == "parquet":
             frame = pd.read_parquet(path)
         elif kind == "jsonl":
-            frame = pd.read_json(path, lines=True)
+            frame = pd.read_json(path, lines=True, **JSON_AS_WRITTEN)
         else:
             try:
-                frame = pd.read_json(path)
+                frame = pd.read_json(path, **JSON_AS_WRITTEN)
             except ValueError:
-                frame = pd.read_json(path, lines=True)
+                frame = pd.read_json(path, lines=True, **JSON_AS_WRITTEN)
     except (ValueError, pd.errors.ParserError, pa.ArrowException, UnicodeDecodeError, OSError) as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise BadInputError(f"Cannot read {path} as {kind}: {first}", field="source",

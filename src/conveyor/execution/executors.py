@@ -28,9 +28,12 @@ EXECUTORS: dict[str, Callable[[int | None], Executor]] = {
 }
 
 
+def check_executor(kind: str) -> str:
+    if kind not in EXECUTORS:
+        raise BadInputError(f"Unknown executor {kind!r}.", field="CONVEYOR_EXECUTOR",
+                            hint=f"Use one of {', '.join(EXECUTORS)} (Ray arrives with parallel training trials).")
+    return kind
+
+
 def get_executor(kind: str = "inline", max_workers: int | None = None) -> Executor:
-    factory = EXECUTORS.get(kind)
-    if factory is None:
-        raise BadInputError(f"Unknown executor {kind!r}.", field="executor",
-                            hint=f"Use one of {', '.join(EXECUTORS)} (Ray comes with a later release).")
-    return factory(max_workers)
+    return EXECUTORS[check_executor(kind)](max_workers)

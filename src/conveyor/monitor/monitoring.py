@@ -12,7 +12,9 @@ import pandas as pd
 from conveyor.core.entities import ModelVersion
 from conveyor.core.errors import BadInputError
 from conveyor.core.refs import DatasetRef
+from conveyor.evaluate.metrics import evaluate_model
 from conveyor.monitor.drift import DriftReport, detect_drift
+from conveyor.registry.models import load_model
 from conveyor.store import Stores
 
 
@@ -66,10 +68,30 @@ def live_performance(model: ModelVersion, records: list) -> dict[str, Any]:
     return {"labelled": len(errors), "rmse": float(np.sqrt(np.mean(errors**2))), "mae": float(np.mean(abs(errors)))}
 
 
+def labelled_performance(stores: Stores, model: ModelVersion, current: pd.DataFrame) -> dict[str, Any]:
+    """When new data carries the target, how the model scores on it: the decay that drift only hints at."""
+    target = model.signature.get("target")
+    inputs = [c["name"] for c in model.signature.get("inputs", [])]
+    if not target or target not in current.columns or any(c not in current.columns for c in inputs):
+        return {}
+    labelled = current[current[target].notna()]
+    if labelled.empty:
+        return {"labelled": 0}
+    loaded = load_model(stores, model)
+    try:
+        metrics = evaluate_model(loaded, labelled[[*inputs, target]], target, loaded.task, loaded.classes)
+    except (ValueError, TypeError) as exc:  # labels the model cannot be scored against, e.g. unseen classes
+        return {"labelled": len(labelled), "error": str(exc).splitlines()[0][:200]}
+    return {"labelled": len(labelled), **metrics}
+
+
 def monitor_frame(stores: Stores, model: ModelVersion, current: pd.DataFrame, current_label: str,
                   records: list | None = None) -> MonitorReport:
     reference, profile = reference_profile(stores, model)
     columns = [c["name"] for c in model.signature.get("inputs", []) if c["name"] in profile.get("columns", {})]
     report = detect_drift(profile, current, columns=columns or None)
-    performance = live_performance(model, records) if records is not None else {}
+    if records is not None:
+        performance = live_performance(model, records)
+    else:
+        performance = labelled_performance(stores, model, current)
     return MonitorReport(model.ref, reference, current_label, report, performance, profile, current)

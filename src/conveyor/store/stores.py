@@ -35,7 +35,15 @@ def open_metadata_store(url: str) -> MetadataStore:
 
 def open_artifact_store(url: str) -> ArtifactStore:
     backend = ARTIFACT_BACKENDS.get(_scheme(url), FsspecArtifactStore)
-    return backend(url)
+    try:
+        return backend(url)
+    except ImportError as exc:  # fsspec names the missing package, e.g. s3fs for s3://
+        raise BadInputError(f"No filesystem driver for {url.split(':', 1)[0]!r} URLs: {exc}",
+                            field="CONVEYOR_ARTIFACTS",
+                            hint="For S3 install the extra: pip install 'conveyor-mlops[s3]'.") from None
+    except ValueError as exc:  # fsspec: unknown protocol
+        raise BadInputError(f"Unsupported artifact store URL {url!r}: {exc}", field="CONVEYOR_ARTIFACTS",
+                            hint="Use a local folder, memory:// or s3://bucket/prefix.") from None
 
 
 @dataclass
