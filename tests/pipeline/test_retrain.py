@@ -60,7 +60,7 @@ def test_no_new_data_means_no_retraining(stores, with_champion):
 
 def test_retrain_without_a_champion_says_how_to_get_one(stores):
     ingest_frame(stores, world(0, flip=False), "w")
-    with pytest.raises(NotFoundError, match="Unknown model 'w'. There are no models yet"):
+    with pytest.raises(NotFoundError, match=r"Unknown model 'w'\. There are no models yet"):
         retrain(stores, "w", max_trials=1)
     train(stores, stores.metadata.get_dataset_version("w"), "y", max_trials=1)
     with pytest.raises(NotFoundError, match="no alias 'champion'") as caught:
