@@ -7,7 +7,16 @@ from typing import Annotated
 
 import typer
 
-from conveyor.cli.output import JsonOption, ProjectOption, emit_json, fmt, open_project, short_ref, table, when
+from conveyor.cli.output import (
+    JsonOption,
+    ProjectOption,
+    emit_json,
+    headline,
+    open_project,
+    short_ref,
+    table,
+    when,
+)
 
 app = typer.Typer(help="Model registry: list, show, promote, rollback, import, audit.", no_args_is_help=True)
 
@@ -39,15 +48,9 @@ def list_models(project: ProjectOption = None, json: JsonOption = False) -> None
         emit_json(rows)
         return
     table("Model versions", ["model", "aliases", "flavor", "metric", "created", "dataset"],
-          [[r["model_version"], " ".join("@" + a for a in r["aliases"]), r["flavor"], _headline(r),
-            when(r["created_at"]), short_ref(r["dataset"])] for r in rows])
-
-
-def _headline(version: dict) -> str:
-    """The metric the version was selected on, else its first one."""
-    metrics = version["metrics"]
-    key = version["meta"].get("metric") if version["meta"].get("metric") in metrics else next(iter(metrics), None)
-    return f"{key} {fmt(metrics[key])}" if key else "-"
+          [[r["model_version"], " ".join("@" + a for a in r["aliases"]), r["flavor"],
+            headline(r["metrics"], r["meta"].get("metric")), when(r["created_at"]), short_ref(r["dataset"])]
+           for r in rows])
 
 
 @app.command("show")

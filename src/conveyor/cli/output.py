@@ -61,3 +61,10 @@ def open_project(path: Path | None):
     from conveyor.project import Project  # heavy imports only once a verb needs them
 
     return Project.open(path)
+
+
+def headline(metrics: dict[str, float], *preferred: str | None) -> str:
+    """One metric for a table cell: the first preferred key present, else the first that is not per-trial."""
+    key = next((k for k in preferred if k and k in metrics), None)
+    key = key or next((k for k in metrics if not k.startswith("trial")), None)
+    return f"{key} {fmt(metrics[key])}" if key else "-"

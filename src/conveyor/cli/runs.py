@@ -6,7 +6,16 @@ from typing import Annotated
 
 import typer
 
-from conveyor.cli.output import JsonOption, ProjectOption, emit_json, fmt, open_project, short_ref, table, when
+from conveyor.cli.output import (
+    JsonOption,
+    ProjectOption,
+    emit_json,
+    headline,
+    open_project,
+    short_ref,
+    table,
+    when,
+)
 
 app = typer.Typer(help="Tracked runs: list, show, compare.", no_args_is_help=True)
 
@@ -28,17 +37,8 @@ def list_runs(order_by: Annotated[str | None, typer.Option("--order-by", help="S
         emit_json([run_dict(r) for r in found])
         return
     table("Runs", ["run", "name", "status", "started", "metric", "model", "dataset"],
-          [[r.id[:12], r.name, r.status, when(r.started_at), _headline(r, order_by), r.tags.get("model_version"),
-            short_ref(r.dataset)] for r in found])
-
-
-def _headline(run, order_by: str | None) -> str:
-    """The metric asked for, else the one the run optimised (its ``metric`` param), else its first one."""
-    for key in (order_by, run.params.get("metric")):
-        if key and key in run.metrics:
-            return f"{key} {fmt(run.metrics[key])}"
-    key = next((k for k in run.metrics if not k.startswith("trial")), None)
-    return f"{key} {fmt(run.metrics[key])}" if key else "-"
+          [[r.id[:12], r.name, r.status, when(r.started_at), headline(r.metrics, order_by, r.params.get("metric")),
+            r.tags.get("model_version"), short_ref(r.dataset)] for r in found])
 
 
 @app.command("show")
