@@ -31,7 +31,7 @@ def main(argv: list[str] | None = None) -> None:
         _fail(f"error: {exc}", exc.exit_code, exc)
     except KeyboardInterrupt:
         _fail("interrupted", 130, None)
-    except Exception as exc:
+    except Exception as exc:  # the last line of defence: a bug still gets one readable line, not a traceback
         _fail(f"internal error: {type(exc).__name__}: {exc} (set CONVEYOR_DEBUG=1 to see the traceback, "
               f"and please report it)", 1, exc)
 

@@ -48,6 +48,12 @@ class ConveyorError(Exception):
         return body
 
 
+def first_line(error: BaseException | str, limit: int = 200) -> str:
+    """The first line of a library's message: some append C++ stack traces or long lists a user cannot act on."""
+    lines = str(error).strip().splitlines()
+    return lines[0][:limit] if lines else type(error).__name__
+
+
 class BadInputError(ConveyorError):
     code = "bad_input"
     http_status = 422

@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import pandas as pd
 
-KINDS = ("numeric", "categorical", "bool", "datetime")
-
 
 def column_kind(series: pd.Series) -> str:
     """Return "bool", "numeric", "datetime" or "categorical": the kind decides which statistics apply.

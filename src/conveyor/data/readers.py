@@ -8,7 +8,7 @@ from pathlib import Path
 import pandas as pd
 import pyarrow as pa
 
-from conveyor.core.errors import BadInputError
+from conveyor.core.errors import BadInputError, first_line
 
 READERS = {
     ".csv": "csv",
@@ -51,8 +51,7 @@ def read_file(path: str | Path) -> pd.DataFrame:
             except ValueError:
                 frame = pd.read_json(path, lines=True, **JSON_AS_WRITTEN)
     except (ValueError, pd.errors.ParserError, pa.ArrowException, UnicodeDecodeError, OSError) as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise BadInputError(f"Cannot read {path} as {kind}: {first}", field="source",
+        raise BadInputError(f"Cannot read {path} as {kind}: {first_line(exc)}", field="source",
                             hint=f"Check that the file really is {kind} and is not truncated.") from None
     return frame
 

@@ -16,7 +16,7 @@ class InlineExecutor(Executor):
         future: Future = Future()
         try:
             future.set_result(fn(*args, **kwargs))
-        except BaseException as exc:
+        except BaseException as exc:  # delivered through the future, as other executors do
             future.set_exception(exc)
         return future
 

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 
 from conveyor.core.entities import ModelVersion
-from conveyor.core.errors import BadInputError
+from conveyor.core.errors import BadInputError, first_line
 from conveyor.core.refs import DatasetRef
 from conveyor.evaluate.metrics import evaluate_model
 from conveyor.monitor.drift import DriftReport, detect_drift
@@ -81,7 +81,7 @@ def labelled_performance(stores: Stores, model: ModelVersion, current: pd.DataFr
     try:
         metrics = evaluate_model(loaded, labelled[[*inputs, target]], target, loaded.task, loaded.classes)
     except (ValueError, TypeError) as exc:  # labels the model cannot be scored against, e.g. unseen classes
-        return {"labelled": len(labelled), "error": str(exc).splitlines()[0][:200]}
+        return {"labelled": len(labelled), "error": first_line(exc)}
     return {"labelled": len(labelled), **metrics}
 
 

@@ -11,7 +11,7 @@ from typing import Any
 
 from conveyor.core.entities import ModelVersion, Run, new_id
 from conveyor.core.environment import environment_tags
-from conveyor.core.errors import BadInputError
+from conveyor.core.errors import BadInputError, first_line
 from conveyor.core.refs import DatasetRef, check_name
 from conveyor.registry.models import build_signature, register_model
 from conveyor.registry.packaging import detect_flavor, load_model_bytes
@@ -20,12 +20,6 @@ from conveyor.store.hashing import digest_bytes
 
 PICKLE_SUFFIXES = (".pkl", ".pickle", ".joblib")
 NATIVE = {".txt": "lightgbm", ".lgb": "lightgbm", ".json": "xgboost", ".ubj": "xgboost"}
-
-
-def _first_line(exc: BaseException) -> str:
-    """Libraries put C++ stack traces in their messages; one line with the exception's type says enough."""
-    lines = str(exc).strip().splitlines()
-    return f"{type(exc).__name__}: {lines[0][:200] if lines else ''}"
 
 
 def read_model_file(path: Path, *, trust: bool) -> tuple[Any, str]:
@@ -37,8 +31,9 @@ def read_model_file(path: Path, *, trust: bool) -> tuple[Any, str]:
         flavor = NATIVE[suffix]
         try:
             return load_model_bytes(data, flavor), flavor
-        except Exception as exc:
-            raise BadInputError(f"{path.name} is not a valid {flavor} model file: {_first_line(exc)}", field="file",
+        except Exception as exc:  # the libraries raise many types for a foreign file; all of them are bad input
+            raise BadInputError(f"{path.name} is not a valid {flavor} model file: {type(exc).__name__}: "
+                                f"{first_line(exc)}", field="file",
                                 hint=f"Save it with the {flavor} library's own save_model.") from None
     if suffix in PICKLE_SUFFIXES:
         if not trust:
@@ -48,8 +43,8 @@ def read_model_file(path: Path, *, trust: bool) -> tuple[Any, str]:
             import joblib  # lazy: installed with scikit-learn; reads both joblib and plain pickle files
 
             model = joblib.load(path)
-        except Exception as exc:
-            raise BadInputError(f"Cannot load {path.name}: {_first_line(exc)}", field="file",
+        except Exception as exc:  # unpickling fails in many ways for a foreign file; all of them are bad input
+            raise BadInputError(f"Cannot load {path.name}: {type(exc).__name__}: {first_line(exc)}", field="file",
                                 hint="Check that it was saved with pickle/joblib by compatible versions.") from None
         return model, detect_flavor(model)
     raise BadInputError(f"Unknown model file type {suffix!r} for {path.name}.", field="file",

@@ -5,14 +5,15 @@ from __future__ import annotations
 
 from conveyor.core.errors import IntegrityError
 from conveyor.store import Stores
+from conveyor.store.audit import verify_chain
 
 RESTORE = "Restore the store from a backup, and find out who wrote to the database directly."
 
 
 def verify_registry(stores: Stores) -> int:
     """Return the number of audit rows verified, or raise IntegrityError naming the first inconsistency."""
-    count = stores.metadata.verify_audit()
-    entries = stores.metadata.list_audit()
+    entries = stores.metadata.list_audit()  # read once: the chain and the cross-check use the same rows
+    count = verify_chain(entries)
     registered = {e.subject for e in entries if e.action == "register"}
     last_move: dict[str, int | None] = {}
     for entry in entries:

@@ -18,7 +18,7 @@ import pandas as pd
 from sklearn.pipeline import Pipeline
 
 from conveyor.core.entities import PredictionRecord, new_id, now
-from conveyor.core.errors import BadInputError
+from conveyor.core.errors import BadInputError, first_line
 from conveyor.registry.loaded import LoadedModel
 from conveyor.serve.predlog import PredictionLogger
 
@@ -58,13 +58,35 @@ def native_list(values: Any) -> list[Any]:
     return [native(v) for v in np.asarray(values).tolist()]
 
 
+def predict_frame(model: LoadedModel, frame: pd.DataFrame, field: str = "inputs") -> tuple[Any, Any]:
+    """Predictions and (classifiers) probabilities of a checked frame, for requests and files alike.
+
+    A scikit-learn pipeline's preprocessing runs once, not once per call: it is most of the cost of a small request,
+    and ``Pipeline.predict`` does exactly this. The model refusing data is the caller's to fix: the usual data
+    errors, or anything at all when the model has no signature and so nothing was checked before it. Other errors
+    are bugs and propagate.
+    """
+    classifier = model.task == "classification"
+    pipeline = model.model
+    try:
+        if not (classifier and model.version.flavor == "sklearn" and isinstance(pipeline, Pipeline)
+                and hasattr(pipeline.steps[-1][1], "predict_proba")):
+            return model.predict(frame), model.predict_proba(frame) if classifier else None
+        features = pipeline[:-1].transform(frame) if len(pipeline) > 1 else frame
+        final = pipeline.steps[-1][1]
+        return final.predict(features), final.predict_proba(features)
+    except Exception as exc:
+        if not isinstance(exc, _DATA_ERRORS) and model.input_names:
+            raise
+        raise BadInputError(f"The model could not score this input: {first_line(exc)}", field=field) from None
+
+
 class Scorer:
     def __init__(self, model: LoadedModel, logger: PredictionLogger | None = None) -> None:
         self.model = model
         self.ref = model.version.ref
         self.logger = logger
-        fitted = getattr(model.model, "classes_", None)  # the true column order of predict_proba when there is one
-        self.classes = native_list(fitted) if fitted is not None else list(model.classes)
+        self.classes = list(model.classes)  # in predict_proba's column order
 
     @property
     def is_classifier(self) -> bool:
@@ -73,15 +95,8 @@ class Scorer:
     def score(self, frame: pd.DataFrame, started: float | None = None) -> Scored:
         """``started`` (a ``time.perf_counter()`` reading) lets the logged latency include decoding the request."""
         started = time.perf_counter() if started is None else started
-        try:
-            raw_predictions, raw_proba = self._predict(frame)
-            predictions = native_list(raw_predictions)
-        except Exception as exc:
-            # The model refusing data is the client's to fix: the usual data errors, or anything at all when the
-            # model has no signature and so nothing was checked before it. Other errors are server bugs (500).
-            if not isinstance(exc, _DATA_ERRORS) and self.model.input_names:
-                raise
-            raise BadInputError(f"The model could not score this input: {exc}", field="inputs") from None
+        raw_predictions, raw_proba = predict_frame(self.model, frame)
+        predictions = native_list(raw_predictions)
         proba, classes = None, []
         if raw_proba is not None:
             matrix = np.asarray(raw_proba, dtype=float)
@@ -92,17 +107,6 @@ class Scorer:
         if self.logger is not None:
             self.logger.log(self.records(frame, scored))
         return scored
-
-    def _predict(self, frame: pd.DataFrame) -> tuple[Any, Any]:
-        """Predictions and (classifiers) probabilities. A scikit-learn pipeline's preprocessing runs once, not once
-        per call: it is most of the cost of a small request, and ``Pipeline.predict`` does exactly this."""
-        pipeline = self.model.model
-        if not (self.is_classifier and self.model.version.flavor == "sklearn" and isinstance(pipeline, Pipeline)
-                and hasattr(pipeline.steps[-1][1], "predict_proba")):
-            return self.model.predict(frame), self.model.predict_proba(frame) if self.is_classifier else None
-        features = pipeline[:-1].transform(frame) if len(pipeline) > 1 else frame
-        final = pipeline.steps[-1][1]
-        return final.predict(features), final.predict_proba(features)
 
     def records(self, frame: pd.DataFrame, scored: Scored) -> list[PredictionRecord]:
         rows = frame.astype(object).where(frame.notna(), None).to_dict("records")

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from conveyor.core.entities import AuditEntry
+from conveyor.core.errors import IntegrityError
 from conveyor.store.hashing import digest_bytes
 
 GENESIS = "0" * 64
@@ -17,3 +19,20 @@ def chain_hash(prev_hash: str, seq: int, at: float, actor: str, action: str, sub
         sort_keys=True, separators=(",", ":"), default=str,
     )
     return digest_bytes(body.encode())
+
+
+def verify_chain(entries: list[AuditEntry]) -> int:
+    """Recompute the chain over ``entries`` (in sequence order); return their number, or raise IntegrityError at
+    the first row that was altered or follows a deleted one."""
+    prev, expected_seq = GENESIS, 1
+    for entry in entries:
+        if entry.seq != expected_seq:
+            raise IntegrityError(f"Audit trail is missing row {expected_seq} (next row is {entry.seq}).",
+                                 hint="Rows were deleted; restore the store from a backup.")
+        if entry.prev_hash != prev or entry.hash != chain_hash(
+            prev, entry.seq, entry.at, entry.actor, entry.action, entry.subject, entry.details
+        ):
+            raise IntegrityError(f"Audit row {entry.seq} ({entry.action} {entry.subject}) was altered.",
+                                 hint="Its hash no longer matches its content; restore from a backup.")
+        prev, expected_seq = entry.hash, expected_seq + 1
+    return expected_seq - 1

@@ -28,8 +28,8 @@ from conveyor.core.entities import (
     Run,
     now,
 )
-from conveyor.core.errors import BadInputError, IntegrityError, NotFoundError
-from conveyor.store.audit import GENESIS, chain_hash
+from conveyor.core.errors import BadInputError, NotFoundError
+from conveyor.store.audit import GENESIS, chain_hash, verify_chain
 
 
 class MetadataStore(abc.ABC):
@@ -133,18 +133,7 @@ class MetadataStore(abc.ABC):
 
     def verify_audit(self) -> int:
         """Recompute the chain; return the number of rows, or raise IntegrityError at the first bad row."""
-        prev, expected_seq = GENESIS, 1
-        for entry in self.list_audit():
-            if entry.seq != expected_seq:
-                raise IntegrityError(f"Audit trail is missing row {expected_seq} (next row is {entry.seq}).",
-                                     hint="Rows were deleted; restore the store from a backup.")
-            if entry.prev_hash != prev or entry.hash != chain_hash(
-                prev, entry.seq, entry.at, entry.actor, entry.action, entry.subject, entry.details
-            ):
-                raise IntegrityError(f"Audit row {entry.seq} ({entry.action} {entry.subject}) was altered.",
-                                     hint="Its hash no longer matches its content; restore from a backup.")
-            prev, expected_seq = entry.hash, expected_seq + 1
-        return expected_seq - 1
+        return verify_chain(self.list_audit())
 
     # prediction log
     @abc.abstractmethod

@@ -123,6 +123,20 @@ class SqlMetadataStore(MetadataStore):
         with self.engine.connect() as conn:
             return [self._dataset(r) for r in conn.execute(query)]
 
+    def get_dataset_version(self, name, version="latest"):
+        # one indexed lookup, not every version's profile: ingest asks this for each new frame
+        table = t.dataset_versions
+        query = sa.select(table).where(table.c.name == name)
+        if version in ("", "latest"):
+            query = query.order_by(table.c.created_at.desc()).limit(1)
+        else:
+            query = query.where(table.c.version.startswith(version, autoescape=True)).limit(2)
+        with self.engine.connect() as conn:
+            rows = list(conn.execute(query))
+        if len(rows) == 1:
+            return self._dataset(rows[0])
+        return super().get_dataset_version(name, version)  # unknown or ambiguous: the base class explains
+
     def dataset_names(self):
         with self.engine.connect() as conn:
             return sorted(conn.execute(sa.select(t.dataset_versions.c.name).distinct()).scalars())

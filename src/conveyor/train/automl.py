@@ -14,7 +14,7 @@ import pandas as pd
 from sklearn.model_selection import train_test_split
 from sklearn.pipeline import Pipeline
 
-from conveyor.core.errors import BadInputError, NotFoundError
+from conveyor.core.errors import BadInputError, NotFoundError, first_line
 from conveyor.evaluate.metrics import (
     CLASSIFICATION_METRICS,
     REGRESSION_METRICS,
@@ -208,7 +208,7 @@ def run_automl(frame: pd.DataFrame, target: str, *, task: str = "auto", metric: 
     study.optimize(objective, n_trials=n_trials, timeout=budget_seconds, catch=())
     completed = [t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE]
     if not completed:
-        errors = sorted({(t.error or "").strip().splitlines()[0][:200] for t in trials if t.error})
+        errors = sorted({first_line(t.error) for t in trials if t.error})
         reasons = "; ".join(errors[:3]) or "no trial finished within the budget"
         raise BadInputError(f"No model could be trained: {reasons}", field="data",
                             hint="Check the data, or give a larger --budget.")
