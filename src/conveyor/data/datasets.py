@@ -8,7 +8,6 @@ unreferenced blob, never a record without its bytes.
 
 from __future__ import annotations
 
-import io
 from pathlib import Path
 
 import pandas as pd
@@ -52,9 +51,9 @@ def to_table(frame: pd.DataFrame) -> pa.Table:
 
 
 def to_parquet_bytes(table: pa.Table) -> bytes:
-    buffer = io.BytesIO()
-    pq.write_table(table, buffer, compression="zstd")
-    return buffer.getvalue()
+    sink = pa.BufferOutputStream()
+    pq.write_table(table, sink, compression="zstd")
+    return sink.getvalue().to_pybytes()
 
 
 def content_id(table: pa.Table) -> str:
@@ -109,4 +108,6 @@ def resolve(stores: Stores, ref: str | DatasetRef | DatasetVersion) -> DatasetVe
 
 def load_frame(stores: Stores, version: DatasetVersion) -> pd.DataFrame:
     data = stores.artifacts.get_bytes(version.artifact)
-    return pq.read_table(io.BytesIO(data)).to_pandas()
+    # An Arrow buffer, not io.BytesIO: reading from a Python file object leaves Arrow cleanup work that needs
+    # the GIL after read_table returns, which aborts the process if it exits first (apache/arrow#33975, #34314).
+    return pq.read_table(pa.BufferReader(data)).to_pandas()
