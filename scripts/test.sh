@@ -8,12 +8,17 @@ have_pg() {
     compgen -G "/usr/lib/postgresql/*/bin/pg_ctl" >/dev/null
 }
 
-if ! have_pg; then
-    echo "==> installing PostgreSQL (the metadata store tests start a throwaway server)"
+# Debian packages the tests need: PostgreSQL (the metadata store tests start a throwaway server) and Chromium
+# (HTML reports are opened headless and screenshotted).
+missing=()
+have_pg || missing+=(postgresql)
+command -v chromium >/dev/null 2>&1 || missing+=(chromium)
+if ((${#missing[@]})); then
+    echo "==> installing ${missing[*]}"
     sudo=()
     if [[ $EUID -ne 0 ]]; then sudo=(sudo); fi
     "${sudo[@]}" apt-get update
-    "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y postgresql
+    "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y "${missing[@]}"
 fi
 
 # Also cds to the repo root.
