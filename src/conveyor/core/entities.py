@@ -121,3 +121,55 @@ class PredictionRecord:
     latency_ms: float = 0.0
     label: Any = None
     labeled_at: float | None = None
+
+
+# --- monitor ---
+@dataclass
+class Sample:
+    """One point of a monitoring time series: resources of a process, a drift score, a live metric.
+
+    ``subject`` names what was measured ("churn:3", "serve:4242", "train:<run id>"), ``series`` what of it
+    ("cpu_percent", "drift.share", "live.accuracy").
+    """
+
+    subject: str
+    series: str
+    value: float
+    at: float = field(default_factory=now)
+
+
+@dataclass
+class Alert:
+    """A fired alert rule. One row per (rule, subject) episode: repeats while open raise ``count``."""
+
+    id: str
+    rule: str
+    subject: str
+    signal: str
+    value: float
+    threshold: float
+    message: str
+    fired_at: float = field(default_factory=now)
+    last_seen_at: float = field(default_factory=now)
+    count: int = 1
+    status: str = "open"  # open | acked
+    acked_by: str | None = None
+    acked_at: float | None = None
+    notified: list[str] = field(default_factory=list)
+
+
+@dataclass
+class AgentJob:
+    """A unit of the retraining agent's work keyed by what triggered it, so it runs (and promotes) at most once.
+
+    ``holder`` owns it while ``status`` is "running" and its heartbeat is fresh; a crashed holder's job is taken
+    over once the heartbeat is older than the lease.
+    """
+
+    key: str
+    status: str  # running | done | failed | watching
+    holder: str
+    heartbeat_at: float
+    attempts: int = 1
+    result: dict[str, Any] = field(default_factory=dict)
+    created_at: float = field(default_factory=now)

@@ -18,6 +18,8 @@ from collections import defaultdict
 from typing import Any
 
 from conveyor.core.entities import (
+    AgentJob,
+    Alert,
     AliasChange,
     AuditEntry,
     AuditNote,
@@ -26,6 +28,7 @@ from conveyor.core.entities import (
     ModelVersion,
     PredictionRecord,
     Run,
+    Sample,
     now,
 )
 from conveyor.core.errors import BadInputError, NotFoundError
@@ -150,6 +153,55 @@ class MetadataStore(abc.ABC):
 
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release connections."""
+
+    # --- monitor ---
+    @abc.abstractmethod
+    def put_reference_stats(self, model: str, stats: dict[str, Any]) -> dict[str, Any]:
+        """Store the reference statistics of model version ``NAME:N`` once; return what is stored (first wins)."""
+
+    @abc.abstractmethod
+    def get_reference_stats(self, model: str) -> dict[str, Any] | None: ...
+
+    @abc.abstractmethod
+    def add_samples(self, samples: list[Sample]) -> None: ...
+
+    @abc.abstractmethod
+    def list_samples(self, subject: str | None = None, *, series: str | None = None, since: float | None = None,
+                     limit: int | None = None) -> list[Sample]:
+        """Oldest first; a ``series`` ending in "*" matches a prefix; ``limit`` keeps the newest ones."""
+
+    @abc.abstractmethod
+    def add_alert(self, alert: Alert) -> Alert: ...
+
+    @abc.abstractmethod
+    def update_alert(self, alert: Alert) -> None:
+        """Write every field of an existing alert (by id); NotFoundError when there is none."""
+
+    @abc.abstractmethod
+    def get_alert(self, alert_id: str) -> Alert:
+        """By id or a unique id prefix."""
+
+    @abc.abstractmethod
+    def list_alerts(self, subject: str | None = None, *, status: str | None = None,
+                    limit: int | None = None) -> list[Alert]:
+        """Newest first."""
+
+    @abc.abstractmethod
+    def claim_job(self, key: str, holder: str, *, lease_seconds: float, at: float | None = None) -> AgentJob | None:
+        """Atomically take job ``key`` for ``holder``: a new key is created "running"; a "running" job whose
+        heartbeat is older than ``lease_seconds`` is taken over (attempts + 1, result kept). Else None."""
+
+    @abc.abstractmethod
+    def update_job(self, key: str, *, status: str | None = None, result: dict[str, Any] | None = None,
+                   holder: str | None = None, at: float | None = None) -> bool:
+        """Set status/result and refresh the heartbeat; with ``holder``, only while that holder owns it."""
+
+    @abc.abstractmethod
+    def get_job(self, key: str) -> AgentJob | None: ...
+
+    @abc.abstractmethod
+    def list_jobs(self, status: str | None = None) -> list[AgentJob]:
+        """Oldest first."""
 
 
 class InMemoryMetadataStore(MetadataStore):
@@ -329,3 +381,116 @@ class InMemoryMetadataStore(MetadataStore):
                      and (model_version is None or p.model == model_version)]
             found.sort(key=lambda p: p.at, reverse=True)
             return copy.deepcopy(found[:limit] if limit else found)
+
+    # --- monitor ---
+    def _monitor_state(self) -> dict[str, Any]:
+        with self._lock:
+            if not hasattr(self, "_monitor"):
+                self._monitor: dict[str, Any] = {"stats": {}, "samples": [], "alerts": {}, "jobs": {}}
+            return self._monitor
+
+    def put_reference_stats(self, model, stats):
+        state = self._monitor_state()
+        with self._lock:
+            return copy.deepcopy(state["stats"].setdefault(model, copy.deepcopy(stats)))
+
+    def get_reference_stats(self, model):
+        state = self._monitor_state()
+        with self._lock:
+            return copy.deepcopy(state["stats"].get(model))
+
+    def add_samples(self, samples):
+        state = self._monitor_state()
+        with self._lock:
+            state["samples"].extend(copy.copy(s) for s in samples)
+
+    def list_samples(self, subject=None, *, series=None, since=None, limit=None):
+        state = self._monitor_state()
+        with self._lock:
+            found = [copy.copy(s) for s in state["samples"]
+                     if (subject is None or s.subject == subject) and _series_match(series, s.series)
+                     and (since is None or s.at >= since)]
+        found.sort(key=lambda s: s.at)
+        return found[-limit:] if limit else found
+
+    def add_alert(self, alert):
+        state = self._monitor_state()
+        with self._lock:
+            state["alerts"][alert.id] = copy.deepcopy(alert)
+            return copy.deepcopy(alert)
+
+    def update_alert(self, alert):
+        state = self._monitor_state()
+        with self._lock:
+            if alert.id not in state["alerts"]:
+                raise NotFoundError(f"No alert {alert.id!r}.", hint="See `conveyor alerts`.")
+            state["alerts"][alert.id] = copy.deepcopy(alert)
+
+    def get_alert(self, alert_id):
+        state = self._monitor_state()
+        with self._lock:
+            return copy.deepcopy(_one_alert(alert_id, [a for a in state["alerts"].values()
+                                                       if a.id.startswith(alert_id)]))
+
+    def list_alerts(self, subject=None, *, status=None, limit=None):
+        state = self._monitor_state()
+        with self._lock:
+            found = [copy.deepcopy(a) for a in state["alerts"].values()
+                     if (subject is None or a.subject == subject) and (status is None or a.status == status)]
+        found.sort(key=lambda a: a.fired_at, reverse=True)
+        return found[:limit] if limit else found
+
+    def claim_job(self, key, holder, *, lease_seconds, at=None):
+        state = self._monitor_state()
+        at = now() if at is None else at
+        with self._lock:
+            job = state["jobs"].get(key)
+            if job is None:
+                job = state["jobs"][key] = AgentJob(key, "running", holder, at, created_at=at)
+            elif job.status == "running" and job.heartbeat_at < at - lease_seconds:
+                job.holder, job.heartbeat_at, job.attempts = holder, at, job.attempts + 1
+            else:
+                return None
+            return copy.deepcopy(job)
+
+    def update_job(self, key, *, status=None, result=None, holder=None, at=None):
+        state = self._monitor_state()
+        with self._lock:
+            job = state["jobs"].get(key)
+            if job is None or (holder is not None and job.holder != holder):
+                return False
+            job.heartbeat_at = now() if at is None else at
+            if status is not None:
+                job.status = status
+            if result is not None:
+                job.result = copy.deepcopy(result)
+            return True
+
+    def get_job(self, key):
+        state = self._monitor_state()
+        with self._lock:
+            return copy.deepcopy(state["jobs"].get(key))
+
+    def list_jobs(self, status=None):
+        state = self._monitor_state()
+        with self._lock:
+            found = [copy.deepcopy(j) for j in state["jobs"].values() if status is None or j.status == status]
+        return sorted(found, key=lambda j: j.created_at)
+
+
+def _series_match(pattern: str | None, series: str) -> bool:
+    if pattern is None:
+        return True
+    return series.startswith(pattern[:-1]) if pattern.endswith("*") else series == pattern
+
+
+def _one_alert(alert_id: str, found: list[Alert]) -> Alert:
+    exact = [a for a in found if a.id == alert_id]
+    if exact:
+        return exact[0]
+    if len(found) == 1 and alert_id:
+        return found[0]
+    if found:
+        raise BadInputError(f"Alert id prefix {alert_id!r} is ambiguous ({len(found)} alerts).", field="alert",
+                            hint="Give more characters of the id.")
+    raise NotFoundError(f"No alert {alert_id!r}.", hint="See `conveyor alerts`.")

@@ -128,3 +128,50 @@ predictions = sa.Table(
     sa.Column("labeled_at", sa.Float),
     sa.Index("ix_predictions_model_name_at", "model_name", "at"),
 )
+
+# --- monitor ---
+reference_stats = sa.Table(
+    "reference_stats", metadata,
+    sa.Column("model", sa.String(160), primary_key=True),
+    sa.Column("stats", sa.JSON, nullable=False),
+    sa.Column("created_at", sa.Float, nullable=False),
+)
+
+monitor_samples = sa.Table(
+    "monitor_samples", metadata,
+    sa.Column("id", sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True, autoincrement=True),
+    sa.Column("subject", sa.String(256), nullable=False),
+    sa.Column("series", sa.String(256), nullable=False),
+    sa.Column("value", sa.Float, nullable=False),
+    sa.Column("at", sa.Float, nullable=False),
+    sa.Index("ix_monitor_samples_subject_at", "subject", "at"),
+)
+
+alerts = sa.Table(
+    "alerts", metadata,
+    sa.Column("id", sa.String(32), primary_key=True),
+    sa.Column("rule", sa.String(128), nullable=False),
+    sa.Column("subject", sa.String(256), nullable=False),
+    sa.Column("signal", sa.String(128), nullable=False),
+    sa.Column("value", sa.Float, nullable=False),
+    sa.Column("threshold", sa.Float, nullable=False),
+    sa.Column("message", sa.Text, nullable=False),
+    sa.Column("fired_at", sa.Float, nullable=False, index=True),
+    sa.Column("last_seen_at", sa.Float, nullable=False),
+    sa.Column("count", sa.Integer, nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("acked_by", sa.String(256)),
+    sa.Column("acked_at", sa.Float),
+    sa.Column("notified", sa.JSON, nullable=False),
+)
+
+agent_jobs = sa.Table(
+    "agent_jobs", metadata,
+    sa.Column("key", sa.String(512), primary_key=True),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("holder", sa.String(256), nullable=False),
+    sa.Column("heartbeat_at", sa.Float, nullable=False),
+    sa.Column("attempts", sa.Integer, nullable=False),
+    sa.Column("result", sa.JSON, nullable=False),
+    sa.Column("created_at", sa.Float, nullable=False),
+)

@@ -14,6 +14,8 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
 from conveyor.core.entities import (
+    AgentJob,
+    Alert,
     AliasChange,
     AuditEntry,
     DatasetVersion,
@@ -21,12 +23,13 @@ from conveyor.core.entities import (
     ModelVersion,
     PredictionRecord,
     Run,
+    Sample,
     now,
 )
 from conveyor.core.errors import NotFoundError, StoreError
 from conveyor.store import schema as t
 from conveyor.store.audit import GENESIS, chain_hash
-from conveyor.store.metadata import MetadataStore
+from conveyor.store.metadata import MetadataStore, _one_alert
 from conveyor.store.migrate import upgrade
 
 
@@ -402,3 +405,127 @@ class SqlMetadataStore(MetadataStore):
         with self.engine.connect() as conn:
             return [PredictionRecord(r.id, r.model, r.inputs, r.outputs, r.at, r.latency_ms, r.label, r.labeled_at)
                     for r in conn.execute(query)]
+
+    # --- monitor ---
+    def put_reference_stats(self, model, stats):
+        stmt = self._insert(t.reference_stats).values(model=model, stats=stats, created_at=now())
+        with self.engine.begin() as conn:
+            conn.execute(stmt.on_conflict_do_nothing(index_elements=["model"]))
+            return conn.execute(sa.select(t.reference_stats.c.stats).where(t.reference_stats.c.model == model)).scalar()
+
+    def get_reference_stats(self, model):
+        with self.engine.connect() as conn:
+            return conn.execute(sa.select(t.reference_stats.c.stats).where(t.reference_stats.c.model == model)).scalar()
+
+    def add_samples(self, samples):
+        if samples:
+            with self.engine.begin() as conn:
+                conn.execute(t.monitor_samples.insert(), [{"subject": s.subject, "series": s.series,
+                                                           "value": float(s.value), "at": s.at} for s in samples])
+
+    def list_samples(self, subject=None, *, series=None, since=None, limit=None):
+        c = t.monitor_samples.c
+        query = sa.select(t.monitor_samples).order_by(c.at.desc(), c.id.desc())
+        if subject is not None:
+            query = query.where(c.subject == subject)
+        if series is not None:
+            if series.endswith("*"):
+                prefix = series[:-1].replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+                query = query.where(c.series.like(prefix + "%", escape="\\"))
+            else:
+                query = query.where(c.series == series)
+        if since is not None:
+            query = query.where(c.at >= since)
+        if limit:
+            query = query.limit(limit)
+        with self.engine.connect() as conn:
+            rows = list(conn.execute(query))
+        return [Sample(r.subject, r.series, r.value, r.at) for r in reversed(rows)]
+
+    @staticmethod
+    def _alert_row(alert: Alert) -> dict[str, Any]:
+        return {"id": alert.id, "rule": alert.rule, "subject": alert.subject, "signal": alert.signal,
+                "value": alert.value, "threshold": alert.threshold, "message": alert.message,
+                "fired_at": alert.fired_at, "last_seen_at": alert.last_seen_at, "count": alert.count,
+                "status": alert.status, "acked_by": alert.acked_by, "acked_at": alert.acked_at,
+                "notified": list(alert.notified)}
+
+    @staticmethod
+    def _alert(r: Any) -> Alert:
+        return Alert(r.id, r.rule, r.subject, r.signal, r.value, r.threshold, r.message, r.fired_at, r.last_seen_at,
+                     r.count, r.status, r.acked_by, r.acked_at, list(r.notified))
+
+    def add_alert(self, alert):
+        with self.engine.begin() as conn:
+            conn.execute(t.alerts.insert().values(**self._alert_row(alert)))
+        return replace(alert, notified=list(alert.notified))
+
+    def update_alert(self, alert):
+        row = self._alert_row(alert)
+        with self.engine.begin() as conn:
+            done = conn.execute(t.alerts.update().where(t.alerts.c.id == alert.id).values(**row)).rowcount
+        if not done:
+            raise NotFoundError(f"No alert {alert.id!r}.", hint="See `conveyor alerts`.")
+
+    def get_alert(self, alert_id):
+        prefix = alert_id.replace("%", "").replace("_", "")
+        with self.engine.connect() as conn:
+            rows = conn.execute(sa.select(t.alerts).where(t.alerts.c.id.like(prefix + "%")).limit(50))
+            return _one_alert(alert_id, [self._alert(r) for r in rows if r.id.startswith(alert_id)])
+
+    def list_alerts(self, subject=None, *, status=None, limit=None):
+        query = sa.select(t.alerts).order_by(t.alerts.c.fired_at.desc())
+        if subject is not None:
+            query = query.where(t.alerts.c.subject == subject)
+        if status is not None:
+            query = query.where(t.alerts.c.status == status)
+        if limit:
+            query = query.limit(limit)
+        with self.engine.connect() as conn:
+            return [self._alert(r) for r in conn.execute(query)]
+
+    @staticmethod
+    def _job(r: Any) -> AgentJob:
+        return AgentJob(r.key, r.status, r.holder, r.heartbeat_at, r.attempts, r.result, r.created_at)
+
+    def claim_job(self, key, holder, *, lease_seconds, at=None):
+        at = now() if at is None else at
+        c = t.agent_jobs.c
+        insert = self._insert(t.agent_jobs).values(key=key, status="running", holder=holder, heartbeat_at=at,
+                                                   attempts=1, result={}, created_at=at)
+        with self.engine.begin() as conn:
+            # RETURNING, not rowcount: PostgreSQL's driver reports a skipped ON CONFLICT insert as one row
+            taken = conn.execute(insert.on_conflict_do_nothing(index_elements=["key"]).returning(c.key)).first()
+            if taken is None:  # one conditional UPDATE: of two agents taking over a stale job, one wins
+                taken = conn.execute(t.agent_jobs.update()
+                                     .where(c.key == key, c.status == "running", c.heartbeat_at < at - lease_seconds)
+                                     .values(holder=holder, heartbeat_at=at, attempts=c.attempts + 1)
+                                     .returning(c.key)).first()
+            if taken is None:
+                return None
+            return self._job(conn.execute(sa.select(t.agent_jobs).where(c.key == key)).first())
+
+    def update_job(self, key, *, status=None, result=None, holder=None, at=None):
+        c = t.agent_jobs.c
+        values: dict[str, Any] = {"heartbeat_at": now() if at is None else at}
+        if status is not None:
+            values["status"] = status
+        if result is not None:
+            values["result"] = result
+        query = t.agent_jobs.update().where(c.key == key)
+        if holder is not None:
+            query = query.where(c.holder == holder)
+        with self.engine.begin() as conn:
+            return bool(conn.execute(query.values(**values)).rowcount)
+
+    def get_job(self, key):
+        with self.engine.connect() as conn:
+            row = conn.execute(sa.select(t.agent_jobs).where(t.agent_jobs.c.key == key)).first()
+        return None if row is None else self._job(row)
+
+    def list_jobs(self, status=None):
+        query = sa.select(t.agent_jobs).order_by(t.agent_jobs.c.created_at, t.agent_jobs.c.key)
+        if status is not None:
+            query = query.where(t.agent_jobs.c.status == status)
+        with self.engine.connect() as conn:
+            return [self._job(r) for r in conn.execute(query)]

@@ -402,3 +402,68 @@ class MetadataStoreContract:
 
     def test_close_is_safe(self, metadata_store: MetadataStore) -> None:
         metadata_store.close()
+
+    # --- monitor ---
+
+    def test_reference_stats_are_written_once(self, metadata_store: MetadataStore) -> None:
+        assert metadata_store.get_reference_stats("churn:1") is None
+        first = {"columns": {"x": {"q": [0.0, 0.5, 1.0]}}, **NESTED}
+        assert metadata_store.put_reference_stats("churn:1", first) == first
+        assert metadata_store.put_reference_stats("churn:1", {"other": 1}) == first  # first writer wins
+        assert metadata_store.get_reference_stats("churn:1") == first
+        assert metadata_store.get_reference_stats("churn:2") is None
+
+    def test_samples_filter_and_order(self, metadata_store: MetadataStore) -> None:
+        from conveyor.core.entities import Sample
+
+        metadata_store.add_samples([Sample("serve:1", "cpu_percent", 10.0, T0 + 2),
+                                    Sample("serve:1", "cpu_percent", 5.0, T0),
+                                    Sample("serve:1", "rss_bytes", 1e6, T0 + 1),
+                                    Sample("churn:1", "drift.share", 0.25, T0 + 1),
+                                    Sample("churn:1", "drift_x", 9.0, T0 + 3)])
+        metadata_store.add_samples([])
+        assert [s.value for s in metadata_store.list_samples("serve:1", series="cpu_percent")] == [5.0, 10.0]
+        assert [s.series for s in metadata_store.list_samples("serve:1")] == ["cpu_percent", "rss_bytes", "cpu_percent"]
+        assert [s.value for s in metadata_store.list_samples("churn:1", series="drift.*")] == [0.25]  # "_" is literal
+        assert [s.value for s in metadata_store.list_samples(since=T0 + 2)] == [10.0, 9.0]
+        assert [s.value for s in metadata_store.list_samples(limit=2)] == [10.0, 9.0]  # the newest, oldest first
+        assert metadata_store.list_samples("nope") == []
+
+    def test_alerts_round_trip_update_and_prefix(self, metadata_store: MetadataStore) -> None:
+        from conveyor.core.entities import Alert
+
+        a = metadata_store.add_alert(Alert("a1" + "0" * 30, "drift", "churn:1", "drift.share", 0.5, 0.2, "drifted",
+                                           fired_at=T0, last_seen_at=T0, notified=["log"]))
+        b = metadata_store.add_alert(Alert("b2" + "0" * 30, "cpu", "serve:9", "cpu_percent", 99.0, 90.0, "hot",
+                                           fired_at=T0 + 1, last_seen_at=T0 + 1))
+        assert [x.id for x in metadata_store.list_alerts()] == [b.id, a.id]
+        assert metadata_store.list_alerts("churn:1") == [a]
+        assert metadata_store.get_alert("a1") == a
+        a.count, a.status, a.acked_by, a.acked_at, a.notified = 3, "acked", "alice", T0 + 5, ["log", "webhook"]
+        metadata_store.update_alert(a)
+        assert metadata_store.get_alert(a.id) == a
+        assert metadata_store.list_alerts(status="open") == [b]
+        with pytest.raises(NotFoundError):
+            metadata_store.get_alert("zz")
+        with pytest.raises(NotFoundError):
+            metadata_store.update_alert(Alert("c" * 32, "r", "s", "x", 1.0, 1.0, "m"))
+
+    def test_jobs_are_claimed_once_and_taken_over_when_stale(self, metadata_store: MetadataStore) -> None:
+        job = metadata_store.claim_job("retrain:churn:1", "agent-a", lease_seconds=60, at=T0)
+        assert job is not None and (job.status, job.holder, job.attempts) == ("running", "agent-a", 1)
+        assert metadata_store.claim_job("retrain:churn:1", "agent-b", lease_seconds=60, at=T0 + 30) is None
+        assert metadata_store.update_job("retrain:churn:1", result={"phase": "training"}, holder="agent-a", at=T0 + 50)
+        assert not metadata_store.update_job("retrain:churn:1", status="done", holder="agent-b")
+        taken = metadata_store.claim_job("retrain:churn:1", "agent-b", lease_seconds=60, at=T0 + 111)
+        assert taken is not None
+        assert (taken.holder, taken.attempts, taken.result) == ("agent-b", 2, {"phase": "training"})
+        assert metadata_store.update_job("retrain:churn:1", status="done", result={"decision": "kept"})
+        assert metadata_store.claim_job("retrain:churn:1", "agent-c", lease_seconds=0, at=T0 + 999) is None
+        assert metadata_store.get_job("retrain:churn:1").status == "done"
+        assert metadata_store.get_job("nope") is None
+        assert [j.key for j in metadata_store.list_jobs("done")] == ["retrain:churn:1"]
+        assert metadata_store.list_jobs("running") == []
+
+    def test_concurrent_claims_have_one_winner(self, metadata_store: MetadataStore) -> None:
+        won = _hammer(1, 8, lambda: metadata_store.claim_job("k", new_id(), lease_seconds=600))
+        assert sum(job is not None for job in won) == 1
