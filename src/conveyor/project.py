@@ -35,7 +35,10 @@ from conveyor.train.tracking import ActiveRun, start_run
 if TYPE_CHECKING:
     from fastapi import FastAPI
 
+    from conveyor.core.entities import Alert
+    from conveyor.execution.resources import ResourceSampler
     from conveyor.monitor.monitoring import MonitorReport
+    from conveyor.pipeline.agent import Agent
     from conveyor.pipeline.retrain import RetrainDecision
     from conveyor.train.trainer import TrainResult
 
@@ -198,19 +201,36 @@ class Project:
 
     # monitoring and retraining
     def monitor(self, ref: str, *, current: str | DatasetVersion | pd.DataFrame | None = None,
-                window: int | None = None) -> MonitorReport:
+                window: int | None = None, since: str | float | None = None, multivariate: bool = False,
+                record: bool = True) -> MonitorReport:
+        """Check ``ref`` against its stored reference statistics; store the scores as time series and evaluate the
+        alert rules of conveyor.yaml on them (``record=False``: just look)."""
+        from conveyor.monitor.alerts import parse_duration
         from conveyor.monitor.monitoring import monitor_frame, window_frame  # deferred: SciPy
 
         model = self.model(ref)
-        if current is not None and window is not None:
-            raise BadInputError("Give either --current or --window, not both.", field="current")
+        if current is not None and (window is not None or since is not None):
+            raise BadInputError("Give either --current or a window (--window/--since), not both.", field="current")
+        options = {"multivariate": multivariate,
+                   "numeric_method": str(self.setting("monitor", "numeric_method", "auto")),
+                   "categorical_method": str(self.setting("monitor", "categorical_method", "auto"))}
         if isinstance(current, pd.DataFrame):
-            return monitor_frame(self.stores, model, current, "dataframe")
-        if current is not None:
+            report = monitor_frame(self.stores, model, current, "dataframe", **options)
+        elif current is not None:
             version = self.dataset(current) if isinstance(current, str) else current
-            return monitor_frame(self.stores, model, datasets.load_frame(self.stores, version), version.ref)
-        frame, records = window_frame(self.stores, model, window or int(self.setting("monitor", "window", 1000)))
-        return monitor_frame(self.stores, model, frame, f"last {len(frame)} predictions", records)
+            report = monitor_frame(self.stores, model, datasets.load_frame(self.stores, version), version.ref,
+                                   **options)
+        else:
+            seconds = parse_duration(since, "since") if since is not None else None
+            if window is None and seconds is None:
+                window = int(self.setting("monitor", "window", 1000))
+            frame, records = window_frame(self.stores, model, window, seconds)
+            label = f"last {len(frame)} predictions" + (f" within {since}" if since is not None else "")
+            report = monitor_frame(self.stores, model, frame, label, records, **options)
+        if record:
+            self.stores.metadata.add_samples(report.samples())
+            self.evaluate_alerts(model.ref)
+        return report
 
     def retrain(self, model_name: str, *, budget: str | float | None = None, max_trials: int | None = None,
                 seed: int = 0, on_trial=None) -> RetrainDecision:
@@ -230,6 +250,52 @@ class Project:
         from conveyor.serve.app import create_app  # deferred: FastAPI
 
         return create_app(self.stores, ref, **options)
+
+
+    # --- monitor ---
+    def alert_rules(self) -> list:
+        from conveyor.monitor.alerts import parse_rules
+
+        return parse_rules(self.config.get("alerts"))
+
+    def evaluate_alerts(self, subject: str) -> list[Alert]:
+        """Evaluate the alert rules of conveyor.yaml on ``subject``'s stored series; notify and store what fires."""
+        from conveyor.monitor.alerts import evaluate
+
+        rules = self.alert_rules()
+        return evaluate(self.stores.metadata, rules, subject, self.config.get("alerts") or {}) if rules else []
+
+    def alerts(self, *, status: str | None = None, subject: str | None = None, limit: int | None = None) -> list[Alert]:
+        return self.stores.metadata.list_alerts(subject, status=status, limit=limit)
+
+    def ack_alert(self, alert_id: str) -> Alert:
+        from conveyor.monitor.alerts import acknowledge
+
+        return acknowledge(self.stores.metadata, alert_id, models.current_actor())
+
+    def resource_sampler(self, subject: str, *, interval: float | None = None) -> ResourceSampler:
+        """A sampler of this process's CPU, memory, disk (and GPUs) that stores into this project; start() it."""
+        from conveyor.execution.resources import ResourceSampler
+
+        every = float(interval or self.setting("monitor", "resource_interval", 5.0))
+        return ResourceSampler(self.stores.metadata.add_samples, subject, interval=every, disk_path=self.root)
+
+    def agent(self, model: str | None = None) -> Agent:
+        """The retraining agent for ``model`` (default: policy.model), configured from conveyor.yaml."""
+        from conveyor.pipeline.agent import Agent, parse_policy
+
+        policy = parse_policy(self.config.get("policy"), model)
+        check_name(policy.model, "model name")
+        self.alert_rules()  # a mistake in the alert rules is reported before any work starts
+        options = {"budget_seconds": parse_budget(self.setting("train", "budget", "60s")),
+                   "search": self.setting("train", "search", "bayesian"),
+                   "holdout_fraction": float(self.setting("retrain", "holdout_fraction", 0.2)),
+                   "time_column": self.setting("data", "time_column"), "project_root": self.root}
+        if self.setting("policy", "max_trials") is not None:
+            options["max_trials"] = int(self.setting("policy", "max_trials"))
+        if self.setting("policy", "budget") is not None:
+            options["budget_seconds"] = parse_budget(self.setting("policy", "budget"))
+        return Agent(self.stores, policy, options, self.config.get("alerts") or {})
 
 
 def serving_app(project: Project, ref: str, **options: Any) -> FastAPI:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from conveyor.cli import data, lifecycle, models, runs
+from conveyor.cli import data, lifecycle, models, monitoring, runs
 
 app = typer.Typer(
     name="conveyor",
@@ -17,3 +17,6 @@ app.add_typer(data.app, name="data")
 app.add_typer(runs.app, name="runs")
 app.add_typer(models.app, name="models")
 lifecycle.register(app)
+app.command("monitor")(monitoring.monitor)
+app.add_typer(monitoring.alerts_app, name="alerts")
+app.command("agent")(monitoring.agent)

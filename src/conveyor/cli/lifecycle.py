@@ -12,7 +12,7 @@ from conveyor.cli.progress import search_progress
 
 
 def register(app: typer.Typer) -> None:
-    for command in (init, train, serve, score, monitor, retrain, demo):
+    for command in (init, train, serve, score, retrain, demo):
         app.command(command.__name__)(command)
 
 
@@ -45,7 +45,8 @@ def train(dataset: Annotated[str, typer.Argument(help="NAME or NAME@VERSION.")],
 
     with open_project(project) as proj:
         seconds = parse_budget(budget or proj.setting("train", "budget", "60s"))
-        with search_progress(seconds, "training", enabled=not json) as on_trial:
+        with search_progress(seconds, "training", enabled=not json) as on_trial, \
+                proj.resource_sampler(f"train:{model or dataset.split('@')[0]}"):  # monitor: resources of training
             result = proj.train(dataset, target, model_name=model, task=task, metric=metric, budget=seconds,
                                 max_trials=trials, search=search, seed=seed, on_trial=on_trial)
     automl = result.automl
@@ -75,7 +76,8 @@ def serve(model: Annotated[str, typer.Argument(help="MODEL@ALIAS, MODEL:N or MOD
         version = proj.model(model).ref
         console.print(f"serving {version} on http://{host}:{port}  (POST /invocations, /v2/models/..., GET /health)",
                       highlight=False)
-        serve_forever(app, host, port)
+        with proj.resource_sampler(f"serve:{version}"):  # monitor: CPU/memory/disk/GPU of the serving process
+            serve_forever(app, host, port)
 
 
 def score(model: Annotated[str, typer.Argument(help="MODEL@ALIAS, MODEL:N or MODEL.")],
@@ -91,41 +93,6 @@ def score(model: Annotated[str, typer.Argument(help="MODEL@ALIAS, MODEL:N or MOD
         emit_json(summary)
         return
     typer.echo(f"scored {summary['rows']} rows with {summary['model_version']} -> {output_file}")
-
-
-def monitor(model: Annotated[str, typer.Argument(help="MODEL@ALIAS, MODEL:N or MODEL.")],
-            current: Annotated[str | None, typer.Option("--current", help="NAME@VERSION to compare.")] = None,
-            window: Annotated[int | None, typer.Option("--window", min=1, help="Last N logged predictions.")] = None,
-            fail_on_drift: Annotated[bool, typer.Option("--fail-on-drift", help="Exit 1 when drift is found.")] = False,
-            report_path: Annotated[Path | None, typer.Option("--report", help="Write an HTML report here.")] = None,
-            project: ProjectOption = None, json: JsonOption = False) -> None:
-    """Drift of new data against the model's training data, per column (and live accuracy where labelled)."""
-    from conveyor.monitor.report import render_html
-
-    with open_project(project) as proj:
-        report = proj.monitor(model, current=current, window=window)
-    data = report.to_dict()
-    if report_path is not None:
-        report_path.write_text(render_html(report), encoding="utf-8")
-        data["report"] = str(report_path)
-    if json:
-        emit_json(data)
-    else:
-        typer.echo(f"{report.model}: reference {report.reference} vs {report.current}")
-        table("Drift by column", ["column", "method", "score", "threshold", "drifted"],
-              [[c.column, c.method, c.score, c.threshold, "DRIFT" if c.drifted else "ok"]
-               for c in report.drift.columns])
-        typer.echo(f"drift: {'yes' if report.drift.drift else 'no'} "
-                   f"({report.drift.share_drifted:.0%} of columns drifted)")
-        if report.performance.get("labelled"):
-            typer.echo(f"live performance: {report.performance}")
-        if report_path is not None:
-            typer.echo(f"report: {report_path}")
-    if fail_on_drift and report.drift.drift:
-        from conveyor.core.errors import CheckFailedError
-
-        drifted = [c.column for c in report.drift.columns if c.drifted]
-        raise CheckFailedError(f"Drift found in {len(drifted)} column(s): {', '.join(drifted)}.", field="drift")
 
 
 def retrain(model: Annotated[str, typer.Argument(help="Model name.")],

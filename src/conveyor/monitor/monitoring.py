@@ -1,21 +1,28 @@
-"""Monitor a model version: drift of new data — a dataset version or a window of logged predictions —
-against the profile of the data the model was trained on, plus live accuracy where labels came back."""
+"""Monitor a model version: drift of new data (a dataset version, or a window of logged predictions by count or
+time) against reference statistics stored once per model version, prediction drift, multivariate drift, data
+quality, and live performance from feedback labels with confidence intervals and concept-drift detection."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
-from conveyor.core.entities import ModelVersion
+from conveyor.core.entities import ModelVersion, PredictionRecord, Sample, now
 from conveyor.core.errors import BadInputError, first_line
 from conveyor.core.refs import DatasetRef
+from conveyor.data.datasets import load_frame
 from conveyor.evaluate.metrics import evaluate_model
-from conveyor.monitor.drift import DriftReport, detect_drift
+from conveyor.monitor.checks import check_drift, data_quality, prediction_drift
+from conveyor.monitor.drift import ColumnDrift, DriftReport
+from conveyor.monitor.multivariate import domain_classifier
+from conveyor.monitor.performance import live_performance
+from conveyor.monitor.reference import PREDICTION, SAMPLE_ROWS, build_reference
 from conveyor.registry.models import load_model
 from conveyor.store import Stores
+
+PREDICTION_SAMPLE = 5000
 
 
 @dataclass
@@ -27,45 +34,80 @@ class MonitorReport:
     performance: dict[str, Any] = field(default_factory=dict)
     reference_profile: dict[str, Any] = field(default_factory=dict, repr=False)
     current_frame: pd.DataFrame | None = field(default=None, repr=False)  # kept for the HTML report
+    prediction: ColumnDrift | None = None
+    multivariate: dict[str, Any] | None = None
+    quality: dict[str, Any] = field(default_factory=dict)
+    at: float = field(default_factory=now)
+
     def to_dict(self) -> dict[str, Any]:
+        prediction = None
+        if self.prediction is not None:
+            p = self.prediction
+            prediction = {"method": p.method, "score": p.score, "threshold": p.threshold, "drifted": p.drifted,
+                          **p.detail}
         return {"model": self.model, "reference": self.reference, "current": self.current,
-                **self.drift.to_dict(), "performance": self.performance}
+                **self.drift.to_dict(), "prediction_drift": prediction, "multivariate": self.multivariate,
+                "quality": self.quality, "performance": self.performance}
+
+    def samples(self) -> list[Sample]:
+        """This check as time-series points: drift scores, quality and live metrics."""
+        points = [Sample(self.model, "drift.share", self.drift.share_drifted, self.at)]
+        points += [Sample(self.model, f"drift.{c.column}", c.score, self.at) for c in self.drift.columns]
+        if self.prediction is not None:
+            points.append(Sample(self.model, "drift.prediction", self.prediction.score, self.at))
+        if self.multivariate and self.multivariate.get("auc") is not None:
+            points.append(Sample(self.model, "drift.multivariate_auc", self.multivariate["auc"], self.at))
+        for key in ("missing_rate_max", "out_of_range_max", "unseen_max"):
+            if key in self.quality:
+                points.append(Sample(self.model, f"quality.{key}", self.quality[key], self.at))
+        for key, value in self.performance.items():
+            if isinstance(value, int | float) and not isinstance(value, bool) and key != "labelled":
+                points.append(Sample(self.model, f"live.{key}", float(value), self.at))
+        return points
 
 
-def reference_profile(stores: Stores, model: ModelVersion) -> tuple[str, dict[str, Any]]:
+def reference_stats(stores: Stores, model: ModelVersion) -> dict[str, Any]:
+    """The model version's reference statistics: read when stored, else computed from its training data once."""
+    stored = stores.metadata.get_reference_stats(model.ref)
+    if stored is not None:
+        return stored
     if not model.dataset:
         raise BadInputError(f"Model {model.ref} records no training dataset, so there is no reference to compare.",
                             field="model", hint="Import it with --data NAME@VERSION to record one.")
     ref = DatasetRef.parse(model.dataset)
     version = stores.metadata.get_dataset_version(ref.name, ref.version)
-    return version.ref, version.profile
+    frame = load_frame(stores, version)
+    inputs = [c["name"] for c in model.signature.get("inputs", []) if c["name"] in frame.columns]
+    predictions = None
+    try:
+        loaded = load_model(stores, model)
+        sample = frame[inputs].sample(n=min(PREDICTION_SAMPLE, len(frame)), random_state=0)
+        raw = loaded.predict(sample)
+        predictions = (pd.Series(raw, dtype=float) if loaded.task != "classification"
+                       else pd.Series([str(v) for v in raw], dtype=object))
+    except (ValueError, TypeError, KeyError):  # a model that cannot score its own data: no prediction drift
+        predictions = None
+    stats = build_reference(frame, inputs or list(frame.columns), dataset=version.ref, predictions=predictions)
+    return stores.metadata.put_reference_stats(model.ref, stats)
 
 
-def window_frame(stores: Stores, model: ModelVersion, window: int) -> tuple[pd.DataFrame, list]:
-    """The inputs of the last ``window`` predictions this model version made, and their records."""
-    if window < 1:
+def window_frame(stores: Stores, model: ModelVersion, window: int | None = None,
+                 since: float | None = None) -> tuple[pd.DataFrame, list[PredictionRecord]]:
+    """The inputs of this model version's logged predictions: the last ``window`` ones and/or those made in the
+    last ``since`` seconds; and their records (newest first)."""
+    if window is not None and window < 1:
         raise BadInputError(f"Window must be at least 1, got {window}.", field="window")
-    records = stores.metadata.list_predictions(model.name, limit=window, model_version=model.ref)
+    if since is not None and since <= 0:
+        raise BadInputError(f"The time window must be positive, got {since}.", field="since")
+    records = stores.metadata.list_predictions(model.name, limit=None if since else window,
+                                               model_version=model.ref)
+    if since is not None:
+        cutoff = now() - since
+        records = [r for r in records if r.at >= cutoff][:window]
     if not records:
-        raise BadInputError(f"No logged predictions for model {model.ref} yet.", field="window",
+        raise BadInputError(f"No logged predictions for model {model.ref} in this window yet.", field="window",
                             hint="Serve the model and send requests, or compare a dataset with --current.")
     return pd.DataFrame([r.inputs for r in records]), records
-
-
-def live_performance(model: ModelVersion, records: list) -> dict[str, Any]:
-    labelled = [r for r in records if r.label is not None]
-    if not labelled:
-        return {"labelled": 0}
-    predicted = np.asarray([r.outputs.get("prediction") for r in labelled], dtype=object)
-    truth = np.asarray([r.label for r in labelled], dtype=object)
-    if model.signature.get("task") == "classification":
-        hits = np.asarray([str(p) == str(t) for p, t in zip(predicted, truth, strict=True)])
-        accuracy = float(hits.mean())
-        half_width = 1.96 * float(np.sqrt(accuracy * (1 - accuracy) / len(hits)))
-        return {"labelled": len(hits), "accuracy": accuracy, "accuracy_ci95": [accuracy - half_width,
-                                                                                accuracy + half_width]}
-    errors = predicted.astype(float) - truth.astype(float)
-    return {"labelled": len(errors), "rmse": float(np.sqrt(np.mean(errors**2))), "mae": float(np.mean(abs(errors)))}
 
 
 def labelled_performance(stores: Stores, model: ModelVersion, current: pd.DataFrame) -> dict[str, Any]:
@@ -86,12 +128,26 @@ def labelled_performance(stores: Stores, model: ModelVersion, current: pd.DataFr
 
 
 def monitor_frame(stores: Stores, model: ModelVersion, current: pd.DataFrame, current_label: str,
-                  records: list | None = None) -> MonitorReport:
-    reference, profile = reference_profile(stores, model)
-    columns = [c["name"] for c in model.signature.get("inputs", []) if c["name"] in profile.get("columns", {})]
-    report = detect_drift(profile, current, columns=columns or None)
+                  records: list[PredictionRecord] | None = None, *, multivariate: bool = False,
+                  numeric_method: str = "auto", categorical_method: str = "auto") -> MonitorReport:
+    stats = reference_stats(stores, model)
+    columns = [c["name"] for c in model.signature.get("inputs", []) if c["name"] in stats["columns"]]
+    columns = columns or [c for c in stats["columns"] if c != PREDICTION]
+    report = check_drift(stats, current, columns, numeric_method=numeric_method,
+                         categorical_method=categorical_method)
+    prediction = None
     if records is not None:
-        performance = live_performance(model, records)
+        outputs = [r.outputs.get("prediction") for r in records if isinstance(r.outputs, dict)]
+        values = pd.Series([v for v in outputs if v is not None])
+        if model.signature.get("task") == "classification":
+            values = values.astype(str).astype(object)
+        prediction = prediction_drift(stats, values)
+        performance = live_performance(model.signature.get("task", "regression"), records)
     else:
         performance = labelled_performance(stores, model, current)
-    return MonitorReport(model.ref, reference, current_label, report, performance, profile, current)
+    mv = None
+    if multivariate:
+        mv = domain_classifier(stats, current, columns, sample_rows=SAMPLE_ROWS)
+    quality = data_quality(stats, current, columns)
+    return MonitorReport(model.ref, stats.get("dataset", ""), current_label, report, performance, stats, current,
+                         prediction, mv, quality)

@@ -1,5 +1,7 @@
-"""A drift report people can look at: one self-contained HTML file (inline SVG, no script, no CDN), with the
-reference and current distribution of every monitored column overlaid and the verdict beside it."""
+"""A monitoring report people can look at: one self-contained HTML file (inline SVG and CSS, no script, no CDN):
+the reference and current distribution of every monitored column overlaid with the verdict beside it, prediction
+and multivariate drift, data quality, live performance with its confidence interval, drift scores, live metrics
+and resource use over time, and the alerts."""
 
 from __future__ import annotations
 
@@ -9,6 +11,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from conveyor.core.entities import Alert, Sample
 from conveyor.data.profile import OTHER
 from conveyor.monitor.monitoring import MonitorReport
 
@@ -91,7 +94,78 @@ def _support(detail: dict[str, Any]) -> str:
     return ""
 
 
-def render_html(report: MonitorReport) -> str:
+def _line_chart(title: str, series: dict[str, list[Sample]]) -> str:
+    """One small multi-line chart of time series (x: time, y: value), one colour per series."""
+    points = [s for values in series.values() for s in values]
+    if not points:
+        return ""
+    t0, t1 = min(s.at for s in points), max(s.at for s in points)
+    low, high = min(s.value for s in points), max(s.value for s in points)
+    span_t, span_v = (t1 - t0) or 1.0, (high - low) or 1.0
+    palette = ["#e8772e", "#3a6ea5", "#2e9e5b", "#a33a0a", "#7a4fb0", "#8a9bb0", "#c7a400", "#1d2733"]
+    parts = [f'<div class="card"><h3>{html.escape(title)}</h3><svg width="{WIDTH}" height="{HEIGHT + 18}" role="img">']
+    legend = []
+    for i, (name, values) in enumerate(sorted(series.items())[: len(palette)]):
+        colour = palette[i]
+        xy = [(WIDTH * (s.at - t0) / span_t, HEIGHT - HEIGHT * (s.value - low) / span_v) for s in values]
+        if len(xy) == 1:
+            parts.append(f'<circle cx="{xy[0][0]:.1f}" cy="{xy[0][1]:.1f}" r="3" fill="{colour}"/>')
+        else:
+            path = " ".join(f"{x:.1f},{y:.1f}" for x, y in xy)
+            parts.append(f'<polyline points="{path}" fill="none" stroke="{colour}" stroke-width="1.5"/>')
+        legend.append(f'<span style="color:{colour}">&#9632; {html.escape(name)}</span>')
+    parts.append(f'<text x="0" y="{HEIGHT + 14}" font-size="10" fill="#5b6776">{low:.4g} .. {high:.4g}</text>')
+    parts.append(f'</svg><div class="legend">{"".join(legend)}</div></div>')
+    return "".join(parts)
+
+
+def _history(samples: list[Sample]) -> str:
+    groups: dict[str, dict[str, list[Sample]]] = {}
+    for sample in samples:
+        if sample.series == "drift.share" or sample.series.startswith("drift."):
+            group = "Drift scores over time"
+        elif sample.series.startswith("live."):
+            group = "Live metrics over time"
+        elif sample.series.startswith("quality."):
+            group = "Data quality over time"
+        elif sample.series.endswith(("_bytes",)):
+            group = "Memory and disk (bytes) over time"
+        else:
+            group = "CPU and GPU over time"
+        name = f"{sample.subject} {sample.series}" if group.startswith(("CPU", "Memory")) else sample.series
+        groups.setdefault(group, {}).setdefault(name, []).append(sample)
+    charts = [_line_chart(title, series) for title, series in groups.items()]
+    return f'<h2>Over time</h2><div class="grid">{"".join(charts)}</div>' if charts else ""
+
+
+def _alerts(alerts: list[Alert]) -> str:
+    if not alerts:
+        return "<h2>Alerts</h2><p>none</p>"
+    rows = "".join(f"<tr><td>{a.id[:8]}</td><td>{html.escape(a.rule)}</td><td>{html.escape(a.subject)}</td>"
+                   f"<td>{a.value:.4g}</td><td>{a.count}</td><td>{a.status}</td><td>{html.escape(a.message)}</td></tr>"
+                   for a in alerts)
+    return ("<h2>Alerts</h2><table><tr><th>id</th><th>rule</th><th>subject</th><th>value</th><th>count</th>"
+            f"<th>status</th><th>message</th></tr>{rows}</table>")
+
+
+def _extras(report: MonitorReport) -> str:
+    parts = []
+    if report.prediction is not None:
+        p = report.prediction
+        parts.append(f"<tr><td>prediction drift</td><td>{p.method} {p.score:.4g} (threshold {p.threshold:.4g})</td>"
+                     f"<td>{'drift' if p.drifted else 'ok'}</td></tr>")
+    if report.multivariate and report.multivariate.get("auc") is not None:
+        m = report.multivariate
+        parts.append(f"<tr><td>multivariate (domain classifier)</td><td>ROC AUC {m['auc']:.3f} (threshold "
+                     f"{m['threshold']:.2f})</td><td>{'drift' if m['drifted'] else 'ok'}</td></tr>")
+    for issue in report.quality.get("issues", []):
+        parts.append(f"<tr><td>data quality</td><td>{html.escape(issue)}</td><td>issue</td></tr>")
+    if not parts:
+        return ""
+    return f"<h2>Model output and data quality</h2><table>{''.join(parts)}</table>"
+
+
+def render_html(report: MonitorReport, history: list[Sample] | None = None, alerts: list[Alert] | None = None) -> str:
     drift = report.drift
     reference_profile = report.reference_profile
     current = report.current_frame if report.current_frame is not None else pd.DataFrame()
@@ -112,9 +186,13 @@ def render_html(report: MonitorReport) -> str:
                      f"<span>{column.method} {column.score:.4g} (threshold {column.threshold:.4g})</span></div></div>")
     performance = ""
     if report.performance.get("labelled"):
-        items = "".join(f"<tr><td>{html.escape(str(k))}</td><td>{html.escape(str(v))}</td></tr>"
-                        for k, v in report.performance.items())
-        performance = f"<h2>Live performance</h2><table>{items}</table>"
+        shown = {k: v for k, v in report.performance.items() if k not in ("timeline", "change_points")}
+        items = "".join(f"<tr><td>{html.escape(str(k))}</td><td>{html.escape(_fmt(v))}</td></tr>"
+                        for k, v in shown.items())
+        timeline = report.performance.get("timeline") or []
+        chart = _line_chart("Live metric by arrival (equal-count buckets)",
+                            {"metric": [Sample(report.model, "live", t["value"], t["at"]) for t in timeline]})
+        performance = f"<h2>Live performance</h2><table>{items}</table><div class=\"grid\">{chart}</div>"
     return (f"<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Drift report: "
             f"{html.escape(report.model)}</title><style>{STYLE}</style></head><body>"
             f"<h1>Drift report for {html.escape(report.model)} {verdict}</h1>"
@@ -122,5 +200,14 @@ def render_html(report: MonitorReport) -> str:
             f"{html.escape(report.current)} ({drift.current_rows} rows); {drift.share_drifted:.0%} of "
             f"{len(drift.columns)} columns drifted</p>"
             f"<table><tr><th>column</th><th>method</th><th>score</th><th>threshold</th><th>supporting</th><th></th></tr>"
-            f"{''.join(rows)}</table>{performance}<h2>Distributions</h2><div class=\"grid\">{''.join(cards)}</div>"
-            f"</body></html>")
+            f"{''.join(rows)}</table>{_extras(report)}{performance}<h2>Distributions</h2>"
+            f"<div class=\"grid\">{''.join(cards)}</div>{_history(history or [])}"
+            f"{_alerts(alerts) if alerts is not None else ''}</body></html>")
+
+
+def _fmt(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    if isinstance(value, list):
+        return "[" + ", ".join(_fmt(v) for v in value) + "]"
+    return str(value)

@@ -58,7 +58,10 @@ def retrain(stores: Stores, model_name: str, *, alias: str = "champion", budget_
             max_trials: int | None = None, search: str = "bayesian", min_improvement: float = 0.0,
             holdout_fraction: float = 0.2, time_column: str | None = None, drop_columns: list[str] | None = None,
             seed: int = 0, project_root: Path | None = None,
-            on_trial: Callable[[TrialResult, float | None, float], None] | None = None) -> RetrainDecision:
+            on_trial: Callable[[TrialResult, float | None, float], None] | None = None,
+            before_promote: Callable[[str], None] | None = None) -> RetrainDecision:
+    """``before_promote(challenger_ref)`` runs just before the champion alias moves (the agent records its
+    intent there, so that a restart after a crash can tell a finished promotion from one still to do)."""
     champion = resolve_model(stores, f"{model_name}@{alias}")
     target = champion.signature.get("target")
     if not champion.dataset or not target:
@@ -109,6 +112,8 @@ def retrain(stores: Stores, model_name: str, *, alias: str = "champion", budget_
         scores = f"{challenger.ref} {metric} {challenger_score:.4f} vs {champion.ref} {champion_score:.4f}"
         if gain > min_improvement:
             promote(stores, challenger.ref, "challenger", reason="retrain candidate")
+            if before_promote is not None:
+                before_promote(challenger.ref)
             promote(stores, challenger.ref, alias, reason=f"beat {champion.ref} on {metric} by {gain:+.4f}")
             decision = RetrainDecision("promoted", f"{scores}: better by {gain:+.4f} {context}", **common)
         else:

@@ -1,0 +1,201 @@
+"""Alert rules over the monitoring time series, with deduplication, cooldown and notifiers.
+
+In conveyor.yaml::
+
+    alerts:
+      rules:
+        - name: drift                 # unique
+          signal: drift.share         # any stored series: drift.<column>, live.accuracy, quality.*, cpu_percent ...
+          op: ">="                    # >=, >, <=, <
+          threshold: 0.3
+          for: 10m                    # the condition must hold that long (0: the first breaching sample fires)
+          subject: flights:3          # optional: whose series (default: the model version being checked)
+          cooldown: 1h                # after an alert is acknowledged, stay quiet this long
+          notify: [log, webhook]      # default [log]
+      webhook: {url: "http://127.0.0.1:9000/hook", timeout: 5}
+      command: "notify-send \"$CONVEYOR_ALERT_MESSAGE\""
+
+While an alert of a rule is open for a subject, repeats update it (``count``, ``last_seen_at``, ``value``) and
+notify nobody again: one page per incident. ``conveyor alerts ack ID`` closes it.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import operator
+import os
+import re
+import subprocess
+import urllib.error
+import urllib.request
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from conveyor.core.entities import Alert, new_id, now
+from conveyor.core.errors import BadInputError
+from conveyor.store.metadata import MetadataStore
+
+log = logging.getLogger("conveyor.alerts")
+OPS = {">=": operator.ge, ">": operator.gt, "<=": operator.le, "<": operator.lt}
+NOTIFIERS = ("log", "webhook", "command")
+_UNITS = {"": 1.0, "s": 1.0, "m": 60.0, "min": 60.0, "h": 3600.0, "d": 86400.0}
+
+
+def parse_duration(value: Any, field_name: str) -> float:
+    """Seconds from 30, "30s", "10m", "2h" or "1d"."""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        seconds = float(value)
+    else:
+        match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*(s|m|min|h|d)?\s*", str(value))
+        if not match:
+            raise BadInputError(f"Invalid duration {value!r} for {field_name}.", field=field_name,
+                                hint="Write a duration such as 0, 30s, 10m, 2h or 1d.")
+        seconds = float(match.group(1)) * _UNITS[match.group(2) or ""]
+    if seconds < 0:
+        raise BadInputError(f"{field_name} must not be negative, got {value!r}.", field=field_name)
+    return seconds
+
+
+@dataclass
+class Rule:
+    name: str
+    signal: str
+    threshold: float
+    op: str = ">="
+    for_seconds: float = 0.0
+    subject: str | None = None
+    cooldown: float = 3600.0
+    notify: list[str] = field(default_factory=lambda: ["log"])
+
+    def breached(self, value: float) -> bool:
+        return OPS[self.op](value, self.threshold)
+
+
+def parse_rules(config: dict[str, Any] | None) -> list[Rule]:
+    """The rules of the ``alerts:`` section, checked: one line naming the field for each mistake."""
+    rules = []
+    for i, raw in enumerate((config or {}).get("rules") or []):
+        where = f"alerts.rules[{i}]"
+        if not isinstance(raw, dict):
+            raise BadInputError(f"{where} must be a mapping.", field=where, hint="See docs/monitoring.md.")
+        for key in ("name", "signal", "threshold"):
+            if raw.get(key) in (None, ""):
+                raise BadInputError(f"{where} has no {key}.", field=f"{where}.{key}",
+                                    hint="Each rule needs name, signal and threshold.")
+        try:
+            threshold = float(raw["threshold"])
+        except (TypeError, ValueError):
+            raise BadInputError(f"{where}.threshold must be a number, got {raw['threshold']!r}.",
+                                field=f"{where}.threshold") from None
+        op = str(raw.get("op", ">="))
+        if op not in OPS:
+            raise BadInputError(f"{where}.op {op!r} is not a comparison.", field=f"{where}.op",
+                                hint=f"Use one of: {', '.join(OPS)}.")
+        notify = raw.get("notify", ["log"])
+        notify = [notify] if isinstance(notify, str) else list(notify)
+        unknown = [n for n in notify if n not in NOTIFIERS]
+        if unknown:
+            raise BadInputError(f"{where}.notify names unknown notifier(s): {', '.join(map(str, unknown))}.",
+                                field=f"{where}.notify", hint=f"Use: {', '.join(NOTIFIERS)}.")
+        rules.append(Rule(str(raw["name"]), str(raw["signal"]), threshold, op,
+                          parse_duration(raw.get("for", 0), f"{where}.for"), raw.get("subject"),
+                          parse_duration(raw.get("cooldown", "1h"), f"{where}.cooldown"), notify))
+    names = [r.name for r in rules]
+    if len(set(names)) != len(names):
+        raise BadInputError("Alert rule names must be unique.", field="alerts.rules", hint="Rename the repeats.")
+    return rules
+
+
+def _held_since(store: MetadataStore, rule: Rule, subject: str, at: float) -> tuple[float, float] | None:
+    """(value, start) of the newest unbroken run of breaching samples, or None when the newest does not breach."""
+    samples = store.list_samples(subject, series=rule.signal, limit=10_000)
+    samples = [s for s in samples if s.at <= at]
+    if not samples or not rule.breached(samples[-1].value):
+        return None
+    start = samples[-1].at
+    for sample in reversed(samples):
+        if not rule.breached(sample.value):
+            break
+        start = sample.at
+    return samples[-1].value, start
+
+
+def evaluate(store: MetadataStore, rules: list[Rule], subject: str, settings: dict[str, Any] | None = None, *,
+             at: float | None = None) -> list[Alert]:
+    """Check the rules that apply to ``subject`` against its stored series; return the alerts raised or repeated."""
+    at = now() if at is None else at
+    raised = []
+    for rule in rules:
+        if rule.subject not in (None, subject):
+            continue
+        held = _held_since(store, rule, subject, at)
+        if held is None or at - held[1] < rule.for_seconds:
+            continue
+        value = held[0]
+        message = (f"{rule.name}: {rule.signal} of {subject} is {value:.4g} ({rule.op} {rule.threshold:.4g}"
+                   + (f" for {at - held[1]:.0f}s)" if rule.for_seconds else ")"))
+        previous = store.list_alerts(subject)
+        mine = [a for a in previous if a.rule == rule.name]
+        open_one = next((a for a in mine if a.status == "open"), None)
+        if open_one is not None:
+            open_one.count += 1
+            open_one.last_seen_at, open_one.value, open_one.message = at, value, message
+            store.update_alert(open_one)
+            raised.append(open_one)
+            continue
+        if mine and at - mine[0].last_seen_at < rule.cooldown:
+            continue  # acknowledged recently: the cooldown keeps a flapping signal from paging again
+        alert = Alert(new_id(), rule.name, subject, rule.signal, value, rule.threshold, message, at, at)
+        alert.notified = notify(alert, rule.notify, settings or {})
+        raised.append(store.add_alert(alert))
+    return raised
+
+
+def notify(alert: Alert, notifiers: list[str], settings: dict[str, Any]) -> list[str]:
+    """Run each notifier; return the names of those that succeeded (a failure is logged, never raised)."""
+    done = []
+    payload = asdict(alert)
+    for name in notifiers:
+        try:
+            if name == "log":
+                log.warning("ALERT %s", alert.message)
+            elif name == "webhook":
+                _webhook(payload, settings.get("webhook") or {})
+            elif name == "command":
+                _command(alert, settings.get("command"))
+            done.append(name)
+        except (OSError, ValueError, subprocess.SubprocessError, urllib.error.URLError) as exc:
+            log.error("alert notifier %s failed: %s", name, exc)
+    return done
+
+
+def _webhook(payload: dict[str, Any], config: dict[str, Any]) -> None:
+    url = config.get("url")
+    if not url or not str(url).startswith(("http://", "https://")):
+        raise ValueError("alerts.webhook.url must be an http(s) URL")
+    request = urllib.request.Request(str(url), data=json.dumps(payload).encode(), method="POST",
+                                     headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=float(config.get("timeout", 5))) as response:
+        if response.status >= 300:
+            raise ValueError(f"webhook answered HTTP {response.status}")
+
+
+def _command(alert: Alert, command: Any) -> None:
+    if not command:
+        raise ValueError("alerts.command is not set")
+    env = {**os.environ, "CONVEYOR_ALERT_ID": alert.id, "CONVEYOR_ALERT_RULE": alert.rule,
+           "CONVEYOR_ALERT_SUBJECT": alert.subject, "CONVEYOR_ALERT_VALUE": repr(alert.value),
+           "CONVEYOR_ALERT_MESSAGE": alert.message}
+    result = subprocess.run(str(command), shell=True, env=env, timeout=60, capture_output=True,
+                            check=False)
+    if result.returncode != 0:
+        raise ValueError(f"alert command exited {result.returncode}: {result.stderr.decode(errors='replace')[:200]}")
+
+
+def acknowledge(store: MetadataStore, alert_id: str, actor: str) -> Alert:
+    alert = store.get_alert(alert_id)
+    if alert.status != "acked":
+        alert.status, alert.acked_by, alert.acked_at = "acked", actor, now()
+        store.update_alert(alert)
+    return alert

@@ -1,0 +1,270 @@
+"""The self-healing loop: watch a champion's triggers, retrain, promote only a proven challenger, and roll a
+promotion back when live traffic shows it worse than the model it replaced.
+
+One tick (:meth:`Agent.run_once`, what ``conveyor agent --once`` and cron run):
+
+1. Judge every promotion still under watch: score the new champion *and the previous one* on the same labelled
+   live predictions made since the promotion (feedback labels); when the new one is worse by more than
+   ``rollback_drop``, roll the alias back (decision ``rolled_back``, numbers in the audit trail). A watch that
+   outlives ``watch`` without a regression ends as passed.
+2. Check the triggers of the policy: ``drift`` (share of drifted input columns in the last ``window`` logged
+   predictions, or in the newest data version), ``performance`` (live metric worse than the champion's holdout
+   metric by more than ``performance_drop``), ``new_data`` (a newer version of its training dataset) and
+   ``schedule`` (the champion is older than ``schedule``). Each check is stored as time series and alert rules
+   are evaluated on it.
+3. When a trigger fires, claim the job ``retrain:<champion>:<newest data>`` in the store (a lease with a
+   heartbeat): it runs once, whichever agent gets it; a crashed holder's job is taken over after ``lease``
+   seconds. The intent to promote is written to the job before the alias moves, so a restart after a crash
+   finishes the job without promoting twice.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import threading
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from conveyor.core.entities import AgentJob, ModelVersion, now
+from conveyor.core.errors import BadInputError, CheckFailedError, ConflictError
+from conveyor.core.refs import DatasetRef
+from conveyor.data.datasets import load_frame
+from conveyor.evaluate.metrics import improvement
+from conveyor.monitor import alerts
+from conveyor.monitor.monitoring import MonitorReport, monitor_frame
+from conveyor.monitor.performance import live_performance
+from conveyor.pipeline.retrain import RetrainDecision, retrain
+from conveyor.registry.models import current_actor, load_model, promote, resolve_model, rollback
+from conveyor.store import Stores
+
+TRIGGERS = ("drift", "performance", "new_data", "schedule")
+MIN_WINDOW = 100
+
+
+@dataclass
+class Policy:
+    model: str
+    alias: str = "champion"
+    triggers: list[str] = field(default_factory=lambda: list(TRIGGERS))
+    drift_share: float = 0.2
+    performance_drop: float = 0.05
+    schedule: float | None = None
+    window: int = 1000
+    min_labels: int = 100
+    watch: float = 86400.0
+    rollback_drop: float = 0.05
+    lease: float = 600.0
+    min_improvement: float = 0.0
+
+
+def parse_policy(config: dict[str, Any] | None, model: str | None = None) -> Policy:
+    """The ``policy:`` section of conveyor.yaml, checked (``model`` overrides ``policy.model``)."""
+    raw = dict(config or {})
+    name = model or raw.get("model")
+    if not name:
+        raise BadInputError("No model to look after.", field="policy.model",
+                            hint="Pass the model name (conveyor agent MODEL) or set policy.model in conveyor.yaml.")
+    triggers = raw.get("triggers", list(TRIGGERS))
+    triggers = [triggers] if isinstance(triggers, str) else list(triggers)
+    unknown = [t for t in triggers if t not in TRIGGERS]
+    if unknown:
+        raise BadInputError(f"Unknown retraining trigger(s): {', '.join(map(str, unknown))}.",
+                            field="policy.triggers", hint=f"Use: {', '.join(TRIGGERS)}.")
+    numbers: dict[str, Any] = {}
+    for key in ("drift_share", "performance_drop", "rollback_drop", "min_improvement"):
+        if key in raw:
+            try:
+                numbers[key] = float(raw[key])
+            except (TypeError, ValueError):
+                raise BadInputError(f"policy.{key} must be a number, got {raw[key]!r}.",
+                                    field=f"policy.{key}") from None
+    for key in ("window", "min_labels"):
+        if key in raw:
+            value = raw[key]
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise BadInputError(f"policy.{key} must be a whole number >= 1, got {value!r}.", field=f"policy.{key}")
+            numbers[key] = value
+    for key in ("watch", "lease", "schedule"):
+        if raw.get(key) is not None:
+            numbers[key] = alerts.parse_duration(raw[key], f"policy.{key}")
+    return Policy(str(name), str(raw.get("alias", "champion")), triggers, **numbers)
+
+
+def _live_metric(task: str) -> str:
+    return "accuracy" if task == "classification" else "rmse"
+
+
+def _score(task: str, predicted: np.ndarray, truth: np.ndarray) -> float:
+    if task == "classification":
+        return float(np.mean([str(p) == str(t) for p, t in zip(predicted, truth, strict=True)]))
+    return float(np.sqrt(np.mean((predicted.astype(float) - truth.astype(float)) ** 2)))
+
+
+@dataclass
+class Agent:
+    stores: Stores
+    policy: Policy
+    retrain_options: dict[str, Any] = field(default_factory=dict)
+    alert_config: dict[str, Any] = field(default_factory=dict)
+    holder: str = field(default_factory=lambda: f"{socket.gethostname()}:{os.getpid()}:{threading.get_ident()}")
+
+    # one tick --------------------------------------------------------------------------------------------------
+    def run_once(self) -> dict[str, Any]:
+        outcome: dict[str, Any] = {"model": self.policy.model, "watches": [], "triggers": {}, "decision": None}
+        for job in self.stores.metadata.list_jobs("watching"):
+            if job.result.get("watch", {}).get("model") == self.policy.model:
+                outcome["watches"].append(self.judge_watch(job))
+        champion = resolve_model(self.stores, f"{self.policy.model}@{self.policy.alias}")
+        for job in self.stores.metadata.list_jobs("running"):  # a crashed agent's unfinished job comes first
+            if job.result.get("model") == self.policy.model:
+                resumed = self._run_job(job.key, champion, job.result.get("triggers", {}))
+                if resumed is not None:
+                    outcome["decision"] = resumed
+                    return outcome
+        fired, checks = self.check_triggers(champion)
+        outcome["triggers"], outcome["checks"] = fired, checks
+        if fired:
+            trained_on = DatasetRef.parse(champion.dataset or "")
+            newest = self.stores.metadata.get_dataset_version(trained_on.name, "latest")
+            outcome["decision"] = self._run_job(f"retrain:{champion.ref}:{newest.version}", champion, fired)
+        return outcome
+
+    # triggers --------------------------------------------------------------------------------------------------
+    def check_triggers(self, champion: ModelVersion) -> tuple[dict[str, str], dict[str, Any]]:
+        policy, fired, checks = self.policy, {}, {}
+        if not champion.dataset:
+            raise BadInputError(f"Champion {champion.ref} records no training dataset, so the agent cannot retrain it.",
+                                field="model", hint="The agent looks after models trained by `conveyor train`.")
+        trained_on = DatasetRef.parse(champion.dataset)
+        newest = self.stores.metadata.get_dataset_version(trained_on.name, "latest")
+        if "new_data" in policy.triggers and newest.version != trained_on.version:
+            fired["new_data"] = f"{newest.ref} is newer than the data {champion.ref} was trained on"
+        records = self.stores.metadata.list_predictions(policy.model, limit=policy.window, model_version=champion.ref)
+        report: MonitorReport | None = None
+        if len(records) >= min(MIN_WINDOW, policy.window):
+            report = monitor_frame(self.stores, champion, pd.DataFrame([r.inputs for r in records]),
+                                   f"last {len(records)} predictions", records)
+        elif newest.version != trained_on.version:
+            report = monitor_frame(self.stores, champion, load_frame(self.stores, newest), newest.ref)
+        if report is not None:
+            self.stores.metadata.add_samples(report.samples())
+            checks["drift_share"] = report.drift.share_drifted
+            checks["window"] = report.current
+            rules = alerts.parse_rules(self.alert_config)
+            if rules:
+                alerts.evaluate(self.stores.metadata, rules, champion.ref, self.alert_config)
+            if "drift" in policy.triggers and report.drift.share_drifted >= policy.drift_share:
+                drifted = [c.column for c in report.drift.columns if c.drifted]
+                fired["drift"] = (f"{report.drift.share_drifted:.0%} of input columns drifted in {report.current} "
+                                  f"({', '.join(drifted)})")
+        task = champion.signature.get("task", "regression")
+        live = live_performance(task, records) if records else {"labelled": 0}
+        metric = _live_metric(task)
+        baseline = champion.metrics.get(metric)
+        if live.get("labelled", 0) >= policy.min_labels and metric in live and baseline is not None:
+            checks[f"live_{metric}"], checks[f"holdout_{metric}"] = live[metric], baseline
+            gain = improvement(metric, live[metric], baseline)
+            if "performance" in policy.triggers and gain < -policy.performance_drop:
+                fired["performance"] = (f"live {metric} {live[metric]:.4f} on {live['labelled']} labels vs "
+                                        f"{baseline:.4f} at training ({gain:+.4f})")
+        if "schedule" in policy.triggers and policy.schedule and now() - champion.created_at >= policy.schedule:
+            fired["schedule"] = f"{champion.ref} is older than {policy.schedule:.0f}s"
+        return fired, checks
+
+    # the retraining job ----------------------------------------------------------------------------------------
+    def _heartbeat(self, key: str) -> None:
+        self.stores.metadata.update_job(key, holder=self.holder)
+
+    def _run_job(self, key: str, champion: ModelVersion, fired: dict[str, str]) -> dict[str, Any] | None:
+        store = self.stores.metadata
+        job = store.claim_job(key, self.holder, lease_seconds=self.policy.lease)
+        if job is None:  # done already, or another agent holds it
+            return None
+        intent = job.result.get("promoting")
+        if intent:  # a crashed holder had decided to promote: finish that, never promote twice
+            if resolve_model(self.stores, f"{self.policy.model}@{self.policy.alias}").ref != intent:
+                promote(self.stores, intent, self.policy.alias, reason="agent resumed a decided promotion")
+            decision = {"decision": "promoted", "model": self.policy.model, "challenger": intent,
+                        "champion": job.result.get("champion"), "resumed": True, "triggers": job.result.get("triggers")}
+            store.append_audit(current_actor(), "retrain_decision", self.policy.model, decision)
+            return self._finish(job, intent, decision, resumed=True)
+        store.update_job(key, result={"model": self.policy.model, "triggers": fired, "champion": champion.ref},
+                         holder=self.holder)
+        store.append_audit(current_actor(), "agent_retrain", champion.ref,
+                           {"job": key, "triggers": fired, "attempt": job.attempts})
+
+        def before_promote(challenger: str) -> None:
+            store.update_job(key, result={"model": self.policy.model, "triggers": fired, "champion": champion.ref,
+                                          "promoting": challenger}, holder=self.holder)
+
+        options = dict(self.retrain_options)
+        options.setdefault("min_improvement", self.policy.min_improvement)
+        try:
+            decision = retrain(self.stores, self.policy.model, alias=self.policy.alias,
+                               on_trial=lambda *_: self._heartbeat(key), before_promote=before_promote, **options)
+        except (CheckFailedError, ConflictError) as exc:  # a quality gate refused the challenger
+            decision = RetrainDecision("kept", f"blocked: {exc.message}", self.policy.model, "", champion.ref, None,
+                                       None, None, champion.dataset or "")
+            store.append_audit(current_actor(), "retrain_decision", self.policy.model, decision.to_dict())
+        promoted = decision.challenger if decision.decision == "promoted" else None
+        return self._finish(job, promoted, {**decision.to_dict(), "triggers": fired})
+
+    def _finish(self, job: AgentJob, promoted: str | None, decision: dict[str, Any] | None, *,
+                resumed: bool = False) -> dict[str, Any]:
+        result = {**job.result, "decision": decision, "resumed": resumed}
+        result.pop("promoting", None)
+        if promoted:
+            result["watch"] = {"model": self.policy.model, "alias": self.policy.alias, "promoted": promoted,
+                               "previous": job.result.get("champion"), "since": now(),
+                               "until": now() + self.policy.watch}
+            self.stores.metadata.update_job(job.key, status="watching", result=result)
+        else:
+            self.stores.metadata.update_job(job.key, status="done", result=result)
+        return {"job": job.key, "attempt": job.attempts, **(decision or {})}
+
+    # the watch after a promotion -------------------------------------------------------------------------------
+    def judge_watch(self, job: AgentJob) -> dict[str, Any]:
+        watch = job.result["watch"]
+        promoted, previous = watch["promoted"], watch["previous"]
+        store = self.stores.metadata
+        serving = resolve_model(self.stores, f"{watch['model']}@{watch['alias']}").ref
+        if serving != promoted:
+            store.update_job(job.key, status="done", result={**job.result, "watch_end": f"alias moved to {serving}"})
+            return {"job": job.key, "watch": "ended", "reason": f"{watch['alias']} now points at {serving}"}
+        new_model = resolve_model(self.stores, promoted)
+        task = new_model.signature.get("task", "regression")
+        metric = _live_metric(task)
+        labelled = [r for r in store.list_predictions(watch["model"], model_version=promoted)
+                    if r.label is not None and r.at >= watch["since"]]
+        verdict: dict[str, Any] = {"job": job.key, "promoted": promoted, "previous": previous,
+                                   "labelled": len(labelled), "metric": metric}
+        if len(labelled) >= self.policy.min_labels and previous:
+            inputs = [c["name"] for c in new_model.signature.get("inputs", [])]
+            frame = pd.DataFrame([r.inputs for r in labelled])
+            truth = np.asarray([r.label for r in labelled], dtype=object)
+            served = np.asarray([r.outputs.get("prediction") for r in labelled], dtype=object)
+            old_model = load_model(self.stores, previous)
+            live_new = _score(task, served, truth)
+            live_old = _score(task, np.asarray(old_model.predict(frame[inputs]), dtype=object), truth)
+            gain = improvement(metric, live_new, live_old)
+            verdict.update(live_new=live_new, live_previous=live_old, gain=gain)
+            if gain < -self.policy.rollback_drop:
+                change = rollback(self.stores, watch["model"], watch["alias"],
+                                  reason=f"live {metric} {live_new:.4f} vs {live_old:.4f} for {previous} on the same "
+                                         f"{len(labelled)} labelled predictions")
+                details = {"decision": "rolled_back", "model": watch["model"], "metric": metric,
+                           "promoted": promoted, "previous": previous, "live_promoted": live_new,
+                           "live_previous": live_old, "gain": gain, "bound": -self.policy.rollback_drop,
+                           "labelled": len(labelled), "serving": f"{change.model}:{change.version}"}
+                store.append_audit(current_actor(), "retrain_decision", watch["model"], details)
+                store.update_job(job.key, status="rolled_back", result={**job.result, "rollback": details})
+                return {**verdict, "watch": "rolled_back"}
+        if now() >= watch["until"]:
+            store.update_job(job.key, status="done", result={**job.result, "watch_end": "passed", "verdict": verdict})
+            store.append_audit(current_actor(), "watch_passed", promoted, verdict)
+            return {**verdict, "watch": "passed"}
+        return {**verdict, "watch": "watching"}
