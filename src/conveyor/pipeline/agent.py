@@ -215,11 +215,12 @@ class Agent:
 
     def _finish(self, job: AgentJob, promoted: str | None, decision: dict[str, Any] | None, *,
                 resumed: bool = False) -> dict[str, Any]:
-        result = {**job.result, "decision": decision, "resumed": resumed}
-        result.pop("promoting", None)
+        stored = self.stores.metadata.get_job(job.key)
+        result = {**(stored.result if stored else job.result), "decision": decision, "resumed": resumed}
+        previous = result.pop("promoting", None) and result.get("champion")
         if promoted:
             result["watch"] = {"model": self.policy.model, "alias": self.policy.alias, "promoted": promoted,
-                               "previous": job.result.get("champion"), "since": now(),
+                               "previous": previous or result.get("champion"), "since": now(),
                                "until": now() + self.policy.watch}
             self.stores.metadata.update_job(job.key, status="watching", result=result)
         else:

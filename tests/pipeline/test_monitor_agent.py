@@ -1,0 +1,166 @@
+"""The self-healing loop with real training, a real SQLite store and real subprocesses: drift -> retrain ->
+promoted; a challenger that is not better -> kept; a live regression after a promotion -> rolled back; an agent
+killed mid-retrain -> restarted -> one promotion, never two."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+
+from conveyor.core.entities import PredictionRecord, new_id
+from conveyor.core.errors import BadInputError
+from conveyor.pipeline.agent import parse_policy
+from conveyor.project import Project
+
+
+def world(seed: int, flip: bool, rows: int = 1500) -> pd.DataFrame:
+    """y follows x1 before the change and its opposite after it (concept drift), and x1 shifts (data drift)."""
+    rng = np.random.default_rng(seed)
+    x1 = rng.normal(1.0 if flip else 0.0, 1.0, rows)
+    x2 = rng.normal(0.0, 1.0, rows)
+    logit = (-2.5 if flip else 2.5) * x1 + 0.5 * x2
+    y = (rng.random(rows) < 1 / (1 + np.exp(-logit))).astype(int)
+    return pd.DataFrame({"x1": x1, "x2": x2, "colour": rng.choice(["red", "blue"], rows), "y": y})
+
+
+def make_project(root, **policy) -> Project:
+    project = Project.init(root, name="heal")
+    project.configure("train", budget="60s")
+    project.configure("policy", model="w", max_trials=3, min_labels=50, **policy)
+    first = project.ingest(world(0, flip=False), "w")
+    trained = project.train(first, "y", max_trials=3)
+    project.promote(trained.model_version.ref, "champion")
+    return project
+
+
+def decisions(project: Project, action: str = "retrain_decision") -> list[dict]:
+    return [e.details for e in project.audit() if e.action == action]
+
+
+def test_drift_then_retrain_then_promoted(tmp_path):
+    with make_project(tmp_path, triggers=["drift"]) as project:
+        project.ingest(world(1, flip=True), "w")
+        outcome = project.agent().run_once()
+        assert set(outcome["triggers"]) == {"drift"} and "x1" in outcome["triggers"]["drift"]
+        decision = outcome["decision"]
+        assert decision["decision"] == "promoted" and decision["challenger"] == "w:2"
+        assert decision["challenger_score"] > decision["champion_score"]
+        assert project.model("w@champion").ref == "w:2"
+        job = project.stores.metadata.list_jobs()[0]
+        assert job.status == "watching" and job.result["watch"]["previous"] == "w:1"
+        assert decisions(project)[-1]["decision"] == "promoted"
+        assert decisions(project, "agent_retrain")[-1]["triggers"].keys() == {"drift"}
+        drift_series = project.stores.metadata.list_samples("w:1", series="drift.share")
+        assert drift_series and drift_series[-1].value >= 0.2  # the check is kept as a time series
+
+        again = project.agent().run_once()  # the new champion was trained on the newest data: nothing to do
+        assert again["decision"] is None and again["watches"][0]["watch"] == "watching"
+        assert [m.ref for m in project.models("w")] == ["w:1", "w:2"]
+
+
+def test_a_challenger_that_is_not_better_is_kept(tmp_path):
+    with make_project(tmp_path, triggers=["new_data"], min_improvement=0.05) as project:
+        project.ingest(world(2, flip=False), "w")  # more of the same world: nothing to gain
+        outcome = project.agent().run_once()
+        assert set(outcome["triggers"]) == {"new_data"}
+        assert outcome["decision"]["decision"] == "kept" and "not better by more than" in outcome["decision"]["reason"]
+        assert project.model("w@champion").ref == "w:1"
+        assert project.stores.metadata.list_jobs()[0].status == "done"
+        assert project.agent().run_once()["decision"] is None  # the same trigger is not worked twice
+
+
+def test_promoted_then_live_regression_then_rolled_back(tmp_path):
+    with make_project(tmp_path, triggers=["new_data"], rollback_drop=0.05) as project:
+        project.ingest(world(1, flip=True), "w")
+        assert project.agent().run_once()["decision"]["decision"] == "promoted"
+        # Live traffic follows the old world after all: the new champion's labelled predictions show it worse.
+        live = world(7, flip=False, rows=300)
+        new_champion = project.load_model("w@champion")
+        predicted = new_champion.predict(live[["x1", "x2", "colour"]])
+        records = [PredictionRecord(new_id(), "w:2", row, {"prediction": int(p)}, at=time.time())
+                   for row, p in zip(live[["x1", "x2", "colour"]].to_dict("records"), predicted, strict=True)]
+        project.stores.metadata.log_predictions(records)
+        project.stores.metadata.add_feedback({r.id: int(y) for r, y in zip(records, live["y"], strict=True)})
+
+        outcome = project.agent().run_once()
+        watch = outcome["watches"][0]
+        assert watch["watch"] == "rolled_back" and watch["live_previous"] - watch["live_new"] > 0.05
+        assert project.model("w@champion").ref == "w:1"
+        rolled = decisions(project)[-1]
+        assert rolled["decision"] == "rolled_back" and rolled["labelled"] == 300 and rolled["serving"] == "w:1"
+        assert project.stores.metadata.list_jobs()[0].status == "rolled_back"
+        assert project.verify_audit() > 0  # the registry still matches its audit trail
+
+
+def _agent(root) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-m", "conveyor", "agent", "--once", "--json"], cwd=root,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env={**os.environ, "CONVEYOR_USER": "agent"})
+
+
+def test_agent_killed_mid_retrain_restarts_consistently(tmp_path):
+    with make_project(tmp_path, triggers=["new_data"], lease="2s") as project:
+        project.ingest(world(1, flip=True), "w")
+        project.configure("policy", max_trials=10_000, budget="120s")  # long enough to be killed in the middle
+    child = _agent(tmp_path)
+    try:
+        with Project.open(tmp_path) as watcher:
+            deadline = time.time() + 120
+            while time.time() < deadline:
+                running = watcher.stores.metadata.list_jobs("running")
+                if running and running[0].heartbeat_at > running[0].created_at + 0.5:  # trials are under way
+                    break
+                assert child.poll() is None, child.communicate()[1]
+                time.sleep(0.2)
+            os.kill(child.pid, signal.SIGKILL)
+            child.communicate(timeout=30)  # reaps it and closes its pipes
+            assert watcher.model("w@champion").ref == "w:1"
+            [job] = watcher.stores.metadata.list_jobs()
+            assert job.status == "running" and job.attempts == 1  # orphaned, its heartbeat going stale
+            assert len(watcher.models("w")) == 1  # killed before a challenger was registered
+    finally:
+        if child.poll() is None:
+            child.kill()
+            child.communicate()
+    time.sleep(2.5)
+    config = yaml.safe_load((tmp_path / "conveyor.yaml").read_text())
+    config["policy"].update(max_trials=3, budget="60s")
+    (tmp_path / "conveyor.yaml").write_text(yaml.safe_dump(config))
+    restarted = _agent(tmp_path)
+    out, err = restarted.communicate(timeout=300)
+    assert restarted.returncode == 0, err
+    decision = json.loads(out)["decision"]
+    assert decision["decision"] == "promoted" and decision["attempt"] == 2
+    third = _agent(tmp_path)
+    out, err = third.communicate(timeout=300)
+    assert third.returncode == 0, err
+    assert json.loads(out)["decision"] is None
+    with Project.open(tmp_path) as project:
+        history = project.stores.metadata.alias_history("w", "champion")
+        assert [c.version for c in history] == [1, int(decision["challenger"].split(":")[1])]  # promoted once
+        [job] = project.stores.metadata.list_jobs()
+        assert job.status == "watching" and job.attempts == 2
+        assert [d["decision"] for d in decisions(project)] == ["promoted"]
+        assert project.verify_audit() > 0
+
+
+def test_policy_mistakes_name_the_field():
+    with pytest.raises(BadInputError, match="No model") as caught:
+        parse_policy({})
+    assert caught.value.field == "policy.model"
+    with pytest.raises(BadInputError, match="Unknown retraining trigger"):
+        parse_policy({"model": "w", "triggers": ["moon"]})
+    with pytest.raises(BadInputError, match=r"policy\.window"):
+        parse_policy({"model": "w", "window": 0})
+    with pytest.raises(BadInputError, match="Invalid duration"):
+        parse_policy({"model": "w", "watch": "soon"})
+    assert parse_policy({"model": "w", "watch": "2h"}).watch == 7200
