@@ -2,6 +2,7 @@
 # Run one benchmark, creating its anchor's venv under .bench/ first if it is missing.
 #   bash bench/run.sh tracking [--repeats N] [--json PATH] [--markdown PATH]
 #   bash bench/run.sh demo [--repeats N] [--fast]
+#   bash bench/run.sh monitoring [--sizes 10000,100000,1000000] [--skip-loop] [--markdown PATH]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export MLFLOW_DISABLE_TELEMETRY=true
@@ -20,8 +21,19 @@ case "$benchmark" in
   demo)
     exec .venv/bin/python bench/demo/bench_demo.py "$@"
     ;;
+  monitoring)
+    venv=.bench/evidently-venv
+    if [ ! -x "$venv/bin/python" ] || ! "$venv/bin/python" -c "import evidently" 2>/dev/null; then
+      python3 -m venv "$venv"
+      "$venv/bin/pip" install --quiet evidently 'pandas<3'
+    fi
+    # the project's interpreter: .venv here, or the one on PATH (e.g. an activated shared venv)
+    python=.venv/bin/python
+    [ -x "$python" ] || python=python
+    PYTHONPATH="$PWD/src${PYTHONPATH:+:$PYTHONPATH}" exec "$python" bench/monitoring/bench_monitoring.py "$@"
+    ;;
   *)
-    echo "usage: bash bench/run.sh tracking|demo [options]   (options: --help)" >&2
+    echo "usage: bash bench/run.sh tracking|demo|monitoring [options]   (options: --help)" >&2
     exit 2
     ;;
 esac

@@ -253,6 +253,12 @@ class Project:
 
 
     # --- monitor ---
+    def reference_stats(self, ref: str) -> dict[str, Any]:
+        """The stored reference statistics of a model version, computed from its training data on first call."""
+        from conveyor.monitor.monitoring import reference_stats
+
+        return reference_stats(self.stores, self.model(ref))
+
     def alert_rules(self) -> list:
         from conveyor.monitor.alerts import parse_rules
 

@@ -49,6 +49,7 @@ def train(dataset: Annotated[str, typer.Argument(help="NAME or NAME@VERSION.")],
                 proj.resource_sampler(f"train:{model or dataset.split('@')[0]}"):  # monitor: resources of training
             result = proj.train(dataset, target, model_name=model, task=task, metric=metric, budget=seconds,
                                 max_trials=trials, search=search, seed=seed, on_trial=on_trial)
+        proj.reference_stats(result.model_version.ref)  # monitor: reference statistics stored once, at training
     automl = result.automl
     data = {"run": result.run.id, "model_version": result.model_version.ref, "family": automl.family,
             "task": automl.task, "metric": automl.metric, "validation_score": automl.validation_score,

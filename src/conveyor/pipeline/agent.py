@@ -35,7 +35,7 @@ from conveyor.core.refs import DatasetRef
 from conveyor.data.datasets import load_frame
 from conveyor.evaluate.metrics import improvement
 from conveyor.monitor import alerts
-from conveyor.monitor.monitoring import MonitorReport, monitor_frame
+from conveyor.monitor.monitoring import MonitorReport, monitor_frame, reference_stats
 from conveyor.monitor.performance import live_performance
 from conveyor.pipeline.retrain import RetrainDecision, retrain
 from conveyor.registry.models import current_actor, load_model, promote, resolve_model, rollback
@@ -211,6 +211,8 @@ class Agent:
                                        None, None, champion.dataset or "")
             store.append_audit(current_actor(), "retrain_decision", self.policy.model, decision.to_dict())
         promoted = decision.challenger if decision.decision == "promoted" else None
+        if promoted:  # the new champion's reference statistics, stored now rather than at its first check
+            reference_stats(self.stores, resolve_model(self.stores, promoted))
         return self._finish(job, promoted, {**decision.to_dict(), "triggers": fired})
 
     def _finish(self, job: AgentJob, promoted: str | None, decision: dict[str, Any] | None, *,
