@@ -6,10 +6,16 @@ window size (``method="auto"``), because a p-value test on a large sample flags 
 =================  ==============================  ====================================================
 column             window < 1000 rows              window >= 1000 rows
 =================  ==============================  ====================================================
-numeric            KS test, p < 0.05               normalised Wasserstein (W1 / reference std) >= 0.1
-categorical/bool   chi-square, p < 0.05 and        Jensen-Shannon distance (natural log) >= 0.1
-                   effect (Cramér's V-like) >= 0.1
+numeric            KS test, p < 0.05 and           normalised Wasserstein (W1 / reference std) >= 0.1
+                   KS statistic >= 0.1
+categorical/bool   chi-square, p < 0.05 and        Jensen-Shannon distance (natural log) >= 0.1, once the
+                   effect (Cramér's V-like) >= 0.1  window also holds >= 50 rows per reference category
 =================  ==============================  ====================================================
+
+The effect floors keep p-value tests from flagging tiny shifts (with 13 columns at p < 0.05 alone, half of all
+clean windows would show a "drifted" column). The rows-per-category rule exists because Jensen-Shannon is biased
+upwards on sparse counts: 1000 rows over 100 categories score about 0.12 with no drift at all (flights' ``dest``),
+so such a window is judged by chi-square with its effect size instead.
 
 PSI (10 reference-decile bins for numeric columns, categories for the others; drift at >= 0.2) is always
 reported and can be chosen instead (``method="psi"``), as can ``"ks"``, ``"wasserstein"``, ``"chi2"`` and
@@ -33,6 +39,8 @@ from conveyor.monitor.reference import LEVELS
 
 SMALL_WINDOW = 1000
 THRESHOLDS = {"ks": 0.05, "wasserstein": 0.1, "psi": 0.2, "chi2": 0.05, "jensenshannon": 0.1}
+KS_EFFECT = 0.1
+ROWS_PER_CATEGORY = 50
 NUMERIC_METHODS = ("auto", "ks", "wasserstein", "psi")
 CATEGORICAL_METHODS = ("auto", "chi2", "jensenshannon", "psi")
 PSI_EPSILON = 1e-4
@@ -86,12 +94,12 @@ def categorical_scores(sketch: dict[str, Any], counts: pd.Series) -> dict[str, f
     return {"jensenshannon": js, "psi": psi, "unseen": unseen}
 
 
-def _pick(kind: str, method: str, n: int) -> str:
+def _pick(kind: str, method: str, n: int, categories: int = 0) -> str:
     if method != "auto":
         return method
     if kind == "numeric":
         return "ks" if n < SMALL_WINDOW else "wasserstein"
-    return "chi2" if n < SMALL_WINDOW else "jensenshannon"
+    return "chi2" if n < max(SMALL_WINDOW, ROWS_PER_CATEGORY * categories) else "jensenshannon"
 
 
 def column_drift(name: str, sketch: dict[str, Any], series: pd.Series, *, numeric_method: str = "auto",
@@ -107,13 +115,14 @@ def column_drift(name: str, sketch: dict[str, Any], series: pd.Series, *, numeri
         detail = numeric_scores(sketch, values)
         method = _pick(kind, numeric_method, len(values))
         score = detail["ks_p_value"] if method == "ks" else detail[method]
-        drifted = score < THRESHOLDS["ks"] if method == "ks" else score >= THRESHOLDS[method]
+        drifted = (score < THRESHOLDS["ks"] and detail["ks"] >= KS_EFFECT) if method == "ks" \
+            else score >= THRESHOLDS[method]
         return ColumnDrift(name, kind, method, score, THRESHOLDS[method], bool(drifted), detail)
     counts = category_counts(series)
     if counts.empty or not sketch.get("top"):
         return _nulls(name, kind, sketch, int(counts.sum()))
     detail = categorical_scores(sketch, counts)
-    method = _pick(kind, categorical_method, int(counts.sum()))
+    method = _pick(kind, categorical_method, int(counts.sum()), len(sketch["top"]))
     if method == "chi2":
         result = _chi2_drift(name, kind, sketch, counts)
         result.detail.update(detail)
