@@ -265,11 +265,12 @@ class Project:
         return parse_rules(self.config.get("alerts"))
 
     def evaluate_alerts(self, subject: str) -> list[Alert]:
-        """Evaluate the alert rules of conveyor.yaml on ``subject``'s stored series; notify and store what fires."""
-        from conveyor.monitor.alerts import evaluate
+        """Evaluate the alert rules of conveyor.yaml on ``subject``'s stored series (and on the subjects rules name);
+        notify and store what fires."""
+        from conveyor.monitor.alerts import evaluate_all
 
         rules = self.alert_rules()
-        return evaluate(self.stores.metadata, rules, subject, self.config.get("alerts") or {}) if rules else []
+        return evaluate_all(self.stores.metadata, rules, subject, self.config.get("alerts") or {}) if rules else []
 
     def alerts(self, *, status: str | None = None, subject: str | None = None, limit: int | None = None) -> list[Alert]:
         return self.stores.metadata.list_alerts(subject, status=status, limit=limit)

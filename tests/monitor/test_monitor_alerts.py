@@ -104,3 +104,13 @@ def test_rule_mistakes_name_the_field(rule, field):
     with pytest.raises(BadInputError) as caught:
         parse_rules({"rules": [rule]})
     assert caught.value.field == field
+
+
+def test_evaluate_all_covers_the_subjects_rules_name():
+    from conveyor.monitor.alerts import evaluate_all
+
+    store = InMemoryMetadataStore()
+    rules = parse_rules({"rules": [{"name": "drift", "signal": "drift.share", "threshold": 0.5},
+                                   {"name": "rss", "signal": "rss_bytes", "threshold": 1e9, "subject": "serve:m:1"}]})
+    store.add_samples([Sample("m:1", "drift.share", 0.6, 1.0), Sample("serve:m:1", "rss_bytes", 2e9, 1.0)])
+    assert sorted(a.rule for a in evaluate_all(store, rules, "m:1", at=2.0)) == ["drift", "rss"]

@@ -152,6 +152,13 @@ def evaluate(store: MetadataStore, rules: list[Rule], subject: str, settings: di
     return raised
 
 
+def evaluate_all(store: MetadataStore, rules: list[Rule], subject: str, settings: dict[str, Any] | None = None, *,
+                 at: float | None = None) -> list[Alert]:
+    """:func:`evaluate` for ``subject`` and for every subject a rule names (e.g. a serving process's resources)."""
+    subjects = [subject, *sorted({r.subject for r in rules if r.subject and r.subject != subject})]
+    return [alert for one in subjects for alert in evaluate(store, rules, one, settings, at=at)]
+
+
 def notify(alert: Alert, notifiers: list[str], settings: dict[str, Any]) -> list[str]:
     """Run each notifier; return the names of those that succeeded (a failure is logged, never raised)."""
     done = []

@@ -156,7 +156,7 @@ class Agent:
             checks["window"] = report.current
             rules = alerts.parse_rules(self.alert_config)
             if rules:
-                alerts.evaluate(self.stores.metadata, rules, champion.ref, self.alert_config)
+                alerts.evaluate_all(self.stores.metadata, rules, champion.ref, self.alert_config)
             if "drift" in policy.triggers and report.drift.share_drifted >= policy.drift_share:
                 drifted = [c.column for c in report.drift.columns if c.drifted]
                 fired["drift"] = (f"{report.drift.share_drifted:.0%} of input columns drifted in {report.current} "
