@@ -164,3 +164,18 @@ def test_policy_mistakes_name_the_field():
     with pytest.raises(BadInputError, match="Invalid duration"):
         parse_policy({"model": "w", "watch": "soon"})
     assert parse_policy({"model": "w", "watch": "2h"}).watch == 7200
+
+
+def test_performance_and_schedule_triggers(tmp_path):
+    with make_project(tmp_path, triggers=["performance", "schedule"], schedule="1s", window=200) as project:
+        champion = project.model("w@champion")
+        live = world(8, flip=False, rows=150)
+        records = [PredictionRecord(new_id(), champion.ref, row, {"prediction": 1 - int(y)}, at=time.time())
+                   for row, y in zip(live[["x1", "x2", "colour"]].to_dict("records"), live["y"], strict=True)]
+        project.stores.metadata.log_predictions(records)  # every answer wrong, as the labels will show
+        project.stores.metadata.add_feedback({r.id: int(y) for r, y in zip(records, live["y"], strict=True)})
+        time.sleep(1.1)
+        fired, checks = project.agent().check_triggers(champion)
+        assert set(fired) == {"performance", "schedule"}
+        assert checks["live_accuracy"] == 0.0 and checks["holdout_accuracy"] > 0.8
+        assert project.stores.metadata.list_samples(champion.ref, series="live.accuracy")[-1].value == 0.0
