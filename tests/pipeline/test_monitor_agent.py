@@ -179,3 +179,22 @@ def test_performance_and_schedule_triggers(tmp_path):
         assert set(fired) == {"performance", "schedule"}
         assert checks["live_accuracy"] == 0.0 and checks["holdout_accuracy"] > 0.8
         assert project.stores.metadata.list_samples(champion.ref, series="live.accuracy")[-1].value == 0.0
+
+
+def test_a_crash_between_deciding_and_promoting_is_finished_once(tmp_path):
+    with make_project(tmp_path, triggers=["new_data"], lease="1s") as project:
+        newest = project.ingest(world(1, flip=True), "w")
+        challenger = project.train(newest, "y", max_trials=1).model_version  # trained, decided, never promoted
+        key = f"retrain:w:1:{newest.version}"
+        store = project.stores.metadata
+        store.claim_job(key, "crashed-agent", lease_seconds=1, at=time.time() - 60)
+        store.update_job(key, result={"model": "w", "champion": "w:1", "triggers": {"new_data": "x"},
+                                      "promoting": challenger.ref}, at=time.time() - 60)
+        outcome = project.agent().run_once()
+        assert outcome["decision"]["decision"] == "promoted" and outcome["decision"]["resumed"] is True
+        assert project.model("w@champion").ref == challenger.ref
+        assert project.agent().run_once()["decision"] is None
+        assert [c.version for c in store.alias_history("w", "champion")] == [1, challenger.version]
+        [job] = store.list_jobs()
+        assert (job.status, job.attempts, job.result["watch"]["previous"]) == ("watching", 2, "w:1")
+        assert len(project.models("w")) == 2  # nothing was trained again
