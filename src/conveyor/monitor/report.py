@@ -122,8 +122,10 @@ def _line_chart(title: str, series: dict[str, list[Sample]]) -> str:
 def _history(samples: list[Sample]) -> str:
     groups: dict[str, dict[str, list[Sample]]] = {}
     for sample in samples:
-        if sample.series == "drift.share" or sample.series.startswith("drift."):
-            group = "Drift scores over time"
+        if sample.series in ("drift.share", "drift.prediction", "drift.multivariate_auc"):
+            group = "Drift over time (share of columns, prediction, domain-classifier AUC)"
+        elif sample.series.startswith("drift."):
+            group = "Column drift scores over time (method's score)"
         elif sample.series.startswith("live."):
             group = "Live metrics over time"
         elif sample.series.startswith("quality."):
