@@ -2,6 +2,7 @@
 # Run one benchmark, creating its anchor's venv under .bench/ first if it is missing.
 #   bash bench/run.sh tracking [--repeats N] [--json PATH] [--markdown PATH]
 #   bash bench/run.sh demo [--repeats N] [--fast]
+#   bash bench/run.sh automl [--budgets 10,60] [--datasets cancer,segment] [--json PATH]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export MLFLOW_DISABLE_TELEMETRY=true
@@ -20,8 +21,16 @@ case "$benchmark" in
   demo)
     exec .venv/bin/python bench/demo/bench_demo.py "$@"
     ;;
+  automl)
+    venv=.bench/flaml-venv
+    if [ ! -x "$venv/bin/python" ] || ! "$venv/bin/python" -c "import flaml" 2>/dev/null; then
+      python3 -m venv "$venv"
+      "$venv/bin/pip" install --quiet 'flaml[automl]' lightgbm xgboost pandas pyarrow
+    fi
+    exec "${CONVEYOR_PYTHON:-.venv/bin/python}" bench/automl/bench_automl.py "$@"
+    ;;
   *)
-    echo "usage: bash bench/run.sh tracking|demo [options]   (options: --help)" >&2
+    echo "usage: bash bench/run.sh tracking|demo|automl [options]   (options: --help)" >&2
     exit 2
     ;;
 esac
