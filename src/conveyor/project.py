@@ -162,7 +162,7 @@ class Project:
                      metric=metric or self.setting("train", "metric"),
                      budget_seconds=parse_budget(budget or self.setting("train", "budget", "60s")),
                      max_trials=max_trials, search=search or self.setting("train", "search", "bayesian"),
-                     seed=seed, project_root=self.root, on_trial=on_trial)
+                     seed=seed, project_root=self.root, on_trial=on_trial, **self._train_options())
 
     # registry
     def model(self, ref: str | ModelRef) -> ModelVersion:
@@ -179,8 +179,8 @@ class Project:
     def load_model(self, ref: str | ModelRef | ModelVersion) -> LoadedModel:
         return models.load_model(self.stores, ref)
 
-    def promote(self, ref: str, alias: str, *, reason: str = "") -> AliasChange:
-        return models.promote(self.stores, ref, alias, reason=reason)
+    def promote(self, ref: str, alias: str, *, reason: str = "", override_gates: bool = False) -> AliasChange:
+        return models.promote(self.stores, ref, alias, reason=reason, override_gates=override_gates)
 
     def rollback(self, name: str, alias: str = "champion", *, reason: str = "") -> AliasChange:
         return models.rollback(self.stores, name, alias, reason=reason)
@@ -230,6 +230,57 @@ class Project:
         from conveyor.serve.app import create_app  # deferred: FastAPI
 
         return create_app(self.stores, ref, **options)
+
+    # --- train ---
+    def _train_options(self) -> dict[str, Any]:
+        """The train:/gates: sections of conveyor.yaml, as the trainer's keyword arguments."""
+        from conveyor.execution import get_executor
+
+        workers = int(self.setting("train", "workers", 1))
+        kind = Settings.for_project(self.root).executor
+        sensitive = self.setting("train", "sensitive", [])
+        return {
+            "families": self.setting("train", "families"),
+            "feature_selection": self.setting("train", "feature_selection"),
+            "folds": self.setting("train", "folds"),
+            "ensemble": bool(self.setting("train", "ensemble", True)),
+            "executor": None if kind == "inline" else get_executor(kind, workers),
+            "workers": workers,
+            "storage": self.setting("train", "study_storage"),
+            "sensitive": [sensitive] if isinstance(sensitive, str) else list(sensitive),
+            "slice_column": self.setting("train", "slice"),
+            "gates": self.config.get("gates") or None,
+            "intended_use": self.setting("train", "intended_use"),
+        }
+
+    def evaluation(self, run_id: str) -> dict[str, Any]:
+        """The evaluation a training run stored (metrics, curves, fairness, importance, leaderboard)."""
+        import json
+
+        run = self.run(run_id)
+        if "evaluation.json" not in run.artifacts:
+            raise BadInputError(f"Run {run.id} has no evaluation: only `conveyor train` runs have one.",
+                                field="run", hint="See `conveyor runs list` for training runs.")
+        return json.loads(self.stores.artifacts.get_bytes(run.artifacts["evaluation.json"]))
+
+    def report(self, run_id: str, path: str | Path) -> Path:
+        """Write the run's self-contained HTML report (works offline) to ``path``, atomically."""
+        from conveyor.train.report import render_report
+
+        run = self.run(run_id)
+        html = render_report(run, self.evaluation(run.id))
+        target = Path(path)
+        tmp = target.with_name(f".{target.name}.tmp")
+        tmp.write_text(html, encoding="utf-8")
+        tmp.replace(target)
+        return target
+
+    def model_card(self, ref: str) -> dict[str, Any]:
+        from conveyor.registry.cards import build_card
+
+        version = self.model(ref)
+        run = self.run(version.run_id) if version.run_id else None
+        return build_card(version, run, self.aliases(version.name))
 
 
 def serving_app(project: Project, ref: str, **options: Any) -> FastAPI:

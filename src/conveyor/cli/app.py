@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from conveyor.cli import data, lifecycle, models, runs
+from conveyor.cli import data, lifecycle, models, report, runs
 
 app = typer.Typer(
     name="conveyor",
@@ -17,3 +17,4 @@ app.add_typer(data.app, name="data")
 app.add_typer(runs.app, name="runs")
 app.add_typer(models.app, name="models")
 lifecycle.register(app)
+app.command("report")(report.report)

@@ -19,7 +19,7 @@ from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, OrdinalEnc
 MAX_ONE_HOT_CATEGORIES = 30
 TEXT_MIN_WORDS = 4.0  # mean words per value from which a string column is free text rather than a category
 TFIDF_FEATURES = 300
-DATE_PARTS = ("year", "month", "day", "dayofweek", "hour")
+DATE_PARTS = ("year", "month", "day", "day_of_week", "hour")
 
 
 def _as_text(values):

@@ -55,7 +55,7 @@ def _matrix(frame: pd.DataFrame, kinds: dict[str, str]) -> tuple[np.ndarray, lis
             continue
         if kind == "datetime":
             stamps = pd.to_datetime(series, errors="coerce")
-            parts = [stamps.dt.year, stamps.dt.month, stamps.dt.dayofweek, stamps.dt.hour]
+            parts = [stamps.dt.year, stamps.dt.month, stamps.dt.day_of_week, stamps.dt.hour]
         elif kind == "numeric":
             parts = [series.astype("float64")]
         else:

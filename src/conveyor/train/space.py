@@ -102,7 +102,7 @@ def _hgb_suggest(trial: optuna.Trial, ctx: SearchContext) -> dict[str, Any]:
 
 def _hgb_build(ctx: SearchContext, p: dict[str, Any], seed: int) -> Any:
     params = {k: v for k, v in p.items() if k != "balanced"}
-    common = {"max_iter": 300, "early_stopping": True, "n_iter_no_change": 20, "random_state": seed}
+    common = {"max_iter": 200, "early_stopping": True, "n_iter_no_change": 20, "random_state": seed}
     if ctx.task == "regression":
         return HistGradientBoostingRegressor(**params, **common)
     return HistGradientBoostingClassifier(**params, **common, class_weight=_class_weight(p))
