@@ -38,7 +38,7 @@ class RayExecutor(Executor):
         self._remote = ray.remote(_call).options(num_cpus=1, max_retries=0)
 
     def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future:
-        return self._remote.remote(fn, args, kwargs).future()
+        return self._remote.remote(fn, *args, **kwargs).future()  # top-level object refs arrive as their values
 
     def put(self, value: Any) -> Any:
         """Store ``value`` once in the cluster's object store; tasks given the reference receive the value."""
@@ -49,7 +49,7 @@ class RayExecutor(Executor):
             self._ray.shutdown()
 
 
-def _call(fn: Callable[..., Any], args: tuple, kwargs: dict) -> Any:
+def _call(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
     return fn(*args, **kwargs)
 
 
