@@ -74,7 +74,7 @@ def test_gates_are_recorded_per_rule(trained):
 def test_a_failed_gate_blocks_promotion_until_an_audited_override(trained):
     project, result = trained
     ref = result.model_version.ref
-    with pytest.raises(CheckFailedError, match="min.roc_auc"):
+    with pytest.raises(CheckFailedError, match=r"min\.roc_auc"):
         project.promote(ref, "champion")
     assert "champion" not in project.aliases("patients")
     with pytest.raises(BadInputError, match="needs a reason"):

@@ -53,7 +53,8 @@ def tree_contributions(pipeline: Any, frame: pd.DataFrame) -> tuple[np.ndarray, 
     if not isinstance(pipeline, Pipeline) or len(pipeline) < 2:
         return None
     prep, model = pipeline[:-1], pipeline.steps[-1][1]
-    model = getattr(model, "estimator", model)  # the label-encoding wrapper around XGBoost
+    if type(model).__name__ == "EncodedLabels":  # the label-encoding wrapper around XGBoost (a forest's
+        model = model.estimator                  # own `estimator` is only its unfitted template)
     matrix = prep.transform(frame)
     kind = type(model).__module__.split(".")[0]
     if kind == "lightgbm":
