@@ -157,12 +157,17 @@ class Project:
         frame = None
         if time_column and time_column in version.column_names:  # it orders rows for retraining; no feature
             frame = datasets.load_frame(self.stores, version).drop(columns=[time_column])
-        return train(self.stores, version, target, model_name=model_name, frame=frame,
-                     task=task or self.setting("train", "task", "auto"),
-                     metric=metric or self.setting("train", "metric"),
-                     budget_seconds=parse_budget(budget or self.setting("train", "budget", "60s")),
-                     max_trials=max_trials, search=search or self.setting("train", "search", "bayesian"),
-                     seed=seed, project_root=self.root, on_trial=on_trial, **self._train_options())
+        options = self._train_options()
+        try:
+            return train(self.stores, version, target, model_name=model_name, frame=frame,
+                         task=task or self.setting("train", "task", "auto"),
+                         metric=metric or self.setting("train", "metric"),
+                         budget_seconds=parse_budget(budget or self.setting("train", "budget", "60s")),
+                         max_trials=max_trials, search=search or self.setting("train", "search", "bayesian"),
+                         seed=seed, project_root=self.root, on_trial=on_trial, **options)
+        finally:
+            if options["executor"] is not None:
+                options["executor"].shutdown()
 
     # registry
     def model(self, ref: str | ModelRef) -> ModelVersion:

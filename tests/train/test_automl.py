@@ -32,8 +32,9 @@ def test_bayesian_search_tries_every_family_and_beats_chance(cancer):
 
 
 def test_same_seed_and_trials_give_the_same_model(cancer):
-    a = run_automl(cancer, "target", max_trials=5, budget_seconds=120, search="random", seed=3)
-    b = run_automl(cancer, "target", max_trials=5, budget_seconds=120, search="random", seed=3)
+    families = ["linear", "lightgbm", "random_forest"]
+    a = run_automl(cancer, "target", max_trials=5, budget_seconds=120, search="random", seed=3, families=families)
+    b = run_automl(cancer, "target", max_trials=5, budget_seconds=120, search="random", seed=3, families=families)
     assert [t.params for t in a.trials] == [t.params for t in b.trials]
     assert a.holdout_metrics == b.holdout_metrics
 

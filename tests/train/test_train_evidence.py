@@ -179,3 +179,21 @@ def test_gates_with_a_typo_are_refused_before_training(tmp_path):
         dataset = project.ingest(patients(200), "p")
         with pytest.raises(BadInputError, match="Unknown gate rules"):
             project.train(dataset, "target", max_trials=1)
+
+
+def test_a_challenger_must_beat_the_champion_on_the_same_holdout(tmp_path):
+    project = cv.Project.init(tmp_path)
+    with project:
+        project.configure("train", families=["linear"])
+        project.configure("gates", beat_champion={"margin": 0.5})  # no model can gain half an AUC point
+        dataset = project.ingest(patients(), "p")
+        first = project.train(dataset, "target", max_trials=1, budget=60)
+        assert first.gates["passed"] and "no champion yet" in first.gates["rules"][0]["detail"]
+        project.promote(first.model_version.ref, "champion")
+        second = project.train(dataset, "target", max_trials=1, budget=60)
+        rule = second.gates["rules"][0]
+        assert rule["rule"] == "beat_champion" and not rule["passed"]
+        assert f"champion {first.model_version.ref}" in rule["detail"]
+        with pytest.raises(CheckFailedError, match="beat_champion"):
+            project.promote(second.model_version.ref, "champion")
+        assert project.aliases("p")["champion"] == first.model_version.version
