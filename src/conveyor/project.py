@@ -143,7 +143,7 @@ class Project:
     def train(self, dataset: str | DatasetVersion, target: str | None = None, *, model_name: str | None = None,
               task: str | None = None, metric: str | None = None, budget: str | float | None = None,
               max_trials: int | None = None, search: str | None = None, seed: int = 0,
-              on_trial=None) -> TrainResult:
+              on_trial=None, folds: int | None = None) -> TrainResult:
         version = self.dataset(dataset) if isinstance(dataset, str) else dataset
         target = target or self.setting("data", "target")
         if not target:
@@ -158,6 +158,8 @@ class Project:
         if time_column and time_column in version.column_names:  # it orders rows for retraining; no feature
             frame = datasets.load_frame(self.stores, version).drop(columns=[time_column])
         options = self._train_options()
+        if folds is not None:
+            options["folds"] = folds
         try:
             return train(self.stores, version, target, model_name=model_name, frame=frame,
                          task=task or self.setting("train", "task", "auto"),
@@ -241,13 +243,22 @@ class Project:
         """The train:/gates: sections of conveyor.yaml, as the trainer's keyword arguments."""
         from conveyor.execution import get_executor
 
-        workers = int(self.setting("train", "workers", 1))
+        workers = _setting_int(self.setting("train", "workers", 1), "train.workers")
+        folds = self.setting("train", "folds")
         kind = Settings.for_project(self.root).executor
         sensitive = self.setting("train", "sensitive", [])
+        families = self.setting("train", "families")
+        selection = self.setting("train", "feature_selection")
+        if not isinstance(sensitive, (str, list)) or (families is not None and not isinstance(families, list)):
+            raise BadInputError("train.sensitive and train.families must be lists of names.", field="train",
+                                hint="For example sensitive: [sex, age_band].")
+        if selection is not None and not isinstance(selection, dict):
+            raise BadInputError("train.feature_selection must be a mapping.", field="train.feature_selection",
+                                hint="For example feature_selection: {method: mutual_info, keep: 0.5}.")
         return {
-            "families": self.setting("train", "families"),
-            "feature_selection": self.setting("train", "feature_selection"),
-            "folds": self.setting("train", "folds"),
+            "families": families,
+            "feature_selection": selection,
+            "folds": None if folds is None else _setting_int(folds, "train.folds"),
             "ensemble": bool(self.setting("train", "ensemble", True)),
             "executor": None if kind == "inline" else get_executor(kind, workers),
             "workers": workers,
@@ -286,6 +297,13 @@ class Project:
         version = self.model(ref)
         run = self.run(version.run_id) if version.run_id else None
         return build_card(version, run, self.aliases(version.name))
+
+
+def _setting_int(value: Any, field: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise BadInputError(f"{field} must be a whole number of at least 1, got {value!r}.", field=field,
+                            hint=f"Fix {field} in conveyor.yaml.")
+    return value
 
 
 def serving_app(project: Project, ref: str, **options: Any) -> FastAPI:

@@ -160,6 +160,8 @@ def test_train_exits_one_listing_the_failing_gates(trained):
         (lambda f: f.assign(target=f["target"].astype(float).where(f.index % 9 > 0)), [], "missing values"),
         (lambda f: f, ["--task", "classification", "--target", "mean_area"], "regression target"),
         (lambda f: f, ["--metric", "rmse"], "does not fit a classification task"),
+        (lambda f: f[["target"]].assign(a=1.0, b="same"), [], "No usable feature columns"),
+        (lambda f: f.head(30), ["--folds", "40"], "too few for 40 folds"),
     ],
 )
 def test_bad_training_input_exits_two_with_one_line(tmp_path, frame_change, args, message):
@@ -197,3 +199,13 @@ def test_a_challenger_must_beat_the_champion_on_the_same_holdout(tmp_path):
         with pytest.raises(CheckFailedError, match="beat_champion"):
             project.promote(second.model_version.ref, "champion")
         assert project.aliases("p")["champion"] == first.model_version.version
+
+
+def test_mistyped_train_settings_exit_two(tmp_path):
+    conveyor("init", str(tmp_path), cwd=tmp_path)
+    patients(100).to_csv(tmp_path / "data.csv", index=False)
+    assert conveyor("data", "ingest", "data.csv", "--name", "d", cwd=tmp_path).returncode == 0
+    with cv.Project.open(tmp_path) as project:
+        project.configure("train", workers="two")
+    done = conveyor("train", "d", "--target", "target", "--trials", "1", cwd=tmp_path)
+    assert done.returncode == 2 and "train.workers must be a whole number" in done.stderr

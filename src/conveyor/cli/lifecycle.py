@@ -39,6 +39,8 @@ def train(dataset: Annotated[str, typer.Argument(help="NAME or NAME@VERSION.")],
           search: Annotated[str | None, typer.Option("--search", help="bayesian, random or grid.")] = None,
           model: Annotated[str | None, typer.Option("--model", help="Model name (default: dataset name).")] = None,
           seed: Annotated[int, typer.Option("--seed")] = 0,
+          folds: Annotated[int | None, typer.Option("--folds", min=1, help="CV folds (1: one validation split; "
+                                                    "default: by data size).")] = None,
           project: ProjectOption = None, json: JsonOption = False) -> None:
     """AutoML over linear, forest, gradient-boosting, LightGBM and XGBoost pipelines; records a run (with its
     evaluation, gates and model card) and a model version. Exits 1 when a quality gate fails."""
@@ -49,7 +51,7 @@ def train(dataset: Annotated[str, typer.Argument(help="NAME or NAME@VERSION.")],
         seconds = parse_budget(budget or proj.setting("train", "budget", "60s"))
         with search_progress(seconds, "training", enabled=not json) as on_trial:
             result = proj.train(dataset, target, model_name=model, task=task, metric=metric, budget=seconds,
-                                max_trials=trials, search=search, seed=seed, on_trial=on_trial)
+                                max_trials=trials, search=search, seed=seed, on_trial=on_trial, folds=folds)
     automl = result.automl
     states = [t.state for t in automl.trials]
     data = {"run": result.run.id, "model_version": result.model_version.ref, "family": automl.family,
