@@ -209,3 +209,11 @@ def test_mistyped_train_settings_exit_two(tmp_path):
         project.configure("train", workers="two")
     done = conveyor("train", "d", "--target", "target", "--trials", "1", cwd=tmp_path)
     assert done.returncode == 2 and "train.workers must be a whole number" in done.stderr
+
+
+def test_people_see_a_progress_bar_and_the_gate_table(trained):
+    project, _ = trained
+    done = conveyor("train", "patients", "--target", "target", "--trials", "2", "--budget", "60s", cwd=project.root)
+    assert done.returncode == 1
+    assert "training" in done.stderr and "trials 2" in done.stderr and "best 0." in done.stderr
+    assert "Quality gates" in done.stdout and "FAIL" in done.stdout and "Traceback" not in done.stderr
