@@ -113,3 +113,15 @@ def test_study_state_can_live_in_a_journal_file(cancer, tmp_path):
                               storage=optuna.storages.JournalStorage(
                                   optuna.storages.journal.JournalFileBackend(journal)))
     assert len(study.trials) == len(result.trials) == 3
+
+
+def test_study_state_can_live_in_postgresql_for_workers_on_other_hosts(cancer, postgres_db_url):
+    result = run_automl(cancer, "target", max_trials=3, budget_seconds=300, families=["linear"], seed=1,
+                        storage=postgres_db_url, study_name="shared-search")
+    storage = optuna.storages.RDBStorage(url=postgres_db_url)
+    try:
+        study = optuna.load_study(study_name="shared-search", storage=storage)
+        assert [t.number for t in study.trials] == [t.number for t in result.trials]
+        assert study.best_value == pytest.approx(max(t.score for t in result.trials))
+    finally:
+        storage.engine.dispose()

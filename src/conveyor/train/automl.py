@@ -191,9 +191,12 @@ def _sampler(search: str, seed: int, grid_size: int) -> optuna.samplers.BaseSamp
 
 
 def _storage(storage: str | None):
-    """``None``: in memory; otherwise a journal file that every worker on this host can share."""
+    """``None``: in memory; a database URL (PostgreSQL for workers on several hosts; a database of its own, as
+    Optuna keeps its own Alembic table); else a journal file that the workers of one host share."""
     if storage is None:
         return None
+    if "://" in storage:
+        return optuna.storages.RDBStorage(url=storage)
     from optuna.storages.journal import JournalFileBackend
 
     return optuna.storages.JournalStorage(JournalFileBackend(storage))
@@ -269,21 +272,26 @@ def run_automl(frame: pd.DataFrame, target: str, *, task: str = "auto", metric: 
     own_executor = executor is None
     executor = executor or InlineExecutor()
     optuna.logging.set_verbosity(optuna.logging.WARNING)
+    study_storage = _storage(storage)
     study = optuna.create_study(direction="maximize", sampler=_sampler(search, seed, len(grid)),
                                 pruner=optuna.pruners.MedianPruner(n_startup_trials=5, n_warmup_steps=0),
-                                storage=_storage(storage), study_name=study_name, load_if_exists=True)
+                                storage=study_storage, study_name=study_name, load_if_exists=True)
     if search != "grid":
         for name in [n for n in WARM_START if n in names]:
             study.enqueue_trial({"family": name, **{f"{_prefix(name)}.{k}": v
                                                     for k, v in FAMILIES[name].defaults.items()}},
                                 skip_if_exists=True)
     limit = max_trials if search != "grid" else min(max_trials or len(grid), len(grid))
-    with tempfile.TemporaryDirectory(prefix="conveyor-trials-") as folder:
-        shared = _share(executor, data, folder)
-        trials, predictions = _search(study, executor, shared, data, names, search, grid, limit, budget_seconds,
-                                      started, workers, sign, on_trial)
-    if own_executor:
-        executor.shutdown()
+    try:
+        with tempfile.TemporaryDirectory(prefix="conveyor-trials-") as folder:
+            shared = _share(executor, data, folder)
+            trials, predictions = _search(study, executor, shared, data, names, search, grid, limit,
+                                          budget_seconds, started, workers, sign, on_trial)
+    finally:
+        if own_executor:
+            executor.shutdown()
+        if isinstance(study_storage, optuna.storages.RDBStorage):
+            study_storage.engine.dispose()
     completed = [t for t in trials if t.state == "complete"]
     if not completed:
         errors = sorted({first_line(t.error) for t in trials if t.error})
