@@ -125,3 +125,4 @@ def test_study_state_can_live_in_postgresql_for_workers_on_other_hosts(cancer, p
         assert study.best_value == pytest.approx(max(t.score for t in result.trials))
     finally:
         storage.engine.dispose()
+

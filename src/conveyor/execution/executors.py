@@ -27,14 +27,22 @@ class RayExecutor(Executor):
     `ray start --head` left on this host). Workers need conveyor importable, as any Ray job's code."""
 
     def __init__(self, max_workers: int | None = None, address: str | None = None) -> None:
-        import ray  # lazy: extra "ray"
-
+        try:
+            import ray  # lazy: extra "ray"
+        except ImportError:
+            raise BadInputError("The Ray executor needs the ray package.", field="CONVEYOR_EXECUTOR",
+                                hint="pip install 'conveyor[ray]', or use inline or processes.") from None
         self._ray = ray
         self.max_workers = max_workers
         self._owned = not ray.is_initialized()
         if self._owned:
-            ray.init(address=address or os.environ.get("RAY_ADDRESS", "auto"), log_to_driver=False,
-                     include_dashboard=False, logging_level="ERROR")
+            target = address or os.environ.get("RAY_ADDRESS", "auto")
+            try:
+                ray.init(address=target, log_to_driver=False, include_dashboard=False, logging_level="ERROR")
+            except (ConnectionError, RuntimeError) as exc:
+                raise BadInputError(f"No Ray cluster at {target!r}: {str(exc).splitlines()[0][:160]}",
+                                    field="RAY_ADDRESS", hint="Start one with `ray start --head`, or set "
+                                    "RAY_ADDRESS to the cluster's head (host:port).") from None
         self._remote = ray.remote(_call).options(num_cpus=1, max_retries=0)
 
     def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future:
