@@ -3,6 +3,7 @@
 #   bash bench/run.sh tracking [--repeats N] [--json PATH] [--markdown PATH]
 #   bash bench/run.sh demo [--repeats N] [--fast]
 #   bash bench/run.sh monitoring [--sizes 10000,100000,1000000] [--skip-loop] [--markdown PATH]
+#   bash bench/run.sh automl [--budgets 10,60] [--datasets cancer,segment] [--json PATH]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export MLFLOW_DISABLE_TELEMETRY=true
@@ -32,8 +33,16 @@ case "$benchmark" in
     [ -x "$python" ] || python=python
     PYTHONPATH="$PWD/src${PYTHONPATH:+:$PYTHONPATH}" exec "$python" bench/monitoring/bench_monitoring.py "$@"
     ;;
+  automl)
+    venv=.bench/flaml-venv
+    if [ ! -x "$venv/bin/python" ] || ! "$venv/bin/python" -c "import flaml" 2>/dev/null; then
+      python3 -m venv "$venv"
+      "$venv/bin/pip" install --quiet 'flaml[automl]' lightgbm xgboost pandas pyarrow
+    fi
+    exec "${CONVEYOR_PYTHON:-.venv/bin/python}" bench/automl/bench_automl.py "$@"
+    ;;
   *)
-    echo "usage: bash bench/run.sh tracking|demo|monitoring [options]   (options: --help)" >&2
+    echo "usage: bash bench/run.sh tracking|demo|monitoring|automl [options]   (options: --help)" >&2
     exit 2
     ;;
 esac

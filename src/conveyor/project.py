@@ -146,7 +146,7 @@ class Project:
     def train(self, dataset: str | DatasetVersion, target: str | None = None, *, model_name: str | None = None,
               task: str | None = None, metric: str | None = None, budget: str | float | None = None,
               max_trials: int | None = None, search: str | None = None, seed: int = 0,
-              on_trial=None) -> TrainResult:
+              on_trial=None, folds: int | None = None) -> TrainResult:
         version = self.dataset(dataset) if isinstance(dataset, str) else dataset
         target = target or self.setting("data", "target")
         if not target:
@@ -160,12 +160,19 @@ class Project:
         frame = None
         if time_column and time_column in version.column_names:  # it orders rows for retraining; no feature
             frame = datasets.load_frame(self.stores, version).drop(columns=[time_column])
-        return train(self.stores, version, target, model_name=model_name, frame=frame,
-                     task=task or self.setting("train", "task", "auto"),
-                     metric=metric or self.setting("train", "metric"),
-                     budget_seconds=parse_budget(budget or self.setting("train", "budget", "60s")),
-                     max_trials=max_trials, search=search or self.setting("train", "search", "bayesian"),
-                     seed=seed, project_root=self.root, on_trial=on_trial)
+        options = self._train_options()
+        if folds is not None:
+            options["folds"] = folds
+        try:
+            return train(self.stores, version, target, model_name=model_name, frame=frame,
+                         task=task or self.setting("train", "task", "auto"),
+                         metric=metric or self.setting("train", "metric"),
+                         budget_seconds=parse_budget(budget or self.setting("train", "budget", "60s")),
+                         max_trials=max_trials, search=search or self.setting("train", "search", "bayesian"),
+                         seed=seed, project_root=self.root, on_trial=on_trial, **options)
+        finally:
+            if options["executor"] is not None:
+                options["executor"].shutdown()
 
     # registry
     def model(self, ref: str | ModelRef) -> ModelVersion:
@@ -182,8 +189,8 @@ class Project:
     def load_model(self, ref: str | ModelRef | ModelVersion) -> LoadedModel:
         return models.load_model(self.stores, ref)
 
-    def promote(self, ref: str, alias: str, *, reason: str = "") -> AliasChange:
-        return models.promote(self.stores, ref, alias, reason=reason)
+    def promote(self, ref: str, alias: str, *, reason: str = "", override_gates: bool = False) -> AliasChange:
+        return models.promote(self.stores, ref, alias, reason=reason, override_gates=override_gates)
 
     def rollback(self, name: str, alias: str = "champion", *, reason: str = "") -> AliasChange:
         return models.rollback(self.stores, name, alias, reason=reason)
@@ -250,6 +257,73 @@ class Project:
         from conveyor.serve.app import create_app  # deferred: FastAPI
 
         return create_app(self.stores, ref, **options)
+
+    # --- train ---
+    def _train_options(self) -> dict[str, Any]:
+        """The train:/gates: sections of conveyor.yaml, as the trainer's keyword arguments."""
+        from conveyor.execution import get_executor
+
+        workers = _setting_int(self.setting("train", "workers", 1), "train.workers")
+        folds = self.setting("train", "folds")
+        kind = Settings.for_project(self.root).executor
+        sensitive = self.setting("train", "sensitive", [])
+        families = self.setting("train", "families")
+        selection = self.setting("train", "feature_selection")
+        if not isinstance(sensitive, (str, list)) or (families is not None and not isinstance(families, list)):
+            raise BadInputError("train.sensitive and train.families must be lists of names.", field="train",
+                                hint="For example sensitive: [sex, age_band].")
+        if selection is not None and not isinstance(selection, dict):
+            raise BadInputError("train.feature_selection must be a mapping.", field="train.feature_selection",
+                                hint="For example feature_selection: {method: mutual_info, keep: 0.5}.")
+        return {
+            "families": families,
+            "feature_selection": selection,
+            "folds": None if folds is None else _setting_int(folds, "train.folds"),
+            "ensemble": bool(self.setting("train", "ensemble", True)),
+            "executor": None if kind == "inline" else get_executor(kind, workers),
+            "workers": workers,
+            "storage": self.setting("train", "study_storage"),
+            "sensitive": [sensitive] if isinstance(sensitive, str) else list(sensitive),
+            "slice_column": self.setting("train", "slice"),
+            "gates": self.config.get("gates") or None,
+            "intended_use": self.setting("train", "intended_use"),
+        }
+
+    def evaluation(self, run_id: str) -> dict[str, Any]:
+        """The evaluation a training run stored (metrics, curves, fairness, importance, leaderboard)."""
+        import json
+
+        run = self.run(run_id)
+        if "evaluation.json" not in run.artifacts:
+            raise BadInputError(f"Run {run.id} has no evaluation: only `conveyor train` runs have one.",
+                                field="run", hint="See `conveyor runs list` for training runs.")
+        return json.loads(self.stores.artifacts.get_bytes(run.artifacts["evaluation.json"]))
+
+    def report(self, run_id: str, path: str | Path) -> Path:
+        """Write the run's self-contained HTML report (works offline) to ``path``, atomically."""
+        from conveyor.train.report import render_report
+
+        run = self.run(run_id)
+        html = render_report(run, self.evaluation(run.id))
+        target = Path(path)
+        tmp = target.with_name(f".{target.name}.tmp")
+        tmp.write_text(html, encoding="utf-8")
+        tmp.replace(target)
+        return target
+
+    def model_card(self, ref: str) -> dict[str, Any]:
+        from conveyor.registry.cards import build_card
+
+        version = self.model(ref)
+        run = self.run(version.run_id) if version.run_id else None
+        return build_card(version, run, self.aliases(version.name))
+
+
+def _setting_int(value: Any, field: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise BadInputError(f"{field} must be a whole number of at least 1, got {value!r}.", field=field,
+                            hint=f"Fix {field} in conveyor.yaml.")
+    return value
 
 
     # --- monitor ---

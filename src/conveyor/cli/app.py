@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from conveyor.cli import data, lifecycle, models, monitoring, runs
+from conveyor.cli import data, lifecycle, models, monitoring, report, runs
 
 app = typer.Typer(
     name="conveyor",
@@ -20,3 +20,4 @@ lifecycle.register(app)
 app.command("monitor")(monitoring.monitor)
 app.add_typer(monitoring.alerts_app, name="alerts")
 app.command("agent")(monitoring.agent)
+app.command("report")(report.report)

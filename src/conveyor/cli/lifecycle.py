@@ -39,8 +39,12 @@ def train(dataset: Annotated[str, typer.Argument(help="NAME or NAME@VERSION.")],
           search: Annotated[str | None, typer.Option("--search", help="bayesian, random or grid.")] = None,
           model: Annotated[str | None, typer.Option("--model", help="Model name (default: dataset name).")] = None,
           seed: Annotated[int, typer.Option("--seed")] = 0,
+          folds: Annotated[int | None, typer.Option("--folds", min=1, help="CV folds (1: one validation split; "
+                                                    "default: by data size).")] = None,
           project: ProjectOption = None, json: JsonOption = False) -> None:
-    """AutoML over linear, random forest and LightGBM pipelines; records a run and a model version."""
+    """AutoML over linear, forest, gradient-boosting, LightGBM and XGBoost pipelines; records a run (with its
+    evaluation, gates and model card) and a model version. Exits 1 when a quality gate fails."""
+    from conveyor.core.errors import CheckFailedError
     from conveyor.train.budget import parse_budget
 
     with open_project(project) as proj:
@@ -48,21 +52,37 @@ def train(dataset: Annotated[str, typer.Argument(help="NAME or NAME@VERSION.")],
         with search_progress(seconds, "training", enabled=not json) as on_trial, \
                 proj.resource_sampler(f"train:{model or dataset.split('@')[0]}"):  # monitor: resources of training
             result = proj.train(dataset, target, model_name=model, task=task, metric=metric, budget=seconds,
-                                max_trials=trials, search=search, seed=seed, on_trial=on_trial)
+                                max_trials=trials, search=search, seed=seed, on_trial=on_trial, folds=folds)
         proj.reference_stats(result.model_version.ref)  # monitor: reference statistics stored once, at training
     automl = result.automl
+    states = [t.state for t in automl.trials]
     data = {"run": result.run.id, "model_version": result.model_version.ref, "family": automl.family,
-            "task": automl.task, "metric": automl.metric, "validation_score": automl.validation_score,
-            "metrics": result.metrics, "trials": len(automl.trials), "params": automl.params,
-            "dropped_columns": automl.dropped}
+            "task": automl.task, "metric": automl.metric, "validation": automl.validation,
+            "validation_score": automl.validation_score, "metrics": result.metrics, "trials": len(automl.trials),
+            "pruned": states.count("pruned"), "failed": states.count("failed"), "params": automl.params,
+            "ensemble": automl.ensemble, "dropped_columns": automl.dropped,
+            "features_dropped_by_selection": {d.column: d.why for d in automl.selection if not d.kept},
+            "gates": result.gates}
+    failed = result.failed_gates
     if json:
         emit_json(data)
-        return
-    typer.echo(f"run {result.run.id[:12]} -> {result.model_version.ref}: best {automl.family} after "
-               f"{len(automl.trials)} trials (validation {automl.metric} {automl.validation_score:.4f})")
-    table("Holdout metrics", ["metric", "value"], sorted(result.metrics.items()))
-    for column, why in automl.dropped.items():
-        typer.echo(f"note: dropped column {column!r}: {why}")
+    else:
+        typer.echo(f"run {result.run.id[:12]} -> {result.model_version.ref}: best {automl.family} after "
+                   f"{len(automl.trials)} trials, {states.count('pruned')} pruned ({automl.validation} "
+                   f"{automl.metric} {automl.validation_score:.4f})")
+        table("Holdout metrics", ["metric", "value"], sorted(result.metrics.items()))
+        for column, why in automl.dropped.items():
+            typer.echo(f"note: dropped column {column!r}: {why}")
+        for column, why in data["features_dropped_by_selection"].items():
+            typer.echo(f"note: feature selection left out {column!r}: {why}")
+        if result.gates:
+            table("Quality gates", ["rule", "result", "detail"],
+                  [[r["rule"], "pass" if r["passed"] else "FAIL", r["detail"]] for r in result.gates["rules"]])
+        typer.echo(f"report: conveyor report {result.run.id[:12]} --out report.html")
+    if failed:
+        raise CheckFailedError(f"{result.model_version.ref} failed {len(failed)} quality gate(s): "
+                               + "; ".join(f"{r['rule']}: {r['detail']}" for r in failed) + ".", field="gates",
+                               hint="It is registered but cannot be promoted without --override-gates.")
 
 
 def serve(model: Annotated[str, typer.Argument(help="MODEL@ALIAS, MODEL:N or MODEL.")],

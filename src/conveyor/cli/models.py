@@ -55,34 +55,54 @@ def list_models(project: ProjectOption = None, json: JsonOption = False) -> None
 
 @app.command("show")
 def show(ref: Annotated[str, typer.Argument(help="MODEL, MODEL:N or MODEL@ALIAS.")],
+         card: Annotated[bool, typer.Option("--card", help="Print the whole model card (Markdown).")] = False,
          project: ProjectOption = None, json: JsonOption = False) -> None:
-    """One model version with its lineage: run, dataset, code commit."""
+    """One model version with its lineage (run, dataset, code commit), gates and model card."""
+    from conveyor.registry.cards import render_markdown
+
     with open_project(project) as proj:
         mv = proj.model(ref)
         aliases = proj.aliases(mv.name)
         run = proj.run(mv.run_id) if mv.run_id else None
+        model_card = proj.model_card(mv.ref)
     data = version_dict(mv, aliases)
     data["lineage"] = {"run": mv.run_id, "dataset": mv.dataset,
                        "git_commit": run.tags.get("git.commit") if run else None,
                        "packages": {k[4:]: v for k, v in (run.tags if run else {}).items() if k.startswith("pkg.")}}
+    data["card"] = model_card
     if json:
         emit_json(data)
+        return
+    if card:
+        typer.echo(render_markdown(model_card))
         return
     typer.echo(f"{mv.ref}  flavor={mv.flavor}  aliases={' '.join('@' + a for a in data['aliases']) or '-'}")
     typer.echo(f"  run={mv.run_id}  dataset={mv.dataset}  commit={data['lineage']['git_commit'] or '-'}")
     typer.echo(f"  task={mv.signature.get('task')}  target={mv.signature.get('target')}  "
                f"inputs={', '.join(c['name'] for c in mv.signature.get('inputs', []))}")
     table("Metrics", ["metric", "value"], sorted(mv.metrics.items()))
+    gates = model_card["gates"]
+    if gates:
+        table(f"Quality gates: {'passed' if gates['passed'] else 'FAILED'}", ["rule", "result", "detail"],
+              [[r["rule"], "pass" if r["passed"] else "FAIL", r["detail"]] for r in gates["rules"]])
+    typer.echo(f"  intended use: {model_card['intended_use']}")
+    for note in model_card["limitations"]:
+        typer.echo(f"  limitation: {note}")
+    typer.echo(f"  (full model card: conveyor models show {mv.ref} --card)")
 
 
 @app.command("promote")
 def promote_cmd(ref: Annotated[str, typer.Argument(help="MODEL:N (or MODEL@ALIAS) to promote.")],
                 alias: Annotated[str, typer.Option("--alias", help="e.g. champion, challenger.")] = "champion",
                 reason: Annotated[str, typer.Option("--reason")] = "",
+                override_gates: Annotated[bool, typer.Option(
+                    "--override-gates", help="Promote despite failed quality gates (needs --reason; audited).",
+                )] = False,
                 project: ProjectOption = None, json: JsonOption = False) -> None:
-    """Point an alias at a model version (recorded in the audit trail)."""
+    """Point an alias at a model version (recorded in the audit trail). A version that failed its quality gates
+    is refused unless --override-gates is given with a --reason."""
     with open_project(project) as proj:
-        change = proj.promote(ref, alias, reason=reason)
+        change = proj.promote(ref, alias, reason=reason, override_gates=override_gates)
     _report_alias_change(change, "->", json)
 
 

@@ -20,9 +20,14 @@ def search_progress(budget_seconds: float, label: str = "search", enabled: bool 
     with progress:
         task = progress.add_task(label, total=budget_seconds, status="starting")
 
+        counts = {"complete": 0, "pruned": 0, "failed": 0}
+
         def on_trial(trial, best, elapsed):
+            counts[getattr(trial, "state", "complete")] = counts.get(getattr(trial, "state", "complete"), 0) + 1
+            best_text = "-" if best is None else f"{best:.4f}"
             progress.update(task, completed=min(elapsed, budget_seconds),
-                            status=f"trial {trial.number + 1} {trial.family}  best {best:.4f}")
+                            status=f"trials {sum(counts.values())} ({counts['pruned']} pruned)  last "
+                                   f"{trial.family}  best {best_text}")
 
         yield on_trial
         progress.update(task, completed=budget_seconds)

@@ -7,9 +7,11 @@ import math
 import numpy as np
 from sklearn import metrics as skm
 
-CLASSIFICATION_METRICS = ("roc_auc", "accuracy", "f1", "precision", "recall", "log_loss")
-REGRESSION_METRICS = ("rmse", "mae", "r2")
-LOWER_IS_BETTER = frozenset({"log_loss", "rmse", "mae"})
+CLASSIFICATION_METRICS = ("roc_auc", "accuracy", "f1", "precision", "recall", "log_loss", "pr_auc", "brier",
+                          "calibration_error")
+REGRESSION_METRICS = ("rmse", "mae", "r2", "mape")
+LOWER_IS_BETTER = frozenset({"log_loss", "rmse", "mae", "mape", "brier", "calibration_error"})
+CALIBRATION_BINS = 10
 
 
 def greater_is_better(metric: str) -> bool:
@@ -42,12 +44,37 @@ def classification_metrics(y_true: np.ndarray, y_pred: np.ndarray, proba: np.nda
         "f1": skm.f1_score(y_true, y_pred, **kwargs),
     }
     if proba is not None and len(np.unique(y_true)) > 1:
+        proba = np.clip(np.asarray(proba, dtype=float), 1e-15, 1)
+        proba = proba / proba.sum(axis=1, keepdims=True)
         if binary:
             result["roc_auc"] = skm.roc_auc_score(y_true == pos, proba[:, 1])
+            result["pr_auc"] = skm.average_precision_score(y_true == pos, proba[:, 1])
+            result["brier"] = skm.brier_score_loss(y_true == pos, proba[:, 1])
         elif len(np.unique(y_true)) == len(classes):
             result["roc_auc"] = skm.roc_auc_score(y_true, proba, multi_class="ovr", labels=classes)
-        result["log_loss"] = skm.log_loss(y_true, np.clip(proba, 1e-15, 1), labels=classes)
+            onehot = np.asarray(y_true)[:, None] == np.asarray(classes)[None, :]
+            result["pr_auc"] = skm.average_precision_score(onehot, proba, average="macro")
+        result["log_loss"] = skm.log_loss(y_true, proba, labels=classes)
+        result["calibration_error"] = calibration_error(y_true, proba, classes)
     return _finite(result)
+
+
+def calibration_bins(y_true: np.ndarray, proba: np.ndarray, classes: list, bins: int = CALIBRATION_BINS) -> list[dict]:
+    """Confidence of the predicted class vs. how often it was right, per confidence bin (a reliability curve)."""
+    confidence = proba.max(axis=1)
+    correct = np.asarray(classes)[proba.argmax(axis=1)] == np.asarray(y_true)
+    edges = np.linspace(0, 1, bins + 1)
+    which = np.clip(np.digitize(confidence, edges[1:-1]), 0, bins - 1)
+    return [{"low": float(edges[b]), "high": float(edges[b + 1]), "count": int((which == b).sum()),
+             "confidence": float(confidence[which == b].mean()), "accuracy": float(correct[which == b].mean())}
+            for b in range(bins) if (which == b).any()]
+
+
+def calibration_error(y_true: np.ndarray, proba: np.ndarray, classes: list) -> float:
+    """Expected calibration error: the count-weighted gap between confidence and accuracy over the bins."""
+    table = calibration_bins(y_true, proba, classes)
+    total = sum(b["count"] for b in table)
+    return sum(b["count"] * abs(b["confidence"] - b["accuracy"]) for b in table) / total
 
 
 def _finite(result: dict) -> dict[str, float]:
@@ -60,6 +87,8 @@ def regression_metrics(y_true: np.ndarray, y_pred: np.ndarray) -> dict[str, floa
         "rmse": math.sqrt(skm.mean_squared_error(y_true, y_pred)),
         "mae": skm.mean_absolute_error(y_true, y_pred),
         "r2": skm.r2_score(y_true, y_pred) if len(y_true) > 1 and np.ptp(y_true) > 0 else float("nan"),
+        # undefined where a true value is zero (sklearn would divide by its epsilon instead)
+        "mape": skm.mean_absolute_percentage_error(y_true, y_pred) if np.all(y_true != 0) else float("nan"),
     })
 
 

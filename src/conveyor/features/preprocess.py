@@ -1,15 +1,25 @@
-"""Build the preprocessing step by column kind, so training and serving apply the same transforms."""
+"""Build the preprocessing step by column kind, so training and serving apply the same transforms.
+
+Kinds: numbers (median imputation with missing-value flags, scaled for models that need it), datetimes (expanded
+into calendar parts), categories (one-hot for linear models, ordinal codes for trees; target encoding once a
+column has more than ``MAX_ONE_HOT_CATEGORIES`` values) and free text (TF-IDF). Identifier-like columns are dropped
+before this step, with a note, by the trainer.
+"""
 
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
 from sklearn.compose import ColumnTransformer
+from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.impute import SimpleImputer
 from sklearn.pipeline import Pipeline
-from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, StandardScaler
+from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, OrdinalEncoder, StandardScaler, TargetEncoder
 
 MAX_ONE_HOT_CATEGORIES = 30
+TEXT_MIN_WORDS = 4.0  # mean words per value from which a string column is free text rather than a category
+TFIDF_FEATURES = 300
+DATE_PARTS = ("year", "month", "day", "day_of_week", "hour")
 
 
 def _as_text(values):
@@ -20,31 +30,109 @@ def _as_float(values):
     return pd.DataFrame(values).astype("float64")
 
 
-def split_columns(frame: pd.DataFrame) -> tuple[list[str], list[str]]:
-    """Numeric (and bool) columns vs. categorical ones; datetime columns are left out for now."""
-    numeric, categorical = [], []
+def _one_text_column(values):
+    return pd.DataFrame(values).iloc[:, 0].astype("object").where(pd.DataFrame(values).iloc[:, 0].notna(), "")\
+        .astype(str).to_numpy()
+
+
+def _same_names(transformer, names):
+    return np.asarray(names, dtype=object)
+
+
+def _date_parts(values):
+    frame = pd.DataFrame(values)
+    parts = {}
+    for name in frame.columns:
+        stamps = pd.to_datetime(frame[name], errors="coerce")
+        for part in DATE_PARTS:
+            parts[f"{name}_{part}"] = getattr(stamps.dt, part).astype("float64")
+    return pd.DataFrame(parts, index=frame.index)
+
+
+def _date_part_names(transformer, names):
+    return np.asarray([f"{n}_{p}" for n in names for p in DATE_PARTS], dtype=object)
+
+
+def is_text(series: pd.Series) -> bool:
+    if pd.api.types.is_numeric_dtype(series) or pd.api.types.is_bool_dtype(series) \
+            or pd.api.types.is_datetime64_any_dtype(series):
+        return False
+    sample = series.dropna().astype(str).head(500)
+    return len(sample) > 0 and sample.str.split().str.len().mean() >= TEXT_MIN_WORDS
+
+
+def column_kinds(frame: pd.DataFrame) -> dict[str, str]:
+    """numeric | datetime | category | high_cardinality | text, per column."""
+    kinds = {}
     for name in frame.columns:
         series = frame[name]
         if pd.api.types.is_bool_dtype(series) or pd.api.types.is_numeric_dtype(series):
-            numeric.append(name)
-        elif not pd.api.types.is_datetime64_any_dtype(series):
-            categorical.append(name)
-    return numeric, categorical
+            kinds[name] = "numeric"
+        elif pd.api.types.is_datetime64_any_dtype(series):
+            kinds[name] = "datetime"
+        elif is_text(series):
+            kinds[name] = "text"
+        elif series.nunique(dropna=True) > MAX_ONE_HOT_CATEGORIES:
+            kinds[name] = "high_cardinality"
+        else:
+            kinds[name] = "category"
+    return kinds
 
 
-def build_preprocessor(frame: pd.DataFrame, *, scale: bool) -> ColumnTransformer:
-    numeric, categorical = split_columns(frame)
-    numeric_steps = [("float", FunctionTransformer(_as_float, feature_names_out="one-to-one")),
-                     ("impute", SimpleImputer(strategy="median", keep_empty_features=True))]
+def split_columns(frame: pd.DataFrame) -> tuple[list[str], list[str]]:
+    """Numeric (and bool) columns vs. categorical ones (kept for callers of the first version)."""
+    kinds = column_kinds(frame)
+    return ([n for n, k in kinds.items() if k == "numeric"],
+            [n for n, k in kinds.items() if k in ("category", "high_cardinality")])
+
+
+def _numeric(scale: bool) -> Pipeline:
+    steps = [("float", FunctionTransformer(_as_float, feature_names_out="one-to-one")),
+             ("impute", SimpleImputer(strategy="median", keep_empty_features=True))]
     if scale:
-        numeric_steps.append(("scale", StandardScaler()))
-    categorical_steps = [
-        ("text", FunctionTransformer(_as_text, feature_names_out="one-to-one")),
-        ("onehot", OneHotEncoder(handle_unknown="infrequent_if_exist", max_categories=MAX_ONE_HOT_CATEGORIES,
-                                 sparse_output=False, dtype=np.float32)),
-    ]
-    return ColumnTransformer(
-        [("numeric", Pipeline(numeric_steps), numeric), ("categorical", Pipeline(categorical_steps), categorical)],
-        remainder="drop",
-        verbose_feature_names_out=False,
-    )
+        steps.append(("scale", StandardScaler()))
+    return Pipeline(steps)
+
+
+def build_preprocessor(frame: pd.DataFrame, *, scale: bool, encoding: str = "onehot",
+                       target_type: str = "auto") -> ColumnTransformer:
+    """``encoding``: ``onehot`` for models that need it (linear), ``ordinal`` for trees."""
+    kinds = column_kinds(frame)
+    of = {kind: [n for n, k in kinds.items() if k == kind] for kind in set(kinds.values())}
+    parts: list[tuple] = []
+    if of.get("numeric"):
+        parts.append(("numeric", _numeric(scale), of["numeric"]))
+    if of.get("datetime"):
+        dates = Pipeline([("parts", FunctionTransformer(_date_parts, feature_names_out=_date_part_names)),
+                          ("impute", SimpleImputer(strategy="median", keep_empty_features=True))]
+                         + ([("scale", StandardScaler())] if scale else []))
+        parts.append(("datetime", dates, of["datetime"]))
+    if of.get("category"):
+        if encoding == "onehot":
+            encoder = OneHotEncoder(handle_unknown="infrequent_if_exist", max_categories=MAX_ONE_HOT_CATEGORIES,
+                                    sparse_output=False, dtype=np.float32)
+        else:
+            encoder = OrdinalEncoder(handle_unknown="use_encoded_value", unknown_value=-1, dtype=np.float32)
+        parts.append(("category", Pipeline([("text", FunctionTransformer(_as_text, feature_names_out="one-to-one")),
+                                            ("encode", encoder)]), of["category"]))
+    if of.get("high_cardinality"):
+        encode = [("text", FunctionTransformer(_as_text, feature_names_out="one-to-one")),
+                  ("target", TargetEncoder(target_type=target_type, random_state=0))]
+        if scale:
+            encode.append(("scale", StandardScaler()))
+        parts.append(("high_cardinality", Pipeline(encode), of["high_cardinality"]))
+    for name in of.get("text", []):
+        parts.append((f"text_{name}", Pipeline([
+            ("column", FunctionTransformer(_one_text_column, feature_names_out=_same_names)),
+            ("tfidf", TfidfVectorizer(max_features=TFIDF_FEATURES, sublinear_tf=True, dtype=np.float32)),
+        ]), [name]))
+    return ColumnTransformer(parts, remainder="drop", verbose_feature_names_out=len(of.get("text", [])) > 0,
+                             sparse_threshold=0.0)
+
+
+def describe(frame: pd.DataFrame, encoding: str = "onehot") -> dict[str, str]:
+    """What the preprocessor does with each column, for the run record and the model card."""
+    how = {"numeric": "median imputation", "datetime": "calendar parts (" + ", ".join(DATE_PARTS) + ")",
+           "category": "one-hot encoding" if encoding == "onehot" else "ordinal codes",
+           "high_cardinality": "target encoding (cross-fitted)", "text": f"TF-IDF (up to {TFIDF_FEATURES} terms)"}
+    return {name: f"{kind}: {how[kind]}" for name, kind in column_kinds(frame).items()}

@@ -9,7 +9,7 @@ from typing import Any
 import pandas as pd
 
 from conveyor.core.entities import AliasChange, AuditNote, ModelVersion
-from conveyor.core.errors import BadInputError, NotFoundError
+from conveyor.core.errors import BadInputError, CheckFailedError, NotFoundError
 from conveyor.core.numbers import finite_metrics
 from conveyor.core.refs import ModelRef, check_name
 from conveyor.registry.loaded import LoadedModel
@@ -77,10 +77,31 @@ def load_model(stores: Stores, ref: str | ModelRef | ModelVersion) -> LoadedMode
     return LoadedModel(version, load_model_bytes(data, version.flavor))
 
 
-def promote(stores: Stores, ref: str, alias: str, *, reason: str = "", actor: str | None = None) -> AliasChange:
+def failed_gates(version: ModelVersion) -> list[dict[str, Any]]:
+    """The quality-gate rules this version failed at training (none when no gates were configured)."""
+    gates = version.meta.get("gates") or {}
+    return [r for r in gates.get("rules", []) if not r.get("passed")]
+
+
+def promote(stores: Stores, ref: str, alias: str, *, reason: str = "", actor: str | None = None,
+            override_gates: bool = False) -> AliasChange:
+    """Point ``alias`` at a version. A version that failed a quality gate is refused, whoever asks (CLI, API,
+    retraining), unless ``override_gates`` is set with a ``reason``: the override and the failed rules are audited."""
     check_name(alias, "alias")
     version = resolve_model(stores, ref)
-    note = AuditNote(actor or current_actor(), "promote", {"reason": reason})
+    failed = failed_gates(version)
+    details: dict[str, Any] = {"reason": reason}
+    if failed and not override_gates:
+        rules = "; ".join(f"{r['rule']} ({r['detail']})" for r in failed)
+        raise CheckFailedError(f"{version.ref} failed {len(failed)} quality gate(s): {rules}.", field="gates",
+                               hint="Train a better model, or override with --override-gates --reason '...' "
+                                    "(recorded in the audit trail).")
+    if failed:
+        if not reason.strip():
+            raise BadInputError("Overriding failed quality gates needs a reason.", field="reason",
+                                hint="Pass --reason 'why this model may ship anyway'.")
+        details.update({"override_gates": True, "failed_gates": [r["rule"] for r in failed]})
+    note = AuditNote(actor or current_actor(), "promote", details)
     return stores.metadata.set_alias(version.name, alias, version.version, audit=note)
 
 

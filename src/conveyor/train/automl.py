@@ -1,17 +1,27 @@
 """AutoML: an Optuna search over model families (each a scikit-learn pipeline with its preprocessing inside),
-within a time and/or trial budget, scored on a validation split and reported on an untouched holdout."""
+within a time and/or trial budget, scored by cross-validation (small data) or on a validation split (large data),
+and reported on an untouched holdout.
+
+Trials run fold by fold on an executor (inline, local processes, Ray): after each fold the trial reports its score
+and Optuna's median pruner stops trials that trail the median of earlier ones at the same fold. Boosted trees stop
+early on each validation fold, and the refit uses the rounds that did best. The best trials may be combined into a
+weighted ensemble (greedy selection on their out-of-fold predictions) when that scores better.
+"""
 
 from __future__ import annotations
 
+import os
+import tempfile
 import time
 from collections.abc import Callable
+from concurrent.futures import FIRST_COMPLETED, Executor, Future, wait
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import optuna
 import pandas as pd
-from sklearn.model_selection import train_test_split
+from sklearn.model_selection import KFold, StratifiedKFold, train_test_split
 from sklearn.pipeline import Pipeline
 
 from conveyor.core.errors import BadInputError, NotFoundError, first_line
@@ -22,12 +32,18 @@ from conveyor.evaluate.metrics import (
     evaluate_model,
     greater_is_better,
 )
-from conveyor.features.preprocess import build_preprocessor
-from conveyor.train.space import FAMILIES, Family
+from conveyor.execution import InlineExecutor
+from conveyor.features.preprocess import describe, is_text
+from conveyor.features.selection import FeatureDecision, select_features
+from conveyor.train.estimators import make_ensemble
+from conveyor.train.space import FAMILIES, IMBALANCE_RATIO, WARM_START, SearchContext
+from conveyor.train.trials import FoldResult, TrialData, make_pipeline, run_fold, save_data, score_predictions
 
 SEARCHES = ("bayesian", "random", "grid")
-TRIAL_ROWS = 30_000
-MAX_CLASSES = 100  # trials fit on at most this many rows; the winner is refit on all training rows
+TRIAL_ROWS = 30_000  # trials fit on at most this many rows; the winner is refit on all training rows
+MAX_CLASSES = 100
+ENSEMBLE_CANDIDATES = 8
+ENSEMBLE_ROUNDS = 12
 
 
 @dataclass
@@ -38,11 +54,13 @@ class TrialResult:
     score: float | None
     seconds: float
     error: str | None = None
+    state: str = "complete"  # complete | pruned | failed
+    fold_scores: list[float] = field(default_factory=list)
 
 
 @dataclass
 class AutoMLResult:
-    pipeline: Pipeline
+    pipeline: Any
     task: str
     classes: list
     target: str
@@ -54,6 +72,11 @@ class AutoMLResult:
     holdout_metrics: dict[str, float]
     trials: list[TrialResult] = field(default_factory=list)
     dropped: dict[str, str] = field(default_factory=dict)
+    validation: str = "holdout"
+    selection: list[FeatureDecision] = field(default_factory=list)
+    preprocessing: dict[str, str] = field(default_factory=dict)
+    ensemble: dict[str, Any] | None = None
+    holdout: pd.DataFrame | None = None  # the untouched rows the holdout metrics came from (for evaluation)
 
 
 def detect_task(y: pd.Series) -> str:
@@ -72,6 +95,36 @@ def natural_order(values: list) -> list:
         return sorted(values, key=str)
 
 
+def _looks_like_id(name: str, series: pd.Series) -> bool:
+    if pd.api.types.is_integer_dtype(series) and len(series) > 50 and series.nunique() == len(series):
+        return name.lower() == "id" or name.lower().endswith(("_id", "id")) or series.is_monotonic_increasing
+    return (not pd.api.types.is_numeric_dtype(series) and not pd.api.types.is_bool_dtype(series)
+            and not pd.api.types.is_datetime64_any_dtype(series) and not is_text(series)
+            and series.nunique() > 0.5 * len(series) and len(series) > 50)
+
+
+def _check_target(y: pd.Series, target: str, task: str) -> list:
+    if task == "regression":
+        if not pd.api.types.is_numeric_dtype(y) or pd.api.types.is_bool_dtype(y):
+            raise BadInputError(f"Regression target {target!r} is not numeric.", field="target",
+                                hint="Use --task classification, or convert the column to numbers.")
+        return []
+    if pd.api.types.is_float_dtype(y) and not np.all(np.mod(y.to_numpy(dtype=float), 1) == 0) \
+            and y.nunique() > 20:
+        raise BadInputError(f"Target column {target!r} holds {y.nunique()} distinct fractional numbers: it is a "
+                            "regression target, not classes.", field="target",
+                            hint="Use --task regression (or auto), or bin the values into classes first.")
+    classes = natural_order(y.unique().tolist())
+    if len(classes) > MAX_CLASSES:
+        raise BadInputError(f"Target column {target!r} has {len(classes)} distinct labels: too many classes.",
+                            field="target", hint="If it holds numbers, pass --task regression; a classifier "
+                            f"needs labels that repeat (at most {MAX_CLASSES} classes).")
+    if len(classes) < 2:
+        raise BadInputError(f"Target column {target!r} has a single class {classes[0]!r}.", field="target",
+                            hint="A classifier needs at least two classes in the training data.")
+    return classes
+
+
 def prepare(frame: pd.DataFrame, target: str, task: str = "auto") -> tuple[pd.DataFrame, str, list, dict[str, str]]:
     """Check the target, choose the task, and drop columns no model can use (with the reason)."""
     if target not in frame.columns:
@@ -83,19 +136,7 @@ def prepare(frame: pd.DataFrame, target: str, task: str = "auto") -> tuple[pd.Da
     task = detect_task(y) if task == "auto" else task
     if task not in ("classification", "regression"):
         raise BadInputError(f"Unknown task {task!r}.", field="task", hint="Use auto, classification or regression.")
-    classes: list = []
-    if task == "classification":
-        classes = natural_order(y.unique().tolist())
-        if len(classes) > MAX_CLASSES:
-            raise BadInputError(f"Target column {target!r} has {len(classes)} distinct labels: too many classes.",
-                                field="target", hint="If it holds numbers, pass --task regression; a classifier "
-                                f"needs labels that repeat (at most {MAX_CLASSES} classes).")
-        if len(classes) < 2:
-            raise BadInputError(f"Target column {target!r} has a single class {classes[0]!r}.", field="target",
-                                hint="A classifier needs at least two classes in the training data.")
-    elif not pd.api.types.is_numeric_dtype(y):
-        raise BadInputError(f"Regression target {target!r} is not numeric.", field="target",
-                            hint="Use --task classification, or convert the column to numbers.")
+    classes = _check_target(y, target, task)
     dropped = {}
     for name in frame.columns:
         if name == target:
@@ -103,12 +144,9 @@ def prepare(frame: pd.DataFrame, target: str, task: str = "auto") -> tuple[pd.Da
         series = frame[name]
         if series.isna().all():
             dropped[name] = "all values missing"
-        elif pd.api.types.is_datetime64_any_dtype(series):
-            dropped[name] = "datetime column (not yet expanded into features)"
         elif series.nunique(dropna=True) <= 1:
             dropped[name] = "constant"
-        elif (not pd.api.types.is_numeric_dtype(series) and not pd.api.types.is_bool_dtype(series)
-              and series.nunique() > 0.5 * len(series) and len(series) > 50):
+        elif _looks_like_id(name, series):
             dropped[name] = "looks like an identifier (almost every value distinct)"
     if frame.shape[1] == 1:
         raise BadInputError(f"The data holds only the target column {target!r}.", field="features",
@@ -124,9 +162,24 @@ def _split(frame: pd.DataFrame, target: str, task: str, test_size: float, seed: 
     return train_test_split(frame, test_size=test_size, random_state=seed, stratify=stratify)
 
 
-def make_pipeline(family: Family, task: str, params: dict[str, Any], frame: pd.DataFrame, seed: int) -> Pipeline:
-    return Pipeline([("prep", build_preprocessor(frame, scale=family.needs_scaling)),
-                     ("model", family.build(task, params, seed))])
+def choose_folds(n_rows: int) -> int:
+    """Cross-validation where data is small (a single split is noisy there), one validation split where it is
+    large (each extra fold costs a whole fit)."""
+    if n_rows <= 3_000:
+        return 5
+    if n_rows <= 20_000:
+        return 3
+    return 1
+
+
+def make_folds(y: pd.Series, task: str, n_folds: int, seed: int) -> list[tuple[np.ndarray, np.ndarray]]:
+    index = np.arange(len(y))
+    stratify = task == "classification" and y.value_counts().min() >= max(n_folds, 2)
+    if n_folds == 1:
+        fit, valid = train_test_split(index, test_size=0.2, random_state=seed, stratify=y if stratify else None)
+        return [(np.sort(fit), np.sort(valid))]
+    splitter = (StratifiedKFold if stratify else KFold)(n_splits=n_folds, shuffle=True, random_state=seed)
+    return [(a, b) for a, b in splitter.split(index, y if stratify else None)]
 
 
 def _sampler(search: str, seed: int, grid_size: int) -> optuna.samplers.BaseSampler:
@@ -134,19 +187,58 @@ def _sampler(search: str, seed: int, grid_size: int) -> optuna.samplers.BaseSamp
         return optuna.samplers.RandomSampler(seed=seed)
     if search == "grid":
         return optuna.samplers.GridSampler({"config": list(range(grid_size))}, seed=seed)
-    return optuna.samplers.TPESampler(seed=seed, multivariate=True, n_startup_trials=5)
+    return optuna.samplers.TPESampler(seed=seed, multivariate=True, n_startup_trials=8)
+
+
+def _storage(storage: str | None):
+    """``None``: in memory; a database URL (PostgreSQL for workers on several hosts; a database of its own, as
+    Optuna keeps its own Alembic table); else a journal file that the workers of one host share."""
+    if storage is None:
+        return None
+    if "://" in storage:
+        return optuna.storages.RDBStorage(url=storage)
+    from optuna.storages.journal import JournalFileBackend
+
+    return optuna.storages.JournalStorage(JournalFileBackend(storage))
+
+
+def _share(executor: Executor, data: TrialData, folder: str) -> Any:
+    if isinstance(executor, InlineExecutor) or type(executor).__name__ == "ThreadPoolExecutor":
+        return data
+    if hasattr(executor, "put"):  # a cluster's object store
+        return executor.put(data)
+    return save_data(data, os.path.join(folder, "trial-data.pkl"))
+
+
+@dataclass
+class _Running:
+    trial: optuna.Trial
+    family: str
+    params: dict[str, Any]
+    folds: list[FoldResult] = field(default_factory=list)
+
+
+def check_options(search: str, names: list[str], folds: int | None) -> None:
+    if search not in SEARCHES:
+        raise BadInputError(f"Unknown search {search!r}.", field="search", hint=f"Use one of {', '.join(SEARCHES)}.")
+    unknown = [n for n in names if n not in FAMILIES]
+    if unknown:
+        raise BadInputError(f"Unknown model families {unknown}.", field="families", hint=f"Known: {list(FAMILIES)}.")
+    if folds is not None and folds < 1:
+        raise BadInputError(f"folds must be 1 (one validation split) or more, got {folds}.", field="folds",
+                            hint="Leave it unset to choose by data size.")
 
 
 def run_automl(frame: pd.DataFrame, target: str, *, task: str = "auto", metric: str | None = None,
                budget_seconds: float = 60.0, max_trials: int | None = None, search: str = "bayesian",
                families: list[str] | None = None, seed: int = 0, holdout: pd.DataFrame | None = None,
-               on_trial: Callable[[TrialResult, float | None, float], None] | None = None) -> AutoMLResult:
-    if search not in SEARCHES:
-        raise BadInputError(f"Unknown search {search!r}.", field="search", hint=f"Use one of {', '.join(SEARCHES)}.")
+               on_trial: Callable[[TrialResult, float | None, float], None] | None = None,
+               executor: Executor | None = None, workers: int = 1, folds: int | None = None,
+               feature_selection: dict[str, Any] | None = None, ensemble: bool = True,
+               storage: str | None = None, study_name: str | None = None) -> AutoMLResult:
+    started = time.monotonic()
     names = families or list(FAMILIES)
-    unknown = [n for n in names if n not in FAMILIES]
-    if unknown:
-        raise BadInputError(f"Unknown model families {unknown}.", field="families", hint=f"Known: {list(FAMILIES)}.")
+    check_options(search, names, folds)
     frame, task, classes, dropped = prepare(frame, target, task)
     allowed = REGRESSION_METRICS if task == "regression" else CLASSIFICATION_METRICS
     metric = metric or default_metric(task, len(classes))
@@ -161,61 +253,209 @@ def run_automl(frame: pd.DataFrame, target: str, *, task: str = "auto", metric: 
     else:
         train = frame
         holdout = holdout[[c for c in frame.columns if c in holdout.columns]]
-    fit_part, valid = _split(train, target, task, 0.2, seed)
-    trial_fit = fit_part.sample(TRIAL_ROWS, random_state=seed) if len(fit_part) > TRIAL_ROWS else fit_part
-    features = [c for c in frame.columns if c != target]
+    n_folds = folds or choose_folds(len(train))
+    if n_folds > 1 and len(train) < 2 * n_folds:
+        raise BadInputError(f"{len(train)} training rows are too few for {n_folds} folds.", field="folds",
+                            hint=f"Give at least {2 * n_folds} rows, or fewer folds.")
+    sample = train.sample(TRIAL_ROWS, random_state=seed) if len(train) > TRIAL_ROWS else train
+    sample = sample.reset_index(drop=True)
+    all_features = [c for c in frame.columns if c != target]
+    options = dict(feature_selection or {})
+    selection = select_features(sample[all_features], sample[target], task, options.pop("method", "none"),
+                                seed=seed, **options)
+    features = [d.column for d in selection if d.kept]
+    ctx = _context(task, classes, sample[target])
+    data = TrialData(sample[all_features], sample[target], make_folds(sample[target], task, n_folds, seed), ctx,
+                     classes, metric, seed, features)
     sign = 1.0 if greater_is_better(metric) else -1.0
     grid = [(n, p) for n in names for p in FAMILIES[n].grid]
-    trials: list[TrialResult] = []
-    started = time.monotonic()
-
-    def objective(trial: optuna.Trial) -> float:
-        if search == "grid":
-            family_name, params = grid[trial.suggest_int("config", 0, len(grid) - 1)]
-        else:
-            family_name = trial.suggest_categorical("family", names)
-            params = FAMILIES[family_name].suggest(trial)
-        t0 = time.monotonic()
-        pipeline = make_pipeline(FAMILIES[family_name], task, params, trial_fit[features], seed)
-        try:
-            pipeline.fit(trial_fit[features], trial_fit[target])
-            score = evaluate_model(pipeline, valid[[*features, target]], target, task, classes).get(metric)
-        except (ValueError, MemoryError) as exc:
-            trials.append(TrialResult(trial.number, family_name, params, None, time.monotonic() - t0, str(exc)))
-            raise optuna.TrialPruned(str(exc)) from None
-        if score is None or not np.isfinite(score):
-            trials.append(TrialResult(trial.number, family_name, params, None, time.monotonic() - t0,
-                                      f"{metric} undefined on the validation split"))
-            raise optuna.TrialPruned(f"{metric} undefined")
-        result = TrialResult(trial.number, family_name, params, float(score), time.monotonic() - t0)
-        trials.append(result)
-        if on_trial:
-            scored = [t.score for t in trials if t.score is not None]
-            best = max(scored, key=lambda s: sign * s)
-            on_trial(result, best, time.monotonic() - started)
-        trial.set_user_attr("family", family_name)
-        trial.set_user_attr("params", params)
-        return sign * float(score)
-
+    own_executor = executor is None
+    executor = executor or InlineExecutor()
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    study = optuna.create_study(direction="maximize", sampler=_sampler(search, seed, len(grid)))
+    study_storage = _storage(storage)
+    study = optuna.create_study(direction="maximize", sampler=_sampler(search, seed, len(grid)),
+                                pruner=optuna.pruners.MedianPruner(n_startup_trials=5, n_warmup_steps=0),
+                                storage=study_storage, study_name=study_name, load_if_exists=True)
     if search != "grid":
-        for name in ("lightgbm", "linear", "random_forest"):
-            if name in names:
-                study.enqueue_trial({"family": name, **{f"{name}.{k}": v for k, v in FAMILIES[name].defaults.items()}},
-                                    skip_if_exists=True)
-    n_trials = max_trials if search != "grid" else min(max_trials or len(grid), len(grid))
-    study.optimize(objective, n_trials=n_trials, timeout=budget_seconds, catch=())
-    completed = [t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE]
+        for name in [n for n in WARM_START if n in names]:
+            study.enqueue_trial({"family": name, **{f"{_prefix(name)}.{k}": v
+                                                    for k, v in FAMILIES[name].defaults.items()}},
+                                skip_if_exists=True)
+    limit = max_trials if search != "grid" else min(max_trials or len(grid), len(grid))
+    try:
+        with tempfile.TemporaryDirectory(prefix="conveyor-trials-") as folder:
+            shared = _share(executor, data, folder)
+            trials, predictions = _search(study, executor, shared, data, names, search, grid, limit,
+                                          budget_seconds, started, workers, sign, on_trial)
+    finally:
+        if own_executor:
+            executor.shutdown()
+        if isinstance(study_storage, optuna.storages.RDBStorage):
+            study_storage.engine.dispose()
+    completed = [t for t in trials if t.state == "complete"]
     if not completed:
         errors = sorted({first_line(t.error) for t in trials if t.error})
         reasons = "; ".join(errors[:3]) or "no trial finished within the budget"
         raise BadInputError(f"No model could be trained: {reasons}", field="data",
                             hint="Check the data, or give a larger --budget.")
-    best = study.best_trial
-    family_name, params = best.user_attrs["family"], best.user_attrs["params"]
-    pipeline = make_pipeline(FAMILIES[family_name], task, params, train[features], seed)
-    pipeline.fit(train[features], train[target])
-    holdout_metrics = evaluate_model(pipeline, holdout[[*features, target]], target, task, classes)
-    return AutoMLResult(pipeline, task, classes, target, features, metric, family_name, params,
-                        sign * best.value, holdout_metrics, trials, dropped)
+    best = max(completed, key=lambda t: sign * t.score)
+    final_features = train[all_features]
+    pipeline = _refit(best, ctx, data, train, target, seed)
+    family, params, score, ensemble_info = best.family, best.params, best.score, None
+    if ensemble and n_folds >= 1:
+        chosen = _ensemble_weights(completed, predictions, data, sign)
+        if chosen is not None and sign * chosen[1] > sign * best.score + 1e-9:
+            weights, ens_score = chosen
+            by_number = {t.number: t for t in completed}
+            members = [pipeline if n == best.number else _refit(by_number[n], ctx, data, train, target, seed)
+                       for n in weights]
+            pipeline = make_ensemble(members, list(weights.values()), task, classes)
+            ensemble_info = {"members": [{"trial": n, "family": by_number[n].family, "weight": w}
+                                         for n, w in weights.items()],
+                             "validation_score": ens_score, "best_single": best.score}
+            family, params, score = "ensemble", {"members": list(weights)}, ens_score
+    holdout_metrics = evaluate_model(pipeline, holdout[[*all_features, target]], target, task, classes)
+    return AutoMLResult(pipeline, task, classes, target, all_features, metric, family, params, score,
+                        holdout_metrics, trials, dropped, "holdout" if n_folds == 1 else f"{n_folds}-fold CV",
+                        selection, describe(final_features[features]), ensemble_info, holdout)
+
+
+def _prefix(family: str) -> str:
+    return {"random_forest": "forest", "hist_gradient_boosting": "hgb"}.get(family, family)
+
+
+def _context(task: str, classes: list, y: pd.Series) -> SearchContext:
+    if task == "regression":
+        return SearchContext(task)
+    counts = y.value_counts()
+    imbalanced = counts.min() / counts.sum() < IMBALANCE_RATIO
+    pos_weight = float(counts.get(classes[0], 1) / max(counts.get(classes[-1], 1), 1)) if len(classes) == 2 else 1.0
+    return SearchContext(task, len(classes), bool(imbalanced), pos_weight)
+
+
+def _search(study, executor, shared, data, names, search, grid, limit, budget, started, workers, sign,
+            on_trial) -> tuple[list[TrialResult], dict[int, np.ndarray]]:
+    running: dict[Future, _Running] = {}
+    results: list[TrialResult] = []
+    predictions: dict[int, np.ndarray] = {}
+    asked = 0
+    fold_count = len(data.folds)
+    reserve = 0.0  # time kept for the final refit: about one fold of the best trial so far
+
+    def out_of_time() -> bool:
+        return time.monotonic() - started + reserve > budget and any(r.state == "complete" for r in results)
+
+    def ask() -> None:
+        nonlocal asked
+        trial = study.ask()
+        if search == "grid":
+            family, params = grid[trial.suggest_int("config", 0, len(grid) - 1)]
+        else:
+            family = trial.suggest_categorical("family", names)
+            params = FAMILIES[family].suggest(trial, data.ctx)
+        asked += 1
+        state = _Running(trial, family, params)
+        running[executor.submit(run_fold, shared, family, params, 0)] = state
+
+    def finish(state: _Running, status: str, error: str | None = None) -> None:
+        nonlocal reserve
+        scores = [f.score for f in state.folds if f.score is not None]
+        seconds = sum(f.seconds for f in state.folds)
+        params = dict(state.params)
+        rounds = [f.best_iteration for f in state.folds if f.best_iteration]
+        if rounds:
+            params["n_estimators"] = max(1, round(float(np.mean(rounds))))
+        score = float(np.mean(scores)) if status == "complete" else None
+        result = TrialResult(state.trial.number, state.family, params, score, seconds, error, status, scores)
+        if status == "complete":
+            oof = _out_of_fold(state.folds, data)
+            if oof is not None:
+                predictions[result.number] = oof
+        results.append(result)
+        if status == "complete":
+            study.tell(state.trial, sign * score)
+            best = max((r for r in results if r.state == "complete"), key=lambda r: sign * r.score)
+            if best is result:
+                reserve = seconds / max(fold_count, 1) * 1.5
+        else:
+            study.tell(state.trial, state=optuna.trial.TrialState.PRUNED if status == "pruned"
+                       else optuna.trial.TrialState.FAIL)
+        if on_trial:
+            scored = [r.score for r in results if r.score is not None]
+            best_score = max(scored, key=lambda s: sign * s) if scored else None
+            on_trial(result, best_score, time.monotonic() - started)
+
+    while True:
+        while len(running) < workers and (limit is None or asked < limit) and not out_of_time():
+            ask()
+        if not running:
+            break
+        done, _ = wait(list(running), return_when=FIRST_COMPLETED)
+        for future in done:
+            state = running.pop(future)
+            fold = future.result()
+            state.folds.append(fold)
+            if fold.error is not None:
+                finish(state, "failed", fold.error)
+                continue
+            state.trial.report(sign * fold.score, fold.fold)
+            if len(state.folds) == fold_count:
+                finish(state, "complete")
+            elif fold_count > 1 and state.trial.should_prune():
+                finish(state, "pruned", f"pruned after fold {fold.fold + 1}: behind the median of earlier trials")
+            elif out_of_time():
+                finish(state, "failed", "budget spent before the trial finished")
+            else:
+                running[executor.submit(run_fold, shared, state.family, state.params, fold.fold + 1)] = state
+    return sorted(results, key=lambda r: r.number), predictions
+
+
+def _out_of_fold(folds: list[FoldResult], data: TrialData) -> np.ndarray | None:
+    """Every validation row's prediction, in row order (CV covers every row once; a split only its part)."""
+    if any(f.predictions is None for f in folds):
+        return None
+    index = np.concatenate([data.folds[f.fold][1] for f in folds])
+    values = np.concatenate([f.predictions for f in folds])
+    order = np.argsort(index)
+    return values[order]
+
+
+def _ensemble_weights(completed: list[TrialResult], predictions: dict[int, np.ndarray], data: TrialData,
+                      sign: float) -> tuple[dict[int, float], float] | None:
+    """Caruana's greedy selection with replacement over the best trials' out-of-fold predictions."""
+    ranked = sorted([t.number for t in completed if t.number in predictions],
+                    key=lambda n: -sign * next(t.score for t in completed if t.number == n))[:ENSEMBLE_CANDIDATES]
+    if len(ranked) < 2:
+        return None
+    rows = np.sort(np.concatenate([valid for _, valid in data.folds]))
+    y_true = data.y.iloc[rows].to_numpy()
+    counts: dict[int, int] = {}
+    total = None
+    best_score = None
+    for _ in range(ENSEMBLE_ROUNDS):
+        step = None
+        for number in ranked:
+            candidate = predictions[number] if total is None else total + predictions[number]
+            score = score_predictions(data, y_true, candidate / (sum(counts.values()) + 1))
+            if score is not None and (step is None or sign * score > sign * step[1]):
+                step = (number, score)
+        if step is None or (best_score is not None and sign * step[1] <= sign * best_score):
+            break
+        number, best_score = step
+        counts[number] = counts.get(number, 0) + 1
+        total = predictions[number] if total is None else total + predictions[number]
+    if len(counts) < 2:
+        return None
+    n = sum(counts.values())
+    return {t: c / n for t, c in counts.items()}, float(best_score)
+
+
+def _refit(trial: TrialResult, ctx: SearchContext, data: TrialData, train: pd.DataFrame, target: str,
+           seed: int) -> Pipeline:
+    import warnings
+
+    pipeline = make_pipeline(FAMILIES[trial.family], ctx, trial.params, train[data.features], seed)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the same notes the trials already had
+        pipeline.fit(train[list(data.X.columns)], train[target])
+    return pipeline

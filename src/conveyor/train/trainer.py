@@ -1,19 +1,31 @@
-"""`conveyor train`: AutoML on a dataset version, recorded as a run with its lineage, ending in a model version."""
+"""`conveyor train`: AutoML on a dataset version, recorded as a run with its lineage, its evaluation (the report's
+source), its quality gates and model card, ending in a model version."""
 
 from __future__ import annotations
 
+import pickle
 from collections.abc import Callable
-from dataclasses import dataclass
+from concurrent.futures import Executor
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
 from conveyor.core.entities import DatasetVersion, ModelVersion, Run
+from conveyor.core.errors import NotFoundError
 from conveyor.data.datasets import load_frame
+from conveyor.evaluate.analysis import check_columns
+from conveyor.registry.cards import build_card, render_markdown
+from conveyor.registry.models import load_model
 from conveyor.registry.packaging import infer_inputs
 from conveyor.store import Stores
 from conveyor.train.automl import AutoMLResult, TrialResult, run_automl
+from conveyor.train.evaluation import evaluate_result
+from conveyor.train.gates import check_gates, evaluate_gates, summary
 from conveyor.train.tracking import start_run
+
+FAIRNESS_NOTE = 0.1  # a gap between groups above this is listed among the card's limitations
 
 
 @dataclass
@@ -21,10 +33,45 @@ class TrainResult:
     run: Run
     model_version: ModelVersion
     automl: AutoMLResult
+    evaluation: dict[str, Any] = field(default_factory=dict)
+    gates: dict[str, Any] | None = None
 
     @property
     def metrics(self) -> dict[str, float]:
         return self.automl.holdout_metrics
+
+    @property
+    def failed_gates(self) -> list[dict[str, Any]]:
+        return [r for r in (self.gates or {}).get("rules", []) if not r["passed"]]
+
+
+def _champion(stores: Stores, name: str, alias: str, holdout: pd.DataFrame, result: AutoMLResult):
+    """The current champion's metrics on this run's holdout (the same rows), or None without one."""
+    if name not in stores.metadata.model_names() or alias not in stores.metadata.aliases(name):
+        return None
+    from conveyor.evaluate.metrics import evaluate_model
+
+    loaded = load_model(stores, f"{name}@{alias}")
+    columns = [c for c in loaded.input_names if c in holdout.columns] or result.features
+    scored = evaluate_model(loaded, holdout[[*columns, result.target]], result.target, result.task, result.classes)
+    return loaded.version.ref, scored
+
+
+def _limitations(result: AutoMLResult, evaluation: dict[str, Any]) -> list[str]:
+    notes = [f"Column {c!r} was not used: {why}." for c, why in result.dropped.items()]
+    notes += [f"Column {d.column!r} was left out by feature selection: {d.why}." for d in result.selection
+              if not d.kept]
+    if evaluation["holdout_rows"] < 200:
+        notes.append(f"The holdout has only {evaluation['holdout_rows']} rows: its metrics are uncertain.")
+    if result.ensemble:
+        notes.append("An ensemble: SHAP values are not computed for it; permutation importance is.")
+    for column, report in evaluation.get("fairness", {}).items():
+        for key, value in report.items():
+            if key.endswith("difference") and value is not None and value > FAIRNESS_NOTE:
+                notes.append(f"{key} across {column!r} is {value:.3f} (above {FAIRNESS_NOTE}).")
+    notes.append("Trained on the data of the version named below; rows unlike them (new categories, other "
+                 "seasons) may score worse: watch drift with `conveyor monitor`.")
+    return notes
 
 
 def train(stores: Stores, dataset: DatasetVersion, target: str, *, model_name: str | None = None,
@@ -32,24 +79,78 @@ def train(stores: Stores, dataset: DatasetVersion, target: str, *, model_name: s
           max_trials: int | None = None, search: str = "bayesian", seed: int = 0,
           frame: pd.DataFrame | None = None, holdout: pd.DataFrame | None = None, project_root: Path | None = None,
           on_trial: Callable[[TrialResult, float | None, float], None] | None = None,
-          tags: dict[str, str] | None = None) -> TrainResult:
-    """``frame`` (rows of ``dataset``) and ``holdout`` let a caller fix the split, e.g. a common recent holdout."""
+          tags: dict[str, str] | None = None, families: list[str] | None = None,
+          feature_selection: dict[str, Any] | None = None, folds: int | None = None, ensemble: bool = True,
+          executor: Executor | None = None, workers: int = 1, storage: str | None = None,
+          sensitive: list[str] | None = None, slice_column: str | None = None,
+          gates: dict[str, Any] | None = None, intended_use: str | None = None) -> TrainResult:
+    """``frame`` (rows of ``dataset``) and ``holdout`` let a caller fix the split, e.g. a common recent holdout.
+    ``sensitive`` columns are evaluated for fairness but are not features; ``gates`` come from conveyor.yaml."""
     frame = load_frame(stores, dataset) if frame is None else frame
-    result = run_automl(frame, target, task=task, metric=metric, budget_seconds=budget_seconds,
-                        max_trials=max_trials, search=search, seed=seed, holdout=holdout, on_trial=on_trial)
+    check_gates(gates)
+    sensitive = list(sensitive or [])
+    check_columns(frame, [*sensitive, *([slice_column] if slice_column else [])], "train.sensitive/slice")
     name = model_name or dataset.name
+    result = run_automl(frame.drop(columns=sensitive), target, task=task, metric=metric,
+                        budget_seconds=budget_seconds, max_trials=max_trials, search=search, seed=seed,
+                        holdout=None if holdout is None else holdout.drop(columns=sensitive, errors="ignore"),
+                        on_trial=on_trial, families=families, feature_selection=feature_selection, folds=folds,
+                        ensemble=ensemble, executor=executor, workers=workers, storage=storage,
+                        study_name=f"{name}-{dataset.version}-{seed}" if storage else None)
+    # the held-out rows with their sensitive columns back, for slices and fairness
+    source = frame if holdout is None else holdout  # the frame the holdout rows (and their index) came from
+    evaluated_on = result.holdout.join(source[sensitive]) if sensitive else result.holdout
+    if slice_column and slice_column not in evaluated_on.columns:
+        evaluated_on = evaluated_on.join(source[[slice_column]])
+    result.holdout = evaluated_on
+    evaluation = evaluate_result(result, slice_column=slice_column, sensitive=sensitive, seed=seed)
+    model_bytes = len(pickle.dumps(result.pipeline, protocol=5))
+    gate_summary = None
+    if gates:
+        try:
+            champion = _champion(stores, name, (gates.get("beat_champion") or {}).get("alias", "champion"),
+                                 evaluated_on, result) if "beat_champion" in gates else None
+        except NotFoundError:
+            champion = None
+        gate_summary = summary(evaluate_gates(gates, metrics=result.holdout_metrics, metric=result.metric,
+                                              fairness=evaluation["fairness"],
+                                              latency_ms=evaluation["latency_ms_per_row"],
+                                              model_bytes=model_bytes, champion=champion))
+        evaluation["gates"] = gate_summary
+    fairness_gaps = {c: {k: v for k, v in r.items() if k.endswith("difference")}
+                     for c, r in evaluation["fairness"].items()}
+    card = {"intended_use": intended_use,
+            "data": {"holdout_rows": evaluation["holdout_rows"], "training_rows": len(frame) - len(result.holdout),
+                     "validation": result.validation},
+            "training": {"family": result.family, "metric": result.metric, "search": search,
+                         "trials": len(result.trials), "validation_score": result.validation_score,
+                         "budget_seconds": budget_seconds, "seed": seed, "model_mb": round(model_bytes / 1e6, 3)},
+            "fairness": fairness_gaps, "limitations": _limitations(result, evaluation)}
     with start_run(stores, name=f"train-{name}", dataset=dataset, project_root=project_root,
                    tags={"kind": "automl", **(tags or {})}) as run:
         run.log_params({"task": result.task, "target": target, "metric": result.metric, "search": search,
                         "budget_seconds": budget_seconds, "max_trials": max_trials, "seed": seed,
-                        "family": result.family, **{f"model.{k}": v for k, v in result.params.items()}})
+                        "family": result.family, "validation": result.validation,
+                        "features_kept": sum(d.kept for d in result.selection),
+                        **{f"model.{k}": v for k, v in result.params.items()}})
         run.log_batch([("trial_score", t.score, t.number) for t in result.trials if t.score is not None])
         run.log_metrics({f"validation_{result.metric}": result.validation_score})
         run.log_metrics(result.holdout_metrics)
         run.log_artifact("trials.json", {"trials": [t.__dict__ for t in result.trials],
                                          "dropped_columns": result.dropped})
+        run.log_artifact("features.json", {"selection": [d.to_dict() for d in result.selection],
+                                           "preprocessing": result.preprocessing, "dropped_columns": result.dropped})
+        run.log_artifact("evaluation.json", evaluation)
+        if gate_summary is not None:
+            run.set_tags({"gates": "passed" if gate_summary["passed"] else "failed"})
         signature = {"inputs": infer_inputs(frame[result.features], None), "task": result.task,
                      "classes": result.classes, "target": target}
+        meta = {"family": result.family, "metric": result.metric, "card": card}
+        if gate_summary is not None:
+            meta["gates"] = gate_summary
         version = run.log_model(result.pipeline, name, signature=signature, metrics=result.holdout_metrics,
-                                meta={"family": result.family, "metric": result.metric})
-    return TrainResult(stores.metadata.get_run(run.id), version, result)
+                                meta=meta)
+        final_card = build_card(version, stores.metadata.get_run(run.id))
+        run.log_artifact("model_card.json", final_card)
+        run.log_artifact("model_card.md", render_markdown(final_card).encode())
+    return TrainResult(stores.metadata.get_run(run.id), version, result, evaluation, gate_summary)

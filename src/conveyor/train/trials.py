@@ -1,0 +1,118 @@
+"""One fold of one trial: the unit of work sent to an executor (inline, local processes or Ray).
+
+The training rows travel once: in-process executors get the object itself, others a path to a pickled copy that
+each worker loads once and keeps (a small cache per process). Fit functions are module-level so they pickle.
+"""
+
+from __future__ import annotations
+
+import pickle
+import time
+import warnings
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sklearn.pipeline import Pipeline
+
+from conveyor.core.errors import first_line
+from conveyor.evaluate.metrics import classification_metrics, regression_metrics
+from conveyor.features.preprocess import build_preprocessor
+from conveyor.train.space import EARLY_STOPPING_ROUNDS, FAMILIES, Family, SearchContext
+
+
+@dataclass
+class TrialData:
+    X: pd.DataFrame
+    y: pd.Series
+    folds: list[tuple[np.ndarray, np.ndarray]]
+    ctx: SearchContext
+    classes: list
+    metric: str
+    seed: int
+    features: list[str] = field(default_factory=list)  # the selected input columns the preprocessor reads
+
+
+@dataclass
+class FoldResult:
+    fold: int
+    score: float | None
+    seconds: float
+    best_iteration: int | None = None
+    predictions: np.ndarray | None = None  # validation rows' probabilities (classifiers) or predictions
+    error: str | None = None
+
+
+def make_pipeline(family: Family, ctx: SearchContext, params: dict[str, Any], frame: pd.DataFrame,
+                  seed: int) -> Pipeline:
+    target_type = "continuous" if ctx.task == "regression" else ("binary" if ctx.n_classes == 2 else "multiclass")
+    return Pipeline([("prep", build_preprocessor(frame, scale=family.needs_scaling, encoding=family.encoding,
+                                                 target_type=target_type)),
+                     ("model", family.build(ctx, params, seed))])
+
+
+def save_data(data: TrialData, path: str) -> str:
+    with open(path, "wb") as handle:
+        pickle.dump(data, handle, protocol=5)
+    return path
+
+
+@lru_cache(maxsize=4)
+def _load(path: str) -> TrialData:
+    with open(path, "rb") as handle:
+        return pickle.load(handle)  # a file this process's parent wrote a moment ago
+
+
+def _fit_boosted(pipeline: Pipeline, family: str, X_fit, y_fit, X_valid, y_valid) -> int:
+    """Fit with early stopping on the validation fold; returns the number of rounds that did best."""
+    transform = pipeline[:-1]
+    Xt = transform.fit_transform(X_fit, y_fit)
+    Xv = transform.transform(X_valid)
+    model = pipeline.steps[-1][1]
+    if family == "lightgbm":
+        import lightgbm as lgb
+
+        model.fit(Xt, y_fit, eval_set=[(Xv, y_valid)],
+                  callbacks=[lgb.early_stopping(EARLY_STOPPING_ROUNDS, verbose=False)])
+        return int(model.best_iteration_ or model.n_estimators)
+    inner = getattr(model, "estimator", model)
+    inner.set_params(early_stopping_rounds=EARLY_STOPPING_ROUNDS)
+    model.fit(Xt, y_fit, eval_set=[(Xv, y_valid)], verbose=False)
+    return int(inner.best_iteration) + 1
+
+
+def score_predictions(data: TrialData, y_true: np.ndarray, output: np.ndarray) -> float | None:
+    if data.ctx.task == "regression":
+        return regression_metrics(y_true, output).get(data.metric)
+    predicted = np.asarray(data.classes)[np.asarray(output).argmax(axis=1)]
+    return classification_metrics(y_true, predicted, output, data.classes).get(data.metric)
+
+
+def run_fold(data_ref: TrialData | str, family_name: str, params: dict[str, Any], fold: int) -> FoldResult:
+    data = _load(data_ref) if isinstance(data_ref, str) else data_ref
+    started = time.monotonic()
+    train_idx, valid_idx = data.folds[fold]
+    X_fit, y_fit = data.X.iloc[train_idx], data.y.iloc[train_idx]
+    X_valid, y_valid = data.X.iloc[valid_idx], data.y.iloc[valid_idx]
+    family = FAMILIES[family_name]
+    pipeline = make_pipeline(family, data.ctx, params, data.X[data.features or list(data.X.columns)], data.seed)
+    best = None
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # a trial's convergence notes are search noise, not the user's concern
+            if family.early_stopping:
+                best = _fit_boosted(pipeline, family_name, X_fit, y_fit, X_valid, y_valid)
+            else:
+                pipeline.fit(X_fit, y_fit)
+            if data.ctx.task == "regression":
+                output = np.asarray(pipeline.predict(X_valid), dtype=float)
+            else:
+                output = np.asarray(pipeline.predict_proba(X_valid), dtype=float)
+        score = score_predictions(data, y_valid.to_numpy(), output)
+    except (ValueError, MemoryError, TypeError) as exc:
+        return FoldResult(fold, None, time.monotonic() - started, error=first_line(exc))
+    if score is None or not np.isfinite(score):
+        return FoldResult(fold, None, time.monotonic() - started, error=f"{data.metric} undefined on this fold")
+    return FoldResult(fold, float(score), time.monotonic() - started, best, output)
