@@ -250,7 +250,7 @@ class Project:
                        min_improvement=float(self.setting("retrain", "min_improvement", 0.0)),
                        holdout_fraction=float(self.setting("retrain", "holdout_fraction", 0.2)),
                        time_column=self.setting("data", "time_column"), seed=seed, project_root=self.root,
-                       on_trial=on_trial)
+                       on_trial=on_trial, train_options=self._retrain_options())
 
     # serving
     def serving_app(self, ref: str, **options: Any) -> FastAPI:
@@ -288,6 +288,16 @@ class Project:
             "gates": self.config.get("gates") or None,
             "intended_use": self.setting("train", "intended_use"),
         }
+
+    def _retrain_options(self) -> dict[str, Any]:
+        """The train:/gates: options for retraining: those of `conveyor train`, with trials run inline (a retrain
+        is one short search; the agent may hold its options for days, longer than an executor should live)."""
+        options = self._train_options()
+        executor = options.pop("executor")
+        if executor is not None:
+            executor.shutdown()
+        options.pop("workers")
+        return options
 
     def evaluation(self, run_id: str) -> dict[str, Any]:
         """The evaluation a training run stored (metrics, curves, fairness, importance, leaderboard)."""
@@ -371,7 +381,8 @@ def _setting_int(value: Any, field: str) -> int:
         options = {"budget_seconds": parse_budget(self.setting("train", "budget", "60s")),
                    "search": self.setting("train", "search", "bayesian"),
                    "holdout_fraction": float(self.setting("retrain", "holdout_fraction", 0.2)),
-                   "time_column": self.setting("data", "time_column"), "project_root": self.root}
+                   "time_column": self.setting("data", "time_column"), "project_root": self.root,
+                   "train_options": self._retrain_options()}
         if self.setting("policy", "max_trials") is not None:
             options["max_trials"] = int(self.setting("policy", "max_trials"))
         if self.setting("policy", "budget") is not None:

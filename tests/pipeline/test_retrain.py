@@ -88,3 +88,15 @@ def test_new_data_without_the_champions_columns_is_refused_before_training(store
     with pytest.raises(BadInputError, match="x2"):
         retrain(stores, "w", max_trials=1)
     assert [v.ref for v in stores.metadata.list_model_versions("w")] == [with_champion.ref]
+
+
+def test_a_challenger_that_fails_a_quality_gate_is_kept_out_of_every_alias(stores, with_champion):
+    ingest_frame(stores, world(1, flip=True), "w")  # the challenger would win on the metric...
+    decision = retrain(stores, "w", max_trials=3, budget_seconds=60,
+                       train_options={"gates": {"max_model_mb": 0.000001}})  # ...but no model is this small
+    assert decision.decision == "kept"
+    assert "failed quality gate" in decision.reason and "max_model_mb" in decision.reason
+    assert resolve_model(stores, "w@champion").ref == with_champion.ref
+    assert "challenger" not in stores.metadata.aliases("w")
+    recorded = [e for e in stores.metadata.list_audit() if e.action == "retrain_decision"]
+    assert recorded[-1].details["decision"] == "kept"

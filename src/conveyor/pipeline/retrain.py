@@ -59,9 +59,12 @@ def retrain(stores: Stores, model_name: str, *, alias: str = "champion", budget_
             holdout_fraction: float = 0.2, time_column: str | None = None, drop_columns: list[str] | None = None,
             seed: int = 0, project_root: Path | None = None,
             on_trial: Callable[[TrialResult, float | None, float], None] | None = None,
-            before_promote: Callable[[str], None] | None = None) -> RetrainDecision:
+            before_promote: Callable[[str], None] | None = None,
+            train_options: dict[str, Any] | None = None) -> RetrainDecision:
     """``before_promote(challenger_ref)`` runs just before the champion alias moves (the agent records its
-    intent there, so that a restart after a crash can tell a finished promotion from one still to do)."""
+    intent there, so that a restart after a crash can tell a finished promotion from one still to do).
+    ``train_options`` are the trainer's keyword arguments from conveyor.yaml (families, gates, sensitive, ...): a
+    challenger that fails a quality gate is kept out of every alias."""
     champion = resolve_model(stores, f"{model_name}@{alias}")
     target = champion.signature.get("target")
     if not champion.dataset or not target:
@@ -92,7 +95,7 @@ def retrain(stores: Stores, model_name: str, *, alias: str = "champion", budget_
     result = train(stores, newest, target, model_name=model_name, metric=metric, budget_seconds=budget_seconds,
                    max_trials=max_trials, search=search, seed=seed, frame=train_part[features_only],
                    holdout=holdout[features_only], project_root=project_root, on_trial=on_trial,
-                   tags={"kind": "retrain", "champion": champion.ref})
+                   tags={"kind": "retrain", "champion": champion.ref}, **(train_options or {}))
     challenger, metric = result.model_version, result.automl.metric
     champion_model = load_model(stores, champion)
     champion_score = evaluate_model(champion_model, holdout[[*inputs, target]], target, champion_model.task,
@@ -103,7 +106,10 @@ def retrain(stores: Stores, model_name: str, *, alias: str = "champion", budget_
     common = dict(model=model_name, metric=metric, champion=champion.ref, challenger=challenger.ref,
                   champion_score=champion_score, challenger_score=challenger_score, dataset=newest.ref,
                   drift=drift.drift, drifted_columns=drifted, holdout_rows=len(holdout))
-    if champion_score is None or challenger_score is None:
+    if result.failed_gates:  # promotion would be refused; say why instead
+        failed = "; ".join(f"{r['rule']} ({r['detail']})" for r in result.failed_gates)
+        decision = RetrainDecision("kept", f"{challenger.ref} failed quality gate(s): {failed}", **common)
+    elif champion_score is None or challenger_score is None:
         promote(stores, challenger.ref, "challenger", reason="retrain candidate, not comparable")
         decision = RetrainDecision("kept", f"{metric} is undefined {context} (e.g. a single class there), so "
                                    f"{challenger.ref} cannot be shown better than {champion.ref}", **common)
