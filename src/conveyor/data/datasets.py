@@ -216,9 +216,11 @@ def ingest_file(stores: Stores, path: str | Path, name: str, *, progress: Progre
                 writer.discard()
 
 
-def find_by_file_digest(stores: Stores, name: str, file_digest: str) -> DatasetVersion | None:
+def find_by_file_digest(stores: Stores, name: str, file_digest: str,
+                        options: dict | None = None) -> DatasetVersion | None:
+    """The version this exact file (ingested with the same options) already became, if any."""
     for version in reversed(stores.metadata.list_dataset_versions(name)):
-        if version.meta.get("file_digest") == file_digest:
+        if version.meta.get("file_digest") == file_digest and version.meta.get("options", {}) == (options or {}):
             return version
     return None
 
