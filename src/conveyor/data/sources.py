@@ -94,6 +94,11 @@ def _batches(first: pa.Table, chunks: Iterator[pd.DataFrame],
 def ingest_function(stores: Stores, ref: str, name: str, *, search_path: Path | None = None
                     ) -> tuple[DatasetVersion, bool]:
     """Call ``module:function`` (no arguments) and store the DataFrame it returns."""
+    return ingest_frame(stores, call_function(ref, search_path), name, source=f"python:{ref}")
+
+
+def call_function(ref: str, search_path: Path | None = None) -> pd.DataFrame:
+    """The DataFrame ``module:function`` returns, the module found on ``search_path`` first."""
     if not is_function_ref(ref):
         raise BadInputError(f"{ref!r} is not a function reference.", field="source",
                             hint="Write it as module.path:function_name.")
@@ -121,4 +126,4 @@ def ingest_function(stores: Stores, ref: str, name: str, *, search_path: Path | 
     if not isinstance(frame, pd.DataFrame):
         raise BadInputError(f"{ref} returned {type(frame).__name__}, not a pandas DataFrame.", field="source",
                             hint="Return a DataFrame from the function.")
-    return ingest_frame(stores, frame, name, source=f"python:{ref}")
+    return frame
