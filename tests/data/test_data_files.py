@@ -96,7 +96,8 @@ def test_a_damaged_pack_is_found_on_checkout(tmp_path, stores, folder):
     version, _ = add_files(stores, folder, "images")
     pack = next(f["pack"] for f in read_manifest(stores, version) if "pack" in f)
     blob = tmp_path / "artifacts" / pack[:2] / pack[2:]
-    blob.write_bytes(b"\x00" + blob.read_bytes()[1:])
+    data = blob.read_bytes()
+    blob.write_bytes(bytes([data[0] ^ 0xFF]) + data[1:])
     from conveyor.core.errors import IntegrityError
 
     with pytest.raises(IntegrityError):
