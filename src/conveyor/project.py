@@ -243,7 +243,16 @@ class Project:
         from conveyor.data import files, intake, sources
 
         check_name(name, "dataset name")
+        if on_error is not None and on_error not in intake.ON_ERROR:
+            raise BadInputError(f"Unknown --on-error {on_error!r}.", field="on_error",
+                                hint=f"Use {', '.join(intake.ON_ERROR)}.")
+        if pii is not None and pii not in ("drop", "hash"):
+            raise BadInputError(f"Unknown --pii {pii!r}.", field="pii", hint="Use drop or hash.")
         rules = self._contract_for(name, against, contract)
+        if on_error is not None and rules is None:
+            raise BadInputError(f"--on-error needs a contract for {name!r}.", field="on_error",
+                                hint=f"Write contracts/{name}.yaml with `conveyor data contract {name}@VERSION`, "
+                                     "or pass --against or --contract.")
         if rules is not None:
             on_error = on_error or self.setting("data", "on_error", "reject")
         checked = rules is not None or pii is not None
@@ -309,14 +318,15 @@ class Project:
         return path, contract
 
     def validate(self, target: str | Path | pd.DataFrame, *, against: str | None = None,
-                 contract: str | Path | None = None):
-        """Check a dataset version, a file or a DataFrame against a contract; return the ValidationReport."""
+                 contract: str | Path | None = None, name: str | None = None):
+        """Check a dataset version, a file or a DataFrame against a contract; return the ValidationReport.
+        A file or DataFrame is checked as a batch of dataset ``name`` (its contracts/NAME.yaml)."""
         from conveyor.data import contracts, readers
 
         if isinstance(target, pd.DataFrame):
-            frame, name, label = target, None, "dataframe"
+            frame, label = target, "dataframe"
         elif Path(target).is_file():
-            frame, name, label = readers.read_file(target), None, str(target)
+            frame, label = readers.read_file(target), str(target)
         else:
             version = self.dataset(str(target))
             frame, name, label = datasets.load_frame(self.stores, version), version.name, version.ref
@@ -324,8 +334,8 @@ class Project:
         rules = self._contract_for(name, against, contract) if name or contract else None
         if rules is None:
             raise BadInputError(f"No contract for {label}.", field="contract",
-                                hint="Pass --against NAME@VERSION or --contract FILE, or write contracts/NAME.yaml "
-                                     "with `conveyor data contract NAME@VERSION`.")
+                                hint="Pass --name NAME (uses contracts/NAME.yaml), --against NAME@VERSION or "
+                                     "--contract FILE.")
         return contracts.validate(rules, frame, label)
 
     def data_log(self, name: str) -> list[dict[str, Any]]:

@@ -128,7 +128,7 @@ def test_sql_query_on_postgresql(stores, postgres_db_url):
     version, _ = ingest_sql(stores, postgres_db_url, "SELECT id, score FROM events ORDER BY id", "pg")
     assert version.rows == 300 and version.column_names == ["id", "score"]
     assert "password" not in version.source.lower() or "***" in version.source
-    with pytest.raises(BadInputError, match="SQL query failed.*nope") as failed:
+    with pytest.raises(BadInputError, match=r"SQL query failed.*nope") as failed:
         ingest_sql(stores, postgres_db_url, "SELECT * FROM nope", "pg")
     assert failed.value.field == "query"
     assert [v.version for v in stores.metadata.list_dataset_versions("pg")] == [version.version]

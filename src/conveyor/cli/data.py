@@ -23,7 +23,7 @@ def version_dict(v) -> dict:
 @contextmanager
 def byte_progress(label: str, enabled: bool):
     """A rich bar on stderr driven by ``(done, total)`` callbacks; a no-op when disabled."""
-    if not enabled:
+    if not enabled or not err_console.is_terminal:  # a log file gets no bar redrawn line by line
         yield None
         return
     from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
@@ -200,12 +200,14 @@ def validate(target: Annotated[str, typer.Argument(help="NAME, NAME@VERSION or a
                                                          "NAME@VERSION.")] = None,
              contract_file: Annotated[Path | None, typer.Option("--contract", help="Contract YAML (default: "
                                                                 "contracts/NAME.yaml).")] = None,
+             name: Annotated[str | None, typer.Option("--name", help="Check a file as a batch of this dataset "
+                                                      "(contracts/NAME.yaml).")] = None,
              project: ProjectOption = None, json: JsonOption = False) -> None:
     """Check a batch against a contract; exit 1 listing each failing check with counts and example rows."""
     from conveyor.core.errors import CheckFailedError
 
     with open_project(project) as proj:
-        report = proj.validate(target, against=against, contract=contract_file)
+        report = proj.validate(target, against=against, contract=contract_file, name=name)
     _print_report(report, json)
     if not report.passed:
         raise CheckFailedError(f"{target}: {report.summary()}")
