@@ -2,6 +2,7 @@
 # Run one benchmark, creating its anchor's venv under .bench/ first if it is missing.
 #   bash bench/run.sh tracking [--repeats N] [--json PATH] [--markdown PATH]
 #   bash bench/run.sh demo [--repeats N] [--fast]
+#   bash bench/run.sh data [--gb 1.0] [--files 10000] [--rows 1000000] [--markdown PATH]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export MLFLOW_DISABLE_TELEMETRY=true
@@ -20,8 +21,19 @@ case "$benchmark" in
   demo)
     exec .venv/bin/python bench/demo/bench_demo.py "$@"
     ;;
+  data)
+    if [ ! -x .bench/dvc-venv/bin/dvc ]; then
+      python3 -m venv .bench/dvc-venv
+      .bench/dvc-venv/bin/python -m pip install --quiet dvc
+    fi
+    if [ ! -x .bench/validation-venv/bin/python ] || ! .bench/validation-venv/bin/python -c "import great_expectations, pandera, pyarrow" 2>/dev/null; then
+      python3 -m venv .bench/validation-venv
+      .bench/validation-venv/bin/python -m pip install --quiet pandera great-expectations pyarrow
+    fi
+    exec .venv/bin/python bench/data/bench_data.py "$@"
+    ;;
   *)
-    echo "usage: bash bench/run.sh tracking|demo [options]   (options: --help)" >&2
+    echo "usage: bash bench/run.sh tracking|demo|data [options]   (options: --help)" >&2
     exit 2
     ;;
 esac

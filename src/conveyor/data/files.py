@@ -28,6 +28,9 @@ PACKED_FILE = 1024 * 1024
 """Files up to this size are packed together (see ``_Pack``); larger ones are blobs of their own."""
 PACK_BYTES = 128 * 1024 * 1024
 
+SKIPPED = {".git", ".conveyor", ".dvc"}
+"""Tool state inside a versioned folder is not data."""
+
 MANIFEST_COLUMNS = [{"name": "path", "dtype": "str", "kind": "categorical"},
                     {"name": "bytes", "dtype": "int64", "kind": "numeric"},
                     {"name": "digest", "dtype": "str", "kind": "categorical"}]
@@ -39,17 +42,21 @@ def list_files(root: Path) -> list[tuple[str, Path]]:
         raise BadInputError(f"Not found: {root}.", field="source", hint="Check the path.")
     if root.is_file():
         return [(root.name, root)]
-    found = []
-    for folder, dirs, names in os.walk(root):
-        dirs[:] = [d for d in dirs if d not in (".git", ".conveyor", ".dvc")]  # tool state is not data
-        for name in names:
-            full = Path(folder, name)
-            if full.is_file():
-                found.append((full.relative_to(root).as_posix(), full))
+    found: list[tuple[str, str]] = []
+    folders = [("", os.fspath(root))]
+    while folders:  # scandir: the directory listing already says which entries are files, no stat per file
+        prefix, folder = folders.pop()
+        with os.scandir(folder) as entries:
+            for entry in entries:
+                if entry.is_dir(follow_symlinks=False):
+                    if entry.name not in SKIPPED:
+                        folders.append((prefix + entry.name + "/", entry.path))
+                elif entry.is_file():
+                    found.append((prefix + entry.name, entry.path))
     if not found:
         raise BadInputError(f"{root} holds no files.", field="source", hint="Give a folder with at least one file.")
     found.sort()
-    return found
+    return [(relative, Path(full)) for relative, full in found]
 
 
 def add_files(stores: Stores, path: str | Path, name: str, *,
@@ -65,7 +72,7 @@ def add_files(stores: Stores, path: str | Path, name: str, *,
     located: list[tuple[str, int, dict[str, Any]]] = []
     pack = _Pack(stores)
     for done, (relative, full) in enumerate(entries, 1):
-        size = full.stat().st_size
+        size = os.path.getsize(full)
         if size > LARGE_FILE:
             entry = {"digest": stores.artifacts.put_file(full)}
         else:
