@@ -103,3 +103,26 @@ def test_a_damaged_pack_is_found_on_checkout(tmp_path, stores, folder):
     with pytest.raises(IntegrityError):
         checkout(stores, version, tmp_path / "out")
     assert json.loads(stores.artifacts.get_bytes(version.artifact))["files"]
+
+
+def test_file_sets_and_quarantine_on_a_postgresql_store(postgres_db_url, tmp_path, folder):
+    import pandas as pd
+
+    from conveyor.data.contracts import infer_contract
+    from conveyor.data.datasets import ingest_frame
+    from conveyor.data.intake import ingest_checked
+    from conveyor.store import Stores
+
+    stores = Stores.open(postgres_db_url, str(tmp_path / "pg-artifacts"))
+    try:
+        first, _ = add_files(stores, folder, "images")
+        (folder / "class_2" / "img_010.bin").write_bytes(b"changed")
+        second, created = add_files(stores, folder, "images")
+        assert created and second.meta["changes"]["modified"] == ["class_2/img_010.bin"]
+        assert add_files(stores, folder, "images")[1] is False
+        reference, _ = ingest_frame(stores, pd.DataFrame({"a": range(100), "b": ["x", "y"] * 50}), "t")
+        batch = pd.DataFrame({"a": range(100), "b": ["x", "z"] * 50})
+        kept, _ = ingest_checked(stores, batch, "t", contract=infer_contract(reference), on_error="quarantine")
+        assert kept.rows == 50 and stores.metadata.get_dataset_version("t.quarantine").rows == 50
+    finally:
+        stores.close()
