@@ -34,7 +34,9 @@ ENV = {**os.environ, "PYTHONPATH": str(ROOT / "src"), "DVC_NO_ANALYTICS": "1", "
 
 
 def measured(argv: list[str], cwd: Path) -> dict[str, float]:
-    """Wall and CPU seconds and peak RSS (MB) of one command, from the child's own rusage (wait4)."""
+    """Wall and CPU seconds and peak RSS (MB) of one command, from the child's own rusage (wait4). Dirty pages
+    are flushed first, so no command pays for writing back what the one before it left in the page cache."""
+    os.sync()
     start = time.perf_counter()
     child = subprocess.Popen(argv, cwd=cwd, env=ENV, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     _, status, usage = os.wait4(child.pid, 0)
