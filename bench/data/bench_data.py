@@ -163,7 +163,7 @@ def validation(rows: int) -> dict:
                              for s in contract["columns"].values()) + 1}
     for tool, python in (("conveyor", sys.executable), ("pandera", ANCHOR_PYTHON), ("gx", ANCHOR_PYTHON)):
         done = subprocess.run([str(python), str(HERE / "validate_worker.py"), tool, str(frame_path),
-                               str(contract_path), "3"], capture_output=True, text=True, env=ENV, cwd=WORK)
+                               str(contract_path), "5"], capture_output=True, text=True, env=ENV, cwd=WORK)
         if done.returncode != 0:
             raise SystemExit(f"{tool} validation failed:\n{done.stderr[-3000:]}")
         results[tool] = json.loads(done.stdout.strip().splitlines()[-1])

@@ -21,14 +21,15 @@ def version_dict(v) -> dict:
 
 
 @contextmanager
-def byte_progress(label: str, enabled: bool):
-    """A rich bar on stderr driven by ``(done, total)`` callbacks; a no-op when disabled."""
+def byte_progress(label: str, enabled: bool, unit: str = "bytes"):
+    """A rich bar on stderr driven by ``(done, total)`` callbacks (bytes, or files); a no-op when disabled."""
     if not enabled or not err_console.is_terminal:  # a log file gets no bar redrawn line by line
         yield None
         return
-    from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
+    from rich.progress import BarColumn, DownloadColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-    progress = Progress(TextColumn("[bold]{task.description}"), BarColumn(), DownloadColumn(),
+    counter = DownloadColumn() if unit == "bytes" else MofNCompleteColumn()
+    progress = Progress(TextColumn("[bold]{task.description}"), BarColumn(), counter,
                         TimeRemainingColumn(), console=err_console, transient=True)
     with progress:
         task = progress.add_task(label, total=None)
@@ -82,7 +83,9 @@ def ingest(source: Annotated[str, typer.Argument(help="A .csv/.parquet/.jsonl fi
     """Store a source as a content-addressed dataset version (the same content gives the same version)."""
     from conveyor.data.contracts import ValidationFailed
 
-    with open_project(project) as proj, byte_progress(f"ingest {name}", not json) as progress:
+    folder = Path(source).is_dir()
+    with open_project(project) as proj, byte_progress(f"ingest {name}", not json,
+                                                      unit="files" if folder else "bytes") as progress:
         try:
             version, created = proj.ingest_source(source, name, query=query, on_error=on_error, pii=pii,
                                                   against=against, contract=contract, progress=progress)
@@ -117,7 +120,7 @@ def add(path: Annotated[Path, typer.Argument(help="A file or folder to version a
     # import pandas and the training stack first (about a second) for nothing.
     stores = open_stores(project)
     try:
-        with byte_progress(f"add {name} (files)", not json) as progress:
+        with byte_progress(f"add {name}", not json, unit="files") as progress:
             version, created = add_files(stores, path, name, progress=progress)
     finally:
         stores.close()

@@ -18,6 +18,8 @@ Pandera is imported inside the calls that validate, so commands that never valid
 
 from __future__ import annotations
 
+import functools
+import json
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -156,7 +158,16 @@ def check_shape(contract: dict[str, Any], frame: pd.DataFrame, source: str) -> N
 
 
 def build_schema(contract: dict[str, Any]):
+    """The pandera schema for a contract, built once per distinct contract (building costs more than checking a
+    small batch)."""
+    return _schema(json.dumps(contract, sort_keys=True, default=str))
+
+
+@functools.lru_cache(maxsize=16)
+def _schema(contract_json: str):
     import pandera.pandas as pa  # deferred: pandera costs ~0.5 s to import
+
+    contract = json.loads(contract_json)
 
     columns = {}
     for name, spec in contract["columns"].items():

@@ -65,10 +65,11 @@ class ArtifactStore(abc.ABC):
         return data
 
     # --- data ---
-    def put_file(self, path: str | os.PathLike) -> str:
+    def put_file(self, path: str | os.PathLike, digest: str | None = None) -> str:
         """Store a file's bytes (same contract as ``put_bytes``) without holding them in memory where the
-        backend allows: a large dataset version is streamed to a temporary file and handed over here."""
-        digest = digest_file(path)
+        backend allows: a large dataset version is streamed to a temporary file and handed over here. A caller
+        that hashed the bytes while writing them passes ``digest`` and saves reading the file again."""
+        digest = digest or digest_file(path)
         if not self.exists(digest):
             self._write_file(digest, path)
         return digest
