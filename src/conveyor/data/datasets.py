@@ -230,6 +230,8 @@ def ingest_file(stores: Stores, path: str | Path, name: str, *, progress: Progre
     if kind != "csv":
         return ingest_frame(stores, read_file(path), name, source=source, meta=meta)
     total = path.stat().st_size
+    if progress is not None:
+        progress(0, total)
     overrides: dict[str, pa.DataType] = {}
     while True:
         reporter = (lambda done: progress(done, total)) if progress else None

@@ -36,12 +36,12 @@ MANIFEST_COLUMNS = [{"name": "path", "dtype": "str", "kind": "categorical"},
                     {"name": "digest", "dtype": "str", "kind": "categorical"}]
 
 
-def list_files(root: Path) -> list[tuple[str, Path]]:
+def list_files(root: Path) -> list[tuple[str, str]]:
     """(relative POSIX path, path) of every regular file under ``root``, sorted; a file alone is its own set."""
     if not root.exists():
         raise BadInputError(f"Not found: {root}.", field="source", hint="Check the path.")
     if root.is_file():
-        return [(root.name, root)]
+        return [(root.name, os.fspath(root))]
     found: list[tuple[str, str]] = []
     folders = [("", os.fspath(root))]
     while folders:  # scandir: the directory listing already says which entries are files, no stat per file
@@ -56,7 +56,7 @@ def list_files(root: Path) -> list[tuple[str, Path]]:
     if not found:
         raise BadInputError(f"{root} holds no files.", field="source", hint="Give a folder with at least one file.")
     found.sort()
-    return [(relative, Path(full)) for relative, full in found]
+    return found
 
 
 def add_files(stores: Stores, path: str | Path, name: str, *,
@@ -72,12 +72,10 @@ def add_files(stores: Stores, path: str | Path, name: str, *,
     located: list[tuple[str, int, dict[str, Any]]] = []
     pack = _Pack(stores)
     for done, (relative, full) in enumerate(entries, 1):
-        size = os.path.getsize(full)
-        if size > LARGE_FILE:
+        size, data = _read_small(full)
+        if data is None:
             entry = {"digest": stores.artifacts.put_file(full)}
         else:
-            with open(full, "rb") as handle:
-                data = handle.read()
             digest = blake3.blake3(data).hexdigest()
             if digest in known:
                 entry = known[digest]
@@ -104,6 +102,25 @@ def add_files(stores: Stores, path: str | Path, name: str, *,
         meta={"kind": "files", "bytes": sum(f["bytes"] for f in manifest), "changes": changes},
     )
     return stores.metadata.add_dataset_version(version)
+
+
+def _read_small(path: str) -> tuple[int, bytes | None]:
+    """(size, bytes) of a file, or (size, None) above LARGE_FILE. os.open/os.read: four system calls per file
+    where open().read() makes seven, which is most of the cost for thousands of small files."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        size = os.fstat(fd).st_size
+        if size > LARGE_FILE:
+            return size, None
+        data = os.read(fd, size)
+        while len(data) < size:  # a short read (network file systems): continue to the size fstat gave
+            more = os.read(fd, size - len(data))
+            if not more:
+                break
+            data += more
+        return len(data), data
+    finally:
+        os.close(fd)
 
 
 def _canonical(manifest: list[dict[str, Any]]) -> bytes:
