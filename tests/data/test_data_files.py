@@ -118,7 +118,8 @@ def test_file_sets_and_quarantine_on_a_postgresql_store(postgres_db_url, tmp_pat
         first, _ = add_files(stores, folder, "images")
         (folder / "class_2" / "img_010.bin").write_bytes(b"changed")
         second, created = add_files(stores, folder, "images")
-        assert created and second.meta["changes"]["modified"] == ["class_2/img_010.bin"]
+        assert created and second.version != first.version
+        assert second.meta["changes"]["modified"] == ["class_2/img_010.bin"]
         assert add_files(stores, folder, "images")[1] is False
         reference, _ = ingest_frame(stores, pd.DataFrame({"a": range(100), "b": ["x", "y"] * 50}), "t")
         batch = pd.DataFrame({"a": range(100), "b": ["x", "z"] * 50})
