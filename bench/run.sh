@@ -4,6 +4,7 @@
 #   bash bench/run.sh demo [--repeats N] [--fast]
 #   bash bench/run.sh monitoring [--sizes 10000,100000,1000000] [--skip-loop] [--markdown PATH]
 #   bash bench/run.sh automl [--budgets 10,60] [--datasets cancer,segment] [--json PATH]
+#   bash bench/run.sh data [--gb 1.0] [--files 10000] [--rows 1000000] [--markdown PATH]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export MLFLOW_DISABLE_TELEMETRY=true
@@ -41,8 +42,19 @@ case "$benchmark" in
     fi
     exec "${CONVEYOR_PYTHON:-.venv/bin/python}" bench/automl/bench_automl.py "$@"
     ;;
+  data)
+    if [ ! -x .bench/dvc-venv/bin/dvc ]; then
+      python3 -m venv .bench/dvc-venv
+      .bench/dvc-venv/bin/python -m pip install --quiet dvc
+    fi
+    if [ ! -x .bench/validation-venv/bin/python ] || ! .bench/validation-venv/bin/python -c "import great_expectations, pandera, pyarrow" 2>/dev/null; then
+      python3 -m venv .bench/validation-venv
+      .bench/validation-venv/bin/python -m pip install --quiet pandera great-expectations pyarrow
+    fi
+    exec .venv/bin/python bench/data/bench_data.py "$@"
+    ;;
   *)
-    echo "usage: bash bench/run.sh tracking|demo|monitoring|automl [options]   (options: --help)" >&2
+    echo "usage: bash bench/run.sh tracking|demo|data|monitoring|automl [options]   (options: --help)" >&2
     exit 2
     ;;
 esac

@@ -388,6 +388,158 @@ def _setting_int(value: Any, field: str) -> int:
         if self.setting("policy", "budget") is not None:
             options["budget_seconds"] = parse_budget(self.setting("policy", "budget"))
         return Agent(self.stores, policy, options, self.config.get("alerts") or {})
+    # --- data ---
+    def ingest_source(self, source: str | Path | pd.DataFrame, name: str, *, query: str | None = None,
+                      on_error: str | None = None, pii: str | None = None, against: str | None = None,
+                      contract: str | Path | None = None, progress=None) -> tuple[DatasetVersion, bool]:
+        """Ingest a file, a folder, ``module:function``, a DataFrame, or (with ``query``) a SQLAlchemy URL.
+
+        The contract checked is ``contract`` (a YAML file), else one inferred from ``against``, else the project's
+        ``contracts/NAME.yaml`` when it exists; ``on_error`` (reject | quarantine | warn) defaults to
+        ``data.on_error`` in conveyor.yaml, else reject. Returns (version, whether it was new)."""
+        from conveyor.data import files, intake, sources
+
+        check_name(name, "dataset name")
+        if on_error is not None and on_error not in intake.ON_ERROR:
+            raise BadInputError(f"Unknown --on-error {on_error!r}.", field="on_error",
+                                hint=f"Use {', '.join(intake.ON_ERROR)}.")
+        if pii is not None and pii not in ("drop", "hash"):
+            raise BadInputError(f"Unknown --pii {pii!r}.", field="pii", hint="Use drop or hash.")
+        rules = self._contract_for(name, against, contract)
+        if on_error is not None and rules is None:
+            raise BadInputError(f"--on-error needs a contract for {name!r}.", field="on_error",
+                                hint=f"Write contracts/{name}.yaml with `conveyor data contract {name}@VERSION`, "
+                                     "or pass --against or --contract.")
+        if rules is not None:
+            on_error = on_error or self.setting("data", "on_error", "reject")
+        checked = rules is not None or pii is not None
+        if query is not None:
+            if checked:
+                raise BadInputError("--pii and contracts apply to files and functions, not yet to SQL sources.",
+                                    field="query", hint="Ingest the query result, then derive from it.")
+            return sources.ingest_sql(self.stores, str(source), query, name)
+        if isinstance(source, pd.DataFrame):
+            return intake.ingest_checked(self.stores, source, name, contract=rules, on_error=on_error, pii=pii)
+        text = str(source)
+        path = Path(source) if Path(source).is_absolute() else Path.cwd() / source
+        if not path.exists() and sources.is_function_ref(text):
+            if checked:
+                return intake.ingest_checked(self.stores, sources.call_function(text, self.root), name,
+                                             source=f"python:{text}", contract=rules, on_error=on_error, pii=pii)
+            return sources.ingest_function(self.stores, text, name, search_path=self.root)
+        if path.is_dir():
+            if checked:
+                raise BadInputError(f"{path} is a folder of files; contracts and --pii apply to tables.",
+                                    field="source", hint="Version the folder without them.")
+            return files.add_files(self.stores, path, name, progress=progress)
+        if checked:
+            return intake.ingest_file_checked(self.stores, path, name, contract=rules, on_error=on_error, pii=pii)
+        return datasets.ingest_file(self.stores, path, name, progress=progress)
+
+    def add_files(self, path: str | Path, name: str, *, progress=None) -> tuple[DatasetVersion, bool]:
+        """Version a file or a folder as bytes (like `dvc add`): a manifest of content-addressed files."""
+        from conveyor.data.files import add_files
+
+        return add_files(self.stores, path, name, progress=progress)
+
+    def checkout(self, ref: str, dest: str | Path) -> int:
+        from conveyor.data.files import checkout
+
+        return checkout(self.stores, self.dataset(ref), dest)
+
+    def contract_path(self, name: str) -> Path:
+        return self.root / "contracts" / f"{check_name(name, 'dataset name')}.yaml"
+
+    def _contract_for(self, name: str, against: str | None, contract: str | Path | None) -> dict[str, Any] | None:
+        from conveyor.data import contracts
+
+        if contract is not None:
+            return contracts.read_contract(Path(contract))
+        if against is not None:
+            return contracts.infer_contract(self.dataset(against))
+        path = self.contract_path(name)
+        return contracts.read_contract(path) if path.is_file() else None
+
+    def write_contract(self, ref: str, *, force: bool = False) -> tuple[Path, dict[str, Any]]:
+        """Infer a contract from a version and write it to contracts/NAME.yaml for the user to edit."""
+        from conveyor.core.errors import ConflictError
+        from conveyor.data import contracts
+
+        version = self.dataset(ref)
+        path = self.contract_path(version.name)
+        if path.exists() and not force:
+            raise ConflictError(f"{path} exists and may hold your edits.", field="contract",
+                                hint="Pass --force to replace it, or edit it by hand.")
+        contract = contracts.infer_contract(version)
+        contracts.write_contract(contract, path)
+        return path, contract
+
+    def validate(self, target: str | Path | pd.DataFrame, *, against: str | None = None,
+                 contract: str | Path | None = None, name: str | None = None):
+        """Check a dataset version, a file or a DataFrame against a contract; return the ValidationReport.
+        A file or DataFrame is checked as a batch of dataset ``name`` (its contracts/NAME.yaml)."""
+        from conveyor.data import contracts, readers
+
+        if isinstance(target, pd.DataFrame):
+            frame, label = target, "dataframe"
+        elif Path(target).is_file():
+            frame, label = readers.read_file(target), str(target)
+        else:
+            version = self.dataset(str(target))
+            frame, name, label = datasets.load_frame(self.stores, version), version.name, version.ref
+        name = name or (against.partition("@")[0] if against else None)
+        rules = self._contract_for(name, against, contract) if name or contract else None
+        if rules is None:
+            raise BadInputError(f"No contract for {label}.", field="contract",
+                                hint="Pass --name NAME (uses contracts/NAME.yaml), --against NAME@VERSION or "
+                                     "--contract FILE.")
+        return contracts.validate(rules, frame, label)
+
+    def data_log(self, name: str) -> list[dict[str, Any]]:
+        from conveyor.data.history import log
+
+        return log(self.datasets(name))
+
+    def diff(self, a: str, b: str) -> dict[str, Any]:
+        from conveyor.data.diff import diff_versions
+
+        return diff_versions(self.dataset(a), self.dataset(b))
+
+    def diff_html(self, a: str, b: str) -> str:
+        from conveyor.data.diff import diff_html, diff_versions
+
+        first, second = self.dataset(a), self.dataset(b)
+        return diff_html(diff_versions(first, second), first, second)
+
+    def lineage(self, ref: str) -> dict[str, Any]:
+        from conveyor.data.lineage import lineage
+
+        return lineage(self.stores, self.dataset(ref))
+
+    def scan_pii(self, ref: str) -> list[dict[str, Any]]:
+        from conveyor.data.pii import scan_frame
+
+        return scan_frame(self.load_frame(ref))
+
+    def filter_dataset(self, ref: str, query: str, name: str) -> DatasetVersion:
+        from conveyor.data.lineage import filter_rows
+
+        return filter_rows(self.stores, self.dataset(ref), query, name)
+
+    def split_dataset(self, ref: str, *, test_fraction: float = 0.2, seed: int = 0) -> tuple[DatasetVersion, ...]:
+        from conveyor.data.lineage import split
+
+        return split(self.stores, self.dataset(ref), test_fraction=test_fraction, seed=seed)
+
+    def join_datasets(self, left: str, right: str, on: list[str], name: str, how: str = "inner") -> DatasetVersion:
+        from conveyor.data.lineage import join
+
+        return join(self.stores, self.dataset(left), self.dataset(right), on, name, how)
+
+    def build_features(self, ref: str, function, name: str) -> DatasetVersion:
+        from conveyor.data.lineage import build_features
+
+        return build_features(self.stores, self.dataset(ref), function, name)
 
 
 def serving_app(project: Project, ref: str, **options: Any) -> FastAPI:

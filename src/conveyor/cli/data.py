@@ -1,36 +1,156 @@
-"""`conveyor data ...`: ingest and inspect dataset versions."""
+"""`conveyor data ...`: ingest, version, validate, compare and trace datasets."""
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from conveyor.cli.output import JsonOption, ProjectOption, emit_json, open_project, table, when
+from conveyor.cli.output import JsonOption, ProjectOption, emit_json, err_console, open_project, table, when
 
-app = typer.Typer(help="Dataset versions: ingest, list, show.", no_args_is_help=True)
+app = typer.Typer(help="Dataset versions: ingest, log, validate, diff, lineage, personal data.",
+                  no_args_is_help=True)
 
 
 def version_dict(v) -> dict:
     return {"name": v.name, "version": v.version, "ref": v.ref, "rows": v.rows, "columns": v.columns,
-            "source": v.source, "created_at": v.created_at, "parents": v.parents, "bytes": v.meta.get("bytes")}
+            "source": v.source, "created_at": v.created_at, "parents": v.parents, "bytes": v.meta.get("bytes"),
+            "kind": v.meta.get("kind", "table")}
+
+
+@contextmanager
+def byte_progress(label: str, enabled: bool, unit: str = "bytes"):
+    """A rich bar on stderr driven by ``(done, total)`` callbacks (bytes, or files); a no-op when disabled."""
+    if not enabled or not err_console.is_terminal:  # a log file gets no bar redrawn line by line
+        yield None
+        return
+    from rich.progress import BarColumn, DownloadColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    counter = DownloadColumn() if unit == "bytes" else MofNCompleteColumn()
+    progress = Progress(TextColumn("[bold]{task.description}"), BarColumn(), counter,
+                        TimeRemainingColumn(), console=err_console, transient=True)
+    with progress:
+        task = progress.add_task(label, total=None)
+
+        def update(done: int, total: int) -> None:
+            progress.update(task, completed=done, total=total)
+
+        yield update
+
+
+def open_stores(path: Path | None):
+    """A project's stores without the Project facade (see `add`)."""
+    from conveyor.core.errors import BadInputError
+    from conveyor.core.settings import Settings, find_project_root
+    from conveyor.store import Stores
+
+    if path is not None and not path.is_dir():
+        raise BadInputError(f"No project folder at {path}.", field="project",
+                            hint=f"Create one with `conveyor init {path}`.")
+    settings = Settings.for_project(find_project_root(path))
+    return Stores.open(settings.db_url, settings.artifacts_url)
+
+
+def _print_report(report, json: bool) -> None:
+    if json:
+        emit_json(report.as_dict())
+        return
+    if report.passed:
+        typer.echo(f"passed: {report.summary()}")
+        return
+    table(f"Failed checks ({len(report.failures)} of {report.checks}, {report.rows} rows)",
+          ["column", "check", "failing", "examples"],
+          [[f.column or "(table)", f.check, f.count,
+            "; ".join(", ".join(f"{k}={v}" for k, v in list(e.items())[:6]) for e in f.examples)]
+           for f in report.failures])
 
 
 @app.command("ingest")
-def ingest(source: Annotated[Path, typer.Argument(help="A .csv, .parquet or .jsonl file.")],
+def ingest(source: Annotated[str, typer.Argument(help="A .csv/.parquet/.jsonl file, a folder, module:function, "
+                                                      "or a SQLAlchemy URL with --query.")],
            name: Annotated[str, typer.Option("--name", help="Dataset name.")],
+           query: Annotated[str | None, typer.Option("--query", help="SQL to run on the SOURCE database URL.")] = None,
+           on_error: Annotated[str | None, typer.Option("--on-error", help="When contract checks fail: reject, "
+                                                        "quarantine (bad rows to NAME.quarantine) or warn.")] = None,
+           against: Annotated[str | None, typer.Option("--against", help="Check against a contract inferred "
+                                                       "from NAME@VERSION.")] = None,
+           contract: Annotated[Path | None, typer.Option("--contract", help="Contract YAML (default: "
+                                                         "contracts/NAME.yaml when present).")] = None,
+           pii: Annotated[str | None, typer.Option("--pii", help="drop or hash columns that look personal.")] = None,
            project: ProjectOption = None, json: JsonOption = False) -> None:
-    """Store a file as a content-addressed dataset version (the same content gives the same version)."""
-    with open_project(project) as proj:
-        before = {v.version for v in proj.stores.metadata.list_dataset_versions(name)}
-        version = proj.ingest(source, name)
-        created = version.version not in before
+    """Store a source as a content-addressed dataset version (the same content gives the same version)."""
+    from conveyor.data.contracts import ValidationFailed
+
+    folder = Path(source).is_dir()
+    with open_project(project) as proj, byte_progress(f"ingest {name}", not json,
+                                                      unit="files" if folder else "bytes") as progress:
+        try:
+            version, created = proj.ingest_source(source, name, query=query, on_error=on_error, pii=pii,
+                                                  against=against, contract=contract, progress=progress)
+        except ValidationFailed as failed:
+            _print_report(failed.report, json)
+            raise
+    validation = version.meta.get("validation")
     if json:
-        emit_json({**version_dict(version), "created": created})
+        emit_json({**version_dict(version), "created": created, "validation": validation,
+                   "quarantine": version.meta.get("quarantine"), "pii": version.meta.get("pii")})
         return
     state = "new version" if created else "unchanged (already stored)"
     typer.echo(f"{version.ref}  {version.rows} rows x {len(version.columns)} columns  {state}")
+    if version.meta.get("quarantine"):
+        typer.echo(f"quarantined {version.meta['quarantined_rows']} rows as {_short(version.meta['quarantine'])}")
+    if validation and not validation["passed"] and not version.meta.get("quarantine"):
+        typer.echo(f"warning: {len(validation['failures'])} contract checks failed (stored anyway: --on-error warn)",
+                   err=True)
+    if version.meta.get("pii"):
+        done = version.meta["pii"]
+        typer.echo(f"personal data ({done['action']}): {', '.join(c['column'] for c in done['columns']) or 'none'}")
+
+
+@app.command("add")
+def add(path: Annotated[Path, typer.Argument(help="A file or folder to version as bytes (like `dvc add`).")],
+        name: Annotated[str, typer.Option("--name", help="Dataset name.")],
+        project: ProjectOption = None, json: JsonOption = False) -> None:
+    """Version a file or folder as bytes: a manifest of content-addressed files; unchanged files cost a hash."""
+    from conveyor.data.files import add_files
+
+    # The stores alone, not the Project: `data add` is DVC's `add`, and scripts call it often; the Project would
+    # import pandas and the training stack first (about a second) for nothing.
+    stores = open_stores(project)
+    try:
+        with byte_progress(f"add {name}", not json, unit="files") as progress:
+            version, created = add_files(stores, path, name, progress=progress)
+    finally:
+        stores.close()
+    changes = version.meta.get("changes", {})
+    if json:
+        emit_json({**version_dict(version), "created": created, "changes": changes})
+        return
+    state = "new version" if created else "unchanged (already stored)"
+    counts = ", ".join(f"{len(v)} {k}" for k, v in changes.items() if v)
+    typer.echo(f"{version.ref}  {version.rows} files  {version.meta['bytes']} bytes  {state}"
+               + (f"  ({counts})" if created and counts else ""))
+
+
+@app.command("checkout")
+def checkout(ref: Annotated[str, typer.Argument(help="NAME or NAME@VERSION of a file set.")],
+             dest: Annotated[Path, typer.Argument(help="Folder to write the files into.")],
+             project: ProjectOption = None, json: JsonOption = False) -> None:
+    """Write a file-set version's files into a folder (files already right are left alone)."""
+    from conveyor.data.datasets import resolve
+    from conveyor.data.files import checkout as write_files
+
+    stores = open_stores(project)
+    try:
+        written = write_files(stores, resolve(stores, ref), dest)
+    finally:
+        stores.close()
+    if json:
+        emit_json({"ref": ref, "dest": str(dest), "written": written})
+        return
+    typer.echo(f"wrote {written} files to {dest}")
 
 
 @app.command("list")
@@ -46,24 +166,153 @@ def list_versions(name: Annotated[str | None, typer.Argument(help="Only this dat
           [[v.name, v.version[:12], v.rows, len(v.columns), when(v.created_at), v.source] for v in versions])
 
 
+@app.command("log")
+def log(name: Annotated[str, typer.Argument(help="Dataset name.")],
+        project: ProjectOption = None, json: JsonOption = False) -> None:
+    """Every version of a dataset with time, rows, size and what changed since the one before."""
+    from conveyor.data.history import describe_changes
+
+    with open_project(project) as proj:
+        entries = proj.data_log(name)
+    if json:
+        emit_json(entries)
+        return
+    table(f"History of {name}", ["version", "created", "rows", "bytes", "changes"],
+          [[e["version"][:12], when(e["created_at"]), e["rows"], e["bytes"], describe_changes(e)] for e in entries])
+
+
 @app.command("show")
 def show(ref: Annotated[str, typer.Argument(help="NAME or NAME@VERSION.")],
          project: ProjectOption = None, json: JsonOption = False) -> None:
-    """Schema, profile and lineage of one dataset version."""
+    """Schema, profile and lineage (parents, children, runs, models) of one dataset version."""
     with open_project(project) as proj:
         version = proj.dataset(ref)
-        runs = proj.runs(dataset=version.name)
-        used_by = [r for r in runs if r.dataset == f"{version.name}@{version.version}"]
+        lineage = proj.lineage(f"{version.name}@{version.version}")
     if json:
-        emit_json({**version_dict(version), "profile": version.profile, "runs": [r.id for r in used_by],
-                   "models": sorted({r.tags["model_version"] for r in used_by if "model_version" in r.tags})})
+        emit_json({**version_dict(version), "profile": version.profile, "meta": version.meta,
+                   "children": lineage["children"], "runs": lineage["runs"], "models": lineage["models"]})
         return
     typer.echo(f"{version.ref}  rows={version.rows}  source={version.source}  created={when(version.created_at)}")
     columns = version.profile.get("columns", {})
-    table("Columns", ["column", "kind", "dtype", "nulls", "distinct", "min", "mean", "max"],
-          [[c["name"], c["kind"], c["dtype"], columns.get(c["name"], {}).get("nulls"),
-            columns.get(c["name"], {}).get("distinct"), columns.get(c["name"], {}).get("min"),
-            columns.get(c["name"], {}).get("mean"), columns.get(c["name"], {}).get("max")] for c in version.columns])
-    if used_by:
-        table("Used by runs", ["run", "name", "model"],
-              [[r.id[:12], r.name, r.tags.get("model_version")] for r in used_by])
+    if columns:
+        table("Columns", ["column", "kind", "dtype", "nulls", "distinct", "min", "mean", "std", "max"],
+              [[c["name"], c["kind"], c["dtype"]] + [columns.get(c["name"], {}).get(k) for k in
+                                                     ("nulls", "distinct", "min", "mean", "std", "max")]
+               for c in version.columns])
+    links = [["parent", p] for p in lineage["parents"]] + [["child", c] for c in lineage["children"]]
+    links += [["run", f"{r[:12]} {lineage['run_names'].get(r, '')}"] for r in lineage["runs"]]
+    links += [["model", m] for m in lineage["models"]]
+    if links:
+        table("Lineage", ["relation", "what"], [[kind, _short(what)] for kind, what in links])
+
+
+def _short(ref: str) -> str:
+    name, _, version = ref.partition("@")
+    return f"{name}@{version[:12]}" if version else ref
+
+
+@app.command("contract")
+def contract(ref: Annotated[str, typer.Argument(help="NAME@VERSION to infer the contract from.")],
+             force: Annotated[bool, typer.Option("--force", help="Replace an existing contract file.")] = False,
+             project: ProjectOption = None, json: JsonOption = False) -> None:
+    """Infer a validation contract from a version and write it to contracts/NAME.yaml for you to edit."""
+    with open_project(project) as proj:
+        path, rules = proj.write_contract(ref, force=force)
+    if json:
+        emit_json({"path": str(path), "contract": rules})
+        return
+    typer.echo(f"wrote {path} ({len(rules['columns'])} columns); edit it, then `conveyor data validate`")
+
+
+@app.command("validate")
+def validate(target: Annotated[str, typer.Argument(help="NAME, NAME@VERSION or a file to check.")],
+             against: Annotated[str | None, typer.Option("--against", help="Infer the contract from this "
+                                                         "NAME@VERSION.")] = None,
+             contract_file: Annotated[Path | None, typer.Option("--contract", help="Contract YAML (default: "
+                                                                "contracts/NAME.yaml).")] = None,
+             name: Annotated[str | None, typer.Option("--name", help="Check a file as a batch of this dataset "
+                                                      "(contracts/NAME.yaml).")] = None,
+             project: ProjectOption = None, json: JsonOption = False) -> None:
+    """Check a batch against a contract; exit 1 listing each failing check with counts and example rows."""
+    from conveyor.core.errors import CheckFailedError
+
+    with open_project(project) as proj:
+        report = proj.validate(target, against=against, contract=contract_file, name=name)
+    _print_report(report, json)
+    if not report.passed:
+        raise CheckFailedError(f"{target}: {report.summary()}")
+
+
+@app.command("diff")
+def diff(a: Annotated[str, typer.Argument(help="NAME@VERSION (before).")],
+         b: Annotated[str, typer.Argument(help="NAME@VERSION (after).")],
+         html: Annotated[Path | None, typer.Option("--html", help="Also write an HTML page with overlaid "
+                                                   "distributions.")] = None,
+         project: ProjectOption = None, json: JsonOption = False) -> None:
+    """Schema changes, row counts and per-column distribution shift between two versions."""
+    with open_project(project) as proj:
+        result = proj.diff(a, b)
+        if html is not None:
+            page = proj.diff_html(a, b)
+            tmp = html.with_name(f".{html.name}.tmp")
+            tmp.write_text(page, encoding="utf-8")
+            tmp.replace(html)
+    if json:
+        emit_json({**result, "html": str(html) if html else None})
+        return
+    schema = result["schema"]
+    typer.echo(f"rows {result['rows_before']} -> {result['rows_after']} ({result['rows_change']:+d}); "
+               f"added {schema['added'] or '-'}; removed {schema['removed'] or '-'}; "
+               f"type changed {[t['column'] for t in schema['type_changed']] or '-'}")
+    table("Per-column shift", ["column", "kind", "test", "score", "verdict", "nulls", "mean"],
+          [[c["column"], c["kind"], c["method"], c["score"], "SHIFTED" if c["shifted"] else "stable",
+            f"{c['nulls_before']} -> {c['nulls_after']}",
+            f"{c['mean_before']:.4g} -> {c['mean_after']:.4g}" if c["mean_before"] is not None
+            and c["mean_after"] is not None else "-"] for c in result["columns"]])
+    if html is not None:
+        typer.echo(f"wrote {html}")
+
+
+@app.command("scan")
+def scan(ref: Annotated[str, typer.Argument(help="NAME or NAME@VERSION.")],
+         project: ProjectOption = None, json: JsonOption = False) -> None:
+    """Flag columns that look personal: emails, phone numbers, card numbers (Luhn), IP addresses, names."""
+    with open_project(project) as proj:
+        findings = proj.scan_pii(ref)
+    if json:
+        emit_json(findings)
+        return
+    if not findings:
+        typer.echo("no column looks personal")
+        return
+    table(f"Personal data in {ref}", ["column", "looks like", "share of values", "by"],
+          [[f["column"], f["kind"], f["share"], f["reason"]] for f in findings])
+
+
+@app.command("filter")
+def filter_rows(ref: Annotated[str, typer.Argument(help="NAME@VERSION to filter.")],
+                query: Annotated[str, typer.Option("--query", help="pandas query, e.g. \"age >= 18\".")],
+                name: Annotated[str, typer.Option("--name", help="Name of the derived dataset.")],
+                project: ProjectOption = None, json: JsonOption = False) -> None:
+    """Derive a dataset from the rows that match a query (the parent is recorded)."""
+    with open_project(project) as proj:
+        version = proj.filter_dataset(ref, query, name)
+    if json:
+        emit_json(version_dict(version))
+        return
+    typer.echo(f"{version.ref}  {version.rows} rows  from {_short(version.parents[0])}")
+
+
+@app.command("split")
+def split(ref: Annotated[str, typer.Argument(help="NAME@VERSION to split.")],
+          test: Annotated[float, typer.Option("--test", help="Share of rows for NAME.test.")] = 0.2,
+          seed: Annotated[int, typer.Option("--seed")] = 0,
+          project: ProjectOption = None, json: JsonOption = False) -> None:
+    """Derive NAME.train and NAME.test by a seeded random split (the parent is recorded)."""
+    with open_project(project) as proj:
+        parts = proj.split_dataset(ref, test_fraction=test, seed=seed)
+    if json:
+        emit_json([version_dict(v) for v in parts])
+        return
+    for version in parts:
+        typer.echo(f"{version.ref}  {version.rows} rows")

@@ -14,13 +14,14 @@ from __future__ import annotations
 import abc
 import contextlib
 import os
+import shutil
 import threading
 import uuid
 
 import fsspec
 
 from conveyor.core.errors import IntegrityError, NotFoundError
-from conveyor.store.hashing import digest_bytes
+from conveyor.store.hashing import digest_bytes, digest_file
 
 
 class ArtifactStore(abc.ABC):
@@ -62,6 +63,20 @@ class ArtifactStore(abc.ABC):
                 hint="Restore it from a backup or re-create the object that wrote it.",
             )
         return data
+
+    # --- data ---
+    def put_file(self, path: str | os.PathLike, digest: str | None = None) -> str:
+        """Store a file's bytes (same contract as ``put_bytes``) without holding them in memory where the
+        backend allows: a large dataset version is streamed to a temporary file and handed over here. A caller
+        that hashed the bytes while writing them passes ``digest`` and saves reading the file again."""
+        digest = digest or digest_file(path)
+        if not self.exists(digest):
+            self._write_file(digest, path)
+        return digest
+
+    def _write_file(self, digest: str, path: str | os.PathLike) -> None:
+        with open(path, "rb") as handle:
+            self._write(digest, handle.read())
 
 
 class InMemoryArtifactStore(ArtifactStore):
@@ -137,3 +152,22 @@ class FsspecArtifactStore(ArtifactStore):
             if rest and not rest.startswith(".tmp-"):
                 found.append(prefix + rest)
         return sorted(found)
+
+    # --- data ---
+    def _write_file(self, digest: str, path: str | os.PathLike) -> None:
+        final = self._path(digest)
+        folder = final.rsplit("/", 1)[0]
+        self.fs.makedirs(folder, exist_ok=True)
+        if not self._local:
+            self.fs.put_file(os.fspath(path), final)
+            return
+        tmp = f"{folder}/.tmp-{uuid.uuid4().hex}"
+        try:
+            shutil.copyfile(path, tmp)  # the kernel copies (copy_file_range), never through Python memory
+            with open(tmp, "rb+") as handle:
+                os.fsync(handle.fileno())
+            os.replace(tmp, final)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.remove(tmp)
+            raise

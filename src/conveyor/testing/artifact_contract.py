@@ -74,3 +74,16 @@ class ArtifactStoreContract:
         listed = artifact_store.digests()
         assert listed == sorted(stored)
         assert all(_DIGEST.fullmatch(d) for d in listed)  # no temporary files, no partial names
+
+    # --- data ---
+    def test_put_file_streams_a_file_in(self, artifact_store: ArtifactStore, tmp_path) -> None:
+        data = os.urandom(3 * 1024 * 1024)
+        path = tmp_path / "blob.bin"
+        path.write_bytes(data)
+        digest = artifact_store.put_file(path)
+        assert digest == digest_bytes(data) and artifact_store.get_bytes(digest) == data
+        assert artifact_store.put_file(path, digest) == digest  # a known digest: stored once
+        assert artifact_store.digests() == [digest]
+        empty = tmp_path / "empty.bin"
+        empty.write_bytes(b"")
+        assert artifact_store.get_bytes(artifact_store.put_file(empty)) == b""

@@ -1,0 +1,129 @@
+"""File-set versions: a folder as one version with a manifest; a one-file change stores only that file."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from conveyor.core.errors import BadInputError
+from conveyor.data.datasets import load_frame
+from conveyor.data.files import add_files, checkout, read_manifest
+from conveyor.data.history import describe_changes, log
+
+
+@pytest.fixture
+def folder(tmp_path):
+    root = tmp_path / "images"
+    for i in range(200):
+        sub = root / f"class_{i % 4}"
+        sub.mkdir(parents=True, exist_ok=True)
+        (sub / f"img_{i:03d}.bin").write_bytes(bytes([i % 256]) * (100 + i))
+    (root / "big.bin").write_bytes(b"\x01" * (2 * 1024 * 1024))  # above the packing size: a blob of its own
+    return root
+
+
+def _blob_sizes(stores):
+    return {d: len(stores.artifacts.get_bytes(d)) for d in stores.artifacts.digests()}
+
+
+def test_a_folder_is_one_version_and_round_trips(stores, folder, tmp_path):
+    version, created = add_files(stores, folder, "images")
+    assert created and version.rows == 201 and version.meta["kind"] == "files"
+    assert version.meta["bytes"] == sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
+    manifest = read_manifest(stores, version)
+    assert [f["path"] for f in manifest] == sorted(f["path"] for f in manifest)
+    assert len(stores.artifacts.digests()) == 3  # one pack of small files, the big file, the manifest
+    out = tmp_path / "out"
+    assert checkout(stores, version, out) == 201
+    for path in folder.rglob("*"):
+        if path.is_file():
+            assert (out / path.relative_to(folder)).read_bytes() == path.read_bytes()
+    assert checkout(stores, version, out) == 0  # already right: nothing rewritten
+
+
+def test_unchanged_folder_writes_nothing(stores, folder):
+    first, _ = add_files(stores, folder, "images")
+    blobs = stores.artifacts.digests()
+    again, created = add_files(stores, folder, "images")
+    assert not created and again.version == first.version
+    assert stores.artifacts.digests() == blobs
+
+
+def test_one_changed_file_stores_only_that_file(stores, folder, tmp_path):
+    first, _ = add_files(stores, folder, "images")
+    before = _blob_sizes(stores)
+    changed = folder / "class_1" / "img_005.bin"
+    changed.write_bytes(b"new content of one image")
+    second, created = add_files(stores, folder, "images")
+    assert created and second.version != first.version
+    new_blobs = {d: n for d, n in _blob_sizes(stores).items() if d not in before}
+    manifest_digest = second.artifact
+    assert set(new_blobs) - {manifest_digest} and len(new_blobs) == 2  # a pack holding one file, the manifest
+    pack_size = next(n for d, n in new_blobs.items() if d != manifest_digest)
+    assert pack_size == len(b"new content of one image")
+    assert second.meta["changes"] == {"added": [], "removed": [], "modified": ["class_1/img_005.bin"]}
+    out = tmp_path / "out"
+    checkout(stores, second, out)
+    assert (out / "class_1" / "img_005.bin").read_bytes() == b"new content of one image"
+    checkout(stores, first, tmp_path / "old")
+    assert (tmp_path / "old" / "class_1" / "img_005.bin").read_bytes() == bytes([5]) * 105
+    entries = log(stores.metadata.list_dataset_versions("images"))
+    assert describe_changes(entries[-1]) == "+0 -0 ~1 files"
+
+
+def test_added_and_removed_files_are_logged(stores, folder):
+    add_files(stores, folder, "images")
+    (folder / "class_0" / "img_000.bin").unlink()
+    (folder / "new.txt").write_text("fresh")
+    version, _ = add_files(stores, folder, "images")
+    assert version.meta["changes"]["added"] == ["new.txt"]
+    assert version.meta["changes"]["removed"] == ["class_0/img_000.bin"]
+
+
+def test_bad_folders_and_tables_of_files(stores, tmp_path, folder):
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(BadInputError, match="holds no files"):
+        add_files(stores, tmp_path / "empty", "x")
+    with pytest.raises(BadInputError, match="Not found"):
+        add_files(stores, tmp_path / "missing", "x")
+    version, _ = add_files(stores, folder, "images")
+    with pytest.raises(BadInputError, match="set of files"):
+        load_frame(stores, version)
+
+
+def test_a_damaged_pack_is_found_on_checkout(tmp_path, stores, folder):
+    version, _ = add_files(stores, folder, "images")
+    pack = next(f["pack"] for f in read_manifest(stores, version) if "pack" in f)
+    blob = tmp_path / "artifacts" / pack[:2] / pack[2:]
+    data = blob.read_bytes()
+    blob.write_bytes(bytes([data[0] ^ 0xFF]) + data[1:])
+    from conveyor.core.errors import IntegrityError
+
+    with pytest.raises(IntegrityError):
+        checkout(stores, version, tmp_path / "out")
+    assert json.loads(stores.artifacts.get_bytes(version.artifact))["files"]
+
+
+def test_file_sets_and_quarantine_on_a_postgresql_store(postgres_db_url, tmp_path, folder):
+    import pandas as pd
+
+    from conveyor.data.contracts import infer_contract
+    from conveyor.data.datasets import ingest_frame
+    from conveyor.data.intake import ingest_checked
+    from conveyor.store import Stores
+
+    stores = Stores.open(postgres_db_url, str(tmp_path / "pg-artifacts"))
+    try:
+        first, _ = add_files(stores, folder, "images")
+        (folder / "class_2" / "img_010.bin").write_bytes(b"changed")
+        second, created = add_files(stores, folder, "images")
+        assert created and second.version != first.version
+        assert second.meta["changes"]["modified"] == ["class_2/img_010.bin"]
+        assert add_files(stores, folder, "images")[1] is False
+        reference, _ = ingest_frame(stores, pd.DataFrame({"a": range(100), "b": ["x", "y"] * 50}), "t")
+        batch = pd.DataFrame({"a": range(100), "b": ["x", "z"] * 50})
+        kept, _ = ingest_checked(stores, batch, "t", contract=infer_contract(reference), on_error="quarantine")
+        assert kept.rows == 50 and stores.metadata.get_dataset_version("t.quarantine").rows == 50
+    finally:
+        stores.close()
