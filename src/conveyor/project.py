@@ -328,14 +328,6 @@ class Project:
         run = self.run(version.run_id) if version.run_id else None
         return build_card(version, run, self.aliases(version.name))
 
-
-def _setting_int(value: Any, field: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise BadInputError(f"{field} must be a whole number of at least 1, got {value!r}.", field=field,
-                            hint=f"Fix {field} in conveyor.yaml.")
-    return value
-
-
     # --- monitor ---
     def reference_stats(self, ref: str) -> dict[str, Any]:
         """The stored reference statistics of a model version, computed from its training data on first call."""
@@ -540,6 +532,13 @@ def _setting_int(value: Any, field: str) -> int:
         from conveyor.data.lineage import build_features
 
         return build_features(self.stores, self.dataset(ref), function, name)
+
+
+def _setting_int(value: Any, field: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise BadInputError(f"{field} must be a whole number of at least 1, got {value!r}.", field=field,
+                            hint=f"Fix {field} in conveyor.yaml.")
+    return value
 
 
 def serving_app(project: Project, ref: str, **options: Any) -> FastAPI:
