@@ -81,7 +81,9 @@ def test_reopened_sqlite_store_keeps_data_without_migrating(tmp_path: Path,
     def no_migrations(*_args: object, **_kwargs: object) -> None:
         raise AssertionError("a store at head must not be migrated again")
 
-    monkeypatch.setattr(migrate.command, "upgrade", no_migrations)
+    from alembic import command
+
+    monkeypatch.setattr(command, "upgrade", no_migrations)
     reopened = open_metadata_store(url)
     try:
         assert reopened.get_run("r" * 32).params == {"a": "1"}
@@ -129,3 +131,7 @@ def test_an_alias_change_is_undone_when_its_audit_row_cannot_be_written(sql_stor
     assert sql_store.aliases("atomic") == {}
     assert sql_store.alias_history("atomic", "champion") == []
     assert sql_store.list_audit() == []
+
+
+def test_the_cached_head_revision_is_the_newest_migration():
+    assert migrate.head_revision() == migrate.HEAD
