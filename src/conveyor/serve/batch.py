@@ -12,7 +12,7 @@ from conveyor.data.readers import read_file
 from conveyor.registry.loaded import LoadedModel
 from conveyor.registry.models import load_model
 from conveyor.serve.conform import conform
-from conveyor.serve.scoring import predict_frame
+from conveyor.serve.predictor import Predictor
 from conveyor.store import Stores
 
 WRITERS = {".csv", ".parquet", ".pq"}
@@ -22,7 +22,7 @@ def score_frame(model: LoadedModel, frame: pd.DataFrame) -> pd.DataFrame:
     """Checked and cast against the signature exactly as the server does, so a file and a request that hold the
     same rows get the same answers (and the same error messages)."""
     features = conform(frame, model.version.signature.get("inputs", []), max_rows=max(len(frame), 1)).frame
-    predictions, proba = predict_frame(model, features, field="INPUT")
+    predictions, proba = Predictor(model).predict_frame(features, field="INPUT")
     out = frame.copy()
     out["prediction"] = predictions
     if proba is not None:

@@ -376,7 +376,7 @@ class SqlMetadataStore(MetadataStore):
             return
         rows = [{"id": r.id, "model": r.model, "model_name": r.model.split(":")[0], "at": r.at,
                  "latency_ms": r.latency_ms, "inputs": r.inputs, "outputs": r.outputs, "label": r.label,
-                 "labeled_at": r.labeled_at} for r in records]
+                 "labeled_at": r.labeled_at, "role": r.role, "request_id": r.request_id} for r in records]
         with self.engine.begin() as conn:
             conn.execute(t.predictions.insert(), rows)
 
@@ -400,5 +400,5 @@ class SqlMetadataStore(MetadataStore):
         if limit:
             query = query.limit(limit)
         with self.engine.connect() as conn:
-            return [PredictionRecord(r.id, r.model, r.inputs, r.outputs, r.at, r.latency_ms, r.label, r.labeled_at)
-                    for r in conn.execute(query)]
+            return [PredictionRecord(r.id, r.model, r.inputs, r.outputs, r.at, r.latency_ms, r.label, r.labeled_at,
+                                     r.role, r.request_id) for r in conn.execute(query)]

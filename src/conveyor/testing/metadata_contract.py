@@ -402,3 +402,17 @@ class MetadataStoreContract:
 
     def test_close_is_safe(self, metadata_store: MetadataStore) -> None:
         metadata_store.close()
+
+    # --- serve ---
+
+    def test_prediction_role_and_request_id_round_trip(self, metadata_store: MetadataStore) -> None:
+        plain = prediction("churn:1", T0)
+        shadow = prediction("churn:2", T0 + 1, role="shadow", request_id="req-1")
+        canary = prediction("churn:3", T0 + 2, role="canary", request_id="req-2")
+        metadata_store.log_predictions([plain, shadow, canary])
+        by_id = {p.id: p for p in metadata_store.list_predictions("churn")}
+        assert (by_id[plain.id].role, by_id[plain.id].request_id) == ("primary", None)
+        assert (by_id[shadow.id].role, by_id[shadow.id].request_id) == ("shadow", "req-1")
+        assert by_id[canary.id] == canary
+        assert metadata_store.add_feedback({shadow.id: 1}) == []
+        assert [p.label for p in metadata_store.list_predictions(model_version="churn:2")] == [1]
