@@ -33,6 +33,21 @@ def serve_forever(app: FastAPI, host: str = "127.0.0.1", port: int = 5000) -> No
         sock.close()
 
 
+def serve_workers(factory: str, host: str, port: int, workers: int) -> None:
+    """Serve from ``workers`` processes sharing one socket; each calls ``factory`` ("module:function") to build
+    its own app, so the model is loaded once per worker. SIGTERM stops them all gracefully."""
+    from uvicorn.supervisors import Multiprocess
+
+    sock = _bind(host, port)
+    config = uvicorn.Config(factory, factory=True, log_level="warning", lifespan="on", workers=workers,
+                            timeout_graceful_shutdown=int(SHUTDOWN_TIMEOUT_S))
+    server = uvicorn.Server(config)
+    try:
+        Multiprocess(config, target=server.run, sockets=[sock]).run()
+    finally:
+        sock.close()
+
+
 def _bind(host: str, port: int) -> socket.socket:
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     # proto=IPPROTO_TCP matters: asyncio only sets TCP_NODELAY on connections whose socket says TCP, and without it
