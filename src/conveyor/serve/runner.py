@@ -41,9 +41,8 @@ def serve_workers(factory: str, host: str, port: int, workers: int) -> None:
     sock = _bind(host, port)
     config = uvicorn.Config(factory, factory=True, log_level="warning", lifespan="on", workers=workers,
                             timeout_graceful_shutdown=int(SHUTDOWN_TIMEOUT_S))
-    server = uvicorn.Server(config)
     try:
-        Multiprocess(config, target=server.run, sockets=[sock]).run()
+        Multiprocess(config, sockets=[sock]).run()
     finally:
         sock.close()
 
