@@ -53,6 +53,22 @@ class ServerMetrics:
                                 ["role", "model", "version"], registry=self.registry)
         self.reloads = Counter("conveyor_model_reloads", "Hot reloads to a new model version.", ["role"],
                                registry=self.registry)
+        self._children: dict[tuple, Any] = {}  # labels() costs microseconds; requests reuse the labelled series
+
+    def request(self, endpoint: str, status: int, seconds: float) -> None:
+        key = (endpoint, status)
+        pair = self._children.get(key)
+        if pair is None:
+            pair = self._children[key] = (self.requests.labels(endpoint, str(status)),
+                                          self.latency.labels(endpoint))
+        pair[0].inc()
+        pair[1].observe(seconds)
+
+    def predicted(self, role: str, rows: int) -> None:
+        child = self._children.get(role)
+        if child is None:
+            child = self._children[role] = self.predictions.labels(role)
+        child.inc(rows)
 
     def batch(self, rows: int, requests: int) -> None:
         self.batch_rows.observe(rows)
@@ -87,7 +103,7 @@ class MetricsAndAuth:
         status = 500
         if self.token is not None and path not in OPEN_PATHS and not self._authorised(scope):
             self.metrics.errors.labels("unauthorized").inc()
-            self.metrics.requests.labels(endpoint, "401").inc()
+            self.metrics.request(endpoint, 401, time.perf_counter() - started)
             await _unauthorised(send)
             return
 
@@ -100,8 +116,7 @@ class MetricsAndAuth:
         try:
             await self.app(scope, receive, counting_send)
         finally:
-            self.metrics.requests.labels(endpoint, str(status)).inc()
-            self.metrics.latency.labels(endpoint).observe(time.perf_counter() - started)
+            self.metrics.request(endpoint, status, time.perf_counter() - started)
 
     def _authorised(self, scope: dict) -> bool:
         for key, value in scope["headers"]:

@@ -76,7 +76,11 @@ class Predictor:
     def __init__(self, model: LoadedModel) -> None:
         self.model = model
         self.classifier = model.task == "classification"
-        self.classes = np.asarray(model.classes, dtype=object)
+        labels = list(model.classes)
+        # Homogeneous int or text labels keep a native dtype, so answers become Python values in one tolist().
+        same = labels and (all(isinstance(c, int) and not isinstance(c, bool) for c in labels)
+                           or all(isinstance(c, str) for c in labels))
+        self.classes = np.asarray(labels) if same else np.asarray(labels, dtype=object)
         inner = model.model
         self.prep: Any = None
         if isinstance(inner, Pipeline) and len(inner) > 1:
