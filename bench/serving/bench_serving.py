@@ -71,7 +71,7 @@ class Server:
     def __init__(self, name: str, command: list[str], port: int, health: str, env: dict | None = None,
                  cwd: Path | None = None) -> None:
         self.name, self.port, self.health = name, port, health
-        self.log = tempfile.TemporaryFile()
+        self.log = tempfile.TemporaryFile()  # noqa: SIM115 (lives as long as the server; closed in stop())
         self.proc = subprocess.Popen(["taskset", "-c", SERVER_CPU, *command], stdout=self.log, stderr=self.log,
                                      env={**os.environ, **(env or {})}, cwd=cwd)
 
@@ -111,6 +111,7 @@ class Server:
             self.proc.wait(30)
         except subprocess.TimeoutExpired:
             self.proc.kill()
+        self.log.close()
 
 
 def v2_body(rows: np.ndarray, name: str = "input-0") -> bytes:

@@ -28,7 +28,6 @@ from prometheus_client import CONTENT_TYPE_LATEST
 from starlette.concurrency import run_in_threadpool
 
 from conveyor._version import __version__
-from conveyor.core.entities import new_id
 from conveyor.core.errors import BadInputError, ConveyorError, NotFoundError, PayloadTooLargeError
 from conveyor.core.refs import ModelRef
 from conveyor.serve import v2
@@ -51,7 +50,7 @@ from conveyor.serve.payloads import (
 )
 from conveyor.serve.predlog import PredictionLogger
 from conveyor.serve.responses import JSONBytes, error_response, install_error_handlers
-from conveyor.serve.scoring import Scored, Served
+from conveyor.serve.scoring import Scored, Served, fast_id
 from conveyor.store import Stores
 
 log = logging.getLogger(__name__)
@@ -163,7 +162,7 @@ class Server:
 
     # choosing the model
     def route(self, key: str | None) -> Served:
-        if self.canary is not None and self.canary_percent > 0 and in_canary(key or new_id(), self.canary_percent):
+        if self.canary is not None and self.canary_percent > 0 and in_canary(key or fast_id(), self.canary_percent):
             return self.canary.current
         return self.primary.current
 
@@ -325,7 +324,7 @@ def _mlflow_router(server: Server) -> APIRouter:
         started = time.perf_counter()
         body = await read_body(request, options.max_body_bytes)
         content_type = request.headers.get("content-type")
-        request_id = request.headers.get("x-request-id") or new_id()
+        request_id = request.headers.get("x-request-id") or fast_id()
         served = server.route(_request_key(request) or request_id)
         if len(body) <= INLINE_DECODE_BYTES:
             inputs = server.decode_mlflow(served, body, content_type)

@@ -74,6 +74,10 @@ class _Ids:
 prediction_ids = _Ids()
 
 
+def fast_id() -> str:
+    return prediction_ids.take(1)[0]
+
+
 def native(value: Any) -> Any:
     """A JSON-ready Python value: numpy scalars unwrapped, NaN/inf and missing markers -> None, times -> ISO text."""
     if value is None or value is pd.NA or value is pd.NaT:

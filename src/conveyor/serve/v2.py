@@ -15,10 +15,9 @@ from typing import Any
 
 import pandas as pd
 
-from conveyor.core.entities import new_id
 from conveyor.core.errors import BadInputError, PayloadTooLargeError
 from conveyor.serve.conform import MAX_ROWS
-from conveyor.serve.scoring import Scored, Served
+from conveyor.serve.scoring import Scored, Served, fast_id
 
 KIND_DATATYPES = {"numeric": "FP64", "categorical": "BYTES", "bool": "BOOL", "datetime": "BYTES"}
 DATATYPES = ("BOOL", "UINT8", "UINT16", "UINT32", "UINT64", "INT8", "INT16", "INT32", "INT64", "FP16", "FP32",
@@ -137,7 +136,7 @@ def request_id(body: dict[str, Any]) -> str:
     given = body.get("id")
     if given is not None and not isinstance(given, str):
         raise BadInputError("'id' must be a string.", field="id")
-    return given or new_id()
+    return given or fast_id()
 
 
 def infer_response(scorer: Served, scored: Scored, *, rid: str, outputs: list[str],
