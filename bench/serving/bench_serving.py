@@ -226,28 +226,37 @@ def load_test(root: Path, project: Path, seconds: float, versions: int) -> dict:
 
 
 def markdown(results: list[dict], floor_us: dict[int, float]) -> str:
-    lines = ["| server | conc | rows/req | req/s | rows/s | p50 ms | p99 ms | errors | server CPU s / wall s |",
-             "|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    lines = ["| server | conc | rows/req | req/s | rows/s | p50 ms | p99 ms | errors | server CPU s / wall s "
+             "| req per CPU-s |",
+             "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for r in results:
+        per_cpu = (r["requests"] - r["errors"]) / r["cpu_s"] if r["cpu_s"] else float("nan")
         lines.append(f"| {r['server']} | {r['concurrency']} | {r['rows']} | {r['rps']:,.0f} | {r['rows_per_s']:,.0f} "
                      f"| {r['p50_ms']:.2f} | {r['p99_ms']:.2f} | {r['errors']} | {r['cpu_s']:.1f} / "
-                     f"{r['wall_s']:.1f} |")
+                     f"{r['wall_s']:.1f} | {per_cpu:,.0f} |")
     lines.append(f"| floor: in-process `Booster.predict`, 1 thread | | 1 / 32 | | | {floor_us[1] / 1000:.3f} / "
-                 f"{floor_us[32] / 1000:.3f} | | | |")
+                 f"{floor_us[32] / 1000:.3f} | | | | |")
     return "\n".join(lines)
 
 
 def ratios(results: list[dict]) -> str:
     by = {(r["server"], r["concurrency"], r["rows"]): r for r in results}
-    lines = ["| at concurrency 16 | rows/req | conveyor req/s vs anchor | conveyor p99 vs anchor p99 |",
-             "|---|---:|---:|---:|"]
+    lines = ["| at concurrency 16 | rows/req | conveyor req/s vs anchor | per CPU-s vs anchor "
+             "| conveyor p99 vs anchor p99 |", "|---|---:|---:|---:|---:|"]
+
+    def per_cpu(r: dict) -> float:
+        return (r["requests"] - r["errors"]) / r["cpu_s"] if r["cpu_s"] else float("nan")
+
     for anchor in sorted({r["server"] for r in results if not r["server"].startswith("conveyor")}):
-        for rows in (1, 32):
-            ours = by.get(("conveyor (V2)" if anchor.startswith("MLServer") else "conveyor (/invocations)", 16, rows))
-            theirs = by.get((anchor, 16, rows))
-            if ours and theirs and theirs["rps"]:
-                lines.append(f"| vs {anchor} | {rows} | {ours['rps'] / theirs['rps']:.2f}x | "
-                             f"{ours['p99_ms']:.2f} vs {theirs['p99_ms']:.2f} ms |")
+        door = "V2" if anchor.startswith("MLServer") else "/invocations"
+        for suffix in ("", ", no log"):
+            for rows in (1, 32):
+                ours = by.get((f"conveyor ({door}{suffix})", 16, rows))
+                theirs = by.get((anchor, 16, rows))
+                if ours and theirs and theirs["rps"]:
+                    lines.append(f"| conveyor ({door}{suffix}) vs {anchor} | {rows} | "
+                                 f"{ours['rps'] / theirs['rps']:.2f}x | {per_cpu(ours) / per_cpu(theirs):.2f}x | "
+                                 f"{ours['p99_ms']:.2f} vs {theirs['p99_ms']:.2f} ms |")
     return "\n".join(lines)
 
 
@@ -258,7 +267,6 @@ def main() -> None:
     parser.add_argument("--only", default="conveyor,conveyor-nolog,mlserver,mlserver-batching,mlflow")
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
-    os.sched_setaffinity(0, {LOADGEN_CPU})
     only = set(args.only.split(","))
     root = Path(tempfile.mkdtemp(prefix="serve-bench-", dir="/tmp"))
     results: list[dict] = []
@@ -266,6 +274,7 @@ def main() -> None:
         booster, X = train(root)
         floor_us = floor(booster, X)
         project = setup_conveyor(root, booster, versions=5)
+        os.sched_setaffinity(0, {LOADGEN_CPU})  # from here on: servers on CPU 0, the load generator on CPU 1
         env_mlflow = {"MLFLOW_DISABLE_TELEMETRY": "true", "PATH": f"{MLFLOW_BIN}:{os.environ['PATH']}"}
         for name in ["conveyor", "conveyor-nolog", "mlserver", "mlserver-batching", "mlflow"]:
             if name not in only:

@@ -47,7 +47,10 @@ class Inputs:
     def input_rows(self) -> list[dict[str, Any]]:
         """One ``{column: value}`` per row for the prediction log (NaN -> None)."""
         if self.matrix is not None:
-            return [{n: (None if v != v else v) for n, v in zip(self.names, row, strict=True)}
+            names = self.names
+            if not np.isnan(self.matrix).any():
+                return [dict(zip(names, row, strict=True)) for row in self.matrix.tolist()]
+            return [{n: (None if v != v else v) for n, v in zip(names, row, strict=True)}
                     for row in self.matrix.tolist()]
         frame = self.as_frame()
         return frame.astype(object).where(frame.notna(), None).to_dict("records")

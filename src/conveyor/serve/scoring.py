@@ -113,17 +113,16 @@ class _LogBatch:
     def records(self) -> list[PredictionRecord]:
         scored = self.scored
         probabilities = scored.probabilities()
-        out = []
-        for i, (pid, row, prediction) in enumerate(zip(scored.ids, self.inputs.input_rows(), scored.predictions,
-                                                       strict=True)):
-            outputs: dict[str, Any] = {"prediction": prediction}
-            if probabilities is not None:
-                outputs["proba"] = probabilities[i]
-            out.append(PredictionRecord(id=pid, model=scored.model_version,
-                                        inputs={k: native(v) for k, v in row.items()}, outputs=outputs, at=self.at,
-                                        latency_ms=scored.latency_ms, role=scored.role,
-                                        request_id=self.request_id))
-        return out
+        rows = self.inputs.input_rows()
+        if self.inputs.matrix is None:  # a frame may hold numpy scalars, timestamps, NaN: make them JSON-ready
+            rows = [{k: native(v) for k, v in row.items()} for row in rows]
+        model, at, latency, role, rid = scored.model_version, self.at, scored.latency_ms, scored.role, self.request_id
+        if probabilities is None:
+            outputs: list[dict[str, Any]] = [{"prediction": p} for p in scored.predictions]
+        else:
+            outputs = [{"prediction": p, "proba": q} for p, q in zip(scored.predictions, probabilities, strict=True)]
+        return [PredictionRecord(pid, model, row, out, at, latency, None, None, role, rid)
+                for pid, row, out in zip(scored.ids, rows, outputs, strict=True)]
 
 
 class Served:
