@@ -28,8 +28,12 @@ def _options(options: dict[str, Any], settings: dict[str, Any]) -> dict[str, Any
 
 def worker_app() -> FastAPI:
     spec = json.loads(os.environ[_ENV])
+    from conveyor.serve.runner import tune_gc
+
     proj = open_project(Path(spec["project"]) if spec["project"] else None)
-    return proj.serving_app(spec["model"], **spec["options"])
+    app = proj.serving_app(spec["model"], **spec["options"])
+    tune_gc()
+    return app
 
 
 def run_server(model: str, *, host: str, port: int, workers: int, project: Path | None,

@@ -10,6 +10,7 @@ that already hold it and is freed when the last of them is done.
 
 from __future__ import annotations
 
+import gc
 import logging
 import threading
 from collections.abc import Callable
@@ -56,6 +57,8 @@ class ModelHolder:
         fresh = Served(load_model(self.stores, version), self.logger, self.role)
         old, self.current = self.current, fresh  # one reference assignment: atomic for every reader
         self.reloads += 1
+        if gc.get_freeze_count():  # a server process that froze its heap at start (runner.tune_gc): the new model too
+            gc.freeze()
         log.warning("%s now serves %s (was %s).", self.ref, fresh.ref, old.ref)
         for callback in self.on_swap:
             callback(old, fresh)

@@ -6,6 +6,7 @@ the kernel with no window for another process to take it, and the URL is known b
 
 from __future__ import annotations
 
+import gc
 import socket
 import threading
 import time
@@ -22,8 +23,18 @@ STARTUP_TIMEOUT_S = 20.0
 SHUTDOWN_TIMEOUT_S = 30.0
 
 
+def tune_gc() -> None:
+    """For a server process, once its model is loaded: move everything alive now (modules, the model) out of the
+    cyclic garbage collector's reach and collect less often. Each full collection walked the whole heap, pausing
+    every request: on 32-row requests with the prediction log on, p99 fell from ~115 ms to ~41 ms with this."""
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(20_000, 50, 1000)
+
+
 def serve_forever(app: FastAPI, host: str = "127.0.0.1", port: int = 5000) -> None:
     """Serve until interrupted (Ctrl-C / SIGTERM: in-flight requests finish and the prediction log is flushed)."""
+    tune_gc()
     sock = _bind(host, port)  # our own socket, for TCP_NODELAY (see _bind)
     config = uvicorn.Config(app, log_level="warning", lifespan="on",
                             timeout_graceful_shutdown=int(SHUTDOWN_TIMEOUT_S))
