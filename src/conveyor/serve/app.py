@@ -258,7 +258,6 @@ def create_app(stores: Stores, ref: str, *, options: ServeOptions | None = None,
         finally:
             await asyncio.get_running_loop().run_in_executor(None, server.stop)
 
-    version = server.primary.current.version
     app = FastAPI(title="conveyor model server", version=__version__, summary=f"Serving {server.primary.ref}",
                   lifespan=lifespan, default_response_class=JSONBytes)
     install_error_handlers(app)
@@ -271,7 +270,6 @@ def create_app(stores: Stores, ref: str, *, options: ServeOptions | None = None,
     app.include_router(v2_router)
     app.add_middleware(ScoringFastPath, invocations=invocations, infer=infer, metrics=server.metrics)
     app.add_middleware(MetricsAndAuth, metrics=server.metrics, token=options.token)
-    log.debug("serving %s", version.ref)
     return app
 
 
