@@ -154,3 +154,17 @@ def test_a_plain_lightgbm_wrapper_on_a_pandas_categorical_is_left_to_the_model(s
     pred, proba = predictor.predict_frame(X)
     assert list(pred) == model.predict(X).tolist()
     np.testing.assert_allclose(proba, model.predict_proba(X), rtol=1e-12)
+
+
+def test_a_pipeline_with_sparse_preprocessing_still_answers_what_it_predicts(stores):
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import OneHotEncoder
+
+    rng = np.random.default_rng(6)
+    X = pd.DataFrame({"colour": rng.choice(["red", "green", "blue"], 300)})
+    y = (X["colour"] == "red").astype(int)
+    model = make_pipeline(OneHotEncoder(), lgb.LGBMClassifier(n_estimators=10, verbose=-1)).fit(X, y)
+    register_model(stores, model, "sparse", input_example=X.head())
+    pred, proba = Predictor(load_model(stores, "sparse")).predict_frame(X)
+    assert list(pred) == model.predict(X).tolist()
+    np.testing.assert_allclose(proba, model.predict_proba(X), rtol=1e-12)

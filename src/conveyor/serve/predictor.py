@@ -144,6 +144,8 @@ class Predictor:
             return model_predict(self.model, frame, field)
         try:
             features = self.prep.transform(frame) if self.prep is not None else frame[self.names or frame.columns]
+            if hasattr(features, "tocsr"):  # sparse preprocessing output: leave it to the model's own methods
+                return model_predict(self.model, frame, field)
             matrix = np.ascontiguousarray(np.asarray(features, dtype=np.float64))
         except Exception as exc:
             if not isinstance(exc, _DATA_ERRORS) and self.names:
@@ -168,7 +170,9 @@ class Predictor:
             return None
         if self.prep is None:
             return np.asarray(frame[self.names or frame.columns], dtype=np.float64), list(self.names or frame.columns)
-        matrix = np.asarray(self.prep.transform(frame), dtype=np.float64)
+        transformed = self.prep.transform(frame)
+        matrix = np.asarray(transformed.toarray() if hasattr(transformed, "toarray") else transformed,
+                            dtype=np.float64)
         try:
             names = [str(n) for n in self.prep.get_feature_names_out()]
         except Exception:  # a step without feature names
