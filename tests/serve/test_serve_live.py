@@ -164,3 +164,15 @@ def test_a_token_guards_everything_but_health_and_metrics(stores, regressor):
     assert missing.status_code == wrong.status_code == v2.status_code == 401
     assert missing.json()["field"] == "Authorization"
     assert right.status_code == 200 and open_paths == [200, 200, 200]
+
+
+def test_feedback_in_bulk_as_a_list(stores, regressor):
+    regressor.register(stores, "price")
+    with running_server(create_app(stores, "price")) as url, httpx.Client(base_url=url) as http:
+        ids = http.post("/invocations", json={"instances": regressor.rows.head(3).to_numpy().tolist()}).json()["ids"]
+        answer = http.post("/feedback", json={"labels": [{"id": i, "label": 1.5} for i in ids]
+                                              + [{"id": "f" * 32, "label": 0.0}]}).json()
+        bad = http.post("/feedback", json={"labels": [{"id": ids[0]}]})
+    assert answer == {"updated": 3, "missing": ["f" * 32]}
+    assert bad.status_code == 422 and bad.json()["field"] == "body"
+    assert {p.id: p.label for p in stores.metadata.list_predictions("price")} == dict.fromkeys(ids, 1.5)

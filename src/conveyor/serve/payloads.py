@@ -74,16 +74,22 @@ def decode_json_body(body: bytes, content_type: str | None) -> Any:
 
 
 def parse_feedback(body: Any, *, max_labels: int = MAX_ROWS) -> dict[str, Any]:
-    """``{"id": ..., "label": ...}`` or ``{"labels": {id: label, ...}}`` -> ``{id: label}``."""
+    """``{"id": ..., "label": ...}``, ``{"labels": {id: label, ...}}`` or ``{"labels": [{"id", "label"}, ...]}``
+    -> ``{id: label}``."""
     if isinstance(body, dict) and set(body) == {"id", "label"}:
         labels = {body["id"]: body["label"]} if isinstance(body["id"], str) else None
     elif isinstance(body, dict) and set(body) == {"labels"} and isinstance(body["labels"], dict):
         labels = body["labels"]
+    elif (isinstance(body, dict) and set(body) == {"labels"} and isinstance(body["labels"], list)
+          and all(isinstance(i, dict) and set(i) == {"id", "label"} and isinstance(i["id"], str)
+                  for i in body["labels"])):
+        labels = {i["id"]: i["label"] for i in body["labels"]}
     else:
         labels = None
     if labels is None:
-        raise BadInputError("Feedback must be {\"id\": PREDICTION_ID, \"label\": LABEL} or "
-                            "{\"labels\": {PREDICTION_ID: LABEL, ...}}.", field="body",
+        raise BadInputError("Feedback must be {\"id\": PREDICTION_ID, \"label\": LABEL}, "
+                            "{\"labels\": {PREDICTION_ID: LABEL, ...}} or {\"labels\": [{\"id\": ..., "
+                            "\"label\": ...}, ...]}.", field="body",
                             hint="Prediction ids are in the 'ids' of a /invocations answer.")
     if not labels:
         raise BadInputError("'labels' is empty.", field="labels", hint="Send at least one prediction id.")
