@@ -5,6 +5,7 @@
 #   bash bench/run.sh monitoring [--sizes 10000,100000,1000000] [--skip-loop] [--markdown PATH]
 #   bash bench/run.sh automl [--budgets 10,60] [--datasets cancer,segment] [--json PATH]
 #   bash bench/run.sh data [--gb 1.0] [--files 10000] [--rows 1000000] [--markdown PATH]
+#   bash bench/run.sh serving [--seconds S] [--loadtest-seconds S] [--json PATH]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export MLFLOW_DISABLE_TELEMETRY=true
@@ -53,8 +54,21 @@ case "$benchmark" in
     fi
     exec .venv/bin/python bench/data/bench_data.py "$@"
     ;;
+  serving)
+    if [ ! -x .bench/mlserver-venv/bin/mlserver ]; then
+      python3 -m venv .bench/mlserver-venv
+      .bench/mlserver-venv/bin/pip install --quiet mlserver mlserver-lightgbm mlserver-sklearn 'uvloop<0.22'
+    fi
+    if [ ! -x .bench/mlflow-venv/bin/mlflow ] || ! .bench/mlflow-venv/bin/python -c "import lightgbm" 2>/dev/null; then
+      [ -x .bench/mlflow-venv/bin/python ] || python3 -m venv .bench/mlflow-venv
+      .bench/mlflow-venv/bin/pip install --quiet mlflow scikit-learn lightgbm
+    fi
+    python="${PYTHON:-.venv/bin/python}"
+    [ -x "$python" ] || python="$(command -v python)"
+    exec "$python" bench/serving/bench_serving.py "$@"
+    ;;
   *)
-    echo "usage: bash bench/run.sh tracking|demo|data|monitoring|automl [options]   (options: --help)" >&2
+    echo "usage: bash bench/run.sh tracking|demo|data|monitoring|automl|serving [options]   (options: --help)" >&2
     exit 2
     ;;
 esac

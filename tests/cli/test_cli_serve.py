@@ -76,3 +76,55 @@ def test_serve_unknown_model_exits_2(tmp_path):
     done = subprocess.run([sys.executable, "-m", "conveyor", "serve", "ghost@champion", "--project", str(tmp_path)],
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 2 and "Unknown model 'ghost'" in done.stderr
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_sigterm_under_load_loses_no_answered_prediction(project_with_champion, workers):
+    import threading
+
+    root, frame = project_with_champion
+    port = free_port()
+    server = subprocess.Popen([sys.executable, "-m", "conveyor", "serve", "cancer@champion", "--port", str(port),
+                               "--project", str(root), "--workers", str(workers)],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    url = f"http://127.0.0.1:{port}"
+    answered: list[str] = []
+    stop = threading.Event()
+    rows = frame[["a", "b", "c", "d"]].head(4).to_dict("records")
+
+    def client() -> None:
+        with httpx.Client(base_url=url, timeout=10) as http:
+            while not stop.is_set():
+                try:
+                    response = http.post("/invocations", json={"dataframe_records": rows})
+                except httpx.TransportError:  # the server is going away: what was answered is what counts
+                    return
+                if response.status_code == 200:
+                    answered.extend(response.json()["ids"])
+
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if httpx.get(f"{url}/health", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                if server.poll() is not None or time.monotonic() > deadline:
+                    server.kill()
+                    pytest.fail(f"conveyor serve did not come up: {server.communicate()[1]}")
+                time.sleep(0.1)
+        threads = [threading.Thread(target=client) for _ in range(8)]
+        for thread in threads:
+            thread.start()
+        time.sleep(1.5)  # load going
+    finally:
+        os.kill(server.pid, signal.SIGTERM)
+        _out, err = server.communicate(timeout=90)
+        stop.set()
+        for thread in threads:
+            thread.join()
+    assert server.returncode in (0, -signal.SIGTERM), err
+    assert "Traceback" not in err
+    with cv.Project.open(root) as project:
+        logged = {r.id for r in project.stores.metadata.list_predictions("cancer")}
+    assert len(answered) > 40 and set(answered) <= logged

@@ -100,16 +100,36 @@ def test_close_retries_a_pending_failure_at_once():
     assert len(store.list_predictions()) == 4
 
 
-def test_logging_never_raises_or_blocks_after_close_or_when_the_backlog_is_full():
+def test_a_full_backlog_applies_back_pressure_instead_of_dropping_and_close_never_raises():
     store = FlakyStore()
     logger = PredictionLogger(store, flush_interval=60.0, max_backlog=5)
     logger.log(records(5))
-    logger.log(records(1))  # over the backlog: dropped, not queued
-    assert logger.stats.dropped == 1
+    started = time.monotonic()
+    logger.log(records(1))  # over the backlog: waits for the writer, which writes at once, then queues
+    assert time.monotonic() - started < 5.0
+    assert logger.stats.waited == 1 and logger.stats.dropped == 0
     logger.close()
-    logger.log(records(2))
-    assert logger.stats.dropped == 3 and len(store.list_predictions()) == 5
+    logger.log(records(2))  # after close: dropped and counted, never raised
+    assert logger.stats.dropped == 2 and len(store.list_predictions()) == 6
     assert logger.flush(timeout=0.1)
+
+
+def test_lazy_batches_are_built_on_the_writer_thread():
+    store = FlakyStore()
+    built_on: list[str] = []
+
+    class Lazy:
+        def __len__(self) -> int:
+            return 3
+
+        def records(self):
+            built_on.append(threading.current_thread().name)
+            return records(3)
+
+    logger = PredictionLogger(store, flush_interval=60.0)
+    logger.log(Lazy())
+    logger.close()
+    assert built_on == ["conveyor-prediction-logger"] and len(store.list_predictions()) == 3
 
 
 @pytest.mark.parametrize("count", [0, 1])

@@ -88,28 +88,44 @@ def train(dataset: Annotated[str, typer.Argument(help="NAME or NAME@VERSION.")],
 def serve(model: Annotated[str, typer.Argument(help="MODEL@ALIAS, MODEL:N or MODEL.")],
           host: Annotated[str, typer.Option("--host")] = "127.0.0.1",
           port: Annotated[int, typer.Option("--port", min=0, max=65535)] = 8080,
+          shadow: Annotated[str | None, typer.Option("--shadow", help="MODEL@ALIAS scoring a copy of the traffic "
+                                                     "off the hot path (logged, never answered).")] = None,
+          canary: Annotated[str | None, typer.Option("--canary", help="MODEL@ALIAS:PERCENT answering that share "
+                                                     "of requests (stable hash of X-Request-Key).")] = None,
+          token: Annotated[str | None, typer.Option("--token", envvar="CONVEYOR_SERVE_TOKEN",
+                                                    help="Require 'Authorization: Bearer TOKEN'.")] = None,
+          max_batch_size: Annotated[int | None, typer.Option("--max-batch-size", min=1,
+                                                             help="Rows per model call (micro-batching).")] = None,
+          max_wait_ms: Annotated[float | None, typer.Option("--max-wait-ms", min=0.0,
+                                                            help="Wait for more requests under load.")] = None,
+          workers: Annotated[int, typer.Option("--workers", min=1, help="Worker processes (model loaded once "
+                                                                        "per worker).")] = 1,
+          no_log: Annotated[bool, typer.Option("--no-log", help="Do not log predictions.")] = False,
           project: ProjectOption = None) -> None:
-    """Serve a model over HTTP: MLflow /invocations and the Open Inference Protocol (V2)."""
-    from conveyor.serve.runner import serve_forever
+    """Serve a model over HTTP: MLflow /invocations and the Open Inference Protocol (V2); follows the alias."""
+    from conveyor.cli.serving import run_server
 
-    with open_project(project) as proj:
-        app = proj.serving_app(model)
-        version = proj.model(model).ref
-        console.print(f"serving {version} on http://{host}:{port}  (POST /invocations, /v2/models/..., GET /health)",
-                      highlight=False)
-        with proj.resource_sampler(f"serve:{version}"):  # monitor: CPU/memory/disk/GPU of the serving process
-            serve_forever(app, host, port)
+    run_server(model, host=host, port=port, workers=workers, project=project,
+               options={"shadow": shadow, "canary": canary, "token": token, "max_batch_size": max_batch_size,
+                        "max_wait_ms": max_wait_ms, "log_predictions": not no_log})
 
 
 def score(model: Annotated[str, typer.Argument(help="MODEL@ALIAS, MODEL:N or MODEL.")],
           input_file: Annotated[Path, typer.Argument(metavar="INPUT", help="CSV, Parquet or JSON-lines file.")],
           output_file: Annotated[Path, typer.Argument(metavar="OUTPUT", help=".csv or .parquet")],
+          chunk_rows: Annotated[int, typer.Option("--chunk-rows", min=1, help="Rows per chunk.")] = 100_000,
+          executor: Annotated[str, typer.Option("--executor", help="inline, threads, processes (or ray where "
+                                                                   "installed).")] = "inline",
+          workers: Annotated[int | None, typer.Option("--workers", min=1)] = None,
           project: ProjectOption = None, json: JsonOption = False) -> None:
-    """Batch scoring, file to file: the input rows plus `prediction` (and `proba_<class>` for classifiers)."""
+    """Batch scoring, file to file, in chunks (files larger than memory): the input rows plus `prediction` (and
+    `proba_<class>` for classifiers)."""
+    from conveyor.cli.progress import rows_progress
     from conveyor.serve.batch import score_file
 
-    with open_project(project) as proj:
-        summary = score_file(proj.stores, model, input_file, output_file)
+    with open_project(project) as proj, rows_progress("scoring", enabled=not json) as on_chunk:
+        summary = score_file(proj.stores, model, input_file, output_file, chunk_rows=chunk_rows,
+                             executor=executor, max_workers=workers, on_chunk=on_chunk)
     if json:
         emit_json(summary)
         return

@@ -31,3 +31,20 @@ def search_progress(budget_seconds: float, label: str = "search", enabled: bool 
 
         yield on_trial
         progress.update(task, completed=budget_seconds)
+
+
+@contextmanager
+def rows_progress(label: str, enabled: bool = True):
+    """Yields an ``on_chunk(rows_done, rows_total_or_None)`` callback driving a rows bar (on stderr)."""
+    if not enabled:
+        yield None
+        return
+    progress = Progress(TextColumn("[bold]{task.description}"), BarColumn(), TextColumn("{task.completed:,} rows"),
+                        TimeRemainingColumn(), console=err_console, transient=False)
+    with progress:
+        task = progress.add_task(label, total=None)
+
+        def on_chunk(done, total):
+            progress.update(task, completed=done, total=total)
+
+        yield on_chunk

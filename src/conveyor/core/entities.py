@@ -121,6 +121,9 @@ class PredictionRecord:
     latency_ms: float = 0.0
     label: Any = None
     labeled_at: float | None = None
+    # --- serve ---
+    role: str = "primary"  # which model answered: primary (the served alias), canary, or shadow (not returned)
+    request_id: str | None = None  # shared by the rows of one request and by its shadow's records
 
 
 # --- monitor ---

@@ -1,34 +1,94 @@
 """The inference server: one registered model behind MLflow's ``/invocations`` and the Open Inference (V2) REST API.
 
-The model is resolved and loaded once, when the app is created, so a bad reference fails at startup rather than on
-the first request. Request bodies are parsed by hand (:mod:`conveyor.serve.payloads`, :mod:`conveyor.serve.v2`)
-rather than by pydantic models: the formats are unions FastAPI cannot describe, and every rejection must name the
-column or row at fault. Decoding and scoring run in the thread pool so a large request never stalls the event loop.
-Every prediction gets an id and is logged through a :class:`PredictionLogger`, closed (flushed) on shutdown.
+The model is resolved and loaded when the app is created, so a bad reference fails at startup rather than on the
+first request; when the reference is an alias, the server follows it (:mod:`conveyor.serve.holder`): promote or
+roll back and the next requests get the new version, with no restart and no failed or mixed request. Every answer
+names the version that produced it (``X-Model-Version`` header and ``model_version`` field).
+
+The hot path: the body is read and, when small, decoded on the event loop (a thread hop costs more than decoding a
+few rows); numeric rows for a booster become a float matrix with no DataFrame (:mod:`conveyor.serve.inputs`);
+requests are micro-batched (:mod:`conveyor.serve.batching`); JSON goes out through orjson. Logging, shadow scoring
+and metrics stay off that path. Bad input is a 4xx naming the field, never a 500.
 """
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import time
 from collections.abc import AsyncIterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from typing import Any
 
+import xxhash
 from fastapi import APIRouter, FastAPI, Request, Response
+from prometheus_client import CONTENT_TYPE_LATEST
 from starlette.concurrency import run_in_threadpool
 
 from conveyor._version import __version__
-from conveyor.core.errors import NotFoundError, PayloadTooLargeError
-from conveyor.registry.models import load_model, resolve_model
+from conveyor.core.errors import BadInputError, ConveyorError, NotFoundError, PayloadTooLargeError
+from conveyor.core.refs import ModelRef
 from conveyor.serve import v2
+from conveyor.serve.batching import MicroBatcher
 from conveyor.serve.conform import MAX_ROWS, conform
-from conveyor.serve.payloads import decode_json_body, parse_body, parse_feedback
+from conveyor.serve.explain import explain
+from conveyor.serve.holder import ModelHolder
+from conveyor.serve.inputs import Inputs, fast_matrix, fast_v2_matrix
+from conveyor.serve.metrics import MetricsAndAuth, ServerMetrics
+from conveyor.serve.payloads import (
+    JSON_TYPES,
+    PARQUET_TYPES,
+    decode_json,
+    decode_json_body,
+    frame_from_parquet,
+    media_type,
+    parse_body,
+    parse_feedback,
+    parse_json_payload,
+)
 from conveyor.serve.predlog import PredictionLogger
-from conveyor.serve.responses import JSONBytes, install_error_handlers
-from conveyor.serve.scoring import Scorer
+from conveyor.serve.responses import JSONBytes, error_response, install_error_handlers
+from conveyor.serve.scoring import Scored, Served, fast_id
 from conveyor.store import Stores
 
+log = logging.getLogger(__name__)
+
 DEFAULT_MAX_BODY_BYTES = 20 * 2**20
+INLINE_DECODE_BYTES = 64 * 1024  # bodies up to this size are decoded on the event loop
+MAX_SHADOW_BACKLOG = 10_000  # requests waiting for the shadow model; beyond it the shadow skips (and counts)
+
+
+@dataclass
+class ServeOptions:
+    log_predictions: bool = True
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
+    max_rows: int = MAX_ROWS
+    max_batch_size: int = 64  # rows per model call
+    max_wait_ms: float = 2.0  # how long a batch may wait for more requests, only under load
+    reload_interval: float = 1.0  # seconds between checks of the served alias
+    shadow: str | None = None  # MODEL@ALIAS scored off the hot path, logged with role "shadow"
+    canary: str | None = None  # MODEL@ALIAS:PERCENT answering that share of requests, role "canary"
+    token: str | None = None  # bearer token required on every endpoint but health and metrics
+
+
+def parse_canary(spec: str) -> tuple[str, float]:
+    ref, sep, percent = spec.rpartition(":")
+    try:
+        share = float(percent)
+    except ValueError:
+        share = -1.0
+    if not sep or not ref or not 0 <= share <= 100:
+        raise BadInputError(f"Invalid canary {spec!r}.", field="canary",
+                            hint="Use MODEL@ALIAS:PERCENT with a percent from 0 to 100, e.g. churn@challenger:10.")
+    ModelRef.parse(ref)
+    return ref, share
+
+
+def in_canary(key: str, percent: float) -> bool:
+    """A stable choice: the same key always lands on the same side (xxh64, not Python's salted hash)."""
+    return xxhash.xxh64_intdigest(key.encode()) % 10_000 < percent * 100
 
 
 async def read_body(request: Request, limit: int) -> bytes:
@@ -48,99 +108,273 @@ async def read_body(request: Request, limit: int) -> bytes:
     return b"".join(chunks)
 
 
-def create_app(stores: Stores, ref: str, *, log_predictions: bool = True,
-               max_body_bytes: int = DEFAULT_MAX_BODY_BYTES, max_rows: int = MAX_ROWS) -> FastAPI:
+class Server:
+    """The state behind the routes: the model holders, the prediction log, the batchers, the metrics."""
+
+    def __init__(self, stores: Stores, ref: str, options: ServeOptions) -> None:
+        self.stores = stores
+        self.options = options
+        self.logger = PredictionLogger(stores.metadata) if options.log_predictions else None
+        self.metrics = ServerMetrics()
+        self.primary = ModelHolder(stores, ref, self.logger, interval=options.reload_interval)
+        self.canary: ModelHolder | None = None
+        self.canary_percent = 0.0
+        if options.canary:
+            canary_ref, self.canary_percent = parse_canary(options.canary)
+            self.canary = ModelHolder(stores, canary_ref, self.logger, role="canary",
+                                      interval=options.reload_interval)
+        self.shadow = (ModelHolder(stores, options.shadow, self.logger, role="shadow",
+                                   interval=options.reload_interval) if options.shadow else None)
+        self.predict_pool = ThreadPoolExecutor(1, thread_name_prefix="conveyor-predict")
+        self.shadow_pool = ThreadPoolExecutor(1, thread_name_prefix="conveyor-shadow") if self.shadow else None
+        self.shadow_backlog = 0
+        self.shadow_skipped = 0
+        for holder in self.holders:
+            served = holder.current
+            self.metrics.in_use(holder.role, served.version.name, served.version.version)
+            holder.on_swap.append(self._swapped)
+
+    @property
+    def holders(self) -> list[ModelHolder]:
+        return [h for h in (self.primary, self.canary, self.shadow) if h is not None]
+
+    def _swapped(self, old: Served, fresh: Served) -> None:
+        self.metrics.in_use(fresh.role, fresh.version.name, fresh.version.version,
+                            previous=old.version.version if old.version.name == fresh.version.name else None)
+
+    def start(self) -> None:
+        if self.logger is not None and self.logger.closed:  # an app served again after a shutdown
+            self.logger = PredictionLogger(self.stores.metadata)
+            for holder in self.holders:
+                holder.set_logger(self.logger)
+        for holder in self.holders:
+            holder.start()
+
+    def stop(self) -> None:
+        """Stop following aliases, let shadow scoring finish, then write every pending log record."""
+        for holder in self.holders:
+            holder.stop()
+        if self.shadow_pool is not None:
+            self.shadow_pool.shutdown(wait=True)
+            self.shadow_pool = ThreadPoolExecutor(1, thread_name_prefix="conveyor-shadow")
+        if self.logger is not None:
+            self.logger.close()
+
+    # choosing the model
+    def route(self, key: str | None) -> Served:
+        if self.canary is not None and self.canary_percent > 0 and in_canary(key or fast_id(), self.canary_percent):
+            return self.canary.current
+        return self.primary.current
+
+    def batcher(self, served: Served) -> MicroBatcher:
+        batcher = getattr(served, "batcher", None)
+        if batcher is None:
+            batcher = MicroBatcher(served, max_batch_size=self.options.max_batch_size,
+                                   max_wait_ms=self.options.max_wait_ms, executor=self.predict_pool)
+            batcher.on_batch.append(self.metrics.batch)
+            served.batcher = batcher
+        return batcher
+
+    async def score(self, served: Served, inputs: Inputs, started: float, request_id: str) -> Scored:
+        scored = await self.batcher(served).submit(inputs, started, request_id)
+        self.metrics.predicted(served.role, len(scored.ids))
+        if self.shadow is not None:
+            self._shadow(inputs, request_id)
+        return scored
+
+    def _shadow(self, inputs: Inputs, request_id: str) -> None:
+        if self.shadow_backlog >= MAX_SHADOW_BACKLOG or self.shadow_pool is None:
+            self.shadow_skipped += 1
+            self.metrics.errors.labels("shadow_skipped").inc()
+            return
+        self.shadow_backlog += 1
+        try:
+            self.shadow_pool.submit(self._score_shadow, inputs, request_id)
+        except RuntimeError:  # shutting down
+            self.shadow_backlog -= 1
+
+    def _score_shadow(self, inputs: Inputs, request_id: str) -> None:
+        try:
+            assert self.shadow is not None
+            served = self.shadow.current
+            scored = served.score(inputs.for_signature(served.inputs, self.options.max_rows), request_id=request_id)
+            self.metrics.predicted("shadow", len(scored.ids))
+        except Exception as exc:  # the shadow never affects answers; its failures are counted and logged
+            self.metrics.errors.labels("shadow").inc()
+            log.warning("The shadow model failed on request %s: %s", request_id, exc)
+        finally:
+            self.shadow_backlog -= 1
+
+    # decoding
+    def decode_mlflow(self, served: Served, body: bytes, content_type: str | None) -> Inputs:
+        max_rows = self.options.max_rows
+        kind = media_type(content_type)
+        if kind is None or kind in JSON_TYPES or kind.endswith("+json"):
+            data = decode_json(body)
+            if served.predictor.takes_matrix:
+                matrix = fast_matrix(data, served.names, max_rows)
+                if matrix is not None:
+                    return Inputs(served.names, matrix=matrix)
+            payload = parse_json_payload(data, served.inputs, max_rows=max_rows)
+        elif kind in PARQUET_TYPES:
+            payload = conform(frame_from_parquet(body, max_rows=max_rows), served.inputs, max_rows=max_rows)
+        else:
+            payload = parse_body(body, content_type, served.inputs, max_rows=max_rows)
+        return Inputs(served.names or list(payload.frame.columns), frame=payload.frame,
+                      ignored_columns=payload.ignored_columns)
+
+    def decode_v2(self, served: Served, data: Any) -> Inputs:
+        max_rows = self.options.max_rows
+        if served.predictor.takes_matrix:
+            matrix = fast_v2_matrix(data, served.names, max_rows)
+            if matrix is not None:
+                return Inputs(served.names, matrix=matrix)
+        frame = v2.frame_from_v2(data, served.names, max_rows=max_rows)
+        payload = conform(frame, served.inputs, max_rows=max_rows)
+        return Inputs(served.names or list(payload.frame.columns), frame=payload.frame,
+                      ignored_columns=payload.ignored_columns)
+
+
+def create_app(stores: Stores, ref: str, *, options: ServeOptions | None = None, **overrides: Any) -> FastAPI:
     """An ASGI app serving the model ``ref`` (``NAME``, ``NAME:N`` or ``NAME@ALIAS``) from ``stores``.
 
-    ``max_body_bytes`` and ``max_rows`` bound one request (413 beyond them); ``log_predictions=False`` keeps the
-    prediction log (and so ``/feedback``) out of it, e.g. for a load test.
+    Options (:class:`ServeOptions`, or its fields as keywords): ``max_body_bytes`` and ``max_rows`` bound one
+    request (413 beyond them); ``log_predictions=False`` keeps the prediction log (and so ``/feedback``) out of it;
+    ``max_batch_size`` / ``max_wait_ms`` shape micro-batching; ``shadow``, ``canary`` and ``token`` as on the CLI.
     """
-    model = load_model(stores, resolve_model(stores, ref))
-    scorer = Scorer(model, PredictionLogger(stores.metadata) if log_predictions else None)
+    options = options or ServeOptions()
+    for key, value in overrides.items():
+        if not hasattr(options, key):
+            raise TypeError(f"create_app() got an unexpected option {key!r}")
+        setattr(options, key, value)
+    server = Server(stores, ref, options)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        # The logger starts with the app (so it logs even where no lifespan runs) and is flushed and closed at
-        # shutdown; an app served again after that gets a fresh one.
-        if scorer.logger is not None and scorer.logger.closed:
-            scorer.logger = app.state.prediction_logger = PredictionLogger(stores.metadata)
+        server.start()
+        app.state.prediction_logger = server.logger
         try:
             yield
         finally:
-            if scorer.logger is not None:
-                await run_in_threadpool(scorer.logger.close)
+            await asyncio.get_running_loop().run_in_executor(None, server.stop)
 
-    app = FastAPI(title="conveyor model server", version=__version__, summary=f"Serving {model.version.ref}",
+    app = FastAPI(title="conveyor model server", version=__version__, summary=f"Serving {server.primary.ref}",
                   lifespan=lifespan, default_response_class=JSONBytes)
     install_error_handlers(app)
-    app.state.scorer = scorer
-    app.state.prediction_logger = scorer.logger
-    app.include_router(_mlflow_router(stores, scorer, max_body_bytes, max_rows))
-    app.include_router(_v2_router(scorer, max_body_bytes, max_rows))
+    app.state.server = server
+    app.state.metrics = server.metrics
+    app.state.prediction_logger = server.logger
+    mlflow_router, invocations = _mlflow_router(server)
+    v2_router, infer = _v2_router(server)
+    app.include_router(mlflow_router)
+    app.include_router(v2_router)
+    app.add_middleware(ScoringFastPath, invocations=invocations, infer=infer, metrics=server.metrics)
+    app.add_middleware(MetricsAndAuth, metrics=server.metrics, token=options.token)
     return app
 
 
-def _mlflow_router(stores: Stores, scorer: Scorer, max_body_bytes: int, max_rows: int) -> APIRouter:
+def _headers(scored_or_served: Scored | Served, request_id: str | None = None) -> dict[str, str]:
+    if isinstance(scored_or_served, Scored):
+        headers = {"X-Model-Version": scored_or_served.model_version, "X-Model-Role": scored_or_served.role}
+    else:
+        headers = {"X-Model-Version": scored_or_served.ref, "X-Model-Role": scored_or_served.role}
+    if request_id:
+        headers["X-Request-Id"] = request_id
+    return headers
+
+
+def _request_key(request: Request) -> str | None:
+    return request.headers.get("x-request-key") or request.headers.get("x-request-id")
+
+
+def _answer(scored: Scored, inputs: Inputs, request_id: str) -> dict[str, Any]:
+    answer: dict[str, Any] = {"predictions": scored.predictions, "model_version": scored.model_version,
+                              "role": scored.role, "request_id": request_id, "ids": scored.ids,
+                              "ignored_columns": inputs.ignored_columns}
+    probabilities = scored.probabilities()
+    if probabilities is not None:
+        answer["probabilities"] = probabilities
+    return answer
+
+
+def _mlflow_router(server: Server) -> APIRouter:
     router = APIRouter()
-    version = scorer.model.version
-    inputs = version.signature.get("inputs", [])
-    headers = {"X-Model-Version": version.ref}
+    options = server.options
 
     @router.get("/health")
+    @router.get("/ping")
     async def health() -> Response:
-        return JSONBytes({"status": "ok", "model": version.name, "model_version": version.ref}, headers=headers)
+        served = server.primary.current
+        return JSONBytes({"status": "ok", "model": served.version.name, "model_version": served.ref},
+                         headers=_headers(served))
+
+    @router.get("/version")
+    async def server_version() -> Response:
+        return JSONBytes({"conveyor": __version__, "model_version": server.primary.current.ref})
+
+    @router.get("/metrics")
+    async def metrics() -> Response:
+        return Response(server.metrics.render(), media_type=CONTENT_TYPE_LATEST)
 
     @router.post("/invocations")
     async def invocations(request: Request) -> Response:
-        """MLflow scoring: JSON (dataframe_split, dataframe_records, instances, inputs) or a CSV body."""
+        """MLflow scoring: JSON (dataframe_split, dataframe_records, instances, inputs), CSV or Parquet."""
         started = time.perf_counter()
-        body = await read_body(request, max_body_bytes)
+        body = await read_body(request, options.max_body_bytes)
         content_type = request.headers.get("content-type")
+        request_id = request.headers.get("x-request-id") or fast_id()
+        served = server.route(_request_key(request) or request_id)
+        if len(body) <= INLINE_DECODE_BYTES:
+            inputs = server.decode_mlflow(served, body, content_type)
+        else:
+            inputs = await run_in_threadpool(server.decode_mlflow, served, body, content_type)
+        scored = await server.score(served, inputs, started, request_id)
+        return JSONBytes(_answer(scored, inputs, request_id), headers=_headers(scored, request_id))
+
+    @router.post("/explain")
+    async def explain_rows(request: Request) -> Response:
+        """Per-row feature contributions, for a body in any of the /invocations formats."""
+        body = await read_body(request, options.max_body_bytes)
+        content_type = request.headers.get("content-type")
+        served = server.primary.current
 
         def run() -> dict[str, Any]:
-            payload = parse_body(body, content_type, inputs, max_rows=max_rows)
-            scored = scorer.score(payload.frame, started)
-            answer: dict[str, Any] = {"predictions": scored.predictions, "model_version": version.ref,
-                                      "ids": scored.ids, "ignored_columns": payload.ignored_columns}
-            probabilities = scored.probabilities()
-            if probabilities is not None:
-                answer["probabilities"] = probabilities
-            return answer
+            return explain(served, server.decode_mlflow(served, body, content_type))
 
-        return JSONBytes(await run_in_threadpool(run), headers=headers)
+        return JSONBytes(await run_in_threadpool(run), headers=_headers(served))
 
     @router.post("/feedback")
     async def feedback(request: Request) -> Response:
-        """Ground truth for earlier predictions, by the ids ``/invocations`` answered with."""
-        body = await read_body(request, max_body_bytes)
+        """Ground truth for earlier predictions, by the ids ``/invocations`` answered with (one or many)."""
+        body = await read_body(request, options.max_body_bytes)
         content_type = request.headers.get("content-type")
 
         def run() -> dict[str, Any]:
-            labels = parse_feedback(decode_json_body(body, content_type), max_labels=max_rows)
-            if scorer.logger is not None:
-                scorer.logger.flush()  # predictions made an instant ago may still be queued
-            missing = stores.metadata.add_feedback(labels)
+            labels = parse_feedback(decode_json_body(body, content_type), max_labels=options.max_rows)
+            if server.logger is not None:
+                server.logger.flush()  # predictions made an instant ago may still be queued
+            missing = server.stores.metadata.add_feedback(labels)
             return {"updated": len(labels) - len(missing), "missing": missing}
 
         return JSONBytes(await run_in_threadpool(run))
 
-    return router
+    return router, invocations
 
 
-def _v2_router(scorer: Scorer, max_body_bytes: int, max_rows: int) -> APIRouter:
+def _v2_router(server: Server) -> APIRouter:
     router = APIRouter(prefix="/v2")
-    version = scorer.model.version
-    names = [c["name"] for c in version.signature.get("inputs", [])]
-    inputs = version.signature.get("inputs", [])
-    headers = {"X-Model-Version": version.ref}
+    options = server.options
 
-    def check(name: str, number: str | None = None) -> None:
+    def check(name: str, number: str | None = None) -> Served:
+        served = server.primary.current
+        version = served.version
         if name != version.name:
             raise NotFoundError(f"Unknown model {name!r}: this server serves {version.name!r}.", field="model",
                                 hint=f"Use /v2/models/{version.name}.")
         if number is not None and number != str(version.version):
             raise NotFoundError(f"Model {name!r} has no version {number!r} on this server; it serves version "
                                 f"{version.version}.", field="version", hint=f"Use /v2/models/{version.name}.")
+        return served
 
     @router.get("")
     async def server_metadata() -> Response:
@@ -157,32 +391,75 @@ def _v2_router(scorer: Scorer, max_body_bytes: int, max_rows: int) -> APIRouter:
     @router.get("/models/{name}")
     @router.get("/models/{name}/versions/{number}")
     async def metadata(name: str, number: str | None = None) -> Response:
-        check(name, number)
-        return JSONBytes(v2.model_metadata(scorer), headers=headers)
+        served = check(name, number)
+        return JSONBytes(v2.model_metadata(served), headers=_headers(served))
 
     @router.get("/models/{name}/ready")
     @router.get("/models/{name}/versions/{number}/ready")
     async def model_ready(name: str, number: str | None = None) -> Response:
-        check(name, number)
-        return JSONBytes({"name": name, "ready": True}, headers=headers)
+        served = check(name, number)
+        return JSONBytes({"name": name, "ready": True}, headers=_headers(served))
 
     @router.post("/models/{name}/infer")
     @router.post("/models/{name}/versions/{number}/infer")
     async def infer(name: str, request: Request, number: str | None = None) -> Response:
         started = time.perf_counter()
         check(name, number)
-        body = await read_body(request, max_body_bytes)
+        body = await read_body(request, options.max_body_bytes)
         content_type = request.headers.get("content-type")
 
-        def run() -> dict[str, Any]:
+        def decode() -> tuple[Served, Inputs, str, list[str]]:
             data = decode_json_body(body, content_type)
-            frame = v2.frame_from_v2(data, names, max_rows=max_rows)
-            rid, outputs = v2.request_id(data), v2.requested_outputs(data, scorer)
-            payload = conform(frame, inputs, max_rows=max_rows)
-            scored = scorer.score(payload.frame, started)
-            return v2.infer_response(scorer, scored, rid=rid, outputs=outputs,
-                                     ignored_columns=payload.ignored_columns)
+            if not isinstance(data, dict):
+                raise BadInputError("A V2 inference request must be a JSON object.", field="body",
+                                    hint='For example {"inputs": [...]}.')
+            rid = v2.request_id(data)
+            served = server.route(_request_key(request) or rid)
+            return served, server.decode_v2(served, data), rid, v2.requested_outputs(data, served)
 
-        return JSONBytes(await run_in_threadpool(run), headers=headers)
+        if len(body) <= INLINE_DECODE_BYTES:
+            served, inputs, rid, outputs = decode()
+        else:
+            served, inputs, rid, outputs = await run_in_threadpool(decode)
+        scored = await server.score(served, inputs, started, rid)
+        answer = v2.infer_response(served, scored, rid=rid, outputs=outputs, ignored_columns=inputs.ignored_columns)
+        return JSONBytes(answer, headers=_headers(scored, rid))
 
-    return router
+    return router, infer
+
+
+class ScoringFastPath:
+    """Sends the two scoring routes straight to their handlers.
+
+    FastAPI's router, dependency solving and exception middleware cost about as much CPU as a whole native predict
+    on a small request; the scoring handlers take a plain Request and need none of it. Every other path (and the
+    OpenAPI document, which still lists these two) goes through FastAPI as usual.
+    """
+
+    def __init__(self, app: Any, invocations: Any, infer: Any, metrics: ServerMetrics) -> None:
+        self.app, self.invocations, self.infer, self.metrics = app, invocations, infer, metrics
+
+    async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
+        if scope["type"] == "http" and scope["method"] == "POST":
+            path = scope["path"]
+            if path == "/invocations":
+                await self._call(scope, receive, send, self.invocations)
+                return
+            if path.startswith("/v2/models/") and path.endswith("/infer"):
+                parts = path[len("/v2/models/"):-len("/infer")].split("/")
+                if len(parts) == 1 and parts[0]:
+                    await self._call(scope, receive, send, self.infer, name=parts[0])
+                    return
+                if len(parts) == 3 and parts[0] and parts[1] == "versions" and parts[2]:
+                    await self._call(scope, receive, send, self.infer, name=parts[0], number=parts[2])
+                    return
+        await self.app(scope, receive, send)
+
+    async def _call(self, scope: dict, receive: Any, send: Any, handler: Any, **params: str) -> None:
+        request = Request(scope, receive)
+        try:
+            response = await handler(request=request, **params)
+        except ConveyorError as exc:
+            self.metrics.errors.labels(exc.code).inc()
+            response = error_response(exc.http_status, exc.to_dict())
+        await response(scope, receive, send)

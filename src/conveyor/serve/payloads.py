@@ -27,6 +27,7 @@ from conveyor.serve.conform import MAX_ROWS, Payload, conform
 FORMATS = ("dataframe_split", "dataframe_records", "instances", "inputs")
 JSON_TYPES = ("application/json",)
 CSV_TYPES = ("text/csv", "application/csv")
+PARQUET_TYPES = ("application/vnd.apache.parquet", "application/x-parquet", "application/parquet")
 _SCALARS = (str, int, float, bool, type(None))
 
 
@@ -73,16 +74,22 @@ def decode_json_body(body: bytes, content_type: str | None) -> Any:
 
 
 def parse_feedback(body: Any, *, max_labels: int = MAX_ROWS) -> dict[str, Any]:
-    """``{"id": ..., "label": ...}`` or ``{"labels": {id: label, ...}}`` -> ``{id: label}``."""
+    """``{"id": ..., "label": ...}``, ``{"labels": {id: label, ...}}`` or ``{"labels": [{"id", "label"}, ...]}``
+    -> ``{id: label}``."""
     if isinstance(body, dict) and set(body) == {"id", "label"}:
         labels = {body["id"]: body["label"]} if isinstance(body["id"], str) else None
     elif isinstance(body, dict) and set(body) == {"labels"} and isinstance(body["labels"], dict):
         labels = body["labels"]
+    elif (isinstance(body, dict) and set(body) == {"labels"} and isinstance(body["labels"], list)
+          and all(isinstance(i, dict) and set(i) == {"id", "label"} and isinstance(i["id"], str)
+                  for i in body["labels"])):
+        labels = {i["id"]: i["label"] for i in body["labels"]}
     else:
         labels = None
     if labels is None:
-        raise BadInputError("Feedback must be {\"id\": PREDICTION_ID, \"label\": LABEL} or "
-                            "{\"labels\": {PREDICTION_ID: LABEL, ...}}.", field="body",
+        raise BadInputError("Feedback must be {\"id\": PREDICTION_ID, \"label\": LABEL}, "
+                            "{\"labels\": {PREDICTION_ID: LABEL, ...}} or {\"labels\": [{\"id\": ..., "
+                            "\"label\": ...}, ...]}.", field="body",
                             hint="Prediction ids are in the 'ids' of a /invocations answer.")
     if not labels:
         raise BadInputError("'labels' is empty.", field="labels", hint="Send at least one prediction id.")
@@ -106,11 +113,14 @@ def parse_body(body: bytes, content_type: str | None, inputs: list[dict[str, Any
     kind = media_type(content_type)
     if kind in CSV_TYPES:
         return conform(frame_from_csv(body, inputs, max_rows=max_rows), inputs, max_rows=max_rows)
+    if kind in PARQUET_TYPES:
+        return conform(frame_from_parquet(body, max_rows=max_rows), inputs, max_rows=max_rows)
     if kind is None or kind in JSON_TYPES or kind.endswith("+json"):
         return parse_json_payload(decode_json(body), inputs, max_rows=max_rows)
     raise UnsupportedMediaTypeError(
         f"Unsupported content type {content_type!r}.", field="Content-Type",
-        hint="Send 'Content-Type: application/json' (MLflow scoring formats) or 'Content-Type: text/csv'.")
+        hint="Send 'Content-Type: application/json' (MLflow scoring formats), 'text/csv' or "
+             "'application/vnd.apache.parquet'.")
 
 
 def parse_json_payload(body: Any, inputs: list[dict[str, Any]], *, max_rows: int = MAX_ROWS) -> Payload:
@@ -229,3 +239,22 @@ def frame_from_csv(body: bytes, inputs: list[dict[str, Any]], *, max_rows: int =
         raise PayloadTooLargeError(f"The CSV body holds more than {max_rows} rows; at most {max_rows} are scored "
                                    "per request.", field="body", hint="Split the data into smaller requests.")
     return frame
+
+
+def frame_from_parquet(body: bytes, *, max_rows: int = MAX_ROWS) -> pd.DataFrame:
+    """A Parquet file as the body. Read from an Arrow buffer, not a Python file object (see data.readers)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    if not body:
+        raise BadInputError("The Parquet body is empty.", field="body", hint="Send a Parquet file.")
+    try:
+        parquet = pq.ParquetFile(pa.BufferReader(body))
+        rows = parquet.metadata.num_rows
+        if rows > max_rows:
+            raise PayloadTooLargeError(f"The Parquet body holds {rows} rows; at most {max_rows} are scored per "
+                                       "request.", field="body", hint="Split the data into smaller requests.")
+        return parquet.read().to_pandas()
+    except (pa.ArrowException, OSError, ValueError) as exc:
+        raise BadInputError(f"Could not read the Parquet body: {str(exc).splitlines()[0][:200]}", field="body",
+                            hint="Send a Parquet file written by pandas, pyarrow or Spark.") from None

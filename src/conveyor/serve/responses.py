@@ -45,13 +45,21 @@ def error_response(status: int, body: dict[str, Any], headers: dict[str, str] | 
     return JSONBytes(body, status_code=status, headers=headers)
 
 
-async def _conveyor_error(_request: Request, exc: Exception) -> Response:
+def _count(request: Request, kind: str) -> None:
+    metrics = getattr(request.app.state, "metrics", None)
+    if metrics is not None:
+        metrics.errors.labels(kind).inc()
+
+
+async def _conveyor_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, ConveyorError)
+    _count(request, exc.code)
     return error_response(exc.http_status, exc.to_dict())
 
 
-async def _validation_error(_request: Request, exc: Exception) -> Response:
+async def _validation_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, RequestValidationError)
+    _count(request, "bad_input")
     problems = list(exc.errors())
     first = problems[0] if problems else {}
     where = ".".join(str(part) for part in first.get("loc", ()) if part != "body") or "body"
@@ -62,6 +70,7 @@ async def _validation_error(_request: Request, exc: Exception) -> Response:
 
 async def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
+    _count(request, _STATUS_CODES.get(exc.status_code, "http_error"))
     message = str(exc.detail)
     if exc.status_code == 404 and message == "Not Found":
         message = f"No endpoint at {request.url.path!r}. See /docs for the endpoints this server has."
@@ -71,7 +80,8 @@ async def _http_error(request: Request, exc: Exception) -> Response:
                                             "message": message}, headers=dict(exc.headers or {}))
 
 
-async def _server_error(_request: Request, exc: Exception) -> Response:
+async def _server_error(request: Request, exc: Exception) -> Response:
+    _count(request, "internal")
     # Starlette re-raises after sending this, so the server log keeps the traceback.
     return error_response(500, {"error": "internal", "message": f"Internal server error ({type(exc).__name__}). "
                                                                 "The server log has the details."})

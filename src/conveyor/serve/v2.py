@@ -15,10 +15,9 @@ from typing import Any
 
 import pandas as pd
 
-from conveyor.core.entities import new_id
 from conveyor.core.errors import BadInputError, PayloadTooLargeError
 from conveyor.serve.conform import MAX_ROWS
-from conveyor.serve.scoring import Scored, Scorer
+from conveyor.serve.scoring import Scored, Served, fast_id
 
 KIND_DATATYPES = {"numeric": "FP64", "categorical": "BYTES", "bool": "BOOL", "datetime": "BYTES"}
 DATATYPES = ("BOOL", "UINT8", "UINT16", "UINT32", "UINT64", "INT8", "INT16", "INT32", "INT64", "FP16", "FP32",
@@ -37,7 +36,7 @@ def output_datatype(values: list[Any]) -> str:
     return "BYTES" if present else "FP64"
 
 
-def model_metadata(scorer: Scorer) -> dict[str, Any]:
+def model_metadata(scorer: Served) -> dict[str, Any]:
     version = scorer.model.version
     inputs = [{"name": c["name"], "datatype": KIND_DATATYPES.get(c.get("kind", ""), "BYTES"), "shape": [-1]}
               for c in version.signature.get("inputs", [])]
@@ -118,7 +117,7 @@ def _check_rows(rows: int, max_rows: int, name: str) -> None:
                                    "request.", field=name, hint="Split the data into smaller requests.")
 
 
-def requested_outputs(body: dict[str, Any], scorer: Scorer) -> list[str]:
+def requested_outputs(body: dict[str, Any], scorer: Served) -> list[str]:
     available = ["predict", "proba"] if scorer.is_classifier else ["predict"]
     wanted = body.get("outputs")
     if wanted is None:
@@ -137,10 +136,10 @@ def request_id(body: dict[str, Any]) -> str:
     given = body.get("id")
     if given is not None and not isinstance(given, str):
         raise BadInputError("'id' must be a string.", field="id")
-    return given or new_id()
+    return given or fast_id()
 
 
-def infer_response(scorer: Scorer, scored: Scored, *, rid: str, outputs: list[str],
+def infer_response(scorer: Served, scored: Scored, *, rid: str, outputs: list[str],
                    ignored_columns: list[str]) -> dict[str, Any]:
     version = scorer.model.version
     tensors: list[dict[str, Any]] = []
@@ -154,5 +153,7 @@ def infer_response(scorer: Scorer, scored: Scored, *, rid: str, outputs: list[st
     parameters = {"prediction_ids": ",".join(scored.ids)}
     if ignored_columns:
         parameters["ignored_columns"] = ",".join(ignored_columns)
+    parameters["model_ref"] = scored.model_version
+    parameters["role"] = scored.role
     return {"model_name": version.name, "model_version": str(version.version), "id": rid,
             "parameters": parameters, "outputs": tensors}

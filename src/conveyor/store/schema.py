@@ -126,6 +126,9 @@ predictions = sa.Table(
     sa.Column("outputs", sa.JSON, nullable=False),
     sa.Column("label", sa.JSON),
     sa.Column("labeled_at", sa.Float),
+    # --- serve --- (migration 0004)
+    sa.Column("role", sa.String(16), nullable=False, server_default="primary"),
+    sa.Column("request_id", sa.String(64)),
     sa.Index("ix_predictions_model_name_at", "model_name", "at"),
 )
 

@@ -10,6 +10,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+import orjson
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
@@ -61,6 +62,28 @@ def create_engine(url: str) -> sa.Engine:
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url[len("postgresql://") :]
     return sa.create_engine(url, pool_pre_ping=True, json_serializer=_strict_json)
+
+
+# --- serve ---
+class _EncodedJSON(sa.types.TypeDecorator):
+    """A JSON column whose values arrive already encoded, so SQLAlchemy does not encode them again."""
+
+    impl = sa.JSON
+    cache_ok = True
+
+    def bind_processor(self, dialect: Any) -> None:
+        return None
+
+
+_PREDICTION_ROWS = sa.table("predictions", *(
+    sa.column(c.name, _EncodedJSON() if isinstance(c.type, sa.JSON) else c.type) for c in t.predictions.columns))
+
+
+def _encode(value: Any) -> str:
+    try:
+        return orjson.dumps(value, option=orjson.OPT_SERIALIZE_NUMPY).decode()
+    except TypeError:  # what orjson does not know (e.g. integers beyond 64 bits): the standard library's way
+        return _strict_json(value)
 
 
 class SqlMetadataStore(MetadataStore):
@@ -375,13 +398,16 @@ class SqlMetadataStore(MetadataStore):
 
     # prediction log
     def log_predictions(self, records):
+        # The one table written at serving rates. Its JSON is encoded by orjson (~1 us for a 20-value row against
+        # ~13 us for json.dumps), which writes null for a non-finite float: for predictions that is a missing value.
         if not records:
             return
         rows = [{"id": r.id, "model": r.model, "model_name": r.model.split(":")[0], "at": r.at,
-                 "latency_ms": r.latency_ms, "inputs": r.inputs, "outputs": r.outputs, "label": r.label,
-                 "labeled_at": r.labeled_at} for r in records]
+                 "latency_ms": r.latency_ms, "inputs": _encode(r.inputs), "outputs": _encode(r.outputs),
+                 "label": _encode(r.label), "labeled_at": r.labeled_at, "role": r.role, "request_id": r.request_id}
+                for r in records]
         with self.engine.begin() as conn:
-            conn.execute(t.predictions.insert(), rows)
+            conn.execute(_PREDICTION_ROWS.insert(), rows)
 
     def add_feedback(self, labels):
         missing = []
@@ -403,8 +429,8 @@ class SqlMetadataStore(MetadataStore):
         if limit:
             query = query.limit(limit)
         with self.engine.connect() as conn:
-            return [PredictionRecord(r.id, r.model, r.inputs, r.outputs, r.at, r.latency_ms, r.label, r.labeled_at)
-                    for r in conn.execute(query)]
+            return [PredictionRecord(r.id, r.model, r.inputs, r.outputs, r.at, r.latency_ms, r.label, r.labeled_at,
+                                     r.role, r.request_id) for r in conn.execute(query)]
 
     # --- monitor ---
     def put_reference_stats(self, model, stats):

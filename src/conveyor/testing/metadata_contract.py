@@ -467,3 +467,16 @@ class MetadataStoreContract:
     def test_concurrent_claims_have_one_winner(self, metadata_store: MetadataStore) -> None:
         won = _hammer(1, 8, lambda: metadata_store.claim_job("k", new_id(), lease_seconds=600))
         assert sum(job is not None for job in won) == 1
+    # --- serve ---
+
+    def test_prediction_role_and_request_id_round_trip(self, metadata_store: MetadataStore) -> None:
+        plain = prediction("churn:1", T0)
+        shadow = prediction("churn:2", T0 + 1, role="shadow", request_id="req-1")
+        canary = prediction("churn:3", T0 + 2, role="canary", request_id="req-2")
+        metadata_store.log_predictions([plain, shadow, canary])
+        by_id = {p.id: p for p in metadata_store.list_predictions("churn")}
+        assert (by_id[plain.id].role, by_id[plain.id].request_id) == ("primary", None)
+        assert (by_id[shadow.id].role, by_id[shadow.id].request_id) == ("shadow", "req-1")
+        assert by_id[canary.id] == canary
+        assert metadata_store.add_feedback({shadow.id: 1}) == []
+        assert [p.label for p in metadata_store.list_predictions(model_version="churn:2")] == [1]

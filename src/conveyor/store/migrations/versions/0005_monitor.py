@@ -7,7 +7,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0005"
-down_revision = "0001"
+down_revision = "0004"
 
 BIGINT_PK = sa.BigInteger().with_variant(sa.Integer, "sqlite")
 

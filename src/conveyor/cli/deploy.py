@@ -1,0 +1,56 @@
+"""`conveyor deploy ...`: a Docker build context or Kubernetes manifests for a served model."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from conveyor.cli.output import JsonOption, ProjectOption, emit_json, open_project
+
+app = typer.Typer(help="Deployment files: a Docker build context, Kubernetes manifests.", no_args_is_help=True)
+
+ModelArg = Annotated[str, typer.Argument(help="MODEL@ALIAS, MODEL:N or MODEL.")]
+OutOption = Annotated[Path, typer.Option("--out", help="A new or empty folder to write into.")]
+
+
+@app.command("docker")
+def docker(model: ModelArg, out: OutOption,
+           pull: Annotated[bool, typer.Option("--pull", help="Pull the model from the store at start instead of "
+                                                             "baking it into the image.")] = False,
+           image: Annotated[str | None, typer.Option("--image", help="Image name for the build hint.")] = None,
+           spec: Annotated[str | None, typer.Option("--spec", help="pip requirement installing conveyor "
+                                                                   "(default: this version).")] = None,
+           project: ProjectOption = None, json: JsonOption = False) -> None:
+    """A Dockerfile (slim base, non-root user, HEALTHCHECK) with the model baked in or pulled at start."""
+    from conveyor.serve.deploy import docker_context
+
+    with open_project(project) as proj:
+        summary = docker_context(proj.stores, model, out, pull=pull, image=image, spec=spec)
+    if json:
+        emit_json(summary)
+        return
+    typer.echo(f"wrote {summary['dockerfile']} ({summary['mode']} {summary['model_version']}); "
+               f"build: docker build -t {summary['image']} {out}")
+
+
+@app.command("k8s")
+def k8s(model: ModelArg, out: OutOption,
+        image: Annotated[str | None, typer.Option("--image", help="Container image to run.")] = None,
+        replicas: Annotated[int, typer.Option("--replicas", min=1)] = 2,
+        max_replicas: Annotated[int, typer.Option("--max-replicas", min=1)] = 10,
+        cpu_target: Annotated[int, typer.Option("--cpu-target", help="HPA CPU utilisation target, %.")] = 70,
+        token_secret: Annotated[str | None, typer.Option("--token-secret", help="Secret (key 'token') holding "
+                                                                               "the bearer token.")] = None,
+        project: ProjectOption = None, json: JsonOption = False) -> None:
+    """Deployment (readiness/liveness probes), Service and HorizontalPodAutoscaler manifests."""
+    from conveyor.serve.deploy import k8s_manifests
+
+    with open_project(project) as proj:
+        summary = k8s_manifests(proj.stores, model, out, image=image, replicas=replicas, max_replicas=max_replicas,
+                                cpu_target=cpu_target, token_secret=token_secret)
+    if json:
+        emit_json(summary)
+        return
+    typer.echo(f"wrote {', '.join(Path(f).name for f in summary['files'])} to {out} for {summary['model_version']}")

@@ -1,0 +1,107 @@
+"""`conveyor deploy docker|k8s`: the files parse, follow the rules (non-root, probes, health check) and pass a
+JSON-schema check of the Kubernetes objects' required structure."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import jsonschema
+import pytest
+import yaml
+
+from conveyor.core.errors import BadInputError
+from conveyor.registry.models import load_model, promote
+from conveyor.serve.deploy import docker_context, k8s_manifests
+from conveyor.store import Stores
+
+PROBE = {"type": "object", "required": ["httpGet", "periodSeconds"],
+         "properties": {"httpGet": {"type": "object", "required": ["path", "port"],
+                                    "properties": {"path": {"type": "string", "pattern": "^/"},
+                                                   "port": {"type": ["string", "integer"]}}},
+                        "periodSeconds": {"type": "integer", "minimum": 1}}}
+NAME = {"type": "string", "pattern": "^[a-z0-9]([-a-z0-9]*[a-z0-9])?$", "maxLength": 63}
+METADATA = {"type": "object", "required": ["name"], "properties": {"name": NAME, "labels": {
+    "type": "object", "additionalProperties": {"type": "string", "maxLength": 63}}}}
+CONTAINER = {"type": "object",
+             "required": ["name", "image", "ports", "readinessProbe", "livenessProbe", "resources"],
+             "properties": {"name": NAME, "image": {"type": "string", "minLength": 1},
+                            "ports": {"type": "array", "items": {
+                                "type": "object", "required": ["containerPort"],
+                                "properties": {"containerPort": {"type": "integer", "minimum": 1,
+                                                                 "maximum": 65535}}}},
+                            "readinessProbe": PROBE, "livenessProbe": PROBE,
+                            "securityContext": {"type": "object", "properties": {"runAsNonRoot": {"const": True}}}}}
+POD = {"type": "object", "required": ["containers"],
+       "properties": {"containers": {"type": "array", "minItems": 1, "items": CONTAINER}}}
+DEPLOYMENT_SPEC = {"type": "object", "required": ["replicas", "selector", "template"],
+                   "properties": {"replicas": {"type": "integer", "minimum": 1},
+                                  "selector": {"type": "object", "required": ["matchLabels"]},
+                                  "template": {"type": "object", "required": ["metadata", "spec"],
+                                               "properties": {"spec": POD}}}}
+SCHEMAS = {
+    "Deployment": {"type": "object", "required": ["apiVersion", "kind", "metadata", "spec"],
+                   "properties": {"apiVersion": {"const": "apps/v1"}, "metadata": METADATA,
+                                  "spec": DEPLOYMENT_SPEC}},
+    "Service": {"type": "object", "required": ["apiVersion", "kind", "metadata", "spec"], "properties": {
+        "apiVersion": {"const": "v1"}, "metadata": METADATA,
+        "spec": {"type": "object", "required": ["selector", "ports"], "properties": {"ports": {
+            "type": "array", "minItems": 1, "items": {"type": "object", "required": ["port", "targetPort"]}}}}}},
+    "HorizontalPodAutoscaler": {"type": "object", "required": ["apiVersion", "kind", "metadata", "spec"],
+                                "properties": {"apiVersion": {"const": "autoscaling/v2"}, "metadata": METADATA,
+                                               "spec": {"type": "object",
+                                                        "required": ["scaleTargetRef", "minReplicas", "maxReplicas",
+                                                                     "metrics"]}}},
+}
+
+
+def test_k8s_manifests_pass_the_schema_and_wire_up(stores, regressor, tmp_path):
+    regressor.register(stores, "price")
+    promote(stores, "price:1", "champion")
+    summary = k8s_manifests(stores, "price@champion", tmp_path / "k8s", image="registry.local/price:1",
+                            replicas=2, max_replicas=6, token_secret="price-token")
+    objects = {}
+    for path in summary["files"]:
+        obj = yaml.safe_load(Path(path).read_text())
+        jsonschema.validate(obj, SCHEMAS[obj["kind"]])
+        objects[obj["kind"]] = obj
+    deployment, service, hpa = objects["Deployment"], objects["Service"], objects["HorizontalPodAutoscaler"]
+    pod = deployment["spec"]["template"]
+    assert deployment["spec"]["selector"]["matchLabels"].items() <= pod["metadata"]["labels"].items()
+    assert service["spec"]["selector"].items() <= pod["metadata"]["labels"].items()
+    container = pod["spec"]["containers"][0]
+    assert container["readinessProbe"]["httpGet"]["path"] == "/v2/health/ready"
+    assert container["livenessProbe"]["httpGet"]["path"] == "/v2/health/live"
+    assert container["env"][0]["valueFrom"]["secretKeyRef"] == {"name": "price-token", "key": "token"}
+    assert hpa["spec"]["scaleTargetRef"]["name"] == deployment["metadata"]["name"]
+    assert (hpa["spec"]["minReplicas"], hpa["spec"]["maxReplicas"]) == (2, 6)
+    with pytest.raises(BadInputError, match="replicas"):
+        k8s_manifests(stores, "price@champion", tmp_path / "k8s2", replicas=7, max_replicas=6)
+    assert not (tmp_path / "k8s2").exists()
+
+
+def test_docker_context_bakes_a_loadable_model_and_runs_as_non_root(stores, regressor, tmp_path):
+    regressor.register(stores, "price")
+    regressor.register(stores, "price")
+    promote(stores, "price:2", "champion")
+    summary = docker_context(stores, "price@champion", tmp_path / "image")
+    dockerfile = (tmp_path / "image" / "Dockerfile").read_text()
+    assert summary["mode"] == "baked" and dockerfile.startswith("# Serves price:2")
+    assert re.search(r"^FROM python:3\.\d+-slim$", dockerfile, re.M)
+    assert re.search(r"^USER 10001:10001$", dockerfile, re.M) and "useradd --system --uid 10001" in dockerfile
+    assert re.search(r"^HEALTHCHECK .*", dockerfile, re.M) and "/v2/health/ready" in dockerfile
+    assert '"serve", "price@champion", "--host", "0.0.0.0"' in dockerfile
+    assert dockerfile.index("COPY --chown=10001:10001 model/") < dockerfile.index("USER 10001")
+    state = tmp_path / "image" / "model" / ".conveyor"
+    baked = Stores.open(f"sqlite:///{state / 'conveyor.db'}", str(state / "artifacts"))
+    try:
+        model = load_model(baked, "price@champion")
+        assert model.version.meta["source_version"] == "price:2"
+        assert model.predict(regressor.rows).tolist() == pytest.approx(regressor.model.predict(regressor.rows))
+    finally:
+        baked.close()
+    pulled = docker_context(stores, "price@champion", tmp_path / "pulled", pull=True)
+    text = (tmp_path / "pulled" / "Dockerfile").read_text()
+    assert pulled["mode"] == "pull" and "COPY" not in text and "CONVEYOR_DB_URL" in text
+    with pytest.raises(BadInputError, match="not an empty folder"):
+        docker_context(stores, "price@champion", tmp_path / "image")
