@@ -14,6 +14,7 @@ import pytest
 from sklearn.datasets import load_breast_cancer
 
 import conveyor as cv
+from conveyor.testing.processes import start_server
 
 
 def free_port() -> int:
@@ -35,20 +36,9 @@ def project_with_champion(tmp_path):
 def test_serve_answers_and_sigterm_flushes_the_log(project_with_champion):
     root, frame = project_with_champion
     port = free_port()
-    server = subprocess.Popen([sys.executable, "-m", "conveyor", "serve", "cancer@champion", "--port", str(port),
-                               "--project", str(root)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    server = start_server("cancer@champion", "--port", str(port), "--project", str(root))
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"{url}/health", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                if server.poll() is not None or time.monotonic() > deadline:
-                    server.kill()
-                    pytest.fail(f"conveyor serve did not come up: {server.communicate()[1]}")
-                time.sleep(0.1)
         answered = []
         with httpx.Client(base_url=url, timeout=10) as client:
             assert client.get("/health").json()["model_version"] == "cancer:1"
@@ -84,9 +74,7 @@ def test_sigterm_under_load_loses_no_answered_prediction(project_with_champion, 
 
     root, frame = project_with_champion
     port = free_port()
-    server = subprocess.Popen([sys.executable, "-m", "conveyor", "serve", "cancer@champion", "--port", str(port),
-                               "--project", str(root), "--workers", str(workers)],
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    server = start_server("cancer@champion", "--port", str(port), "--project", str(root), "--workers", str(workers))
     url = f"http://127.0.0.1:{port}"
     answered: list[str] = []
     stop = threading.Event()
@@ -103,16 +91,6 @@ def test_sigterm_under_load_loses_no_answered_prediction(project_with_champion, 
                     answered.extend(response.json()["ids"])
 
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"{url}/health", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                if server.poll() is not None or time.monotonic() > deadline:
-                    server.kill()
-                    pytest.fail(f"conveyor serve did not come up: {server.communicate()[1]}")
-                time.sleep(0.1)
         threads = [threading.Thread(target=client) for _ in range(8)]
         for thread in threads:
             thread.start()

@@ -17,6 +17,7 @@ from sklearn.datasets import load_breast_cancer
 
 import conveyor as cv
 from conveyor.testing.browser import screenshot
+from conveyor.testing.processes import start_server
 
 
 def conveyor(*args: str, cwd, code: int = 0) -> subprocess.CompletedProcess:
@@ -46,18 +47,9 @@ def served(tmp_path_factory):
         project.configure("monitor", resource_interval=0.2)
         project.configure("alerts", rules=[{"name": "drift", "signal": "drift.share", "threshold": 0.2}])
     port = free_port()
-    server = subprocess.Popen([sys.executable, "-m", "conveyor", "serve", "cancer@champion", "--port", str(port)],
-                              cwd=root, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    server = start_server("cancer@champion", "--port", str(port), cwd=root)
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"{url}/health", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                assert server.poll() is None and time.monotonic() < deadline, server.communicate()[1]
-                time.sleep(0.1)
         shifted = frame.sample(300, random_state=0, replace=True).assign(a=lambda f: f["a"] * 1.6)
         with httpx.Client(base_url=url, timeout=10) as client:
             for start in range(0, 300, 50):
