@@ -7,6 +7,7 @@ import os
 import shutil
 import socket
 import subprocess
+import sys
 import tempfile
 from pathlib import Path
 
@@ -38,12 +39,14 @@ def cancer():
 def ray_cluster():
     """A one-node Ray cluster on 127.0.0.1, in its own short temp dir (Ray's socket paths must stay short).
     Workers import conveyor from this checkout. Teardown ends exactly the processes of this cluster."""
-    ray_bin = shutil.which("ray")
+    # the ray CLI of this interpreter's environment: the test command runs .venv/bin/python without activating it
+    bin_dir = os.path.dirname(sys.executable)
+    ray_bin = shutil.which("ray", path=bin_dir) or shutil.which("ray")
     assert ray_bin, "the ray CLI comes with the extra 'ray' (ray[default])"
     temp_dir = tempfile.mkdtemp(prefix="cvray-", dir="/tmp")
     port = free_port()
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([SRC, os.environ.get("PYTHONPATH", "")]),
-           "RAY_USAGE_STATS_ENABLED": "0"}
+           "PATH": os.pathsep.join([bin_dir, os.environ.get("PATH", "")]), "RAY_USAGE_STATS_ENABLED": "0"}
     started = subprocess.run(
         [ray_bin, "start", "--head", f"--port={port}", "--node-ip-address=127.0.0.1", "--include-dashboard=false",
          "--dashboard-host=127.0.0.1", f"--temp-dir={temp_dir}", "--num-cpus=2", "--disable-usage-stats",
