@@ -115,7 +115,9 @@ class open_csv:
 
         self.path, self.progress = path, progress
         self.header = _check_csv_header(path)
-        self.handle = open(path, "rb")  # noqa: SIM115 - closed in close()
+        # Arrow's own file, not a Python one: Arrow's read-ahead thread then never needs the GIL, which aborts the
+        # process when it still runs at interpreter exit (apache/arrow#33975, #34314)
+        self.handle = pa.OSFile(str(path), "rb")
         try:
             self.reader = pacsv.open_csv(
                 self.handle, read_options=pacsv.ReadOptions(block_size=block_size),
