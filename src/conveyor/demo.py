@@ -90,7 +90,8 @@ def run_demo(*, keep: Path | None = None, fast: bool = False,
             first = project.ingest(early, "flights")
             say(f"   ingested winter flights (Jan-Mar) as {first.ref}: {first.rows} rows")
 
-            say(f"[bold]2. Training[/bold] an AutoML search for {budget:.0f}s (linear, random forest, LightGBM)")
+            say(f"[bold]2. Training[/bold] an AutoML search for {budget:.0f}s "
+                "(linear, forests, gradient boosting, LightGBM, XGBoost)")
             trained = project.train(first, TARGET, budget=budget)
             champion = trained.model_version
             project.promote(champion.ref, "champion", reason="first model")
