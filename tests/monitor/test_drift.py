@@ -10,8 +10,8 @@ import pytest
 from sklearn.datasets import load_diabetes
 
 from conveyor.core.errors import BadInputError
-from conveyor.data.profile import profile_frame
-from conveyor.monitor.drift import detect_drift, reference_cdf
+from conveyor.data.profile import cdf_from_quantiles, profile_frame
+from conveyor.monitor.drift import detect_drift
 
 N = 50_000
 CITIES = np.array(["oslo", "lima", "pune", "kyiv"])
@@ -148,7 +148,7 @@ def test_report_is_strict_json() -> None:
 def test_reference_cdf_keeps_point_masses_whole() -> None:
     # 60% zeros then a uniform ramp: quantiles 0..59 are 0, so F(0) must be 0.59 (the last tied level).
     quantiles = np.concatenate((np.zeros(60), np.linspace(0.1, 4.1, 41)))
-    cdf = reference_cdf(quantiles, np.array([-np.inf, -1.0, 0.0, 0.05, 0.1, 4.1, np.inf]))
+    cdf = cdf_from_quantiles(quantiles, np.array([-np.inf, -1.0, 0.0, 0.05, 0.1, 4.1, np.inf]))
     np.testing.assert_allclose(cdf, [0.0, 0.0, 0.59, 0.595, 0.60, 1.0, 1.0])
 
 

@@ -10,8 +10,8 @@ import numpy as np
 
 from conveyor.core.entities import DatasetVersion
 from conveyor.core.errors import BadInputError
-from conveyor.data.profile import OTHER
-from conveyor.data.shift import cdf_from_quantiles, column_shift
+from conveyor.data.profile import OTHER, cdf_from_quantiles
+from conveyor.data.shift import column_shift
 
 BINS = 30
 

@@ -28,6 +28,22 @@ QUANTILE_LEVELS = np.linspace(0.0, 1.0, 101)
 
 HISTOGRAM_BINS = 20
 TOP_CATEGORIES = 50
+
+
+def cdf_from_quantiles(quantiles: np.ndarray, x: np.ndarray) -> np.ndarray:
+    """P(X <= x) rebuilt from quantiles at QUANTILE_LEVELS, linear between them, right-continuous at ties.
+
+    For x inside a run of tied quantiles the CDF is the level of the run's last point, so a point mass
+    keeps its full share.
+    """
+    x = np.asarray(x, dtype=np.float64)
+    inside = np.clip(x, quantiles[0], quantiles[-1])  # keeps +/-inf edges out of the arithmetic
+    j = np.clip(np.searchsorted(quantiles, inside, side="right") - 1, 0, len(quantiles) - 2)
+    low, high = quantiles[j], quantiles[j + 1]
+    # j is the last point <= x, so high > low whenever q[0] <= x < q[-1]; outside, np.where decides.
+    width = np.where(high > low, high - low, 1.0)
+    level = QUANTILE_LEVELS[j] + (QUANTILE_LEVELS[j + 1] - QUANTILE_LEVELS[j]) * (inside - low) / width
+    return np.where(x < quantiles[0], 0.0, np.where(x >= quantiles[-1], 1.0, level))
 OTHER = "__other__"
 """The key of the bucket holding every category outside the top ones."""
 

@@ -3,8 +3,8 @@
 The statistics and thresholds are monitor/drift.py's (PSI >= 0.2 over the reference deciles for numbers; a
 chi-square test with p < 0.05 and a Cramér's V-like effect >= 0.1 for categories), but computed from two
 *profiles*: both CDFs are rebuilt from their 101 stored quantiles, both category counts from their stored shares.
-data/ sits below monitor/ in the layers, so it keeps this small profile-to-profile version of its own; the two
-can be unified once monitor offers a profile-to-profile entry point.
+The CDF rebuilt from stored quantiles (data.profile.cdf_from_quantiles) and the thresholds here are the ones
+monitor/drift.py uses too; monitor sits above data, so it imports them from here.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from conveyor.data.profile import OTHER, QUANTILE_LEVELS
+from conveyor.data.profile import OTHER, cdf_from_quantiles
 
 PSI_THRESHOLD = 0.2
 PSI_EPSILON = 1e-4
@@ -21,16 +21,6 @@ P_VALUE_THRESHOLD = 0.05
 EFFECT_THRESHOLD = 0.1
 EXPECTED_EPSILON = 1e-4
 
-
-def cdf_from_quantiles(quantiles: np.ndarray, x: np.ndarray) -> np.ndarray:
-    """P(X <= x) rebuilt from quantiles at QUANTILE_LEVELS, linear between them, right-continuous at ties."""
-    x = np.asarray(x, dtype=np.float64)
-    inside = np.clip(x, quantiles[0], quantiles[-1])
-    j = np.clip(np.searchsorted(quantiles, inside, side="right") - 1, 0, len(quantiles) - 2)
-    low, high = quantiles[j], quantiles[j + 1]
-    width = np.where(high > low, high - low, 1.0)
-    level = QUANTILE_LEVELS[j] + (QUANTILE_LEVELS[j + 1] - QUANTILE_LEVELS[j]) * (inside - low) / width
-    return np.where(x < quantiles[0], 0.0, np.where(x >= quantiles[-1], 1.0, level))
 
 
 def numeric_shift(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:

@@ -33,13 +33,21 @@ import pandas as pd
 from scipy import stats
 
 from conveyor.core.errors import BadInputError
-from conveyor.data.profile import OTHER, QUANTILE_LEVELS, category_counts, finite_values, sorted_quantiles
+from conveyor.data.profile import (
+    OTHER,
+    category_counts,
+    cdf_from_quantiles,
+    finite_values,
+    sorted_quantiles,
+)
+from conveyor.data.shift import (  # one set of thresholds for `data diff` and monitoring
+    EFFECT_THRESHOLD,
+    EXPECTED_EPSILON,
+    P_VALUE_THRESHOLD,
+    PSI_EPSILON,
+    PSI_THRESHOLD,
+)
 
-PSI_THRESHOLD = 0.2
-PSI_EPSILON = 1e-4
-P_VALUE_THRESHOLD = 0.05
-EFFECT_THRESHOLD = 0.1
-EXPECTED_EPSILON = 1e-4
 MIN_EXPECTED_COUNT = 5.0
 """Categories expected fewer times than this are pooled into "__other__", where chi-square stays valid."""
 
@@ -178,34 +186,19 @@ def _null_drift(name: str, kind: str, *, reference_empty: bool, current: Any) ->
     )
 
 
-def reference_cdf(quantiles: np.ndarray, x: np.ndarray) -> np.ndarray:
-    """P(X <= x) rebuilt from quantiles at QUANTILE_LEVELS, linear between them, right-continuous at ties.
-
-    For x inside a run of tied quantiles the CDF is the level of the run's last point, so a point mass
-    keeps its full share.
-    """
-    x = np.asarray(x, dtype=np.float64)
-    inside = np.clip(x, quantiles[0], quantiles[-1])  # keeps +/-inf edges out of the arithmetic
-    j = np.clip(np.searchsorted(quantiles, inside, side="right") - 1, 0, len(quantiles) - 2)
-    low, high = quantiles[j], quantiles[j + 1]
-    # j is the last point <= x, so high > low whenever q[0] <= x < q[-1]; outside, np.where decides.
-    width = np.where(high > low, high - low, 1.0)
-    level = QUANTILE_LEVELS[j] + (QUANTILE_LEVELS[j + 1] - QUANTILE_LEVELS[j]) * (inside - low) / width
-    return np.where(x < quantiles[0], 0.0, np.where(x >= quantiles[-1], 1.0, level))
-
 
 def _psi_drift(name: str, profile: dict[str, Any], values: np.ndarray) -> ColumnDrift:
     quantiles = np.asarray(profile["quantiles"], dtype=np.float64)
     inner = np.unique(quantiles[10:100:10])
     edges = np.concatenate(([-np.inf], inner, [np.inf]))
-    expected = np.diff(reference_cdf(quantiles, edges))
+    expected = np.diff(cdf_from_quantiles(quantiles, edges))
     actual = np.diff(np.searchsorted(values, edges, side="right")) / len(values)
     expected, actual = np.maximum(expected, PSI_EPSILON), np.maximum(actual, PSI_EPSILON)
     psi = float(np.sum((actual - expected) * np.log(actual / expected)))
 
     points = np.concatenate((quantiles, sorted_quantiles(values)))
     empirical = np.searchsorted(values, points, side="right") / len(values)
-    ks = float(np.max(np.abs(reference_cdf(quantiles, points) - empirical)))
+    ks = float(np.max(np.abs(cdf_from_quantiles(quantiles, points) - empirical)))
     return ColumnDrift(
         column=name,
         kind="numeric",
