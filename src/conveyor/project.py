@@ -110,11 +110,9 @@ class Project:
 
     # data
     def ingest(self, source: str | Path | pd.DataFrame, name: str) -> DatasetVersion:
-        if isinstance(source, pd.DataFrame):
-            version, _ = datasets.ingest_frame(self.stores, source, name)
-        else:
-            version, _ = datasets.ingest_file(self.stores, source, name)
-        return version
+        """Ingest a file, folder, ``module:function`` or DataFrame as `conveyor data ingest` does (the project's
+        contract for ``name``, if any, included); see ingest_source for SQL, PII and error policies."""
+        return self.ingest_source(source, name)[0]
 
     def dataset(self, ref: str | DatasetRef) -> DatasetVersion:
         return datasets.resolve(self.stores, ref)
@@ -380,6 +378,7 @@ class Project:
         if self.setting("policy", "budget") is not None:
             options["budget_seconds"] = parse_budget(self.setting("policy", "budget"))
         return Agent(self.stores, policy, options, self.config.get("alerts") or {})
+
     # --- data ---
     def ingest_source(self, source: str | Path | pd.DataFrame, name: str, *, query: str | None = None,
                       on_error: str | None = None, pii: str | None = None, against: str | None = None,
