@@ -210,7 +210,7 @@ class Project:
                 record: bool = True) -> MonitorReport:
         """Check ``ref`` against its stored reference statistics; store the scores as time series and evaluate the
         alert rules of conveyor.yaml on them (``record=False``: just look)."""
-        from conveyor.monitor.alerts import parse_duration
+        from conveyor.core.durations import parse_duration
         from conveyor.monitor.monitoring import monitor_frame, window_frame  # deferred: SciPy
 
         model = self.model(ref)

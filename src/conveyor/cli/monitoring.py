@@ -135,7 +135,7 @@ def agent(model: Annotated[str | None, typer.Argument(help="Model name (default:
           project: ProjectOption = None, json: JsonOption = False) -> None:
     """The self-healing loop: triggers -> retrain -> gates -> champion vs challenger -> promote or keep;
     watches each promotion and rolls it back on a live regression."""
-    from conveyor.monitor.alerts import parse_duration
+    from conveyor.core.durations import parse_duration
 
     pause = parse_duration(interval, "interval")
     with open_project(project) as proj:

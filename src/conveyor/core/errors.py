@@ -16,6 +16,7 @@ Tree::
     ├── IntegrityError         (exit 2, HTTP 409)  an artifact whose bytes do not match its hash,
     │                                              an audit trail that was edited
     ├── CheckFailedError       (exit 1, HTTP 409)  a gate or check ran and failed
+    ├── MissingDependencyError (exit 2, HTTP 501)  an optional package is not installed; names the extra
     └── StoreError             (exit 2, HTTP 503)  a backend that cannot be reached or upgraded
 
 Messages name the object, the bad value and the fix.
@@ -40,6 +41,11 @@ class ConveyorError(Exception):
 
     def __str__(self) -> str:
         return f"{self.message} {self.hint}" if self.hint else self.message
+
+    def with_field(self, field: str) -> ConveyorError:
+        """This error, naming ``field`` (where the user typed the bad value); returns self for ``raise``."""
+        self.field = field
+        return self
 
     def to_dict(self) -> dict[str, object]:
         body: dict[str, object] = {"error": self.code, "message": str(self)}
@@ -96,6 +102,19 @@ class CheckFailedError(ConveyorError):
     code = "check_failed"
     exit_code = 1
     http_status = 409
+
+
+class MissingDependencyError(ConveyorError, ImportError):
+    """An optional package is missing; the message names the extra that installs it."""
+
+    code = "missing_dependency"
+    http_status = 501
+
+    def __init__(self, message: str, *, field: str | None = None, hint: str | None = None,
+                 extra: str | None = None, module: str | None = None) -> None:
+        self.extra = extra
+        self.module = module
+        ConveyorError.__init__(self, message, field=field, hint=hint)
 
 
 class StoreError(ConveyorError):

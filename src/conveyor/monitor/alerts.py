@@ -25,13 +25,13 @@ import json
 import logging
 import operator
 import os
-import re
 import subprocess
 import urllib.error
 import urllib.request
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from conveyor.core.durations import parse_duration
 from conveyor.core.entities import Alert, new_id, now
 from conveyor.core.errors import BadInputError
 from conveyor.store.metadata import MetadataStore
@@ -39,22 +39,6 @@ from conveyor.store.metadata import MetadataStore
 log = logging.getLogger("conveyor.alerts")
 OPS = {">=": operator.ge, ">": operator.gt, "<=": operator.le, "<": operator.lt}
 NOTIFIERS = ("log", "webhook", "command")
-_UNITS = {"": 1.0, "s": 1.0, "m": 60.0, "min": 60.0, "h": 3600.0, "d": 86400.0}
-
-
-def parse_duration(value: Any, field_name: str) -> float:
-    """Seconds from 30, "30s", "10m", "2h" or "1d"."""
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        seconds = float(value)
-    else:
-        match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*(s|m|min|h|d)?\s*", str(value))
-        if not match:
-            raise BadInputError(f"Invalid duration {value!r} for {field_name}.", field=field_name,
-                                hint="Write a duration such as 0, 30s, 10m, 2h or 1d.")
-        seconds = float(match.group(1)) * _UNITS[match.group(2) or ""]
-    if seconds < 0:
-        raise BadInputError(f"{field_name} must not be negative, got {value!r}.", field=field_name)
-    return seconds
 
 
 @dataclass

@@ -29,6 +29,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from conveyor.core.durations import parse_duration
 from conveyor.core.entities import AgentJob, ModelVersion, now
 from conveyor.core.errors import BadInputError, CheckFailedError, ConflictError
 from conveyor.core.refs import DatasetRef
@@ -90,7 +91,7 @@ def parse_policy(config: dict[str, Any] | None, model: str | None = None) -> Pol
             numbers[key] = value
     for key in ("watch", "lease", "schedule"):
         if raw.get(key) is not None:
-            numbers[key] = alerts.parse_duration(raw[key], f"policy.{key}")
+            numbers[key] = parse_duration(raw[key], f"policy.{key}")
     return Policy(str(name), str(raw.get("alias", "champion")), triggers, **numbers)
 
 
