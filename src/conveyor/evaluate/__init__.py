@@ -1,1 +1,1 @@
-"""L2: metrics on a holdout (and, later, fairness, explanations, reports and quality gates)."""
+"""L2: metrics on a holdout, slices, fairness and explanations (permutation importance, SHAP)."""

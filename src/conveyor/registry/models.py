@@ -31,7 +31,7 @@ def build_signature(model: Any, flavor: str, input_example: pd.DataFrame | None,
                     classes: list | None = None, target: str | None = None) -> dict[str, Any]:
     inferred_task, inferred_classes = infer_task(model, flavor)
     return {
-        "inputs": infer_inputs(input_example, model),
+        "inputs": infer_inputs(input_example, model, flavor),
         "task": task or inferred_task,
         "classes": list(classes if classes is not None else inferred_classes),
         "target": target,
