@@ -159,8 +159,9 @@ def check_family(family: Family, *, samples: int = 2, seed: int = 0) -> None:
         raise problem
     for ctx, n_classes in _contexts(family):
         X, y = tiny_data(ctx.task, n_classes, seed)
+        sampled = _sampled(family, ctx, seed, samples)
         _defaults_are_in_the_space(family, ctx, seed)
-        points = [dict(family.defaults), *_sampled(family, ctx, seed, samples), *family.grid[:1]]
+        points = [dict(family.defaults), *sampled, *family.grid[:1]]
         for params in points:
             _fit_and_predict(family, ctx, params, X, y, seed)
         if family.early_stopping:

@@ -41,7 +41,7 @@ class LightGBMNative(NativePredictor):
 class LightGBMFlavor(BoosterFlavor):
     name = "lightgbm"
     suffixes = (".txt", ".lgb")
-    requires = ("train",)
+    requires = ("serve",)
     early_stopping = True
 
     def owns(self, model: Any) -> bool:
@@ -51,7 +51,7 @@ class LightGBMFlavor(BoosterFlavor):
         return model.model_to_string().encode()
 
     def load(self, data: bytes) -> Any:
-        lightgbm = require("lightgbm", "train", field="flavor")
+        lightgbm = require("lightgbm", "serve", field="flavor")
         return lightgbm.Booster(model_str=data.decode())
 
     def task(self, model: Any) -> tuple[str, list] | None:

@@ -23,7 +23,7 @@ class SklearnFlavor(Flavor):
     suffixes = (".pkl", ".pickle", ".joblib")
     pickled = True
     fallback = True
-    requires = ("train",)
+    requires = ("serve",)
 
     def owns(self, model: Any) -> bool:
         return hasattr(model, "predict") and hasattr(model, "fit")

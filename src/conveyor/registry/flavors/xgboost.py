@@ -48,7 +48,8 @@ class XGBoostNative(NativePredictor):
         return self.booster.inplace_predict(matrix, validate_features=False)
 
     def contributions(self, matrix: Any) -> np.ndarray:
-        values = np.asarray(self.booster.predict(_xgboost().DMatrix(matrix), pred_contribs=True))
+        values = np.asarray(self.booster.predict(_xgboost().DMatrix(matrix), pred_contribs=True,
+                                                 validate_features=False))  # a matrix in the booster's order
         return values.reshape(len(values), -1)  # multi-class: (rows, classes, features + 1) side by side
 
 
