@@ -26,6 +26,7 @@ import optuna
 import pandas as pd
 from sklearn.base import clone
 
+from conveyor.registry.flavors import get_flavor
 from conveyor.train.families import TASKS, Family, SearchContext
 from conveyor.train.trials import make_pipeline
 
@@ -49,8 +50,9 @@ def _check_declaration(family: Family) -> None:
         raise _fail(family, f"encoding {family.encoding!r} must be onehot or ordinal")
     if not isinstance(family.defaults, dict) or not all(isinstance(p, dict) for p in family.grid):
         raise _fail(family, "defaults must be a dict and grid a list of dicts")
-    if family.early_stopping and family.flavor is None and type(family).fit_early_stopping is Family.fit_early_stopping:
-        raise _fail(family, "early_stopping needs a flavor that fits with it, or its own fit_early_stopping")
+    if family.early_stopping and type(family).fit_early_stopping is Family.fit_early_stopping and not (
+            family.flavor and get_flavor(family.flavor).early_stopping):
+        raise _fail(family, "early_stopping needs a flavor with early stopping, or its own fit_early_stopping")
 
 
 def tiny_data(task: str, n_classes: int, seed: int = 0, rows: int = 90) -> tuple[pd.DataFrame, pd.Series]:

@@ -72,9 +72,10 @@ class Family:
 
     def fit_early_stopping(self, estimator: Any, X: Any, y: Any, X_valid: Any, y_valid: Any, rounds: int) -> int:
         """Fit with early stopping on the validation rows; the number of rounds that did best."""
-        if not self.early_stopping or self.flavor is None:
+        flavor = get_flavor(self.flavor) if self.early_stopping and self.flavor else None
+        if flavor is None or not flavor.early_stopping:
             raise NotImplementedError(f"The {self.name} family has no early stopping.")
-        return get_flavor(self.flavor).fit_early_stopping(estimator, X, y, X_valid, y_valid, rounds)
+        return flavor.fit_early_stopping(estimator, X, y, X_valid, y_valid, rounds)
 
     def missing(self) -> MissingDependencyError | None:
         """The error naming the extra to install when a package it needs is missing, else None."""
