@@ -3,6 +3,10 @@ password."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+import textwrap
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -161,3 +165,25 @@ def test_in_memory_stores_are_fresh_each_time() -> None:
     first.datasets.add_version(dataset())
     assert second.datasets.versions() == []
     assert first.metadata is first.metadata  # one facade per Stores
+
+
+def test_a_backend_installed_as_an_entry_point_is_found(tmp_path: Path) -> None:
+    """A distribution that declares ``[project.entry-points."conveyor.stores"]`` adds its scheme, found through
+    importlib.metadata in a fresh interpreter (no registration call anywhere)."""
+    (tmp_path / "toy_store.py").write_text(textwrap.dedent("""
+        from conveyor.store import InMemoryArtifactStore, StoreBackend, memory_roles
+        BACKEND = StoreBackend(metadata=lambda url: memory_roles(url), artifacts=lambda url: InMemoryArtifactStore())
+    """))
+    info = tmp_path / "toy_store-0.1.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: toy-store\nVersion: 0.1\n")
+    (info / "entry_points.txt").write_text("[conveyor.stores]\ntoy = toy_store:BACKEND\n")
+    script = textwrap.dedent("""
+        from conveyor.store import STORE_BACKENDS, Stores
+        stores = Stores.open("toy://meta", "toy://blobs")
+        print(type(stores.runs).__name__, stores.url, STORE_BACKENDS.origin("toy"))
+    """)
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(tmp_path), os.environ.get("PYTHONPATH", "")])}
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["InMemoryRunStore", "toy://meta", "toy-store"]
