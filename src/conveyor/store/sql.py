@@ -474,17 +474,17 @@ class SqlMetadataStore(MetadataStore):
                 "value": alert.value, "threshold": alert.threshold, "message": alert.message,
                 "fired_at": alert.fired_at, "last_seen_at": alert.last_seen_at, "count": alert.count,
                 "status": alert.status, "acked_by": alert.acked_by, "acked_at": alert.acked_at,
-                "notified": list(alert.notified)}
+                "notified": list(alert.notified), "notify_errors": dict(alert.notify_errors)}
 
     @staticmethod
     def _alert(r: Any) -> Alert:
         return Alert(r.id, r.rule, r.subject, r.signal, r.value, r.threshold, r.message, r.fired_at, r.last_seen_at,
-                     r.count, r.status, r.acked_by, r.acked_at, list(r.notified))
+                     r.count, r.status, r.acked_by, r.acked_at, list(r.notified), dict(r.notify_errors or {}))
 
     def add_alert(self, alert):
         with self.engine.begin() as conn:
             conn.execute(t.alerts.insert().values(**self._alert_row(alert)))
-        return replace(alert, notified=list(alert.notified))
+        return replace(alert, notified=list(alert.notified), notify_errors=dict(alert.notify_errors))
 
     def update_alert(self, alert):
         row = self._alert_row(alert)
