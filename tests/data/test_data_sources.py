@@ -14,7 +14,7 @@ import pytest
 import sqlalchemy as sa
 
 from conveyor.core.errors import BadInputError
-from conveyor.data import datasets
+from conveyor.data.csv_reader import CsvReader
 from conveyor.data.datasets import ingest_file, ingest_frame, load_frame
 from conveyor.data.readers import read_file
 from conveyor.data.sources import ingest_function, ingest_sql
@@ -68,7 +68,8 @@ def test_unchanged_file_costs_one_hash_and_writes_nothing(stores, csv_file, monk
     def no_parsing(*_args, **_kwargs):
         raise AssertionError("the file was parsed again")
 
-    monkeypatch.setattr(datasets, "open_csv", no_parsing)
+    monkeypatch.setattr(CsvReader, "open_batches", no_parsing)
+    monkeypatch.setattr(CsvReader, "read", no_parsing)
     again, created = ingest_file(stores, csv_file, "d")
     assert not created and again.version == first.version
     assert stores.artifacts.digests() == blobs
