@@ -46,14 +46,14 @@ def test_every_kind_is_ingested_through_one_entry_point(stores, tmp_path, monkey
     (tmp_path / "docs").mkdir()
     (tmp_path / "docs" / "a.txt").write_text("hello")
     (tmp_path / "t.csv").write_text("a,b\n1,x\n2,y\n")
-    (tmp_path / "makers.py").write_text("import pandas as pd\ndef table():\n    return pd.DataFrame({'a': [7]})\n")
+    (tmp_path / "kinds_maker.py").write_text("import pandas as pd\ndef table():\n    return pd.DataFrame({'a': [7]})\n")
     sql, _ = ingest_source(stores, sqlite_url, "sql", IngestOptions(query="SELECT id, score FROM people"))
     frame, _ = ingest_source(stores, pd.DataFrame({"a": [1, 2]}), "frame")
-    function, _ = ingest_source(stores, "makers:table", "fn", IngestOptions(search_path=tmp_path))
+    function, _ = ingest_source(stores, "kinds_maker:table", "fn", IngestOptions(search_path=tmp_path))
     folder, _ = ingest_source(stores, "docs", "folder")
     file, _ = ingest_source(stores, "t.csv", "file")
     assert (sql.rows, frame.rows, function.rows, file.rows) == (60, 2, 1, 2)
-    assert sql.source.startswith("sql:sqlite:///") and function.source == "python:makers:table"
+    assert sql.source.startswith("sql:sqlite:///") and function.source == "python:kinds_maker:table"
     assert folder.meta["kind"] == "files" and file.source == str((tmp_path / "t.csv").resolve())
 
 
