@@ -185,3 +185,15 @@ def test_redact_keeps_the_host_and_masks_credentials_paths_and_tokens():
     text = ("POST https://bot:pa55@hooks.example.com/services/T0/B0/XyZsecret?key=abc123 failed; "
             "key k-999; path /services/T0/B0/XyZsecret")
     assert redact(text, settings) == "POST https://hooks.example.com/*** failed; key ***; path ***"
+
+
+def test_a_plug_in_reason_that_shows_a_secret_is_masked_before_it_is_stored(stores):
+    NOTIFIERS.register("leaky", Leaky())
+    try:
+        config = {"rules": [{"name": "drift", "signal": "drift.share", "threshold": 0.5, "notify": ["leaky"]}],
+                  "leaky": "http://127.0.0.1:notaport/hook?token=hunter2"}
+        evaluate(store_with_breach(stores.metadata), parse_rules(config), "m:1", config, at=2.0)
+    finally:
+        NOTIFIERS.unregister("leaky")
+    [stored] = stores.metadata.list_alerts("m:1")
+    assert stored.notify_errors == {"leaky": "could not post to http://127.0.0.1:notaport/***"}

@@ -176,6 +176,7 @@ def notify(alert: Alert, names: list[str], settings: dict[str, Any]) -> dict[str
         except Exception as exc:  # a broken plug-in: the alert is stored all the same
             delivery = Delivery.failed(redact(describe(exc), section))
         if not delivery.delivered:
+            delivery = Delivery.failed(redact(delivery.reason, section))  # a plug-in's own send() may not mask
             log.error("alert notifier %s failed for %s: %s", name, alert.rule, delivery.reason)
         outcome[name] = delivery
     return outcome
