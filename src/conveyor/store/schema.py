@@ -166,6 +166,7 @@ alerts = sa.Table(
     sa.Column("acked_by", sa.String(256)),
     sa.Column("acked_at", sa.Float),
     sa.Column("notified", sa.JSON, nullable=False),
+    sa.Column("notify_errors", sa.JSON),
 )
 
 agent_jobs = sa.Table(

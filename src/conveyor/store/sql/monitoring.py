@@ -23,12 +23,12 @@ def _alert_row(alert: Alert) -> dict[str, Any]:
             "value": alert.value, "threshold": alert.threshold, "message": alert.message,
             "fired_at": alert.fired_at, "last_seen_at": alert.last_seen_at, "count": alert.count,
             "status": alert.status, "acked_by": alert.acked_by, "acked_at": alert.acked_at,
-            "notified": list(alert.notified)}
+            "notified": list(alert.notified), "notify_errors": dict(alert.notify_errors)}
 
 
 def _alert(r: Any) -> Alert:
     return Alert(r.id, r.rule, r.subject, r.signal, r.value, r.threshold, r.message, r.fired_at, r.last_seen_at,
-                 r.count, r.status, r.acked_by, r.acked_at, list(r.notified))
+                 r.count, r.status, r.acked_by, r.acked_at, list(r.notified), dict(r.notify_errors or {}))
 
 
 class SqlMonitoringStore(MonitoringStore):
@@ -79,7 +79,7 @@ class SqlMonitoringStore(MonitoringStore):
     def add_alert(self, alert: Alert) -> Alert:
         with self.db.engine.begin() as conn:
             conn.execute(t.alerts.insert().values(**_alert_row(alert)))
-        return replace(alert, notified=list(alert.notified))
+        return replace(alert, notified=list(alert.notified), notify_errors=dict(alert.notify_errors))
 
     def _replace_alert(self, alert: Alert) -> bool:
         with self.db.engine.begin() as conn:
