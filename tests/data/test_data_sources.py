@@ -14,10 +14,11 @@ import pytest
 import sqlalchemy as sa
 
 from conveyor.core.errors import BadInputError
-from conveyor.data import datasets
+from conveyor.data.csv_reader import CsvReader
 from conveyor.data.datasets import ingest_file, ingest_frame, load_frame
 from conveyor.data.readers import read_file
-from conveyor.data.sources import ingest_function, ingest_sql
+from conveyor.data.sources import ingest_function
+from conveyor.data.sql import ingest_sql
 from conveyor.project import Project
 
 
@@ -68,7 +69,8 @@ def test_unchanged_file_costs_one_hash_and_writes_nothing(stores, csv_file, monk
     def no_parsing(*_args, **_kwargs):
         raise AssertionError("the file was parsed again")
 
-    monkeypatch.setattr(datasets, "open_csv", no_parsing)
+    monkeypatch.setattr(CsvReader, "open_batches", no_parsing)
+    monkeypatch.setattr(CsvReader, "read", no_parsing)
     again, created = ingest_file(stores, csv_file, "d")
     assert not created and again.version == first.version
     assert stores.artifacts.digests() == blobs
@@ -115,9 +117,11 @@ def _fill(url: str) -> None:
 def test_sql_query_on_sqlite(stores, tmp_path, monkeypatch):
     url = f"sqlite:///{tmp_path / 'source.db'}"
     _fill(url)
-    monkeypatch.setattr("conveyor.data.sources.SQL_CHUNK_ROWS", 70)  # several chunks
-    version, created = ingest_sql(stores, url, "SELECT * FROM events WHERE id < 250", "events")
+    monkeypatch.setattr("conveyor.data.sql.SQL_CHUNK_ROWS", 70)  # several chunks
+    seen = []
+    version, created = ingest_sql(stores, url, "SELECT * FROM events WHERE id < 250", "events", progress=seen.append)
     assert created and version.rows == 250 and version.source.startswith("sql:")
+    assert seen == [140, 210, 250]  # the chunks after the first, 70 rows each
     again, created = ingest_sql(stores, url, "SELECT * FROM events WHERE id < 250", "events")
     assert not created and again.version == version.version
     assert load_frame(stores, version)["label"].tolist()[:3] == ["a", "b", "c"]

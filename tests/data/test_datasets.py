@@ -96,13 +96,13 @@ CRASHING_INGEST = textwrap.dedent(
     import pandas as pd
     from conveyor.data.datasets import ingest_frame
     from conveyor.store import Stores
-    from conveyor.store.sql import SqlMetadataStore
+    from conveyor.store.sql.datasets import SqlDatasetStore
 
     def die(*_args, **_kwargs):
         os.kill(os.getpid(), signal.SIGKILL)
 
     if sys.argv[3] == "before-record":  # the blob is in place; die before the record that points at it
-        SqlMetadataStore.add_dataset_version = die
+        SqlDatasetStore.add_version = die
     else:  # "mid-write": the blob's bytes are in a temporary file; die instead of renaming it into place
         os.replace = die
     stores = Stores.open(sys.argv[1], sys.argv[2])

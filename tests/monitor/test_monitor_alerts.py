@@ -11,7 +11,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from conveyor.core.entities import Sample
-from conveyor.core.errors import BadInputError
+from conveyor.core.errors import ConveyorError
 from conveyor.monitor.alerts import acknowledge, evaluate, parse_rules
 from conveyor.store.metadata import InMemoryMetadataStore
 
@@ -101,7 +101,7 @@ def test_a_failing_notifier_is_recorded_not_raised(tmp_path):
     ({"name": "r", "signal": "s", "threshold": 1, "for": "a while"}, "alerts.rules[0].for"),
 ])
 def test_rule_mistakes_name_the_field(rule, field):
-    with pytest.raises(BadInputError) as caught:
+    with pytest.raises(ConveyorError) as caught:
         parse_rules({"rules": [rule]})
     assert caught.value.field == field
 

@@ -4,10 +4,7 @@ registered at run time join the search, and the checker fails a family that brea
 
 from __future__ import annotations
 
-import importlib.util
 import sys
-from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import numpy as np
@@ -19,27 +16,30 @@ from sklearn.neighbors import KNeighborsClassifier
 
 import conveyor as cv
 from conveyor.core.errors import BadInputError, MissingDependencyError
-from conveyor.core.plugins import Registry
 from conveyor.features.selectors import SELECTORS, FeatureDecision, SelectionData, Selector
 from conveyor.testing import check_family
-from conveyor.testing.plugins import write_plugin
 from conveyor.train.automl import run_automl
 from conveyor.train.families import BUILT_IN, FAMILIES, Family, SearchContext, choose_families
 from conveyor.train.searches import SEARCHES, Search, SearchSpace
 
-SOURCES = Path(__file__).parents[1] / "plugin_sources"
 
+class NearestNeighbors(Family):
+    """A family a plug-in could ship: k nearest neighbours, classification only."""
 
-def _source_module(name: str) -> ModuleType:
-    """A plug-in's module from tests/plugin_sources, imported under its own name."""
-    spec = importlib.util.spec_from_file_location(name, SOURCES / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
+    name = "knn"
+    tasks = ("classification",)
+    requires = (("sklearn", "train"),)
+    needs_scaling = True
+    encoding = "onehot"
+    defaults = {"n_neighbors": 5}
+    grid = [{"n_neighbors": k} for k in (3, 9)]
+    warm_start = 10
 
+    def suggest(self, trial: Any, ctx: SearchContext) -> dict[str, Any]:
+        return {"n_neighbors": trial.suggest_int(f"{self.param_prefix}.n_neighbors", 1, 30)}
 
-PLUGIN = _source_module("conveyor_knn_plugin")
+    def build(self, ctx: SearchContext, params: dict[str, Any], seed: int) -> Any:
+        return KNeighborsClassifier(**params)
 
 
 @pytest.fixture(scope="module")
@@ -89,7 +89,7 @@ def test_a_training_run_records_the_skipped_family(tmp_path, monkeypatch):
 
 @pytest.fixture
 def knn():
-    family = PLUGIN.NearestNeighbors()
+    family = NearestNeighbors()
     FAMILIES.register("knn", family, origin="test-plugin")
     yield family
     FAMILIES.unregister("knn")
@@ -117,19 +117,19 @@ def test_unknown_names_say_what_exists(cancer):
         run_automl(cancer, "target", max_trials=1, search="bayes")
 
 
-class BrokenDefaults(PLUGIN.NearestNeighbors):
+class BrokenDefaults(NearestNeighbors):
     name = "broken_defaults"
     defaults = {"n_neighbors": 50}  # outside its own space (1..30)
 
 
-class WrongParameterNames(PLUGIN.NearestNeighbors):
+class WrongParameterNames(NearestNeighbors):
     name = "wrong_names"
 
     def suggest(self, trial: Any, ctx: SearchContext) -> dict[str, Any]:
         return {"n_neighbors": trial.suggest_int("k", 1, 30)}
 
 
-class WrongShape(PLUGIN.NearestNeighbors):
+class WrongShape(NearestNeighbors):
     name = "wrong_shape"
 
     def build(self, ctx: SearchContext, params: dict[str, Any], seed: int) -> Any:
@@ -200,13 +200,3 @@ def test_plug_in_searches_and_selection_methods_drive_the_search(cancer):
         SELECTORS.unregister("first_two")
     assert [t.family for t in result.trials] == ["linear"] * 4
     assert [d.column for d in result.selection if d.kept] == list(cancer.columns[:2])
-
-
-def test_the_family_registry_reads_entry_points_of_installed_distributions(tmp_path, monkeypatch):
-    source = (SOURCES / "conveyor_knn_plugin.py").read_text()
-    write_plugin(tmp_path, "conveyor-knn", modules={"conveyor_knn_plugin": source},
-                 entry_points={"conveyor.families": {"knn": "conveyor_knn_plugin:FAMILY"}})
-    monkeypatch.syspath_prepend(str(tmp_path))
-    fresh: Registry[Family] = Registry("model family", "conveyor.families")  # reads the entry points anew
-    assert "knn" in fresh.names() and fresh.origin("knn") == "conveyor-knn"
-    check_family(fresh.get("knn"))

@@ -17,7 +17,8 @@ import pytest
 from sklearn.datasets import load_breast_cancer
 
 from conveyor.execution import get_executor
-from conveyor.execution.executors import RayExecutor
+from conveyor.execution.ray import RayExecutor
+from conveyor.testing.executor_contract import check_executor
 from conveyor.train.automl import run_automl
 
 SRC = str(Path(__file__).resolve().parents[2] / "src")
@@ -106,6 +107,10 @@ def test_a_search_runs_on_a_real_ray_cluster(ray_cluster, cancer, inline_result)
     same_form(result, inline_result)
     # the warm starts come first whatever runs them, so the same default configurations were tried
     assert [t.family for t in result.trials[:3]] == [t.family for t in inline_result.trials[:3]]
+
+
+def test_the_ray_executor_keeps_the_executor_contract(ray_cluster):
+    assert len(check_executor(lambda max_workers: RayExecutor(max_workers, address=ray_cluster))) == 5
 
 
 def test_study_state_can_live_in_a_journal_file(cancer, tmp_path):

@@ -143,7 +143,9 @@ class Sample:
 
 @dataclass
 class Alert:
-    """A fired alert rule. One row per (rule, subject) episode: repeats while open raise ``count``."""
+    """A fired alert rule. One row per (rule, subject) episode: repeats while open raise ``count``.
+
+    ``notified`` names the notifiers that delivered it; ``notify_errors`` maps each one that did not to why."""
 
     id: str
     rule: str
@@ -159,6 +161,7 @@ class Alert:
     acked_by: str | None = None
     acked_at: float | None = None
     notified: list[str] = field(default_factory=list)
+    notify_errors: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass

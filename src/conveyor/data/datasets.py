@@ -31,8 +31,9 @@ from conveyor.core.entities import DatasetVersion
 from conveyor.core.errors import BadInputError, NotFoundError
 from conveyor.core.kinds import column_kind
 from conveyor.core.refs import DatasetRef, check_name
+from conveyor.data.csv_reader import CSV_BLOCK_SIZE
 from conveyor.data.profile import profile_column, profile_frame
-from conveyor.data.readers import CSV_BLOCK_SIZE, TypeClash, file_kind, open_csv, read_file
+from conveyor.data.readers import StreamingReader, TypeClash, checked_reader
 from conveyor.store import Stores
 
 HASH_ROWS = 1 << 16
@@ -215,30 +216,32 @@ def ingest_batches(stores: Stores, name: str, schema: pa.Schema, batches: Iterab
 
 
 def ingest_file(stores: Stores, path: str | Path, name: str, *, progress: ProgressCallback | None = None,
-                block_size: int = CSV_BLOCK_SIZE) -> tuple[DatasetVersion, bool]:
-    """Store a CSV, Parquet or JSON-lines file. CSV streams in blocks of ``block_size`` bytes; the same file
-    again is recognised by the hash of its bytes and costs nothing more."""
+                block_size: int = CSV_BLOCK_SIZE, format: str | None = None) -> tuple[DatasetVersion, bool]:
+    """Store a file its reader can read (CSV, Parquet, JSON lines, JSON, a plug-in's format; ``format`` names the
+    reader when the extension does not). A streaming reader's file (CSV) goes through in blocks of ``block_size``
+    bytes; the same file again is recognised by the hash of its bytes and costs nothing more."""
     check_name(name, "dataset name")
     path = Path(path)
-    kind = file_kind(path)
+    reader = checked_reader(path, format)
     file_digest = digest_file_streamed(path)
-    known = find_by_file_digest(stores, name, file_digest)
+    options = {"format": format} if format else {}
+    known = find_by_file_digest(stores, name, file_digest, options)
     if known is not None:
         return known, False
     source = str(path.resolve())
-    meta = {"file_digest": file_digest}
-    if kind != "csv":
-        return ingest_frame(stores, read_file(path), name, source=source, meta=meta)
+    meta = {"file_digest": file_digest, **({"options": options} if options else {})}
+    if not isinstance(reader, StreamingReader):
+        return ingest_frame(stores, reader.load(path), name, source=source, meta=meta)
     total = path.stat().st_size
     if progress is not None:
         progress(0, total)
     overrides: dict[str, pa.DataType] = {}
     while True:
         reporter = (lambda done: progress(done, total)) if progress else None
-        with open_csv(path, block_size, overrides, reporter) as reader:
-            writer = VersionWriter(reader.schema)
+        with reader.open_batches(path, block_size=block_size, overrides=overrides, progress=reporter) as batches:
+            writer = VersionWriter(batches.schema)
             try:
-                for batch in reader:
+                for batch in batches:
                     writer.write(batch)
                 if writer.pending_rows + writer.rows == 0:
                     raise BadInputError(f"{path} has a header but no rows.", field="source",

@@ -18,7 +18,7 @@ from conveyor.core.refs import check_name
 from conveyor.data.contracts import ValidationFailed, validate
 from conveyor.data.datasets import check_frame, find_by_file_digest, ingest_frame
 from conveyor.data.pii import apply_pii
-from conveyor.data.readers import file_kind, read_file
+from conveyor.data.readers import checked_reader
 from conveyor.store import Stores
 from conveyor.store.hashing import digest_bytes, digest_file
 
@@ -74,15 +74,16 @@ def ingest_checked(stores: Stores, frame: pd.DataFrame, name: str, *, source: st
 
 
 def ingest_file_checked(stores: Stores, path: str | Path, name: str, *, contract: dict[str, Any] | None = None,
-                        on_error: str | None = None, pii: str | None = None) -> tuple[DatasetVersion, bool]:
+                        on_error: str | None = None, pii: str | None = None, format: str | None = None,
+                        ) -> tuple[DatasetVersion, bool]:
     """A file through :func:`ingest_checked`; the same file with the same policies again costs one hash."""
     check_name(name, "dataset name")
     path = Path(path)
-    file_kind(path)
-    options = policy_key(contract, on_error, pii)
+    reader = checked_reader(path, format)
+    options = {**policy_key(contract, on_error, pii), **({"format": format} if format else {})}
     file_digest = digest_file(path)
     known = find_by_file_digest(stores, name, file_digest, options)
     if known is not None:
         return known, False
-    return ingest_checked(stores, read_file(path), name, source=str(path.resolve()), contract=contract,
+    return ingest_checked(stores, reader.load(path), name, source=str(path.resolve()), contract=contract,
                           on_error=on_error, pii=pii, meta={"file_digest": file_digest, "options": options})

@@ -1,94 +1,55 @@
-"""Sources that are not files: a SQL query over any SQLAlchemy URL, and the DataFrame a Python function returns.
+"""Ingest sources: what ``conveyor data ingest SOURCE`` (and ``project.ingest``) accepts, one :class:`Source` each.
 
-A SQL result streams in chunks of ``SQL_CHUNK_ROWS`` rows into the version writer, so a large table never has to
-fit in memory. SQLAlchemy is imported here, inside the call, so commands that never read SQL never load it.
+Built-ins, in the order they are asked whether a SOURCE is theirs: ``sql`` (a SQLAlchemy URL given with a query),
+``dataframe`` (a pandas DataFrame), ``function`` (``module:function`` returning a DataFrame), ``folder`` (a folder
+of files, versioned as bytes), then any plug-in, and last ``file`` (a file any reader can read, by extension or
+``format``). The contract of a Source:
+
+* ``claims(source, options)`` says, cheaply and without side effects, whether SOURCE is its kind;
+* ``read(source, options)`` returns the data as a DataFrame (raise BadInputError naming ``source`` for a bad one);
+* ``ingest`` (derived) stores it through :func:`~conveyor.data.intake.ingest_checked`, so the project's contract,
+  ``on_error`` and ``pii`` policies apply to every table source alike; built-ins override it to stream (files,
+  SQL) or to store bytes (folders);
+* ``label(source)`` is what the version records as its ``source`` (never a password).
+
+Other packages add sources through the entry-point group ``conveyor.sources`` (a Source subclass or instance)::
+
+    [project.entry-points."conveyor.sources"]
+    s3 = "my_package.sources:S3Source"
+
+SQL lives in :mod:`conveyor.data.sql` (streamed, or read whole when a contract or ``pii`` needs the batch).
 """
 
 from __future__ import annotations
 
 import importlib
+import logging
 import re
 import sys
-from collections.abc import Callable, Iterator
+from abc import ABC, abstractmethod
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, ClassVar
 
 import pandas as pd
-import pyarrow as pa
 
 from conveyor.core.entities import DatasetVersion
-from conveyor.core.errors import BadInputError, first_line
-from conveyor.data.datasets import ingest_batches, ingest_frame, to_table
+from conveyor.core.errors import BadInputError, ConveyorError, first_line
+from conveyor.core.plugins import Registry
+from conveyor.data import files, intake
+from conveyor.data.datasets import ingest_file, ingest_frame
+from conveyor.data.readers import read_file
+from conveyor.data.sql import ingest_sql, read_sql, safe_url, sql_label, sql_url
 from conveyor.store import Stores
 
-SQL_CHUNK_ROWS = 100_000
+log = logging.getLogger("conveyor.data")
+
 FUNCTION_REF = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$")
 
 
 def is_function_ref(text: str) -> bool:
     return bool(FUNCTION_REF.match(text))
-
-
-def _safe_url(url: str) -> str:
-    import sqlalchemy as sa
-
-    try:
-        return sa.engine.make_url(url).render_as_string(hide_password=True)
-    except sa.exc.ArgumentError:
-        return "<unparseable URL>"
-
-
-def ingest_sql(stores: Stores, url: str, query: str, name: str, *,
-               progress: Callable[[int], None] | None = None) -> tuple[DatasetVersion, bool]:
-    """Run ``query`` on the database at ``url`` and store the result as a version of ``name``."""
-    import sqlalchemy as sa
-
-    if not query or not query.strip():
-        raise BadInputError("The SQL query is empty.", field="query", hint="Pass --query 'SELECT ...'.")
-    if url.startswith("postgresql://"):
-        url = "postgresql+psycopg://" + url[len("postgresql://") :]
-    try:
-        engine = sa.create_engine(url)
-    except sa.exc.ArgumentError as exc:
-        raise BadInputError(f"Not a database URL: {first_line(exc)}", field="url",
-                            hint="Use a SQLAlchemy URL: sqlite:///file.db, postgresql://user@host/db.") from None
-    except ModuleNotFoundError as exc:
-        raise BadInputError(f"No database driver for {url.split(':', 1)[0]!r} ({exc.name} is missing).",
-                            field="url", hint="Install the driver package for that database.") from None
-    source = f"sql:{_safe_url(url)}: {' '.join(query.split())}"
-    try:
-        with engine.connect() as conn:
-            chunks = pd.read_sql_query(sa.text(query), conn, chunksize=SQL_CHUNK_ROWS)
-            first = next(chunks, None)
-            if first is None or len(first) == 0:
-                raise BadInputError(f"The query returned no rows: {query.strip()[:120]}", field="query",
-                                    hint="Check the WHERE clause and the table's contents.")
-            table = to_table(first)
-            return ingest_batches(stores, name, table.schema, _batches(table, chunks, progress), source=source)
-    except (sa.exc.DBAPIError, pd.errors.DatabaseError) as exc:
-        cause = exc.__cause__ if isinstance(exc, pd.errors.DatabaseError) and exc.__cause__ else exc
-        reason = first_line(getattr(cause, "orig", None) or cause)
-        raise BadInputError(f"The SQL query failed on {_safe_url(url)}: {reason}", field="query",
-                            hint="Fix the query (table and column names, syntax) and try again.") from None
-    except sa.exc.SQLAlchemyError as exc:
-        raise BadInputError(f"The SQL query failed: {first_line(exc)}", field="query",
-                            hint="Fix the query and try again.") from None
-    finally:
-        engine.dispose()
-
-
-def _batches(first: pa.Table, chunks: Iterator[pd.DataFrame],
-             progress: Callable[[int], None] | None) -> Iterator[pa.RecordBatch]:
-    rows = first.num_rows
-    yield from first.to_batches()
-    for chunk in chunks:
-        rows += len(chunk)
-        try:
-            yield from to_table(chunk).cast(first.schema).to_batches()
-        except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
-            raise BadInputError(f"A later chunk of the query result changes a column's type: {first_line(exc)}",
-                                field="query", hint="CAST the column to one type in the query.") from None
-        if progress is not None:
-            progress(rows)
 
 
 def ingest_function(stores: Stores, ref: str, name: str, *, search_path: Path | None = None
@@ -127,3 +88,193 @@ def call_function(ref: str, search_path: Path | None = None) -> pd.DataFrame:
         raise BadInputError(f"{ref} returned {type(frame).__name__}, not a pandas DataFrame.", field="source",
                             hint="Return a DataFrame from the function.")
     return frame
+
+
+@dataclass(frozen=True)
+class IngestOptions:
+    """How one SOURCE is ingested: ``query`` for SQL; ``contract``, ``on_error`` and ``pii`` are the policies of
+    :mod:`conveyor.data.intake`; ``format`` names a file's reader; ``search_path`` is where ``module:function``
+    modules are found first (the project's folder); ``progress`` gets ``(done, total)``."""
+
+    query: str | None = None
+    contract: dict[str, Any] | None = None
+    on_error: str | None = None
+    pii: str | None = None
+    format: str | None = None
+    search_path: Path | None = None
+    progress: Callable[[int, int], None] | None = None
+
+    @property
+    def checked(self) -> bool:
+        """Whether a policy needs the rows as a table (a contract to check, personal data to drop or hash)."""
+        return self.contract is not None or self.pii is not None
+
+
+class Source(ABC):
+    """One kind of SOURCE. Subclasses set ``name`` and implement ``claims`` and ``read``."""
+
+    name: ClassVar[str]
+
+    @abstractmethod
+    def claims(self, source: Any, options: IngestOptions) -> bool:
+        """Whether ``source`` is this kind (cheap, no side effects)."""
+
+    @abstractmethod
+    def read(self, source: Any, options: IngestOptions) -> pd.DataFrame:
+        """The data of ``source`` as a DataFrame."""
+
+    def label(self, source: Any) -> str:
+        """What the version records as its source."""
+        return f"{self.name}:{source}"
+
+    def ingest(self, stores: Stores, source: Any, name: str, options: IngestOptions) -> tuple[DatasetVersion, bool]:
+        """Store ``source`` as a version of ``name`` with the options' policies; (version, whether it was new)."""
+        return intake.ingest_checked(stores, self.read(source, options), name, source=self.label(source),
+                                     contract=options.contract, on_error=options.on_error, pii=options.pii)
+
+
+def _path(source: Any) -> Path:
+    path = Path(source)
+    return path if path.is_absolute() else Path.cwd() / path
+
+
+class SqlSource(Source):
+    """A SQLAlchemy URL with a query: streamed in chunks, or read whole when a policy needs the batch."""
+
+    name = "sql"
+
+    def claims(self, source: Any, options: IngestOptions) -> bool:
+        return options.query is not None
+
+    def read(self, source: Any, options: IngestOptions) -> pd.DataFrame:
+        return read_sql(str(source), options.query or "")
+
+    def label(self, source: Any) -> str:
+        return f"sql:{safe_url(sql_url(str(source)))}"  # ingest records the query too (sql_label)
+
+    def ingest(self, stores: Stores, source: Any, name: str, options: IngestOptions) -> tuple[DatasetVersion, bool]:
+        url, query = str(source), options.query or ""
+        if not options.checked:
+            return ingest_sql(stores, url, query, name)
+        return intake.ingest_checked(stores, read_sql(url, query), name, source=sql_label(url, query),
+                                     contract=options.contract, on_error=options.on_error, pii=options.pii)
+
+
+class DataFrameSource(Source):
+    name = "dataframe"
+
+    def claims(self, source: Any, options: IngestOptions) -> bool:
+        return isinstance(source, pd.DataFrame)
+
+    def read(self, source: Any, options: IngestOptions) -> pd.DataFrame:
+        return source
+
+    def label(self, source: Any) -> str:
+        return "dataframe"
+
+
+class FunctionSource(Source):
+    """``module:function``, called without arguments, its module found in the project's folder first."""
+
+    name = "function"
+
+    def claims(self, source: Any, options: IngestOptions) -> bool:
+        return isinstance(source, str | Path) and is_function_ref(str(source)) and not _path(source).exists()
+
+    def read(self, source: Any, options: IngestOptions) -> pd.DataFrame:
+        return call_function(str(source), options.search_path)
+
+    def label(self, source: Any) -> str:
+        return f"python:{source}"
+
+
+class FolderSource(Source):
+    """A folder of files, versioned as bytes (like `dvc add`); contracts and --pii apply to tables only."""
+
+    name = "folder"
+
+    def claims(self, source: Any, options: IngestOptions) -> bool:
+        return isinstance(source, str | Path) and _path(source).is_dir()
+
+    def read(self, source: Any, options: IngestOptions) -> pd.DataFrame:
+        raise BadInputError(f"{source} is a folder of files, not a table.", field="source",
+                            hint="Ingest one of its files, or version the folder as bytes.")
+
+    def ingest(self, stores: Stores, source: Any, name: str, options: IngestOptions) -> tuple[DatasetVersion, bool]:
+        if options.checked:
+            raise BadInputError(f"{_path(source)} is a folder of files; contracts and --pii apply to tables.",
+                                field="source", hint="Version the folder without them.")
+        return files.add_files(stores, _path(source), name, progress=options.progress)
+
+
+class FileSource(Source):
+    """A file any reader reads (by extension, or ``format``): the source every other one falls back to."""
+
+    name = "file"
+
+    def claims(self, source: Any, options: IngestOptions) -> bool:
+        return isinstance(source, str | Path)
+
+    def read(self, source: Any, options: IngestOptions) -> pd.DataFrame:
+        return read_file(_path(source), options.format)
+
+    def label(self, source: Any) -> str:
+        return str(_path(source).resolve())
+
+    def ingest(self, stores: Stores, source: Any, name: str, options: IngestOptions) -> tuple[DatasetVersion, bool]:
+        path = _path(source)
+        if options.checked:
+            return intake.ingest_file_checked(stores, path, name, contract=options.contract,
+                                              on_error=options.on_error, pii=options.pii, format=options.format)
+        return ingest_file(stores, path, name, progress=options.progress, format=options.format)
+
+
+def _check_source(name: str, value: object) -> None:
+    target = value if isinstance(value, type) else type(value)
+    if not (isinstance(target, type) and issubclass(target, Source)):
+        raise BadInputError(f"The source {name!r} is {target.__name__}, not a conveyor.data.sources.Source.",
+                            field="source", hint="Make the entry point name a Source subclass or instance.")
+
+
+SOURCES: Registry[Source | type[Source]] = Registry("source kind", "conveyor.sources", field="source",
+                                                    check=_check_source)
+for _builtin in (SqlSource(), DataFrameSource(), FunctionSource(), FolderSource(), FileSource()):
+    SOURCES.register(_builtin.name, _builtin)
+FALLBACK = "file"
+BUILT_INS = ("sql", "dataframe", "function", "folder", "file")
+
+
+def get_source(name: str) -> Source:
+    """The source kind registered as ``name``; NotFoundError with "did you mean" naming ``source``."""
+    value = SOURCES.get(name)
+    return value() if isinstance(value, type) else value
+
+
+def source_for(source: Any, options: IngestOptions, kind: str | None = None) -> Source:
+    """The Source that ingests ``source``: the one named ``kind``, else the first that claims it (built-ins, then
+    plug-ins, then ``file``). A plug-in that cannot be loaded is skipped with a warning, never blocking the rest."""
+    if kind is not None:
+        return get_source(kind)
+    for name in [n for n in SOURCES.names() if n != FALLBACK] + [FALLBACK]:
+        try:
+            candidate = get_source(name)
+        except (ConveyorError, ImportError) as exc:
+            if name in BUILT_INS:
+                raise
+            log.warning("source kind %r could not be loaded: %s", name, exc)
+            continue
+        if candidate.claims(source, options):
+            return candidate
+    raise BadInputError(f"Cannot ingest {type(source).__name__} {source!r}.", field="source",
+                        hint="Give a file, a folder, module:function, a DataFrame, or a database URL with a query.")
+
+
+def ingest_source(stores: Stores, source: Any, name: str, options: IngestOptions | None = None, *,
+                  kind: str | None = None) -> tuple[DatasetVersion, bool]:
+    """Ingest ``source`` (a file, folder, ``module:function``, DataFrame, SQL URL with ``options.query``, or what a
+    plug-in claims) as a version of ``name``; returns (version, whether it was new)."""
+    options = options or IngestOptions()
+    if options.on_error is not None and options.on_error not in intake.ON_ERROR:
+        raise BadInputError(f"Unknown --on-error {options.on_error!r}.", field="on_error",
+                            hint=f"Use {', '.join(intake.ON_ERROR)}.")
+    return source_for(source, options, kind).ingest(stores, source, name, options)

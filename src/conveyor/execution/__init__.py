@@ -1,5 +1,6 @@
-"""L1: executors shaped like concurrent.futures.Executor (inline, local processes; Ray with the extra)."""
+"""L1: executors shaped like concurrent.futures.Executor (inline, threads, local processes; Ray with the extra
+``ray``), found by name in the :data:`EXECUTORS` registry (entry-point group ``conveyor.executors``)."""
 
-from conveyor.execution.executors import InlineExecutor, check_executor, get_executor
+from conveyor.execution.executors import EXECUTORS, ExecutorFactory, InlineExecutor, check_executor, get_executor
 
-__all__ = ["InlineExecutor", "check_executor", "get_executor"]
+__all__ = ["EXECUTORS", "ExecutorFactory", "InlineExecutor", "check_executor", "get_executor"]

@@ -1,17 +1,42 @@
-"""Executors share the concurrent.futures interface, so callers never care where work runs."""
+"""Executors: where work runs (inline, threads, local processes, a Ray cluster, or a plug-in's engine).
+
+Every executor is a :class:`concurrent.futures.Executor`, so callers never care where work runs. The contract,
+proven for each built-in by ``conveyor.testing.executor_contract`` (and for a plug-in by ``check_executor``):
+
+* ``submit(fn, *args, **kwargs)`` returns a future whose ``result()`` is the call's return value;
+* an exception raised by the call is delivered through the future, never raised by ``submit``;
+* ``map`` keeps the order of its inputs;
+* it is a context manager, and ``shutdown(wait=True)`` returns once submitted work is done;
+* work sent to another process must be picklable (module-level functions and their arguments).
+
+The registry :data:`EXECUTORS` maps a name (``CONVEYOR_EXECUTOR``, ``train.executor``, ``score --executor``) to a
+factory called as ``factory(max_workers=N)``; a ``concurrent.futures.Executor`` subclass whose constructor takes
+``max_workers`` is such a factory. Other packages add one under the entry-point group ``conveyor.executors``::
+
+    [project.entry-points."conveyor.executors"]
+    dask = "my_package.executors:DaskExecutor"
+"""
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor
 from typing import Any
 
-from conveyor.core.errors import BadInputError
+from conveyor.core.errors import BadInputError, NotFoundError
+from conveyor.core.plugins import Registry
+
+ExecutorFactory = Callable[..., Executor]
+"""Called as ``factory(max_workers=N)`` (N may be None: the executor's own default)."""
+
+DEFAULT_FIELD = "CONVEYOR_EXECUTOR"
 
 
 class InlineExecutor(Executor):
     """Runs each call at once in the caller's thread: the embedded default, and the easiest to debug."""
+
+    def __init__(self, max_workers: int | None = None) -> None:
+        self.max_workers = 1
 
     def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future:
         future: Future = Future()
@@ -22,59 +47,31 @@ class InlineExecutor(Executor):
         return future
 
 
-class RayExecutor(Executor):
-    """Runs each call as a Ray task on the cluster at ``address`` (``RAY_ADDRESS``, else ``auto``: the one that
-    `ray start --head` left on this host). Workers need conveyor importable, as any Ray job's code."""
-
-    def __init__(self, max_workers: int | None = None, address: str | None = None) -> None:
-        try:
-            import ray  # lazy: extra "ray"
-        except ImportError:
-            raise BadInputError("The Ray executor needs the ray package.", field="CONVEYOR_EXECUTOR",
-                                hint="pip install 'conveyor[ray]', or use inline or processes.") from None
-        self._ray = ray
-        self.max_workers = max_workers
-        self._owned = not ray.is_initialized()
-        if self._owned:
-            target = address or os.environ.get("RAY_ADDRESS", "auto")
-            try:
-                ray.init(address=target, log_to_driver=False, include_dashboard=False, logging_level="ERROR")
-            except (ConnectionError, RuntimeError) as exc:
-                raise BadInputError(f"No Ray cluster at {target!r}: {str(exc).splitlines()[0][:160]}",
-                                    field="RAY_ADDRESS", hint="Start one with `ray start --head`, or set "
-                                    "RAY_ADDRESS to the cluster's head (host:port).") from None
-        self._remote = ray.remote(_call).options(num_cpus=1, max_retries=0)
-
-    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future:
-        return self._remote.remote(fn, *args, **kwargs).future()  # top-level object refs arrive as their values
-
-    def put(self, value: Any) -> Any:
-        """Store ``value`` once in the cluster's object store; tasks given the reference receive the value."""
-        return self._ray.put(value)
-
-    def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
-        if self._owned and self._ray.is_initialized():
-            self._ray.shutdown()
+def _check_factory(name: str, value: object) -> None:
+    if not callable(value):
+        raise BadInputError(f"The executor {name!r} is {type(value).__name__}, not a factory of executors.",
+                            field=DEFAULT_FIELD, hint="Point the entry point at a concurrent.futures.Executor "
+                            "subclass (or a function) that takes max_workers.")
 
 
-def _call(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-    return fn(*args, **kwargs)
+EXECUTORS: Registry[ExecutorFactory] = Registry("executor", "conveyor.executors", field=DEFAULT_FIELD,
+                                                check=_check_factory)
+EXECUTORS.register("inline", InlineExecutor)
+EXECUTORS.register("threads", ThreadPoolExecutor)
+EXECUTORS.register("processes", ProcessPoolExecutor)
+EXECUTORS.register_lazy("ray", "conveyor.execution.ray:RayExecutor")  # imports ray only when built
 
 
-EXECUTORS: dict[str, Callable[[int | None], Executor]] = {
-    "inline": lambda _workers: InlineExecutor(),
-    "threads": lambda workers: ThreadPoolExecutor(max_workers=workers),
-    "processes": lambda workers: ProcessPoolExecutor(max_workers=workers),
-    "ray": lambda workers: RayExecutor(workers),
-}
+def check_executor(kind: str, *, field: str = DEFAULT_FIELD) -> str:
+    """``kind`` if an executor of that name is registered (nothing is imported or started), else NotFoundError
+    naming ``field`` with "did you mean"."""
+    try:
+        return EXECUTORS.check_name(kind)
+    except NotFoundError as exc:
+        raise exc.with_field(field) from None
 
 
-def check_executor(kind: str) -> str:
-    if kind not in EXECUTORS:
-        raise BadInputError(f"Unknown executor {kind!r}.", field="CONVEYOR_EXECUTOR",
-                            hint=f"Use one of {', '.join(EXECUTORS)}.")
-    return kind
-
-
-def get_executor(kind: str = "inline", max_workers: int | None = None) -> Executor:
-    return EXECUTORS[check_executor(kind)](max_workers)
+def get_executor(kind: str = "inline", max_workers: int | None = None, *, field: str = DEFAULT_FIELD) -> Executor:
+    """A new executor of ``kind``; the caller shuts it down (or uses it as a context manager)."""
+    check_executor(kind, field=field)
+    return EXECUTORS.get(kind)(max_workers=max_workers)

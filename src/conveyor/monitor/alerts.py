@@ -11,34 +11,29 @@ In conveyor.yaml::
           for: 10m                    # the condition must hold that long (0: the first breaching sample fires)
           subject: flights:3          # optional: whose series (default: the model version being checked)
           cooldown: 1h                # after an alert is acknowledged, stay quiet this long
-          notify: [log, webhook]      # default [log]
+          notify: [log, webhook]      # default [log]; any registered notifier (monitor/notifiers.py, plug-ins)
       webhook: {url: "http://127.0.0.1:9000/hook", timeout: 5}
       command: "notify-send \"$CONVEYOR_ALERT_MESSAGE\""
 
-While an alert of a rule is open for a subject, repeats update it (``count``, ``last_seen_at``, ``value``) and
-notify nobody again: one page per incident. ``conveyor alerts ack ID`` closes it.
+Each notifier reads its own section (``alerts.<name>``). While an alert of a rule is open for a subject, repeats
+update it (``count``, ``last_seen_at``, ``value``) and notify nobody again: one page per incident. ``conveyor alerts
+ack ID`` closes it. A new alert is stored whatever its notifiers did, with ``notified`` (the notifiers that
+delivered) and ``notify_errors`` (why the others did not).
 """
 
 from __future__ import annotations
 
-import json
-import logging
 import operator
-import os
-import subprocess
-import urllib.error
-import urllib.request
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any
 
 from conveyor.core.durations import parse_duration
 from conveyor.core.entities import Alert, new_id, now
 from conveyor.core.errors import BadInputError
+from conveyor.monitor.notifiers import check_notifier_name, notify
 from conveyor.store.metadata import MetadataStore
 
-log = logging.getLogger("conveyor.alerts")
 OPS = {">=": operator.ge, ">": operator.gt, "<=": operator.le, "<": operator.lt}
-NOTIFIERS = ("log", "webhook", "command")
 
 
 @dataclass
@@ -76,15 +71,13 @@ def parse_rules(config: dict[str, Any] | None) -> list[Rule]:
         if op not in OPS:
             raise BadInputError(f"{where}.op {op!r} is not a comparison.", field=f"{where}.op",
                                 hint=f"Use one of: {', '.join(OPS)}.")
-        notify = raw.get("notify", ["log"])
-        notify = [notify] if isinstance(notify, str) else list(notify)
-        unknown = [n for n in notify if n not in NOTIFIERS]
-        if unknown:
-            raise BadInputError(f"{where}.notify names unknown notifier(s): {', '.join(map(str, unknown))}.",
-                                field=f"{where}.notify", hint=f"Use: {', '.join(NOTIFIERS)}.")
+        notifiers = raw.get("notify", ["log"])
+        notifiers = [notifiers] if isinstance(notifiers, str) else list(notifiers or [])
+        for name in notifiers:
+            check_notifier_name(str(name), f"{where}.notify")
         rules.append(Rule(str(raw["name"]), str(raw["signal"]), threshold, op,
                           parse_duration(raw.get("for", 0), f"{where}.for"), raw.get("subject"),
-                          parse_duration(raw.get("cooldown", "1h"), f"{where}.cooldown"), notify))
+                          parse_duration(raw.get("cooldown", "1h"), f"{where}.cooldown"), [str(n) for n in notifiers]))
     names = [r.name for r in rules]
     if len(set(names)) != len(names):
         raise BadInputError("Alert rule names must be unique.", field="alerts.rules", hint="Rename the repeats.")
@@ -131,7 +124,9 @@ def evaluate(store: MetadataStore, rules: list[Rule], subject: str, settings: di
         if mine and at - mine[0].last_seen_at < rule.cooldown:
             continue  # acknowledged recently: the cooldown keeps a flapping signal from paging again
         alert = Alert(new_id(), rule.name, subject, rule.signal, value, rule.threshold, message, at, at)
-        alert.notified = notify(alert, rule.notify, settings or {})
+        deliveries = notify(alert, rule.notify, settings or {})
+        alert.notified = [name for name, done in deliveries.items() if done.delivered]
+        alert.notify_errors = {name: done.reason for name, done in deliveries.items() if not done.delivered}
         raised.append(store.add_alert(alert))
     return raised
 
@@ -141,47 +136,6 @@ def evaluate_all(store: MetadataStore, rules: list[Rule], subject: str, settings
     """:func:`evaluate` for ``subject`` and for every subject a rule names (e.g. a serving process's resources)."""
     subjects = [subject, *sorted({r.subject for r in rules if r.subject and r.subject != subject})]
     return [alert for one in subjects for alert in evaluate(store, rules, one, settings, at=at)]
-
-
-def notify(alert: Alert, notifiers: list[str], settings: dict[str, Any]) -> list[str]:
-    """Run each notifier; return the names of those that succeeded (a failure is logged, never raised)."""
-    done = []
-    payload = asdict(alert)
-    for name in notifiers:
-        try:
-            if name == "log":
-                log.warning("ALERT %s", alert.message)
-            elif name == "webhook":
-                _webhook(payload, settings.get("webhook") or {})
-            elif name == "command":
-                _command(alert, settings.get("command"))
-            done.append(name)
-        except (OSError, ValueError, subprocess.SubprocessError, urllib.error.URLError) as exc:
-            log.error("alert notifier %s failed: %s", name, exc)
-    return done
-
-
-def _webhook(payload: dict[str, Any], config: dict[str, Any]) -> None:
-    url = config.get("url")
-    if not url or not str(url).startswith(("http://", "https://")):
-        raise ValueError("alerts.webhook.url must be an http(s) URL")
-    request = urllib.request.Request(str(url), data=json.dumps(payload).encode(), method="POST",
-                                     headers={"Content-Type": "application/json"})
-    with urllib.request.urlopen(request, timeout=float(config.get("timeout", 5))) as response:
-        if response.status >= 300:
-            raise ValueError(f"webhook answered HTTP {response.status}")
-
-
-def _command(alert: Alert, command: Any) -> None:
-    if not command:
-        raise ValueError("alerts.command is not set")
-    env = {**os.environ, "CONVEYOR_ALERT_ID": alert.id, "CONVEYOR_ALERT_RULE": alert.rule,
-           "CONVEYOR_ALERT_SUBJECT": alert.subject, "CONVEYOR_ALERT_VALUE": repr(alert.value),
-           "CONVEYOR_ALERT_MESSAGE": alert.message}
-    result = subprocess.run(str(command), shell=True, env=env, timeout=60, capture_output=True,
-                            check=False)
-    if result.returncode != 0:
-        raise ValueError(f"alert command exited {result.returncode}: {result.stderr.decode(errors='replace')[:200]}")
 
 
 def acknowledge(store: MetadataStore, alert_id: str, actor: str) -> Alert:

@@ -144,10 +144,17 @@ def _alerts(alerts: list[Alert]) -> str:
     if not alerts:
         return "<h2>Alerts</h2><p>none</p>"
     rows = "".join(f"<tr><td>{a.id[:8]}</td><td>{html.escape(a.rule)}</td><td>{html.escape(a.subject)}</td>"
-                   f"<td>{a.value:.4g}</td><td>{a.count}</td><td>{a.status}</td><td>{html.escape(a.message)}</td></tr>"
+                   f"<td>{a.value:.4g}</td><td>{a.count}</td><td>{a.status}</td><td>{html.escape(a.message)}</td>"
+                   f"<td>{_deliveries(a)}</td></tr>"
                    for a in alerts)
     return ("<h2>Alerts</h2><table><tr><th>id</th><th>rule</th><th>subject</th><th>value</th><th>count</th>"
-            f"<th>status</th><th>message</th></tr>{rows}</table>")
+            f"<th>status</th><th>message</th><th>notified</th></tr>{rows}</table>")
+
+
+def _deliveries(alert: Alert) -> str:
+    done = [html.escape(name) for name in alert.notified]
+    failed = [f"{html.escape(name)} failed: {html.escape(reason)}" for name, reason in alert.notify_errors.items()]
+    return "<br>".join(done + failed) or "-"
 
 
 def _extras(report: MonitorReport) -> str:

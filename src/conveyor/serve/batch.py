@@ -1,11 +1,12 @@
 """Batch scoring, file to file: the input rows plus `prediction` and, for classifiers, `proba_<class>` columns.
 
-Files larger than memory stream through in chunks of ``chunk_rows``: CSV and JSON lines with pandas' chunked
-readers, Parquet by record batches; each chunk is checked against the signature exactly as the server checks a
-request, scored, and appended to a temporary output that replaces OUTPUT only when every chunk is done (a crash or
-a bad row never leaves a half-written file under the real name). Chunks can be scored on any executor of
-:mod:`conveyor.execution` (inline, threads, processes, and whatever else it offers); at most two per worker are in
-flight, so memory stays bounded whatever the file size, and chunks are written in input order.
+Files larger than memory stream through in chunks of ``chunk_rows``, read by the input format's reader
+(:mod:`conveyor.data.readers`: CSV and JSON lines with pandas' chunked readers, Parquet by record batches); each
+chunk is checked against the signature exactly as the server checks a request, scored, and appended to a temporary
+output that replaces OUTPUT only when every chunk is done (a crash or a bad row never leaves a half-written file
+under the real name). Chunks can be scored on any executor of :mod:`conveyor.execution` (inline, threads,
+processes, and whatever else it offers); at most two per worker are in flight, so memory stays bounded whatever
+the file size, and chunks are written in input order.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from conveyor.core.errors import BadInputError, first_line
-from conveyor.data.readers import READERS, read_file
+from conveyor.data.readers import checked_reader
 from conveyor.execution import get_executor
 from conveyor.registry.loaded import LoadedModel
 from conveyor.registry.models import load_model
@@ -53,27 +54,24 @@ def score_frame(model: LoadedModel, frame: pd.DataFrame, offset: int = 0) -> pd.
 
 def _chunks(path: Path, model: LoadedModel, chunk_rows: int) -> tuple[Iterator[pd.DataFrame], int | None]:
     """(chunks, total rows where the format says so). Errors reading the file are BadInputErrors."""
-    path = Path(path)
-    kind = READERS.get(path.suffix.lower())
-    if kind is None or not path.is_file() or path.stat().st_size == 0:
-        frame = read_file(path)  # its checks name the problem (missing, folder, empty, unknown extension)
-        return iter([frame]), len(frame)
+    reader = checked_reader(path)  # its checks name the problem (missing, folder, empty, unknown extension)
     inputs = model.version.signature.get("inputs", [])
-    text = {c["name"]: str for c in inputs if c.get("kind") in ("categorical", "datetime")}
+    text = [c["name"] for c in inputs if c.get("kind") in ("categorical", "datetime")]
     try:
-        if kind == "parquet":
-            parquet = pq.ParquetFile(path)
-            batches = parquet.iter_batches(batch_size=chunk_rows)
-            return (b.to_pandas() for b in batches), parquet.metadata.num_rows
-        if kind == "csv":
-            return iter(pd.read_csv(path, chunksize=chunk_rows, dtype=text or None)), None
-        if kind == "jsonl":
-            return iter(pd.read_json(path, lines=True, chunksize=chunk_rows, dtype=False, precise_float=True)), None
-    except (ValueError, pd.errors.ParserError, pa.ArrowException, UnicodeDecodeError, OSError) as exc:
-        raise BadInputError(f"Cannot read {path} as {kind}: {first_line(exc)}", field="INPUT",
-                            hint=f"Check that the file really is {kind} and is not truncated.") from None
-    frame = read_file(path)  # plain JSON: one document, read whole
-    return iter([frame]), len(frame)
+        total = reader.count_rows(Path(path))
+    except (ValueError, pa.ArrowException, OSError) as exc:
+        raise reader.cannot_read(Path(path), exc).with_field("INPUT") from None
+    return _in_field(reader.load_chunks(path, chunk_rows, text_columns=text)), total
+
+
+def _in_field(chunks: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
+    """The chunks, with a file that cannot be read reported against INPUT."""
+    try:
+        yield from chunks
+    except BadInputError as exc:
+        if exc.field == "source":
+            exc.field = "INPUT"
+        raise
 
 
 class _Writer:
@@ -122,7 +120,7 @@ def score_file(stores: Stores, ref: str, input_path: Path, output_path: Path, *,
     chunks, total = _chunks(Path(input_path), model, chunk_rows)
     tmp = output_path.with_name(f".{output_path.name}.tmp")
     writer = _Writer(tmp, suffix)
-    pool = get_executor(executor, max_workers)
+    pool = get_executor(executor, max_workers, field="executor")
     in_flight: deque[Future] = deque()
     limit = 2 * (max_workers or 2)
     offset = 0

@@ -18,7 +18,7 @@ import shutil
 import threading
 import uuid
 
-import fsspec
+import fsspec  # type: ignore[import-untyped]
 
 from conveyor.core.errors import IntegrityError, NotFoundError
 from conveyor.store.hashing import digest_bytes, digest_file
@@ -64,8 +64,7 @@ class ArtifactStore(abc.ABC):
             )
         return data
 
-    # --- data ---
-    def put_file(self, path: str | os.PathLike, digest: str | None = None) -> str:
+    def put_file(self, path: str | os.PathLike[str], digest: str | None = None) -> str:
         """Store a file's bytes (same contract as ``put_bytes``) without holding them in memory where the
         backend allows: a large dataset version is streamed to a temporary file and handed over here. A caller
         that hashed the bytes while writing them passes ``digest`` and saves reading the file again."""
@@ -74,7 +73,7 @@ class ArtifactStore(abc.ABC):
             self._write_file(digest, path)
         return digest
 
-    def _write_file(self, digest: str, path: str | os.PathLike) -> None:
+    def _write_file(self, digest: str, path: str | os.PathLike[str]) -> None:
         with open(path, "rb") as handle:
             self._write(digest, handle.read())
 
@@ -140,7 +139,8 @@ class FsspecArtifactStore(ArtifactStore):
 
     def _read(self, digest: str) -> bytes:
         with self.fs.open(self._path(digest), "rb") as handle:
-            return handle.read()
+            data: bytes = handle.read()
+        return data
 
     def exists(self, digest: str) -> bool:
         return bool(self.fs.exists(self._path(digest)))
@@ -153,8 +153,7 @@ class FsspecArtifactStore(ArtifactStore):
                 found.append(prefix + rest)
         return sorted(found)
 
-    # --- data ---
-    def _write_file(self, digest: str, path: str | os.PathLike) -> None:
+    def _write_file(self, digest: str, path: str | os.PathLike[str]) -> None:
         final = self._path(digest)
         folder = final.rsplit("/", 1)[0]
         self.fs.makedirs(folder, exist_ok=True)

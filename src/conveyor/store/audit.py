@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from conveyor.core.entities import AuditEntry
+from conveyor.core.entities import AuditEntry, now
 from conveyor.core.errors import IntegrityError
 from conveyor.store.hashing import digest_bytes
 
@@ -19,6 +19,14 @@ def chain_hash(prev_hash: str, seq: int, at: float, actor: str, action: str, sub
         sort_keys=True, separators=(",", ":"), default=str,
     )
     return digest_bytes(body.encode())
+
+
+def chained_entry(prev_hash: str, seq: int, actor: str, action: str, subject: str, details: dict[str, Any],
+                  at: float | None = None) -> AuditEntry:
+    """The audit row that follows the row hashed ``prev_hash`` (GENESIS for the first) as number ``seq``."""
+    at = round(now() if at is None else at, 6)
+    return AuditEntry(seq, at, actor, action, subject, details, prev_hash,
+                      chain_hash(prev_hash, seq, at, actor, action, subject, details))
 
 
 def verify_chain(entries: list[AuditEntry]) -> int:

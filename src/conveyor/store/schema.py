@@ -126,13 +126,13 @@ predictions = sa.Table(
     sa.Column("outputs", sa.JSON, nullable=False),
     sa.Column("label", sa.JSON),
     sa.Column("labeled_at", sa.Float),
-    # --- serve --- (migration 0004)
+    # migration 0004: which model answered, and the request it belongs to
     sa.Column("role", sa.String(16), nullable=False, server_default="primary"),
     sa.Column("request_id", sa.String(64)),
     sa.Index("ix_predictions_model_name_at", "model_name", "at"),
 )
 
-# --- monitor ---
+# migration 0005: monitoring and the agent's job leases
 reference_stats = sa.Table(
     "reference_stats", metadata,
     sa.Column("model", sa.String(160), primary_key=True),
@@ -166,6 +166,7 @@ alerts = sa.Table(
     sa.Column("acked_by", sa.String(256)),
     sa.Column("acked_at", sa.Float),
     sa.Column("notified", sa.JSON, nullable=False),
+    sa.Column("notify_errors", sa.JSON),
 )
 
 agent_jobs = sa.Table(

@@ -1,65 +1,91 @@
-"""Open the stores a project's settings name: a registry keyed by URL scheme, not an if-chain."""
+"""The stores a project works on, composed role by role from URLs.
+
+``Stores`` holds one object per role — ``datasets``, ``runs``, ``registry`` (with the audit trail),
+``predictions``, ``monitoring``, ``leases`` — and the ``artifacts`` store. Domain code asks for the role it needs
+(``stores.runs.log_metrics(...)``), so a role can move to another backend without touching it.
+
+Composition: ``Stores.open(db_url, artifacts_url)`` opens the six metadata roles on ``db_url`` (one database, one
+engine) and the artifact store on ``artifacts_url``; URL schemes resolve through
+:data:`conveyor.store.backends.STORE_BACKENDS`. The seam for a separate prediction log is ``predictions_url``: when
+given, the prediction log is opened on that URL (say ``CONVEYOR_PREDICTIONS_URL=postgresql://.../predictions``, a
+database sized for serving traffic) while the other five roles stay on ``db_url``. Any metadata backend can serve it.
+
+``stores.metadata`` is the deprecated one-object facade over the same roles (see :mod:`conveyor.store.metadata`).
+"""
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-from conveyor.core.errors import BadInputError
-from conveyor.store.artifacts import ArtifactStore, FsspecArtifactStore, InMemoryArtifactStore
-from conveyor.store.metadata import InMemoryMetadataStore, MetadataStore
-from conveyor.store.sql import SqlMetadataStore
+from conveyor.store.artifacts import ArtifactStore, InMemoryArtifactStore
+from conveyor.store.backends import open_artifact_store, open_metadata_roles
+from conveyor.store.datasets import DatasetStore
+from conveyor.store.leases import LeaseStore
+from conveyor.store.metadata import MetadataStore
+from conveyor.store.monitoring import MonitoringStore
+from conveyor.store.predictions import PredictionStore
+from conveyor.store.registry import RegistryStore
+from conveyor.store.roles import MetadataRoles, memory_roles
+from conveyor.store.runs import RunStore
 
-METADATA_BACKENDS: dict[str, Callable[[str], MetadataStore]] = {
-    "memory": lambda _url: InMemoryMetadataStore(),
-    "sqlite": SqlMetadataStore,
-    "postgresql": SqlMetadataStore,
-}
-
-ARTIFACT_BACKENDS: dict[str, Callable[[str], ArtifactStore]] = {
-    "memory": lambda _url: InMemoryArtifactStore(),
-}
-
-
-def _scheme(url: str) -> str:
-    return url.split(":", 1)[0].split("+", 1)[0] if "://" in url else "file"
+__all__ = ["Stores", "open_metadata_store"]
 
 
 def open_metadata_store(url: str) -> MetadataStore:
-    backend = METADATA_BACKENDS.get(_scheme(url))
-    if backend is None:
-        raise BadInputError(f"Unsupported metadata store URL {url!r}.", field="CONVEYOR_DB_URL",
-                            hint=f"Use one of: {', '.join(s + '://' for s in METADATA_BACKENDS)}.")
-    return backend(url)
+    """Deprecated: the facade over :func:`~conveyor.store.backends.open_metadata_roles`."""
+    return MetadataStore(open_metadata_roles(url))
 
 
-def open_artifact_store(url: str) -> ArtifactStore:
-    backend = ARTIFACT_BACKENDS.get(_scheme(url), FsspecArtifactStore)
-    try:
-        return backend(url)
-    except ImportError as exc:  # fsspec names the missing package, e.g. s3fs for s3://
-        raise BadInputError(f"No filesystem driver for {url.split(':', 1)[0]!r} URLs: {exc}",
-                            field="CONVEYOR_ARTIFACTS",
-                            hint="For S3 install the extra: pip install 'conveyor-mlops[s3]'.") from None
-    except ValueError as exc:  # fsspec: unknown protocol
-        raise BadInputError(f"Unsupported artifact store URL {url!r}: {exc}", field="CONVEYOR_ARTIFACTS",
-                            hint="Use a local folder, memory:// or s3://bucket/prefix.") from None
-
-
-@dataclass
+@dataclass(eq=False)
 class Stores:
-    """The two stores every domain function works on."""
+    """One store per role plus the artifact store; ``url`` is where the metadata roles live."""
 
-    metadata: MetadataStore
+    datasets: DatasetStore
+    runs: RunStore
+    registry: RegistryStore
+    predictions: PredictionStore
+    monitoring: MonitoringStore
+    leases: LeaseStore
     artifacts: ArtifactStore
+    url: str = "memory://"
+    closers: list[Callable[[], None]] = field(default_factory=list, repr=False)
 
     @classmethod
-    def open(cls, db_url: str, artifacts_url: str) -> Stores:
-        return cls(open_metadata_store(db_url), open_artifact_store(artifacts_url))
+    def from_roles(cls, roles: MetadataRoles, artifacts: ArtifactStore, *,
+                   predictions: MetadataRoles | None = None) -> Stores:
+        """Every role from ``roles``, but the prediction log from ``predictions`` when given."""
+        log = predictions or roles
+        closers = [roles.close] + ([log.close] if log is not roles else [])
+        return cls(roles.datasets, roles.runs, roles.registry, log.predictions, roles.monitoring, roles.leases,
+                   artifacts, roles.url, closers)
+
+    @classmethod
+    def open(cls, db_url: str, artifacts_url: str, *, predictions_url: str | None = None) -> Stores:
+        """The metadata roles on ``db_url`` (the prediction log on ``predictions_url`` when given) and the artifact
+        store on ``artifacts_url``."""
+        roles = open_metadata_roles(db_url)
+        try:
+            log = None
+            if predictions_url and predictions_url != db_url:
+                log = open_metadata_roles(predictions_url, field="CONVEYOR_PREDICTIONS_URL")
+            return cls.from_roles(roles, open_artifact_store(artifacts_url), predictions=log)
+        except BaseException:
+            roles.close()
+            raise
 
     @classmethod
     def in_memory(cls) -> Stores:
-        return cls(InMemoryMetadataStore(), InMemoryArtifactStore())
+        return cls.from_roles(memory_roles(), InMemoryArtifactStore())
+
+    @functools.cached_property
+    def metadata(self) -> MetadataStore:
+        """Deprecated: the one-object facade over these roles; use the role attributes."""
+        return MetadataStore(self)
 
     def close(self) -> None:
-        self.metadata.close()
+        """Release every backend opened for these stores (each once)."""
+        closers, self.closers = self.closers, []
+        for close in closers:
+            close()

@@ -1,18 +1,28 @@
-"""Helpers for conveyor's own test suite, and the checkers plug-in authors run on their own extensions:
-``check_family`` (a model family) and ``check_flavor`` (a model flavor). The checkers are imported on first use,
-so importing this package stays light."""
+"""Contract suites and checkers, shipped so that plug-in authors can prove their own implementations.
 
-from __future__ import annotations
+- ``check_notifier(notifier, settings_for)``: a notifier against a real HTTP receiver (``notifier_check``);
+- ``check_reader(reader)``: a file format's round trip and its errors (``reader_check``);
+- ``check_executor(factory)``: the ``concurrent.futures`` contract (``executor_contract``);
+- ``check_family(family)``: a model family on tiny data for each task it declares (``family_check``);
+- ``check_flavor(flavor, model, rows)``: a model flavor's round trip, suffixes, native predictor and contributions
+  (``flavor_check``);
+- the metadata and artifact store suites (``metadata_contract``, ``artifact_contract``), a throwaway PostgreSQL
+  (``postgres``), a plug-in distribution writer (``plugins``) and helpers for conveyor's own tests (``browser``,
+  ``processes``).
+
+The checkers resolve on first use (PEP 562), so importing one helper module does not import them all.
+"""
 
 from importlib import import_module
 from typing import Any
 
-_CHECKERS = {"check_family": "conveyor.testing.families", "check_flavor": "conveyor.testing.flavors"}
+_HOMES = {"check_executor": "executor_contract", "check_family": "family_check", "check_flavor": "flavor_check",
+          "check_notifier": "notifier_check", "check_reader": "reader_check"}
 
-__all__ = sorted(_CHECKERS)
+__all__ = ["check_executor", "check_family", "check_flavor", "check_notifier", "check_reader"]
 
 
 def __getattr__(name: str) -> Any:
-    if name in _CHECKERS:
-        return getattr(import_module(_CHECKERS[name]), name)
+    if name in _HOMES:
+        return getattr(import_module(f"conveyor.testing.{_HOMES[name]}"), name)
     raise AttributeError(f"module 'conveyor.testing' has no attribute {name!r}")

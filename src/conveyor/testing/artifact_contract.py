@@ -75,7 +75,6 @@ class ArtifactStoreContract:
         assert listed == sorted(stored)
         assert all(_DIGEST.fullmatch(d) for d in listed)  # no temporary files, no partial names
 
-    # --- data ---
     def test_put_file_streams_a_file_in(self, artifact_store: ArtifactStore, tmp_path) -> None:
         data = os.urandom(3 * 1024 * 1024)
         path = tmp_path / "blob.bin"

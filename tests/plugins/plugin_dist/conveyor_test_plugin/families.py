@@ -1,4 +1,4 @@
-"""A third-party model family as a plug-in package ships it: k nearest neighbours, for classification."""
+"""A model family a third party ships: k nearest neighbours, for classification only."""
 
 from __future__ import annotations
 

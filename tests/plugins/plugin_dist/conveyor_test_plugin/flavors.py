@@ -1,5 +1,5 @@
-"""A third-party model flavor as a plug-in package ships it: weights over named columns, stored as JSON (no pickle),
-files with the suffix ``.linjson``."""
+"""A model flavor a third party ships: weights over named columns, stored as JSON (no pickle), in files with the
+suffix ``.linjson``."""
 
 from __future__ import annotations
 

@@ -1,0 +1,85 @@
+"""The prediction log role: every served prediction, and the ground truth that arrives for it later.
+
+The one role written at serving rates, and the one meant to move out first: :class:`~conveyor.store.stores.Stores`
+can open it from its own URL (``Stores.open(..., predictions_url=...)``) while the other roles stay in the main
+metadata store.
+
+Interface (:class:`PredictionStore`; ``conveyor.testing.prediction_store_contract`` checks every implementation):
+
+* ``log(records)`` appends prediction records (ids are unique; an empty list is a no-op).
+* ``add_feedback(labels)`` attaches ground truth by prediction id (any JSON value, stamped with the time it
+  arrived) and returns the ids that were not found.
+* ``recent(model_name=None, limit=None, *, model_version=None)`` lists records newest first: ``model_name`` keeps
+  every version of a model, ``model_version`` (``NAME:N``) one; ``limit`` keeps the newest ones.
+* Records round-trip every field (``role``, ``request_id``, nested JSON inputs, outputs and labels).
+* Every method is safe to call from several threads; records handed out are copies.
+"""
+
+from __future__ import annotations
+
+import abc
+import copy
+import threading
+from collections.abc import Mapping
+from typing import Any
+
+from conveyor.core.entities import PredictionRecord, now
+
+__all__ = ["InMemoryPredictionStore", "PredictionStore"]
+
+
+class PredictionStore(abc.ABC):
+    """The prediction log; see the module docstring for the contract."""
+
+    url: str
+
+    def log(self, records: list[PredictionRecord]) -> None:
+        if records:
+            self._append(records)
+
+    @abc.abstractmethod
+    def add_feedback(self, labels: Mapping[str, Any]) -> list[str]:
+        """Attach ground truth by prediction id; return the ids that were not found."""
+
+    @abc.abstractmethod
+    def recent(self, model_name: str | None = None, limit: int | None = None, *,
+               model_version: str | None = None) -> list[PredictionRecord]:
+        """Newest first; ``model_name`` keeps every version of a model, ``model_version`` (``NAME:N``) one."""
+
+    @abc.abstractmethod
+    def _append(self, records: list[PredictionRecord]) -> None:
+        """Write a non-empty batch of new records."""
+
+
+class InMemoryPredictionStore(PredictionStore):
+    """Prediction records in a dict behind a lock."""
+
+    def __init__(self, url: str = "memory://") -> None:
+        self.url = url
+        self._lock = threading.Lock()
+        self._records: dict[str, PredictionRecord] = {}
+
+    def _append(self, records: list[PredictionRecord]) -> None:
+        with self._lock:
+            for record in records:
+                self._records[record.id] = copy.deepcopy(record)
+
+    def add_feedback(self, labels: Mapping[str, Any]) -> list[str]:
+        with self._lock:
+            missing, stamp = [], now()
+            for pid, label in labels.items():
+                record = self._records.get(pid)
+                if record is None:
+                    missing.append(pid)
+                else:
+                    record.label, record.labeled_at = copy.deepcopy(label), stamp
+            return missing
+
+    def recent(self, model_name: str | None = None, limit: int | None = None, *,
+               model_version: str | None = None) -> list[PredictionRecord]:
+        with self._lock:
+            found = [p for p in self._records.values()
+                     if (model_name is None or p.model.split(":")[0] == model_name)
+                     and (model_version is None or p.model == model_version)]
+            found.sort(key=lambda p: p.at, reverse=True)
+            return copy.deepcopy(found[:limit] if limit else found)

@@ -1,0 +1,187 @@
+"""The runs role (tracking): runs with their params, tags, metrics and artifacts.
+
+Interface (:class:`RunStore`; ``conveyor.testing.run_store_contract`` checks every implementation):
+
+* ``create(run)`` records a run with its params and tags (values stringified); metrics and artifacts are logged
+  with their own methods. Runs are never deleted.
+* Every method that takes a run id also takes a unique prefix of it (4 characters or more): ``resolve_id`` turns
+  one into the full id. An unknown id is a :class:`NotFoundError` naming it; an ambiguous prefix a
+  :class:`BadInputError`.
+* ``log_params`` and ``set_tags`` stringify values; a later value for a key replaces the earlier one.
+  ``add_artifact`` points a name at its newest digest.
+* ``log_metrics`` keeps every value in ``metric_history`` (in logging order); a run's ``metrics`` hold, per key,
+  the value of the highest step (among equal steps, the last logged).
+* ``search`` lists runs newest first, or by a metric's latest value (runs without it last, newest first), filtered
+  by dataset name (``dataset`` is ``NAME`` or ``NAME@VERSION``).
+* Every method is safe to call from several threads; records handed out are copies.
+
+The public methods live here, once: they resolve ids, stringify values and skip empty writes, then call the
+backend's hooks (``_insert``, ``_set_status``, ``_merge``, ``_write_metrics``, ``_load``, ``_history``,
+``_ids_like``) with full ids.
+"""
+
+from __future__ import annotations
+
+import abc
+import copy
+import threading
+from collections import defaultdict
+from collections.abc import Mapping
+from dataclasses import replace
+from typing import Any, Literal
+
+from conveyor.core.entities import Metric, Run, now
+from conveyor.core.errors import NotFoundError
+from conveyor.store.lookup import pick_by_prefix
+
+__all__ = ["MIN_PREFIX", "InMemoryRunStore", "RunField", "RunStore"]
+
+MIN_PREFIX = 4
+RunField = Literal["params", "tags", "artifacts"]
+
+
+def _strings(values: Mapping[str, Any]) -> dict[str, str]:
+    return {str(k): str(v) for k, v in values.items()}
+
+
+class RunStore(abc.ABC):
+    """Tracked runs; see the module docstring for the contract."""
+
+    url: str
+
+    # the public interface, derived once
+    def create(self, run: Run) -> Run:
+        """Record ``run`` (its params and tags stringified); return the stored run."""
+        stored = replace(run, params=_strings(run.params), tags=_strings(run.tags), metrics={}, artifacts={})
+        self._insert(stored)
+        return copy.deepcopy(stored)
+
+    def end(self, run_id: str, status: str, ended_at: float | None = None) -> None:
+        """Set the run's final ``status`` ("finished", "failed") and end time (now by default)."""
+        self._set_status(self.resolve_id(run_id), status, ended_at or now())
+
+    def log_params(self, run_id: str, params: Mapping[str, Any]) -> None:
+        rid = self.resolve_id(run_id)
+        if params:
+            self._merge(rid, "params", _strings(params))
+
+    def set_tags(self, run_id: str, tags: Mapping[str, Any]) -> None:
+        rid = self.resolve_id(run_id)
+        if tags:
+            self._merge(rid, "tags", _strings(tags))
+
+    def add_artifact(self, run_id: str, name: str, digest: str) -> None:
+        self._merge(self.resolve_id(run_id), "artifacts", {name: digest})
+
+    def log_metrics(self, run_id: str, metrics: list[Metric]) -> None:
+        if metrics:
+            self._write_metrics(self.resolve_id(run_id), metrics)
+
+    def get(self, run_id: str) -> Run:
+        """A run by id or unique id prefix."""
+        return self._load(self.resolve_id(run_id))
+
+    def metric_history(self, run_id: str, key: str) -> list[Metric]:
+        """Every value logged for ``key``, in logging order."""
+        return self._history(self.resolve_id(run_id), key)
+
+    def resolve_id(self, run_id: str) -> str:
+        """The full id of the run ``run_id`` names (itself, or the one run whose id starts with it)."""
+        return pick_by_prefix(run_id, self._ids_like(run_id), str, min_prefix=MIN_PREFIX,
+                              ambiguous=f"Run id prefix {run_id!r} is ambiguous.",
+                              not_found=lambda: NotFoundError(f"Unknown run {run_id!r}.",
+                                                              hint="List runs with `conveyor runs list`."))
+
+    @abc.abstractmethod
+    def search(self, *, order_by_metric: str | None = None, ascending: bool = False, dataset_name: str | None = None,
+               limit: int | None = None) -> list[Run]:
+        """Newest first, or by a metric's latest value (runs without it last); ``limit`` keeps the first ones."""
+
+    # the backend's hooks (full ids only)
+    @abc.abstractmethod
+    def _insert(self, run: Run) -> None:
+        """Record a new run with its (already stringified) params and tags."""
+
+    @abc.abstractmethod
+    def _set_status(self, run_id: str, status: str, ended_at: float) -> None: ...
+
+    @abc.abstractmethod
+    def _merge(self, run_id: str, field: RunField, values: dict[str, str]) -> None:
+        """Set ``values`` in the run's params, tags or artifacts (name -> digest), replacing earlier values."""
+
+    @abc.abstractmethod
+    def _write_metrics(self, run_id: str, metrics: list[Metric]) -> None:
+        """Append ``metrics`` to the history and update the latest value per key (highest step; ties: last)."""
+
+    @abc.abstractmethod
+    def _load(self, run_id: str) -> Run: ...
+
+    @abc.abstractmethod
+    def _history(self, run_id: str, key: str) -> list[Metric]: ...
+
+    @abc.abstractmethod
+    def _ids_like(self, run_id: str) -> list[str]:
+        """``run_id`` if a run has exactly that id; else (for MIN_PREFIX characters or more) up to two ids that start
+        with it. Extra ids are filtered by the caller."""
+
+
+class InMemoryRunStore(RunStore):
+    """Runs in dicts behind a lock."""
+
+    def __init__(self, url: str = "memory://") -> None:
+        self.url = url
+        self._lock = threading.RLock()
+        self._runs: dict[str, Run] = {}
+        self._history_of: dict[tuple[str, str], list[Metric]] = defaultdict(list)
+        self._latest_step: dict[tuple[str, str], int] = {}
+
+    def _insert(self, run: Run) -> None:
+        with self._lock:
+            self._runs[run.id] = copy.deepcopy(run)
+
+    def _set_status(self, run_id: str, status: str, ended_at: float) -> None:
+        with self._lock:
+            run = self._runs[run_id]
+            run.status, run.ended_at = status, ended_at
+
+    def _merge(self, run_id: str, field: RunField, values: dict[str, str]) -> None:
+        with self._lock:
+            getattr(self._runs[run_id], field).update(values)
+
+    def _write_metrics(self, run_id: str, metrics: list[Metric]) -> None:
+        with self._lock:
+            run = self._runs[run_id]
+            for m in metrics:
+                key = (run_id, m.key)
+                self._history_of[key].append(copy.copy(m))
+                if m.step >= self._latest_step.get(key, m.step):
+                    self._latest_step[key] = m.step
+                    run.metrics[m.key] = float(m.value)
+
+    def _load(self, run_id: str) -> Run:
+        with self._lock:
+            return copy.deepcopy(self._runs[run_id])
+
+    def _history(self, run_id: str, key: str) -> list[Metric]:
+        with self._lock:
+            return copy.deepcopy(self._history_of.get((run_id, key), []))
+
+    def _ids_like(self, run_id: str) -> list[str]:
+        with self._lock:
+            if run_id in self._runs:
+                return [run_id]
+            if len(run_id) < MIN_PREFIX:
+                return []
+            return [r for r in self._runs if r.startswith(run_id)][:2]
+
+    def search(self, *, order_by_metric: str | None = None, ascending: bool = False, dataset_name: str | None = None,
+               limit: int | None = None) -> list[Run]:
+        with self._lock:
+            runs = [r for r in self._runs.values()
+                    if dataset_name is None or (r.dataset or "").split("@")[0] == dataset_name]
+            runs.sort(key=lambda r: r.started_at, reverse=True)
+            if order_by_metric:
+                have = [r for r in runs if order_by_metric in r.metrics]
+                have.sort(key=lambda r: r.metrics[order_by_metric], reverse=not ascending)
+                runs = have + [r for r in runs if order_by_metric not in r.metrics]
+            return copy.deepcopy(runs[:limit] if limit else runs)

@@ -1,0 +1,55 @@
+"""The SQL backend of the metadata roles: SQLite (WAL) by default, PostgreSQL through the same SQLAlchemy Core code.
+
+One module per role (``datasets``, ``runs``, ``registry``, ``predictions``, ``monitoring``, ``leases``), all on one
+:class:`~conveyor.store.sql.database.SqlDatabase` per URL. The schema is :mod:`conveyor.store.schema`, changed only
+through the Alembic migrations in ``conveyor/store/migrations``.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from conveyor.store.backends import StoreBackend
+from conveyor.store.metadata import MetadataStore
+from conveyor.store.roles import MetadataRoles
+from conveyor.store.sql.database import SqlDatabase, create_engine
+from conveyor.store.sql.datasets import SqlDatasetStore
+from conveyor.store.sql.leases import SqlLeaseStore
+from conveyor.store.sql.monitoring import SqlMonitoringStore
+from conveyor.store.sql.predictions import SqlPredictionStore
+from conveyor.store.sql.registry import SqlRegistryStore
+from conveyor.store.sql.runs import SqlRunStore
+
+__all__ = [
+    "BACKEND",
+    "SqlDatabase",
+    "SqlDatasetStore",
+    "SqlLeaseStore",
+    "SqlMetadataStore",
+    "SqlMonitoringStore",
+    "SqlPredictionStore",
+    "SqlRegistryStore",
+    "SqlRunStore",
+    "create_engine",
+    "sql_roles",
+]
+
+
+def sql_roles(url: str) -> MetadataRoles:
+    """The six roles on the database at ``url``, sharing one engine (the schema upgraded once, here)."""
+    db = SqlDatabase(url)
+    return MetadataRoles(url, SqlDatasetStore(db), SqlRunStore(db), SqlRegistryStore(db), SqlPredictionStore(db),
+                         SqlMonitoringStore(db), SqlLeaseStore(db), closer=db.close)
+
+
+BACKEND = StoreBackend(metadata=sql_roles)
+
+
+class SqlMetadataStore(MetadataStore):
+    """Deprecated: the facade over :func:`sql_roles` (``engine`` is the shared SQLAlchemy engine)."""
+
+    def __init__(self, url: str) -> None:
+        roles = sql_roles(url)
+        super().__init__(roles)
+        assert isinstance(roles.datasets, SqlDatasetStore)
+        self.engine: sa.Engine = roles.datasets.db.engine

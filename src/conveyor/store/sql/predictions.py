@@ -1,0 +1,78 @@
+"""The prediction log on SQL: table ``predictions``, written in batches at serving rates."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import orjson
+import sqlalchemy as sa
+
+from conveyor.core.entities import PredictionRecord, now
+from conveyor.store import schema as t
+from conveyor.store.predictions import PredictionStore
+from conveyor.store.sql.database import SqlDatabase, strict_json
+
+__all__ = ["SqlPredictionStore"]
+
+
+class _EncodedJSON(sa.types.TypeDecorator[Any]):
+    """A JSON column whose values arrive already encoded, so SQLAlchemy does not encode them again."""
+
+    impl = sa.JSON
+    cache_ok = True
+
+    def bind_processor(self, dialect: sa.Dialect) -> None:
+        return None
+
+
+_ROWS = sa.table("predictions", *(
+    sa.column(c.name, _EncodedJSON() if isinstance(c.type, sa.JSON) else c.type) for c in t.predictions.columns))
+
+
+def _encode(value: Any) -> str:
+    try:
+        return orjson.dumps(value, option=orjson.OPT_SERIALIZE_NUMPY).decode()
+    except TypeError:  # what orjson does not know (e.g. integers beyond 64 bits): the standard library's way
+        return strict_json(value)
+
+
+class SqlPredictionStore(PredictionStore):
+    def __init__(self, db: SqlDatabase) -> None:
+        self.db = db
+        self.url = db.url
+
+    def _append(self, records: list[PredictionRecord]) -> None:
+        # The one table written at serving rates. Its JSON is encoded by orjson (~1 us for a 20-value row against
+        # ~13 us for json.dumps), which writes null for a non-finite float: for predictions that is a missing value.
+        rows = [{"id": r.id, "model": r.model, "model_name": r.model.split(":")[0], "at": r.at,
+                 "latency_ms": r.latency_ms, "inputs": _encode(r.inputs), "outputs": _encode(r.outputs),
+                 "label": _encode(r.label), "labeled_at": r.labeled_at, "role": r.role, "request_id": r.request_id}
+                for r in records]
+        with self.db.engine.begin() as conn:
+            conn.execute(_ROWS.insert(), rows)
+
+    def add_feedback(self, labels: Mapping[str, Any]) -> list[str]:
+        missing = []
+        p = t.predictions.c
+        with self.db.engine.begin() as conn:
+            stamp = now()
+            for pid, label in labels.items():
+                found = conn.execute(t.predictions.update().where(p.id == pid).values(label=label, labeled_at=stamp)
+                                     .returning(p.id)).first()
+                if found is None:
+                    missing.append(pid)
+        return missing
+
+    def recent(self, model_name: str | None = None, limit: int | None = None, *,
+               model_version: str | None = None) -> list[PredictionRecord]:
+        query = sa.select(t.predictions).order_by(t.predictions.c.at.desc())
+        if model_name is not None:
+            query = query.where(t.predictions.c.model_name == model_name)
+        if model_version is not None:
+            query = query.where(t.predictions.c.model == model_version)
+        if limit:
+            query = query.limit(limit)
+        with self.db.engine.connect() as conn:
+            return [PredictionRecord(r.id, r.model, r.inputs, r.outputs, r.at, r.latency_ms, r.label, r.labeled_at,
+                                     r.role, r.request_id) for r in conn.execute(query)]

@@ -1,0 +1,115 @@
+"""The registry role on SQL: ``model_versions``, ``aliases``, ``alias_history`` and the hash-chained ``audit``.
+
+A registry write and its audit row share one transaction. Version numbers and audit sequence numbers are primary
+keys: of two concurrent writers that picked the same number one fails its insert, and its whole transaction is
+retried (so the numbering has no gaps and no repeats on SQLite and PostgreSQL alike).
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any
+
+import sqlalchemy as sa
+
+from conveyor.core.entities import AliasChange, AuditEntry, AuditNote, ModelVersion
+from conveyor.store import schema as t
+from conveyor.store.audit import GENESIS, chained_entry
+from conveyor.store.registry import RegistryStore, alias_audit_details
+from conveyor.store.sql.database import SqlDatabase
+
+__all__ = ["SqlRegistryStore"]
+
+
+def _model(row: Any) -> ModelVersion:
+    return ModelVersion(row.name, row.version, row.artifact, row.flavor, row.run_id, row.dataset, row.signature,
+                        row.metrics, row.created_at, row.meta)
+
+
+def _append_audit_row(conn: sa.Connection, actor: str, action: str, subject: str,
+                      details: dict[str, Any]) -> AuditEntry:
+    last = conn.execute(sa.select(t.audit.c.seq, t.audit.c.hash).order_by(t.audit.c.seq.desc()).limit(1)).first()
+    entry = chained_entry(last.hash if last else GENESIS, last.seq + 1 if last else 1, actor, action, subject, details)
+    conn.execute(t.audit.insert().values(seq=entry.seq, at=entry.at, actor=actor, action=action, subject=subject,
+                                         details=details, prev_hash=entry.prev_hash, hash=entry.hash))
+    return entry
+
+
+class SqlRegistryStore(RegistryStore):
+    def __init__(self, db: SqlDatabase) -> None:
+        self.db = db
+        self.url = db.url
+
+    def create_version(self, mv: ModelVersion, audit: AuditNote | None = None) -> ModelVersion:
+        def work(conn: sa.Connection) -> ModelVersion:
+            top = conn.execute(sa.select(sa.func.max(t.model_versions.c.version))
+                               .where(t.model_versions.c.name == mv.name)).scalar()
+            number = int(top or 0) + 1
+            conn.execute(t.model_versions.insert().values(
+                name=mv.name, version=number, artifact=mv.artifact, flavor=mv.flavor, run_id=mv.run_id,
+                dataset=mv.dataset, signature=mv.signature, metrics=mv.metrics, created_at=mv.created_at,
+                meta=mv.meta))
+            if audit is not None:
+                _append_audit_row(conn, audit.actor, audit.action, f"{mv.name}:{number}", audit.details)
+            return replace(mv, version=number)
+
+        return self.db.retrying(f"number a new version of model {mv.name!r}", work)
+
+    def versions(self, name: str | None = None) -> list[ModelVersion]:
+        query = sa.select(t.model_versions).order_by(t.model_versions.c.name, t.model_versions.c.version)
+        if name is not None:
+            query = query.where(t.model_versions.c.name == name)
+        with self.db.engine.connect() as conn:
+            return [_model(r) for r in conn.execute(query)]
+
+    def names(self) -> list[str]:
+        with self.db.engine.connect() as conn:
+            return sorted(conn.execute(sa.select(t.model_versions.c.name).distinct()).scalars())
+
+    def _find_version(self, name: str, version: int) -> ModelVersion | None:
+        with self.db.engine.connect() as conn:
+            row = conn.execute(sa.select(t.model_versions).where(t.model_versions.c.name == name,
+                                                                 t.model_versions.c.version == version)).first()
+        return None if row is None else _model(row)
+
+    def _move_alias(self, name: str, alias: str, version: int | None, audit: AuditNote | None) -> AliasChange:
+        a = t.aliases.c
+
+        def work(conn: sa.Connection) -> AliasChange:
+            previous: int | None = conn.execute(sa.select(a.version).where(a.model == name, a.alias == alias)).scalar()
+            if version is None:
+                conn.execute(t.aliases.delete().where(a.model == name, a.alias == alias))
+            else:
+                self.db.upsert(conn, t.aliases, [{"model": name, "alias": alias, "version": version}],
+                               ["model", "alias"])
+            change = AliasChange(name, alias, version, previous)
+            conn.execute(t.alias_history.insert().values(model=name, alias=alias, version=version,
+                                                          previous=previous, at=change.at))
+            if audit is not None:
+                _append_audit_row(conn, audit.actor, audit.action, f"{name}@{alias}",
+                                  alias_audit_details(audit, version, previous))
+            return change
+
+        return self.db.retrying(f"move alias {name}@{alias}", work)
+
+    def aliases(self, name: str) -> dict[str, int]:
+        with self.db.engine.connect() as conn:
+            rows = conn.execute(sa.select(t.aliases).where(t.aliases.c.model == name).order_by(t.aliases.c.alias))
+            return {r.alias: r.version for r in rows}
+
+    def alias_history(self, name: str, alias: str) -> list[AliasChange]:
+        h = t.alias_history.c
+        with self.db.engine.connect() as conn:
+            rows = conn.execute(sa.select(t.alias_history).where(h.model == name, h.alias == alias).order_by(h.id))
+            return [AliasChange(r.model, r.alias, r.version, r.previous, r.at) for r in rows]
+
+    def append_audit(self, actor: str, action: str, subject: str, details: dict[str, Any]) -> AuditEntry:
+        # a concurrent writer that took this seq makes the insert fail: chain onto theirs instead
+        return self.db.retrying("append to the audit trail",
+                                lambda conn: _append_audit_row(conn, actor, action, subject, details))
+
+    def audit_log(self) -> list[AuditEntry]:
+        with self.db.engine.connect() as conn:
+            rows = conn.execute(sa.select(t.audit).order_by(t.audit.c.seq))
+            return [AuditEntry(r.seq, r.at, r.actor, r.action, r.subject, r.details, r.prev_hash, r.hash)
+                    for r in rows]

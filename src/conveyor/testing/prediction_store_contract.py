@@ -1,0 +1,56 @@
+"""The contract every :class:`~conveyor.store.predictions.PredictionStore` keeps, as a pytest suite.
+
+Subclass it in a test module and provide a ``prediction_store`` fixture that yields a fresh, empty store per test
+(see ``conveyor.testing.dataset_store_contract`` for the pattern).
+"""
+
+from __future__ import annotations
+
+from conveyor.core.entities import PredictionRecord, new_id
+from conveyor.store.predictions import PredictionStore
+from conveyor.testing.store_records import NESTED, T0, prediction
+
+__all__ = ["PredictionStoreContract"]
+
+
+class PredictionStoreContract:
+    """Subclass with a ``prediction_store`` fixture; every ``test_*`` here must pass on every backend."""
+
+    def test_predictions_and_feedback(self, prediction_store: PredictionStore) -> None:
+        records = [prediction("churn:1", T0), prediction("churn:2", T0 + 2), prediction("other:1", T0 + 1)]
+        prediction_store.log(records)
+        prediction_store.log([])
+        assert [p.id for p in prediction_store.recent()] == [records[1].id, records[2].id, records[0].id]
+        assert [p.id for p in prediction_store.recent(limit=2)] == [records[1].id, records[2].id]
+        assert [p.id for p in prediction_store.recent("churn")] == [records[1].id, records[0].id]
+        assert [p.id for p in prediction_store.recent("churn", limit=1)] == [records[1].id]
+        assert prediction_store.recent("nope") == []
+        assert [p.id for p in prediction_store.recent("churn", model_version="churn:1")] == [records[0].id]
+        assert [p.id for p in prediction_store.recent(model_version="other:1")] == [records[2].id]
+        missing = prediction_store.add_feedback({records[0].id: 1, "no-such-id": 0, records[2].id: "yes"})
+        assert missing == ["no-such-id"]
+        by_id = {p.id: p for p in prediction_store.recent()}
+        assert (by_id[records[0].id].label, by_id[records[2].id].label) == (1, "yes")
+        assert by_id[records[0].id].labeled_at is not None
+        assert (by_id[records[1].id].label, by_id[records[1].id].labeled_at) == (None, None)
+        assert by_id[records[1].id] == records[1]
+
+    def test_role_and_request_id_round_trip(self, prediction_store: PredictionStore) -> None:
+        plain = prediction("churn:1", T0)
+        shadow = prediction("churn:2", T0 + 1, role="shadow", request_id="req-1")
+        canary = prediction("churn:3", T0 + 2, role="canary", request_id="req-2")
+        prediction_store.log([plain, shadow, canary])
+        by_id = {p.id: p for p in prediction_store.recent("churn")}
+        assert (by_id[plain.id].role, by_id[plain.id].request_id) == ("primary", None)
+        assert (by_id[shadow.id].role, by_id[shadow.id].request_id) == ("shadow", "req-1")
+        assert by_id[canary.id] == canary
+        assert prediction_store.add_feedback({shadow.id: 1}) == []
+        assert [p.label for p in prediction_store.recent(model_version="churn:2")] == [1]
+
+    def test_json_fields_round_trip(self, prediction_store: PredictionStore) -> None:
+        p = PredictionRecord(new_id(), "churn:1", inputs=NESTED, outputs={"proba": [0.25, 0.75]}, at=T0)
+        prediction_store.log([p])
+        prediction_store.add_feedback({p.id: {"label": [1, "ja"], "nested": NESTED}})
+        (got,) = prediction_store.recent()
+        assert (got.inputs, got.outputs) == (NESTED, {"proba": [0.25, 0.75]})
+        assert got.label == {"label": [1, "ja"], "nested": NESTED}

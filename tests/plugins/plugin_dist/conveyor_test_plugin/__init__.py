@@ -1,0 +1,1 @@
+"""conveyor-test-plugin: what a third party adds to conveyor through entry points (see pyproject.toml)."""

@@ -1,0 +1,47 @@
+"""Every metadata role's contract on every backend (the ``roles`` fixture: memory, SQLite, PostgreSQL)."""
+
+from __future__ import annotations
+
+from conveyor.store.roles import ROLE_NAMES, MetadataRoles
+from conveyor.testing.dataset_store_contract import DatasetStoreContract
+from conveyor.testing.lease_store_contract import LeaseStoreContract
+from conveyor.testing.monitoring_store_contract import MonitoringStoreContract
+from conveyor.testing.prediction_store_contract import PredictionStoreContract
+from conveyor.testing.registry_store_contract import RegistryStoreContract
+from conveyor.testing.run_store_contract import RunStoreContract
+
+
+class TestDatasets(DatasetStoreContract):
+    pass
+
+
+class TestRuns(RunStoreContract):
+    pass
+
+
+class TestRegistry(RegistryStoreContract):
+    pass
+
+
+class TestPredictions(PredictionStoreContract):
+    pass
+
+
+class TestMonitoring(MonitoringStoreContract):
+    pass
+
+
+class TestLeases(LeaseStoreContract):
+    pass
+
+
+def test_backends_are_what_they_claim(roles: MetadataRoles) -> None:
+    expected = "InMemory" if roles.url == "memory://" else "Sql"
+    for role in ROLE_NAMES:
+        store = getattr(roles, role)
+        assert type(store).__name__.startswith(expected), (role, type(store))
+        assert store.url == roles.url
+
+
+def test_close_is_safe(roles: MetadataRoles) -> None:
+    roles.close()
