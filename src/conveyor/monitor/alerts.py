@@ -31,13 +31,13 @@ import urllib.request
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from conveyor.core.durations import parse_duration
+from conveyor.core.config.constraints import invalid
+from conveyor.core.config.sections.alerts import AlertsSection
 from conveyor.core.entities import Alert, new_id, now
-from conveyor.core.errors import BadInputError
 from conveyor.store.metadata import MetadataStore
 
 log = logging.getLogger("conveyor.alerts")
-OPS = {">=": operator.ge, ">": operator.gt, "<=": operator.le, "<": operator.lt}
+OPS = {">=": operator.ge, ">": operator.gt, "<=": operator.le, "<": operator.lt}  # alerts.rules[].op
 NOTIFIERS = ("log", "webhook", "command")
 
 
@@ -56,38 +56,18 @@ class Rule:
         return OPS[self.op](value, self.threshold)
 
 
-def parse_rules(config: dict[str, Any] | None) -> list[Rule]:
-    """The rules of the ``alerts:`` section, checked: one line naming the field for each mistake."""
+def parse_rules(config: AlertsSection | dict[str, Any] | None) -> list[Rule]:
+    """The rules of the ``alerts:`` section (checked there: one message naming the field for each mistake), with
+    their notifiers checked here."""
+    section = config if isinstance(config, AlertsSection) else AlertsSection.parse(config, "alerts")
     rules = []
-    for i, raw in enumerate((config or {}).get("rules") or []):
-        where = f"alerts.rules[{i}]"
-        if not isinstance(raw, dict):
-            raise BadInputError(f"{where} must be a mapping.", field=where, hint="See docs/monitoring.md.")
-        for key in ("name", "signal", "threshold"):
-            if raw.get(key) in (None, ""):
-                raise BadInputError(f"{where} has no {key}.", field=f"{where}.{key}",
-                                    hint="Each rule needs name, signal and threshold.")
-        try:
-            threshold = float(raw["threshold"])
-        except (TypeError, ValueError):
-            raise BadInputError(f"{where}.threshold must be a number, got {raw['threshold']!r}.",
-                                field=f"{where}.threshold") from None
-        op = str(raw.get("op", ">="))
-        if op not in OPS:
-            raise BadInputError(f"{where}.op {op!r} is not a comparison.", field=f"{where}.op",
-                                hint=f"Use one of: {', '.join(OPS)}.")
-        notify = raw.get("notify", ["log"])
-        notify = [notify] if isinstance(notify, str) else list(notify)
-        unknown = [n for n in notify if n not in NOTIFIERS]
+    for i, raw in enumerate(section.rules):
+        unknown = [n for n in raw.notify if n not in NOTIFIERS]
         if unknown:
-            raise BadInputError(f"{where}.notify names unknown notifier(s): {', '.join(map(str, unknown))}.",
-                                field=f"{where}.notify", hint=f"Use: {', '.join(NOTIFIERS)}.")
-        rules.append(Rule(str(raw["name"]), str(raw["signal"]), threshold, op,
-                          parse_duration(raw.get("for", 0), f"{where}.for"), raw.get("subject"),
-                          parse_duration(raw.get("cooldown", "1h"), f"{where}.cooldown"), notify))
-    names = [r.name for r in rules]
-    if len(set(names)) != len(names):
-        raise BadInputError("Alert rule names must be unique.", field="alerts.rules", hint="Rename the repeats.")
+            raise invalid(f"alerts.rules[{i}].notify", raw.notify, f"a list of notifiers ({', '.join(NOTIFIERS)})",
+                          example="[log, webhook]")
+        rules.append(Rule(raw.name, raw.signal, raw.threshold, raw.op, raw.for_seconds, raw.subject, raw.cooldown,
+                          list(raw.notify)))
     return rules
 
 
@@ -167,7 +147,7 @@ def _webhook(payload: dict[str, Any], config: dict[str, Any]) -> None:
         raise ValueError("alerts.webhook.url must be an http(s) URL")
     request = urllib.request.Request(str(url), data=json.dumps(payload).encode(), method="POST",
                                      headers={"Content-Type": "application/json"})
-    with urllib.request.urlopen(request, timeout=float(config.get("timeout", 5))) as response:
+    with urllib.request.urlopen(request, timeout=config.get("timeout", 5)) as response:
         if response.status >= 300:
             raise ValueError(f"webhook answered HTTP {response.status}")
 
