@@ -125,7 +125,9 @@ class ProjectConfig:
         return ProjectConfig.parse(raw)
 
     def dump(self) -> str:
-        return yaml.safe_dump(self.raw, sort_keys=False)
+        """The file's text, as the user wrote it plus what was configured (defaults are not written out)."""
+        text: str = yaml.safe_dump(self.raw, sort_keys=False)
+        return text
 
     def to_dict(self) -> dict[str, Any]:
         """Every setting, converted, defaults included (what the project runs with)."""
