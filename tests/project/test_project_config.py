@@ -20,7 +20,7 @@ def test_configure_checks_before_it_writes(tmp_path):
             project.configure("monitor", window="large")
         assert caught.value.field == "monitor.window"
         assert "monitor.window must be a whole number of at least 1, got 'large'" in str(caught.value)
-        with pytest.raises(BadInputError, match="Did you mean retrain.min_improvement"):
+        with pytest.raises(BadInputError, match=r"Did you mean retrain\.min_improvement"):
             project.configure("retrain", min_improvment=0.1)
         assert (tmp_path / "conveyor.yaml").read_text() == before and project.config.monitor.window == 1000
         project.configure("monitor", window=500)
