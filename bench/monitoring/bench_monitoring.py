@@ -216,23 +216,23 @@ def loop_benchmark(budget: float) -> dict:
         project.configure("data", target=TARGET, time_column="time_hour")
         project.configure("train", budget=f"{budget:.0f}s")
         project.configure("policy", model="flights", triggers=["drift", "new_data"], drift_share=0.2)
-        first = project.ingest(train_part.sort_values("time_hour").reset_index(drop=True), "flights")
-        champion = project.train(first, TARGET).model_version
-        project.promote(champion.ref, "champion")
+        first, _ = project.data.ingest(train_part.sort_values("time_hour").reset_index(drop=True), "flights")
+        champion = project.training.train(first, TARGET).model_version
+        project.models.promote(champion.ref, "champion")
         alarms, windows = 0, 20
         column_flags = 0
         started = time.perf_counter()
         for i in range(windows):  # stable periods: unseen winter flights, 1000 at a time
             window = held_out.iloc[i * 1000 : (i + 1) * 1000][FEATURES]
-            report = project.monitor("flights@champion", current=window, record=False)
+            report = project.monitoring.monitor("flights@champion", current=window, record=False)
             column_flags += sum(c.drifted for c in report.drift.columns)
             alarms += report.drift.share_drifted >= 0.2
         result["stable"] = {"windows": windows, "rows_each": 1000, "false_alarms": int(alarms),
                             "columns_flagged": int(column_flags), "columns_checked": windows * len(FEATURES),
                             "seconds_per_check": (time.perf_counter() - started) / windows}
         arrived = time.perf_counter()
-        newest = project.ingest(summer.iloc[:40_000].reset_index(drop=True), "flights")
-        outcome = project.agent().run_once()
+        newest, _ = project.data.ingest(summer.iloc[:40_000].reset_index(drop=True), "flights")
+        outcome = project.monitoring.agent().run_once()
         decision = outcome["decision"] or {}
         with running_server(project.serving_app("flights@champion")) as url:
             answer = httpx.post(f"{url}/invocations", timeout=30,

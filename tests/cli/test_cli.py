@@ -39,6 +39,25 @@ def project(tmp_path_factory):
     return root
 
 
+def test_init_takes_the_folder_as_path_or_project(tmp_path):
+    created = as_json(conveyor("init", "--project", str(tmp_path / "a"), "--name", "first", "--json", cwd=tmp_path))
+    assert created["root"] == str(tmp_path / "a") and (tmp_path / "a" / "conveyor.yaml").is_file()
+    twice = conveyor("init", str(tmp_path / "b"), "--project", str(tmp_path / "c"), cwd=tmp_path, check_code=2)
+    assert "Give the folder once" in twice.stderr and not (tmp_path / "b").exists()
+
+
+def test_a_mistake_in_conveyor_yaml_exits_2_naming_the_key(tmp_path):
+    conveyor("init", str(tmp_path), cwd=tmp_path)
+    (tmp_path / "conveyor.yaml").write_text("name: p\ntrain: {budjet: 60s}\n")
+    done = conveyor("models", "list", "--json", cwd=tmp_path, check_code=2)
+    assert as_json(done)["field"] == "train.budjet"
+    assert done.stderr.strip() == "error: Unknown key train.budjet in conveyor.yaml. Did you mean train.budget?"
+    (tmp_path / "conveyor.yaml").write_text("name: p\npolicy: {window: 300}\n")
+    moved = conveyor("models", "list", cwd=tmp_path)
+    assert moved.stderr.strip() == ("warning: conveyor.yaml: policy.window is deprecated; write monitor.window "
+                                    "instead (policy.window stops working in 0.3).")
+
+
 def test_version_is_fast_and_plain(tmp_path):
     done = conveyor("--version", cwd=tmp_path)
     assert done.stdout.startswith("conveyor ")

@@ -130,11 +130,11 @@ def test_ingest_drops_or_hashes_personal_data(stores, monkeypatch):
 
 def test_project_data_api(tmp_path):
     with Project.init(tmp_path) as project:
-        a, _ = project.ingest_source(_frame(0), "d")
-        path, contract = project.write_contract("d")
+        a, _ = project.data.ingest(_frame(0), "d")
+        path, contract = project.data.contract("d")
         assert path == tmp_path / "contracts" / "d.yaml" and contract["dataset"] == "d"
-        assert project.validate("d").passed
-        b, _ = project.ingest_source(_frame(2, shift=1.0), "d", on_error="warn")  # contracts/d.yaml applies
+        assert project.data.validate("d").passed
+        b, _ = project.data.ingest(_frame(2, shift=1.0), "d", on_error="warn")  # contracts/d.yaml applies
         assert b.meta["validation"]["passed"] is False
-        assert [e["changes"].get("first") for e in project.data_log("d")] == [True, None]
-        assert "x" in project.diff(f"d@{a.version}", f"d@{b.version}")["shifted"]
+        assert [e["changes"].get("first") for e in project.data.log("d")] == [True, None]
+        assert "x" in project.data.diff(f"d@{a.version}", f"d@{b.version}")["shifted"]
