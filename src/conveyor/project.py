@@ -212,13 +212,14 @@ class Project:
         alert rules of conveyor.yaml on them (``record=False``: just look)."""
         from conveyor.core.durations import parse_duration
         from conveyor.monitor.monitoring import monitor_frame, window_frame  # deferred: SciPy
+        from conveyor.stats import DriftPolicy
 
         model = self.model(ref)
         if current is not None and (window is not None or since is not None):
             raise BadInputError("Give either --current or a window (--window/--since), not both.", field="current")
-        options = {"multivariate": multivariate,
-                   "numeric_method": str(self.setting("monitor", "numeric_method", "auto")),
-                   "categorical_method": str(self.setting("monitor", "categorical_method", "auto"))}
+        options = {"multivariate": multivariate, "policy": DriftPolicy(
+            numeric_method=str(self.setting("monitor", "numeric_method", "auto")),
+            categorical_method=str(self.setting("monitor", "categorical_method", "auto")))}
         if isinstance(current, pd.DataFrame):
             report = monitor_frame(self.stores, model, current, "dataframe", **options)
         elif current is not None:

@@ -14,10 +14,12 @@ from scipy.spatial import distance
 
 from conveyor.core.entities import PredictionRecord, new_id
 from conveyor.core.errors import BadInputError
-from conveyor.monitor.checks import check_drift, data_quality, prediction_drift
+from conveyor.monitor.checks import data_quality, prediction_drift
 from conveyor.monitor.multivariate import domain_classifier
 from conveyor.monitor.performance import live_performance, wilson
 from conveyor.monitor.reference import build_reference, sample_frame
+from conveyor.stats import DriftPolicy
+from conveyor.stats import compare as check_drift
 
 
 def frame(n: int, seed: int, *, shift: float = 0.0, scale: float = 1.0, shares=(0.5, 0.3, 0.2)) -> pd.DataFrame:
@@ -70,10 +72,10 @@ def test_method_follows_window_size_and_clean_data_raises_no_alarm(reference):
     assert not report.drift
     shifted = check_drift(stats_, frame(1_000_000, 4, shift=0.5, shares=(0.2, 0.3, 0.5)))
     assert {c.column: c.drifted for c in shifted.columns} == {"a": True, "b": False, "c": True}
-    psi = check_drift(stats_, frame(5000, 5, shift=0.5), numeric_method="psi")
+    psi = check_drift(stats_, frame(5000, 5, shift=0.5), policy=DriftPolicy(numeric_method="psi"))
     assert {c.column: c.method for c in psi.columns}["a"] == "psi"
     with pytest.raises(BadInputError, match="Unknown numeric drift method"):
-        check_drift(stats_, frame(10, 0), numeric_method="magic")
+        check_drift(stats_, frame(10, 0), policy=DriftPolicy(numeric_method="magic"))
     with pytest.raises(BadInputError, match="lacks monitored column"):
         check_drift(stats_, frame(10, 0).drop(columns="b"))
     with pytest.raises(BadInputError, match="no rows"):

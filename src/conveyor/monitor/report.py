@@ -12,8 +12,8 @@ import numpy as np
 import pandas as pd
 
 from conveyor.core.entities import Alert, Sample
-from conveyor.data.profile import OTHER
 from conveyor.monitor.monitoring import MonitorReport
+from conveyor.stats import OTHER
 
 WIDTH, HEIGHT = 360, 120
 REFERENCE_COLOUR, CURRENT_COLOUR = "#8a9bb0", "#e8772e"
