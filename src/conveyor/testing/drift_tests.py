@@ -88,6 +88,8 @@ def _score(test: DriftTest, reference: ColumnSketch, current: Any, what: str) ->
     assert math.isfinite(verdict.score), f"{test.name}: score {verdict.score} on {what} is not finite"
     assert verdict.effect is None or math.isfinite(verdict.effect), \
         f"{test.name}: effect {verdict.effect} on {what} is not finite"
+    assert verdict.effect is not None or not test.effect_floor, \
+        f"{test.name}: declares an effect floor of {test.effect_floor} but measured no effect on {what}"
     try:
         json.dumps(verdict.stats, allow_nan=False)
     except (TypeError, ValueError) as exc:
