@@ -55,7 +55,7 @@ def test_unknown_or_misapplied_methods_are_refused_with_the_choices():
     with pytest.raises(BadInputError, match="Unknown numeric drift method 'magic'") as caught:
         DriftPolicy(numeric_method="magic")
     assert caught.value.field == "monitor.numeric_method"
-    assert "auto, ks, wasserstein, psi" in str(caught.value)
+    assert "Use one of: auto, ks, psi, wasserstein." in str(caught.value)
     with pytest.raises(BadInputError, match="'chi2' does not apply to numeric columns"):
         DriftPolicy(numeric_method="chi2")
     with pytest.raises(NotFoundError, match="Did you mean 'wasserstein'"):

@@ -71,9 +71,9 @@ class DriftPolicy:
 
     @staticmethod
     def choices(kind: str) -> list[str]:
-        """``auto`` and every registered test that applies to ``kind``."""
+        """``auto`` and every registered test that applies to ``kind``, by name."""
         names = [AUTO]
-        for name in DRIFT_TESTS.names():
+        for name in sorted(DRIFT_TESTS.names()):
             try:
                 applies = kind in DRIFT_TESTS.get(name).kinds
             except ConveyorError:  # a broken plug-in is reported when it is asked for by name
