@@ -130,7 +130,10 @@ def worker_conveyor(folder: Path) -> dict:
     import tracemalloc
 
     from conveyor.monitor.reference import build_reference
-    from conveyor.stats import compare
+    from conveyor.stats import DRIFT_TESTS, compare
+
+    for name in DRIFT_TESTS.names():  # the built-in tests load SciPy on first use: not part of a check
+        DRIFT_TESTS.get(name)
 
     def reference_of(frame):
         return build_reference(frame, list(frame.columns), dataset="bench@1")

@@ -32,13 +32,13 @@ class Aligned:
 
 def aligned(reference: ColumnSketch, window: Window) -> Aligned:
     """Both CDFs at shared points; computed once per (reference, window) pair and reused by every test."""
-    cached = getattr(window, "_aligned", None)
+    cached = window._aligned
     if cached is not None and cached[0] is reference:
         return cached[1]
     assert reference.quantiles is not None
     points = np.union1d(reference.quantiles, window.breakpoints())
     result = Aligned(points, cdf_from_quantiles(reference.quantiles, points), window.cdf(points))
-    window._aligned = (reference, result)  # type: ignore[attr-defined]
+    window._aligned = (reference, result)
     return result
 
 

@@ -33,6 +33,9 @@ class Window:
     nulls: int
     exact: bool
     mean: float | None = None
+    values: np.ndarray | None = None
+    """The finite values of an exact numeric window, unsorted; None for a sketch."""
+    _aligned: tuple[Any, Any] | None = None  # conveyor.stats.numeric.aligned's cache: (reference, Aligned)
 
     def cdf(self, points: np.ndarray) -> np.ndarray:
         """Share of values <= each of ``points`` (sorted ascending)."""
@@ -77,12 +80,14 @@ class RowsWindow(Window):
     def cdf(self, points: np.ndarray) -> np.ndarray:
         if self._cache is not None and self._cache[0] is points:
             return self._cache[1]
+        assert self.values is not None
         counts = np.bincount(np.searchsorted(points, self.values, side="left"), minlength=len(points) + 1)
         result = np.cumsum(counts)[: len(points)] / self.n
         self._cache = (points, result)
         return result
 
     def tails(self, low: float, high: float) -> tuple[float, float, float]:
+        assert self.values is not None
         below, above = self.values[self.values < low], self.values[self.values > high]
         return (float(np.sum(low - below)) / self.n, float(np.sum(above - high)) / self.n,
                 (len(below) + len(above)) / self.n)
