@@ -95,12 +95,12 @@ def _numeric_detail(reference: ColumnSketch, current: Window) -> dict[str, Any]:
 
 
 def _category_detail(reference: ColumnSketch, current: Window) -> dict[str, Any]:
+    if not reference.complete:  # values outside the reference's list may just be its pooled rare ones
+        return {"unseen": None, "new_categories": []}
     counts = current.counts()
     known = set(reference.known)
     new = [str(v) for v in counts.index if v not in known and v != OTHER]
     unseen = 1.0 - float(counts.reindex(reference.known, fill_value=0).sum()) / current.n
-    if not reference.complete:  # values outside the reference's list may just be its pooled rare ones
-        return {"unseen": None, "new_categories": []}
     return {"unseen": unseen, "new_categories": new[:NEW_CATEGORIES_SHOWN]}
 
 
