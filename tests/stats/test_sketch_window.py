@@ -10,6 +10,7 @@ from scipy import stats
 from scipy.spatial import distance
 
 from conveyor.stats import DRIFT_TESTS, ColumnSketch, RowsWindow, SketchWindow, sketch_column
+from conveyor.stats.categorical import pearson
 
 RNG = np.random.default_rng(11)
 REFERENCE = pd.Series(RNG.normal(0, 1, 20_000))
@@ -63,3 +64,11 @@ def test_tails_of_a_sketch_are_integrated_exactly():
     assert (below, above, outside) == pytest.approx((0.2, 0.05, 0.3), abs=1e-4)
     rows = RowsWindow(values, "numeric").tails(2.0, 9.0)
     assert rows == pytest.approx((0.2, 0.05, 0.3), abs=1e-3)
+
+
+def test_pearson_is_scipys_chi2_contingency():
+    rng = np.random.default_rng(3)
+    for k in (2, 3, 7, 40):
+        table = rng.integers(1, 500, size=(2, k)).astype(float)
+        expected = stats.chi2_contingency(table, correction=False)
+        assert pearson(table) == pytest.approx((expected[0], expected[1]), rel=1e-10, abs=1e-300)

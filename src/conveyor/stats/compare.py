@@ -21,9 +21,9 @@ from typing import Any
 import pandas as pd
 
 from conveyor.core.errors import BadInputError
+from conveyor.stats.align import categories
 from conveyor.stats.column import ColumnSketch, read_sketches
 from conveyor.stats.policy import DriftPolicy
-from conveyor.stats.sketch import OTHER
 from conveyor.stats.window import RowsWindow, SketchWindow, Window
 
 NEW_CATEGORIES_SHOWN = 20
@@ -97,11 +97,11 @@ def _numeric_detail(reference: ColumnSketch, current: Window) -> dict[str, Any]:
 def _category_detail(reference: ColumnSketch, current: Window) -> dict[str, Any]:
     if not reference.complete:  # values outside the reference's list may just be its pooled rare ones
         return {"unseen": None, "new_categories": []}
+    both = categories(reference, current)
     counts = current.counts()
-    known = set(reference.known)
-    new = [str(v) for v in counts.index if v not in known and v != OTHER]
-    unseen = 1.0 - float(counts.reindex(reference.known, fill_value=0).sum()) / current.n
-    return {"unseen": unseen, "new_categories": new[:NEW_CATEGORIES_SHOWN]}
+    new = counts.index[~counts.index.isin(both.names)]
+    return {"unseen": float(both.current[-1]) / current.n,
+            "new_categories": [str(v) for v in new[:NEW_CATEGORIES_SHOWN]]}
 
 
 def _nulls(name: str, kind: str, *, reference_empty: bool, current_empty: bool) -> ColumnDrift:

@@ -1,45 +1,22 @@
 """Drift tests for numbers: Kolmogorov-Smirnov (small windows) and normalised Wasserstein (large ones).
 
 Both read the reference CDF from its sketch (exact at the 1001 quantiles, linear between them) and the current CDF
-from the window at the same points (:func:`aligned`); for a sketched window its own quantiles join the points, so
-the maximum and the integral are taken where either CDF bends.
+from the window at the same points (:func:`conveyor.stats.align.aligned`; a sketched window's own quantiles join
+them, so the maximum and the integral are taken where either CDF bends).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 from scipy import stats as sps
 
+from conveyor.stats.align import aligned
 from conveyor.stats.base import DriftTest, Measurement
 from conveyor.stats.column import ColumnSketch
-from conveyor.stats.sketch import cdf_from_quantiles
 from conveyor.stats.window import Window, trapezoid
 
 MIN_STD = 1e-3
 """Wasserstein is divided by the reference std, but never by less than this (a constant reference column)."""
-
-
-@dataclass(frozen=True)
-class Aligned:
-    """Both CDFs at the same sorted points: the reference quantiles and any breakpoints of the window."""
-
-    points: np.ndarray
-    reference: np.ndarray
-    current: np.ndarray
-
-
-def aligned(reference: ColumnSketch, window: Window) -> Aligned:
-    """Both CDFs at shared points; computed once per (reference, window) pair and reused by every test."""
-    cached = window._aligned
-    if cached is not None and cached[0] is reference:
-        return cached[1]
-    assert reference.quantiles is not None
-    points = np.union1d(reference.quantiles, window.breakpoints())
-    result = Aligned(points, cdf_from_quantiles(reference.quantiles, points), window.cdf(points))
-    window._aligned = (reference, result)
-    return result
 
 
 class KolmogorovSmirnov(DriftTest):

@@ -7,10 +7,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from conveyor.stats.align import aligned, categories
 from conveyor.stats.base import DriftTest, Measurement
-from conveyor.stats.categorical import categories
 from conveyor.stats.column import ColumnSketch
-from conveyor.stats.numeric import aligned
 from conveyor.stats.sketch import LEVELS
 from conveyor.stats.window import Window
 

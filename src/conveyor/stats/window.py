@@ -36,6 +36,7 @@ class Window:
     values: np.ndarray | None = None
     """The finite values of an exact numeric window, unsorted; None for a sketch."""
     _aligned: tuple[Any, Any] | None = None  # conveyor.stats.numeric.aligned's cache: (reference, Aligned)
+    _categories: tuple[Any, Any] | None = None  # conveyor.stats.categorical.categories' cache
 
     def cdf(self, points: np.ndarray) -> np.ndarray:
         """Share of values <= each of ``points`` (sorted ascending)."""
