@@ -65,6 +65,7 @@ class RowsWindow(Window):
     def __init__(self, series: pd.Series, kind: str, *, name: str = "values") -> None:
         self.kind = kind
         self._cache: tuple[Any, np.ndarray] | None = None
+        self._tails: tuple[tuple[float, float], tuple[float, float, float]] | None = None
         if kind == "numeric":
             values = _as_numbers(series, name).to_numpy(dtype=np.float64, na_value=np.nan)
             self.values = values[np.isfinite(values)]
@@ -88,10 +89,14 @@ class RowsWindow(Window):
         return result
 
     def tails(self, low: float, high: float) -> tuple[float, float, float]:
+        if self._tails is not None and self._tails[0] == (low, high):
+            return self._tails[1]
         assert self.values is not None
         below, above = self.values[self.values < low], self.values[self.values > high]
-        return (float(np.sum(low - below)) / self.n, float(np.sum(above - high)) / self.n,
-                (len(below) + len(above)) / self.n)
+        result = (float(np.sum(low - below)) / self.n, float(np.sum(above - high)) / self.n,
+                  (len(below) + len(above)) / self.n)
+        self._tails = ((low, high), result)
+        return result
 
     def counts(self) -> pd.Series:
         return self._counts
