@@ -129,8 +129,11 @@ def worker_conveyor(folder: Path) -> dict:
     sys.path.insert(0, str(ROOT / "src"))
     import tracemalloc
 
-    from conveyor.monitor.checks import check_drift
     from conveyor.monitor.reference import build_reference
+    from conveyor.stats import DRIFT_TESTS, compare
+
+    for name in DRIFT_TESTS.names():  # the built-in tests load SciPy on first use: not part of a check
+        DRIFT_TESTS.get(name)
 
     def reference_of(frame):
         return build_reference(frame, list(frame.columns), dataset="bench@1")
@@ -138,10 +141,10 @@ def worker_conveyor(folder: Path) -> dict:
     current = load_frame(folder, "cur")
     stats, once = timed(lambda: reference_of(load_frame(folder, "ref")))
     stats = json.loads(json.dumps(stats))  # as it comes back from the store
-    report, check = timed(lambda: check_drift(stats, current))
+    report, check = timed(lambda: compare(stats, current))
     # numpy reports its buffers to tracemalloc, which sees short-lived arrays a 2 ms RSS sampler can miss
     tracemalloc.start()
-    check_drift(stats, current)
+    compare(stats, current)
     traced = tracemalloc.get_traced_memory()[1] / 2**20
     tracemalloc.stop()
     return {**check, "traced_peak_mib": traced, "reference_once": once,

@@ -28,7 +28,7 @@ def test_profile_has_every_statistic(stores):
     x = version.profile["columns"]["x"]
     for key in ("count", "nulls", "distinct", "min", "max", "mean", "std", "quantiles", "histogram"):
         assert x[key] is not None, key
-    assert len(x["quantiles"]) == 101 and sum(x["histogram"]["counts"]) == 3000
+    assert len(x["quantiles"]) == 1001 and sum(x["histogram"]["counts"]) == 3000
     plan = version.profile["columns"]["plan"]
     assert plan["distinct"] == 3 and abs(sum(plan["top"].values()) - 1) < 1e-9
     assert version.profile["columns"]["when"]["min"].startswith("2024-01-01")
@@ -39,13 +39,15 @@ def test_diff_finds_shift_and_schema_changes(stores, tmp_path):
     same, _ = ingest_frame(stores, _frame(1), "d")
     b, _ = ingest_frame(stores, _frame(2, shift=1.0, n=2500).drop(columns=["y"]).assign(z=1.0), "d")
     quiet = diff_versions(a, same)
-    assert quiet["shifted"] == [] and quiet["rows_change"] == 0
+    assert quiet["drifted"] == quiet["shifted"] == [] and quiet["rows_change"] == 0
     moved = diff_versions(a, b)
     assert moved["rows_change"] == -500
     assert moved["schema"] == {"added": ["z"], "removed": ["y"], "type_changed": []}
-    assert set(moved["shifted"]) == {"x", "plan"}
+    assert set(moved["drifted"]) == set(moved["shifted"]) == {"x", "plan"}
     x = next(c for c in moved["columns"] if c["column"] == "x")
-    assert x["method"] == "psi" and x["score"] > 0.2 and x["detail"]["ks"] > 0.2
+    assert x["method"] == "wasserstein" and x["score"] > 0.2 and x["drifted"] and x["ks"] > 0.2
+    assert x["psi"] > 0.2 and x["detail"]["ks"] == x["ks"] and x["shifted"]  # the older keys, kept one release
+    assert (x["mean_ref"], x["mean_cur"]) == (x["mean_before"], x["mean_after"])
     page = diff_html(moved, a, b)
     assert "http://" not in page and "https://" not in page and page.count("<svg") == 2
     html_path = tmp_path / "diff.html"

@@ -31,7 +31,7 @@ import yaml
 from conveyor.core.entities import DatasetVersion
 from conveyor.core.errors import BadInputError, CheckFailedError
 from conveyor.core.kinds import column_kind
-from conveyor.data.profile import OTHER
+from conveyor.stats import OTHER
 
 MAX_ALLOWED = 50
 """A categorical column with at most this many distinct values gets an ``allowed`` list when inferred."""

@@ -32,7 +32,7 @@ from conveyor.core.errors import BadInputError, NotFoundError
 from conveyor.core.kinds import column_kind
 from conveyor.core.refs import DatasetRef, check_name
 from conveyor.data.csv_reader import CSV_BLOCK_SIZE
-from conveyor.data.profile import profile_column, profile_frame
+from conveyor.data.profile import profile_column, profile_document, profile_frame
 from conveyor.data.readers import StreamingReader, TypeClash, checked_reader
 from conveyor.store import Stores
 
@@ -326,7 +326,7 @@ def describe(parquet_path: str, frame: pd.DataFrame | None = None) -> tuple[list
         profiles[name] = profile_column(series)
         del series
         pa.default_memory_pool().release_unused()
-    return columns, {"rows": source.metadata.num_rows, "columns": profiles}
+    return columns, profile_document(source.metadata.num_rows, profiles)
 
 
 def resolve(stores: Stores, ref: str | DatasetRef | DatasetVersion) -> DatasetVersion:

@@ -41,6 +41,7 @@ from conveyor.monitor.monitoring import MonitorReport, monitor_frame, reference_
 from conveyor.monitor.performance import live_performance
 from conveyor.pipeline.retrain import RetrainDecision, retrain
 from conveyor.registry.models import current_actor, load_model, promote, resolve_model, rollback
+from conveyor.stats import DriftPolicy
 from conveyor.store import Stores
 
 MIN_WINDOW = 100
@@ -90,8 +91,8 @@ class Agent:
     policy: Policy
     retrain_options: dict[str, Any] = field(default_factory=dict)
     alert_config: dict[str, Any] = field(default_factory=dict)
-    drift_options: dict[str, Any] = field(default_factory=dict)  # the drift tests of `conveyor monitor`
     holder: str = field(default_factory=lambda: f"{socket.gethostname()}:{os.getpid()}:{threading.get_ident()}")
+    drift_policy: DriftPolicy = field(default_factory=DriftPolicy)  # judges drift in checks and retrain notes
 
     # one tick --------------------------------------------------------------------------------------------------
     def run_once(self) -> dict[str, Any]:
@@ -128,21 +129,21 @@ class Agent:
         report: MonitorReport | None = None
         if len(records) >= min(MIN_WINDOW, policy.window):
             report = monitor_frame(self.stores, champion, pd.DataFrame([r.inputs for r in records]),
-                                   f"last {len(records)} predictions", records, **self.drift_options)
+                                   f"last {len(records)} predictions", records, policy=self.drift_policy)
         elif newest.version != trained_on.version:
             report = monitor_frame(self.stores, champion, load_frame(self.stores, newest), newest.ref,
-                                   **self.drift_options)
+                                   policy=self.drift_policy)
         if report is not None:
             self.stores.metadata.add_samples(report.samples())
             checks["drift_share"] = report.drift.share_drifted
             checks["window"] = report.current
+            checks["drifted"] = report.drift.drifted
             rules = alerts.parse_rules(self.alert_config)
             if rules:
                 alerts.evaluate_all(self.stores.metadata, rules, champion.ref, self.alert_config)
             if "drift" in policy.triggers and report.drift.share_drifted >= policy.drift_share:
-                drifted = [c.column for c in report.drift.columns if c.drifted]
                 fired["drift"] = (f"{report.drift.share_drifted:.0%} of input columns drifted in {report.current} "
-                                  f"({', '.join(drifted)})")
+                                  f"({', '.join(report.drift.drifted)})")
         task = champion.signature.get("task", "regression")
         live = live_performance(task, records) if records else {"labelled": 0}
         metric = _live_metric(task)
@@ -185,6 +186,7 @@ class Agent:
 
         options = dict(self.retrain_options)
         options.setdefault("min_improvement", self.policy.min_improvement)
+        options.setdefault("drift_policy", self.drift_policy)
         try:
             decision = retrain(self.stores, self.policy.model, alias=self.policy.alias,
                                on_trial=lambda *_: self._heartbeat(key), before_promote=before_promote, **options)

@@ -6,9 +6,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from conveyor.core.errors import BadInputError
 from conveyor.execution import get_executor
 from conveyor.project._base import ProjectState as Project
+from conveyor.stats import DriftPolicy
 from conveyor.train.budget import parse_budget
 
 
@@ -60,14 +60,11 @@ def retrain_options(project: Project, *, budget: str | float | None = None,
         "time_column": config.data.time_column,
         "project_root": project.root,
         "train_options": train_options(project, executor=False),
+        "drift_policy": drift_policy(project),
     }
 
 
-def drift_options(project: Project) -> dict[str, Any]:
-    """Keyword arguments of the drift checks (`conveyor monitor`, the agent): the monitor: section's tests."""
-    monitor = project.config.monitor
-    if monitor.thresholds:
-        raise BadInputError("monitor.thresholds is read by the statistics engine's drift policy, which this build "
-                            "does not have yet.", field="monitor.thresholds",
-                            hint="Remove monitor.thresholds from conveyor.yaml to use each test's own threshold.")
-    return {"numeric_method": monitor.numeric_method, "categorical_method": monitor.categorical_method}
+def drift_policy(project: Project) -> DriftPolicy:
+    """How every verb judges drift (`conveyor monitor`, `data diff`, `retrain`, the agent): the monitor: section's
+    tests and thresholds, so the same window gets the same verdict from each."""
+    return DriftPolicy(**project.config.monitor.drift_policy())

@@ -17,6 +17,7 @@ from conveyor.data import contracts, datasets, files, history, intake, lineage, 
 from conveyor.data import diff as shift
 from conveyor.data.contracts import ValidationReport
 from conveyor.project._base import LocalAPI, write_page
+from conveyor.project._options import drift_policy
 
 Progress = Callable[[int, int], None]
 Ref = str | DatasetVersion
@@ -119,7 +120,7 @@ class LocalData(LocalAPI):
         """Schema changes, row counts and per-column shift between two versions; with ``html``, also write the page
         with overlaid distributions there (the result's ``html``)."""
         first, second = self.get(a), self.get(b)
-        result = shift.diff_versions(first, second)
+        result = shift.diff_versions(first, second, policy=drift_policy(self._project))
         if html is not None:
             result["html"] = str(write_page(Path(html), shift.diff_html(result, first, second)))
         return result
@@ -127,7 +128,7 @@ class LocalData(LocalAPI):
     def diff_html(self, a: str, b: str) -> str:
         """The page of :meth:`diff`, as a string."""
         first, second = self.get(a), self.get(b)
-        return shift.diff_html(shift.diff_versions(first, second), first, second)
+        return shift.diff_html(shift.diff_versions(first, second, policy=drift_policy(self._project)), first, second)
 
     def contract_path(self, name: str) -> Path:
         """Where the project keeps the contract of dataset ``name``: contracts/NAME.yaml."""

@@ -21,7 +21,7 @@ from conveyor.core.settings import STATE_DIR
 from conveyor.data import datasets
 from conveyor.monitor import alerts as alerting
 from conveyor.project._base import LocalAPI, write_page
-from conveyor.project._options import drift_options, retrain_options
+from conveyor.project._options import drift_policy, retrain_options
 from conveyor.registry import models
 
 if TYPE_CHECKING:
@@ -71,7 +71,7 @@ class LocalMonitoring(LocalAPI):
         model = models.resolve_model(self.stores, ref)
         if current is not None and (window is not None or since is not None):
             raise BadInputError("Give either --current or a window (--window/--since), not both.", field="current")
-        options = {"multivariate": multivariate, **drift_options(self._project)}
+        options = {"multivariate": multivariate, "policy": drift_policy(self._project)}
         if isinstance(current, pd.DataFrame):
             report = monitor_frame(self.stores, model, current, "dataframe", **options)
         elif current is not None:
@@ -146,4 +146,4 @@ class LocalMonitoring(LocalAPI):
         check_name(policy.model, "model name")
         self.alert_rules()  # an unknown notifier is reported before any work starts
         return Agent(self.stores, policy, retrain_options(self._project), self.config.alerts.to_dict(),
-                     drift_options=drift_options(self._project))
+                     drift_policy=drift_policy(self._project))
