@@ -9,11 +9,12 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
-from typing import Any
-
-from fastapi import FastAPI
+from typing import TYPE_CHECKING, Any
 
 from conveyor.cli.output import console, open_project
+
+if TYPE_CHECKING:
+    from fastapi import FastAPI
 
 _ENV = "CONVEYOR_SERVE_WORKER"
 

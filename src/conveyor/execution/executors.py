@@ -7,6 +7,7 @@ from collections.abc import Callable
 from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor
 from typing import Any
 
+from conveyor.core.dependencies import require
 from conveyor.core.errors import BadInputError
 
 
@@ -27,11 +28,7 @@ class RayExecutor(Executor):
     `ray start --head` left on this host). Workers need conveyor importable, as any Ray job's code."""
 
     def __init__(self, max_workers: int | None = None, address: str | None = None) -> None:
-        try:
-            import ray  # lazy: extra "ray"
-        except ImportError:
-            raise BadInputError("The Ray executor needs the ray package.", field="CONVEYOR_EXECUTOR",
-                                hint="pip install 'conveyor[ray]', or use inline or processes.") from None
+        ray = require("ray", "ray", field="CONVEYOR_EXECUTOR")
         self._ray = ray
         self.max_workers = max_workers
         self._owned = not ray.is_initialized()

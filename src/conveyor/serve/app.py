@@ -22,12 +22,8 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
-import xxhash
-from fastapi import APIRouter, FastAPI, Request, Response
-from prometheus_client import CONTENT_TYPE_LATEST
-from starlette.concurrency import run_in_threadpool
-
 from conveyor._version import __version__
+from conveyor.core.dependencies import extra_imports
 from conveyor.core.errors import BadInputError, ConveyorError, NotFoundError, PayloadTooLargeError
 from conveyor.core.refs import ModelRef
 from conveyor.serve import v2
@@ -52,6 +48,12 @@ from conveyor.serve.predlog import PredictionLogger
 from conveyor.serve.responses import JSONBytes, error_response, install_error_handlers
 from conveyor.serve.scoring import Scored, Served, fast_id
 from conveyor.store import Stores
+
+with extra_imports("serve"):
+    import xxhash
+    from fastapi import APIRouter, FastAPI, Request, Response
+    from prometheus_client import CONTENT_TYPE_LATEST
+    from starlette.concurrency import run_in_threadpool
 
 log = logging.getLogger(__name__)
 

@@ -20,10 +20,13 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sklearn.pipeline import Pipeline
 
+from conveyor.core.dependencies import extra_imports, require
 from conveyor.core.errors import BadInputError, first_line
 from conveyor.registry.loaded import LoadedModel
+
+with extra_imports("serve"):
+    from sklearn.pipeline import Pipeline
 
 SMALL_BATCH = 512  # rows; above this the booster's own threading pays off
 _DATA_ERRORS = (ValueError, TypeError, KeyError, IndexError)
@@ -159,7 +162,7 @@ class Predictor:
         if self.kind == "lightgbm":
             return np.asarray(self.booster.predict(matrix, pred_contrib=True, num_threads=1))
         if self.kind == "xgboost":
-            import xgboost
+            xgboost = require("xgboost", "xgboost")
 
             return np.asarray(self.booster.predict(xgboost.DMatrix(matrix), pred_contribs=True))
         return None
