@@ -9,10 +9,10 @@ import re
 import shutil
 import subprocess
 import sys
-import tomllib
 from pathlib import Path
 
 import pytest
+import tomllib
 
 ROOT = Path(__file__).resolve().parents[1]
 CORE_VERBS = (["init", "."], ["data", "ingest", "d.csv", "--name", "d"], ["data", "log", "d"], ["models", "list"])

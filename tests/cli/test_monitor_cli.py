@@ -85,6 +85,8 @@ def test_monitor_prints_and_writes_a_report_that_renders(served, tmp_path):
     shot = screenshot(page, tmp_path / "report.png")
     assert shot.png.stat().st_size > 10_000
     assert not [m for m in shot.console if "error" in str(m).lower()]
+    assert shot.title.startswith("Drift report: ") and shot.headings[0].startswith("Drift report for cancer")
+    assert {"Over time", "Alerts", "Live performance", "Distributions"} <= set(shot.headings)
 
 
 def test_alerts_list_and_ack(served):

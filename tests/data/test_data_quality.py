@@ -52,6 +52,8 @@ def test_diff_finds_shift_and_schema_changes(stores, tmp_path):
     html_path.write_text(page)
     shot = screenshot(html_path, tmp_path / "diff.png", height=900)
     assert shot.png.stat().st_size > 5000 and not [m for m in shot.console if "rror" in m]
+    assert shot.title == f"Diff {a.ref} vs {b.ref}" and shot.headings[0] == f"{a.ref} \u2192 {b.ref}"
+    assert shot.dom.count("<svg") == 2
 
 
 def test_lineage_of_derived_datasets(stores):
