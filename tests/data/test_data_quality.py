@@ -136,7 +136,8 @@ def test_project_data_api(tmp_path):
         path, contract = project.write_contract("d")
         assert path == tmp_path / "contracts" / "d.yaml" and contract["dataset"] == "d"
         assert project.validate("d").passed
-        b, _ = project.ingest_source(_frame(2, shift=1.0), "d", on_error="warn")  # contracts/d.yaml applies
+        changed = _frame(2, shift=1.0).assign(x=lambda f: f["x"] * 100)  # new units: outside the inferred range
+        b, _ = project.ingest_source(changed, "d", on_error="warn")  # contracts/d.yaml applies
         assert b.meta["validation"]["passed"] is False
         assert [e["changes"].get("first") for e in project.data_log("d")] == [True, None]
         assert "x" in project.diff(f"d@{a.version}", f"d@{b.version}")["shifted"]
