@@ -16,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -299,7 +299,7 @@ def _answer(scored: Scored, inputs: Inputs, request_id: str) -> dict[str, Any]:
     return answer
 
 
-def _mlflow_router(server: Server) -> APIRouter:
+def _mlflow_router(server: Server) -> tuple[APIRouter, Callable[..., Awaitable[Response]]]:
     router = APIRouter()
     options = server.options
 
@@ -363,7 +363,7 @@ def _mlflow_router(server: Server) -> APIRouter:
     return router, invocations
 
 
-def _v2_router(server: Server) -> APIRouter:
+def _v2_router(server: Server) -> tuple[APIRouter, Callable[..., Awaitable[Response]]]:
     router = APIRouter(prefix="/v2")
     options = server.options
 

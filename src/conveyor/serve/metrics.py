@@ -57,7 +57,7 @@ class ServerMetrics:
                                 ["role", "model", "version"], registry=self.registry)
         self.reloads = Counter("conveyor_model_reloads", "Hot reloads to a new model version.", ["role"],
                                registry=self.registry)
-        self._children: dict[tuple, Any] = {}  # labels() costs microseconds; requests reuse the labelled series
+        self._children: dict[object, Any] = {}  # labels() costs microseconds; requests reuse the labelled series
 
     def request(self, endpoint: str, status: int, seconds: float) -> None:
         key = (endpoint, status)

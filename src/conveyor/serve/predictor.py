@@ -89,6 +89,8 @@ class Predictor:
         if isinstance(inner, Pipeline) and len(inner) > 1:
             self.prep, inner = inner[:-1], inner.steps[-1][1]
         found = _booster_of(inner)
+        self.kind: str | None
+        self.booster: Any
         self.kind, self.booster = found if found is not None else (None, None)
         if self.kind == "xgboost" and self.classifier and not self._xgb_is_probabilistic():
             self.kind = self.booster = None
