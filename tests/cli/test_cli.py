@@ -34,7 +34,9 @@ def project(tmp_path_factory):
     frame = load_breast_cancer(as_frame=True).frame
     frame.columns = [c.replace(" ", "_") for c in frame.columns]
     frame.to_csv(root / "cancer.csv", index=False)
-    shifted = frame.assign(mean_radius=frame["mean_radius"] * 1.6)
+    # new data that drifts (mean_radius) and whose labels mean the opposite: the champion is now wrong, so a
+    # challenger trained on it must win and be promoted
+    shifted = frame.assign(mean_radius=frame["mean_radius"] * 1.6, target=1 - frame["target"])
     shifted.to_csv(root / "shifted.csv", index=False)
     return root
 
@@ -96,8 +98,9 @@ def test_the_loop_through_the_cli(project):
     assert "Drift found" in failed.stderr and "mean_radius" in failed.stderr
 
     decision = as_json(conveyor("retrain", "cancer", "--trials", "2", "--json", cwd=project))
-    assert decision["decision"] in ("promoted", "kept") and decision["reason"]
-    assert decision["champion_score"] is not None and decision["challenger_score"] is not None
+    assert decision["decision"] == "promoted" and decision["reason"]
+    assert decision["challenger_score"] > 0.9 > 0.1 > decision["champion_score"]
+    assert as_json(conveyor("models", "show", "cancer@champion", "--json", cwd=project))["model_version"] == "cancer:2"
 
     listed = as_json(conveyor("models", "list", "--json", cwd=project))
     assert [m["model_version"] for m in listed] == ["cancer:1", "cancer:2"]

@@ -85,6 +85,8 @@ def test_monitor_prints_and_writes_a_report_that_renders(served, tmp_path):
     shot = screenshot(page, tmp_path / "report.png")
     assert shot.png.stat().st_size > 10_000
     assert not [m for m in shot.console if "error" in str(m).lower()]
+    assert shot.title.startswith("Drift report: ") and shot.headings[0].startswith("Drift report for cancer")
+    assert {"Over time", "Alerts", "Live performance", "Distributions"} <= set(shot.headings)
     for flag in ("--html", "--report"):  # --html on every verb that writes a page; the old flag stays
         chosen = tmp_path / f"chosen{flag}.html"
         written = conveyor("monitor", "cancer@champion", "--window", "300", "--no-multivariate", flag, str(chosen),

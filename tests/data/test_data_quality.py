@@ -54,6 +54,8 @@ def test_diff_finds_shift_and_schema_changes(stores, tmp_path):
     html_path.write_text(page)
     shot = screenshot(html_path, tmp_path / "diff.png", height=900)
     assert shot.png.stat().st_size > 5000 and not [m for m in shot.console if "rror" in m]
+    assert shot.title == f"Diff {a.ref} vs {b.ref}" and shot.headings[0] == f"{a.ref} \u2192 {b.ref}"
+    assert shot.dom.count("<svg") == 2
 
 
 def test_lineage_of_derived_datasets(stores):
@@ -136,7 +138,8 @@ def test_project_data_api(tmp_path):
         path, contract = project.data.contract("d")
         assert path == tmp_path / "contracts" / "d.yaml" and contract["dataset"] == "d"
         assert project.data.validate("d").passed
-        b, _ = project.data.ingest(_frame(2, shift=1.0), "d", on_error="warn")  # contracts/d.yaml applies
+        changed = _frame(2, shift=1.0).assign(x=lambda f: f["x"] * 100)  # new units: outside the inferred range
+        b, _ = project.data.ingest(changed, "d", on_error="warn")  # contracts/d.yaml applies
         assert b.meta["validation"]["passed"] is False
         assert [e["changes"].get("first") for e in project.data.log("d")] == [True, None]
         assert "x" in project.data.diff(f"d@{a.version}", f"d@{b.version}")["shifted"]

@@ -121,7 +121,8 @@ def test_retraining_options_are_assembled_once_for_retrain_and_the_agent(tmp_pat
     assert from_cli["budget_seconds"] == 120.0 and from_cli["max_trials"] == 7 and from_cli["search"] == "random"
     assert from_cli["train_options"]["gates"] == {"min": {"roc_auc": 0.7}}
     assert from_cli["train_options"]["sensitive"] == ["s"] and from_cli["time_column"] == "t"
-    assert agent.drift_options == {"numeric_method": "psi", "categorical_method": "auto"}
+    assert agent.drift_policy.numeric_method == "psi" and agent.drift_policy.categorical_method == "auto"
+    assert from_cli["drift_policy"] == agent.drift_policy
 
 
 def test_the_budget_of_a_search_follows_the_file_unless_given(tmp_path):

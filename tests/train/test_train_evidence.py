@@ -97,9 +97,13 @@ def test_the_html_report_opens_offline_in_chromium(trained, tmp_path):
     for heading in ("Trial leaderboard", "Confusion matrix", "ROC curve", "Calibration", "Permutation importance",
                     "Fairness by group", "Quality gates", "Metrics by clinic"):
         assert heading in html
-    shot = screenshot(html, tmp_path / "report.png")
+    shot = screenshot(path, tmp_path / "report.png")
     assert shot.png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert shot.console == []
+    # read back from the DOM Chromium rendered, not from the file we wrote
+    assert shot.title == f"{result.run.name} report"
+    assert shot.headings[0] == f"Training report: {result.run.name}"
+    assert {"Trial leaderboard", "Quality gates", "Fairness by group", "Metrics by clinic"} <= set(shot.headings)
 
 
 def test_a_regression_report_draws_residuals(tmp_path):
@@ -108,10 +112,13 @@ def test_a_regression_report_draws_residuals(tmp_path):
     with project:
         dataset, _ = project.data.ingest(frame, "sizes")
         result = project.training.train(dataset, "mean_area", max_trials=2, budget=60)
-        html = project.runs.report(result.run.id, tmp_path / "r.html").read_text()
+        page = project.runs.report(result.run.id, tmp_path / "r.html")
+        html = page.read_text()
         assert "Residuals" in html and "Confusion" not in html
-        shot = screenshot(html, tmp_path / "r.png")
+        shot = screenshot(page, tmp_path / "r.png")
         assert shot.console == [] and shot.png.stat().st_size > 1000
+        assert shot.headings[0] == f"Training report: {result.run.name}" and "Holdout metrics" in shot.headings
+        assert "Residuals" in shot.text and "Confusion" not in shot.text
 
 
 def test_the_model_card_covers_use_data_metrics_fairness_limits_and_lineage(trained):

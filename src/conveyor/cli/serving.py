@@ -11,11 +11,12 @@ import json as jsonlib
 import os
 import sys
 from pathlib import Path
-from typing import Any
-
-from fastapi import FastAPI
+from typing import TYPE_CHECKING, Any
 
 from conveyor.cli.output import console, emit_json, open_project
+
+if TYPE_CHECKING:
+    from fastapi import FastAPI
 
 _ENV = "CONVEYOR_SERVE_WORKER"
 ENDPOINTS = ["/invocations", "/v2/models/{name}/infer", "/explain", "/feedback", "/health", "/metrics"]

@@ -166,19 +166,6 @@ class _HashingFile:
             self.closed = True
 
 
-def content_id(table: pa.Table) -> str:
-    """The version id of a table: a hash of its values and Arrow types alone, in fixed row slices. The Parquet
-    bytes also carry the pandas and pyarrow versions that wrote them, so hashing those would give the same data a
-    new id after an upgrade."""
-    table = normalize(table)
-    hasher = blake3.blake3()
-    hasher.update(table.schema.remove_metadata().serialize())
-    for start in range(0, table.num_rows, HASH_ROWS):
-        for piece in table.slice(start, HASH_ROWS).combine_chunks().to_batches():
-            hasher.update(piece.replace_schema_metadata(None).serialize())
-    return hasher.hexdigest()
-
-
 def ingest_frame(stores: Stores, frame: pd.DataFrame, name: str, *, source: str = "dataframe",
                  parents: list[str] | None = None, meta: dict | None = None) -> tuple[DatasetVersion, bool]:
     """Store ``frame`` as a version of dataset ``name``; return (version, whether it was new)."""

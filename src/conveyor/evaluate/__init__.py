@@ -1,1 +1,2 @@
-"""L2: metrics on a holdout (and, later, fairness, explanations, reports and quality gates)."""
+"""L2: holdout metrics, fairness by group, explanations (booster contributions, SHAP, permutation importance) and
+the curves and slices that reports draw."""

@@ -13,8 +13,12 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sklearn.inspection import permutation_importance
-from sklearn.pipeline import Pipeline
+
+from conveyor.core.dependencies import available, extra_imports, require
+
+with extra_imports("train"):
+    from sklearn.inspection import permutation_importance
+    from sklearn.pipeline import Pipeline
 
 MAX_ROWS = 1_000
 
@@ -60,16 +64,15 @@ def tree_contributions(pipeline: Any, frame: pd.DataFrame) -> tuple[np.ndarray, 
     if kind == "lightgbm":
         raw = np.asarray(model.predict(matrix, pred_contrib=True))
     elif kind == "xgboost":
-        import xgboost as xgb
+        xgb = require("xgboost", "xgboost")
 
         raw = np.asarray(model.get_booster().predict(xgb.DMatrix(matrix), pred_contribs=True))
         if raw.ndim == 3:  # multiclass: classes x features
             raw = raw[:, -1, :]
     else:
-        try:
-            import shap
-        except ImportError:
+        if not available("shap"):  # explanations are extra evidence: without SHAP the report says less
             return None
+        shap = require("shap", "explain")
         if not hasattr(model, "estimators_") and not hasattr(model, "tree_"):
             return None
         with warnings.catch_warnings():

@@ -22,6 +22,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 import pandas as pd
 
+from conveyor.core.dependencies import extra_imports
 from conveyor.core.errors import BadInputError
 from conveyor.features.preprocess import column_kinds
 
@@ -105,10 +106,11 @@ def select_features(frame: pd.DataFrame, y: pd.Series, task: str, method: str = 
 
 
 def _decide(method, matrix, sources, discrete, target, task, scored, frame, keep, max_share, seed):
-    from sklearn.ensemble import ExtraTreesClassifier, ExtraTreesRegressor
-    from sklearn.feature_selection import RFE, mutual_info_classif, mutual_info_regression
-    from sklearn.linear_model import LassoCV, LogisticRegression
-    from sklearn.preprocessing import StandardScaler
+    with extra_imports("features"):
+        from sklearn.ensemble import ExtraTreesClassifier, ExtraTreesRegressor
+        from sklearn.feature_selection import RFE, mutual_info_classif, mutual_info_regression
+        from sklearn.linear_model import LassoCV, LogisticRegression
+        from sklearn.preprocessing import StandardScaler
 
     def trees():
         cls = ExtraTreesRegressor if task == "regression" else ExtraTreesClassifier

@@ -71,7 +71,7 @@ class LocalMonitoring(LocalAPI):
         model = models.resolve_model(self.stores, ref)
         if current is not None and (window is not None or since is not None):
             raise BadInputError("Give either --current or a window (--window/--since), not both.", field="current")
-        options = {"multivariate": multivariate, "policy": drift_policy(self._project)}
+        options: dict[str, Any] = {"multivariate": multivariate, "policy": drift_policy(self._project)}
         if isinstance(current, pd.DataFrame):
             report = monitor_frame(self.stores, model, current, "dataframe", **options)
         elif current is not None:

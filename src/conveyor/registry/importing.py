@@ -9,6 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from conveyor.core.dependencies import require
 from conveyor.core.entities import ModelVersion, Run, new_id
 from conveyor.core.environment import environment_tags
 from conveyor.core.errors import BadInputError, first_line
@@ -40,7 +41,7 @@ def read_model_file(path: Path, *, trust: bool) -> tuple[Any, str]:
             raise BadInputError(f"{path.name} is a pickle-based file, and loading one can run arbitrary code.",
                                 field="file", hint="Pass --trust if you trust its origin (its hash is recorded).")
         try:
-            import joblib  # lazy: installed with scikit-learn; reads both joblib and plain pickle files
+            joblib = require("joblib", "train")  # installed with scikit-learn; reads joblib and plain pickle
 
             model = joblib.load(path)
         except Exception as exc:  # unpickling fails in many ways for a foreign file; all of them are bad input

@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from conveyor.core.dependencies import require
 from conveyor.core.entities import ModelVersion
 
 
@@ -35,7 +36,7 @@ class LoadedModel:
 
     def _native_matrix(self, frame: pd.DataFrame) -> Any:
         if self.version.flavor == "xgboost":
-            import xgboost  # lazy: optional dependency
+            xgboost = require("xgboost", "xgboost")
 
             return xgboost.DMatrix(frame)
         return frame

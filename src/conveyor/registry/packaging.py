@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from conveyor.core.dependencies import require
 from conveyor.core.errors import BadInputError
 from conveyor.core.kinds import column_kind
 
@@ -46,11 +47,11 @@ def dump_model(model: Any, flavor: str) -> bytes:
 def load_model_bytes(data: bytes, flavor: str) -> Any:
     """Only call with bytes whose digest was verified against the registry record."""
     if flavor == "lightgbm":
-        import lightgbm  # lazy: only models of this flavor need it
+        lightgbm = require("lightgbm", "serve")  # only models of this flavor need it
 
         return lightgbm.Booster(model_str=data.decode())
     if flavor == "xgboost":
-        import xgboost  # lazy: optional dependency (extra "xgboost")
+        xgboost = require("xgboost", "xgboost")
 
         booster = xgboost.Booster()
         booster.load_model(bytearray(data))

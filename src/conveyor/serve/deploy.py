@@ -18,6 +18,8 @@ from typing import Any
 import yaml
 
 from conveyor._version import __version__
+from conveyor.core.dependencies import DISTRIBUTION
+from conveyor.core.entities import ModelVersion
 from conveyor.core.errors import BadInputError
 from conveyor.core.refs import ModelRef
 from conveyor.registry.models import resolve_model
@@ -25,6 +27,10 @@ from conveyor.store import Stores
 
 PORT = 8080
 BAKED_ROOT = "/srv/conveyor"
+# The extras an image needs to serve a model, by the model's flavor and (AutoML models) family. A local stand-in
+# until the flavor registry declares each flavor's extras; unknown flavors get the serving extra alone.
+FLAVOR_EXTRAS = {"sklearn": ("serve",), "lightgbm": ("serve",), "xgboost": ("serve", "xgboost")}
+FAMILY_EXTRAS = {"xgboost": ("xgboost",)}
 _DOCKERFILE = """\
 # Serves {ref} with conveyor {version}. Build: docker build -t {image} .
 # At run time, CONVEYOR_SERVE_TOKEN (if set) makes every endpoint but health and metrics need a bearer token.
@@ -96,11 +102,17 @@ def _bake(stores: Stores, ref: str, folder: Path) -> str:
     return f"{version.name}@{alias}"
 
 
+def install_spec(version: ModelVersion) -> str:
+    """``conveyor-mlops[EXTRAS]==VERSION``: this conveyor, with the extras that serve ``version``'s flavor."""
+    extras = [*FLAVOR_EXTRAS.get(version.flavor, ("serve",)), *FAMILY_EXTRAS.get(version.meta.get("family", ""), ())]
+    return f"{DISTRIBUTION}[{','.join(sorted(set(extras)))}]=={__version__}"
+
+
 def docker_context(stores: Stores, ref: str, out: Path, *, pull: bool = False, image: str | None = None,
                    spec: str | None = None) -> dict[str, Any]:
     version = resolve_model(stores, ref)
     image = image or f"conveyor-{version.name}:{version.version}"
-    spec = spec or f"conveyor=={__version__}"
+    spec = spec or install_spec(version)
 
     def fill(staging: Path) -> None:
         serve_ref = ref if pull else _bake(stores, ref, staging / "model")
@@ -112,7 +124,7 @@ def docker_context(stores: Stores, ref: str, out: Path, *, pull: bool = False, i
 
     _atomic_dir(out, fill)
     return {"model_version": version.ref, "image": image, "dockerfile": str(Path(out) / "Dockerfile"),
-            "mode": "pull" if pull else "baked"}
+            "mode": "pull" if pull else "baked", "install": spec}
 
 
 def k8s_objects(ref: str, version_ref: str, *, image: str, replicas: int = 2, max_replicas: int = 10,

@@ -20,10 +20,13 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sklearn.pipeline import Pipeline
 
+from conveyor.core.dependencies import extra_imports, require
 from conveyor.core.errors import BadInputError, first_line
 from conveyor.registry.loaded import LoadedModel
+
+with extra_imports("serve"):
+    from sklearn.pipeline import Pipeline
 
 SMALL_BATCH = 512  # rows; above this the booster's own threading pays off
 _DATA_ERRORS = (ValueError, TypeError, KeyError, IndexError)
@@ -86,6 +89,8 @@ class Predictor:
         if isinstance(inner, Pipeline) and len(inner) > 1:
             self.prep, inner = inner[:-1], inner.steps[-1][1]
         found = _booster_of(inner)
+        self.kind: str | None
+        self.booster: Any
         self.kind, self.booster = found if found is not None else (None, None)
         if self.kind == "xgboost" and self.classifier and not self._xgb_is_probabilistic():
             self.kind = self.booster = None
@@ -159,7 +164,7 @@ class Predictor:
         if self.kind == "lightgbm":
             return np.asarray(self.booster.predict(matrix, pred_contrib=True, num_threads=1))
         if self.kind == "xgboost":
-            import xgboost
+            xgboost = require("xgboost", "xgboost")
 
             return np.asarray(self.booster.predict(xgboost.DMatrix(matrix), pred_contribs=True))
         return None

@@ -10,6 +10,7 @@ window, so every test that reads them (KS, Wasserstein and PSI; chi-square, Jens
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import cast
 
 import numpy as np
 
@@ -31,7 +32,7 @@ def aligned(reference: ColumnSketch, window: Window) -> Aligned:
     """Both CDFs at shared points; computed once per (reference, window) pair and reused by every test."""
     cached = window._aligned
     if cached is not None and cached[0] is reference:
-        return cached[1]
+        return cast(Aligned, cached[1])
     assert reference.quantiles is not None
     points = np.union1d(reference.quantiles, window.breakpoints())
     result = Aligned(points, cdf_from_quantiles(reference.quantiles, points), window.cdf(points))
@@ -54,7 +55,7 @@ def categories(reference: ColumnSketch, window: Window) -> Categories:
     """Both sides over the reference's categories; computed once per (reference, window) pair."""
     cached = window._categories
     if cached is not None and cached[0] is reference:
-        return cached[1]
+        return cast(Categories, cached[1])
     known = reference.known
     counts = window.counts()
     current = counts.reindex(known, fill_value=0).to_numpy(dtype=np.float64)

@@ -16,7 +16,7 @@ Nothing is written back; conversion happens on read.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -26,7 +26,7 @@ from conveyor.stats.sketch import FORMAT, GRID_POINTS, LEVELS, OTHER
 def on_grid(quantiles: Any) -> list[float] | None:
     """Quantiles of any grid resampled onto LEVELS (unchanged when they are on it already)."""
     if quantiles is None or len(quantiles) == GRID_POINTS:
-        return quantiles
+        return cast("list[float] | None", quantiles)
     values = np.asarray(quantiles, dtype=np.float64)
     return [float(q) for q in np.interp(LEVELS, np.linspace(0.0, 1.0, len(values)), values)]
 

@@ -49,7 +49,7 @@ OTHER = "__other__"
 
 def finite_values(series: pd.Series) -> np.ndarray:
     """The finite values of a numeric series as a sorted float64 array (NaN is null; +/-inf are left out)."""
-    values = series.to_numpy(dtype=np.float64, na_value=np.nan)
+    values: np.ndarray = series.to_numpy(dtype=np.float64, na_value=np.nan)
     values = values[np.isfinite(values)]
     values.sort()
     return values
@@ -60,7 +60,8 @@ def sorted_quantiles(values: np.ndarray, levels: np.ndarray = LEVELS) -> np.ndar
     position = levels * (len(values) - 1)
     low = np.floor(position).astype(np.int64)
     high = np.minimum(low + 1, len(values) - 1)
-    return values[low] + (values[high] - values[low]) * (position - low)
+    result: np.ndarray = values[low] + (values[high] - values[low]) * (position - low)
+    return result
 
 
 def cdf_from_quantiles(quantiles: np.ndarray, x: np.ndarray, levels: np.ndarray = LEVELS) -> np.ndarray:

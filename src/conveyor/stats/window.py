@@ -129,7 +129,8 @@ class SketchWindow(Window):
         right = np.unique(np.append(q[q > high], high)) if q[-1] > high else np.empty(0)
         below = trapezoid(cdf_from_quantiles(q, left), left)
         above = trapezoid(1.0 - cdf_from_quantiles(q, right), right)
-        outside = float(cdf_from_quantiles(q, np.nextafter(low, -np.inf))) + 1.0 - float(cdf_from_quantiles(q, high))
+        before_low = np.asarray(np.nextafter(low, -np.inf))
+        outside = float(cdf_from_quantiles(q, before_low)) + 1.0 - float(cdf_from_quantiles(q, np.asarray(high)))
         return below, above, outside
 
     def counts(self) -> pd.Series:

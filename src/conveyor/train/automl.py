@@ -19,11 +19,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-import optuna
 import pandas as pd
-from sklearn.model_selection import KFold, StratifiedKFold, train_test_split
-from sklearn.pipeline import Pipeline
 
+from conveyor.core.dependencies import extra_imports
 from conveyor.core.errors import BadInputError, NotFoundError, first_line
 from conveyor.evaluate.metrics import (
     CLASSIFICATION_METRICS,
@@ -38,6 +36,11 @@ from conveyor.features.selection import FeatureDecision, select_features
 from conveyor.train.estimators import make_ensemble
 from conveyor.train.space import FAMILIES, IMBALANCE_RATIO, WARM_START, SearchContext
 from conveyor.train.trials import FoldResult, TrialData, make_pipeline, run_fold, save_data, score_predictions
+
+with extra_imports("train"):
+    import optuna
+    from sklearn.model_selection import KFold, StratifiedKFold, train_test_split
+    from sklearn.pipeline import Pipeline
 
 SEARCHES = ("bayesian", "random", "grid")
 TRIAL_ROWS = 30_000  # trials fit on at most this many rows; the winner is refit on all training rows

@@ -11,19 +11,21 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-import lightgbm as lgb
-import optuna
-from sklearn.ensemble import (
-    ExtraTreesClassifier,
-    ExtraTreesRegressor,
-    HistGradientBoostingClassifier,
-    HistGradientBoostingRegressor,
-    RandomForestClassifier,
-    RandomForestRegressor,
-)
-from sklearn.linear_model import LogisticRegression, Ridge
-
+from conveyor.core.dependencies import extra_imports, require
 from conveyor.train.estimators import EncodedLabels
+
+with extra_imports("train"):
+    import lightgbm as lgb
+    import optuna
+    from sklearn.ensemble import (
+        ExtraTreesClassifier,
+        ExtraTreesRegressor,
+        HistGradientBoostingClassifier,
+        HistGradientBoostingRegressor,
+        RandomForestClassifier,
+        RandomForestRegressor,
+    )
+    from sklearn.linear_model import LogisticRegression, Ridge
 
 IMBALANCE_RATIO = 0.2  # minority share below which class weighting joins the search
 EARLY_STOPPING_ROUNDS = 30
@@ -144,7 +146,7 @@ def _xgb_suggest(trial: optuna.Trial, ctx: SearchContext) -> dict[str, Any]:
 
 
 def _xgb_build(ctx: SearchContext, p: dict[str, Any], seed: int) -> Any:
-    import xgboost as xgb  # lazy: only searches that include it pay its import
+    xgb = require("xgboost", "xgboost")  # only searches that include it pay its import
 
     params = {k: v for k, v in p.items() if k != "balanced"}
     common = {"tree_method": "hist", "n_jobs": 1, "random_state": seed, "verbosity": 0}

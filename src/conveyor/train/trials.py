@@ -15,12 +15,15 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sklearn.pipeline import Pipeline
 
+from conveyor.core.dependencies import extra_imports, require
 from conveyor.core.errors import first_line
 from conveyor.evaluate.metrics import classification_metrics, regression_metrics
 from conveyor.features.preprocess import build_preprocessor
 from conveyor.train.space import EARLY_STOPPING_ROUNDS, FAMILIES, Family, SearchContext
+
+with extra_imports("train"):
+    from sklearn.pipeline import Pipeline
 
 
 @dataclass
@@ -72,7 +75,7 @@ def _fit_boosted(pipeline: Pipeline, family: str, X_fit, y_fit, X_valid, y_valid
     Xv = transform.transform(X_valid)
     model = pipeline.steps[-1][1]
     if family == "lightgbm":
-        import lightgbm as lgb
+        lgb = require("lightgbm", "train")
 
         model.fit(Xt, y_fit, eval_set=[(Xv, y_valid)],
                   callbacks=[lgb.early_stopping(EARLY_STOPPING_ROUNDS, verbose=False)])
