@@ -3,6 +3,6 @@
 set -euo pipefail
 
 # shellcheck source=scripts/_venv.sh
-source "$(dirname "${BASH_SOURCE[0]}")/_venv.sh"
+EXTRAS=demo source "$(dirname "${BASH_SOURCE[0]}")/_venv.sh"
 
 exec .venv/bin/conveyor demo "$@"

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# The one test command: installs what the tests need, lints, checks import layers, runs pytest.
+# The one test command: installs what the tests need, lints, checks import layers and types, runs pytest (the whole
+# suite with coverage and its floor; with arguments, just what they select).
 # Usage: scripts/test.sh [pytest args...]   (runnable from any directory)
 set -euo pipefail
 
@@ -31,5 +32,14 @@ echo "==> ruff check"
 echo "==> lint-imports"
 .venv/bin/lint-imports
 
+echo "==> mypy"
+.venv/bin/mypy
+
+if (($# == 0)); then
+    # the whole suite, with coverage (CLI subprocesses included) and the floor in [tool.coverage.report]
+    echo "==> pytest --cov"
+    rm -f .coverage .coverage.*
+    exec .venv/bin/python -m pytest --cov --cov-report=term
+fi
 echo "==> pytest $*"
 exec .venv/bin/python -m pytest "$@"

@@ -17,7 +17,10 @@ def test_demo_runs_the_whole_loop_and_leaves_an_inspectable_project(tmp_path):
     summary = json.loads(done.stdout)
     assert {"datasets", "champion", "drift", "decision", "reason", "seconds"} <= set(summary)
     assert summary["drift"] is True and "temp" in summary["drifted_columns"]  # winter -> summer weather
-    assert summary["decision"] in ("promoted", "kept") and summary["reason"]
+    # summer weather makes the winter model worse on the newest flights than one trained on summer (ROC AUC 0.67 vs
+    # 0.69 with --fast, 0.66 vs 0.79 without): the data decides, and it decides promotion
+    assert summary["decision"] == "promoted" and summary["reason"]
+    assert summary["challenger_score"] > summary["champion_score"]
     assert summary["requests_rows"] == 400
     assert summary["datasets"]["early"] != summary["datasets"]["late"]
 
@@ -30,5 +33,4 @@ def test_demo_runs_the_whole_loop_and_leaves_an_inspectable_project(tmp_path):
     versions = json.loads(listed.stdout)
     champion = [v["model_version"] for v in versions if "champion" in v["aliases"]]
     assert champion == [summary["champion"]]
-    expected = "flights:2" if summary["decision"] == "promoted" else "flights:1"
-    assert summary["champion"] == expected
+    assert summary["champion"] == "flights:2"

@@ -13,20 +13,20 @@ def test_the_loop_on_postgresql(postgres_db_url, tmp_path, monkeypatch):
     frame = load_breast_cancer(as_frame=True).frame
     with cv.Project.init(tmp_path / "pg") as project:
         assert project.stores.metadata.url.startswith("postgresql")
-        first = project.ingest(frame, "cancer")
-        assert project.ingest(frame.copy(), "cancer").version == first.version
-        result = project.train(first, "target", max_trials=2, budget=60)
-        project.promote(result.model_version.ref, "champion")
-        loaded = project.load_model("cancer@champion")
+        first, _ = project.data.ingest(frame, "cancer")
+        assert project.data.ingest(frame.copy(), "cancer")[0].version == first.version
+        result = project.training.train(first, "target", max_trials=2, budget=60)
+        project.models.promote(result.model_version.ref, "champion")
+        loaded = project.models.load("cancer@champion")
         assert loaded.predict(frame.drop(columns="target").head(3)).shape == (3,)
         shifted = frame.assign(**{"mean radius": frame["mean radius"] * 2})
-        report = project.monitor("cancer@champion", current=shifted)
+        report = project.monitoring.monitor("cancer@champion", current=shifted)
         assert report.drift.drift is True
-        assert project.verify_audit() == 2  # register + promote
+        assert project.models.verify() == 2  # register + promote
     assert not (tmp_path / "pg" / ".conveyor" / "conveyor.db").exists()  # nothing went to SQLite
 
 
 def test_project_without_config_file_uses_the_folder(tmp_path):
     with cv.Project.open(tmp_path) as project:
-        project.ingest(pd.DataFrame({"a": [1, 2]}), "tiny")
+        project.data.ingest(pd.DataFrame({"a": [1, 2]}), "tiny")
     assert (tmp_path / ".conveyor" / "conveyor.db").exists()

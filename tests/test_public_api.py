@@ -8,7 +8,7 @@ import sys
 import conveyor
 
 DOCUMENTED = {"BadInputError", "CheckFailedError", "ConflictError", "ConveyorError", "IntegrityError",
-              "NotFoundError", "Project", "StoreError", "__version__", "serving_app"}
+              "MissingDependencyError", "NotFoundError", "Project", "StoreError", "__version__", "serving_app"}
 
 
 def test_public_surface_is_what_it_claims():

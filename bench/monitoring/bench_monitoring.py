@@ -129,8 +129,11 @@ def worker_conveyor(folder: Path) -> dict:
     sys.path.insert(0, str(ROOT / "src"))
     import tracemalloc
 
-    from conveyor.monitor.checks import check_drift
     from conveyor.monitor.reference import build_reference
+    from conveyor.stats import DRIFT_TESTS, compare
+
+    for name in DRIFT_TESTS.names():  # the built-in tests load SciPy on first use: not part of a check
+        DRIFT_TESTS.get(name)
 
     def reference_of(frame):
         return build_reference(frame, list(frame.columns), dataset="bench@1")
@@ -138,10 +141,10 @@ def worker_conveyor(folder: Path) -> dict:
     current = load_frame(folder, "cur")
     stats, once = timed(lambda: reference_of(load_frame(folder, "ref")))
     stats = json.loads(json.dumps(stats))  # as it comes back from the store
-    report, check = timed(lambda: check_drift(stats, current))
+    report, check = timed(lambda: compare(stats, current))
     # numpy reports its buffers to tracemalloc, which sees short-lived arrays a 2 ms RSS sampler can miss
     tracemalloc.start()
-    check_drift(stats, current)
+    compare(stats, current)
     traced = tracemalloc.get_traced_memory()[1] / 2**20
     tracemalloc.stop()
     return {**check, "traced_peak_mib": traced, "reference_once": once,
@@ -216,23 +219,23 @@ def loop_benchmark(budget: float) -> dict:
         project.configure("data", target=TARGET, time_column="time_hour")
         project.configure("train", budget=f"{budget:.0f}s")
         project.configure("policy", model="flights", triggers=["drift", "new_data"], drift_share=0.2)
-        first = project.ingest(train_part.sort_values("time_hour").reset_index(drop=True), "flights")
-        champion = project.train(first, TARGET).model_version
-        project.promote(champion.ref, "champion")
+        first, _ = project.data.ingest(train_part.sort_values("time_hour").reset_index(drop=True), "flights")
+        champion = project.training.train(first, TARGET).model_version
+        project.models.promote(champion.ref, "champion")
         alarms, windows = 0, 20
         column_flags = 0
         started = time.perf_counter()
         for i in range(windows):  # stable periods: unseen winter flights, 1000 at a time
             window = held_out.iloc[i * 1000 : (i + 1) * 1000][FEATURES]
-            report = project.monitor("flights@champion", current=window, record=False)
+            report = project.monitoring.monitor("flights@champion", current=window, record=False)
             column_flags += sum(c.drifted for c in report.drift.columns)
             alarms += report.drift.share_drifted >= 0.2
         result["stable"] = {"windows": windows, "rows_each": 1000, "false_alarms": int(alarms),
                             "columns_flagged": int(column_flags), "columns_checked": windows * len(FEATURES),
                             "seconds_per_check": (time.perf_counter() - started) / windows}
         arrived = time.perf_counter()
-        newest = project.ingest(summer.iloc[:40_000].reset_index(drop=True), "flights")
-        outcome = project.agent().run_once()
+        newest, _ = project.data.ingest(summer.iloc[:40_000].reset_index(drop=True), "flights")
+        outcome = project.monitoring.agent().run_once()
         decision = outcome["decision"] or {}
         with running_server(project.serving_app("flights@champion")) as url:
             answer = httpx.post(f"{url}/invocations", timeout=30,

@@ -134,7 +134,7 @@ def setup_conveyor(root: Path, booster: lgb.Booster, versions: int) -> Path:
     with cv.Project.init(root / "conveyor") as project:
         for _ in range(versions):
             register_model(project.stores, booster, "bench", signature=signature)
-        project.promote("bench:1", "champion")
+        project.models.promote("bench:1", "champion")
     return root / "conveyor"
 
 
@@ -213,7 +213,7 @@ def load_test(root: Path, project: Path, seconds: float, versions: int) -> dict:
             if i * 10 >= seconds:
                 break
             target = f"bench:{i % versions + 1}"
-            proj.promote(target, "champion")
+            proj.models.promote(target, "champion")
             promotions.append(target)
     thread.join()
     cpu = server.cpu_seconds() - cpu

@@ -131,7 +131,7 @@ What the rows time (each in a fresh process and temporary folder, imports and mo
 - alias / load: `promote("bench:1", alias="champion")` and `load_model("bench@champion")` vs
   `set_registered_model_alias` and `mlflow.sklearn.load_model("models:/bench@champion")`; both checked to predict
   as the original.
-- search: `project.runs(order_by_metric="m0", limit=10)` vs `mlflow.search_runs(order_by=["metrics.m0 DESC"],
+- search: `project.runs.list(order_by_metric="m0", limit=10)` vs `mlflow.search_runs(order_by=["metrics.m0 DESC"],
   max_results=10)` over 102 runs; both checked to return the same top run.
 - import: `python -c "import conveyor; conveyor.Project"` (names load lazily, so this is the first use) vs
   `python -c "import mlflow"`; CLI: `conveyor --version` vs `mlflow --version`.

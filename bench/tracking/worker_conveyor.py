@@ -25,26 +25,26 @@ def main() -> None:
 
         with timings.time(w.LOG_OPERATION):
             for i in range(w.N_RUNS):
-                with project.start_run(name=f"r{i}") as run:
+                with project.runs.start(name=f"r{i}") as run:
                     for key, value in w.params(i).items():
                         run.log_param(key, value)
                     for key, value in w.metrics(i).items():
                         run.log_metric(key, value, step=0)
 
-        with project.start_run(name="batch") as run, timings.time(f"log batch of {w.BATCH_SIZE:,}"):
+        with project.runs.start(name="batch") as run, timings.time(f"log batch of {w.BATCH_SIZE:,}"):
             run.log_batch(w.batch())
 
-        with project.start_run(name="model") as run, timings.time("log + register model"):
+        with project.runs.start(name="model") as run, timings.time("log + register model"):
             run.log_model(model, w.MODEL_NAME, input_example=X.head())
 
         with timings.time("set alias"):
-            project.promote(f"{w.MODEL_NAME}:1", alias=w.ALIAS)
+            project.models.promote(f"{w.MODEL_NAME}:1", alias=w.ALIAS)
         with timings.time("load model by alias"):
-            loaded = project.load_model(f"{w.MODEL_NAME}@{w.ALIAS}")
+            loaded = project.models.load(f"{w.MODEL_NAME}@{w.ALIAS}")
         assert np.array_equal(loaded.predict(X), model.predict(X))
 
         with timings.time("search runs by metric"):
-            found = project.runs(order_by_metric=w.SEARCH_METRIC, limit=w.SEARCH_LIMIT)
+            found = project.runs.list(order_by_metric=w.SEARCH_METRIC, limit=w.SEARCH_LIMIT)
         assert len(found) == w.SEARCH_LIMIT and found[0].name == f"r{w.expected_top_run()}"
         project.close()
     versions = {"conveyor": cv.__version__, "scikit-learn": sklearn.__version__}

@@ -18,6 +18,7 @@ _EXPORTS = {
     "ConflictError": "conveyor.core.errors",
     "IntegrityError": "conveyor.core.errors",
     "CheckFailedError": "conveyor.core.errors",
+    "MissingDependencyError": "conveyor.core.errors",
     "StoreError": "conveyor.core.errors",
 }
 
@@ -27,6 +28,7 @@ __all__ = [
     "ConflictError",
     "ConveyorError",
     "IntegrityError",
+    "MissingDependencyError",
     "NotFoundError",
     "Project",
     "StoreError",
@@ -41,6 +43,7 @@ if TYPE_CHECKING:
         ConflictError,
         ConveyorError,
         IntegrityError,
+        MissingDependencyError,
         NotFoundError,
         StoreError,
     )

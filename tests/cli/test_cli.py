@@ -34,9 +34,30 @@ def project(tmp_path_factory):
     frame = load_breast_cancer(as_frame=True).frame
     frame.columns = [c.replace(" ", "_") for c in frame.columns]
     frame.to_csv(root / "cancer.csv", index=False)
-    shifted = frame.assign(mean_radius=frame["mean_radius"] * 1.6)
+    # new data that drifts (mean_radius) and whose labels mean the opposite: the champion is now wrong, so a
+    # challenger trained on it must win and be promoted
+    shifted = frame.assign(mean_radius=frame["mean_radius"] * 1.6, target=1 - frame["target"])
     shifted.to_csv(root / "shifted.csv", index=False)
     return root
+
+
+def test_init_takes_the_folder_as_path_or_project(tmp_path):
+    created = as_json(conveyor("init", "--project", str(tmp_path / "a"), "--name", "first", "--json", cwd=tmp_path))
+    assert created["root"] == str(tmp_path / "a") and (tmp_path / "a" / "conveyor.yaml").is_file()
+    twice = conveyor("init", str(tmp_path / "b"), "--project", str(tmp_path / "c"), cwd=tmp_path, check_code=2)
+    assert "Give the folder once" in twice.stderr and not (tmp_path / "b").exists()
+
+
+def test_a_mistake_in_conveyor_yaml_exits_2_naming_the_key(tmp_path):
+    conveyor("init", str(tmp_path), cwd=tmp_path)
+    (tmp_path / "conveyor.yaml").write_text("name: p\ntrain: {budjet: 60s}\n")
+    done = conveyor("models", "list", "--json", cwd=tmp_path, check_code=2)
+    assert as_json(done)["field"] == "train.budjet"
+    assert done.stderr.strip() == "error: Unknown key train.budjet in conveyor.yaml. Did you mean train.budget?"
+    (tmp_path / "conveyor.yaml").write_text("name: p\npolicy: {window: 300}\n")
+    moved = conveyor("models", "list", cwd=tmp_path)
+    assert moved.stderr.strip() == ("warning: conveyor.yaml: policy.window is deprecated; write monitor.window "
+                                    "instead (policy.window stops working in 0.3).")
 
 
 def test_version_is_fast_and_plain(tmp_path):
@@ -77,8 +98,9 @@ def test_the_loop_through_the_cli(project):
     assert "Drift found" in failed.stderr and "mean_radius" in failed.stderr
 
     decision = as_json(conveyor("retrain", "cancer", "--trials", "2", "--json", cwd=project))
-    assert decision["decision"] in ("promoted", "kept") and decision["reason"]
-    assert decision["champion_score"] is not None and decision["challenger_score"] is not None
+    assert decision["decision"] == "promoted" and decision["reason"]
+    assert decision["challenger_score"] > 0.9 > 0.1 > decision["champion_score"]
+    assert as_json(conveyor("models", "show", "cancer@champion", "--json", cwd=project))["model_version"] == "cancer:2"
 
     listed = as_json(conveyor("models", "list", "--json", cwd=project))
     assert [m["model_version"] for m in listed] == ["cancer:1", "cancer:2"]

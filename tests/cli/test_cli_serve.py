@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
@@ -28,15 +29,15 @@ def project_with_champion(tmp_path):
     frame = load_breast_cancer(as_frame=True).frame.iloc[:, [0, 1, 2, 3, -1]]
     frame.columns = ["a", "b", "c", "d", "target"]
     with cv.Project.init(tmp_path) as project:
-        result = project.train(project.ingest(frame, "cancer"), "target", max_trials=1, budget=60)
-        project.promote(result.model_version.ref, "champion")
+        result = project.training.train(project.data.ingest(frame, "cancer")[0], "target", max_trials=1, budget=60)
+        project.models.promote(result.model_version.ref, "champion")
     return tmp_path, frame
 
 
 def test_serve_answers_and_sigterm_flushes_the_log(project_with_champion):
     root, frame = project_with_champion
     port = free_port()
-    server = start_server("cancer@champion", "--port", str(port), "--project", str(root))
+    server = start_server("cancer@champion", "--port", str(port), "--project", str(root), "--json")
     url = f"http://127.0.0.1:{port}"
     try:
         answered = []
@@ -52,7 +53,9 @@ def test_serve_answers_and_sigterm_flushes_the_log(project_with_champion):
             assert bad.status_code == 422 and "b" in bad.json()["message"]
     finally:
         os.kill(server.pid, signal.SIGTERM)
-        _out, err = server.communicate(timeout=60)
+        out, err = server.communicate(timeout=60)
+    announced = json.loads(out)  # --json: one document on stdout, the banner's facts
+    assert announced["model_version"] == "cancer:1" and announced["url"] == url and "/invocations" in out
     # uvicorn shuts down gracefully, then re-raises the signal so the exit status says what stopped it
     assert server.returncode in (0, -signal.SIGTERM), err
     assert "Traceback" not in err

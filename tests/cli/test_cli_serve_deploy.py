@@ -33,7 +33,7 @@ def project(tmp_path_factory) -> Path:
     model = lgb.LGBMRegressor(n_estimators=20, verbose=-1).fit(X, X["a"] - X["b"])
     with cv.Project.init(root) as proj:
         register_model(proj.stores, model, "price", input_example=X.head())
-        proj.promote("price:1", "champion")
+        proj.models.promote("price:1", "champion")
     pd.concat([X] * 10, ignore_index=True).to_parquet(root / "big.parquet", index=False)
     return root
 

@@ -42,8 +42,8 @@ def served(tmp_path_factory):
     frame = load_breast_cancer(as_frame=True).frame.iloc[:, [0, 1, 2, 3, -1]]
     frame.columns = ["a", "b", "c", "d", "target"]
     with cv.Project.init(root) as project:
-        result = project.train(project.ingest(frame, "cancer"), "target", max_trials=1, budget=60)
-        project.promote(result.model_version.ref, "champion")
+        result = project.training.train(project.data.ingest(frame, "cancer")[0], "target", max_trials=1, budget=60)
+        project.models.promote(result.model_version.ref, "champion")
         project.configure("monitor", resource_interval=0.2)
         project.configure("alerts", rules=[{"name": "drift", "signal": "drift.share", "threshold": 0.2}])
     port = free_port()
@@ -85,6 +85,13 @@ def test_monitor_prints_and_writes_a_report_that_renders(served, tmp_path):
     shot = screenshot(page, tmp_path / "report.png")
     assert shot.png.stat().st_size > 10_000
     assert not [m for m in shot.console if "error" in str(m).lower()]
+    assert shot.title.startswith("Drift report: ") and shot.headings[0].startswith("Drift report for cancer")
+    assert {"Over time", "Alerts", "Live performance", "Distributions"} <= set(shot.headings)
+    for flag in ("--html", "--report"):  # --html on every verb that writes a page; the old flag stays
+        chosen = tmp_path / f"chosen{flag}.html"
+        written = conveyor("monitor", "cancer@champion", "--window", "300", "--no-multivariate", flag, str(chosen),
+                           "--json", cwd=served)
+        assert json.loads(written.stdout)["report"] == str(chosen) and "Over time" in chosen.read_text()
 
 
 def test_alerts_list_and_ack(served):
@@ -99,7 +106,8 @@ def test_alerts_list_and_ack(served):
 
 def test_agent_once_through_the_cli(served):
     config = yaml.safe_load((served / "conveyor.yaml").read_text())
-    config["policy"] = {"model": "cancer", "triggers": ["drift"], "window": 300, "min_labels": 50}
+    config["retrain"] = {"model": "cancer", "on": ["drift"], "min_labels": 50}
+    config.setdefault("monitor", {})["window"] = 300
     (served / "conveyor.yaml").write_text(yaml.safe_dump(config))
     tick = json.loads(conveyor("agent", "--once", "--json", cwd=served).stdout)
     assert "drift" in tick["triggers"]
@@ -122,4 +130,4 @@ def test_bad_input_exits_2_with_one_line(served, args, message):
 def test_agent_without_a_policy_says_what_to_set(tmp_path):
     cv.Project.init(tmp_path).close()
     done = conveyor("agent", "--once", cwd=tmp_path, code=2)
-    assert "policy.model" in done.stderr
+    assert "retrain.model" in done.stderr

@@ -27,15 +27,42 @@ def contract(stores, reference):
     return infer_contract(version)
 
 
-def test_inferred_contract_covers_types_nulls_ranges_categories_uniqueness_rows(contract, reference):
+def test_inferred_contract_covers_types_nulls_ranges_categories_uniqueness(stores, contract, reference):
     columns = contract["columns"]
-    assert columns["id"] == {"kind": "numeric", "nullable": False, "min": 0.0, "max": 399.0, "unique": True}
-    assert columns["age"]["min"] >= 18 and columns["age"]["max"] <= 89 and "unique" not in columns["age"]
+    # 0..399 widened by a tenth of the range; never below zero, as no value was
+    assert columns["id"] == {"kind": "numeric", "nullable": False, "min": 0.0, "max": 439.0, "unique": True}
+    assert 0 <= columns["age"]["min"] < 18 and 89 < columns["age"]["max"] < 100 and "unique" not in columns["age"]
     assert columns["plan"] == {"kind": "categorical", "nullable": False, "allowed": ["basic", "pro"]}
     assert columns["note"]["nullable"] is True
     assert "unique" not in columns["score"]  # continuous values are unique by chance, not by rule
-    assert contract["rows"] == {"min": 200, "max": 800}
+    assert "rows" not in contract  # row-count bounds are opt-in
     assert validate(contract, reference).passed
+    version = stores.metadata.list_dataset_versions("customers")[0]
+    assert infer_contract(version, row_bounds=True)["rows"] == {"min": 200, "max": 800}
+
+
+def _population(rows: int, seed: int) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    return pd.DataFrame({"height": rng.normal(170, 10, rows), "wait": rng.exponential(5.0, rows),
+                         "income": rng.lognormal(10, 0.5, rows), "share": rng.uniform(0, 1, rows),
+                         "visits": rng.poisson(3, rows), "delta": rng.standard_t(5, rows)})
+
+
+def test_a_fresh_sample_of_the_same_distribution_passes_the_inferred_contract(stores):
+    # the case: a fresh sample had 15 of 2,000 rows quarantined by bounds at the sample's own min/max
+    for seed in range(5):
+        version, _ = ingest_frame(stores, _population(2000, seed), f"population{seed}")
+        contract = infer_contract(version)
+        fresh = _population(2000, 100 + seed)
+        report = validate(contract, fresh)
+        assert report.passed, (seed, report.summary())
+        assert validate(contract, fresh.head(400)).passed  # a small batch is not refused for its size
+    reference = _population(2000, 0)
+    # what a contract is for still fails: units changed, a sign flipped, a sentinel for "missing"
+    assert not validate(contract, reference.assign(height=reference["height"] / 100)).passed
+    assert not validate(contract, reference.assign(wait=-reference["wait"])).passed
+    assert [f.column for f in validate(contract, reference.assign(visits=reference["visits"].where(
+        reference.index != 7, -999))).failures] == ["visits"]
 
 
 def test_failing_checks_are_counted_with_example_rows(contract, reference):
@@ -56,7 +83,9 @@ def test_failing_checks_are_counted_with_example_rows(contract, reference):
     assert report.as_dict()["failures"][0]["examples"]
 
 
-def test_row_count_bounds(contract, reference):
+def test_row_count_bounds_when_asked_for(stores, contract, reference):
+    assert validate(contract, reference.head(50)).passed
+    contract = infer_contract(stores.metadata.list_dataset_versions("customers")[0], row_bounds=True)
     report = validate(contract, reference.head(50))
     assert report.table_failed
     assert any(f.column is None and "rows between 200 and 800" in f.check for f in report.failures)
@@ -129,8 +158,9 @@ def test_warn_stores_everything_with_the_report(stores, contract, reference):
 
 
 def test_a_table_level_failure_cannot_be_quarantined(stores, contract, reference):
+    bounded = {**contract, "rows": {"min": 200, "max": 800}}
     with pytest.raises(ValidationFailed, match="cannot be quarantined"):
-        ingest_checked(stores, reference.head(20), "customers", contract=contract, on_error="quarantine")
+        ingest_checked(stores, reference.head(20), "customers", contract=bounded, on_error="quarantine")
 
 
 def test_policies_are_checked(stores, contract, reference, tmp_path):

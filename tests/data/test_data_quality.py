@@ -28,7 +28,7 @@ def test_profile_has_every_statistic(stores):
     x = version.profile["columns"]["x"]
     for key in ("count", "nulls", "distinct", "min", "max", "mean", "std", "quantiles", "histogram"):
         assert x[key] is not None, key
-    assert len(x["quantiles"]) == 101 and sum(x["histogram"]["counts"]) == 3000
+    assert len(x["quantiles"]) == 1001 and sum(x["histogram"]["counts"]) == 3000
     plan = version.profile["columns"]["plan"]
     assert plan["distinct"] == 3 and abs(sum(plan["top"].values()) - 1) < 1e-9
     assert version.profile["columns"]["when"]["min"].startswith("2024-01-01")
@@ -39,19 +39,23 @@ def test_diff_finds_shift_and_schema_changes(stores, tmp_path):
     same, _ = ingest_frame(stores, _frame(1), "d")
     b, _ = ingest_frame(stores, _frame(2, shift=1.0, n=2500).drop(columns=["y"]).assign(z=1.0), "d")
     quiet = diff_versions(a, same)
-    assert quiet["shifted"] == [] and quiet["rows_change"] == 0
+    assert quiet["drifted"] == quiet["shifted"] == [] and quiet["rows_change"] == 0
     moved = diff_versions(a, b)
     assert moved["rows_change"] == -500
     assert moved["schema"] == {"added": ["z"], "removed": ["y"], "type_changed": []}
-    assert set(moved["shifted"]) == {"x", "plan"}
+    assert set(moved["drifted"]) == set(moved["shifted"]) == {"x", "plan"}
     x = next(c for c in moved["columns"] if c["column"] == "x")
-    assert x["method"] == "psi" and x["score"] > 0.2 and x["detail"]["ks"] > 0.2
+    assert x["method"] == "wasserstein" and x["score"] > 0.2 and x["drifted"] and x["ks"] > 0.2
+    assert x["psi"] > 0.2 and x["detail"]["ks"] == x["ks"] and x["shifted"]  # the older keys, kept one release
+    assert (x["mean_ref"], x["mean_cur"]) == (x["mean_before"], x["mean_after"])
     page = diff_html(moved, a, b)
     assert "http://" not in page and "https://" not in page and page.count("<svg") == 2
     html_path = tmp_path / "diff.html"
     html_path.write_text(page)
     shot = screenshot(html_path, tmp_path / "diff.png", height=900)
     assert shot.png.stat().st_size > 5000 and not [m for m in shot.console if "rror" in m]
+    assert shot.title == f"Diff {a.ref} vs {b.ref}" and shot.headings[0] == f"{a.ref} \u2192 {b.ref}"
+    assert shot.dom.count("<svg") == 2
 
 
 def test_lineage_of_derived_datasets(stores):
@@ -130,11 +134,12 @@ def test_ingest_drops_or_hashes_personal_data(stores, monkeypatch):
 
 def test_project_data_api(tmp_path):
     with Project.init(tmp_path) as project:
-        a, _ = project.ingest_source(_frame(0), "d")
-        path, contract = project.write_contract("d")
+        a, _ = project.data.ingest(_frame(0), "d")
+        path, contract = project.data.contract("d")
         assert path == tmp_path / "contracts" / "d.yaml" and contract["dataset"] == "d"
-        assert project.validate("d").passed
-        b, _ = project.ingest_source(_frame(2, shift=1.0), "d", on_error="warn")  # contracts/d.yaml applies
+        assert project.data.validate("d").passed
+        changed = _frame(2, shift=1.0).assign(x=lambda f: f["x"] * 100)  # new units: outside the inferred range
+        b, _ = project.data.ingest(changed, "d", on_error="warn")  # contracts/d.yaml applies
         assert b.meta["validation"]["passed"] is False
-        assert [e["changes"].get("first") for e in project.data_log("d")] == [True, None]
-        assert "x" in project.diff(f"d@{a.version}", f"d@{b.version}")["shifted"]
+        assert [e["changes"].get("first") for e in project.data.log("d")] == [True, None]
+        assert "x" in project.data.diff(f"d@{a.version}", f"d@{b.version}")["shifted"]

@@ -176,7 +176,7 @@ def test_project_routes_every_source_kind(tmp_path, csv_file):
     (folder / "a.txt").write_text("hello")
     (tmp_path / "proj" / "maker.py").write_text("import pandas as pd\ndef f():\n    return pd.DataFrame({'a': [1]})\n")
     with project:
-        assert project.ingest_source(csv_file, "csv")[0].rows == 20_000
-        assert project.ingest_source(folder, "folder")[0].meta["kind"] == "files"
-        assert project.ingest_source("maker:f", "fn")[0].source == "python:maker:f"
-        assert project.ingest_source(pd.DataFrame({"a": [1, 2]}), "frame")[0].rows == 2
+        assert project.data.ingest(csv_file, "csv")[0].rows == 20_000
+        assert project.data.ingest(folder, "folder")[0].meta["kind"] == "files"
+        assert project.data.ingest("maker:f", "fn")[0].source == "python:maker:f"
+        assert project.data.ingest(pd.DataFrame({"a": [1, 2]}), "frame")[0].rows == 2

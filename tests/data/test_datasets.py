@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import json
 import signal
 import subprocess
 import sys
 import textwrap
 
 import pandas as pd
+import pyarrow.parquet as pq
 import pytest
 
 from conveyor.core.errors import BadInputError, NotFoundError
-from conveyor.data.datasets import content_id, ingest_file, ingest_frame, load_frame, resolve, to_table
+from conveyor.data.datasets import ingest_file, ingest_frame, load_frame, resolve, to_table
 from conveyor.store import Stores
 
 
@@ -130,13 +132,21 @@ def test_sigkill_during_ingest_leaves_no_dangling_reference(tmp_path, moment):
         stores.close()
 
 
-def test_version_id_ignores_library_versions_written_into_parquet(frame):
+def test_version_id_ignores_library_versions_written_into_parquet(stores, frame, tmp_path):
     table = to_table(frame)
-    stamped = table.replace_schema_metadata({b"pandas": b'{"pandas_version": "9.9.9"}', b"writer": b"other"})
-    assert content_id(stamped) == content_id(table)
-    changed = to_table(frame.assign(y=frame["y"] + 1))
-    assert content_id(changed) != content_id(table)
-    assert content_id(to_table(frame.astype({"y": "float64"}))) != content_id(table)  # types are content
+    pandas_meta = json.loads(table.schema.metadata[b"pandas"])  # what another pandas/pyarrow would have written
+    pandas_meta.update(pandas_version="9.9.9", creator={"library": "pyarrow", "version": "99.0"})
+    stamped = table.replace_schema_metadata({b"pandas": json.dumps(pandas_meta).encode(), b"writer": b"other"})
+    pq.write_table(table, tmp_path / "plain.parquet")
+    pq.write_table(stamped, tmp_path / "stamped.parquet")
+    assert (tmp_path / "plain.parquet").read_bytes() != (tmp_path / "stamped.parquet").read_bytes()
+    plain, _ = ingest_file(stores, tmp_path / "plain.parquet", "d")
+    again, created = ingest_file(stores, tmp_path / "stamped.parquet", "d")  # the ingest path users take
+    assert again.version == plain.version and created is False
+    assert ingest_frame(stores, frame, "d")[0].version == plain.version
+    changed = ingest_frame(stores, frame.assign(y=frame["y"] + 1), "d")[0]
+    typed = ingest_frame(stores, frame.astype({"y": "float64"}), "d")[0]  # types are content
+    assert len({plain.version, changed.version, typed.version}) == 3
 
 
 def test_one_frame_as_parquet_or_json_lines_is_one_version(stores, tmp_path):

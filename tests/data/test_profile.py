@@ -9,7 +9,10 @@ import pandas as pd
 import pytest
 
 from conveyor.core.errors import BadInputError
-from conveyor.data.profile import OTHER, column_kind, profile_frame, sorted_quantiles
+from conveyor.core.kinds import column_kind
+from conveyor.data.profile import profile_frame
+from conveyor.stats import LEVELS, OTHER
+from conveyor.stats.sketch import sorted_quantiles
 
 
 @pytest.fixture
@@ -74,9 +77,9 @@ def test_numeric_statistics_match_numpy(frame: pd.DataFrame) -> None:
     stats = profile_frame(frame)["columns"]["x"]
     values = frame["x"].dropna().to_numpy()
     quantiles = stats["quantiles"]
-    assert len(quantiles) == 101
+    assert len(quantiles) == len(LEVELS) == 1001  # the one grid of every sketch: 0.1 % steps
     assert np.all(np.diff(quantiles) >= 0)
-    np.testing.assert_allclose(quantiles, np.quantile(values, np.linspace(0, 1, 101)), rtol=1e-12)
+    np.testing.assert_allclose(quantiles, np.quantile(values, np.linspace(0, 1, 1001)), rtol=1e-12)
     assert (quantiles[0], quantiles[-1]) == (stats["min"], stats["max"]) == (values.min(), values.max())
     assert stats["mean"] == pytest.approx(values.mean())
     assert stats["std"] == pytest.approx(values.std(ddof=1))
@@ -119,13 +122,15 @@ def test_categorical_top_proportions_sum_to_one(frame: pd.DataFrame) -> None:
 
 
 def test_rare_categories_fall_into_other() -> None:
-    # 80 values: "v0" 1000 times, every other value 10 times -> the 30 least frequent go to __other__.
-    values = ["v0"] * 1000 + [f"v{i}" for i in range(1, 80) for _ in range(10)]
-    top = profile_frame(pd.DataFrame({"c": values}))["columns"]["c"]["top"]
-    assert len(top) == 51
-    assert top["v0"] == pytest.approx(1000 / 1790)
-    assert top[OTHER] == pytest.approx(300 / 1790)
+    # 1100 values: "v0" 1000 times, every other value 10 times -> the 100 least frequent go to __other__.
+    values = ["v0"] * 1000 + [f"v{i}" for i in range(1, 1100) for _ in range(10)]
+    column = profile_frame(pd.DataFrame({"c": values}))["columns"]["c"]
+    top = column["top"]
+    assert len(top) == 1001 and column["complete"] is False and column["distinct"] == 1100
+    assert top["v0"] == pytest.approx(1000 / 11990)
+    assert top[OTHER] == pytest.approx(1000 / 11990)
     assert sum(top.values()) == pytest.approx(1.0)
+    assert profile_frame(pd.DataFrame({"c": values[:1100]}))["columns"]["c"]["complete"] is True
 
 
 def test_values_that_stringify_alike_are_counted_together() -> None:

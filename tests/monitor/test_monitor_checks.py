@@ -14,10 +14,11 @@ from scipy.spatial import distance
 
 from conveyor.core.entities import PredictionRecord, new_id
 from conveyor.core.errors import BadInputError
-from conveyor.monitor.checks import check_drift, data_quality, prediction_drift
+from conveyor.monitor.checks import data_quality, prediction_drift
 from conveyor.monitor.multivariate import domain_classifier
 from conveyor.monitor.performance import live_performance, wilson
 from conveyor.monitor.reference import build_reference, sample_frame
+from conveyor.stats import DriftPolicy, compare
 
 
 def frame(n: int, seed: int, *, shift: float = 0.0, scale: float = 1.0, shares=(0.5, 0.3, 0.2)) -> pd.DataFrame:
@@ -45,7 +46,7 @@ def test_reference_is_plain_json_and_keeps_a_sample(reference):
 def test_scores_match_the_exact_statistics(reference):
     ref, stats_ = reference
     cur = frame(20_000, 1, shift=0.3, scale=1.3)
-    report = check_drift(stats_, cur)
+    report = compare(stats_, cur)
     a = {c.column: c for c in report.columns}["a"]
     exact_ks = stats.ks_2samp(ref["a"], cur["a"]).statistic
     exact_w = stats.wasserstein_distance(ref["a"], cur["a"]) / ref["a"].std(ddof=0)
@@ -60,24 +61,24 @@ def test_scores_match_the_exact_statistics(reference):
 
 def test_method_follows_window_size_and_clean_data_raises_no_alarm(reference):
     _, stats_ = reference
-    small = check_drift(stats_, frame(300, 2))
+    small = compare(stats_, frame(300, 2))
     assert {c.column: c.method for c in small.columns} == {"a": "ks", "b": "ks", "c": "chi2"}
     # 1M rows with a negligible shift: a p-value would flag it, the effect sizes do not
     big = frame(1_000_000, 3, shift=0.01, shares=(0.505, 0.3, 0.195))
-    report = check_drift(stats_, big)
+    report = compare(stats_, big)
     assert {c.column: c.method for c in report.columns} == {"a": "wasserstein", "b": "wasserstein",
                                                             "c": "jensenshannon"}
     assert not report.drift
-    shifted = check_drift(stats_, frame(1_000_000, 4, shift=0.5, shares=(0.2, 0.3, 0.5)))
+    shifted = compare(stats_, frame(1_000_000, 4, shift=0.5, shares=(0.2, 0.3, 0.5)))
     assert {c.column: c.drifted for c in shifted.columns} == {"a": True, "b": False, "c": True}
-    psi = check_drift(stats_, frame(5000, 5, shift=0.5), numeric_method="psi")
+    psi = compare(stats_, frame(5000, 5, shift=0.5), policy=DriftPolicy(numeric_method="psi"))
     assert {c.column: c.method for c in psi.columns}["a"] == "psi"
     with pytest.raises(BadInputError, match="Unknown numeric drift method"):
-        check_drift(stats_, frame(10, 0), numeric_method="magic")
+        compare(stats_, frame(10, 0), policy=DriftPolicy(numeric_method="magic"))
     with pytest.raises(BadInputError, match="lacks monitored column"):
-        check_drift(stats_, frame(10, 0).drop(columns="b"))
+        compare(stats_, frame(10, 0).drop(columns="b"))
     with pytest.raises(BadInputError, match="no rows"):
-        check_drift(stats_, frame(0, 0))
+        compare(stats_, frame(0, 0))
 
 
 def test_prediction_drift(reference):
@@ -95,7 +96,7 @@ def test_multivariate_drift_sees_what_columns_alone_do_not():
     stats_ = build_reference(ref, ["u", "v"], dataset="d@1")
     y = rng.normal(0, 1, 3000)
     independent = pd.DataFrame({"u": y, "v": rng.permutation(y + rng.normal(0, 0.3, 3000))})
-    assert not check_drift(stats_, independent).drift  # each column alone looks the same
+    assert not compare(stats_, independent).drift  # each column alone looks the same
     result = domain_classifier(stats_, independent, ["u", "v"])
     assert result["drifted"] and result["auc"] > 0.7
     same = domain_classifier(stats_, ref.sample(3000, random_state=1), ["u", "v"])
@@ -156,9 +157,9 @@ def test_many_categories_on_a_small_window_raise_no_false_alarm():
     flags = []
     for seed in range(10):  # Jensen-Shannon alone would score about 0.12 here, above its 0.1 threshold
         window = pd.DataFrame({"dest": np.random.default_rng(seed).choice(cities, 1000, p=weights)})
-        [column] = check_drift(stats_, window).columns
+        [column] = compare(stats_, window).columns
         assert column.method == "chi2" and column.detail["jensenshannon"] > 0.1
         flags.append(column.drifted)
     assert not any(flags)
     moved = pd.DataFrame({"dest": rng.choice(cities[:20], 1000)})
-    assert check_drift(stats_, moved).columns[0].drifted
+    assert compare(stats_, moved).columns[0].drifted

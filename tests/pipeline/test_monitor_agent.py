@@ -16,9 +16,12 @@ import pandas as pd
 import pytest
 import yaml
 
+from conveyor.core.config import ProjectConfig
+from conveyor.core.config.sections.monitor import MonitorSection
+from conveyor.core.config.sections.retrain import RetrainSection
 from conveyor.core.entities import PredictionRecord, new_id
 from conveyor.core.errors import BadInputError
-from conveyor.pipeline.agent import parse_policy
+from conveyor.pipeline.agent import policy_from_config
 from conveyor.project import Project
 
 
@@ -32,29 +35,34 @@ def world(seed: int, flip: bool, rows: int = 1500) -> pd.DataFrame:
     return pd.DataFrame({"x1": x1, "x2": x2, "colour": rng.choice(["red", "blue"], rows), "y": y})
 
 
-def make_project(root, **policy) -> Project:
+def make_project(root, *, triggers: list[str], window: int | None = None, rollback_drop: float | None = None,
+                 **retrain) -> Project:
     project = Project.init(root, name="heal")
     project.configure("train", budget="60s")
-    project.configure("policy", model="w", max_trials=3, min_labels=50, **policy)
-    first = project.ingest(world(0, flip=False), "w")
-    trained = project.train(first, "y", max_trials=3)
-    project.promote(trained.model_version.ref, "champion")
+    project.configure("retrain", model="w", max_trials=3, min_labels=50, on=triggers, **retrain)
+    if window is not None:
+        project.configure("monitor", window=window)
+    if rollback_drop is not None:
+        project.configure("retrain", rollback={"max_drop": rollback_drop})
+    first, _ = project.data.ingest(world(0, flip=False), "w")
+    trained = project.training.train(first, "y", max_trials=3)
+    project.models.promote(trained.model_version.ref, "champion")
     return project
 
 
 def decisions(project: Project, action: str = "retrain_decision") -> list[dict]:
-    return [e.details for e in project.audit() if e.action == action]
+    return [e.details for e in project.models.audit() if e.action == action]
 
 
 def test_drift_then_retrain_then_promoted(tmp_path):
     with make_project(tmp_path, triggers=["drift"]) as project:
-        project.ingest(world(1, flip=True), "w")
-        outcome = project.agent().run_once()
+        project.data.ingest(world(1, flip=True), "w")
+        outcome = project.monitoring.agent().run_once()
         assert set(outcome["triggers"]) == {"drift"} and "x1" in outcome["triggers"]["drift"]
         decision = outcome["decision"]
         assert decision["decision"] == "promoted" and decision["challenger"] == "w:2"
         assert decision["challenger_score"] > decision["champion_score"]
-        assert project.model("w@champion").ref == "w:2"
+        assert project.models.get("w@champion").ref == "w:2"
         job = project.stores.metadata.list_jobs()[0]
         assert job.status == "watching" and job.result["watch"]["previous"] == "w:1"
         assert decisions(project)[-1]["decision"] == "promoted"
@@ -62,43 +70,43 @@ def test_drift_then_retrain_then_promoted(tmp_path):
         drift_series = project.stores.metadata.list_samples("w:1", series="drift.share")
         assert drift_series and drift_series[-1].value >= 0.2  # the check is kept as a time series
 
-        again = project.agent().run_once()  # the new champion was trained on the newest data: nothing to do
+        again = project.monitoring.agent().run_once()  # the new champion was trained on the newest data: nothing to do
         assert again["decision"] is None and again["watches"][0]["watch"] == "watching"
-        assert [m.ref for m in project.models("w")] == ["w:1", "w:2"]
+        assert [m.ref for m in project.models.list("w")] == ["w:1", "w:2"]
 
 
 def test_a_challenger_that_is_not_better_is_kept(tmp_path):
     with make_project(tmp_path, triggers=["new_data"], min_improvement=0.05) as project:
-        project.ingest(world(2, flip=False), "w")  # more of the same world: nothing to gain
-        outcome = project.agent().run_once()
+        project.data.ingest(world(2, flip=False), "w")  # more of the same world: nothing to gain
+        outcome = project.monitoring.agent().run_once()
         assert set(outcome["triggers"]) == {"new_data"}
         assert outcome["decision"]["decision"] == "kept" and "not better by more than" in outcome["decision"]["reason"]
-        assert project.model("w@champion").ref == "w:1"
+        assert project.models.get("w@champion").ref == "w:1"
         assert project.stores.metadata.list_jobs()[0].status == "done"
-        assert project.agent().run_once()["decision"] is None  # the same trigger is not worked twice
+        assert project.monitoring.agent().run_once()["decision"] is None  # the same trigger is not worked twice
 
 
 def test_promoted_then_live_regression_then_rolled_back(tmp_path):
     with make_project(tmp_path, triggers=["new_data"], rollback_drop=0.05) as project:
-        project.ingest(world(1, flip=True), "w")
-        assert project.agent().run_once()["decision"]["decision"] == "promoted"
+        project.data.ingest(world(1, flip=True), "w")
+        assert project.monitoring.agent().run_once()["decision"]["decision"] == "promoted"
         # Live traffic follows the old world after all: the new champion's labelled predictions show it worse.
         live = world(7, flip=False, rows=300)
-        new_champion = project.load_model("w@champion")
+        new_champion = project.models.load("w@champion")
         predicted = new_champion.predict(live[["x1", "x2", "colour"]])
         records = [PredictionRecord(new_id(), "w:2", row, {"prediction": int(p)}, at=time.time())
                    for row, p in zip(live[["x1", "x2", "colour"]].to_dict("records"), predicted, strict=True)]
         project.stores.metadata.log_predictions(records)
         project.stores.metadata.add_feedback({r.id: int(y) for r, y in zip(records, live["y"], strict=True)})
 
-        outcome = project.agent().run_once()
+        outcome = project.monitoring.agent().run_once()
         watch = outcome["watches"][0]
         assert watch["watch"] == "rolled_back" and watch["live_previous"] - watch["live_new"] > 0.05
-        assert project.model("w@champion").ref == "w:1"
+        assert project.models.get("w@champion").ref == "w:1"
         rolled = decisions(project)[-1]
         assert rolled["decision"] == "rolled_back" and rolled["labelled"] == 300 and rolled["serving"] == "w:1"
         assert project.stores.metadata.list_jobs()[0].status == "rolled_back"
-        assert project.verify_audit() > 0  # the registry still matches its audit trail
+        assert project.models.verify() > 0  # the registry still matches its audit trail
 
 
 def _agent(root) -> subprocess.Popen:
@@ -109,8 +117,8 @@ def _agent(root) -> subprocess.Popen:
 
 def test_agent_killed_mid_retrain_restarts_consistently(tmp_path):
     with make_project(tmp_path, triggers=["new_data"], lease="2s") as project:
-        project.ingest(world(1, flip=True), "w")
-        project.configure("policy", max_trials=10_000, budget="120s")  # long enough to be killed in the middle
+        project.data.ingest(world(1, flip=True), "w")
+        project.configure("retrain", max_trials=10_000, budget="120s")  # long enough to be killed in the middle
     child = _agent(tmp_path)
     try:
         with Project.open(tmp_path) as watcher:
@@ -123,17 +131,17 @@ def test_agent_killed_mid_retrain_restarts_consistently(tmp_path):
                 time.sleep(0.2)
             os.kill(child.pid, signal.SIGKILL)
             child.communicate(timeout=30)  # reaps it and closes its pipes
-            assert watcher.model("w@champion").ref == "w:1"
+            assert watcher.models.get("w@champion").ref == "w:1"
             [job] = watcher.stores.metadata.list_jobs()
             assert job.status == "running" and job.attempts == 1  # orphaned, its heartbeat going stale
-            assert len(watcher.models("w")) == 1  # killed before a challenger was registered
+            assert len(watcher.models.list("w")) == 1  # killed before a challenger was registered
     finally:
         if child.poll() is None:
             child.kill()
             child.communicate()
     time.sleep(2.5)
     config = yaml.safe_load((tmp_path / "conveyor.yaml").read_text())
-    config["policy"].update(max_trials=3, budget="60s")
+    config["retrain"].update(max_trials=3, budget="60s")
     (tmp_path / "conveyor.yaml").write_text(yaml.safe_dump(config))
     restarted = _agent(tmp_path)
     out, err = restarted.communicate(timeout=300)
@@ -150,32 +158,46 @@ def test_agent_killed_mid_retrain_restarts_consistently(tmp_path):
         [job] = project.stores.metadata.list_jobs()
         assert job.status == "watching" and job.attempts == 2
         assert [d["decision"] for d in decisions(project)] == ["promoted"]
-        assert project.verify_audit() > 0
+        assert project.models.verify() > 0
 
 
-def test_policy_mistakes_name_the_field():
+def test_the_policy_comes_from_the_retrain_and_monitor_sections():
     with pytest.raises(BadInputError, match="No model") as caught:
-        parse_policy({})
-    assert caught.value.field == "policy.model"
-    with pytest.raises(BadInputError, match="Unknown retraining trigger"):
-        parse_policy({"model": "w", "triggers": ["moon"]})
-    with pytest.raises(BadInputError, match=r"policy\.window"):
-        parse_policy({"model": "w", "window": 0})
-    with pytest.raises(BadInputError, match="Invalid duration"):
-        parse_policy({"model": "w", "watch": "soon"})
-    assert parse_policy({"model": "w", "watch": "2h"}).watch == 7200
+        policy_from_config(RetrainSection(), MonitorSection())
+    assert caught.value.field == "retrain.model"
+    config = ProjectConfig.parse({"retrain": {"model": "w", "watch": "2h", "on": ["drift"], "environment": "prod",
+                                              "rollback": {"max_drop": 0.1}}, "monitor": {"window": 300}})
+    policy = policy_from_config(config.retrain, config.monitor)
+    assert (policy.model, policy.alias, policy.watch, policy.triggers, policy.rollback_drop, policy.window) == \
+        ("w", "prod", 7200, ["drift"], 0.1, 300)
+    assert policy_from_config(config.retrain, config.monitor, "other").model == "other"
+
+
+def test_the_agent_judges_drift_with_the_monitor_sections_tests(tmp_path):
+    """The agent and `conveyor monitor` read one monitor: section (the agent used to ignore numeric_method)."""
+    with make_project(tmp_path, triggers=["drift"]) as project:
+        project.configure("monitor", numeric_method="wasserstein", categorical_method="psi")
+        project.data.ingest(world(1, flip=True), "w")
+        champion = project.models.get("w@champion")
+        project.monitoring.agent().check_triggers(champion)  # checks the newest version; stores its scores
+        stored = {s.series: s.value for s in project.stores.metadata.list_samples(champion.ref)}
+        report = project.monitoring.monitor("w@champion", current="w@latest", record=False)
+        assert {c.column: c.method for c in report.drift.columns} == {"x1": "wasserstein", "x2": "wasserstein",
+                                                                       "colour": "psi"}
+        for column in report.drift.columns:  # the agent scored the same window with the same tests
+            assert stored[f"drift.{column.column}"] == pytest.approx(column.score)
 
 
 def test_performance_and_schedule_triggers(tmp_path):
     with make_project(tmp_path, triggers=["performance", "schedule"], schedule="1s", window=200) as project:
-        champion = project.model("w@champion")
+        champion = project.models.get("w@champion")
         live = world(8, flip=False, rows=150)
         records = [PredictionRecord(new_id(), champion.ref, row, {"prediction": 1 - int(y)}, at=time.time())
                    for row, y in zip(live[["x1", "x2", "colour"]].to_dict("records"), live["y"], strict=True)]
         project.stores.metadata.log_predictions(records)  # every answer wrong, as the labels will show
         project.stores.metadata.add_feedback({r.id: int(y) for r, y in zip(records, live["y"], strict=True)})
         time.sleep(1.1)
-        fired, checks = project.agent().check_triggers(champion)
+        fired, checks = project.monitoring.agent().check_triggers(champion)
         assert set(fired) == {"performance", "schedule"}
         assert checks["live_accuracy"] == 0.0 and checks["holdout_accuracy"] > 0.8
         assert project.stores.metadata.list_samples(champion.ref, series="live.accuracy")[-1].value == 0.0
@@ -183,18 +205,18 @@ def test_performance_and_schedule_triggers(tmp_path):
 
 def test_a_crash_between_deciding_and_promoting_is_finished_once(tmp_path):
     with make_project(tmp_path, triggers=["new_data"], lease="1s") as project:
-        newest = project.ingest(world(1, flip=True), "w")
-        challenger = project.train(newest, "y", max_trials=1).model_version  # trained, decided, never promoted
+        newest, _ = project.data.ingest(world(1, flip=True), "w")
+        challenger = project.training.train(newest, "y", max_trials=1).model_version  # trained, decided, never promoted
         key = f"retrain:w:1:{newest.version}"
         store = project.stores.metadata
         store.claim_job(key, "crashed-agent", lease_seconds=1, at=time.time() - 60)
         store.update_job(key, result={"model": "w", "champion": "w:1", "triggers": {"new_data": "x"},
                                       "promoting": challenger.ref}, at=time.time() - 60)
-        outcome = project.agent().run_once()
+        outcome = project.monitoring.agent().run_once()
         assert outcome["decision"]["decision"] == "promoted" and outcome["decision"]["resumed"] is True
-        assert project.model("w@champion").ref == challenger.ref
-        assert project.agent().run_once()["decision"] is None
+        assert project.models.get("w@champion").ref == challenger.ref
+        assert project.monitoring.agent().run_once()["decision"] is None
         assert [c.version for c in store.alias_history("w", "champion")] == [1, challenger.version]
         [job] = store.list_jobs()
         assert (job.status, job.attempts, job.result["watch"]["previous"]) == ("watching", 2, "w:1")
-        assert len(project.models("w")) == 2  # nothing was trained again
+        assert len(project.models.list("w")) == 2  # nothing was trained again

@@ -9,10 +9,13 @@ from pathlib import Path
 import jsonschema
 import pytest
 import yaml
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import StandardScaler
 
+import conveyor
 from conveyor.core.errors import BadInputError
-from conveyor.registry.models import load_model, promote
-from conveyor.serve.deploy import docker_context, k8s_manifests
+from conveyor.registry.models import load_model, promote, register_model
+from conveyor.serve.deploy import docker_context, install_spec, k8s_manifests
 from conveyor.store import Stores
 
 PROBE = {"type": "object", "required": ["httpGet", "periodSeconds"],
@@ -91,6 +94,9 @@ def test_docker_context_bakes_a_loadable_model_and_runs_as_non_root(stores, regr
     assert re.search(r"^USER 10001:10001$", dockerfile, re.M) and "useradd --system --uid 10001" in dockerfile
     assert re.search(r"^HEALTHCHECK .*", dockerfile, re.M) and "/v2/health/ready" in dockerfile
     assert '"serve", "price@champion", "--host", "0.0.0.0"' in dockerfile
+    # the distribution users install, at the running version, with the extras this model's flavor needs
+    assert f'ARG CONVEYOR_SPEC="conveyor-mlops[serve]=={conveyor.__version__}"' in dockerfile
+    assert summary["install"] == f"conveyor-mlops[serve]=={conveyor.__version__}" and "conveyor==" not in dockerfile
     assert dockerfile.index("COPY --chown=10001:10001 model/") < dockerfile.index("USER 10001")
     state = tmp_path / "image" / "model" / ".conveyor"
     baked = Stores.open(f"sqlite:///{state / 'conveyor.db'}", str(state / "artifacts"))
@@ -105,3 +111,24 @@ def test_docker_context_bakes_a_loadable_model_and_runs_as_non_root(stores, regr
     assert pulled["mode"] == "pull" and "COPY" not in text and "CONVEYOR_DB_URL" in text
     with pytest.raises(BadInputError, match="not an empty folder"):
         docker_context(stores, "price@champion", tmp_path / "image")
+
+
+def test_the_image_installs_the_extras_of_the_flavor(stores, regressor, tmp_path):
+    import xgboost
+
+    model = xgboost.XGBRegressor(n_estimators=5).fit(regressor.rows, regressor.rows["x0"]).get_booster()
+    native = register_model(stores, model, "boost", signature=regressor.signature)
+    assert native.flavor == "xgboost"
+    assert install_spec(native) == f"conveyor-mlops[serve,xgboost]=={conveyor.__version__}"
+    pipeline = Pipeline([("scale", StandardScaler()), ("model", xgboost.XGBRegressor(n_estimators=5))])
+    pipeline.fit(regressor.rows, regressor.rows["x0"])
+    searched = register_model(stores, pipeline, "auto", signature=regressor.signature)
+    assert searched.flavor == "sklearn" and install_spec(searched) == f"conveyor-mlops[serve]=={conveyor.__version__}"
+    # the loaded model shows what is inside the pickle: its last step needs the xgboost extra, and the image gets it
+    built = docker_context(stores, "auto:1", tmp_path / "image")
+    assert built["install"] == f"conveyor-mlops[serve,xgboost]=={conveyor.__version__}"
+    assert f'CONVEYOR_SPEC="conveyor-mlops[serve,xgboost]=={conveyor.__version__}"' in (
+        tmp_path / "image" / "Dockerfile").read_text()
+    register_model(stores, regressor.model, "lgbm", signature=regressor.signature)
+    assert docker_context(stores, "lgbm:1", tmp_path / "lgbm")["install"] == (
+        f"conveyor-mlops[serve]=={conveyor.__version__}")

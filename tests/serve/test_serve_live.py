@@ -6,10 +6,12 @@ import threading
 import time
 
 import httpx
+import lightgbm as lgb
 import numpy as np
+import pandas as pd
 import pytest
 
-from conveyor.registry.models import promote, rollback
+from conveyor.registry.models import promote, register_model, rollback
 from conveyor.serve import create_app, running_server
 from conveyor.serve.app import in_canary, parse_canary
 
@@ -21,12 +23,32 @@ def _wait_for(condition, timeout: float = 10.0) -> None:
         time.sleep(0.02)
 
 
-def test_promotions_and_a_rollback_under_traffic_fail_no_request(stores, regressor):
-    for _ in range(4):
-        regressor.register(stores, "price")
+@pytest.fixture(scope="module")
+def priced(regressor):
+    """Four regressors on the same columns whose answers say which one answered: model k predicts about 100 * k."""
+    rng = np.random.default_rng(3)
+    X = pd.DataFrame(rng.normal(size=(300, 4)), columns=regressor.features)
+    y = 2 * X["x0"] - X["x1"]
+    return [lgb.LGBMRegressor(n_estimators=30, verbose=-1).fit(X, y + 100 * k) for k in (1, 2, 3, 4)]
+
+
+def _register(stores, regressor, models) -> None:
+    for model in models:
+        register_model(stores, model, "price", signature=regressor.signature)
+
+
+def _answered_by(predictions: list[float]) -> str:
+    """Which of the ``priced`` models made these predictions (each answers within a few units of 100 * k)."""
+    versions = {round(p / 100) for p in predictions}
+    assert len(versions) == 1 and all(abs(p - 100 * round(p / 100)) < 10 for p in predictions), predictions
+    return f"price:{versions.pop()}"
+
+
+def test_promotions_and_a_rollback_under_traffic_fail_no_request(stores, regressor, priced):
+    _register(stores, regressor, priced)
     promote(stores, "price:1", "champion")
     rows = regressor.rows.to_numpy().tolist()
-    expected = regressor.model.predict(regressor.rows).tolist()
+    expected = {f"price:{k}": model.predict(regressor.rows).tolist() for k, model in enumerate(priced, 1)}
     seen: list[tuple[str, str]] = []
     errors: list[str] = []
     stop = threading.Event()
@@ -40,9 +62,10 @@ def test_promotions_and_a_rollback_under_traffic_fail_no_request(stores, regress
                         errors.append(f"{response.status_code} {response.text}")
                         continue
                     body = response.json()
-                    if body["predictions"] != pytest.approx(expected, rel=1e-12):
+                    answered = _answered_by(body["predictions"])  # from the numbers, not from a label
+                    if body["predictions"] != pytest.approx(expected[answered], rel=1e-12):
                         errors.append("wrong answer")
-                    seen.append((response.headers["X-Model-Version"], body["model_version"]))
+                    seen.append((response.headers["X-Model-Version"], answered))
                 except httpx.HTTPError as exc:
                     errors.append(repr(exc))
 
@@ -71,9 +94,8 @@ def test_promotions_and_a_rollback_under_traffic_fail_no_request(stores, regress
     assert 'conveyor_model_reloads_total{role="primary"} 4.0' in metrics
 
 
-def test_shadow_is_logged_but_never_answers_and_canary_splits_by_key(stores, regressor):
-    for _ in range(3):
-        regressor.register(stores, "price")
+def test_shadow_is_logged_but_never_answers_and_canary_splits_by_key(stores, regressor, priced):
+    _register(stores, regressor, priced[:3])
     promote(stores, "price:1", "champion")
     promote(stores, "price:2", "challenger")
     promote(stores, "price:3", "candidate")
@@ -88,6 +110,9 @@ def test_shadow_is_logged_but_never_answers_and_canary_splits_by_key(stores, reg
     assert canaried == {k for k in keys if in_canary(k, 30)} and 30 < len(canaried) < 90
     assert all(answers[k].headers["X-Model-Version"] == "price:3" for k in canaried)
     assert all(r.headers["X-Model-Version"] == "price:1" for k, r in answers.items() if k not in canaried)
+    # the numbers say who answered: the canary's model for canaried keys, the champion otherwise, never the shadow
+    assert {_answered_by(answers[k].json()["predictions"]) for k in canaried} == {"price:3"}
+    assert {_answered_by(r.json()["predictions"]) for k, r in answers.items() if k not in canaried} == {"price:1"}
     assert again.json()["role"] == answers[keys[0]].json()["role"]  # stable per key
     logged = stores.metadata.list_predictions("price")
     by_role: dict[str, list] = {}
@@ -95,6 +120,7 @@ def test_shadow_is_logged_but_never_answers_and_canary_splits_by_key(stores, reg
         by_role.setdefault(record.role, []).append(record)
     assert len(by_role["shadow"]) == len(by_role["primary"]) + len(by_role["canary"]) == 2 * 201
     assert {r.model for r in by_role["shadow"]} == {"price:2"}
+    assert {_answered_by([r.outputs["prediction"]]) for r in by_role["shadow"]} == {"price:2"}  # it did score
     primary_requests = {r.request_id for r in by_role["primary"] + by_role["canary"]}
     assert {r.request_id for r in by_role["shadow"]} == primary_requests and len(primary_requests) == 201
 

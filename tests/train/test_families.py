@@ -79,8 +79,8 @@ def test_a_training_run_records_the_skipped_family(tmp_path, monkeypatch):
     frame = load_diabetes(as_frame=True).frame
     (tmp_path / "d.csv").write_text(frame.to_csv(index=False))
     with cv.Project.init(tmp_path) as project:
-        project.ingest(tmp_path / "d.csv", name="d")
-        trained = project.train("d", "target", max_trials=2, budget=60)
+        project.data.ingest(tmp_path / "d.csv", name="d")
+        trained = project.training.train("d", "target", max_trials=2, budget=60)
         run = project.stores.metadata.get_run(trained.run.id)
     assert run.tags["families_skipped"] == "xgboost"
     assert any("'xgboost' was not searched" in note and "conveyor-mlops[xgboost]" in note

@@ -87,7 +87,7 @@ def ingest(source: Annotated[str, typer.Argument(help="A .csv/.parquet/.jsonl fi
     with open_project(project) as proj, byte_progress(f"ingest {name}", not json,
                                                       unit="files" if folder else "bytes") as progress:
         try:
-            version, created = proj.ingest_source(source, name, query=query, on_error=on_error, pii=pii,
+            version, created = proj.data.ingest(source, name, query=query, on_error=on_error, pii=pii,
                                                   against=against, contract=contract, progress=progress)
         except ValidationFailed as failed:
             _print_report(failed.report, json)
@@ -158,7 +158,7 @@ def list_versions(name: Annotated[str | None, typer.Argument(help="Only this dat
                   project: ProjectOption = None, json: JsonOption = False) -> None:
     """List dataset versions, oldest first."""
     with open_project(project) as proj:
-        versions = proj.datasets(name)
+        versions = proj.data.list(name)
     if json:
         emit_json([version_dict(v) for v in versions])
         return
@@ -173,7 +173,7 @@ def log(name: Annotated[str, typer.Argument(help="Dataset name.")],
     from conveyor.data.history import describe_changes
 
     with open_project(project) as proj:
-        entries = proj.data_log(name)
+        entries = proj.data.log(name)
     if json:
         emit_json(entries)
         return
@@ -186,8 +186,8 @@ def show(ref: Annotated[str, typer.Argument(help="NAME or NAME@VERSION.")],
          project: ProjectOption = None, json: JsonOption = False) -> None:
     """Schema, profile and lineage (parents, children, runs, models) of one dataset version."""
     with open_project(project) as proj:
-        version = proj.dataset(ref)
-        lineage = proj.lineage(f"{version.name}@{version.version}")
+        version = proj.data.get(ref)
+        lineage = proj.data.lineage(version)
     if json:
         emit_json({**version_dict(version), "profile": version.profile, "meta": version.meta,
                    "children": lineage["children"], "runs": lineage["runs"], "models": lineage["models"]})
@@ -217,7 +217,7 @@ def contract(ref: Annotated[str, typer.Argument(help="NAME@VERSION to infer the 
              project: ProjectOption = None, json: JsonOption = False) -> None:
     """Infer a validation contract from a version and write it to contracts/NAME.yaml for you to edit."""
     with open_project(project) as proj:
-        path, rules = proj.write_contract(ref, force=force)
+        path, rules = proj.data.contract(ref, force=force)
     if json:
         emit_json({"path": str(path), "contract": rules})
         return
@@ -237,7 +237,7 @@ def validate(target: Annotated[str, typer.Argument(help="NAME, NAME@VERSION or a
     from conveyor.core.errors import CheckFailedError
 
     with open_project(project) as proj:
-        report = proj.validate(target, against=against, contract=contract_file, name=name)
+        report = proj.data.validate(target, against=against, contract=contract_file, name=name)
     _print_report(report, json)
     if not report.passed:
         raise CheckFailedError(f"{target}: {report.summary()}")
@@ -251,14 +251,9 @@ def diff(a: Annotated[str, typer.Argument(help="NAME@VERSION (before).")],
          project: ProjectOption = None, json: JsonOption = False) -> None:
     """Schema changes, row counts and per-column distribution shift between two versions."""
     with open_project(project) as proj:
-        result = proj.diff(a, b)
-        if html is not None:
-            page = proj.diff_html(a, b)
-            tmp = html.with_name(f".{html.name}.tmp")
-            tmp.write_text(page, encoding="utf-8")
-            tmp.replace(html)
+        result = proj.data.diff(a, b, html=html)
     if json:
-        emit_json({**result, "html": str(html) if html else None})
+        emit_json({**result, "html": result.get("html")})
         return
     schema = result["schema"]
     typer.echo(f"rows {result['rows_before']} -> {result['rows_after']} ({result['rows_change']:+d}); "
@@ -278,7 +273,7 @@ def scan(ref: Annotated[str, typer.Argument(help="NAME or NAME@VERSION.")],
          project: ProjectOption = None, json: JsonOption = False) -> None:
     """Flag columns that look personal: emails, phone numbers, card numbers (Luhn), IP addresses, names."""
     with open_project(project) as proj:
-        findings = proj.scan_pii(ref)
+        findings = proj.data.scan(ref)
     if json:
         emit_json(findings)
         return
@@ -296,7 +291,7 @@ def filter_rows(ref: Annotated[str, typer.Argument(help="NAME@VERSION to filter.
                 project: ProjectOption = None, json: JsonOption = False) -> None:
     """Derive a dataset from the rows that match a query (the parent is recorded)."""
     with open_project(project) as proj:
-        version = proj.filter_dataset(ref, query, name)
+        version = proj.data.filter(ref, query, name)
     if json:
         emit_json(version_dict(version))
         return
@@ -310,7 +305,7 @@ def split(ref: Annotated[str, typer.Argument(help="NAME@VERSION to split.")],
           project: ProjectOption = None, json: JsonOption = False) -> None:
     """Derive NAME.train and NAME.test by a seeded random split (the parent is recorded)."""
     with open_project(project) as proj:
-        parts = proj.split_dataset(ref, test_fraction=test, seed=seed)
+        parts = proj.data.split(ref, test_fraction=test, seed=seed)
     if json:
         emit_json([version_dict(v) for v in parts])
         return

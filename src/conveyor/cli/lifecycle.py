@@ -16,14 +16,20 @@ def register(app: typer.Typer) -> None:
         app.command(command.__name__)(command)
 
 
-def init(path: Annotated[Path, typer.Argument(help="Project folder.")] = Path("."),
-         name: Annotated[str | None, typer.Option("--name")] = None, json: JsonOption = False) -> None:
+def init(path: Annotated[Path | None, typer.Argument(help="Project folder (default: here).")] = None,
+         name: Annotated[str | None, typer.Option("--name")] = None,
+         project: Annotated[Path | None, typer.Option("--project", help="Project folder (the same as PATH).")]
+         = None, json: JsonOption = False) -> None:
     """Create a project: conveyor.yaml and the embedded store (.conveyor/)."""
+    from conveyor.core.errors import BadInputError
     from conveyor.project import Project  # heavy imports only once a verb runs
 
-    with Project.init(path, name=name) as project:
-        data = {"root": str(project.root), "name": project.config.get("name"),
-                "db": project.stores.metadata.url, "artifacts": project.stores.artifacts.url}
+    if path is not None and project is not None and path.resolve() != project.resolve():
+        raise BadInputError(f"Two project folders given: {path} and --project {project}.", field="project",
+                            hint="Give the folder once, as PATH or as --project.")
+    with Project.init(path or project or Path("."), name=name) as created:
+        data = {"root": str(created.root), "name": created.config.name,
+                "db": created.stores.metadata.url, "artifacts": created.stores.artifacts.url}
     if json:
         emit_json(data)
         return
@@ -45,15 +51,15 @@ def train(dataset: Annotated[str, typer.Argument(help="NAME or NAME@VERSION.")],
     """AutoML over linear, forest, gradient-boosting, LightGBM and XGBoost pipelines; records a run (with its
     evaluation, gates and model card) and a model version. Exits 1 when a quality gate fails."""
     from conveyor.core.errors import CheckFailedError
-    from conveyor.train.budget import parse_budget
 
     with open_project(project) as proj:
-        seconds = parse_budget(budget or proj.setting("train", "budget", "60s"))
+        seconds = proj.training.budget(budget)
         with search_progress(seconds, "training", enabled=not json) as on_trial, \
-                proj.resource_sampler(f"train:{model or dataset.split('@')[0]}"):  # monitor: resources of training
-            result = proj.train(dataset, target, model_name=model, task=task, metric=metric, budget=seconds,
-                                max_trials=trials, search=search, seed=seed, on_trial=on_trial, folds=folds)
-        proj.reference_stats(result.model_version.ref)  # monitor: reference statistics stored once, at training
+                proj.monitoring.resource_sampler(f"train:{model or dataset.split('@')[0]}"):  # resources of training
+            result = proj.training.train(dataset, target, model_name=model, task=task, metric=metric,
+                                         budget=seconds, max_trials=trials, search=search, seed=seed,
+                                         on_trial=on_trial, folds=folds)
+        proj.monitoring.reference_stats(result.model_version.ref)  # reference statistics stored once, at training
     automl = result.automl
     states = [t.state for t in automl.trials]
     data = {"run": result.run.id, "model_version": result.model_version.ref, "family": automl.family,
@@ -78,7 +84,7 @@ def train(dataset: Annotated[str, typer.Argument(help="NAME or NAME@VERSION.")],
         if result.gates:
             table("Quality gates", ["rule", "result", "detail"],
                   [[r["rule"], "pass" if r["passed"] else "FAIL", r["detail"]] for r in result.gates["rules"]])
-        typer.echo(f"report: conveyor report {result.run.id[:12]} --out report.html")
+        typer.echo(f"report: conveyor report {result.run.id[:12]} --html report.html")
     if failed:
         raise CheckFailedError(f"{result.model_version.ref} failed {len(failed)} quality gate(s): "
                                + "; ".join(f"{r['rule']}: {r['detail']}" for r in failed) + ".", field="gates",
@@ -101,11 +107,14 @@ def serve(model: Annotated[str, typer.Argument(help="MODEL@ALIAS, MODEL:N or MOD
           workers: Annotated[int, typer.Option("--workers", min=1, help="Worker processes (model loaded once "
                                                                         "per worker).")] = 1,
           no_log: Annotated[bool, typer.Option("--no-log", help="Do not log predictions.")] = False,
-          project: ProjectOption = None) -> None:
+          project: ProjectOption = None,
+          json: Annotated[bool, typer.Option("--json", help="Announce the server as one JSON document (model "
+                                                            "version, URL, endpoints) instead of a banner.")]
+          = False) -> None:
     """Serve a model over HTTP: MLflow /invocations and the Open Inference Protocol (V2); follows the alias."""
     from conveyor.cli.serving import run_server
 
-    run_server(model, host=host, port=port, workers=workers, project=project,
+    run_server(model, host=host, port=port, workers=workers, project=project, json=json,
                options={"shadow": shadow, "canary": canary, "token": token, "max_batch_size": max_batch_size,
                         "max_wait_ms": max_wait_ms, "log_predictions": not no_log})
 
@@ -138,12 +147,10 @@ def retrain(model: Annotated[str, typer.Argument(help="Model name.")],
             seed: Annotated[int, typer.Option("--seed")] = 0,
             project: ProjectOption = None, json: JsonOption = False) -> None:
     """One pass of the retraining policy: challenger vs champion on the same recent holdout."""
-    from conveyor.train.budget import parse_budget
-
     with open_project(project) as proj:
-        seconds = parse_budget(budget or proj.setting("train", "budget", "60s"))
+        seconds = proj.training.budget(budget, retrain=True)
         with search_progress(seconds, "retraining", enabled=not json) as on_trial:
-            decision = proj.retrain(model, budget=seconds, max_trials=trials, seed=seed, on_trial=on_trial)
+            decision = proj.training.retrain(model, budget=seconds, max_trials=trials, seed=seed, on_trial=on_trial)
     if json:
         emit_json(decision.to_dict())
         return
@@ -151,11 +158,14 @@ def retrain(model: Annotated[str, typer.Argument(help="Model name.")],
 
 
 def demo(fast: Annotated[bool, typer.Option("--fast", help="Smaller budgets and samples.")] = False,
-         keep: Annotated[Path | None, typer.Option("--keep", help="Leave the demo project in this folder.")] = None,
+         keep: Annotated[Path | None, typer.Option("--keep", "--project", help="Leave the demo project in this "
+                                                   "(new or empty) folder.")] = None,
+         html: Annotated[Path | None, typer.Option("--html", help="Write the drift report page here (default: "
+                                                   "drift-report.html in a kept project).")] = None,
          json: JsonOption = False) -> None:
     """The whole loop on real New York flights of 2013: ingest, train, promote, serve, drift, retrain."""
     from conveyor.demo import run_demo
 
-    summary = run_demo(keep=keep, fast=fast, say=None if json else console.print)
+    summary = run_demo(keep=keep, fast=fast, html=html, say=None if json else console.print)
     if json:
         emit_json(summary)

@@ -17,6 +17,7 @@ def main(argv: list[str] | None = None) -> None:
     from conveyor.cli.app import app  # keeps `--version` free of typer/rich imports
     from conveyor.core.errors import ConveyorError
 
+    _plain_warnings()
     try:
         app(args=args, prog_name="conveyor", standalone_mode=True)
     except SystemExit as exc:
@@ -34,6 +35,23 @@ def main(argv: list[str] | None = None) -> None:
     except Exception as exc:  # the last line of defence: a bug still gets one readable line, not a traceback
         _fail(f"internal error: {type(exc).__name__}: {exc} (set CONVEYOR_DEBUG=1 to see the traceback, "
               f"and please report it)", 1, exc)
+
+
+def _plain_warnings() -> None:
+    """A moved key of conveyor.yaml is one line on stderr (``warning: ...``), not a Python warning with a path."""
+    import warnings
+
+    from conveyor.core.config import ConfigDeprecationWarning
+
+    shown = warnings.showwarning
+
+    def show(message, category, filename, lineno, file=None, line=None):
+        if issubclass(category, ConfigDeprecationWarning):
+            print(f"warning: {message}", file=sys.stderr)
+            return
+        shown(message, category, filename, lineno, file, line)
+
+    warnings.showwarning = show
 
 
 def _fail(message: str, code: int, exc: BaseException | None) -> None:

@@ -41,8 +41,8 @@ def _report_alias_change(change, verb: str, json: bool) -> None:
 def list_models(project: ProjectOption = None, json: JsonOption = False) -> None:
     """Every model version, with its aliases."""
     with open_project(project) as proj:
-        versions = proj.models()
-        aliases = {name: proj.aliases(name) for name in {v.name for v in versions}}
+        versions = proj.models.list()
+        aliases = {name: proj.models.aliases(name) for name in {v.name for v in versions}}
     rows = [version_dict(v, aliases[v.name]) for v in versions]
     if json:
         emit_json(rows)
@@ -61,10 +61,10 @@ def show(ref: Annotated[str, typer.Argument(help="MODEL, MODEL:N or MODEL@ALIAS.
     from conveyor.registry.cards import render_markdown
 
     with open_project(project) as proj:
-        mv = proj.model(ref)
-        aliases = proj.aliases(mv.name)
-        run = proj.run(mv.run_id) if mv.run_id else None
-        model_card = proj.model_card(mv.ref)
+        mv = proj.models.get(ref)
+        aliases = proj.models.aliases(mv.name)
+        run = proj.runs.get(mv.run_id) if mv.run_id else None
+        model_card = proj.models.card(mv.ref)
     data = version_dict(mv, aliases)
     data["lineage"] = {"run": mv.run_id, "dataset": mv.dataset,
                        "git_commit": run.tags.get("git.commit") if run else None,
@@ -102,7 +102,7 @@ def promote_cmd(ref: Annotated[str, typer.Argument(help="MODEL:N (or MODEL@ALIAS
     """Point an alias at a model version (recorded in the audit trail). A version that failed its quality gates
     is refused unless --override-gates is given with a --reason."""
     with open_project(project) as proj:
-        change = proj.promote(ref, alias, reason=reason, override_gates=override_gates)
+        change = proj.models.promote(ref, alias, reason=reason, override_gates=override_gates)
     _report_alias_change(change, "->", json)
 
 
@@ -113,7 +113,7 @@ def rollback_cmd(name: Annotated[str, typer.Argument(help="Model name.")],
                  project: ProjectOption = None, json: JsonOption = False) -> None:
     """Move an alias back to the version it held before its latest promotion."""
     with open_project(project) as proj:
-        change = proj.rollback(name, alias, reason=reason)
+        change = proj.models.rollback(name, alias, reason=reason)
     _report_alias_change(change, "rolled back to", json)
 
 
@@ -126,7 +126,7 @@ def import_cmd(file: Annotated[Path, typer.Argument(help="Model file: LightGBM .
                project: ProjectOption = None, json: JsonOption = False) -> None:
     """Register a model trained elsewhere, with lineage to a dataset version."""
     with open_project(project) as proj:
-        mv = proj.import_model(file, name, data=data, trust=trust)
+        mv = proj.models.import_(file, name, data=data, trust=trust)
     if json:
         emit_json(version_dict(mv))
         return
@@ -140,9 +140,9 @@ def audit_cmd(project: ProjectOption = None, json: JsonOption = False) -> None:
     from conveyor.core.errors import CheckFailedError, IntegrityError
 
     with open_project(project) as proj:
-        entries = proj.audit()
+        entries = proj.models.audit()
         try:
-            count = proj.verify_audit()
+            count = proj.models.verify()
         except IntegrityError as exc:
             raise CheckFailedError(f"Audit check failed: {exc.message}", field="audit", hint=exc.hint) from None
     if json:

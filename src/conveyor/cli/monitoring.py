@@ -22,24 +22,20 @@ def monitor(model: Annotated[str, typer.Argument(help="MODEL@ALIAS, MODEL:N or M
             multivariate: Annotated[bool, typer.Option("--multivariate/--no-multivariate",
                                                        help="Domain-classifier check (a few seconds).")] = True,
             fail_on_drift: Annotated[bool, typer.Option("--fail-on-drift", help="Exit 1 when drift is found.")] = False,
-            report_path: Annotated[Path | None, typer.Option("--report", help="Where to write the HTML report "
-                                                             "(default .conveyor/reports/).")] = None,
+            html: Annotated[Path | None, typer.Option("--html", "--report", help="Where to write the HTML report "
+                                                      "(default .conveyor/reports/MODEL-N.html).")] = None,
             project: ProjectOption = None, json: JsonOption = False) -> None:
     """Drift, data quality, live performance and resources of a model; writes an offline HTML report."""
     from conveyor.execution.resources import gpu_status
-    from conveyor.monitor.report import render_html
 
     with open_project(project) as proj:
-        report = proj.monitor(model, current=current, window=window, since=since, multivariate=multivariate)
+        report = proj.monitoring.monitor(model, current=current, window=window, since=since,
+                                         multivariate=multivariate)
         history = proj.stores.metadata.list_samples(report.model, limit=5000)
         serving = [s for s in proj.stores.metadata.list_samples(limit=20000)
                    if s.subject in (f"serve:{report.model}", f"train:{report.model.split(':')[0]}")]
-        alerts = proj.alerts(subject=report.model, limit=50)
-        path = report_path or proj.root / ".conveyor" / "reports" / f"{report.model.replace(':', '-')}.html"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.tmp")
-        tmp.write_text(render_html(report, history + serving, alerts), encoding="utf-8")
-        tmp.replace(path)
+        alerts = proj.monitoring.alerts(subject=report.model, limit=50)
+        path = proj.monitoring.write_report(report, html, samples=history + serving, alerts=alerts)
     gpu = gpu_status()
     resources = _latest_resources(serving)
     data = report.to_dict()
@@ -109,7 +105,7 @@ def alerts_list(ctx: typer.Context,
 
         raise BadInputError(f"Unknown alert status {status!r}.", field="status", hint="Use open or acked.")
     with open_project(project) as proj:
-        alerts = proj.alerts(status=status)
+        alerts = proj.monitoring.alerts(status=status)
     if json:
         emit_json([asdict(a) for a in alerts])
         return
@@ -122,14 +118,14 @@ def alerts_ack(alert_id: Annotated[str, typer.Argument(metavar="ID", help="Alert
                project: ProjectOption = None, json: JsonOption = False) -> None:
     """Acknowledge an alert: it stops counting repeats, and its rule stays quiet for its cooldown."""
     with open_project(project) as proj:
-        alert = proj.ack_alert(alert_id)
+        alert = proj.monitoring.ack(alert_id)
     if json:
         emit_json(asdict(alert))
         return
     typer.echo(f"acknowledged {alert.id[:8]} ({alert.rule} on {alert.subject}) by {alert.acked_by}")
 
 
-def agent(model: Annotated[str | None, typer.Argument(help="Model name (default: policy.model).")] = None,
+def agent(model: Annotated[str | None, typer.Argument(help="Model name (default: retrain.model).")] = None,
           once: Annotated[bool, typer.Option("--once", help="One tick, then exit (for cron and tests).")] = False,
           interval: Annotated[str, typer.Option("--interval", help="Pause between ticks, e.g. 60s or 5m.")] = "5m",
           project: ProjectOption = None, json: JsonOption = False) -> None:
@@ -139,7 +135,7 @@ def agent(model: Annotated[str | None, typer.Argument(help="Model name (default:
 
     pause = parse_duration(interval, "interval")
     with open_project(project) as proj:
-        worker = proj.agent(model)
+        worker = proj.monitoring.agent(model)
         while True:
             outcome = worker.run_once()
             if json:

@@ -32,7 +32,7 @@ def list_runs(order_by: Annotated[str | None, typer.Option("--order-by", help="S
               project: ProjectOption = None, json: JsonOption = False) -> None:
     """List runs, newest first (or best first by --order-by METRIC)."""
     with open_project(project) as proj:
-        found = proj.runs(order_by_metric=order_by, ascending=ascending, limit=limit)
+        found = proj.runs.list(order_by_metric=order_by, ascending=ascending, limit=limit)
     if json:
         emit_json([run_dict(r) for r in found])
         return
@@ -46,7 +46,7 @@ def show(run_id: Annotated[str, typer.Argument(help="Run id or a unique prefix."
          project: ProjectOption = None, json: JsonOption = False) -> None:
     """Params, metrics, tags, artifacts and lineage of one run."""
     with open_project(project) as proj:
-        run = proj.run(run_id)
+        run = proj.runs.get(run_id)
     if json:
         emit_json(run_dict(run))
         return
@@ -61,7 +61,7 @@ def compare(run_ids: Annotated[list[str], typer.Argument(help="Two or more run i
             project: ProjectOption = None, json: JsonOption = False) -> None:
     """Params and metrics of several runs side by side."""
     with open_project(project) as proj:
-        found = [proj.run(r) for r in run_ids]
+        found = proj.runs.compare(run_ids)
     if json:
         emit_json([run_dict(r) for r in found])
         return

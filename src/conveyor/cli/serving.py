@@ -1,33 +1,29 @@
 """``conveyor serve``: build the app in this process, or in each of N worker processes.
 
 With ``--workers N`` uvicorn's supervisor forks N processes that share the listening socket; each builds its own
-app (and so loads the model once) through :func:`worker_app`, from the settings passed in an environment variable.
+app (and so loads the model once) through :func:`worker_app`, from the options passed in an environment variable.
+Options left unset come from the serve: section of conveyor.yaml (``Project.serving_app`` merges them).
 """
 
 from __future__ import annotations
 
-import json
+import json as jsonlib
 import os
+import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from fastapi import FastAPI
+from conveyor.cli.output import console, emit_json, open_project
 
-from conveyor.cli.output import console, open_project
+if TYPE_CHECKING:
+    from fastapi import FastAPI
 
 _ENV = "CONVEYOR_SERVE_WORKER"
-
-
-def _options(options: dict[str, Any], settings: dict[str, Any]) -> dict[str, Any]:
-    """CLI values first, then the project's ``serve:`` section, then the defaults."""
-    merged = {k: v for k, v in (settings or {}).items()
-              if k in ("max_batch_size", "max_wait_ms", "reload_interval", "max_rows", "max_body_bytes")}
-    merged.update({k: v for k, v in options.items() if v is not None})
-    return merged
+ENDPOINTS = ["/invocations", "/v2/models/{name}/infer", "/explain", "/feedback", "/health", "/metrics"]
 
 
 def worker_app() -> FastAPI:
-    spec = json.loads(os.environ[_ENV])
+    spec = jsonlib.loads(os.environ[_ENV])
     from conveyor.serve.runner import tune_gc
 
     proj = open_project(Path(spec["project"]) if spec["project"] else None)
@@ -36,21 +32,30 @@ def worker_app() -> FastAPI:
     return app
 
 
-def run_server(model: str, *, host: str, port: int, workers: int, project: Path | None,
-               options: dict[str, Any]) -> None:
+def run_server(model: str, *, host: str, port: int, workers: int, project: Path | None, options: dict[str, Any],
+               json: bool = False) -> None:
     from conveyor.serve.runner import serve_forever, serve_workers
 
+    options = {k: v for k, v in options.items() if v is not None}
     with open_project(project) as proj:
-        merged = _options(options, proj.config.get("serve") or {})
-        version = proj.model(model).ref
-        banner = (f"serving {version} on http://{host}:{port}  (POST /invocations, /v2/models/..., /explain, "
-                  f"/feedback, GET /health, /metrics)" + (f", {workers} workers" if workers > 1 else ""))
-        with proj.resource_sampler(f"serve:{version}"):  # monitor: CPU/memory/disk/GPU of the server and workers
+        version = proj.models.get(model).ref
+        url = f"http://{host}:{port}"
+
+        def announce() -> None:
+            if json:
+                emit_json({"model_version": version, "url": url, "workers": workers, "endpoints": ENDPOINTS})
+                sys.stdout.flush()  # a supervisor reading the pipe sees it before the first request
+            else:
+                console.print(f"serving {version} on {url}  (POST /invocations, /v2/models/..., /explain, "
+                              f"/feedback, GET /health, /metrics)" + (f", {workers} workers" if workers > 1 else ""),
+                              highlight=False)
+
+        with proj.monitoring.resource_sampler(f"serve:{version}"):  # CPU/memory/disk/GPU of server and workers
             if workers == 1:
-                app = proj.serving_app(model, **merged)
-                console.print(banner, highlight=False)
+                app = proj.serving_app(model, **options)
+                announce()
                 serve_forever(app, host, port)
                 return
-            os.environ[_ENV] = json.dumps({"project": str(proj.root), "model": model, "options": merged})
-            console.print(banner, highlight=False)
+            os.environ[_ENV] = jsonlib.dumps({"project": str(proj.root), "model": model, "options": options})
+            announce()
             serve_workers("conveyor.cli.serving:worker_app", host, port, workers)

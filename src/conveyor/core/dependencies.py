@@ -7,11 +7,20 @@ clear message::
     lightgbm = require("lightgbm", "train")
     # MissingDependencyError: Training needs the Python package 'lightgbm', which is not installed.
     #   pip install 'conveyor-mlops[train]'
+
+A module that belongs to an extra as a whole (the AutoML search, the inference app) imports its packages at the top
+inside :func:`extra_imports`, which turns the same ImportError into the same message and keeps the names typed::
+
+    with extra_imports("train"):
+        import optuna
+        from sklearn.pipeline import Pipeline
 """
 
 from __future__ import annotations
 
 import importlib.util
+from collections.abc import Iterator
+from contextlib import contextmanager
 from importlib import import_module
 from types import ModuleType
 
@@ -28,14 +37,20 @@ EXTRA_PURPOSE = {
 }
 
 
+# Import name -> the distribution a user would recognise, where the two differ.
+DISTRIBUTIONS = {"sklearn": "scikit-learn", "pynvml": "nvidia-ml-py", "yaml": "pyyaml", "psycopg": "psycopg",
+                 "prometheus_client": "prometheus-client"}
+
+
 def install_hint(extra: str) -> str:
     return f"pip install '{DISTRIBUTION}[{extra}]'"
 
 
 def missing(module: str, extra: str, *, field: str | None = None) -> MissingDependencyError:
     purpose = EXTRA_PURPOSE.get(extra, f"The {extra!r} extra")
+    top = module.partition(".")[0]
     return MissingDependencyError(
-        f"{purpose} needs the Python package {module.partition('.')[0]!r}, which is not installed.",
+        f"{purpose} needs the Python package {DISTRIBUTIONS.get(top, top)!r}, which is not installed.",
         field=field or extra, hint=f"Install it with: {install_hint(extra)}", extra=extra, module=module)
 
 
@@ -50,6 +65,18 @@ def require(module: str, extra: str, *, field: str | None = None) -> ModuleType:
         top = module.partition(".")[0]
         if getattr(exc, "name", None) in (top, module) or importlib.util.find_spec(top) is None:
             raise missing(module, extra, field=field) from None
+        raise
+
+
+@contextmanager
+def extra_imports(extra: str) -> Iterator[None]:
+    """Module-level imports of an extra's packages: a missing one raises :func:`missing`'s error for ``extra``."""
+    try:
+        yield
+    except ModuleNotFoundError as exc:
+        name = exc.name or ""
+        if name and not available(name):
+            raise missing(name, extra) from None
         raise
 
 

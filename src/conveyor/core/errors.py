@@ -6,16 +6,19 @@ Every error a user can cause is a :class:`ConveyorError`. Each class carries
 * ``exit_code`` what the CLI exits with (2 = bad usage or input, 1 = the work ran and failed a check),
 * ``http_status`` what the REST layers answer.
 
-Tree::
+Tree (every subclass, wherever it is defined; tests/core/test_errors.py checks it against the code)::
 
     ConveyorError
     ├── BadInputError          (exit 2, HTTP 422)  wrong types, missing columns, NaN, empty files
-    │   └── PayloadTooLargeError (HTTP 413)
+    │   ├── PayloadTooLargeError (HTTP 413)
+    │   ├── InvalidJSONError     (HTTP 400)        serve.payloads: a body that is not JSON at all
+    │   └── UnsupportedMediaTypeError (HTTP 415)   serve.payloads: a content type the server does not read
     ├── NotFoundError          (exit 2, HTTP 404)  unknown dataset, model, version, alias, run
     ├── ConflictError          (exit 2, HTTP 409)  a name or version that already exists
     ├── IntegrityError         (exit 2, HTTP 409)  an artifact whose bytes do not match its hash,
     │                                              an audit trail that was edited
     ├── CheckFailedError       (exit 1, HTTP 409)  a gate or check ran and failed
+    │   └── ValidationFailed                       data.contracts: a batch failed its contract; carries the report
     ├── MissingDependencyError (exit 2, HTTP 501)  an optional package is not installed; names the extra
     └── StoreError             (exit 2, HTTP 503)  a backend that cannot be reached or upgraded
 

@@ -1,4 +1,5 @@
-"""Where a project keeps its state, from conveyor.yaml and environment variables (which win)."""
+"""Where a project keeps its state, from conveyor.yaml and environment variables (which win). The settings of
+the project's work itself are the typed configuration of :mod:`conveyor.core.config`."""
 
 from __future__ import annotations
 
@@ -18,14 +19,15 @@ class Settings:
     executor: str = "inline"
 
     @classmethod
-    def for_project(cls, root: Path) -> Settings:
+    def for_project(cls, root: Path, *, executor: str = "inline") -> Settings:
+        """The project's stores and executor; the environment wins over ``executor`` (train.executor)."""
         root = Path(root).resolve()
         state = root / STATE_DIR
         return cls(
             root=root,
             db_url=os.environ.get("CONVEYOR_DB_URL") or f"sqlite:///{state / 'conveyor.db'}",
             artifacts_url=os.environ.get("CONVEYOR_ARTIFACTS") or str(state / "artifacts"),
-            executor=os.environ.get("CONVEYOR_EXECUTOR") or "inline",
+            executor=os.environ.get("CONVEYOR_EXECUTOR") or executor,
         )
 
 

@@ -5,11 +5,14 @@ A contract (``contracts/NAME.yaml``)::
 
     dataset: churn
     inferred_from: churn@3f2a...
-    rows: {min: 500, max: 4000}
     columns:
-      age: {kind: numeric, nullable: false, min: 18, max: 99}
+      age: {kind: numeric, nullable: false, min: 10, max: 107}
       plan: {kind: categorical, nullable: true, allowed: [basic, pro]}
       id: {kind: numeric, unique: true}
+    rows: {min: 500, max: 4000}    # only when asked for (row_bounds=True) or written by hand
+
+Inferred ranges are the observed ones widened by a margin (:func:`numeric_bounds`), so that a fresh sample of the
+same distribution passes while a change of units, a sign flip or a sentinel value (-999) does not.
 
 Missing columns and columns of the wrong kind are bad input (exit 2: the batch is not this dataset at all); value
 checks that fail are a failed check (exit 1, or quarantine/warn at ingest) with counts and example rows per check.
@@ -25,14 +28,20 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import yaml
 
 from conveyor.core.entities import DatasetVersion
 from conveyor.core.errors import BadInputError, CheckFailedError
 from conveyor.core.kinds import column_kind
-from conveyor.data.profile import OTHER
+from conveyor.stats import OTHER
 
+RANGE_MARGIN = 0.1
+"""Inferred numeric bounds widen by at least this share of the observed range on each side..."""
+TAIL_MARGIN = 3.0
+"""...and by at least this many times the distance from the extreme to the 1st/99th percentile, so a long tail
+(whose next sample's extreme lands far beyond this one's) gets room in proportion to its length."""
 MAX_ALLOWED = 50
 """A categorical column with at most this many distinct values gets an ``allowed`` list when inferred."""
 EXAMPLES = 3
@@ -40,8 +49,31 @@ KINDS = ("numeric", "categorical", "bool", "datetime")
 COLUMN_KEYS = {"kind", "nullable", "min", "max", "allowed", "unique"}
 
 
-def infer_contract(version: DatasetVersion) -> dict[str, Any]:
-    """A contract that ``version`` itself passes, from its stored profile (the rows are not read again)."""
+def numeric_bounds(stats: dict[str, Any], integral: bool) -> tuple[float, float]:
+    """(min, max) for a numeric column's contract: the observed range widened by :data:`RANGE_MARGIN` of itself and
+    :data:`TAIL_MARGIN` times each tail's length (extreme to 1st/99th percentile, from the profile's quantiles).
+    A column never seen below zero keeps zero as its floor; integer columns get integer bounds."""
+    low, high = float(stats["min"]), float(stats["max"])
+    quantiles = [q for q in stats.get("quantiles") or [] if q is not None]
+    if len(quantiles) >= 3:
+        levels = np.linspace(0.0, 1.0, len(quantiles))
+        q01, q99 = np.interp([0.01, 0.99], levels, quantiles)
+    else:
+        q01, q99 = low, high
+    spread = high - low if high > low else max(abs(high), 1.0)
+    lower = low - max(RANGE_MARGIN * spread, TAIL_MARGIN * (float(q01) - low))
+    upper = high + max(RANGE_MARGIN * spread, TAIL_MARGIN * (high - float(q99)))
+    if low >= 0:
+        lower = max(lower, 0.0)
+    if integral:
+        lower, upper = float(math.floor(lower)), float(math.ceil(upper))
+    return lower, upper
+
+
+def infer_contract(version: DatasetVersion, *, row_bounds: bool = False) -> dict[str, Any]:
+    """A contract that ``version`` itself passes, and a fresh sample of the same distribution too, from its stored
+    profile (the rows are not read again). Row-count bounds (half to twice the reference) are opt-in:
+    batches legitimately come in every size."""
     if version.meta.get("kind") == "files":
         raise BadInputError(f"{version.ref} is a set of files; contracts describe tables.", field="dataset")
     profiles = version.profile.get("columns", {})
@@ -50,7 +82,7 @@ def infer_contract(version: DatasetVersion) -> dict[str, Any]:
         stats = profiles.get(column["name"], {})
         spec: dict[str, Any] = {"kind": column["kind"], "nullable": bool(stats.get("nulls", 0))}
         if column["kind"] == "numeric" and stats.get("min") is not None:
-            spec["min"], spec["max"] = stats["min"], stats["max"]
+            spec["min"], spec["max"] = numeric_bounds(stats, "int" in column["dtype"].lower())
         top = stats.get("top") or {}
         if column["kind"] == "categorical" and OTHER not in top and 0 < len(top) <= MAX_ALLOWED:
             spec["allowed"] = sorted(top)
@@ -58,8 +90,11 @@ def infer_contract(version: DatasetVersion) -> dict[str, Any]:
         if discrete and stats.get("distinct") == stats.get("count") == version.rows > 1:
             spec["unique"] = True
         columns[column["name"]] = spec
-    return {"dataset": version.name, "inferred_from": f"{version.name}@{version.version}",
-            "rows": {"min": max(1, version.rows // 2), "max": version.rows * 2}, "columns": columns}
+    contract: dict[str, Any] = {"dataset": version.name, "inferred_from": f"{version.name}@{version.version}",
+                                "columns": columns}
+    if row_bounds:
+        contract["rows"] = {"min": max(1, version.rows // 2), "max": version.rows * 2}
+    return contract
 
 
 def write_contract(contract: dict[str, Any], path: Path) -> None:

@@ -32,7 +32,7 @@ from conveyor.core.errors import BadInputError, NotFoundError
 from conveyor.core.kinds import column_kind
 from conveyor.core.refs import DatasetRef, check_name
 from conveyor.data.csv_reader import CSV_BLOCK_SIZE
-from conveyor.data.profile import profile_column, profile_frame
+from conveyor.data.profile import profile_column, profile_document, profile_frame
 from conveyor.data.readers import StreamingReader, TypeClash, checked_reader
 from conveyor.store import Stores
 
@@ -164,19 +164,6 @@ class _HashingFile:
         if not self.closed:
             self.handle.close()
             self.closed = True
-
-
-def content_id(table: pa.Table) -> str:
-    """The version id of a table: a hash of its values and Arrow types alone, in fixed row slices. The Parquet
-    bytes also carry the pandas and pyarrow versions that wrote them, so hashing those would give the same data a
-    new id after an upgrade."""
-    table = normalize(table)
-    hasher = blake3.blake3()
-    hasher.update(table.schema.remove_metadata().serialize())
-    for start in range(0, table.num_rows, HASH_ROWS):
-        for piece in table.slice(start, HASH_ROWS).combine_chunks().to_batches():
-            hasher.update(piece.replace_schema_metadata(None).serialize())
-    return hasher.hexdigest()
 
 
 def ingest_frame(stores: Stores, frame: pd.DataFrame, name: str, *, source: str = "dataframe",
@@ -326,7 +313,7 @@ def describe(parquet_path: str, frame: pd.DataFrame | None = None) -> tuple[list
         profiles[name] = profile_column(series)
         del series
         pa.default_memory_pool().release_unused()
-    return columns, {"rows": source.metadata.num_rows, "columns": profiles}
+    return columns, profile_document(source.metadata.num_rows, profiles)
 
 
 def resolve(stores: Stores, ref: str | DatasetRef | DatasetVersion) -> DatasetVersion:

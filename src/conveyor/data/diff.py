@@ -1,5 +1,12 @@
-"""Compare two dataset versions from their stored profiles: schema changes, row counts, per-column shift; and the
-same as a self-contained HTML page with overlaid distributions (inline SVG and CSS, nothing fetched)."""
+"""Compare two dataset versions from their stored profiles: schema changes, row counts, per-column drift; and the
+same as a self-contained HTML page with overlaid distributions (inline SVG and CSS, nothing fetched).
+
+The drift of each column is :func:`conveyor.stats.compare` of the two profiles (no rows are read), the engine and
+policy ``conveyor monitor`` and ``conveyor retrain`` use, so a version compared here gets the verdict a window of
+the same rows gets there. Each column entry has the one result shape (``method``, ``score``, ``threshold``,
+``drifted`` and the tests' numbers) plus ``nulls_ref``/``nulls_cur``; the older keys ``shifted``, ``mean_before``,
+``mean_after``, ``nulls_before``, ``nulls_after`` and ``detail`` are kept for one release.
+"""
 
 from __future__ import annotations
 
@@ -10,13 +17,13 @@ import numpy as np
 
 from conveyor.core.entities import DatasetVersion
 from conveyor.core.errors import BadInputError
-from conveyor.data.profile import OTHER, cdf_from_quantiles
-from conveyor.data.shift import column_shift
+from conveyor.stats import OTHER, ColumnSketch, DriftPolicy, cdf_from_quantiles, compare
 
 BINS = 30
 
 
-def diff_versions(a: DatasetVersion, b: DatasetVersion) -> dict[str, Any]:
+def diff_versions(a: DatasetVersion, b: DatasetVersion, *, policy: DriftPolicy = DriftPolicy()) -> dict[str, Any]:
+    """Schema, rows and per-column drift from ``a`` (the reference) to ``b`` (the current version)."""
     for version in (a, b):
         if version.meta.get("kind") == "files":
             raise BadInputError(f"{version.ref} is a set of files; diff compares tables.", field="dataset",
@@ -25,17 +32,22 @@ def diff_versions(a: DatasetVersion, b: DatasetVersion) -> dict[str, Any]:
     kinds_b = {c["name"]: c for c in b.columns}
     changed_type = [{"column": n, "before": kinds_a[n]["dtype"], "after": kinds_b[n]["dtype"]}
                     for n in kinds_a.keys() & kinds_b.keys() if kinds_a[n]["dtype"] != kinds_b[n]["dtype"]]
+    common = [c["name"] for c in a.columns if c["name"] in kinds_b]
+    found = {c.column: c for c in compare(a.profile, b.profile, common, policy=policy).columns}
     columns = []
-    for name in [c["name"] for c in a.columns if c["name"] in kinds_b]:
+    for name in common:
         before, after = a.profile["columns"].get(name, {}), b.profile["columns"].get(name, {})
-        shift = column_shift(before, after)
+        drift = found.get(name)
+        shape = drift.to_dict() if drift else {"kind": before.get("kind"), "method": None, "score": None,
+                                               "threshold": None, "drifted": False}
         columns.append({
-            "column": name, "kind": before.get("kind"),
+            "column": name, **shape, "nulls_ref": before.get("nulls"), "nulls_cur": after.get("nulls"),
+            # the keys `data diff` wrote before the one result shape, kept for one release
+            "shifted": shape["drifted"], "mean_before": before.get("mean"), "mean_after": after.get("mean"),
             "nulls_before": before.get("nulls"), "nulls_after": after.get("nulls"),
-            "mean_before": before.get("mean"), "mean_after": after.get("mean"),
-            "method": shift["method"] if shift else None, "score": shift["score"] if shift else None,
-            "shifted": bool(shift and shift["shifted"]), "detail": shift or {},
+            "detail": drift.detail if drift else {},
         })
+    drifted = [c["column"] for c in columns if c["drifted"]]
     return {
         "a": f"{a.name}@{a.version}", "b": f"{b.name}@{b.version}",
         "rows_before": a.rows, "rows_after": b.rows, "rows_change": b.rows - a.rows,
@@ -43,12 +55,14 @@ def diff_versions(a: DatasetVersion, b: DatasetVersion) -> dict[str, Any]:
                    "removed": [n for n in kinds_a if n not in kinds_b],
                    "type_changed": sorted(changed_type, key=lambda c: c["column"])},
         "columns": columns,
-        "shifted": [c["column"] for c in columns if c["shifted"]],
+        "drifted": drifted,
+        "shifted": drifted,  # kept for one release
     }
 
 
-def _numeric_svg(before: dict[str, Any], after: dict[str, Any]) -> str:
-    q_a, q_b = np.asarray(before["quantiles"]), np.asarray(after["quantiles"])
+def _numeric_svg(before: ColumnSketch, after: ColumnSketch) -> str:
+    q_a, q_b = before.quantiles, after.quantiles
+    assert q_a is not None and q_b is not None
     low, high = min(q_a[0], q_b[0]), max(q_a[-1], q_b[-1])
     if high <= low:
         high = low + 1.0
@@ -69,18 +83,18 @@ def _numeric_svg(before: dict[str, Any], after: dict[str, Any]) -> str:
     return f'<svg viewBox="0 0 {width} {height}" width="{width}" height="{height}">{"".join(parts)}</svg>'
 
 
-def _categorical_svg(before: dict[str, Any], after: dict[str, Any]) -> str:
-    names = sorted(set(before["top"]) | set(after["top"]),
-                   key=lambda c: -(before["top"].get(c, 0) + after["top"].get(c, 0)))[:12]
+def _categorical_svg(before: ColumnSketch, after: ColumnSketch) -> str:
+    names = sorted(set(before.shares) | set(after.shares),
+                   key=lambda c: -(before.shares.get(c, 0) + after.shares.get(c, 0)))[:12]
     width, row = 420, 18
     height = row * len(names) + 4
-    top = max([before["top"].get(c, 0) for c in names] + [after["top"].get(c, 0) for c in names] + [1e-9])
+    top = max([before.shares.get(c, 0) for c in names] + [after.shares.get(c, 0) for c in names] + [1e-9])
     parts = []
     for i, name in enumerate(names):
         y = i * row
         label = "(other)" if name == OTHER else name
         parts.append(f'<text x="0" y="{y + 13}">{html.escape(label[:18])}</text>')
-        for share, cls, dy in ((before["top"].get(name, 0), "a", 2), (after["top"].get(name, 0), "b", 9)):
+        for share, cls, dy in ((before.shares.get(name, 0), "a", 2), (after.shares.get(name, 0), "b", 9)):
             parts.append(f'<rect class="{cls}" x="130" y="{y + dy}" width="{share / top * (width - 140):.1f}" '
                          f'height="7"><title>{html.escape(label)}: {share:.1%}</title></rect>')
     return f'<svg viewBox="0 0 {width} {height}" width="{width}" height="{height}">{"".join(parts)}</svg>'
@@ -102,19 +116,17 @@ def diff_html(diff: dict[str, Any], a: DatasetVersion, b: DatasetVersion) -> str
     rows = "".join(
         f'<tr><td>{esc(c["column"])}</td><td>{esc(str(c["kind"]))}</td><td>{esc(str(c["method"] or "-"))}</td>'
         f'<td>{_number(c["score"])}</td>'
-        f'<td class="{"shifted" if c["shifted"] else ""}">{"shifted" if c["shifted"] else "stable"}</td>'
-        f'<td>{c["nulls_before"]} &rarr; {c["nulls_after"]}</td></tr>' for c in diff["columns"])
+        f'<td class="{"shifted" if c["drifted"] else ""}">{"drifted" if c["drifted"] else "stable"}</td>'
+        f'<td>{c["nulls_ref"]} &rarr; {c["nulls_cur"]}</td></tr>' for c in diff["columns"])
     cards = []
     for c in diff["columns"]:
-        before, after = a.profile["columns"].get(c["column"], {}), b.profile["columns"].get(c["column"], {})
-        if c["method"] == "psi":
-            svg = _numeric_svg(before, after)
-        elif c["method"] == "chi2":
-            svg = _categorical_svg(before, after)
-        else:
+        if c["method"] in (None, "nulls"):
             continue
+        before = ColumnSketch.from_dict(a.profile["columns"][c["column"]])
+        after = ColumnSketch.from_dict(b.profile["columns"][c["column"]])
+        svg = _numeric_svg(before, after) if c["kind"] == "numeric" else _categorical_svg(before, after)
         cards.append(f'<div class="card"><b>{esc(c["column"])}</b>'
-                     f'{" <span class=shifted>shifted</span>" if c["shifted"] else ""}<br>{svg}</div>')
+                     f'{" <span class=shifted>drifted</span>" if c["drifted"] else ""}<br>{svg}</div>')
     schema = diff["schema"]
     changes = [f"added: {esc(', '.join(schema['added']))}" if schema["added"] else "",
                f"removed: {esc(', '.join(schema['removed']))}" if schema["removed"] else "",
@@ -124,7 +136,7 @@ def diff_html(diff: dict[str, Any], a: DatasetVersion, b: DatasetVersion) -> str
     return f"""<!doctype html><html><head><meta charset="utf-8"><title>Diff {esc(a.ref)} vs {esc(b.ref)}</title>
 <style>{CSS}</style></head><body><h1>{esc(a.ref)} &rarr; {esc(b.ref)}</h1>
 <p>Rows {a.rows} &rarr; {b.rows} ({diff['rows_change']:+d}). Schema: {schema_text}.
-{len(diff['shifted'])} of {len(diff['columns'])} columns shifted.</p>
+{len(diff['drifted'])} of {len(diff['columns'])} columns drifted.</p>
 <p class="key"><span style="background:#1f77b4;opacity:.55"></span>{esc(a.ref)}
 <span style="background:#ff7f0e;opacity:.55"></span>{esc(b.ref)}</p>
 <table><tr><th>column</th><th>kind</th><th>test</th><th>score</th><th>verdict</th><th>nulls</th></tr>{rows}</table>

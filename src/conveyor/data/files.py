@@ -68,11 +68,13 @@ def add_files(stores: Stores, path: str | Path, name: str, *,
     previous = _latest_files_version(stores, name)
     old_manifest = read_manifest(stores, previous) if previous else []
     # where each file's bytes are already stored (by the previous version, or earlier in this walk)
-    known = {f["digest"]: {k: f[k] for k in ("digest", "pack", "offset") if k in f} for f in old_manifest}
+    known: dict[str, dict[str, Any]] = {f["digest"]: {k: f[k] for k in ("digest", "pack", "offset") if k in f}
+                                        for f in old_manifest}
     located: list[tuple[str, int, dict[str, Any]]] = []
     pack = _Pack(stores)
     for done, (relative, full) in enumerate(entries, 1):
         size, data = _read_small(full)
+        entry: dict[str, Any]
         if data is None:
             entry = {"digest": stores.artifacts.put_file(full)}
         else:

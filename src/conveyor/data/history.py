@@ -20,7 +20,7 @@ def changes(previous: DatasetVersion | None, version: DatasetVersion) -> dict[st
     diff = diff_versions(previous, version)
     return {"rows": diff["rows_change"], "columns_added": diff["schema"]["added"],
             "columns_removed": diff["schema"]["removed"],
-            "types_changed": [t["column"] for t in diff["schema"]["type_changed"]], "shifted": diff["shifted"]}
+            "types_changed": [t["column"] for t in diff["schema"]["type_changed"]], "shifted": diff["drifted"]}
 
 
 def log(versions: list[DatasetVersion]) -> list[dict[str, Any]]:

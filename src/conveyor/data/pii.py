@@ -11,6 +11,7 @@ from __future__ import annotations
 import ipaddress
 import os
 import re
+from collections.abc import Callable
 from typing import Any
 
 import blake3
@@ -65,7 +66,8 @@ def _is_ip(text: str) -> bool:
     return True
 
 
-DETECTORS = {"email": EMAIL.match, "card_number": _is_card, "ip_address": _is_ip, "phone": _is_phone}
+DETECTORS: dict[str, Callable[[str], object]] = {"email": EMAIL.match, "card_number": _is_card,
+                                                 "ip_address": _is_ip, "phone": _is_phone}
 
 
 def scan_frame(frame: pd.DataFrame) -> list[dict[str, Any]]:

@@ -1,1 +1,2 @@
-"""L2: metrics on a holdout, slices, fairness and explanations (permutation importance, SHAP)."""
+"""L2: holdout metrics, fairness by group, explanations (booster contributions, SHAP, permutation importance) and
+the curves and slices that reports draw."""

@@ -9,10 +9,13 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sklearn import metrics as skm
 
+from conveyor.core.dependencies import extra_imports
 from conveyor.core.errors import BadInputError
 from conveyor.evaluate.metrics import calibration_bins, classification_metrics, regression_metrics
+
+with extra_imports("train"):
+    from sklearn import metrics as skm
 
 CURVE_POINTS = 60
 MAX_SLICES = 20
@@ -83,14 +86,15 @@ def slice_metrics(column: pd.Series, task: str, y_true: np.ndarray, y_pred: np.n
 def fairness(column: pd.Series, task: str, y_true: np.ndarray, y_pred: np.ndarray,
              classes: list) -> dict[str, Any]:
     """Per-group metrics and the largest gaps between groups (fairlearn's definitions)."""
-    from fairlearn.metrics import (
-        MetricFrame,
-        demographic_parity_difference,
-        equalized_odds_difference,
-        false_positive_rate,
-        selection_rate,
-        true_positive_rate,
-    )
+    with extra_imports("fairness"):
+        from fairlearn.metrics import (
+            MetricFrame,
+            demographic_parity_difference,
+            equalized_odds_difference,
+            false_positive_rate,
+            selection_rate,
+            true_positive_rate,
+        )
 
     groups = _groups(column.reset_index(drop=True)).to_numpy()
     with warnings.catch_warnings():

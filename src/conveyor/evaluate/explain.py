@@ -15,8 +15,12 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sklearn.inspection import permutation_importance
-from sklearn.pipeline import Pipeline
+
+from conveyor.core.dependencies import extra_imports
+
+with extra_imports("train"):
+    from sklearn.inspection import permutation_importance
+    from sklearn.pipeline import Pipeline
 
 MAX_ROWS = 1_000
 

@@ -5,7 +5,11 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from sklearn import metrics as skm
+
+from conveyor.core.dependencies import extra_imports
+
+with extra_imports("train"):
+    from sklearn import metrics as skm
 
 CLASSIFICATION_METRICS = ("roc_auc", "accuracy", "f1", "precision", "recall", "log_loss", "pr_auc", "brier",
                           "calibration_error")

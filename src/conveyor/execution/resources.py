@@ -17,35 +17,41 @@ from typing import Any
 
 import psutil
 
+from conveyor.core.dependencies import available, install_hint, require
 from conveyor.core.entities import Sample, now
 
 
-def gpu_status() -> dict[str, Any]:
-    """``{"available": bool, "reason": str, "gpus": [...]}``: NVML's view, or why there is none."""
+def gpu_status(nvml: Any = None) -> dict[str, Any]:
+    """``{"available": bool, "reason": str, "gpus": [...]}``: NVML's view, or why there is none.
+
+    ``nvml`` is the NVML binding to ask (``pynvml`` from the ``gpu`` extra by default); tests inject a probe."""
+    if nvml is None:
+        if not available("pynvml"):
+            return {"available": False, "gpus": [],
+                    "reason": f"nvidia-ml-py is not installed ({install_hint('gpu')})"}
+        nvml = require("pynvml", "gpu")
     try:
-        import pynvml
-    except ImportError:
-        return {"available": False, "reason": "nvidia-ml-py is not installed", "gpus": []}
-    try:
-        pynvml.nvmlInit()
-    except pynvml.NVMLError as exc:  # no driver, no device: the usual case on a CPU machine
+        nvml.nvmlInit()
+    except nvml.NVMLError as exc:  # no driver, no device: the usual case on a CPU machine
         return {"available": False, "reason": f"NVML unavailable: {exc}", "gpus": []}
     try:
         gpus = []
-        for index in range(pynvml.nvmlDeviceGetCount()):
-            handle = pynvml.nvmlDeviceGetHandleByIndex(index)
-            use = pynvml.nvmlDeviceGetUtilizationRates(handle)
-            memory = pynvml.nvmlDeviceGetMemoryInfo(handle)
+        for index in range(nvml.nvmlDeviceGetCount()):
+            handle = nvml.nvmlDeviceGetHandleByIndex(index)
+            use = nvml.nvmlDeviceGetUtilizationRates(handle)
+            memory = nvml.nvmlDeviceGetMemoryInfo(handle)
             gpus.append({"index": index, "utilization_percent": float(use.gpu), "memory_used_bytes": float(memory.used),
                          "memory_total_bytes": float(memory.total),
-                         "temperature_c": float(pynvml.nvmlDeviceGetTemperature(handle, pynvml.NVML_TEMPERATURE_GPU))})
+                         "temperature_c": float(nvml.nvmlDeviceGetTemperature(handle, nvml.NVML_TEMPERATURE_GPU))})
+        if not gpus:
+            return {"available": False, "reason": "NVML found no GPU", "gpus": []}
         return {"available": True, "reason": "", "gpus": gpus}
     finally:
-        pynvml.nvmlShutdown()
+        nvml.nvmlShutdown()
 
 
 def sample_process(subject: str, process: psutil.Process | None = None, disk_path: str | Path = ".",
-                   gpu: bool = True) -> list[Sample]:
+                   gpu: bool = True, nvml: Any = None) -> list[Sample]:
     """One reading: the process's CPU % (since its last reading) and memory, its children's included; the disk
     holding ``disk_path``; the GPUs when NVML answers."""
     process = process or psutil.Process()
@@ -67,7 +73,7 @@ def sample_process(subject: str, process: psutil.Process | None = None, disk_pat
               Sample(subject, "disk_used_bytes", float(disk.used), at),
               Sample(subject, "disk_free_bytes", float(disk.free), at)]
     if gpu:
-        for device in gpu_status()["gpus"]:
+        for device in gpu_status(nvml)["gpus"]:
             i = device["index"]
             points += [Sample(subject, f"gpu{i}.utilization_percent", device["utilization_percent"], at),
                        Sample(subject, f"gpu{i}.memory_used_bytes", device["memory_used_bytes"], at),
@@ -79,7 +85,7 @@ class ResourceSampler:
     """Samples this process (and its children) every ``interval`` seconds on a daemon thread until stopped."""
 
     def __init__(self, sink: Callable[[list[Sample]], None], subject: str | None = None, *, interval: float = 5.0,
-                 disk_path: str | Path = ".", batch: int = 1) -> None:
+                 disk_path: str | Path = ".", batch: int = 1, nvml: Any = None) -> None:
         self.sink = sink
         self.subject = subject or f"process:{os.getpid()}"
         self.interval = interval
@@ -88,17 +94,18 @@ class ResourceSampler:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._process = psutil.Process()
-        self._gpu = gpu_status()["available"]  # asked once: NVML's absence does not change while we run
+        self._nvml = nvml
+        self._gpu = gpu_status(nvml)["available"]  # asked once: NVML's absence does not change while we run
 
     def _loop(self) -> None:
         pending: list[Sample] = []
         self._process.cpu_percent(interval=None)  # the first reading only starts the clock
         while not self._stop.wait(self.interval):
-            pending += sample_process(self.subject, self._process, self.disk_path, gpu=self._gpu)
+            pending += sample_process(self.subject, self._process, self.disk_path, gpu=self._gpu, nvml=self._nvml)
             if len(pending) >= 4 * self.batch:
                 self._flush(pending)
                 pending = []
-        pending += sample_process(self.subject, self._process, self.disk_path, gpu=self._gpu)
+        pending += sample_process(self.subject, self._process, self.disk_path, gpu=self._gpu, nvml=self._nvml)
         self._flush(pending)
 
     def _flush(self, pending: list[Sample]) -> None:

@@ -1,1 +1,1 @@
-"""L2: preprocessing that travels inside the saved model pipeline, and the feature-selection methods."""
+"""L2: preprocessing that travels inside the saved model pipeline, and feature selection."""

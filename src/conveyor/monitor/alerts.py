@@ -27,9 +27,8 @@ import operator
 from dataclasses import dataclass, field
 from typing import Any
 
-from conveyor.core.durations import parse_duration
+from conveyor.core.config.sections.alerts import AlertsSection
 from conveyor.core.entities import Alert, new_id, now
-from conveyor.core.errors import BadInputError
 from conveyor.monitor.notifiers import check_notifier_name, notify
 from conveyor.store.metadata import MetadataStore
 
@@ -51,36 +50,16 @@ class Rule:
         return OPS[self.op](value, self.threshold)
 
 
-def parse_rules(config: dict[str, Any] | None) -> list[Rule]:
-    """The rules of the ``alerts:`` section, checked: one line naming the field for each mistake."""
+def parse_rules(config: AlertsSection | dict[str, Any] | None) -> list[Rule]:
+    """The rules of the ``alerts:`` section (checked there: one message naming the field for each mistake), with
+    their notifiers checked here."""
+    section = config if isinstance(config, AlertsSection) else AlertsSection.parse(config, "alerts")
     rules = []
-    for i, raw in enumerate((config or {}).get("rules") or []):
-        where = f"alerts.rules[{i}]"
-        if not isinstance(raw, dict):
-            raise BadInputError(f"{where} must be a mapping.", field=where, hint="See docs/monitoring.md.")
-        for key in ("name", "signal", "threshold"):
-            if raw.get(key) in (None, ""):
-                raise BadInputError(f"{where} has no {key}.", field=f"{where}.{key}",
-                                    hint="Each rule needs name, signal and threshold.")
-        try:
-            threshold = float(raw["threshold"])
-        except (TypeError, ValueError):
-            raise BadInputError(f"{where}.threshold must be a number, got {raw['threshold']!r}.",
-                                field=f"{where}.threshold") from None
-        op = str(raw.get("op", ">="))
-        if op not in OPS:
-            raise BadInputError(f"{where}.op {op!r} is not a comparison.", field=f"{where}.op",
-                                hint=f"Use one of: {', '.join(OPS)}.")
-        notifiers = raw.get("notify", ["log"])
-        notifiers = [notifiers] if isinstance(notifiers, str) else list(notifiers or [])
-        for name in notifiers:
-            check_notifier_name(str(name), f"{where}.notify")
-        rules.append(Rule(str(raw["name"]), str(raw["signal"]), threshold, op,
-                          parse_duration(raw.get("for", 0), f"{where}.for"), raw.get("subject"),
-                          parse_duration(raw.get("cooldown", "1h"), f"{where}.cooldown"), [str(n) for n in notifiers]))
-    names = [r.name for r in rules]
-    if len(set(names)) != len(names):
-        raise BadInputError("Alert rule names must be unique.", field="alerts.rules", hint="Rename the repeats.")
+    for i, raw in enumerate(section.rules):
+        for name in raw.notify:
+            check_notifier_name(name, f"alerts.rules[{i}].notify")
+        rules.append(Rule(raw.name, raw.signal, raw.threshold, raw.op, raw.for_seconds, raw.subject, raw.cooldown,
+                          list(raw.notify)))
     return rules
 
 

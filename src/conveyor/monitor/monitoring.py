@@ -14,12 +14,12 @@ from conveyor.core.errors import BadInputError, first_line
 from conveyor.core.refs import DatasetRef
 from conveyor.data.datasets import load_frame
 from conveyor.evaluate.metrics import evaluate_model
-from conveyor.monitor.checks import check_drift, data_quality, prediction_drift
-from conveyor.monitor.drift import ColumnDrift, DriftReport
+from conveyor.monitor.checks import data_quality, prediction_drift
 from conveyor.monitor.multivariate import domain_classifier
 from conveyor.monitor.performance import live_performance
 from conveyor.monitor.reference import PREDICTION, SAMPLE_ROWS, build_reference
 from conveyor.registry.models import load_model
+from conveyor.stats import ColumnDrift, DriftPolicy, DriftReport, compare
 from conveyor.store import Stores
 
 PREDICTION_SAMPLE = 5000
@@ -40,11 +40,7 @@ class MonitorReport:
     at: float = field(default_factory=now)
 
     def to_dict(self) -> dict[str, Any]:
-        prediction = None
-        if self.prediction is not None:
-            p = self.prediction
-            prediction = {"method": p.method, "score": p.score, "threshold": p.threshold, "drifted": p.drifted,
-                          **p.detail}
+        prediction = self.prediction.to_dict() if self.prediction is not None else None
         return {"model": self.model, "reference": self.reference, "current": self.current,
                 **self.drift.to_dict(), "prediction_drift": prediction, "multivariate": self.multivariate,
                 "quality": self.quality, "performance": self.performance}
@@ -129,19 +125,20 @@ def labelled_performance(stores: Stores, model: ModelVersion, current: pd.DataFr
 
 def monitor_frame(stores: Stores, model: ModelVersion, current: pd.DataFrame, current_label: str,
                   records: list[PredictionRecord] | None = None, *, multivariate: bool = False,
-                  numeric_method: str = "auto", categorical_method: str = "auto") -> MonitorReport:
+                  policy: DriftPolicy = DriftPolicy()) -> MonitorReport:
+    """Drift (judged by ``policy``), prediction drift, data quality,
+    performance and, when asked, multivariate drift of ``current`` against the model version's reference."""
     stats = reference_stats(stores, model)
     columns = [c["name"] for c in model.signature.get("inputs", []) if c["name"] in stats["columns"]]
     columns = columns or [c for c in stats["columns"] if c != PREDICTION]
-    report = check_drift(stats, current, columns, numeric_method=numeric_method,
-                         categorical_method=categorical_method)
+    report = compare(stats, current, columns, policy=policy)
     prediction = None
     if records is not None:
         outputs = [r.outputs.get("prediction") for r in records if isinstance(r.outputs, dict)]
         values = pd.Series([v for v in outputs if v is not None])
         if model.signature.get("task") == "classification":
             values = values.astype(str).astype(object)
-        prediction = prediction_drift(stats, values)
+        prediction = prediction_drift(stats, values, policy=policy)
         performance = live_performance(model.signature.get("task", "regression"), records)
     else:
         performance = labelled_performance(stores, model, current)

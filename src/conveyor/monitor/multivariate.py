@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from conveyor.core.dependencies import extra_imports
 from conveyor.monitor.reference import sample_frame
 
 AUC_THRESHOLD = 0.55
@@ -31,9 +32,10 @@ def _encode(reference: pd.DataFrame, current: pd.DataFrame, columns: list[str],
 
 def domain_classifier(stats: dict[str, Any], current: pd.DataFrame, columns: list[str], *,
                       sample_rows: int = 2000, seed: int = 0) -> dict[str, Any]:
-    from sklearn.ensemble import HistGradientBoostingClassifier
-    from sklearn.metrics import roc_auc_score
-    from sklearn.model_selection import StratifiedKFold, cross_val_predict
+    with extra_imports("monitor"):
+        from sklearn.ensemble import HistGradientBoostingClassifier
+        from sklearn.metrics import roc_auc_score
+        from sklearn.model_selection import StratifiedKFold, cross_val_predict
 
     reference = sample_frame(stats)
     columns = [c for c in columns if c in reference.columns and c in current.columns]

@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 
+from conveyor.core.dependencies import extra_imports
 from conveyor.core.entities import PredictionRecord
 
 Z95 = 1.959963984540054
@@ -42,7 +43,8 @@ def _errors(task: str, labelled: list[PredictionRecord]) -> np.ndarray:
 
 def concept_drift(errors: np.ndarray, at: list[float]) -> list[dict[str, Any]]:
     """Where ADWIN sees the error rate (or absolute error) change, in arrival order."""
-    from river.drift import ADWIN  # deferred: river takes ~1.5 s to import
+    with extra_imports("monitor"):  # deferred: river takes ~1.5 s to import
+        from river.drift import ADWIN
 
     detector = ADWIN(delta=ADWIN_DELTA)
     changes = []

@@ -12,8 +12,8 @@ import numpy as np
 import pandas as pd
 
 from conveyor.core.entities import Alert, Sample
-from conveyor.data.profile import OTHER
 from conveyor.monitor.monitoring import MonitorReport
+from conveyor.stats import OTHER
 
 WIDTH, HEIGHT = 360, 120
 REFERENCE_COLOUR, CURRENT_COLOUR = "#8a9bb0", "#e8772e"
@@ -88,7 +88,9 @@ def _categorical_chart(profile: dict[str, Any], values: pd.Series) -> str:
 
 def _support(detail: dict[str, Any]) -> str:
     if "effect" in detail:
-        return f"effect {detail['effect']:.3f} (drift needs &ge; 0.1), unseen {detail.get('unseen', 0):.1%}"
+        unseen = detail.get("unseen")
+        return (f"effect {detail['effect']:.3f} (drift needs &ge; 0.1)"
+                + (f", unseen {unseen:.1%}" if unseen is not None else ""))
     if "ks" in detail:
         return f"KS {detail['ks']:.3f}, mean {detail.get('mean_ref') or 0:.4g} &rarr; {detail.get('mean_cur') or 0:.4g}"
     return ""

@@ -29,7 +29,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from conveyor.core.durations import parse_duration
+from conveyor.core.config.sections.monitor import MonitorSection
+from conveyor.core.config.sections.retrain import TRIGGERS, RetrainSection
 from conveyor.core.entities import AgentJob, ModelVersion, now
 from conveyor.core.errors import BadInputError, CheckFailedError, ConflictError
 from conveyor.core.refs import DatasetRef
@@ -40,9 +41,9 @@ from conveyor.monitor.monitoring import MonitorReport, monitor_frame, reference_
 from conveyor.monitor.performance import live_performance
 from conveyor.pipeline.retrain import RetrainDecision, retrain
 from conveyor.registry.models import current_actor, load_model, promote, resolve_model, rollback
+from conveyor.stats import DriftPolicy
 from conveyor.store import Stores
 
-TRIGGERS = ("drift", "performance", "new_data", "schedule")
 MIN_WINDOW = 100
 
 
@@ -62,37 +63,16 @@ class Policy:
     min_improvement: float = 0.0
 
 
-def parse_policy(config: dict[str, Any] | None, model: str | None = None) -> Policy:
-    """The ``policy:`` section of conveyor.yaml, checked (``model`` overrides ``policy.model``)."""
-    raw = dict(config or {})
-    name = model or raw.get("model")
+def policy_from_config(retrain: RetrainSection, monitor: MonitorSection, model: str | None = None) -> Policy:
+    """The agent's policy from the retrain: and monitor: sections of conveyor.yaml, already checked (``model``
+    overrides retrain.model)."""
+    name = model or retrain.model
     if not name:
-        raise BadInputError("No model to look after.", field="policy.model",
-                            hint="Pass the model name (conveyor agent MODEL) or set policy.model in conveyor.yaml.")
-    triggers = raw.get("triggers", list(TRIGGERS))
-    triggers = [triggers] if isinstance(triggers, str) else list(triggers)
-    unknown = [t for t in triggers if t not in TRIGGERS]
-    if unknown:
-        raise BadInputError(f"Unknown retraining trigger(s): {', '.join(map(str, unknown))}.",
-                            field="policy.triggers", hint=f"Use: {', '.join(TRIGGERS)}.")
-    numbers: dict[str, Any] = {}
-    for key in ("drift_share", "performance_drop", "rollback_drop", "min_improvement"):
-        if key in raw:
-            try:
-                numbers[key] = float(raw[key])
-            except (TypeError, ValueError):
-                raise BadInputError(f"policy.{key} must be a number, got {raw[key]!r}.",
-                                    field=f"policy.{key}") from None
-    for key in ("window", "min_labels"):
-        if key in raw:
-            value = raw[key]
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise BadInputError(f"policy.{key} must be a whole number >= 1, got {value!r}.", field=f"policy.{key}")
-            numbers[key] = value
-    for key in ("watch", "lease", "schedule"):
-        if raw.get(key) is not None:
-            numbers[key] = parse_duration(raw[key], f"policy.{key}")
-    return Policy(str(name), str(raw.get("alias", "champion")), triggers, **numbers)
+        raise BadInputError("No model to look after.", field="retrain.model",
+                            hint="Pass the model name (conveyor agent MODEL) or set retrain.model in conveyor.yaml.")
+    return Policy(name, retrain.environment, list(retrain.on), retrain.drift_share, retrain.performance_drop,
+                  retrain.schedule, monitor.window, retrain.min_labels, retrain.watch, retrain.rollback.max_drop,
+                  retrain.lease, retrain.min_improvement)
 
 
 def _live_metric(task: str) -> str:
@@ -112,6 +92,7 @@ class Agent:
     retrain_options: dict[str, Any] = field(default_factory=dict)
     alert_config: dict[str, Any] = field(default_factory=dict)
     holder: str = field(default_factory=lambda: f"{socket.gethostname()}:{os.getpid()}:{threading.get_ident()}")
+    drift_policy: DriftPolicy = field(default_factory=DriftPolicy)  # judges drift in checks and retrain notes
 
     # one tick --------------------------------------------------------------------------------------------------
     def run_once(self) -> dict[str, Any]:
@@ -148,20 +129,21 @@ class Agent:
         report: MonitorReport | None = None
         if len(records) >= min(MIN_WINDOW, policy.window):
             report = monitor_frame(self.stores, champion, pd.DataFrame([r.inputs for r in records]),
-                                   f"last {len(records)} predictions", records)
+                                   f"last {len(records)} predictions", records, policy=self.drift_policy)
         elif newest.version != trained_on.version:
-            report = monitor_frame(self.stores, champion, load_frame(self.stores, newest), newest.ref)
+            report = monitor_frame(self.stores, champion, load_frame(self.stores, newest), newest.ref,
+                                   policy=self.drift_policy)
         if report is not None:
             self.stores.metadata.add_samples(report.samples())
             checks["drift_share"] = report.drift.share_drifted
             checks["window"] = report.current
+            checks["drifted"] = report.drift.drifted
             rules = alerts.parse_rules(self.alert_config)
             if rules:
                 alerts.evaluate_all(self.stores.metadata, rules, champion.ref, self.alert_config)
             if "drift" in policy.triggers and report.drift.share_drifted >= policy.drift_share:
-                drifted = [c.column for c in report.drift.columns if c.drifted]
                 fired["drift"] = (f"{report.drift.share_drifted:.0%} of input columns drifted in {report.current} "
-                                  f"({', '.join(drifted)})")
+                                  f"({', '.join(report.drift.drifted)})")
         task = champion.signature.get("task", "regression")
         live = live_performance(task, records) if records else {"labelled": 0}
         metric = _live_metric(task)
@@ -204,6 +186,7 @@ class Agent:
 
         options = dict(self.retrain_options)
         options.setdefault("min_improvement", self.policy.min_improvement)
+        options.setdefault("drift_policy", self.drift_policy)
         try:
             decision = retrain(self.stores, self.policy.model, alias=self.policy.alias,
                                on_trial=lambda *_: self._heartbeat(key), before_promote=before_promote, **options)

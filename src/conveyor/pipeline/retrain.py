@@ -11,12 +11,13 @@ from typing import Any
 
 import pandas as pd
 
+from conveyor.core.entities import DatasetVersion
 from conveyor.core.errors import BadInputError, NotFoundError
 from conveyor.core.refs import DatasetRef
 from conveyor.data.datasets import load_frame
 from conveyor.evaluate.metrics import evaluate_model, improvement
-from conveyor.monitor.drift import detect_drift
 from conveyor.registry.models import current_actor, load_model, promote, resolve_model
+from conveyor.stats import DriftPolicy, DriftReport, compare
 from conveyor.store import Stores
 from conveyor.train.automl import TrialResult
 from conveyor.train.trainer import train
@@ -54,17 +55,24 @@ def recent_holdout(frame: pd.DataFrame, fraction: float, time_column: str | None
     return frame.drop(index=holdout.index), holdout
 
 
+def drift_note(reference: DatasetVersion, frame: pd.DataFrame, inputs: list[str], *,
+               policy: DriftPolicy = DriftPolicy()) -> DriftReport:
+    """Drift of the newest rows against the profile of the data the champion was trained on, over its inputs:
+    the note a retrain decision carries (the engine and policy `conveyor monitor` uses)."""
+    return compare(reference.profile, frame, [c for c in inputs if c in reference.profile["columns"]], policy=policy)
+
+
 def retrain(stores: Stores, model_name: str, *, alias: str = "champion", budget_seconds: float = 60.0,
             max_trials: int | None = None, search: str = "bayesian", min_improvement: float = 0.0,
             holdout_fraction: float = 0.2, time_column: str | None = None, drop_columns: list[str] | None = None,
             seed: int = 0, project_root: Path | None = None,
             on_trial: Callable[[TrialResult, float | None, float], None] | None = None,
             before_promote: Callable[[str], None] | None = None,
-            train_options: dict[str, Any] | None = None) -> RetrainDecision:
+            train_options: dict[str, Any] | None = None, drift_policy: DriftPolicy = DriftPolicy()) -> RetrainDecision:
     """``before_promote(challenger_ref)`` runs just before the champion alias moves (the agent records its
     intent there, so that a restart after a crash can tell a finished promotion from one still to do).
     ``train_options`` are the trainer's keyword arguments from conveyor.yaml (families, gates, sensitive, ...): a
-    challenger that fails a quality gate is kept out of every alias."""
+    challenger that fails a quality gate is kept out of every alias. ``drift_policy`` judges the drift note."""
     champion = resolve_model(stores, f"{model_name}@{alias}")
     target = champion.signature.get("target")
     if not champion.dataset or not target:
@@ -90,8 +98,8 @@ def retrain(stores: Stores, model_name: str, *, alias: str = "champion", budget_
     train_part, holdout = recent_holdout(frame, holdout_fraction, time_column, seed)
     features_only = [c for c in frame.columns if c != time_column]  # the time column orders rows, it is no feature
     reference = stores.metadata.get_dataset_version(trained_on.name, trained_on.version)
-    drift = detect_drift(reference.profile, frame, columns=[c for c in inputs if c in reference.profile["columns"]])
-    drifted = [c.column for c in drift.columns if c.drifted]
+    drift = drift_note(reference, frame, inputs, policy=drift_policy)
+    drifted = drift.drifted
     result = train(stores, newest, target, model_name=model_name, metric=metric, budget_seconds=budget_seconds,
                    max_trials=max_trials, search=search, seed=seed, frame=train_part[features_only],
                    holdout=holdout[features_only], project_root=project_root, on_trial=on_trial,

@@ -54,7 +54,7 @@ def render_markdown(card: dict[str, Any]) -> str:
         for column, gaps in card["fairness"].items():
             lines.append(f"- {column}: " + ", ".join(f"{k} {_value(v)}" for k, v in gaps.items()))
     else:
-        lines.append("Not evaluated: no sensitive columns were given (train.sensitive in conveyor.yaml).")
+        lines.append("Not evaluated: no sensitive columns were given (data.sensitive in conveyor.yaml).")
     lines += ["", "## Quality gates", ""]
     gates = card["gates"]
     if gates:

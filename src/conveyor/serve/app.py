@@ -16,18 +16,14 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
-import xxhash
-from fastapi import APIRouter, FastAPI, Request, Response
-from prometheus_client import CONTENT_TYPE_LATEST
-from starlette.concurrency import run_in_threadpool
-
 from conveyor._version import __version__
+from conveyor.core.dependencies import extra_imports
 from conveyor.core.errors import BadInputError, ConveyorError, NotFoundError, PayloadTooLargeError
 from conveyor.core.refs import ModelRef
 from conveyor.serve import v2
@@ -52,6 +48,12 @@ from conveyor.serve.predlog import PredictionLogger
 from conveyor.serve.responses import JSONBytes, error_response, install_error_handlers
 from conveyor.serve.scoring import Scored, Served, fast_id
 from conveyor.store import Stores
+
+with extra_imports("serve"):
+    import xxhash
+    from fastapi import APIRouter, FastAPI, Request, Response
+    from prometheus_client import CONTENT_TYPE_LATEST
+    from starlette.concurrency import run_in_threadpool
 
 log = logging.getLogger(__name__)
 
@@ -297,7 +299,7 @@ def _answer(scored: Scored, inputs: Inputs, request_id: str) -> dict[str, Any]:
     return answer
 
 
-def _mlflow_router(server: Server) -> APIRouter:
+def _mlflow_router(server: Server) -> tuple[APIRouter, Callable[..., Awaitable[Response]]]:
     router = APIRouter()
     options = server.options
 
@@ -361,7 +363,7 @@ def _mlflow_router(server: Server) -> APIRouter:
     return router, invocations
 
 
-def _v2_router(server: Server) -> APIRouter:
+def _v2_router(server: Server) -> tuple[APIRouter, Callable[..., Awaitable[Response]]]:
     router = APIRouter(prefix="/v2")
     options = server.options
 

@@ -12,6 +12,7 @@ Rules (MLflow's, made explicit):
 
 from __future__ import annotations
 
+import datetime as dt
 import difflib
 import math
 from collections.abc import Callable
@@ -152,8 +153,12 @@ def _datetime(series: pd.Series, name: str) -> pd.Series:
         return series
     raw = series.astype(object)
     blank = _blank(raw)
+    given = raw.where(~blank, None)
+    if pd.api.types.infer_dtype(given, skipna=True) not in ("string", "datetime", "datetime64", "empty"):
+        # numbers are not timestamps (pandas would read them as epochs one day): leave them out, so they fail below
+        given = given.where([v is None or isinstance(v, str | dt.date) for v in given], None)
     try:
-        values = pd.to_datetime(raw.where(~blank, None), errors="coerce", format="ISO8601")
+        values = pd.to_datetime(given, errors="coerce", format="ISO8601")
     except (ValueError, TypeError, OverflowError):
         raise BadInputError(f"Column {name!r} must hold ISO 8601 timestamps in a single time zone.",
                             field=name, hint="For example 2024-05-01T12:00:00.") from None

@@ -18,9 +18,12 @@ from typing import Any
 import yaml
 
 from conveyor._version import __version__
+from conveyor.core.dependencies import DISTRIBUTION
+from conveyor.core.entities import ModelVersion
 from conveyor.core.errors import BadInputError
 from conveyor.core.refs import ModelRef
-from conveyor.registry.models import resolve_model
+from conveyor.registry.flavors import FLAVORS, get_flavor, requires_for
+from conveyor.registry.models import load_model, resolve_model
 from conveyor.store import Stores
 
 PORT = 8080
@@ -76,7 +79,7 @@ def _atomic_dir(out: Path, fill: Any) -> Path:
 
 def _bake(stores: Stores, ref: str, folder: Path) -> str:
     """A one-model project in ``folder``: the version's artifact and record, and the alias the image serves."""
-    from conveyor.registry.models import load_model, promote, register_model
+    from conveyor.registry.models import promote, register_model
 
     parsed = ModelRef.parse(ref)
     version = resolve_model(stores, ref)
@@ -96,11 +99,23 @@ def _bake(stores: Stores, ref: str, folder: Path) -> str:
     return f"{version.name}@{alias}"
 
 
+def install_spec(version: ModelVersion, model: Any = None) -> str:
+    """``conveyor-mlops[EXTRAS]==VERSION``: this conveyor with the serving extra and the extras ``version``'s flavor
+    declares (``Flavor.requires``); given the loaded ``model``, also those of every estimator inside it (a pickled
+    pipeline ending in an XGBoost estimator needs ``xgboost``). A flavor not installed here adds nothing."""
+    extras = {"serve"}
+    if version.flavor in FLAVORS:
+        extras.update(get_flavor(version.flavor).requires)
+        if model is not None:
+            extras.update(requires_for(model))
+    return f"{DISTRIBUTION}[{','.join(sorted(extras))}]=={__version__}"
+
+
 def docker_context(stores: Stores, ref: str, out: Path, *, pull: bool = False, image: str | None = None,
                    spec: str | None = None) -> dict[str, Any]:
     version = resolve_model(stores, ref)
     image = image or f"conveyor-{version.name}:{version.version}"
-    spec = spec or f"conveyor=={__version__}"
+    spec = spec or install_spec(version, load_model(stores, version).model if version.flavor in FLAVORS else None)
 
     def fill(staging: Path) -> None:
         serve_ref = ref if pull else _bake(stores, ref, staging / "model")
@@ -112,7 +127,7 @@ def docker_context(stores: Stores, ref: str, out: Path, *, pull: bool = False, i
 
     _atomic_dir(out, fill)
     return {"model_version": version.ref, "image": image, "dockerfile": str(Path(out) / "Dockerfile"),
-            "mode": "pull" if pull else "baked"}
+            "mode": "pull" if pull else "baked", "install": spec}
 
 
 def k8s_objects(ref: str, version_ref: str, *, image: str, replicas: int = 2, max_replicas: int = 10,

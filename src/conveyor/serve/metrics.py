@@ -14,7 +14,11 @@ import time
 from typing import Any
 
 import orjson
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+
+from conveyor.core.dependencies import extra_imports
+
+with extra_imports("serve"):
+    from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
 OPEN_PATHS = frozenset({"/health", "/v2/health/live", "/v2/health/ready", "/metrics"})
 _LATENCY_BUCKETS = (0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0)
@@ -53,7 +57,7 @@ class ServerMetrics:
                                 ["role", "model", "version"], registry=self.registry)
         self.reloads = Counter("conveyor_model_reloads", "Hot reloads to a new model version.", ["role"],
                                registry=self.registry)
-        self._children: dict[tuple, Any] = {}  # labels() costs microseconds; requests reuse the labelled series
+        self._children: dict[object, Any] = {}  # labels() costs microseconds; requests reuse the labelled series
 
     def request(self, endpoint: str, status: int, seconds: float) -> None:
         key = (endpoint, status)

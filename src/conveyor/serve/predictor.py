@@ -21,11 +21,14 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sklearn.pipeline import Pipeline
 
+from conveyor.core.dependencies import extra_imports
 from conveyor.core.errors import BadInputError, first_line
 from conveyor.registry.flavors import SMALL_BATCH, NativePredictor, native_predictor, proba_columns
 from conveyor.registry.loaded import LoadedModel
+
+with extra_imports("serve"):
+    from sklearn.pipeline import Pipeline
 
 __all__ = ["SMALL_BATCH", "Predictor", "model_predict"]
 
@@ -92,7 +95,9 @@ class Predictor:
 
     def predict_matrix(self, matrix: np.ndarray) -> tuple[Any, Any]:
         """A float64 matrix in signature order (only when :attr:`takes_matrix`)."""
-        return self._answer(self.booster.raw(matrix))
+        booster = self.booster
+        assert booster is not None, "predict_matrix needs a native booster (takes_matrix)"
+        return self._answer(booster.raw(matrix))
 
     def predict_frame(self, frame: pd.DataFrame, field: str = "inputs") -> tuple[Any, Any]:
         """A frame conformed to the signature."""

@@ -11,11 +11,14 @@ from typing import Any
 
 import numpy as np
 import orjson
-from fastapi import FastAPI, Request, Response
-from fastapi.exceptions import RequestValidationError
-from starlette.exceptions import HTTPException
 
+from conveyor.core.dependencies import extra_imports
 from conveyor.core.errors import ConveyorError
+
+with extra_imports("serve"):
+    from fastapi import FastAPI, Request, Response
+    from fastapi.exceptions import RequestValidationError
+    from starlette.exceptions import HTTPException
 
 _STATUS_CODES = {400: "bad_request", 404: "not_found", 405: "method_not_allowed", 413: "payload_too_large",
                  415: "unsupported_media_type", 422: "bad_input"}

@@ -14,10 +14,13 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import httpx
-import uvicorn
-from fastapi import FastAPI
 
+from conveyor.core.dependencies import extra_imports
 from conveyor.core.errors import BadInputError, ConveyorError
+
+with extra_imports("serve"):
+    import uvicorn
+    from fastapi import FastAPI
 
 STARTUP_TIMEOUT_S = 20.0
 SHUTDOWN_TIMEOUT_S = 30.0

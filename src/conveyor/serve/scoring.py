@@ -13,6 +13,7 @@ import math
 import os
 import threading
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -152,8 +153,8 @@ class Served:
     def score(self, inputs: Inputs, started: float | None = None, request_id: str | None = None) -> Scored:
         return self.score_many([inputs], [started], [request_id])[0]
 
-    def score_many(self, batch: list[Inputs], started: list[float | None],
-                   request_ids: list[str | None] | None = None) -> list[Scored]:
+    def score_many(self, batch: list[Inputs], started: Sequence[float | None],
+                   request_ids: Sequence[str | None] | None = None) -> list[Scored]:
         """Score several requests with one model call (a micro-batch); one :class:`Scored` per request."""
         if len(batch) == 1:
             joined = batch[0]
@@ -163,7 +164,7 @@ class Served:
             joined = Inputs(self.names, frame=pd.concat([b.as_frame() for b in batch], ignore_index=True))
         raw_predictions, raw_proba = self.predict(joined)
         predictions = native_list(raw_predictions)
-        proba, classes = None, []
+        proba, classes = None, list[Any]()
         if raw_proba is not None:
             matrix = np.asarray(raw_proba, dtype=float)
             proba = matrix.tolist()
@@ -173,7 +174,8 @@ class Served:
         offset = 0
         for i, item in enumerate(batch):
             n = len(item)
-            begun = started[i] if started[i] is not None else finished
+            begun = started[i]
+            begun = finished if begun is None else begun
             scored = Scored(prediction_ids.take(n), predictions[offset:offset + n], classes,
                             None if proba is None else proba[offset:offset + n], (finished - begun) * 1000,
                             self.ref, self.role)

@@ -18,7 +18,7 @@ import shutil
 import threading
 import uuid
 
-import fsspec  # type: ignore[import-untyped]
+import fsspec
 
 from conveyor.core.errors import IntegrityError, NotFoundError
 from conveyor.store.hashing import digest_bytes, digest_file

@@ -22,13 +22,16 @@ import warnings
 from typing import Any
 
 import numpy as np
-import optuna
 import pandas as pd
-from sklearn.base import clone
 
+from conveyor.core.dependencies import extra_imports
 from conveyor.registry.flavors import get_flavor
 from conveyor.train.families import TASKS, Family, SearchContext
 from conveyor.train.trials import make_pipeline
+
+with extra_imports("train"):
+    import optuna
+    from sklearn.base import clone
 
 
 def _fail(family: Family, message: str) -> AssertionError:

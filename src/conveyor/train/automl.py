@@ -20,11 +20,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-import optuna
 import pandas as pd
-from sklearn.model_selection import KFold, StratifiedKFold, train_test_split
-from sklearn.pipeline import Pipeline
 
+from conveyor.core.dependencies import extra_imports
 from conveyor.core.errors import BadInputError, NotFoundError, first_line
 from conveyor.evaluate.metrics import (
     CLASSIFICATION_METRICS,
@@ -47,6 +45,11 @@ from conveyor.train.families import (
 )
 from conveyor.train.searches import Search, SearchSpace, get_search
 from conveyor.train.trials import FoldResult, TrialData, make_pipeline, run_fold, save_data, score_predictions
+
+with extra_imports("train"):
+    import optuna
+    from sklearn.model_selection import KFold, StratifiedKFold, train_test_split
+    from sklearn.pipeline import Pipeline
 
 TRIAL_ROWS = 30_000  # trials fit on at most this many rows; the winner is refit on all training rows
 MAX_CLASSES = 100
@@ -238,7 +241,7 @@ def run_automl(frame: pd.DataFrame, target: str, *, task: str = "auto", metric: 
     started = time.monotonic()
     strategy = check_options(search, families, folds)
     frame, task, classes, dropped = prepare(frame, target, task)
-    chosen, skipped = choose_families(families or None, task)
+    searched, skipped = choose_families(families or None, task)
     allowed = REGRESSION_METRICS if task == "regression" else CLASSIFICATION_METRICS
     metric = metric or default_metric(task, len(classes))
     if metric not in allowed:
@@ -267,7 +270,7 @@ def run_automl(frame: pd.DataFrame, target: str, *, task: str = "auto", metric: 
     data = TrialData(sample[all_features], sample[target], make_folds(sample[target], task, n_folds, seed), ctx,
                      classes, metric, seed, features)
     sign = 1.0 if greater_is_better(metric) else -1.0
-    space = SearchSpace(chosen, ctx)
+    space = SearchSpace(searched, ctx)
     own_executor = executor is None
     executor = executor or InlineExecutor()
     optuna.logging.set_verbosity(optuna.logging.WARNING)
@@ -276,9 +279,9 @@ def run_automl(frame: pd.DataFrame, target: str, *, task: str = "auto", metric: 
                                 pruner=optuna.pruners.MedianPruner(n_startup_trials=5, n_warmup_steps=0),
                                 storage=study_storage, study_name=study_name, load_if_exists=True)
     if strategy.warm_start:
-        for family in warm_start_order(chosen):
-            study.enqueue_trial({"family": family.name, **{f"{family.param_prefix}.{k}": v
-                                                           for k, v in family.defaults.items()}},
+        for warm in warm_start_order(searched):
+            study.enqueue_trial({"family": warm.name, **{f"{warm.param_prefix}.{k}": v
+                                                         for k, v in warm.defaults.items()}},
                                 skip_if_exists=True)
     limit = strategy.trial_limit(max_trials, space)
     try:

@@ -6,7 +6,11 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
+
+from conveyor.core.dependencies import extra_imports
+
+with extra_imports("train"):
+    from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
 
 
 class EncodedLabels(ClassifierMixin, BaseEstimator):

@@ -16,10 +16,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from conveyor.core.errors import BadInputError
+from conveyor.core.config.sections.gates import GatesSection
 from conveyor.evaluate.metrics import improvement
-
-KNOWN = ("min", "max", "beat_champion", "fairness", "max_latency_ms_per_row", "max_model_mb")
 
 
 @dataclass
@@ -35,23 +33,9 @@ class GateResult:
 
 
 def check_gates(config: dict[str, Any] | None) -> dict[str, Any]:
-    config = dict(config or {})
-    unknown = [k for k in config if k not in KNOWN]
-    if unknown:
-        raise BadInputError(f"Unknown gate rules {unknown} in conveyor.yaml.", field="gates",
-                            hint=f"Known rules: {', '.join(KNOWN)}.")
-    for key in ("min", "max", "fairness"):
-        if not isinstance(config.get(key, {}), dict):
-            raise BadInputError(f"gates.{key} must map metric names to numbers.", field=f"gates.{key}",
-                                hint=f"For example gates.{key}: {{roc_auc: 0.8}}.")
-    return config
-
-
-def _number(value: Any, field: str) -> float:
-    try:
-        return float(value)
-    except (TypeError, ValueError):
-        raise BadInputError(f"{field} must be a number, got {value!r}.", field=field, hint="For example 0.8.") from None
+    """The gates of the ``gates:`` section, checked there (unknown rules get "did you mean", bad bounds name
+    ``gates.KEY``): only the rules that are set."""
+    return GatesSection.parse(config, "gates").rules()
 
 
 def evaluate_gates(config: dict[str, Any] | None, *, metrics: dict[str, float], metric: str,
@@ -59,19 +43,16 @@ def evaluate_gates(config: dict[str, Any] | None, *, metrics: dict[str, float], 
                    champion: tuple[str, dict[str, float]] | None) -> list[GateResult]:
     config = check_gates(config)
     results: list[GateResult] = []
-    for name, floor in config.get("min", {}).items():
-        bound = _number(floor, f"gates.min.{name}")
+    for name, bound in config.get("min", {}).items():
         value = metrics.get(name)
         results.append(GateResult(f"min.{name}", value is not None and value >= bound, value, bound,
                                   f"holdout {name} {_fmt(value)} must be >= {bound:g}"))
-    for name, ceiling in config.get("max", {}).items():
-        bound = _number(ceiling, f"gates.max.{name}")
+    for name, bound in config.get("max", {}).items():
         value = metrics.get(name)
         results.append(GateResult(f"max.{name}", value is not None and value <= bound, value, bound,
                                   f"holdout {name} {_fmt(value)} must be <= {bound:g}"))
     if "beat_champion" in config:
-        rule = config["beat_champion"] or {}
-        margin = _number(rule.get("margin", 0.0), "gates.beat_champion.margin")
+        margin = config["beat_champion"]["margin"]
         if champion is None:
             results.append(GateResult("beat_champion", True, None, margin, "no champion yet: nothing to beat"))
         else:
@@ -81,21 +62,20 @@ def evaluate_gates(config: dict[str, Any] | None, *, metrics: dict[str, float], 
             results.append(GateResult("beat_champion", gain is not None and gain > margin, gain, margin,
                                       f"{metric} {_fmt(new)} vs champion {ref} {_fmt(old)} on the same holdout: "
                                       f"gain {_fmt(gain)} must be > {margin:g}"))
-    for name, ceiling in (config.get("fairness") or {}).items():
-        bound = _number(ceiling, f"gates.fairness.{name}")
+    for name, bound in config.get("fairness", {}).items():
         if not fairness:
             results.append(GateResult(f"fairness.{name}", False, None, bound,
-                                      "no sensitive columns were evaluated: set train.sensitive in conveyor.yaml"))
+                                      "no sensitive columns were evaluated: set data.sensitive in conveyor.yaml"))
         for column, report in fairness.items():
             value = report.get(name)
             results.append(GateResult(f"fairness.{name}[{column}]", value is not None and value <= bound, value,
                                       bound, f"{name} across {column!r} {_fmt(value)} must be <= {bound:g}"))
     if "max_latency_ms_per_row" in config:
-        bound = _number(config["max_latency_ms_per_row"], "gates.max_latency_ms_per_row")
+        bound = config["max_latency_ms_per_row"]
         results.append(GateResult("max_latency_ms_per_row", latency_ms <= bound, latency_ms, bound,
                                   f"batch latency {latency_ms:.3f} ms per row must be <= {bound:g}"))
     if "max_model_mb" in config:
-        bound = _number(config["max_model_mb"], "gates.max_model_mb")
+        bound = config["max_model_mb"]
         size = model_bytes / 1e6
         results.append(GateResult("max_model_mb", size <= bound, size, bound,
                                   f"model size {size:.2f} MB must be <= {bound:g}"))

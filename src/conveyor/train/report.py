@@ -151,7 +151,7 @@ def _gates(gates: dict[str, Any] | None) -> str:
 
 def _fairness(fairness: dict[str, Any]) -> str:
     if not fairness:
-        return "<p class='muted'>No sensitive columns given (train.sensitive in conveyor.yaml).</p>"
+        return "<p class='muted'>No sensitive columns given (data.sensitive in conveyor.yaml).</p>"
     parts = []
     for column, report in fairness.items():
         gaps = ", ".join(f"{k} {v:.4f}" for k, v in report.items() if k.endswith("difference") and v is not None)

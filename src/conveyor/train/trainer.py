@@ -90,7 +90,7 @@ def train(stores: Stores, dataset: DatasetVersion, target: str, *, model_name: s
     frame = load_frame(stores, dataset) if frame is None else frame
     check_gates(gates)
     sensitive = list(sensitive or [])
-    check_columns(frame, [*sensitive, *([slice_column] if slice_column else [])], "train.sensitive/slice")
+    check_columns(frame, [*sensitive, *([slice_column] if slice_column else [])], "data.sensitive/train.slice")
     name = model_name or dataset.name
     result = run_automl(frame.drop(columns=sensitive), target, task=task, metric=metric,
                         budget_seconds=budget_seconds, max_trials=max_trials, search=search, seed=seed,

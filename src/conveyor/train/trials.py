@@ -15,12 +15,15 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sklearn.pipeline import Pipeline
 
+from conveyor.core.dependencies import extra_imports
 from conveyor.core.errors import first_line
 from conveyor.evaluate.metrics import classification_metrics, regression_metrics
 from conveyor.features.preprocess import build_preprocessor
 from conveyor.train.families import EARLY_STOPPING_ROUNDS, Family, SearchContext
+
+with extra_imports("train"):
+    from sklearn.pipeline import Pipeline
 
 
 @dataclass

@@ -12,10 +12,13 @@ import inspect
 from typing import Any
 
 import numpy as np
-from sklearn.linear_model import LassoCV, LogisticRegression
-from sklearn.preprocessing import StandardScaler
 
+from conveyor.core.dependencies import extra_imports
 from conveyor.features.selectors.base import FeatureDecision, SelectionData, Selector
+
+with extra_imports("features"):
+    from sklearn.linear_model import LassoCV, LogisticRegression
+    from sklearn.preprocessing import StandardScaler
 
 ZERO = 1e-8
 

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import numpy as np
-from sklearn.feature_selection import mutual_info_classif, mutual_info_regression
 
+from conveyor.core.dependencies import extra_imports
 from conveyor.features.selectors.base import FeatureDecision, SelectionData, Selector
+
+with extra_imports("features"):
+    from sklearn.feature_selection import mutual_info_classif, mutual_info_regression
 
 
 class MutualInfoFilter(Selector):

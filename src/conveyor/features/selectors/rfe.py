@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import math
 
-from sklearn.feature_selection import RFE
-
+from conveyor.core.dependencies import extra_imports
 from conveyor.features.selectors.base import FeatureDecision, SelectionData, Selector
 from conveyor.features.selectors.tree import extra_trees
+
+with extra_imports("features"):
+    from sklearn.feature_selection import RFE
 
 
 class RecursiveElimination(Selector):

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from sklearn.ensemble import ExtraTreesClassifier, ExtraTreesRegressor
-
+from conveyor.core.dependencies import extra_imports
 from conveyor.features.selectors.base import FeatureDecision, SelectionData, Selector
+
+with extra_imports("features"):
+    from sklearn.ensemble import ExtraTreesClassifier, ExtraTreesRegressor
 
 
 def extra_trees(data: SelectionData) -> Any:

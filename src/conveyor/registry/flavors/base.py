@@ -150,6 +150,6 @@ class BoosterFlavor(Flavor):
 
     def predict(self, model: Any, frame: pd.DataFrame, task: str, classes: list) -> np.ndarray:
         if task == "classification":
-            proba = self.predict_proba(model, frame, task, classes)
+            proba = proba_columns(np.asarray(model.predict(self.matrix(frame)), dtype=float))
             return np.asarray(classes, dtype=object)[proba.argmax(axis=1)]
         return np.asarray(model.predict(self.matrix(frame)), dtype=float)

@@ -55,7 +55,7 @@ def choose_families(names: list[str] | None, task: str) -> tuple[list[Family], d
     explicit = names is not None
     chosen: list[Family] = []
     skipped: dict[str, str] = {}
-    for name in names if explicit else FAMILIES.names():
+    for name in names if names is not None else FAMILIES.names():
         family = FAMILIES.get(name)
         if not explicit and not family.default:
             continue

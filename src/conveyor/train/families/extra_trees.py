@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from sklearn.ensemble import ExtraTreesClassifier, ExtraTreesRegressor
-
+from conveyor.core.dependencies import extra_imports
 from conveyor.train.families.random_forest import ForestFamily
+
+with extra_imports("train"):
+    from sklearn.ensemble import ExtraTreesClassifier, ExtraTreesRegressor
 
 
 class ExtraTreesFamily(ForestFamily):

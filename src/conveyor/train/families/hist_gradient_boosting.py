@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
-
+from conveyor.core.dependencies import extra_imports
 from conveyor.train.families.base import Family, SearchContext, balanced, class_weight, without_balanced
+
+with extra_imports("train"):
+    from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
 
 
 class HistGradientBoostingFamily(Family):

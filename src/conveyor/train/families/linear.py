@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from sklearn.linear_model import LogisticRegression, Ridge
-
+from conveyor.core.dependencies import extra_imports
 from conveyor.train.families.base import Family, SearchContext, balanced, class_weight
+
+with extra_imports("train"):
+    from sklearn.linear_model import LogisticRegression, Ridge
 
 
 class LinearFamily(Family):

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from sklearn.ensemble import RandomForestClassifier, RandomForestRegressor
-
+from conveyor.core.dependencies import extra_imports
 from conveyor.train.families.base import Family, SearchContext, balanced, class_weight, without_balanced
+
+with extra_imports("train"):
+    from sklearn.ensemble import RandomForestClassifier, RandomForestRegressor
 
 FOREST_DEFAULTS = {"n_estimators": 100, "max_depth": 32, "min_samples_leaf": 1, "max_features": "sqrt"}
 FOREST_GRID = [{"n_estimators": 200, "max_depth": d, "min_samples_leaf": leaf, "max_features": "sqrt"}

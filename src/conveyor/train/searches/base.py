@@ -6,9 +6,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-import optuna
-
+from conveyor.core.dependencies import extra_imports
 from conveyor.train.families import Family, SearchContext
+
+with extra_imports("train"):
+    import optuna
 
 
 @dataclass(frozen=True)

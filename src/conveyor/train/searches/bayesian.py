@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-import optuna
-
+from conveyor.core.dependencies import extra_imports
 from conveyor.train.searches.base import Search, SearchSpace
+
+with extra_imports("train"):
+    import optuna
 
 
 class BayesianSearch(Search):

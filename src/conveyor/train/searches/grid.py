@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-import optuna
-
+from conveyor.core.dependencies import extra_imports
 from conveyor.train.searches.base import Search, SearchSpace
+
+with extra_imports("train"):
+    import optuna
 
 
 class GridSearch(Search):
