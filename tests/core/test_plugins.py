@@ -68,3 +68,12 @@ def test_group_must_be_namespaced():
 
 def test_load_object_walks_attributes():
     assert load_object("os.path:join") is __import__("os").path.join
+
+
+def test_names_keep_registration_order_when_lazy_entries_resolve():
+    things = Registry("thing", "conveyor.test_things")
+    things.register_lazy("first", "math:pi")
+    things.register("second", 2)
+    things.register_lazy("third", "math:e")
+    things.get("third")  # resolving moves nothing: searches list families in this order, and seeds depend on it
+    assert things.names() == ["first", "second", "third"]

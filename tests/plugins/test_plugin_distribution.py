@@ -1,9 +1,8 @@
 """A third-party distribution plugs into conveyor through entry points: conveyor-test-plugin (plugin_dist/) is built
 and installed into its own folder (conftest.py), and what it adds is used from the `conveyor` CLI on a real
-project: its notifier receives the alert that `conveyor monitor` fires. Without the plug-in on the path the same
-project is refused with "Unknown notifier".
-
-The model family of the same plug-in (entry point ``conveyor.families``) gets its test at the end of this module.
+project: its notifier receives the alert that `conveyor monitor` fires; `conveyor train` searches its model family;
+`conveyor models import` and `conveyor score` read and run a model of its flavor. Without the plug-in on the path
+the same project is refused with "Unknown notifier" / "Unknown model family".
 """
 
 from __future__ import annotations
@@ -13,13 +12,16 @@ import os
 import pickle
 import subprocess
 import sys
+from importlib import import_module
 
 import numpy as np
 import pandas as pd
 import pytest
 import yaml
+from sklearn.datasets import load_breast_cancer
 from sklearn.linear_model import LogisticRegression
 
+from conveyor.testing import check_family
 from conveyor.testing.notifier_check import local_receiver
 
 
@@ -95,6 +97,38 @@ def test_a_webhook_answering_garbage_leaves_the_alert_stored_and_monitor_succeed
     assert "hunter2" not in json.dumps(stored)
 
 
-# The plug-in's model family (entry point conveyor.families) gets its test here: add
-# plugin_dist/conveyor_test_plugin/families.py and its entry point in plugin_dist/pyproject.toml, then train from
-# the CLI with `train.families: [<its name>]` using the same `plugin_site` fixture, and check the run used it.
+def test_a_plug_in_model_family_trains_from_the_cli(plugin_site, tmp_path, monkeypatch):
+    conveyor("init", "proj", cwd=tmp_path)
+    proj = tmp_path / "proj"
+    frame = load_breast_cancer(as_frame=True).frame
+    frame.columns = [c.replace(" ", "_") for c in frame.columns]
+    frame.to_csv(proj / "cancer.csv", index=False)
+    config = yaml.safe_load((proj / "conveyor.yaml").read_text())
+    config["train"] = {**(config.get("train") or {}), "families": ["knn"]}
+    (proj / "conveyor.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
+    conveyor("data", "ingest", "cancer.csv", "--name", "cancer", cwd=proj)
+    train = ("train", "cancer", "--target", "target", "--trials", "1", "--json")
+
+    refused = conveyor(*train, cwd=proj, code=2)  # the plug-in is not on the path
+    assert "Unknown model family 'knn'" in refused.stderr
+
+    trained = json.loads(conveyor(*train, cwd=proj, plugin_site=plugin_site).stdout)
+    assert trained["family"] == "knn" and set(trained["params"]) == {"n_neighbors"}
+    assert trained["metrics"]["roc_auc"] > 0.9
+    monkeypatch.syspath_prepend(str(plugin_site))  # the family a plug-in author ships passes conveyor's checker
+    check_family(import_module("conveyor_test_plugin.families").FAMILY)
+
+
+def test_a_plug_in_model_flavor_imports_and_scores_from_the_cli(plugin_site, tmp_path):
+    conveyor("init", "proj", cwd=tmp_path)
+    proj = tmp_path / "proj"
+    (proj / "model.linjson").write_text(json.dumps({"names": ["a", "b"], "coef": [2.0, -1.0], "intercept": 0.5}))
+    pd.DataFrame({"a": [1.0, 2.0, 3.0], "b": [0.0, 1.0, 4.0]}).to_csv(proj / "rows.csv", index=False)
+    imported = json.loads(conveyor("models", "import", "model.linjson", "--name", "lin", "--json", cwd=proj,
+                                   plugin_site=plugin_site).stdout)
+    assert imported["model_version"] == "lin:1" and imported["flavor"] == "linear_json"  # no --trust: not a pickle
+    assert [c["name"] for c in imported["signature"]["inputs"]] == ["a", "b"]
+    conveyor("score", "lin:1", "rows.csv", "scored.csv", cwd=proj, plugin_site=plugin_site)
+    np.testing.assert_allclose(pd.read_csv(proj / "scored.csv")["prediction"], [2.5, 3.5, 2.5])
+    missing = conveyor("score", "lin:1", "rows.csv", "again.csv", cwd=proj, code=2)  # its flavor is not installed
+    assert "a 'linear_json' model, a flavor no installed package provides" in missing.stderr

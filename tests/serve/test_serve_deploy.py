@@ -9,6 +9,8 @@ from pathlib import Path
 import jsonschema
 import pytest
 import yaml
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import StandardScaler
 
 import conveyor
 from conveyor.core.errors import BadInputError
@@ -111,13 +113,22 @@ def test_docker_context_bakes_a_loadable_model_and_runs_as_non_root(stores, regr
         docker_context(stores, "price@champion", tmp_path / "image")
 
 
-def test_the_image_installs_the_extras_of_the_flavor(stores, regressor):
+def test_the_image_installs_the_extras_of_the_flavor(stores, regressor, tmp_path):
     import xgboost
 
     model = xgboost.XGBRegressor(n_estimators=5).fit(regressor.rows, regressor.rows["x0"]).get_booster()
     native = register_model(stores, model, "boost", signature=regressor.signature)
     assert native.flavor == "xgboost"
     assert install_spec(native) == f"conveyor-mlops[serve,xgboost]=={conveyor.__version__}"
-    searched = register_model(stores, regressor.model, "auto", signature=regressor.signature,
-                              meta={"family": "xgboost"})
-    assert install_spec(searched) == f"conveyor-mlops[serve,xgboost]=={conveyor.__version__}"
+    pipeline = Pipeline([("scale", StandardScaler()), ("model", xgboost.XGBRegressor(n_estimators=5))])
+    pipeline.fit(regressor.rows, regressor.rows["x0"])
+    searched = register_model(stores, pipeline, "auto", signature=regressor.signature)
+    assert searched.flavor == "sklearn" and install_spec(searched) == f"conveyor-mlops[serve]=={conveyor.__version__}"
+    # the loaded model shows what is inside the pickle: its last step needs the xgboost extra, and the image gets it
+    built = docker_context(stores, "auto:1", tmp_path / "image")
+    assert built["install"] == f"conveyor-mlops[serve,xgboost]=={conveyor.__version__}"
+    assert f'CONVEYOR_SPEC="conveyor-mlops[serve,xgboost]=={conveyor.__version__}"' in (
+        tmp_path / "image" / "Dockerfile").read_text()
+    register_model(stores, regressor.model, "lgbm", signature=regressor.signature)
+    assert docker_context(stores, "lgbm:1", tmp_path / "lgbm")["install"] == (
+        f"conveyor-mlops[serve]=={conveyor.__version__}")

@@ -8,9 +8,10 @@ import pytest
 from sklearn.datasets import load_breast_cancer
 
 from conveyor.evaluate.analysis import fairness, slice_metrics
-from conveyor.evaluate.explain import explain_rows, shap_importances, tree_contributions
+from conveyor.evaluate.explain import shap_importances, tree_contributions
 from conveyor.evaluate.metrics import calibration_error, classification_metrics, regression_metrics
 from conveyor.train.automl import run_automl
+from conveyor.train.evaluation import model_contributions
 
 
 def test_calibration_error_of_a_perfectly_calibrated_and_an_overconfident_model():
@@ -60,14 +61,12 @@ def test_tree_shap_adds_up_and_names_input_columns(family):
     frame = frame.assign(site=np.where(frame.index % 3 == 0, "north", "south"))
     result = run_automl(frame, "target", families=[family], max_trials=1, budget_seconds=120, ensemble=False)
     rows = frame.drop(columns="target").head(20)
-    values, columns = tree_contributions(result.pipeline, rows)
+    values, columns = tree_contributions(result.pipeline, rows, model_contributions)
     assert set(columns) <= set(rows.columns) and "site" in columns
     if family == "lightgbm":  # exact TreeSHAP: contributions + bias = the raw margin of each row
         model = result.pipeline.steps[-1][1]
         raw = model.predict(result.pipeline[:-1].transform(rows), raw_score=True)
         bias = model.predict(result.pipeline[:-1].transform(rows), pred_contrib=True)[:, -1]
         assert np.allclose(values.sum(axis=1) + bias, raw)
-    ranking = shap_importances(result.pipeline, rows)
+    ranking = shap_importances(result.pipeline, rows, model_contributions)
     assert ranking[0]["mean_abs_shap"] >= ranking[-1]["mean_abs_shap"]
-    explained = explain_rows(result.pipeline, rows.head(2), top=3)
-    assert len(explained) == 2 and all(len(r) == 3 for r in explained)

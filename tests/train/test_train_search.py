@@ -9,7 +9,8 @@ import pytest
 from sklearn.datasets import load_breast_cancer, load_diabetes
 
 from conveyor.core.errors import BadInputError
-from conveyor.features.selection import METHODS, select_features
+from conveyor.features.selection import select_features
+from conveyor.features.selectors import SELECTORS
 from conveyor.train.automl import choose_folds, run_automl
 from conveyor.train.estimators import Ensemble
 
@@ -136,7 +137,7 @@ def test_preprocessing_covers_every_column_kind_and_drops_identifiers():
     assert result.pipeline.predict_proba(rows).shape == (3, 2)
 
 
-@pytest.mark.parametrize("method", [m for m in METHODS if m != "none"])
+@pytest.mark.parametrize("method", [m for m in SELECTORS.names() if m != "none"])
 def test_each_feature_selection_method_keeps_the_signal_and_says_why(method):
     rng = np.random.default_rng(5)
     frame = pd.DataFrame(rng.normal(size=(600, 6)), columns=[f"noise{i}" for i in range(6)])

@@ -56,7 +56,7 @@ class Registry(Generic[T]):
         self._check = check
         self._loaded: dict[str, T] = {}
         self._lazy: dict[str, str] = {}
-        self._origin: dict[str, str] = {}
+        self._origin: dict[str, str] = {}  # also the registration order: resolving a lazy entry keeps its place
         self._entry_points_read = False
         self._lock = threading.RLock()
 
@@ -107,7 +107,7 @@ class Registry(Generic[T]):
         """Every registered name, plug-ins included, in registration order."""
         with self._lock:
             self._read_entry_points()
-            return list(dict.fromkeys([*self._loaded, *self._lazy]))
+            return list(self._origin)
 
     def items(self) -> Iterator[tuple[str, T]]:
         for name in self.names():

@@ -1,26 +1,30 @@
 """Global and per-row explanations.
 
 * Permutation importance on the holdout, per input column (works for any model, ensembles included).
-* SHAP values for tree models: LightGBM's and XGBoost's own ``pred_contrib`` is exact TreeSHAP and cheap; other
-  tree models use the ``shap`` package when installed (extra "explain"). Contributions of the encoded features are
-  summed back to the input column they came from, so a reader sees the columns they know.
+* SHAP values for tree models, from the caller's ``contribute(estimator, matrix)`` (the model flavors': LightGBM's
+  and XGBoost's own ``pred_contrib`` is exact TreeSHAP and cheap; scikit-learn's trees use the ``shap`` package when
+  installed, extra "explain"). Contributions of the encoded features are summed back to the input column they came
+  from, so a reader sees the columns they know.
 """
 
 from __future__ import annotations
 
 import warnings
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from conveyor.core.dependencies import available, extra_imports, require
+from conveyor.core.dependencies import extra_imports
 
 with extra_imports("train"):
     from sklearn.inspection import permutation_importance
     from sklearn.pipeline import Pipeline
 
 MAX_ROWS = 1_000
+
+Contribute = Callable[[Any, Any], "np.ndarray | None"]
 
 
 def permutation_importances(model: Any, frame: pd.DataFrame, y: pd.Series, scoring: str | None = None,
@@ -51,39 +55,20 @@ def _source_columns(prep: Any, inputs: list[str]) -> list[str]:
     return sources
 
 
-def tree_contributions(pipeline: Any, frame: pd.DataFrame) -> tuple[np.ndarray, list[str]] | None:
+def tree_contributions(pipeline: Any, frame: pd.DataFrame,
+                       contribute: Contribute) -> tuple[np.ndarray, list[str]] | None:
     """Per-row SHAP values by input column (rows x columns; for classifiers, of the last class's score).
-    ``None`` when the model is not a tree model this can explain exactly."""
+    ``contribute(estimator, matrix)`` gives the final estimator's contributions on the encoded matrix (one block
+    of features + bias per class), or None when it cannot explain that estimator exactly; then this is None too."""
     if not isinstance(pipeline, Pipeline) or len(pipeline) < 2:
         return None
     prep, model = pipeline[:-1], pipeline.steps[-1][1]
-    if type(model).__name__ == "EncodedLabels":  # the label-encoding wrapper around XGBoost (a forest's
-        model = model.estimator                  # own `estimator` is only its unfitted template)
     matrix = prep.transform(frame)
-    kind = type(model).__module__.split(".")[0]
-    if kind == "lightgbm":
-        raw = np.asarray(model.predict(matrix, pred_contrib=True))
-    elif kind == "xgboost":
-        xgb = require("xgboost", "xgboost")
-
-        raw = np.asarray(model.get_booster().predict(xgb.DMatrix(matrix), pred_contribs=True))
-        if raw.ndim == 3:  # multiclass: classes x features
-            raw = raw[:, -1, :]
-    else:
-        if not available("shap"):  # explanations are extra evidence: without SHAP the report says less
-            return None
-        shap = require("shap", "explain")
-        if not hasattr(model, "estimators_") and not hasattr(model, "tree_"):
-            return None
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            values = shap.TreeExplainer(model).shap_values(np.asarray(matrix, dtype=float), check_additivity=False)
-        values = np.asarray(values)
-        raw = values[..., -1] if values.ndim == 3 else values
-        raw = np.column_stack([raw, np.zeros(len(raw))])
+    raw = contribute(model, matrix)
+    if raw is None:
+        return None
     width = matrix.shape[1]
-    if raw.shape[1] != width + 1:  # LightGBM multiclass: (features + 1) per class, side by side
-        raw = raw[:, -(width + 1):]
+    raw = raw[:, -(width + 1):]  # the last class's block (the only block of a regressor or a binary booster)
     features = raw[:, :width]
     sources = _source_columns(prep, list(frame.columns))
     columns = list(dict.fromkeys(sources))
@@ -92,25 +77,13 @@ def tree_contributions(pipeline: Any, frame: pd.DataFrame) -> tuple[np.ndarray, 
     return summed, columns
 
 
-def shap_importances(pipeline: Any, frame: pd.DataFrame, seed: int = 0) -> list[dict[str, Any]] | None:
+def shap_importances(pipeline: Any, frame: pd.DataFrame, contribute: Contribute,
+                     seed: int = 0) -> list[dict[str, Any]] | None:
     if len(frame) > MAX_ROWS:
         frame = frame.sample(MAX_ROWS, random_state=seed)
-    found = tree_contributions(pipeline, frame)
+    found = tree_contributions(pipeline, frame, contribute)
     if found is None:
         return None
     values, columns = found
     mean = np.abs(values).mean(axis=0)
     return [{"feature": columns[i], "mean_abs_shap": float(mean[i])} for i in np.argsort(-mean)]
-
-
-def explain_rows(pipeline: Any, frame: pd.DataFrame, top: int = 5) -> list[dict[str, float]] | None:
-    """Per-row explanations for serving: each row's largest contributions by input column."""
-    found = tree_contributions(pipeline, frame)
-    if found is None:
-        return None
-    values, columns = found
-    rows = []
-    for row in values:
-        order = np.argsort(-np.abs(row))[:top]
-        rows.append({columns[i]: float(row[i]) for i in order})
-    return rows

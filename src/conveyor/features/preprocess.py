@@ -83,13 +83,6 @@ def column_kinds(frame: pd.DataFrame) -> dict[str, str]:
     return kinds
 
 
-def split_columns(frame: pd.DataFrame) -> tuple[list[str], list[str]]:
-    """Numeric (and bool) columns vs. categorical ones (kept for callers of the first version)."""
-    kinds = column_kinds(frame)
-    return ([n for n, k in kinds.items() if k == "numeric"],
-            [n for n, k in kinds.items() if k in ("category", "high_cardinality")])
-
-
 def _numeric(scale: bool) -> Pipeline:
     steps = [("float", FunctionTransformer(_as_float, feature_names_out="one-to-one")),
              ("impute", SimpleImputer(strategy="median", keep_empty_features=True))]

@@ -9,47 +9,42 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from conveyor.core.dependencies import require
 from conveyor.core.entities import ModelVersion, Run, new_id
 from conveyor.core.environment import environment_tags
-from conveyor.core.errors import BadInputError, first_line
+from conveyor.core.errors import BadInputError, MissingDependencyError, first_line
 from conveyor.core.refs import DatasetRef, check_name
+from conveyor.registry.flavors import flavor_for_suffix, known_suffixes
 from conveyor.registry.models import build_signature, register_model
-from conveyor.registry.packaging import detect_flavor, load_model_bytes
+from conveyor.registry.packaging import detect_flavor
 from conveyor.store import Stores
 from conveyor.store.hashing import digest_bytes
 
-PICKLE_SUFFIXES = (".pkl", ".pickle", ".joblib")
-NATIVE = {".txt": "lightgbm", ".lgb": "lightgbm", ".json": "xgboost", ".ubj": "xgboost"}
-
 
 def read_model_file(path: Path, *, trust: bool) -> tuple[Any, str]:
-    suffix = path.suffix.lower()
-    data = path.read_bytes()
-    if not data:
+    """The model in ``path`` and the flavor it will be stored as: the flavor that claims the suffix reads the file
+    (a pickled flavor only with ``trust``); what the file holds decides the stored flavor."""
+    if path.stat().st_size == 0:
         raise BadInputError(f"{path} is empty.", field="file")
-    if suffix in NATIVE:
-        flavor = NATIVE[suffix]
-        try:
-            return load_model_bytes(data, flavor), flavor
-        except Exception as exc:  # the libraries raise many types for a foreign file; all of them are bad input
-            raise BadInputError(f"{path.name} is not a valid {flavor} model file: {type(exc).__name__}: "
-                                f"{first_line(exc)}", field="file",
-                                hint=f"Save it with the {flavor} library's own save_model.") from None
-    if suffix in PICKLE_SUFFIXES:
-        if not trust:
-            raise BadInputError(f"{path.name} is a pickle-based file, and loading one can run arbitrary code.",
-                                field="file", hint="Pass --trust if you trust its origin (its hash is recorded).")
-        try:
-            joblib = require("joblib", "train")  # installed with scikit-learn; reads joblib and plain pickle
-
-            model = joblib.load(path)
-        except Exception as exc:  # unpickling fails in many ways for a foreign file; all of them are bad input
+    reader = flavor_for_suffix(path.suffix)
+    if reader is None:
+        native, pickled = known_suffixes()
+        raise BadInputError(f"Unknown model file type {path.suffix.lower()!r} for {path.name}.", field="file",
+                            hint=f"Use {', '.join(native)} or, with --trust, {', '.join(pickled)}.")
+    if reader.pickled and not trust:
+        raise BadInputError(f"{path.name} is a pickle-based file, and loading one can run arbitrary code.",
+                            field="file", hint="Pass --trust if you trust its origin (its hash is recorded).")
+    try:
+        model = reader.read_file(path)
+    except MissingDependencyError:
+        raise
+    except Exception as exc:  # the libraries raise many types for a foreign file; all of them are bad input
+        if reader.pickled:
             raise BadInputError(f"Cannot load {path.name}: {type(exc).__name__}: {first_line(exc)}", field="file",
                                 hint="Check that it was saved with pickle/joblib by compatible versions.") from None
-        return model, detect_flavor(model)
-    raise BadInputError(f"Unknown model file type {suffix!r} for {path.name}.", field="file",
-                        hint=f"Use {', '.join(sorted(NATIVE))} or, with --trust, {', '.join(PICKLE_SUFFIXES)}.")
+        raise BadInputError(f"{path.name} is not a valid {reader.name} model file: {type(exc).__name__}: "
+                            f"{first_line(exc)}", field="file",
+                            hint=f"Save it with the {reader.name} library's own save_model.") from None
+    return model, (detect_flavor(model) if reader.pickled else reader.name)
 
 
 def import_model(stores: Stores, path: str | Path, name: str, *, data: str | None = None, trust: bool = False,
@@ -66,7 +61,7 @@ def import_model(stores: Stores, path: str | Path, name: str, *, data: str | Non
     model, flavor = read_model_file(path, trust=trust)
     file_hash = digest_bytes(path.read_bytes())
     tags = {**environment_tags(project_root or Path.cwd()), "kind": "import", "source_file": str(path.resolve()),
-            "source_blake3": file_hash, "trusted_pickle": str(trust and path.suffix in PICKLE_SUFFIXES)}
+            "source_blake3": file_hash, "trusted_pickle": str(trust and flavor_for_suffix(path.suffix).pickled)}
     run = Run(id=new_id(), name=f"import-{name}", dataset=dataset, tags=tags)
     stores.metadata.create_run(run)
     try:

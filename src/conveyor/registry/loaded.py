@@ -2,20 +2,24 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from conveyor.core.dependencies import require
 from conveyor.core.entities import ModelVersion
+from conveyor.registry.flavors import Flavor, get_flavor
 
 
 @dataclass
 class LoadedModel:
     version: ModelVersion
     model: Any
+    flavor: Flavor = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self.flavor = get_flavor(self.version.flavor)
 
     @property
     def task(self) -> str:
@@ -34,25 +38,8 @@ class LoadedModel:
     def input_names(self) -> list[str]:
         return [c["name"] for c in self.version.signature.get("inputs", [])]
 
-    def _native_matrix(self, frame: pd.DataFrame) -> Any:
-        if self.version.flavor == "xgboost":
-            xgboost = require("xgboost", "xgboost")
-
-            return xgboost.DMatrix(frame)
-        return frame
-
     def predict_proba(self, frame: pd.DataFrame) -> np.ndarray | None:
-        if self.task != "classification":
-            return None
-        if self.version.flavor == "sklearn":
-            return self.model.predict_proba(frame) if hasattr(self.model, "predict_proba") else None
-        raw = np.asarray(self.model.predict(self._native_matrix(frame)), dtype=float)
-        return np.column_stack([1 - raw, raw]) if raw.ndim == 1 else raw
+        return self.flavor.predict_proba(self.model, frame, self.task, self.classes)
 
     def predict(self, frame: pd.DataFrame) -> np.ndarray:
-        if self.version.flavor == "sklearn":
-            return np.asarray(self.model.predict(frame))
-        if self.task == "classification":
-            proba = self.predict_proba(frame)
-            return np.asarray(self.classes, dtype=object)[proba.argmax(axis=1)]
-        return np.asarray(self.model.predict(self._native_matrix(frame)), dtype=float)
+        return self.flavor.predict(self.model, frame, self.task, self.classes)

@@ -12,6 +12,7 @@ from conveyor.core.entities import AliasChange, AuditNote, ModelVersion
 from conveyor.core.errors import BadInputError, CheckFailedError, NotFoundError
 from conveyor.core.numbers import finite_metrics
 from conveyor.core.refs import ModelRef, check_name
+from conveyor.registry.flavors import FLAVORS
 from conveyor.registry.loaded import LoadedModel
 from conveyor.registry.packaging import detect_flavor, dump_model, infer_inputs, infer_task, load_model_bytes
 from conveyor.store import Stores
@@ -31,7 +32,7 @@ def build_signature(model: Any, flavor: str, input_example: pd.DataFrame | None,
                     classes: list | None = None, target: str | None = None) -> dict[str, Any]:
     inferred_task, inferred_classes = infer_task(model, flavor)
     return {
-        "inputs": infer_inputs(input_example, model),
+        "inputs": infer_inputs(input_example, model, flavor),
         "task": task or inferred_task,
         "classes": list(classes if classes is not None else inferred_classes),
         "target": target,
@@ -73,6 +74,10 @@ def resolve_model(stores: Stores, ref: str | ModelRef) -> ModelVersion:
 
 def load_model(stores: Stores, ref: str | ModelRef | ModelVersion) -> LoadedModel:
     version = ref if isinstance(ref, ModelVersion) else resolve_model(stores, ref)
+    if version.flavor not in FLAVORS:
+        raise NotFoundError(f"{version.ref} is a {version.flavor!r} model, a flavor no installed package provides.",
+                            field="flavor", hint="Install the plug-in that registers it (entry-point group "
+                                                 "conveyor.flavors), then load it again.")
     data = stores.artifacts.get_bytes(version.artifact)  # raises IntegrityError before any unpickling
     return LoadedModel(version, load_model_bytes(data, version.flavor))
 

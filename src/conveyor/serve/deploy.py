@@ -22,15 +22,12 @@ from conveyor.core.dependencies import DISTRIBUTION
 from conveyor.core.entities import ModelVersion
 from conveyor.core.errors import BadInputError
 from conveyor.core.refs import ModelRef
-from conveyor.registry.models import resolve_model
+from conveyor.registry.flavors import FLAVORS, get_flavor, requires_for
+from conveyor.registry.models import load_model, resolve_model
 from conveyor.store import Stores
 
 PORT = 8080
 BAKED_ROOT = "/srv/conveyor"
-# The extras an image needs to serve a model, by the model's flavor and (AutoML models) family. A local stand-in
-# until the flavor registry declares each flavor's extras; unknown flavors get the serving extra alone.
-FLAVOR_EXTRAS = {"sklearn": ("serve",), "lightgbm": ("serve",), "xgboost": ("serve", "xgboost")}
-FAMILY_EXTRAS = {"xgboost": ("xgboost",)}
 _DOCKERFILE = """\
 # Serves {ref} with conveyor {version}. Build: docker build -t {image} .
 # At run time, CONVEYOR_SERVE_TOKEN (if set) makes every endpoint but health and metrics need a bearer token.
@@ -82,7 +79,7 @@ def _atomic_dir(out: Path, fill: Any) -> Path:
 
 def _bake(stores: Stores, ref: str, folder: Path) -> str:
     """A one-model project in ``folder``: the version's artifact and record, and the alias the image serves."""
-    from conveyor.registry.models import load_model, promote, register_model
+    from conveyor.registry.models import promote, register_model
 
     parsed = ModelRef.parse(ref)
     version = resolve_model(stores, ref)
@@ -102,17 +99,23 @@ def _bake(stores: Stores, ref: str, folder: Path) -> str:
     return f"{version.name}@{alias}"
 
 
-def install_spec(version: ModelVersion) -> str:
-    """``conveyor-mlops[EXTRAS]==VERSION``: this conveyor, with the extras that serve ``version``'s flavor."""
-    extras = [*FLAVOR_EXTRAS.get(version.flavor, ("serve",)), *FAMILY_EXTRAS.get(version.meta.get("family", ""), ())]
-    return f"{DISTRIBUTION}[{','.join(sorted(set(extras)))}]=={__version__}"
+def install_spec(version: ModelVersion, model: Any = None) -> str:
+    """``conveyor-mlops[EXTRAS]==VERSION``: this conveyor with the serving extra and the extras ``version``'s flavor
+    declares (``Flavor.requires``); given the loaded ``model``, also those of every estimator inside it (a pickled
+    pipeline ending in an XGBoost estimator needs ``xgboost``). A flavor not installed here adds nothing."""
+    extras = {"serve"}
+    if version.flavor in FLAVORS:
+        extras.update(get_flavor(version.flavor).requires)
+        if model is not None:
+            extras.update(requires_for(model))
+    return f"{DISTRIBUTION}[{','.join(sorted(extras))}]=={__version__}"
 
 
 def docker_context(stores: Stores, ref: str, out: Path, *, pull: bool = False, image: str | None = None,
                    spec: str | None = None) -> dict[str, Any]:
     version = resolve_model(stores, ref)
     image = image or f"conveyor-{version.name}:{version.version}"
-    spec = spec or install_spec(version)
+    spec = spec or install_spec(version, load_model(stores, version).model if version.flavor in FLAVORS else None)
 
     def fill(staging: Path) -> None:
         serve_ref = ref if pull else _bake(stores, ref, staging / "model")

@@ -3,9 +3,10 @@
 LightGBM's and XGBoost's scikit-learn wrappers spend most of a small request on input checks (0.36 ms vs 23 us for
 the tree evaluation on one row), and their default OpenMP threading makes a 1-row predict ~30x slower on a busy
 machine. Once :mod:`conveyor.serve.conform` has checked and cast the input, nothing is left for those checks to
-find, so this module calls the native booster directly, single-threaded for small batches:
+find, so this module calls the native booster directly, single-threaded for small batches. Which call that is, is
+the model flavor's to say (:meth:`conveyor.registry.flavors.Flavor.native`; LightGBM and XGBoost built in):
 
-* a native ``lightgbm.Booster`` / ``xgboost.Booster``, or a bare LGBM/XGB scikit-learn estimator: its booster;
+* a native booster, or a bare scikit-learn estimator of a library with a native predictor: its booster;
 * a scikit-learn ``Pipeline`` ending in one: the preprocessing once, then the booster on its output;
 * anything else: the model's own ``predict`` / ``predict_proba`` (:func:`model_predict`).
 
@@ -21,14 +22,16 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from conveyor.core.dependencies import extra_imports, require
+from conveyor.core.dependencies import extra_imports
 from conveyor.core.errors import BadInputError, first_line
+from conveyor.registry.flavors import SMALL_BATCH, NativePredictor, native_predictor, proba_columns
 from conveyor.registry.loaded import LoadedModel
 
 with extra_imports("serve"):
     from sklearn.pipeline import Pipeline
 
-SMALL_BATCH = 512  # rows; above this the booster's own threading pays off
+__all__ = ["SMALL_BATCH", "Predictor", "model_predict"]
+
 _DATA_ERRORS = (ValueError, TypeError, KeyError, IndexError)
 
 
@@ -42,8 +45,7 @@ def model_predict(model: LoadedModel, frame: pd.DataFrame, field: str = "inputs"
     classifier = model.task == "classification"
     pipeline = model.model
     try:
-        if not (classifier and model.version.flavor == "sklearn" and isinstance(pipeline, Pipeline)
-                and hasattr(pipeline.steps[-1][1], "predict_proba")):
+        if not (classifier and isinstance(pipeline, Pipeline) and hasattr(pipeline.steps[-1][1], "predict_proba")):
             return model.predict(frame), model.predict_proba(frame) if classifier else None
         features = pipeline[:-1].transform(frame) if len(pipeline) > 1 else frame
         final = pipeline.steps[-1][1]
@@ -52,25 +54,6 @@ def model_predict(model: LoadedModel, frame: pd.DataFrame, field: str = "inputs"
         if not isinstance(exc, _DATA_ERRORS) and model.input_names:
             raise
         raise BadInputError(f"The model could not score this input: {first_line(exc)}", field=field) from None
-
-
-def _booster_of(estimator: Any) -> tuple[str, Any] | None:
-    """("lightgbm" | "xgboost", native booster) of a booster or a fitted LGBM/XGB scikit-learn estimator."""
-    module, name = type(estimator).__module__, type(estimator).__name__
-    if module.startswith("lightgbm"):
-        if name == "Booster":
-            return "lightgbm", estimator
-        booster = getattr(estimator, "_Booster", None)  # what the public booster_ returns, None before fit
-        return ("lightgbm", booster) if booster is not None else None
-    if module.startswith("xgboost"):
-        if name == "Booster":
-            return "xgboost", estimator
-        if hasattr(estimator, "get_booster"):
-            try:
-                return "xgboost", estimator.get_booster()
-            except Exception:  # an unfitted estimator: no fast path
-                return None
-    return None
 
 
 class Predictor:
@@ -88,64 +71,37 @@ class Predictor:
         self.prep: Any = None
         if isinstance(inner, Pipeline) and len(inner) > 1:
             self.prep, inner = inner[:-1], inner.steps[-1][1]
-        found = _booster_of(inner)
-        self.kind: str | None
-        self.booster: Any
-        self.kind, self.booster = found if found is not None else (None, None)
-        if self.kind == "xgboost" and self.classifier and not self._xgb_is_probabilistic():
-            self.kind = self.booster = None
-        if self.kind == "lightgbm" and self.classifier and self._lgb_objective() not in ("binary", "multiclass",
-                                                                                         "multiclassova"):
-            self.kind = self.booster = None
-        if self.classifier and self.kind is not None and len(self.classes) == 0:
-            self.kind = self.booster = None
+        self.booster: NativePredictor | None = native_predictor(inner)
+        if self.booster is not None and self.classifier and (not self.booster.probabilistic or not len(self.classes)):
+            self.booster = None
         inputs = model.version.signature.get("inputs", [])
         self.names = [c["name"] for c in inputs]
         if not inputs:  # no signature: nothing checked the input, so let the model's own checks see it
-            self.kind = self.booster = None
+            self.booster = None
         # The float matrix of a request can go straight to the booster: every input numeric, nothing in between.
-        self.takes_matrix = (self.kind is not None and self.prep is None and bool(inputs)
+        self.takes_matrix = (self.booster is not None and self.prep is None and bool(inputs)
                              and all(c.get("kind") == "numeric" for c in inputs))
 
     @property
     def native(self) -> bool:
-        return self.kind is not None
-
-    def _lgb_objective(self) -> str:
-        return str(self.booster.params.get("objective", "")).split(" ")[0]
-
-    def _xgb_is_probabilistic(self) -> bool:
-        import json
-
-        objective = json.loads(self.booster.save_config())["learner"]["objective"]["name"]
-        return objective.startswith("binary:logistic") or objective in ("multi:softprob",)
-
-    def _raw(self, matrix: np.ndarray) -> np.ndarray:
-        rows = matrix.shape[0]
-        if self.kind == "lightgbm":
-            if rows <= SMALL_BATCH:
-                return self.booster.predict(matrix, num_threads=1)
-            return self.booster.predict(matrix)
-        if rows <= SMALL_BATCH:
-            self.booster.set_param({"nthread": 1})
-        else:
-            self.booster.set_param({"nthread": 0})
-        return self.booster.inplace_predict(matrix, validate_features=False)
+        return self.booster is not None
 
     def _answer(self, raw: np.ndarray) -> tuple[Any, Any]:
         raw = np.asarray(raw, dtype=float)
         if not self.classifier:
             return raw, None
-        proba = np.column_stack([1 - raw, raw]) if raw.ndim == 1 else raw
+        proba = proba_columns(raw)
         return self.classes[proba.argmax(axis=1)], proba
 
     def predict_matrix(self, matrix: np.ndarray) -> tuple[Any, Any]:
         """A float64 matrix in signature order (only when :attr:`takes_matrix`)."""
-        return self._answer(self._raw(matrix))
+        booster = self.booster
+        assert booster is not None, "predict_matrix needs a native booster (takes_matrix)"
+        return self._answer(booster.raw(matrix))
 
     def predict_frame(self, frame: pd.DataFrame, field: str = "inputs") -> tuple[Any, Any]:
         """A frame conformed to the signature."""
-        if self.kind is None:
+        if self.booster is None:
             return model_predict(self.model, frame, field)
         try:
             features = self.prep.transform(frame) if self.prep is not None else frame[self.names or frame.columns]
@@ -161,17 +117,11 @@ class Predictor:
     def contributions(self, matrix: np.ndarray) -> np.ndarray | None:
         """Per-row feature contributions (SHAP values from the booster itself), last column the bias; for a
         multi-class model one block of columns per class. None without a native booster."""
-        if self.kind == "lightgbm":
-            return np.asarray(self.booster.predict(matrix, pred_contrib=True, num_threads=1))
-        if self.kind == "xgboost":
-            xgboost = require("xgboost", "xgboost")
-
-            return np.asarray(self.booster.predict(xgboost.DMatrix(matrix), pred_contribs=True))
-        return None
+        return None if self.booster is None else self.booster.contributions(matrix)
 
     def features(self, frame: pd.DataFrame) -> tuple[np.ndarray, list[str]] | None:
         """The booster's input matrix for a conformed frame and its column names; None without a booster."""
-        if self.kind is None:
+        if self.booster is None:
             return None
         if self.prep is None:
             return np.asarray(frame[self.names or frame.columns], dtype=np.float64), list(self.names or frame.columns)

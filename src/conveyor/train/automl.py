@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 import tempfile
 import time
+import warnings
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Executor, Future, wait
 from dataclasses import dataclass, field
@@ -34,7 +35,15 @@ from conveyor.execution import InlineExecutor
 from conveyor.features.preprocess import describe, is_text
 from conveyor.features.selection import FeatureDecision, select_features
 from conveyor.train.estimators import make_ensemble
-from conveyor.train.space import FAMILIES, IMBALANCE_RATIO, WARM_START, SearchContext
+from conveyor.train.families import (
+    IMBALANCE_RATIO,
+    Family,
+    SearchContext,
+    check_family_names,
+    choose_families,
+    warm_start_order,
+)
+from conveyor.train.searches import Search, SearchSpace, get_search
 from conveyor.train.trials import FoldResult, TrialData, make_pipeline, run_fold, save_data, score_predictions
 
 with extra_imports("train"):
@@ -42,7 +51,6 @@ with extra_imports("train"):
     from sklearn.model_selection import KFold, StratifiedKFold, train_test_split
     from sklearn.pipeline import Pipeline
 
-SEARCHES = ("bayesian", "random", "grid")
 TRIAL_ROWS = 30_000  # trials fit on at most this many rows; the winner is refit on all training rows
 MAX_CLASSES = 100
 ENSEMBLE_CANDIDATES = 8
@@ -80,6 +88,7 @@ class AutoMLResult:
     preprocessing: dict[str, str] = field(default_factory=dict)
     ensemble: dict[str, Any] | None = None
     holdout: pd.DataFrame | None = None  # the untouched rows the holdout metrics came from (for evaluation)
+    skipped_families: dict[str, str] = field(default_factory=dict)  # family -> why it was not searched
 
 
 def detect_task(y: pd.Series) -> str:
@@ -185,14 +194,6 @@ def make_folds(y: pd.Series, task: str, n_folds: int, seed: int) -> list[tuple[n
     return [(a, b) for a, b in splitter.split(index, y if stratify else None)]
 
 
-def _sampler(search: str, seed: int, grid_size: int) -> optuna.samplers.BaseSampler:
-    if search == "random":
-        return optuna.samplers.RandomSampler(seed=seed)
-    if search == "grid":
-        return optuna.samplers.GridSampler({"config": list(range(grid_size))}, seed=seed)
-    return optuna.samplers.TPESampler(seed=seed, multivariate=True, n_startup_trials=8)
-
-
 def _storage(storage: str | None):
     """``None``: in memory; a database URL (PostgreSQL for workers on several hosts; a database of its own, as
     Optuna keeps its own Alembic table); else a journal file that the workers of one host share."""
@@ -216,20 +217,18 @@ def _share(executor: Executor, data: TrialData, folder: str) -> Any:
 @dataclass
 class _Running:
     trial: optuna.Trial
-    family: str
+    family: Family
     params: dict[str, Any]
     folds: list[FoldResult] = field(default_factory=list)
 
 
-def check_options(search: str, names: list[str], folds: int | None) -> None:
-    if search not in SEARCHES:
-        raise BadInputError(f"Unknown search {search!r}.", field="search", hint=f"Use one of {', '.join(SEARCHES)}.")
-    unknown = [n for n in names if n not in FAMILIES]
-    if unknown:
-        raise BadInputError(f"Unknown model families {unknown}.", field="families", hint=f"Known: {list(FAMILIES)}.")
+def check_options(search: str, names: list[str] | None, folds: int | None) -> Search:
+    found = get_search(search)
+    check_family_names(names or [])
     if folds is not None and folds < 1:
         raise BadInputError(f"folds must be 1 (one validation split) or more, got {folds}.", field="folds",
                             hint="Leave it unset to choose by data size.")
+    return found
 
 
 def run_automl(frame: pd.DataFrame, target: str, *, task: str = "auto", metric: str | None = None,
@@ -240,9 +239,9 @@ def run_automl(frame: pd.DataFrame, target: str, *, task: str = "auto", metric: 
                feature_selection: dict[str, Any] | None = None, ensemble: bool = True,
                storage: str | None = None, study_name: str | None = None) -> AutoMLResult:
     started = time.monotonic()
-    names = families or list(FAMILIES)
-    check_options(search, names, folds)
+    strategy = check_options(search, families, folds)
     frame, task, classes, dropped = prepare(frame, target, task)
+    searched, skipped = choose_families(families or None, task)
     allowed = REGRESSION_METRICS if task == "regression" else CLASSIFICATION_METRICS
     metric = metric or default_metric(task, len(classes))
     if metric not in allowed:
@@ -271,24 +270,24 @@ def run_automl(frame: pd.DataFrame, target: str, *, task: str = "auto", metric: 
     data = TrialData(sample[all_features], sample[target], make_folds(sample[target], task, n_folds, seed), ctx,
                      classes, metric, seed, features)
     sign = 1.0 if greater_is_better(metric) else -1.0
-    grid = [(n, p) for n in names for p in FAMILIES[n].grid]
+    space = SearchSpace(searched, ctx)
     own_executor = executor is None
     executor = executor or InlineExecutor()
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     study_storage = _storage(storage)
-    study = optuna.create_study(direction="maximize", sampler=_sampler(search, seed, len(grid)),
+    study = optuna.create_study(direction="maximize", sampler=strategy.sampler(space, seed),
                                 pruner=optuna.pruners.MedianPruner(n_startup_trials=5, n_warmup_steps=0),
                                 storage=study_storage, study_name=study_name, load_if_exists=True)
-    if search != "grid":
-        for name in [n for n in WARM_START if n in names]:
-            study.enqueue_trial({"family": name, **{f"{_prefix(name)}.{k}": v
-                                                    for k, v in FAMILIES[name].defaults.items()}},
+    if strategy.warm_start:
+        for warm in warm_start_order(searched):
+            study.enqueue_trial({"family": warm.name, **{f"{warm.param_prefix}.{k}": v
+                                                         for k, v in warm.defaults.items()}},
                                 skip_if_exists=True)
-    limit = max_trials if search != "grid" else min(max_trials or len(grid), len(grid))
+    limit = strategy.trial_limit(max_trials, space)
     try:
         with tempfile.TemporaryDirectory(prefix="conveyor-trials-") as folder:
             shared = _share(executor, data, folder)
-            trials, predictions = _search(study, executor, shared, data, names, search, grid, limit,
+            trials, predictions = _search(study, executor, shared, data, strategy, space, limit,
                                           budget_seconds, started, workers, sign, on_trial)
     finally:
         if own_executor:
@@ -303,14 +302,14 @@ def run_automl(frame: pd.DataFrame, target: str, *, task: str = "auto", metric: 
                             hint="Check the data, or give a larger --budget.")
     best = max(completed, key=lambda t: sign * t.score)
     final_features = train[all_features]
-    pipeline = _refit(best, ctx, data, train, target, seed)
+    pipeline = _refit(best, space, data, train, target, seed)
     family, params, score, ensemble_info = best.family, best.params, best.score, None
     if ensemble and n_folds >= 1:
         chosen = _ensemble_weights(completed, predictions, data, sign)
         if chosen is not None and sign * chosen[1] > sign * best.score + 1e-9:
             weights, ens_score = chosen
             by_number = {t.number: t for t in completed}
-            members = [pipeline if n == best.number else _refit(by_number[n], ctx, data, train, target, seed)
+            members = [pipeline if n == best.number else _refit(by_number[n], space, data, train, target, seed)
                        for n in weights]
             pipeline = make_ensemble(members, list(weights.values()), task, classes)
             ensemble_info = {"members": [{"trial": n, "family": by_number[n].family, "weight": w}
@@ -320,11 +319,7 @@ def run_automl(frame: pd.DataFrame, target: str, *, task: str = "auto", metric: 
     holdout_metrics = evaluate_model(pipeline, holdout[[*all_features, target]], target, task, classes)
     return AutoMLResult(pipeline, task, classes, target, all_features, metric, family, params, score,
                         holdout_metrics, trials, dropped, "holdout" if n_folds == 1 else f"{n_folds}-fold CV",
-                        selection, describe(final_features[features]), ensemble_info, holdout)
-
-
-def _prefix(family: str) -> str:
-    return {"random_forest": "forest", "hist_gradient_boosting": "hgb"}.get(family, family)
+                        selection, describe(final_features[features]), ensemble_info, holdout, skipped)
 
 
 def _context(task: str, classes: list, y: pd.Series) -> SearchContext:
@@ -336,8 +331,8 @@ def _context(task: str, classes: list, y: pd.Series) -> SearchContext:
     return SearchContext(task, len(classes), bool(imbalanced), pos_weight)
 
 
-def _search(study, executor, shared, data, names, search, grid, limit, budget, started, workers, sign,
-            on_trial) -> tuple[list[TrialResult], dict[int, np.ndarray]]:
+def _search(study, executor, shared, data, strategy: Search, space: SearchSpace, limit, budget, started, workers,
+            sign, on_trial) -> tuple[list[TrialResult], dict[int, np.ndarray]]:
     running: dict[Future, _Running] = {}
     results: list[TrialResult] = []
     predictions: dict[int, np.ndarray] = {}
@@ -351,11 +346,8 @@ def _search(study, executor, shared, data, names, search, grid, limit, budget, s
     def ask() -> None:
         nonlocal asked
         trial = study.ask()
-        if search == "grid":
-            family, params = grid[trial.suggest_int("config", 0, len(grid) - 1)]
-        else:
-            family = trial.suggest_categorical("family", names)
-            params = FAMILIES[family].suggest(trial, data.ctx)
+        name, params = strategy.propose(trial, space)
+        family = space.family(name)
         asked += 1
         state = _Running(trial, family, params)
         running[executor.submit(run_fold, shared, family, params, 0)] = state
@@ -369,7 +361,7 @@ def _search(study, executor, shared, data, names, search, grid, limit, budget, s
         if rounds:
             params["n_estimators"] = max(1, round(float(np.mean(rounds))))
         score = float(np.mean(scores)) if status == "complete" else None
-        result = TrialResult(state.trial.number, state.family, params, score, seconds, error, status, scores)
+        result = TrialResult(state.trial.number, state.family.name, params, score, seconds, error, status, scores)
         if status == "complete":
             oof = _out_of_fold(state.folds, data)
             if oof is not None:
@@ -453,11 +445,9 @@ def _ensemble_weights(completed: list[TrialResult], predictions: dict[int, np.nd
     return {t: c / n for t, c in counts.items()}, float(best_score)
 
 
-def _refit(trial: TrialResult, ctx: SearchContext, data: TrialData, train: pd.DataFrame, target: str,
+def _refit(trial: TrialResult, space: SearchSpace, data: TrialData, train: pd.DataFrame, target: str,
            seed: int) -> Pipeline:
-    import warnings
-
-    pipeline = make_pipeline(FAMILIES[trial.family], ctx, trial.params, train[data.features], seed)
+    pipeline = make_pipeline(space.family(trial.family), space.ctx, trial.params, train[data.features], seed)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # the same notes the trials already had
         pipeline.fit(train[list(data.X.columns)], train[target])

@@ -11,7 +11,9 @@ import pandas as pd
 
 from conveyor.evaluate import analysis, explain
 from conveyor.evaluate.metrics import greater_is_better
+from conveyor.registry.flavors import contributions
 from conveyor.train.automl import AutoMLResult
+from conveyor.train.estimators import EncodedLabels
 
 SCORERS = {"roc_auc": "roc_auc_ovr", "accuracy": "accuracy", "f1": "f1_macro", "precision": "precision_macro",
            "recall": "recall_macro", "log_loss": "neg_log_loss", "rmse": "neg_root_mean_squared_error",
@@ -24,6 +26,14 @@ def leaderboard(result: AutoMLResult) -> list[dict[str, Any]]:
     rest = [t for t in result.trials if t.score is None]
     return [{"trial": t.number, "family": t.family, "score": t.score, "state": t.state, "seconds": t.seconds,
              "params": t.params, "note": t.error} for t in [*done, *rest]]
+
+
+def model_contributions(estimator: Any, matrix: Any) -> np.ndarray | None:
+    """The flavors' contributions of a pipeline's last step (through the label encoder around XGBoost: a
+    forest's own ``estimator`` is only its unfitted template, so only this wrapper is unwrapped)."""
+    if isinstance(estimator, EncodedLabels):
+        estimator = estimator.estimator
+    return contributions(estimator, matrix)
 
 
 def latency_ms_per_row(model: Any, frame: pd.DataFrame, rows: int = 200) -> float:
@@ -68,6 +78,6 @@ def evaluate_result(result: AutoMLResult, *, slice_column: str | None = None, se
         scoring = "roc_auc"
     report["importance"] = {"permutation": explain.permutation_importances(model, X, y.set_axis(X.index), scoring,
                                                                            seed),
-                            "shap": explain.shap_importances(model, X, seed)}
+                            "shap": explain.shap_importances(model, X, model_contributions, seed)}
     report["latency_ms_per_row"] = latency_ms_per_row(model, X)
     return report

@@ -59,6 +59,7 @@ def _champion(stores: Stores, name: str, alias: str, holdout: pd.DataFrame, resu
 
 def _limitations(result: AutoMLResult, evaluation: dict[str, Any]) -> list[str]:
     notes = [f"Column {c!r} was not used: {why}." for c, why in result.dropped.items()]
+    notes += [f"Model family {f!r} was not searched: {why}" for f, why in result.skipped_families.items()]
     notes += [f"Column {d.column!r} was left out by feature selection: {d.why}." for d in result.selection
               if not d.kept]
     if evaluation["holdout_rows"] < 200:
@@ -137,7 +138,10 @@ def train(stores: Stores, dataset: DatasetVersion, target: str, *, model_name: s
         run.log_metrics({f"validation_{result.metric}": result.validation_score})
         run.log_metrics(result.holdout_metrics)
         run.log_artifact("trials.json", {"trials": [t.__dict__ for t in result.trials],
-                                         "dropped_columns": result.dropped})
+                                         "dropped_columns": result.dropped,
+                                         "skipped_families": result.skipped_families})
+        if result.skipped_families:
+            run.set_tags({"families_skipped": ", ".join(result.skipped_families)})
         run.log_artifact("features.json", {"selection": [d.to_dict() for d in result.selection],
                                            "preprocessing": result.preprocessing, "dropped_columns": result.dropped})
         run.log_artifact("evaluation.json", evaluation)

@@ -16,11 +16,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from conveyor.core.dependencies import extra_imports, require
+from conveyor.core.dependencies import extra_imports
 from conveyor.core.errors import first_line
 from conveyor.evaluate.metrics import classification_metrics, regression_metrics
 from conveyor.features.preprocess import build_preprocessor
-from conveyor.train.space import EARLY_STOPPING_ROUNDS, FAMILIES, Family, SearchContext
+from conveyor.train.families import EARLY_STOPPING_ROUNDS, Family, SearchContext
 
 with extra_imports("train"):
     from sklearn.pipeline import Pipeline
@@ -68,22 +68,12 @@ def _load(path: str) -> TrialData:
         return pickle.load(handle)  # a file this process's parent wrote a moment ago
 
 
-def _fit_boosted(pipeline: Pipeline, family: str, X_fit, y_fit, X_valid, y_valid) -> int:
+def _fit_early_stopping(pipeline: Pipeline, family: Family, X_fit, y_fit, X_valid, y_valid) -> int:
     """Fit with early stopping on the validation fold; returns the number of rounds that did best."""
     transform = pipeline[:-1]
     Xt = transform.fit_transform(X_fit, y_fit)
     Xv = transform.transform(X_valid)
-    model = pipeline.steps[-1][1]
-    if family == "lightgbm":
-        lgb = require("lightgbm", "train")
-
-        model.fit(Xt, y_fit, eval_set=[(Xv, y_valid)],
-                  callbacks=[lgb.early_stopping(EARLY_STOPPING_ROUNDS, verbose=False)])
-        return int(model.best_iteration_ or model.n_estimators)
-    inner = getattr(model, "estimator", model)
-    inner.set_params(early_stopping_rounds=EARLY_STOPPING_ROUNDS)
-    model.fit(Xt, y_fit, eval_set=[(Xv, y_valid)], verbose=False)
-    return int(inner.best_iteration) + 1
+    return family.fit_early_stopping(pipeline.steps[-1][1], Xt, y_fit, Xv, y_valid, EARLY_STOPPING_ROUNDS)
 
 
 def score_predictions(data: TrialData, y_true: np.ndarray, output: np.ndarray) -> float | None:
@@ -93,20 +83,19 @@ def score_predictions(data: TrialData, y_true: np.ndarray, output: np.ndarray) -
     return classification_metrics(y_true, predicted, output, data.classes).get(data.metric)
 
 
-def run_fold(data_ref: TrialData | str, family_name: str, params: dict[str, Any], fold: int) -> FoldResult:
+def run_fold(data_ref: TrialData | str, family: Family, params: dict[str, Any], fold: int) -> FoldResult:
     data = _load(data_ref) if isinstance(data_ref, str) else data_ref
     started = time.monotonic()
     train_idx, valid_idx = data.folds[fold]
     X_fit, y_fit = data.X.iloc[train_idx], data.y.iloc[train_idx]
     X_valid, y_valid = data.X.iloc[valid_idx], data.y.iloc[valid_idx]
-    family = FAMILIES[family_name]
     pipeline = make_pipeline(family, data.ctx, params, data.X[data.features or list(data.X.columns)], data.seed)
     best = None
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # a trial's convergence notes are search noise, not the user's concern
             if family.early_stopping:
-                best = _fit_boosted(pipeline, family_name, X_fit, y_fit, X_valid, y_valid)
+                best = _fit_early_stopping(pipeline, family, X_fit, y_fit, X_valid, y_valid)
             else:
                 pipeline.fit(X_fit, y_fit)
             if data.ctx.task == "regression":

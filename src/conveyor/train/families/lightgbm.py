@@ -1,0 +1,46 @@
+"""LightGBM's scikit-learn estimators; stops early on each validation fold (the ``lightgbm`` flavor fits it)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from conveyor.core.dependencies import require
+from conveyor.train.families.base import Family, SearchContext, balanced, class_weight, without_balanced
+
+DEFAULTS = {"n_estimators": 100, "learning_rate": 0.1, "num_leaves": 31, "min_child_samples": 20,
+            "subsample": 1.0, "colsample_bytree": 1.0, "reg_lambda": 1e-3}
+
+
+class LightGBMFamily(Family):
+    name = "lightgbm"
+    requires = (("lightgbm", "train"),)
+    defaults = DEFAULTS
+    grid = [{**DEFAULTS, "n_estimators": n, "learning_rate": lr, "num_leaves": leaves}
+            for n in (100, 300) for lr in (0.05, 0.1) for leaves in (15, 63)]
+    early_stopping = True
+    flavor = "lightgbm"
+    warm_start = 0
+
+    def suggest(self, trial: Any, ctx: SearchContext) -> dict[str, Any]:
+        return {
+            "n_estimators": trial.suggest_int("lightgbm.n_estimators", 100, 1000, log=True),
+            "learning_rate": trial.suggest_float("lightgbm.learning_rate", 0.01, 0.3, log=True),
+            "num_leaves": trial.suggest_int("lightgbm.num_leaves", 4, 128, log=True),
+            "min_child_samples": trial.suggest_int("lightgbm.min_child_samples", 2, 100, log=True),
+            "subsample": trial.suggest_float("lightgbm.subsample", 0.5, 1.0),
+            "colsample_bytree": trial.suggest_float("lightgbm.colsample_bytree", 0.3, 1.0),
+            "reg_lambda": trial.suggest_float("lightgbm.reg_lambda", 1e-3, 10.0, log=True),
+            **balanced(trial, ctx, "lightgbm"),
+        }
+
+    def build(self, ctx: SearchContext, params: dict[str, Any], seed: int) -> Any:
+        lgb = require("lightgbm", "train", field="train.families")
+        kept = without_balanced(params)
+        extra = {"subsample_freq": 1} if kept.get("subsample", 1.0) < 1.0 else {}
+        if ctx.task == "regression":
+            return lgb.LGBMRegressor(**kept, **extra, random_state=seed, n_jobs=1, verbose=-1)
+        return lgb.LGBMClassifier(**kept, **extra, class_weight=class_weight(params), random_state=seed, n_jobs=1,
+                                  verbose=-1)
+
+
+FAMILY = LightGBMFamily()
