@@ -81,7 +81,8 @@ def test_an_unknown_artifact_scheme_names_the_field_and_known_schemes() -> None:
         open_artifact_store("sqlite:///x.db")
 
 
-def test_s3_without_its_driver_names_the_extra() -> None:
+def test_s3_without_its_driver_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "s3fs", None)  # as on a core install: `import s3fs` raises ImportError
     with pytest.raises(MissingDependencyError, match=r"pip install 'conveyor-mlops\[s3\]'"):
         open_artifact_store("s3://bucket/prefix")
 
