@@ -12,7 +12,7 @@ def test_the_loop_on_postgresql(postgres_db_url, tmp_path, monkeypatch):
     monkeypatch.setenv("CONVEYOR_DB_URL", postgres_db_url)
     frame = load_breast_cancer(as_frame=True).frame
     with cv.Project.init(tmp_path / "pg") as project:
-        assert project.stores.metadata.url.startswith("postgresql")
+        assert project.stores.url.startswith("postgresql")
         first, _ = project.data.ingest(frame, "cancer")
         assert project.data.ingest(frame.copy(), "cancer")[0].version == first.version
         result = project.training.train(first, "target", max_trials=2, budget=60)

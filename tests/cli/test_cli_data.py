@@ -26,7 +26,7 @@ def conveyor(*args: str, cwd: Path, code: int = 0) -> subprocess.CompletedProces
 
 def state(root: Path):
     with Project.open(root) as project:
-        return ([(v.name, v.version) for v in project.stores.metadata.list_dataset_versions()],
+        return ([(v.name, v.version) for v in project.stores.datasets.versions()],
                 project.stores.artifacts.digests())
 
 

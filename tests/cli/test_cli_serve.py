@@ -60,7 +60,7 @@ def test_serve_answers_and_sigterm_flushes_the_log(project_with_champion):
     assert server.returncode in (0, -signal.SIGTERM), err
     assert "Traceback" not in err
     with cv.Project.open(root) as project:
-        logged = {r.id for r in project.stores.metadata.list_predictions("cancer")}
+        logged = {r.id for r in project.stores.predictions.recent("cancer")}
     assert len(answered) == 200 and set(answered) <= logged
 
 
@@ -107,5 +107,5 @@ def test_sigterm_under_load_loses_no_answered_prediction(project_with_champion, 
     assert server.returncode in (0, -signal.SIGTERM), err
     assert "Traceback" not in err
     with cv.Project.open(root) as project:
-        logged = {r.id for r in project.stores.metadata.list_predictions("cancer")}
+        logged = {r.id for r in project.stores.predictions.recent("cancer")}
     assert len(answered) > 40 and set(answered) <= logged

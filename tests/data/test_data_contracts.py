@@ -37,7 +37,7 @@ def test_inferred_contract_covers_types_nulls_ranges_categories_uniqueness(store
     assert "unique" not in columns["score"]  # continuous values are unique by chance, not by rule
     assert "rows" not in contract  # row-count bounds are opt-in
     assert validate(contract, reference).passed
-    version = stores.metadata.list_dataset_versions("customers")[0]
+    version = stores.datasets.versions("customers")[0]
     assert infer_contract(version, row_bounds=True)["rows"] == {"min": 200, "max": 800}
 
 
@@ -85,7 +85,7 @@ def test_failing_checks_are_counted_with_example_rows(contract, reference):
 
 def test_row_count_bounds_when_asked_for(stores, contract, reference):
     assert validate(contract, reference.head(50)).passed
-    contract = infer_contract(stores.metadata.list_dataset_versions("customers")[0], row_bounds=True)
+    contract = infer_contract(stores.datasets.versions("customers")[0], row_bounds=True)
     report = validate(contract, reference.head(50))
     assert report.table_failed
     assert any(f.column is None and "rows between 200 and 800" in f.check for f in report.failures)
@@ -133,18 +133,18 @@ def _bad_batch(reference):
 
 
 def test_reject_stores_nothing(stores, contract, reference):
-    before = stores.metadata.list_dataset_versions()
+    before = stores.datasets.versions()
     with pytest.raises(ValidationFailed) as failed:
         ingest_checked(stores, _bad_batch(reference), "customers", contract=contract, on_error="reject")
     assert failed.value.exit_code == 1 and len(failed.value.report.failures) == 2
-    assert stores.metadata.list_dataset_versions() == before
+    assert stores.datasets.versions() == before
 
 
 def test_quarantine_stores_bad_rows_as_their_own_version(stores, contract, reference):
     version, created = ingest_checked(stores, _bad_batch(reference), "customers", contract=contract,
                                       on_error="quarantine")
     assert created and version.rows == len(reference) - 3 and version.meta["quarantined_rows"] == 3
-    quarantined = stores.metadata.get_dataset_version("customers.quarantine")
+    quarantined = stores.datasets.get_version("customers.quarantine")
     assert version.meta["quarantine"] == f"customers.quarantine@{quarantined.version}"
     bad = load_frame(stores, quarantined)
     assert sorted(bad["id"]) == [1, 2, 5] and quarantined.meta["quarantine_of"] == "customers"

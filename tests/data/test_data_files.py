@@ -68,7 +68,7 @@ def test_one_changed_file_stores_only_that_file(stores, folder, tmp_path):
     assert (out / "class_1" / "img_005.bin").read_bytes() == b"new content of one image"
     checkout(stores, first, tmp_path / "old")
     assert (tmp_path / "old" / "class_1" / "img_005.bin").read_bytes() == bytes([5]) * 105
-    entries = log(stores.metadata.list_dataset_versions("images"))
+    entries = log(stores.datasets.versions("images"))
     assert describe_changes(entries[-1]) == "+0 -0 ~1 files"
 
 
@@ -124,6 +124,6 @@ def test_file_sets_and_quarantine_on_a_postgresql_store(postgres_db_url, tmp_pat
         reference, _ = ingest_frame(stores, pd.DataFrame({"a": range(100), "b": ["x", "y"] * 50}), "t")
         batch = pd.DataFrame({"a": range(100), "b": ["x", "z"] * 50})
         kept, _ = ingest_checked(stores, batch, "t", contract=infer_contract(reference), on_error="quarantine")
-        assert kept.rows == 50 and stores.metadata.get_dataset_version("t.quarantine").rows == 50
+        assert kept.rows == 50 and stores.datasets.get_version("t.quarantine").rows == 50
     finally:
         stores.close()

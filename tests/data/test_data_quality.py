@@ -76,7 +76,7 @@ def test_lineage_of_derived_datasets(stores):
 
     with start_run(stores, name="fit", dataset=base) as run:
         run.log_metrics({"acc": 0.9})
-    stores.metadata.create_model_version(ModelVersion(name="m", version=0, artifact="0" * 64, flavor="sklearn",
+    stores.registry.create_version(ModelVersion(name="m", version=0, artifact="0" * 64, flavor="sklearn",
                                                       run_id=run.id, dataset=full, signature={}))
     found = lineage(stores, base)
     assert found["parents"] == []

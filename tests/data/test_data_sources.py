@@ -135,7 +135,7 @@ def test_sql_query_on_postgresql(stores, postgres_db_url):
     with pytest.raises(BadInputError, match=r"SQL query failed.*nope") as failed:
         ingest_sql(stores, postgres_db_url, "SELECT * FROM nope", "pg")
     assert failed.value.field == "query"
-    assert [v.version for v in stores.metadata.list_dataset_versions("pg")] == [version.version]
+    assert [v.version for v in stores.datasets.versions("pg")] == [version.version]
 
 
 @pytest.mark.parametrize(("url", "query", "message"), [
@@ -148,7 +148,7 @@ def test_bad_sql_is_bad_input_and_stores_nothing(stores, tmp_path, url, query, m
     _fill(f"sqlite:///{tmp_path / 'source.db'}")
     with pytest.raises(BadInputError, match=message):
         ingest_sql(stores, url.format(tmp=tmp_path), query, "events")
-    assert stores.metadata.list_dataset_versions() == []
+    assert stores.datasets.versions() == []
 
 
 def test_python_function_source(stores, tmp_path):

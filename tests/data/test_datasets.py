@@ -29,7 +29,7 @@ def test_same_file_twice_is_one_version(stores, frame, tmp_path):
     second, created_second = ingest_file(stores, path, "churn")
     assert (created_first, created_second) == (True, False)
     assert first.version == second.version
-    assert len(stores.metadata.list_dataset_versions("churn")) == 1
+    assert len(stores.datasets.versions("churn")) == 1
     assert len(stores.artifacts.digests()) == 1
 
 
@@ -79,7 +79,7 @@ def test_bad_files_are_rejected_and_store_unchanged(stores, tmp_path, name, cont
     path.write_bytes(content)
     with pytest.raises(BadInputError, match=message):
         ingest_file(stores, path, "bad")
-    assert stores.metadata.list_dataset_versions() == []
+    assert stores.datasets.versions() == []
     assert stores.artifacts.digests() == []
 
 
@@ -121,7 +121,7 @@ def test_sigkill_during_ingest_leaves_no_dangling_reference(tmp_path, moment):
     assert done.returncode == -signal.SIGKILL, done.stderr
     stores = Stores.open(db, str(art))
     try:
-        assert stores.metadata.list_dataset_versions() == []  # no record points at anything
+        assert stores.datasets.versions() == []  # no record points at anything
         leftovers = list(art.rglob(".tmp-*"))
         assert bool(leftovers) == (moment == "mid-write")  # a torn write stays a temp file, never a blob
         assert len(stores.artifacts.digests()) == (0 if moment == "mid-write" else 1)
@@ -156,6 +156,6 @@ def test_one_frame_as_parquet_or_json_lines_is_one_version(stores, tmp_path):
     frame.to_json(tmp_path / "d.jsonl", orient="records", lines=True, double_precision=15)
     versions = {ingest_file(stores, tmp_path / f"d{ext}", "d")[0].version for ext in (".parquet", ".jsonl")}
     assert len(versions) == 1
-    loaded = load_frame(stores, stores.metadata.get_dataset_version("d"))
+    loaded = load_frame(stores, stores.datasets.get_version("d"))
     assert loaded["code"].tolist() == ["007", "x", "042"] and loaded["created_at"].dtype == "int64"
     assert loaded["f"].tolist() == [0.08474, 0.1, 2.2]

@@ -9,7 +9,7 @@ from pathlib import Path
 from types import SimpleNamespace
 
 from conveyor.execution.resources import ResourceSampler, gpu_status, sample_process
-from conveyor.store.sql import SqlMetadataStore
+from conveyor.store.sql import sql_roles
 
 
 def test_one_sample_reads_cpu_memory_and_disk(tmp_path):
@@ -91,16 +91,17 @@ def test_gpu_path_reads_every_device_and_samples_it(tmp_path):
 
 
 def test_sampler_stores_a_time_series(tmp_path):
-    store = SqlMetadataStore(f"sqlite:///{tmp_path / 'm.db'}")
+    roles = sql_roles(f"sqlite:///{tmp_path / 'm.db'}")
+    store = roles.monitoring
     try:
         with ResourceSampler(store.add_samples, "serve:m:1", interval=0.05, disk_path=tmp_path):
             time.sleep(0.6)
-        cpu = store.list_samples("serve:m:1", series="cpu_percent")
+        cpu = store.samples("serve:m:1", series="cpu_percent")
         assert len(cpu) >= 5
         assert all(b.at > a.at for a, b in itertools.pairwise(cpu))
-        assert store.list_samples("serve:m:1", series="rss_bytes")[-1].value > 0
+        assert store.samples("serve:m:1", series="rss_bytes")[-1].value > 0
     finally:
-        store.close()
+        roles.close()
 
 
 def test_a_failing_sink_never_breaks_the_sampled_process():

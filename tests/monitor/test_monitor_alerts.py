@@ -13,7 +13,7 @@ import pytest
 from conveyor.core.entities import Sample
 from conveyor.core.errors import ConveyorError
 from conveyor.monitor.alerts import acknowledge, evaluate, parse_rules
-from conveyor.store.metadata import InMemoryMetadataStore
+from conveyor.store.monitoring import InMemoryMonitoringStore
 
 
 @pytest.fixture
@@ -47,7 +47,7 @@ def test_rule_fires_after_holding_dedups_and_cools_down(receiver, tmp_path, capl
               "webhook": {"url": url, "timeout": 5},
               "command": f'echo "$CONVEYOR_ALERT_RULE $CONVEYOR_ALERT_SUBJECT" >> {marker}'}
     rules = parse_rules(config)
-    store = InMemoryMetadataStore()
+    store = InMemoryMonitoringStore()
     t0 = 1_000_000.0
     store.add_samples([Sample("m:1", "drift.share", 0.1, t0), Sample("m:1", "drift.share", 0.5, t0 + 10)])
     assert evaluate(store, rules, "m:1", config, at=t0 + 20) == []  # breaching for 10 s, not yet 60 s
@@ -64,7 +64,7 @@ def test_rule_fires_after_holding_dedups_and_cools_down(receiver, tmp_path, capl
     [repeat] = evaluate(store, rules, "m:1", config, at=t0 + 90)
     assert repeat.id == alert.id and repeat.count == 2  # one incident, one page
     assert len(received) == 1 and marker.read_text().count("\n") == 1
-    assert len(store.list_alerts()) == 1
+    assert len(store.alerts()) == 1
 
     acked = acknowledge(store, alert.id[:6], "alice")
     assert (acked.status, acked.acked_by) == ("acked", "alice")
@@ -76,7 +76,7 @@ def test_rule_fires_after_holding_dedups_and_cools_down(receiver, tmp_path, capl
 
 
 def test_rules_apply_to_their_subject_and_falling_signals():
-    store = InMemoryMetadataStore()
+    store = InMemoryMonitoringStore()
     rules = parse_rules({"rules": [{"name": "acc", "signal": "live.accuracy", "op": "<", "threshold": 0.8},
                                    {"name": "cpu", "signal": "cpu_percent", "threshold": 90, "subject": "serve:m:1"}]})
     store.add_samples([Sample("m:1", "live.accuracy", 0.7, 10.0), Sample("serve:m:1", "cpu_percent", 95.0, 10.0)])
@@ -85,7 +85,7 @@ def test_rules_apply_to_their_subject_and_falling_signals():
 
 
 def test_a_failing_notifier_is_recorded_not_raised(tmp_path):
-    store = InMemoryMetadataStore()
+    store = InMemoryMonitoringStore()
     config = {"rules": [{"name": "r", "signal": "s", "threshold": 1, "notify": ["webhook", "command", "log"]}],
               "webhook": {"url": "http://127.0.0.1:9/nothing-listens", "timeout": 1}, "command": "exit 3"}
     store.add_samples([Sample("m:1", "s", 2.0, 1.0)])
@@ -109,7 +109,7 @@ def test_rule_mistakes_name_the_field(rule, field):
 def test_evaluate_all_covers_the_subjects_rules_name():
     from conveyor.monitor.alerts import evaluate_all
 
-    store = InMemoryMetadataStore()
+    store = InMemoryMonitoringStore()
     rules = parse_rules({"rules": [{"name": "drift", "signal": "drift.share", "threshold": 0.5},
                                    {"name": "rss", "signal": "rss_bytes", "threshold": 1e9, "subject": "serve:m:1"}]})
     store.add_samples([Sample("m:1", "drift.share", 0.6, 1.0), Sample("serve:m:1", "rss_bytes", 2e9, 1.0)])

@@ -33,7 +33,7 @@ def test_windows_by_count_and_time(stores, model):
     old = [PredictionRecord(new_id(), model.ref, {"x": 5.0}, {"prediction": 1}, at=t - 7200 + i) for i in range(50)]
     new = [PredictionRecord(new_id(), model.ref, {"x": 0.1}, {"prediction": 1}, at=t - 60 + i) for i in range(30)]
     other = [PredictionRecord(new_id(), "d:9", {"x": 0.0}, {"prediction": 0}, at=t)]  # a canary's traffic
-    stores.metadata.log_predictions(old + new + other)
+    stores.predictions.log(old + new + other)
     frame, records = window_frame(stores, model, since=3600)
     assert len(frame) == 30 and {r.id for r in records} == {r.id for r in new}
     frame, _ = window_frame(stores, model, window=40)
@@ -49,7 +49,7 @@ def test_windows_by_count_and_time(stores, model):
 def test_reference_is_computed_once_and_checks_become_time_series(stores, model):
     first = reference_stats(stores, model)
     assert first["dataset"].startswith("d@") and first["prediction"]["kind"] == "categorical"
-    assert stores.metadata.get_reference_stats(model.ref) == first
+    assert stores.monitoring.get_reference_stats(model.ref) == first
     report = monitor_frame(stores, model, pd.DataFrame({"x": np.linspace(3, 4, 500)}), "shifted")
     assert report.drift.drift and report.quality["out_of_range_max"] > 0.1
     series = {s.series: s.value for s in report.samples()}

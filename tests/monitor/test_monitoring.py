@@ -67,8 +67,8 @@ def test_window_of_logged_predictions_with_labels(setup):
         x = float(rng.normal(0, 1))
         records.append(PredictionRecord(new_id(), mv.ref, {"x": x, "kind": "a"}, {"prediction": int(x > 0)},
                                         at=1000.0 + i, label=int(x > 0) if i % 2 else int(x <= 0)))
-    stores.metadata.log_predictions(records)
-    stores.metadata.log_predictions([PredictionRecord(new_id(), "d:7", {"x": 9.0, "kind": "z"}, {"prediction": 1},
+    stores.predictions.log(records)
+    stores.predictions.log([PredictionRecord(new_id(), "d:7", {"x": 9.0, "kind": "z"}, {"prediction": 1},
                                                       at=5000.0)])  # another version's traffic is not this window
     frame, found = window_frame(stores, mv, 100)
     assert len(frame) == 100 and list(frame.columns) == ["x", "kind"]

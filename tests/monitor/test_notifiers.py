@@ -15,7 +15,7 @@ from conveyor.core.entities import Sample
 from conveyor.core.errors import NotFoundError
 from conveyor.monitor.alerts import evaluate, parse_rules
 from conveyor.monitor.notifiers import NOTIFIERS, Delivery, Notifier, get_notifier, redact
-from conveyor.store.metadata import InMemoryMetadataStore
+from conveyor.store.monitoring import InMemoryMonitoringStore
 from conveyor.testing.notifier_check import check_notifier, local_receiver
 
 POST = ("import json, os, sys, urllib.request as u; "
@@ -68,13 +68,13 @@ def store_with_breach(store, subject="m:1"):
 
 def test_a_receiver_answering_garbage_leaves_the_alert_stored_with_the_failure(stores):
     """Regression: the garbage answer used to escape as http.client.BadStatusLine and crash `conveyor monitor`."""
-    store = store_with_breach(stores.metadata)
+    store = store_with_breach(stores.monitoring)
     with local_receiver("garbage") as receiver:
         config = {"rules": [{"name": "drift", "signal": "drift.share", "threshold": 0.5, "notify": ["webhook", "log"]}],
                   "webhook": {"url": f"{receiver.url}/hooks/T0001/s3cr3t-path?token=hunter2", "timeout": 5}}
         [fired] = evaluate(store, parse_rules(config), "m:1", config, at=2.0)
         assert len(receiver.requests) == 1  # it was really sent
-    [stored] = store.list_alerts("m:1")  # read back from SQLite
+    [stored] = store.alerts("m:1")  # read back from SQLite
     assert stored.id == fired.id and stored.notified == ["log"]
     reason = stored.notify_errors["webhook"]
     assert "did not answer in HTTP" in reason and "127.0.0.1" in reason
@@ -82,11 +82,11 @@ def test_a_receiver_answering_garbage_leaves_the_alert_stored_with_the_failure(s
 
 
 def test_a_webhook_url_with_a_bad_port_leaves_the_alert_stored_with_the_failure(stores):
-    store = store_with_breach(stores.metadata)
+    store = store_with_breach(stores.monitoring)
     config = {"rules": [{"name": "drift", "signal": "drift.share", "threshold": 0.5, "notify": ["webhook"]}],
               "webhook": {"url": "http://alice:pa55word@127.0.0.1:99x/hook?token=hunter2"}}
     evaluate(store, parse_rules(config), "m:1", config, at=2.0)
-    [stored] = store.list_alerts("m:1")
+    [stored] = store.alerts("m:1")
     assert stored.notified == [] and "invalid URL" in stored.notify_errors["webhook"]
     assert not {"pa55word", "alice", "hunter2"} & set(stored.notify_errors["webhook"].replace("'", " ").split())
 
@@ -112,7 +112,7 @@ def test_a_registered_notifier_gets_its_own_settings_section():
     try:
         config = {"rules": [{"name": "drift", "signal": "drift.share", "threshold": 0.5, "notify": "memo"}],
                   "memo": {"channel": "#ops"}}
-        [alert] = evaluate(store_with_breach(InMemoryMetadataStore()), parse_rules(config), "m:1", config, at=2.0)
+        [alert] = evaluate(store_with_breach(InMemoryMonitoringStore()), parse_rules(config), "m:1", config, at=2.0)
     finally:
         NOTIFIERS.unregister("memo")
     assert Memo.seen == [("drift", {"channel": "#ops"})] and alert.notified == ["memo"]
@@ -138,12 +138,12 @@ def test_a_notifier_that_breaks_the_contract_cannot_lose_the_alert(stores):
     try:
         config = {"rules": [{"name": "drift", "signal": "drift.share", "threshold": 0.5,
                              "notify": ["raising", "silent", "log"]}], "raising": {"token": "hunter2"}}
-        store = store_with_breach(stores.metadata)
+        store = store_with_breach(stores.monitoring)
         evaluate(store, parse_rules(config), "m:1", config, at=2.0)
     finally:
         NOTIFIERS.unregister("raising")
         NOTIFIERS.unregister("silent")
-    [stored] = store.list_alerts("m:1")
+    [stored] = store.alerts("m:1")
     assert stored.notified == ["log"]
     assert stored.notify_errors == {"raising": "RuntimeError: down, token ***",
                                     "silent": "send() returned NoneType, not a Delivery"}
@@ -192,8 +192,8 @@ def test_a_plug_in_reason_that_shows_a_secret_is_masked_before_it_is_stored(stor
     try:
         config = {"rules": [{"name": "drift", "signal": "drift.share", "threshold": 0.5, "notify": ["leaky"]}],
                   "leaky": "http://127.0.0.1:notaport/hook?token=hunter2"}
-        evaluate(store_with_breach(stores.metadata), parse_rules(config), "m:1", config, at=2.0)
+        evaluate(store_with_breach(stores.monitoring), parse_rules(config), "m:1", config, at=2.0)
     finally:
         NOTIFIERS.unregister("leaky")
-    [stored] = stores.metadata.list_alerts("m:1")
+    [stored] = stores.monitoring.alerts("m:1")
     assert stored.notify_errors == {"leaky": "could not post to http://127.0.0.1:notaport/***"}

@@ -63,11 +63,11 @@ def test_drift_then_retrain_then_promoted(tmp_path):
         assert decision["decision"] == "promoted" and decision["challenger"] == "w:2"
         assert decision["challenger_score"] > decision["champion_score"]
         assert project.models.get("w@champion").ref == "w:2"
-        job = project.stores.metadata.list_jobs()[0]
+        job = project.stores.leases.jobs()[0]
         assert job.status == "watching" and job.result["watch"]["previous"] == "w:1"
         assert decisions(project)[-1]["decision"] == "promoted"
         assert decisions(project, "agent_retrain")[-1]["triggers"].keys() == {"drift"}
-        drift_series = project.stores.metadata.list_samples("w:1", series="drift.share")
+        drift_series = project.stores.monitoring.samples("w:1", series="drift.share")
         assert drift_series and drift_series[-1].value >= 0.2  # the check is kept as a time series
 
         again = project.monitoring.agent().run_once()  # the new champion was trained on the newest data: nothing to do
@@ -82,7 +82,7 @@ def test_a_challenger_that_is_not_better_is_kept(tmp_path):
         assert set(outcome["triggers"]) == {"new_data"}
         assert outcome["decision"]["decision"] == "kept" and "not better by more than" in outcome["decision"]["reason"]
         assert project.models.get("w@champion").ref == "w:1"
-        assert project.stores.metadata.list_jobs()[0].status == "done"
+        assert project.stores.leases.jobs()[0].status == "done"
         assert project.monitoring.agent().run_once()["decision"] is None  # the same trigger is not worked twice
 
 
@@ -96,8 +96,8 @@ def test_promoted_then_live_regression_then_rolled_back(tmp_path):
         predicted = new_champion.predict(live[["x1", "x2", "colour"]])
         records = [PredictionRecord(new_id(), "w:2", row, {"prediction": int(p)}, at=time.time())
                    for row, p in zip(live[["x1", "x2", "colour"]].to_dict("records"), predicted, strict=True)]
-        project.stores.metadata.log_predictions(records)
-        project.stores.metadata.add_feedback({r.id: int(y) for r, y in zip(records, live["y"], strict=True)})
+        project.stores.predictions.log(records)
+        project.stores.predictions.add_feedback({r.id: int(y) for r, y in zip(records, live["y"], strict=True)})
 
         outcome = project.monitoring.agent().run_once()
         watch = outcome["watches"][0]
@@ -105,7 +105,7 @@ def test_promoted_then_live_regression_then_rolled_back(tmp_path):
         assert project.models.get("w@champion").ref == "w:1"
         rolled = decisions(project)[-1]
         assert rolled["decision"] == "rolled_back" and rolled["labelled"] == 300 and rolled["serving"] == "w:1"
-        assert project.stores.metadata.list_jobs()[0].status == "rolled_back"
+        assert project.stores.leases.jobs()[0].status == "rolled_back"
         assert project.models.verify() > 0  # the registry still matches its audit trail
 
 
@@ -124,7 +124,7 @@ def test_agent_killed_mid_retrain_restarts_consistently(tmp_path):
         with Project.open(tmp_path) as watcher:
             deadline = time.time() + 120
             while time.time() < deadline:
-                running = watcher.stores.metadata.list_jobs("running")
+                running = watcher.stores.leases.jobs("running")
                 if running and running[0].heartbeat_at > running[0].created_at + 0.5:  # trials are under way
                     break
                 assert child.poll() is None, child.communicate()[1]
@@ -132,7 +132,7 @@ def test_agent_killed_mid_retrain_restarts_consistently(tmp_path):
             os.kill(child.pid, signal.SIGKILL)
             child.communicate(timeout=30)  # reaps it and closes its pipes
             assert watcher.models.get("w@champion").ref == "w:1"
-            [job] = watcher.stores.metadata.list_jobs()
+            [job] = watcher.stores.leases.jobs()
             assert job.status == "running" and job.attempts == 1  # orphaned, its heartbeat going stale
             assert len(watcher.models.list("w")) == 1  # killed before a challenger was registered
     finally:
@@ -153,9 +153,9 @@ def test_agent_killed_mid_retrain_restarts_consistently(tmp_path):
     assert third.returncode == 0, err
     assert json.loads(out)["decision"] is None
     with Project.open(tmp_path) as project:
-        history = project.stores.metadata.alias_history("w", "champion")
+        history = project.stores.registry.alias_history("w", "champion")
         assert [c.version for c in history] == [1, int(decision["challenger"].split(":")[1])]  # promoted once
-        [job] = project.stores.metadata.list_jobs()
+        [job] = project.stores.leases.jobs()
         assert job.status == "watching" and job.attempts == 2
         assert [d["decision"] for d in decisions(project)] == ["promoted"]
         assert project.models.verify() > 0
@@ -180,7 +180,7 @@ def test_the_agent_judges_drift_with_the_monitor_sections_tests(tmp_path):
         project.data.ingest(world(1, flip=True), "w")
         champion = project.models.get("w@champion")
         project.monitoring.agent().check_triggers(champion)  # checks the newest version; stores its scores
-        stored = {s.series: s.value for s in project.stores.metadata.list_samples(champion.ref)}
+        stored = {s.series: s.value for s in project.stores.monitoring.samples(champion.ref)}
         report = project.monitoring.monitor("w@champion", current="w@latest", record=False)
         assert {c.column: c.method for c in report.drift.columns} == {"x1": "wasserstein", "x2": "wasserstein",
                                                                        "colour": "psi"}
@@ -194,13 +194,13 @@ def test_performance_and_schedule_triggers(tmp_path):
         live = world(8, flip=False, rows=150)
         records = [PredictionRecord(new_id(), champion.ref, row, {"prediction": 1 - int(y)}, at=time.time())
                    for row, y in zip(live[["x1", "x2", "colour"]].to_dict("records"), live["y"], strict=True)]
-        project.stores.metadata.log_predictions(records)  # every answer wrong, as the labels will show
-        project.stores.metadata.add_feedback({r.id: int(y) for r, y in zip(records, live["y"], strict=True)})
+        project.stores.predictions.log(records)  # every answer wrong, as the labels will show
+        project.stores.predictions.add_feedback({r.id: int(y) for r, y in zip(records, live["y"], strict=True)})
         time.sleep(1.1)
         fired, checks = project.monitoring.agent().check_triggers(champion)
         assert set(fired) == {"performance", "schedule"}
         assert checks["live_accuracy"] == 0.0 and checks["holdout_accuracy"] > 0.8
-        assert project.stores.metadata.list_samples(champion.ref, series="live.accuracy")[-1].value == 0.0
+        assert project.stores.monitoring.samples(champion.ref, series="live.accuracy")[-1].value == 0.0
 
 
 def test_a_crash_between_deciding_and_promoting_is_finished_once(tmp_path):
@@ -208,15 +208,15 @@ def test_a_crash_between_deciding_and_promoting_is_finished_once(tmp_path):
         newest, _ = project.data.ingest(world(1, flip=True), "w")
         challenger = project.training.train(newest, "y", max_trials=1).model_version  # trained, decided, never promoted
         key = f"retrain:w:1:{newest.version}"
-        store = project.stores.metadata
-        store.claim_job(key, "crashed-agent", lease_seconds=1, at=time.time() - 60)
-        store.update_job(key, result={"model": "w", "champion": "w:1", "triggers": {"new_data": "x"},
+        leases = project.stores.leases
+        leases.claim(key, "crashed-agent", lease_seconds=1, at=time.time() - 60)
+        leases.update(key, result={"model": "w", "champion": "w:1", "triggers": {"new_data": "x"},
                                       "promoting": challenger.ref}, at=time.time() - 60)
         outcome = project.monitoring.agent().run_once()
         assert outcome["decision"]["decision"] == "promoted" and outcome["decision"]["resumed"] is True
         assert project.models.get("w@champion").ref == challenger.ref
         assert project.monitoring.agent().run_once()["decision"] is None
-        assert [c.version for c in store.alias_history("w", "champion")] == [1, challenger.version]
-        [job] = store.list_jobs()
+        assert [c.version for c in project.stores.registry.alias_history("w", "champion")] == [1, challenger.version]
+        [job] = leases.jobs()
         assert (job.status, job.attempts, job.result["watch"]["previous"]) == ("watching", 2, "w:1")
         assert len(project.models.list("w")) == 2  # nothing was trained again

@@ -39,7 +39,7 @@ def test_drift_then_retrain_promotes_a_better_challenger(stores, with_champion):
     assert decision.challenger_score > decision.champion_score
     assert resolve_model(stores, "w@champion").ref == decision.challenger == "w:2"
     assert resolve_model(stores, "w@challenger").ref == "w:2"
-    recorded = [e for e in stores.metadata.list_audit() if e.action == "retrain_decision"]
+    recorded = [e for e in stores.registry.audit_log() if e.action == "retrain_decision"]
     assert recorded[-1].details["decision"] == "promoted" and recorded[-1].details["champion_score"] is not None
 
 
@@ -55,14 +55,14 @@ def test_a_challenger_that_is_not_better_is_kept_out(stores, with_champion):
 def test_no_new_data_means_no_retraining(stores, with_champion):
     decision = retrain(stores, "w", max_trials=2)
     assert decision.decision == "kept" and "no new data" in decision.reason
-    assert len(stores.metadata.list_model_versions("w")) == 1
+    assert len(stores.registry.versions("w")) == 1
 
 
 def test_retrain_without_a_champion_says_how_to_get_one(stores):
     ingest_frame(stores, world(0, flip=False), "w")
     with pytest.raises(NotFoundError, match=r"Unknown model 'w'\. There are no models yet"):
         retrain(stores, "w", max_trials=1)
-    train(stores, stores.metadata.get_dataset_version("w"), "y", max_trials=1)
+    train(stores, stores.datasets.get_version("w"), "y", max_trials=1)
     with pytest.raises(NotFoundError, match="no alias 'champion'") as caught:
         retrain(stores, "w", max_trials=1)
     assert "conveyor models promote w:N --alias champion" in str(caught.value)
@@ -87,7 +87,7 @@ def test_new_data_without_the_champions_columns_is_refused_before_training(store
     ingest_frame(stores, world(4, flip=True).drop(columns=["x2"]), "w")
     with pytest.raises(BadInputError, match="x2"):
         retrain(stores, "w", max_trials=1)
-    assert [v.ref for v in stores.metadata.list_model_versions("w")] == [with_champion.ref]
+    assert [v.ref for v in stores.registry.versions("w")] == [with_champion.ref]
 
 
 def test_a_challenger_that_fails_a_quality_gate_is_kept_out_of_every_alias(stores, with_champion):
@@ -97,6 +97,6 @@ def test_a_challenger_that_fails_a_quality_gate_is_kept_out_of_every_alias(store
     assert decision.decision == "kept"
     assert "failed quality gate" in decision.reason and "max_model_mb" in decision.reason
     assert resolve_model(stores, "w@champion").ref == with_champion.ref
-    assert "challenger" not in stores.metadata.aliases("w")
-    recorded = [e for e in stores.metadata.list_audit() if e.action == "retrain_decision"]
+    assert "challenger" not in stores.registry.aliases("w")
+    recorded = [e for e in stores.registry.audit_log() if e.action == "retrain_decision"]
     assert recorded[-1].details["decision"] == "kept"

@@ -51,9 +51,9 @@ def test_aliases_promote_and_rollback_are_audited(stores, cancer):
     assert rollback(stores, "m").version == 1  # a second rollback keeps walking back, it does not flip-flop
     with pytest.raises(BadInputError, match="no earlier version"):
         rollback(stores, "m")
-    actions = [e.action for e in stores.metadata.list_audit()]
+    actions = [e.action for e in stores.registry.audit_log()]
     assert actions.count("promote") == 3 and actions.count("rollback") == 2 and actions.count("register") == 3
-    assert stores.metadata.verify_audit() == len(actions)
+    assert stores.registry.verify_audit() == len(actions)
 
 
 def test_unknown_names_say_what_exists(stores, cancer):
@@ -85,7 +85,7 @@ def test_import_native_and_pickled_files_with_lineage(stores, cancer, tmp_path):
     booster.save_model(tmp_path / "model.txt")
     imported = import_model(stores, tmp_path / "model.txt", "lgb", data="cancer@latest")
     assert imported.flavor == "lightgbm" and imported.dataset == f"cancer@{data.version}"
-    run = stores.metadata.get_run(imported.run_id)
+    run = stores.runs.get(imported.run_id)
     assert run.dataset == imported.dataset and run.tags["kind"] == "import" and run.tags["source_blake3"]
     proba = load_model(stores, "lgb:1").predict_proba(X.head(10))[:, 1]
     np.testing.assert_allclose(proba, booster.predict(X.head(10)))
@@ -112,7 +112,7 @@ def test_import_rejects_garbage(stores, tmp_path):
     (tmp_path / "model.onnx").write_bytes(b"\x00")
     with pytest.raises(BadInputError, match="Unknown model file type"):
         import_model(stores, tmp_path / "model.onnx", "x")
-    assert stores.metadata.list_model_versions() == []
+    assert stores.registry.versions() == []
 
 
 def test_registry_changes_made_around_conveyor_are_found(stores, cancer):
@@ -122,11 +122,11 @@ def test_registry_changes_made_around_conveyor_are_found(stores, cancer):
     register_model(stores, model, "m", input_example=X.head())
     promote(stores, "m:1", "champion")
     assert verify_registry(stores) == 3
-    stores.metadata.set_alias("m", "champion", 2)  # moved directly in the store: no audit row
+    stores.registry.set_alias("m", "champion", 2)  # moved directly in the store: no audit row
     with pytest.raises(IntegrityError, match="m@champion points at version 2"):
         verify_registry(stores)
-    stores.metadata.set_alias("m", "champion", 1)
+    stores.registry.set_alias("m", "champion", 1)
     assert verify_registry(stores) == 3
-    stores.metadata.create_model_version(resolve_model(stores, "m:1"))  # a version nobody registered
+    stores.registry.create_version(resolve_model(stores, "m:1"))  # a version nobody registered
     with pytest.raises(IntegrityError, match="m:3 has no 'register' row"):
         verify_registry(stores)

@@ -23,7 +23,7 @@ def test_predictions_are_logged_and_feedback_labels_them(stores, churn):
         v2 = client.post("/v2/models/churn/infer", json={"inputs": [
             {"name": c, "shape": [1], "data": [v]} for c, v in first_row.items()]}).json()
         v2_id = v2["parameters"]["prediction_ids"]
-    logged = {p.id: p for p in stores.metadata.list_predictions("churn")}  # written by shutdown at the latest
+    logged = {p.id: p for p in stores.predictions.recent("churn")}  # written by shutdown at the latest
     assert set(logged) == {*ids, v2_id}
     record = logged[ids[2]]
     assert record.model == "churn:1" and record.latency_ms > 0
@@ -43,7 +43,7 @@ def test_a_store_that_fails_does_not_fail_predictions(stores, churn, monkeypatch
     def broken(records):
         raise OSError("disk full")
 
-    monkeypatch.setattr(stores.metadata, "log_predictions", broken)
+    monkeypatch.setattr(stores.predictions, "log", broken)
     with running_server(app) as url:
         response = httpx.post(f"{url}/invocations", json={"instances": churn.rows.head(2).to_dict("records")})
     assert response.status_code == 200 and len(response.json()["predictions"]) == 2
@@ -57,7 +57,7 @@ def test_an_app_served_twice_keeps_logging(stores, churn):
     for _ in range(2):
         with running_server(app) as url:
             httpx.post(f"{url}/invocations", json={"instances": churn.rows.head(1).to_dict("records")})
-    assert len(stores.metadata.list_predictions()) == 2
+    assert len(stores.predictions.recent()) == 2
 
 
 def test_logging_can_be_switched_off(stores, churn):
@@ -66,4 +66,4 @@ def test_logging_can_be_switched_off(stores, churn):
         ids = httpx.post(f"{url}/invocations", json={"instances": churn.rows.head(1).to_dict("records")}).json()["ids"]
         assert len(ids) == 1
         assert httpx.post(f"{url}/feedback", json={"id": ids[0], "label": "no"}).json()["missing"] == ids
-    assert stores.metadata.list_predictions() == []
+    assert stores.predictions.recent() == []

@@ -10,14 +10,14 @@ import pytest
 from conveyor.core.entities import PredictionRecord, new_id
 from conveyor.core.errors import StoreError
 from conveyor.serve.predlog import PredictionLogger
-from conveyor.store import InMemoryMetadataStore
+from conveyor.store import InMemoryPredictionStore
 
 
 def records(n: int) -> list[PredictionRecord]:
     return [PredictionRecord(id=new_id(), model="m:1", inputs={"x": i}, outputs={"prediction": i}) for i in range(n)]
 
 
-class FlakyStore(InMemoryMetadataStore):
+class FlakyStore(InMemoryPredictionStore):
     """Fails the first ``failures`` writes; remembers every batch size it was given."""
 
     def __init__(self, failures: int = 0) -> None:
@@ -26,13 +26,13 @@ class FlakyStore(InMemoryMetadataStore):
         self.batches: list[int] = []
         self.lock = threading.Lock()
 
-    def log_predictions(self, batch):
+    def log(self, batch):
         with self.lock:
             self.batches.append(len(batch))
             if self.failures > 0:
                 self.failures -= 1
                 raise StoreError("database is locked")
-        super().log_predictions(batch)
+        super().log(batch)
 
 
 def test_records_are_written_in_batches_and_close_flushes_everything():

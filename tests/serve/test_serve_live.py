@@ -114,7 +114,7 @@ def test_shadow_is_logged_but_never_answers_and_canary_splits_by_key(stores, reg
     assert {_answered_by(answers[k].json()["predictions"]) for k in canaried} == {"price:3"}
     assert {_answered_by(r.json()["predictions"]) for k, r in answers.items() if k not in canaried} == {"price:1"}
     assert again.json()["role"] == answers[keys[0]].json()["role"]  # stable per key
-    logged = stores.metadata.list_predictions("price")
+    logged = stores.predictions.recent("price")
     by_role: dict[str, list] = {}
     for record in logged:
         by_role.setdefault(record.role, []).append(record)
@@ -201,4 +201,4 @@ def test_feedback_in_bulk_as_a_list(stores, regressor):
         bad = http.post("/feedback", json={"labels": [{"id": ids[0]}]})
     assert answer == {"updated": 3, "missing": ["f" * 32]}
     assert bad.status_code == 422 and bad.json()["field"] == "body"
-    assert {p.id: p.label for p in stores.metadata.list_predictions("price")} == dict.fromkeys(ids, 1.5)
+    assert {p.id: p.label for p in stores.predictions.recent("price")} == dict.fromkeys(ids, 1.5)

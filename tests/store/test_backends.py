@@ -101,7 +101,7 @@ def test_a_plug_in_backend_serves_a_new_scheme(tmp_path: Path) -> None:
         assert opened == ["plugged://meta"] and stores.url == "plugged://meta"
         assert isinstance(stores.artifacts, InMemoryArtifactStore)
         stores.datasets.add_version(dataset())
-        assert stores.metadata.dataset_names() == ["iris"]
+        assert stores.datasets.names() == ["iris"]
     finally:
         STORE_BACKENDS.unregister("plugged")
 
@@ -135,12 +135,12 @@ def _count(url: str, table: str) -> int:
 def test_the_prediction_log_can_live_in_its_own_store(two_sqlite_stores: tuple[Stores, str, str]) -> None:
     stores, main, log = two_sqlite_stores
     assert stores.predictions.url == log and stores.runs.url == main and stores.url == main
-    stores.metadata.log_predictions([prediction("churn:1", T0)])  # the deprecated facade goes to the same role
+    stores.predictions.log([prediction("churn:1", T0)])  # the deprecated facade goes to the same role
     stores.predictions.log([prediction("churn:1", T0 + 1)])
     stores.datasets.add_version(dataset())
     assert _count(log, "predictions") == 2 and _count(main, "predictions") == 0
     assert _count(main, "dataset_versions") == 1 and _count(log, "dataset_versions") == 0
-    assert len(stores.metadata.list_predictions("churn")) == 2
+    assert len(stores.predictions.recent("churn")) == 2
 
 
 def test_a_bad_predictions_url_names_its_own_setting(tmp_path: Path) -> None:
@@ -156,7 +156,6 @@ def test_stores_close_each_backend_once() -> None:
     main = MetadataRoles(**{**main.__dict__, "closer": lambda: closed.append("main")})
     log = MetadataRoles(**{**log.__dict__, "closer": lambda: closed.append("log")})
     stores = Stores.from_roles(main, InMemoryArtifactStore(), predictions=log)
-    stores.metadata.close()
     stores.close()
     assert closed == ["main", "log"]
 
@@ -165,7 +164,6 @@ def test_in_memory_stores_are_fresh_each_time() -> None:
     first, second = Stores.in_memory(), Stores.in_memory()
     first.datasets.add_version(dataset())
     assert second.datasets.versions() == []
-    assert first.metadata is first.metadata  # one facade per Stores
 
 
 def test_a_backend_installed_as_an_entry_point_is_found(tmp_path: Path) -> None:

@@ -12,7 +12,7 @@ from conveyor.core.entities import AuditNote, Run
 from conveyor.core.errors import IntegrityError, StoreError
 from conveyor.store import migrate
 from conveyor.store.roles import ROLE_NAMES, MetadataRoles
-from conveyor.store.sql import SqlDatabase, SqlMetadataStore, sql_roles
+from conveyor.store.sql import SqlDatabase, sql_roles
 from conveyor.testing.store_records import dataset, model
 
 
@@ -132,16 +132,6 @@ def test_an_unreachable_server_is_a_store_error_without_the_password() -> None:
     assert "s3cr3t-pw" not in str(raised.value)
     assert "ana:***@127.0.0.1" in str(raised.value)
 
-
-def test_the_deprecated_sql_facade_exposes_its_engine(tmp_path: Path) -> None:
-    store = SqlMetadataStore(f"sqlite:///{tmp_path / 'facade.db'}")
-    try:
-        with store.engine.connect() as conn:
-            assert conn.execute(sa.text("SELECT count(*) FROM runs")).scalar() == 0
-        store.create_run(Run("f" * 32, "via-facade"))
-        assert store.get_run("ffff").name == "via-facade"
-    finally:
-        store.close()
 
 
 def test_the_cached_head_revision_is_the_newest_migration() -> None:

@@ -81,7 +81,7 @@ def test_a_training_run_records_the_skipped_family(tmp_path, monkeypatch):
     with cv.Project.init(tmp_path) as project:
         project.data.ingest(tmp_path / "d.csv", name="d")
         trained = project.training.train("d", "target", max_trials=2, budget=60)
-        run = project.stores.metadata.get_run(trained.run.id)
+        run = project.stores.runs.get(trained.run.id)
     assert run.tags["families_skipped"] == "xgboost"
     assert any("'xgboost' was not searched" in note and "conveyor-mlops[xgboost]" in note
                for note in trained.model_version.meta["card"]["limitations"])

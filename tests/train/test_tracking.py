@@ -36,11 +36,11 @@ def test_a_run_records_everything_and_its_lineage(stores, cancer, tmp_path):
         model = RandomForestClassifier(n_estimators=20, max_depth=4, random_state=0).fit(X, y)
         run.log_metric("accuracy", model.score(X, y))
         version = run.log_model(model, "forest", input_example=X.head())
-    recorded = stores.metadata.get_run(run.id)
+    recorded = stores.runs.get(run.id)
     assert recorded.status == "finished"
     assert recorded.params == {"n_estimators": "20", "max_depth": "4"}
     assert recorded.metrics["loss"] == pytest.approx(0.2)
-    assert [m.step for m in stores.metadata.metric_history(run.id, "loss")] == [0, 1, 2, 3, 4]
+    assert [m.step for m in stores.runs.metric_history(run.id, "loss")] == [0, 1, 2, 3, 4]
     assert "notes.json" in recorded.artifacts
     assert recorded.tags["git.commit"] and len(recorded.tags["git.commit"]) == 40
     assert recorded.tags["pkg.scikit-learn"]
@@ -52,7 +52,7 @@ def test_a_run_records_everything_and_its_lineage(stores, cancer, tmp_path):
 def test_a_failing_block_marks_the_run_failed(stores):
     with pytest.raises(RuntimeError), start_run(stores, name="boom") as run:
         raise RuntimeError("diverged")
-    recorded = stores.metadata.get_run(run.id)
+    recorded = stores.runs.get(run.id)
     assert recorded.status == "failed" and "diverged" in recorded.tags["error"]
 
 
@@ -82,5 +82,5 @@ def test_a_nan_metric_on_a_model_is_refused_before_anything_is_written(stores, c
     model = RandomForestClassifier(n_estimators=5, random_state=0).fit(X, y)
     with start_run(stores) as run, pytest.raises(BadInputError, match="'r2' is nan"):
         run.log_model(model, "forest", metrics={"r2": float("nan")})
-    assert stores.metadata.list_model_versions() == []
+    assert stores.registry.versions() == []
     assert stores.artifacts.digests() == []

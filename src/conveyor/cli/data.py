@@ -50,7 +50,7 @@ def open_stores(path: Path | None):
         raise BadInputError(f"No project folder at {path}.", field="project",
                             hint=f"Create one with `conveyor init {path}`.")
     settings = Settings.for_project(find_project_root(path))
-    return Stores.open(settings.db_url, settings.artifacts_url)
+    return Stores.open(settings.db_url, settings.artifacts_url, predictions_url=settings.predictions_url)
 
 
 def _print_report(report, json: bool) -> None:

@@ -23,13 +23,14 @@ def init(path: Annotated[Path | None, typer.Argument(help="Project folder (defau
     """Create a project: conveyor.yaml and the embedded store (.conveyor/)."""
     from conveyor.core.errors import BadInputError
     from conveyor.project import Project  # heavy imports only once a verb runs
+    from conveyor.store.urls import mask
 
     if path is not None and project is not None and path.resolve() != project.resolve():
         raise BadInputError(f"Two project folders given: {path} and --project {project}.", field="project",
                             hint="Give the folder once, as PATH or as --project.")
     with Project.init(path or project or Path("."), name=name) as created:
         data = {"root": str(created.root), "name": created.config.name,
-                "db": created.stores.metadata.url, "artifacts": created.stores.artifacts.url}
+                "db": mask(created.stores.url), "artifacts": mask(created.stores.artifacts.url)}
     if json:
         emit_json(data)
         return

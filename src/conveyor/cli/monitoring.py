@@ -31,8 +31,8 @@ def monitor(model: Annotated[str, typer.Argument(help="MODEL@ALIAS, MODEL:N or M
     with open_project(project) as proj:
         report = proj.monitoring.monitor(model, current=current, window=window, since=since,
                                          multivariate=multivariate)
-        history = proj.stores.metadata.list_samples(report.model, limit=5000)
-        serving = [s for s in proj.stores.metadata.list_samples(limit=20000)
+        history = proj.stores.monitoring.samples(report.model, limit=5000)
+        serving = [s for s in proj.stores.monitoring.samples(limit=20000)
                    if s.subject in (f"serve:{report.model}", f"train:{report.model.split(':')[0]}")]
         alerts = proj.monitoring.alerts(subject=report.model, limit=50)
         path = proj.monitoring.write_report(report, html, samples=history + serving, alerts=alerts)

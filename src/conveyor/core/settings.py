@@ -17,6 +17,7 @@ class Settings:
     db_url: str
     artifacts_url: str
     executor: str = "inline"
+    predictions_url: str | None = None  # the prediction log in a store of its own (default: beside the rest)
 
     @classmethod
     def for_project(cls, root: Path, *, executor: str = "inline") -> Settings:
@@ -28,6 +29,7 @@ class Settings:
             db_url=os.environ.get("CONVEYOR_DB_URL") or f"sqlite:///{state / 'conveyor.db'}",
             artifacts_url=os.environ.get("CONVEYOR_ARTIFACTS") or str(state / "artifacts"),
             executor=os.environ.get("CONVEYOR_EXECUTOR") or executor,
+            predictions_url=os.environ.get("CONVEYOR_PREDICTIONS_URL") or None,
         )
 
 

@@ -258,7 +258,7 @@ def digest_file_streamed(path: Path, block: int = 16 << 20) -> str:
 def find_by_file_digest(stores: Stores, name: str, file_digest: str,
                         options: dict | None = None) -> DatasetVersion | None:
     """The version this exact file (ingested with the same options) already became, if any."""
-    for version in reversed(stores.metadata.list_dataset_versions(name)):
+    for version in reversed(stores.datasets.versions(name)):
         if version.meta.get("file_digest") == file_digest and version.meta.get("options", {}) == (options or {}):
             return version
     return None
@@ -275,7 +275,7 @@ def _record(stores: Stores, parquet_path: str, version_id: str, name: str, *, so
             parents: list[str] | None = None, meta: dict | None = None, frame: pd.DataFrame | None = None,
             file_digest: str | None = None) -> tuple[DatasetVersion, bool]:
     try:  # the same content again costs a hash, not a second copy
-        return stores.metadata.get_dataset_version(name, version_id), False
+        return stores.datasets.get_version(name, version_id), False
     except NotFoundError:
         pass
     columns, profile = describe(parquet_path, frame)
@@ -297,7 +297,7 @@ def _record(stores: Stores, parquet_path: str, version_id: str, name: str, *, so
         parents=list(parents or []),
         meta=dict(meta or {}, bytes=os.path.getsize(parquet_path)),
     )
-    return stores.metadata.add_dataset_version(version)
+    return stores.datasets.add_version(version)
 
 
 def describe(parquet_path: str, frame: pd.DataFrame | None = None) -> tuple[list[dict[str, Any]], dict[str, Any]]:
@@ -320,7 +320,7 @@ def resolve(stores: Stores, ref: str | DatasetRef | DatasetVersion) -> DatasetVe
     if isinstance(ref, DatasetVersion):
         return ref
     parsed = ref if isinstance(ref, DatasetRef) else DatasetRef.parse(ref)
-    return stores.metadata.get_dataset_version(parsed.name, parsed.version)
+    return stores.datasets.get_version(parsed.name, parsed.version)
 
 
 def load_frame(stores: Stores, version: DatasetVersion) -> pd.DataFrame:

@@ -93,7 +93,7 @@ def add_files(stores: Stores, path: str | Path, name: str, *,
     identity = [{"path": f["path"], "bytes": f["bytes"], "digest": f["digest"]} for f in manifest]
     version_id = blake3.blake3(_canonical(identity)).hexdigest()
     try:
-        return stores.metadata.get_dataset_version(name, version_id), False
+        return stores.datasets.get_version(name, version_id), False
     except NotFoundError:
         pass
     changes = compare_manifests(old_manifest, manifest)
@@ -103,7 +103,7 @@ def add_files(stores: Stores, path: str | Path, name: str, *,
         profile={"rows": len(manifest), "columns": {}}, source=str(root.resolve()),
         meta={"kind": "files", "bytes": sum(f["bytes"] for f in manifest), "changes": changes},
     )
-    return stores.metadata.add_dataset_version(version)
+    return stores.datasets.add_version(version)
 
 
 def _read_small(path: str) -> tuple[int, bytes | None]:
@@ -158,7 +158,7 @@ class _Pack:
 
 
 def _latest_files_version(stores: Stores, name: str) -> DatasetVersion | None:
-    versions = [v for v in stores.metadata.list_dataset_versions(name) if v.meta.get("kind") == "files"]
+    versions = [v for v in stores.datasets.versions(name) if v.meta.get("kind") == "files"]
     return versions[-1] if versions else None
 
 

@@ -85,9 +85,9 @@ def build_features(stores: Stores, parent: DatasetVersion, function: Callable[[p
 
 def lineage(stores: Stores, version: DatasetVersion) -> dict[str, Any]:
     ref = full_ref(version)
-    everything = stores.metadata.list_dataset_versions()
+    everything = stores.datasets.versions()
     children = [full_ref(v) for v in everything if ref in v.parents]
-    runs = [r for r in stores.metadata.list_runs(dataset_name=version.name) if r.dataset == ref]
-    models = [m.ref for m in stores.metadata.list_model_versions() if m.dataset == ref]
+    runs = [r for r in stores.runs.search(dataset_name=version.name) if r.dataset == ref]
+    models = [m.ref for m in stores.registry.versions() if m.dataset == ref]
     return {"parents": list(version.parents), "children": children, "runs": [r.id for r in runs],
             "run_names": {r.id: r.name for r in runs}, "models": models}

@@ -30,7 +30,7 @@ from typing import Any
 from conveyor.core.config.sections.alerts import AlertsSection
 from conveyor.core.entities import Alert, new_id, now
 from conveyor.monitor.notifiers import check_notifier_name, notify
-from conveyor.store.metadata import MetadataStore
+from conveyor.store.monitoring import MonitoringStore
 
 OPS = {">=": operator.ge, ">": operator.gt, "<=": operator.le, "<": operator.lt}
 
@@ -63,9 +63,9 @@ def parse_rules(config: AlertsSection | dict[str, Any] | None) -> list[Rule]:
     return rules
 
 
-def _held_since(store: MetadataStore, rule: Rule, subject: str, at: float) -> tuple[float, float] | None:
+def _held_since(store: MonitoringStore, rule: Rule, subject: str, at: float) -> tuple[float, float] | None:
     """(value, start) of the newest unbroken run of breaching samples, or None when the newest does not breach."""
-    samples = store.list_samples(subject, series=rule.signal, limit=10_000)
+    samples = store.samples(subject, series=rule.signal, limit=10_000)
     samples = [s for s in samples if s.at <= at]
     if not samples or not rule.breached(samples[-1].value):
         return None
@@ -77,7 +77,7 @@ def _held_since(store: MetadataStore, rule: Rule, subject: str, at: float) -> tu
     return samples[-1].value, start
 
 
-def evaluate(store: MetadataStore, rules: list[Rule], subject: str, settings: dict[str, Any] | None = None, *,
+def evaluate(store: MonitoringStore, rules: list[Rule], subject: str, settings: dict[str, Any] | None = None, *,
              at: float | None = None) -> list[Alert]:
     """Check the rules that apply to ``subject`` against its stored series; return the alerts raised or repeated."""
     at = now() if at is None else at
@@ -91,7 +91,7 @@ def evaluate(store: MetadataStore, rules: list[Rule], subject: str, settings: di
         value = held[0]
         message = (f"{rule.name}: {rule.signal} of {subject} is {value:.4g} ({rule.op} {rule.threshold:.4g}"
                    + (f" for {at - held[1]:.0f}s)" if rule.for_seconds else ")"))
-        previous = store.list_alerts(subject)
+        previous = store.alerts(subject)
         mine = [a for a in previous if a.rule == rule.name]
         open_one = next((a for a in mine if a.status == "open"), None)
         if open_one is not None:
@@ -110,14 +110,14 @@ def evaluate(store: MetadataStore, rules: list[Rule], subject: str, settings: di
     return raised
 
 
-def evaluate_all(store: MetadataStore, rules: list[Rule], subject: str, settings: dict[str, Any] | None = None, *,
+def evaluate_all(store: MonitoringStore, rules: list[Rule], subject: str, settings: dict[str, Any] | None = None, *,
                  at: float | None = None) -> list[Alert]:
     """:func:`evaluate` for ``subject`` and for every subject a rule names (e.g. a serving process's resources)."""
     subjects = [subject, *sorted({r.subject for r in rules if r.subject and r.subject != subject})]
     return [alert for one in subjects for alert in evaluate(store, rules, one, settings, at=at)]
 
 
-def acknowledge(store: MetadataStore, alert_id: str, actor: str) -> Alert:
+def acknowledge(store: MonitoringStore, alert_id: str, actor: str) -> Alert:
     alert = store.get_alert(alert_id)
     if alert.status != "acked":
         alert.status, alert.acked_by, alert.acked_at = "acked", actor, now()

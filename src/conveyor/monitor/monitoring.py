@@ -64,14 +64,14 @@ class MonitorReport:
 
 def reference_stats(stores: Stores, model: ModelVersion) -> dict[str, Any]:
     """The model version's reference statistics: read when stored, else computed from its training data once."""
-    stored = stores.metadata.get_reference_stats(model.ref)
+    stored = stores.monitoring.get_reference_stats(model.ref)
     if stored is not None:
         return stored
     if not model.dataset:
         raise BadInputError(f"Model {model.ref} records no training dataset, so there is no reference to compare.",
                             field="model", hint="Import it with --data NAME@VERSION to record one.")
     ref = DatasetRef.parse(model.dataset)
-    version = stores.metadata.get_dataset_version(ref.name, ref.version)
+    version = stores.datasets.get_version(ref.name, ref.version)
     frame = load_frame(stores, version)
     inputs = [c["name"] for c in model.signature.get("inputs", []) if c["name"] in frame.columns]
     predictions = None
@@ -84,7 +84,7 @@ def reference_stats(stores: Stores, model: ModelVersion) -> dict[str, Any]:
     except (ValueError, TypeError, KeyError):  # a model that cannot score its own data: no prediction drift
         predictions = None
     stats = build_reference(frame, inputs or list(frame.columns), dataset=version.ref, predictions=predictions)
-    return stores.metadata.put_reference_stats(model.ref, stats)
+    return stores.monitoring.put_reference_stats(model.ref, stats)
 
 
 def window_frame(stores: Stores, model: ModelVersion, window: int | None = None,
@@ -95,7 +95,7 @@ def window_frame(stores: Stores, model: ModelVersion, window: int | None = None,
         raise BadInputError(f"Window must be at least 1, got {window}.", field="window")
     if since is not None and since <= 0:
         raise BadInputError(f"The time window must be positive, got {since}.", field="since")
-    records = stores.metadata.list_predictions(model.name, limit=None if since else window,
+    records = stores.predictions.recent(model.name, limit=None if since else window,
                                                model_version=model.ref)
     if since is not None:
         cutoff = now() - since

@@ -97,11 +97,11 @@ class Agent:
     # one tick --------------------------------------------------------------------------------------------------
     def run_once(self) -> dict[str, Any]:
         outcome: dict[str, Any] = {"model": self.policy.model, "watches": [], "triggers": {}, "decision": None}
-        for job in self.stores.metadata.list_jobs("watching"):
+        for job in self.stores.leases.jobs("watching"):
             if job.result.get("watch", {}).get("model") == self.policy.model:
                 outcome["watches"].append(self.judge_watch(job))
         champion = resolve_model(self.stores, f"{self.policy.model}@{self.policy.alias}")
-        for job in self.stores.metadata.list_jobs("running"):  # a crashed agent's unfinished job comes first
+        for job in self.stores.leases.jobs("running"):  # a crashed agent's unfinished job comes first
             if job.result.get("model") == self.policy.model:
                 resumed = self._run_job(job.key, champion, job.result.get("triggers", {}))
                 if resumed is not None:
@@ -111,7 +111,7 @@ class Agent:
         outcome["triggers"], outcome["checks"] = fired, checks
         if fired:
             trained_on = DatasetRef.parse(champion.dataset or "")
-            newest = self.stores.metadata.get_dataset_version(trained_on.name, "latest")
+            newest = self.stores.datasets.get_version(trained_on.name, "latest")
             outcome["decision"] = self._run_job(f"retrain:{champion.ref}:{newest.version}", champion, fired)
         return outcome
 
@@ -122,10 +122,10 @@ class Agent:
             raise BadInputError(f"Champion {champion.ref} records no training dataset, so the agent cannot retrain it.",
                                 field="model", hint="The agent looks after models trained by `conveyor train`.")
         trained_on = DatasetRef.parse(champion.dataset)
-        newest = self.stores.metadata.get_dataset_version(trained_on.name, "latest")
+        newest = self.stores.datasets.get_version(trained_on.name, "latest")
         if "new_data" in policy.triggers and newest.version != trained_on.version:
             fired["new_data"] = f"{newest.ref} is newer than the data {champion.ref} was trained on"
-        records = self.stores.metadata.list_predictions(policy.model, limit=policy.window, model_version=champion.ref)
+        records = self.stores.predictions.recent(policy.model, limit=policy.window, model_version=champion.ref)
         report: MonitorReport | None = None
         if len(records) >= min(MIN_WINDOW, policy.window):
             report = monitor_frame(self.stores, champion, pd.DataFrame([r.inputs for r in records]),
@@ -134,13 +134,13 @@ class Agent:
             report = monitor_frame(self.stores, champion, load_frame(self.stores, newest), newest.ref,
                                    policy=self.drift_policy)
         if report is not None:
-            self.stores.metadata.add_samples(report.samples())
+            self.stores.monitoring.add_samples(report.samples())
             checks["drift_share"] = report.drift.share_drifted
             checks["window"] = report.current
             checks["drifted"] = report.drift.drifted
             rules = alerts.parse_rules(self.alert_config)
             if rules:
-                alerts.evaluate_all(self.stores.metadata, rules, champion.ref, self.alert_config)
+                alerts.evaluate_all(self.stores.monitoring, rules, champion.ref, self.alert_config)
             if "drift" in policy.triggers and report.drift.share_drifted >= policy.drift_share:
                 fired["drift"] = (f"{report.drift.share_drifted:.0%} of input columns drifted in {report.current} "
                                   f"({', '.join(report.drift.drifted)})")
@@ -160,11 +160,10 @@ class Agent:
 
     # the retraining job ----------------------------------------------------------------------------------------
     def _heartbeat(self, key: str) -> None:
-        self.stores.metadata.update_job(key, holder=self.holder)
+        self.stores.leases.update(key, holder=self.holder)
 
     def _run_job(self, key: str, champion: ModelVersion, fired: dict[str, str]) -> dict[str, Any] | None:
-        store = self.stores.metadata
-        job = store.claim_job(key, self.holder, lease_seconds=self.policy.lease)
+        job = self.stores.leases.claim(key, self.holder, lease_seconds=self.policy.lease)
         if job is None:  # done already, or another agent holds it
             return None
         intent = job.result.get("promoting")
@@ -173,16 +172,17 @@ class Agent:
                 promote(self.stores, intent, self.policy.alias, reason="agent resumed a decided promotion")
             decision = {"decision": "promoted", "model": self.policy.model, "challenger": intent,
                         "champion": job.result.get("champion"), "resumed": True, "triggers": job.result.get("triggers")}
-            store.append_audit(current_actor(), "retrain_decision", self.policy.model, decision)
+            self.stores.registry.append_audit(current_actor(), "retrain_decision", self.policy.model, decision)
             return self._finish(job, intent, decision, resumed=True)
-        store.update_job(key, result={"model": self.policy.model, "triggers": fired, "champion": champion.ref},
+        self.stores.leases.update(key, result={"model": self.policy.model, "triggers": fired, "champion": champion.ref},
                          holder=self.holder)
-        store.append_audit(current_actor(), "agent_retrain", champion.ref,
+        self.stores.registry.append_audit(current_actor(), "agent_retrain", champion.ref,
                            {"job": key, "triggers": fired, "attempt": job.attempts})
 
         def before_promote(challenger: str) -> None:
-            store.update_job(key, result={"model": self.policy.model, "triggers": fired, "champion": champion.ref,
-                                          "promoting": challenger}, holder=self.holder)
+            self.stores.leases.update(key, result={"model": self.policy.model, "triggers": fired,
+                                                   "champion": champion.ref, "promoting": challenger},
+                                      holder=self.holder)
 
         options = dict(self.retrain_options)
         options.setdefault("min_improvement", self.policy.min_improvement)
@@ -193,7 +193,8 @@ class Agent:
         except (CheckFailedError, ConflictError) as exc:  # a quality gate refused the challenger
             decision = RetrainDecision("kept", f"blocked: {exc.message}", self.policy.model, "", champion.ref, None,
                                        None, None, champion.dataset or "")
-            store.append_audit(current_actor(), "retrain_decision", self.policy.model, decision.to_dict())
+            self.stores.registry.append_audit(current_actor(), "retrain_decision", self.policy.model,
+                                              decision.to_dict())
         promoted = decision.challenger if decision.decision == "promoted" else None
         if promoted:  # the new champion's reference statistics, stored now rather than at its first check
             reference_stats(self.stores, resolve_model(self.stores, promoted))
@@ -201,31 +202,31 @@ class Agent:
 
     def _finish(self, job: AgentJob, promoted: str | None, decision: dict[str, Any] | None, *,
                 resumed: bool = False) -> dict[str, Any]:
-        stored = self.stores.metadata.get_job(job.key)
+        stored = self.stores.leases.get(job.key)
         result = {**(stored.result if stored else job.result), "decision": decision, "resumed": resumed}
         previous = result.pop("promoting", None) and result.get("champion")
         if promoted:
             result["watch"] = {"model": self.policy.model, "alias": self.policy.alias, "promoted": promoted,
                                "previous": previous or result.get("champion"), "since": now(),
                                "until": now() + self.policy.watch}
-            self.stores.metadata.update_job(job.key, status="watching", result=result)
+            self.stores.leases.update(job.key, status="watching", result=result)
         else:
-            self.stores.metadata.update_job(job.key, status="done", result=result)
+            self.stores.leases.update(job.key, status="done", result=result)
         return {"job": job.key, "attempt": job.attempts, **(decision or {})}
 
     # the watch after a promotion -------------------------------------------------------------------------------
     def judge_watch(self, job: AgentJob) -> dict[str, Any]:
         watch = job.result["watch"]
         promoted, previous = watch["promoted"], watch["previous"]
-        store = self.stores.metadata
         serving = resolve_model(self.stores, f"{watch['model']}@{watch['alias']}").ref
         if serving != promoted:
-            store.update_job(job.key, status="done", result={**job.result, "watch_end": f"alias moved to {serving}"})
+            self.stores.leases.update(job.key, status="done",
+                                      result={**job.result, "watch_end": f"alias moved to {serving}"})
             return {"job": job.key, "watch": "ended", "reason": f"{watch['alias']} now points at {serving}"}
         new_model = resolve_model(self.stores, promoted)
         task = new_model.signature.get("task", "regression")
         metric = _live_metric(task)
-        labelled = [r for r in store.list_predictions(watch["model"], model_version=promoted)
+        labelled = [r for r in self.stores.predictions.recent(watch["model"], model_version=promoted)
                     if r.label is not None and r.at >= watch["since"]]
         verdict: dict[str, Any] = {"job": job.key, "promoted": promoted, "previous": previous,
                                    "labelled": len(labelled), "metric": metric}
@@ -247,11 +248,12 @@ class Agent:
                            "promoted": promoted, "previous": previous, "live_promoted": live_new,
                            "live_previous": live_old, "gain": gain, "bound": -self.policy.rollback_drop,
                            "labelled": len(labelled), "serving": f"{change.model}:{change.version}"}
-                store.append_audit(current_actor(), "retrain_decision", watch["model"], details)
-                store.update_job(job.key, status="rolled_back", result={**job.result, "rollback": details})
+                self.stores.registry.append_audit(current_actor(), "retrain_decision", watch["model"], details)
+                self.stores.leases.update(job.key, status="rolled_back", result={**job.result, "rollback": details})
                 return {**verdict, "watch": "rolled_back"}
         if now() >= watch["until"]:
-            store.update_job(job.key, status="done", result={**job.result, "watch_end": "passed", "verdict": verdict})
-            store.append_audit(current_actor(), "watch_passed", promoted, verdict)
+            self.stores.leases.update(job.key, status="done",
+                                      result={**job.result, "watch_end": "passed", "verdict": verdict})
+            self.stores.registry.append_audit(current_actor(), "watch_passed", promoted, verdict)
             return {**verdict, "watch": "passed"}
         return {**verdict, "watch": "watching"}

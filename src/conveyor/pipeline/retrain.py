@@ -80,7 +80,7 @@ def retrain(stores: Stores, model_name: str, *, alias: str = "champion", budget_
                             field="model", hint="Retraining works for models trained by `conveyor train`.")
     metric = champion.meta.get("metric") or next(iter(champion.metrics), None)
     trained_on = DatasetRef.parse(champion.dataset)
-    newest = stores.metadata.get_dataset_version(trained_on.name, "latest")
+    newest = stores.datasets.get_version(trained_on.name, "latest")
     if newest.version == trained_on.version:
         decision = RetrainDecision("kept", f"no new data: {newest.ref} is what {champion.ref} was trained on",
                                    model_name, metric, champion.ref, None, None, None, newest.ref)
@@ -97,7 +97,7 @@ def retrain(stores: Stores, model_name: str, *, alias: str = "champion", budget_
                             hint="Ingest data with the same columns, or train a new model name on it.")
     train_part, holdout = recent_holdout(frame, holdout_fraction, time_column, seed)
     features_only = [c for c in frame.columns if c != time_column]  # the time column orders rows, it is no feature
-    reference = stores.metadata.get_dataset_version(trained_on.name, trained_on.version)
+    reference = stores.datasets.get_version(trained_on.name, trained_on.version)
     drift = drift_note(reference, frame, inputs, policy=drift_policy)
     drifted = drift.drifted
     result = train(stores, newest, target, model_name=model_name, metric=metric, budget_seconds=budget_seconds,
@@ -134,10 +134,10 @@ def retrain(stores: Stores, model_name: str, *, alias: str = "champion", budget_
             promote(stores, challenger.ref, "challenger", reason="retrain candidate, not better than champion")
             decision = RetrainDecision("kept", f"{scores}: not better by more than {min_improvement:+.4f} "
                                        f"(got {gain:+.4f}) {context}", **common)
-    stores.metadata.set_tags(result.run.id, {"retrain.decision": decision.decision, "retrain.reason": decision.reason})
+    stores.runs.set_tags(result.run.id, {"retrain.decision": decision.decision, "retrain.reason": decision.reason})
     _record(stores, decision)
     return decision
 
 
 def _record(stores: Stores, decision: RetrainDecision) -> None:
-    stores.metadata.append_audit(current_actor(), "retrain_decision", decision.model, decision.to_dict())
+    stores.registry.append_audit(current_actor(), "retrain_decision", decision.model, decision.to_dict())

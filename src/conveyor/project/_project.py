@@ -75,7 +75,8 @@ class Project(FlatAliases):
         root = find_project_root(Path(path) if path else None)
         config = ProjectConfig.load(root / PROJECT_FILE)
         settings = _settings(root, config)
-        return cls(root, config, Stores.open(settings.db_url, settings.artifacts_url), settings)
+        stores = Stores.open(settings.db_url, settings.artifacts_url, predictions_url=settings.predictions_url)
+        return cls(root, config, stores, settings)
 
     def close(self) -> None:
         self.stores.close()

@@ -195,8 +195,8 @@ class LocalData(LocalAPI):
     def list(self, name: str | None = None) -> builtins.list[DatasetVersion]:
         """Dataset versions, oldest first (of ``name`` only, when given)."""
         if name is not None:
-            self.stores.metadata.get_dataset_version(name)  # unknown name -> NotFoundError
-        return self.stores.metadata.list_dataset_versions(name)
+            self.stores.datasets.get_version(name)  # unknown name -> NotFoundError
+        return self.stores.datasets.versions(name)
 
     def _contract_for(self, name: str | None, against: str | None,
                       contract: str | Path | None) -> dict[str, Any] | None:

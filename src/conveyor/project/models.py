@@ -50,7 +50,7 @@ class LocalModels(LocalAPI):
         return registry.resolve_model(self.stores, ref)
 
     def aliases(self, name: str) -> dict[str, int]:
-        return self.stores.metadata.aliases(name)
+        return self.stores.registry.aliases(name)
 
     def load(self, ref: ModelRefLike | ModelVersion) -> LoadedModel:
         """The model, ready to predict (its bytes checked against their hash first)."""
@@ -72,7 +72,7 @@ class LocalModels(LocalAPI):
 
     def audit(self) -> builtins.list[AuditEntry]:
         """The registry's audit trail, oldest first."""
-        return self.stores.metadata.list_audit()
+        return self.stores.registry.audit_log()
 
     def verify(self) -> int:
         """Check the audit chain and that the registry matches it; IntegrityError if not. Returns rows checked."""
@@ -81,14 +81,14 @@ class LocalModels(LocalAPI):
     def card(self, ref: ModelRefLike) -> dict[str, Any]:
         """The model card of a version: intended use, data, training, metrics, gates, fairness, limitations."""
         version = self.get(ref)
-        run = self.stores.metadata.get_run(version.run_id) if version.run_id else None
+        run = self.stores.runs.get(version.run_id) if version.run_id else None
         return cards.build_card(version, run, self.aliases(version.name))
 
     def list(self, name: str | None = None) -> builtins.list[ModelVersion]:
         """Every model version (of ``name`` only, when given)."""
         if name is not None:
             registry.resolve_model(self.stores, name)  # unknown name -> NotFoundError with "did you mean"
-        return self.stores.metadata.list_model_versions(name)
+        return self.stores.registry.versions(name)
 
     def __call__(self, name: str | None = None) -> builtins.list[ModelVersion]:
         warnings.warn("project.models(...) is deprecated; use project.models.list(...).", DeprecationWarning,

@@ -86,7 +86,7 @@ class LocalMonitoring(LocalAPI):
             label = f"last {len(frame)} predictions" + (f" within {since}" if since is not None else "")
             report = monitor_frame(self.stores, model, frame, label, records, **options)
         if record:
-            self.stores.metadata.add_samples(report.samples())
+            self.stores.monitoring.add_samples(report.samples())
             self.evaluate_alerts(model.ref)
         return report
 
@@ -111,11 +111,11 @@ class LocalMonitoring(LocalAPI):
     def alerts(self, *, status: str | None = None, subject: str | None = None,
                limit: int | None = None) -> builtins.list[Alert]:
         """Alerts, newest first."""
-        return self.stores.metadata.list_alerts(subject, status=status, limit=limit)
+        return self.stores.monitoring.alerts(subject, status=status, limit=limit)
 
     def ack(self, alert_id: str) -> Alert:
         """Acknowledge an alert (id or unique prefix): it stops counting repeats; its rule keeps its cooldown."""
-        return alerting.acknowledge(self.stores.metadata, alert_id, models.current_actor())
+        return alerting.acknowledge(self.stores.monitoring, alert_id, models.current_actor())
 
     def alert_rules(self) -> builtins.list[alerting.Rule]:
         """The alert rules of conveyor.yaml (alerts.rules), with their notifiers checked."""
@@ -127,7 +127,7 @@ class LocalMonitoring(LocalAPI):
         rules = self.alert_rules()
         if not rules:
             return []
-        return alerting.evaluate_all(self.stores.metadata, rules, subject, self.config.alerts.to_dict())
+        return alerting.evaluate_all(self.stores.monitoring, rules, subject, self.config.alerts.to_dict())
 
     def resource_sampler(self, subject: str, *, interval: float | None = None) -> ResourceSampler:
         """A sampler of this process's CPU, memory, disk (and GPUs) that stores into this project; start() it
@@ -135,7 +135,7 @@ class LocalMonitoring(LocalAPI):
         from conveyor.execution.resources import ResourceSampler  # deferred: psutil
 
         every = interval if interval is not None else self.config.monitor.resource_interval
-        return ResourceSampler(self.stores.metadata.add_samples, subject, interval=every, disk_path=self.root)
+        return ResourceSampler(self.stores.monitoring.add_samples, subject, interval=every, disk_path=self.root)
 
     def agent(self, model: str | None = None) -> Agent:
         """The retraining agent for ``model`` (default retrain.model), configured from conveyor.yaml: the same

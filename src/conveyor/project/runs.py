@@ -51,7 +51,7 @@ class LocalRuns(LocalAPI):
 
     def get(self, run_id: str) -> Run:
         """The run with this id (or a unique prefix of it)."""
-        return self.stores.metadata.get_run(run_id)
+        return self.stores.runs.get(run_id)
 
     def compare(self, run_ids: Sequence[str]) -> builtins.list[Run]:
         """Several runs, in the order given, to put side by side."""
@@ -93,7 +93,7 @@ class LocalRuns(LocalAPI):
     def list(self, *, order_by_metric: str | None = None, ascending: bool = False, dataset: str | None = None,
              limit: int | None = None) -> builtins.list[Run]:
         """Runs, newest first (or best first by ``order_by_metric``)."""
-        return self.stores.metadata.list_runs(order_by_metric=order_by_metric, ascending=ascending,
+        return self.stores.runs.search(order_by_metric=order_by_metric, ascending=ascending,
                                               dataset_name=dataset, limit=limit)
 
     def __call__(self, **kwargs: Any) -> builtins.list[Run]:

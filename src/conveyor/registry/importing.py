@@ -56,21 +56,21 @@ def import_model(stores: Stores, path: str | Path, name: str, *, data: str | Non
     dataset = None
     if data:
         ref = DatasetRef.parse(data)
-        version = stores.metadata.get_dataset_version(ref.name, ref.version)
+        version = stores.datasets.get_version(ref.name, ref.version)
         dataset = f"{version.name}@{version.version}"
     model, flavor = read_model_file(path, trust=trust)
     file_hash = digest_bytes(path.read_bytes())
     tags = {**environment_tags(project_root or Path.cwd()), "kind": "import", "source_file": str(path.resolve()),
             "source_blake3": file_hash, "trusted_pickle": str(trust and flavor_for_suffix(path.suffix).pickled)}
     run = Run(id=new_id(), name=f"import-{name}", dataset=dataset, tags=tags)
-    stores.metadata.create_run(run)
+    stores.runs.create(run)
     try:
         version = register_model(stores, model, name, flavor=flavor, signature=build_signature(model, flavor, None),
                                  run_id=run.id, dataset=dataset,
                                  meta={"imported_from": str(path.resolve()), "source_blake3": file_hash})
     except BaseException:
-        stores.metadata.end_run(run.id, "failed")
+        stores.runs.end(run.id, "failed")
         raise
-    stores.metadata.set_tags(run.id, {"model_version": version.ref})
-    stores.metadata.end_run(run.id, "finished")
+    stores.runs.set_tags(run.id, {"model_version": version.ref})
+    stores.runs.end(run.id, "finished")
     return version

@@ -12,19 +12,19 @@ RESTORE = "Restore the store from a backup, and find out who wrote to the databa
 
 def verify_registry(stores: Stores) -> int:
     """Return the number of audit rows verified, or raise IntegrityError naming the first inconsistency."""
-    entries = stores.metadata.list_audit()  # read once: the chain and the cross-check use the same rows
+    entries = stores.registry.audit_log()  # read once: the chain and the cross-check use the same rows
     count = verify_chain(entries)
     registered = {e.subject for e in entries if e.action == "register"}
     last_move: dict[str, int | None] = {}
     for entry in entries:
         if entry.action in ("promote", "rollback"):
             last_move[entry.subject] = entry.details.get("version")
-    for version in stores.metadata.list_model_versions():
+    for version in stores.registry.versions():
         if version.ref not in registered:
             raise IntegrityError(f"Model version {version.ref} has no 'register' row in the audit trail.",
                                  hint=RESTORE)
-    for name in stores.metadata.model_names():
-        for alias, version in stores.metadata.aliases(name).items():
+    for name in stores.registry.names():
+        for alias, version in stores.registry.aliases(name).items():
             subject = f"{name}@{alias}"
             if subject not in last_move:
                 raise IntegrityError(f"Alias {subject} points at version {version}, but the audit trail never "

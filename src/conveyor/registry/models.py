@@ -50,7 +50,7 @@ def register_model(stores: Stores, model: Any, name: str, *, flavor: str | None 
     digest = stores.artifacts.put_bytes(dump_model(model, flavor))  # bytes first: no record without its artifact
     note = AuditNote(current_actor(), "register",
                      {"run": run_id, "dataset": dataset, "artifact": digest, "flavor": flavor})
-    return stores.metadata.create_model_version(ModelVersion(
+    return stores.registry.create_version(ModelVersion(
         name=name, version=0, artifact=digest, flavor=flavor, run_id=run_id, dataset=dataset,
         signature=signature, metrics=metrics, meta=dict(meta or {})), audit=note)
 
@@ -58,18 +58,18 @@ def register_model(stores: Stores, model: Any, name: str, *, flavor: str | None 
 def resolve_model(stores: Stores, ref: str | ModelRef) -> ModelVersion:
     parsed = ref if isinstance(ref, ModelRef) else ModelRef.parse(ref)
     if parsed.version is not None:
-        return stores.metadata.get_model_version(parsed.name, parsed.version)
-    versions = stores.metadata.list_model_versions(parsed.name)
+        return stores.registry.get_version(parsed.name, parsed.version)
+    versions = stores.registry.versions(parsed.name)
     if not versions:
-        raise NotFoundError.for_name("model", parsed.name, stores.metadata.model_names())
+        raise NotFoundError.for_name("model", parsed.name, stores.registry.names())
     if parsed.alias is None:
         return versions[-1]
-    aliases = stores.metadata.aliases(parsed.name)
+    aliases = stores.registry.aliases(parsed.name)
     if parsed.alias not in aliases:
         known = ", ".join(f"@{a}" for a in aliases) or "none yet"
         raise NotFoundError(f"Model {parsed.name!r} has no alias {parsed.alias!r} (aliases: {known}).",
                             hint=f"Set it with `conveyor models promote {parsed.name}:N --alias {parsed.alias}`.")
-    return stores.metadata.get_model_version(parsed.name, aliases[parsed.alias])
+    return stores.registry.get_version(parsed.name, aliases[parsed.alias])
 
 
 def load_model(stores: Stores, ref: str | ModelRef | ModelVersion) -> LoadedModel:
@@ -107,7 +107,7 @@ def promote(stores: Stores, ref: str, alias: str, *, reason: str = "", actor: st
                                 hint="Pass --reason 'why this model may ship anyway'.")
         details.update({"override_gates": True, "failed_gates": [r["rule"] for r in failed]})
     note = AuditNote(actor or current_actor(), "promote", details)
-    return stores.metadata.set_alias(version.name, alias, version.version, audit=note)
+    return stores.registry.set_alias(version.name, alias, version.version, audit=note)
 
 
 def promotion_stack(history: list[AliasChange]) -> list[int | None]:
@@ -125,11 +125,11 @@ def rollback(stores: Stores, name: str, alias: str = "champion", *, reason: str 
              actor: str | None = None) -> AliasChange:
     """Move ``alias`` back to the version it held before its latest promotion."""
     check_name(name, "model name")
-    if name not in stores.metadata.model_names():
-        raise NotFoundError.for_name("model", name, stores.metadata.model_names())
-    stack = promotion_stack(stores.metadata.alias_history(name, alias))
+    if name not in stores.registry.names():
+        raise NotFoundError.for_name("model", name, stores.registry.names())
+    stack = promotion_stack(stores.registry.alias_history(name, alias))
     if len(stack) < 2 or stack[-2] is None:
         raise BadInputError(f"Model {name!r} alias {alias!r} has no earlier version to roll back to.",
                             field="alias", hint=f"See `conveyor models show {name}` for its history.")
     note = AuditNote(actor or current_actor(), "rollback", {"reason": reason})
-    return stores.metadata.set_alias(name, alias, stack[-2], audit=note)
+    return stores.registry.set_alias(name, alias, stack[-2], audit=note)

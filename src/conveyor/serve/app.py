@@ -116,7 +116,7 @@ class Server:
     def __init__(self, stores: Stores, ref: str, options: ServeOptions) -> None:
         self.stores = stores
         self.options = options
-        self.logger = PredictionLogger(stores.metadata) if options.log_predictions else None
+        self.logger = PredictionLogger(stores.predictions) if options.log_predictions else None
         self.metrics = ServerMetrics()
         self.primary = ModelHolder(stores, ref, self.logger, interval=options.reload_interval)
         self.canary: ModelHolder | None = None
@@ -146,7 +146,7 @@ class Server:
 
     def start(self) -> None:
         if self.logger is not None and self.logger.closed:  # an app served again after a shutdown
-            self.logger = PredictionLogger(self.stores.metadata)
+            self.logger = PredictionLogger(self.stores.predictions)
             for holder in self.holders:
                 holder.set_logger(self.logger)
         for holder in self.holders:
@@ -355,7 +355,7 @@ def _mlflow_router(server: Server) -> tuple[APIRouter, Callable[..., Awaitable[R
             labels = parse_feedback(decode_json_body(body, content_type), max_labels=options.max_rows)
             if server.logger is not None:
                 server.logger.flush()  # predictions made an instant ago may still be queued
-            missing = server.stores.metadata.add_feedback(labels)
+            missing = server.stores.predictions.add_feedback(labels)
             return {"updated": len(labels) - len(missing), "missing": missing}
 
         return JSONBytes(await run_in_threadpool(run))

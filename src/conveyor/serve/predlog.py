@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from conveyor.core.entities import PredictionRecord
-from conveyor.store.metadata import MetadataStore
+from conveyor.store.predictions import PredictionStore
 
 log = logging.getLogger(__name__)
 
@@ -51,9 +51,9 @@ class LoggerStats:
 
 
 class PredictionLogger:
-    def __init__(self, metadata: MetadataStore, *, flush_interval: float = 0.2, batch_size: int = 500,
+    def __init__(self, predictions: PredictionStore, *, flush_interval: float = 0.2, batch_size: int = 500,
                  max_backlog: int = 200_000, max_wait: float = 30.0) -> None:
-        self.metadata = metadata
+        self.predictions = predictions
         self.flush_interval = flush_interval
         self.batch_size = batch_size
         self.max_backlog = max_backlog
@@ -176,7 +176,7 @@ class PredictionLogger:
 
     def _store(self, batch: list[PredictionRecord]) -> bool:
         try:
-            self.metadata.log_predictions(batch)
+            self.predictions.log(batch)
         except Exception:  # any backend error: the server must keep serving
             self.stats.failed_writes += 1
             log.warning("Writing %d prediction records failed; will retry once.", len(batch), exc_info=True)

@@ -10,13 +10,12 @@ from conveyor.store.artifacts import ArtifactStore, FsspecArtifactStore, InMemor
 from conveyor.store.backends import STORE_BACKENDS, StoreBackend, open_artifact_store, open_metadata_roles
 from conveyor.store.datasets import DatasetStore, InMemoryDatasetStore
 from conveyor.store.leases import InMemoryLeaseStore, LeaseStore
-from conveyor.store.metadata import InMemoryMetadataStore, MetadataStore
 from conveyor.store.monitoring import InMemoryMonitoringStore, MonitoringStore
 from conveyor.store.predictions import InMemoryPredictionStore, PredictionStore
 from conveyor.store.registry import InMemoryRegistryStore, RegistryStore
 from conveyor.store.roles import MetadataRoles, memory_roles
 from conveyor.store.runs import InMemoryRunStore, RunStore
-from conveyor.store.stores import Stores, open_metadata_store
+from conveyor.store.stores import Stores
 
 __all__ = [
     "STORE_BACKENDS",
@@ -26,14 +25,12 @@ __all__ = [
     "InMemoryArtifactStore",
     "InMemoryDatasetStore",
     "InMemoryLeaseStore",
-    "InMemoryMetadataStore",
     "InMemoryMonitoringStore",
     "InMemoryPredictionStore",
     "InMemoryRegistryStore",
     "InMemoryRunStore",
     "LeaseStore",
     "MetadataRoles",
-    "MetadataStore",
     "MonitoringStore",
     "PredictionStore",
     "RegistryStore",
@@ -43,5 +40,4 @@ __all__ = [
     "memory_roles",
     "open_artifact_store",
     "open_metadata_roles",
-    "open_metadata_store",
 ]

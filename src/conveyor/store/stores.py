@@ -10,12 +10,10 @@ engine) and the artifact store on ``artifacts_url``; URL schemes resolve through
 given, the prediction log is opened on that URL (say ``CONVEYOR_PREDICTIONS_URL=postgresql://.../predictions``, a
 database sized for serving traffic) while the other five roles stay on ``db_url``. Any metadata backend can serve it.
 
-``stores.metadata`` is the deprecated one-object facade over the same roles (see :mod:`conveyor.store.metadata`).
 """
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -23,19 +21,14 @@ from conveyor.store.artifacts import ArtifactStore, InMemoryArtifactStore
 from conveyor.store.backends import open_artifact_store, open_metadata_roles
 from conveyor.store.datasets import DatasetStore
 from conveyor.store.leases import LeaseStore
-from conveyor.store.metadata import MetadataStore
 from conveyor.store.monitoring import MonitoringStore
 from conveyor.store.predictions import PredictionStore
 from conveyor.store.registry import RegistryStore
 from conveyor.store.roles import MetadataRoles, memory_roles
 from conveyor.store.runs import RunStore
 
-__all__ = ["Stores", "open_metadata_store"]
+__all__ = ["Stores"]
 
-
-def open_metadata_store(url: str) -> MetadataStore:
-    """Deprecated: the facade over :func:`~conveyor.store.backends.open_metadata_roles`."""
-    return MetadataStore(open_metadata_roles(url))
 
 
 @dataclass(eq=False)
@@ -78,11 +71,6 @@ class Stores:
     @classmethod
     def in_memory(cls) -> Stores:
         return cls.from_roles(memory_roles(), InMemoryArtifactStore())
-
-    @functools.cached_property
-    def metadata(self) -> MetadataStore:
-        """Deprecated: the one-object facade over these roles; use the role attributes."""
-        return MetadataStore(self)
 
     def close(self) -> None:
         """Release every backend opened for these stores (each once)."""

@@ -34,27 +34,27 @@ class ActiveRun:
         return self.run.id
 
     def log_param(self, key: str, value: Any) -> None:
-        self.stores.metadata.log_params(self.id, {key: value})
+        self.stores.runs.log_params(self.id, {key: value})
 
     def log_params(self, params: dict[str, Any]) -> None:
-        self.stores.metadata.log_params(self.id, params)
+        self.stores.runs.log_params(self.id, params)
 
     def set_tags(self, tags: dict[str, Any]) -> None:
-        self.stores.metadata.set_tags(self.id, {k: str(v) for k, v in tags.items()})
+        self.stores.runs.set_tags(self.id, {k: str(v) for k, v in tags.items()})
 
     def log_metric(self, key: str, value: float, step: int = 0) -> None:
-        self.stores.metadata.log_metrics(self.id, [Metric(key, finite_number(key, value), int(step))])
+        self.stores.runs.log_metrics(self.id, [Metric(key, finite_number(key, value), int(step))])
 
     def log_metrics(self, metrics: dict[str, float], step: int = 0) -> None:
         stamp = now()
-        self.stores.metadata.log_metrics(self.id, [Metric(k, finite_number(k, v), int(step), stamp)
+        self.stores.runs.log_metrics(self.id, [Metric(k, finite_number(k, v), int(step), stamp)
                                                    for k, v in metrics.items()])
 
     def log_batch(self, metrics: list[tuple[str, float, int]]) -> None:
         """Many (key, value, step) triples in one transaction."""
         stamp = now()
         checked = [Metric(k, finite_number(k, v), int(s), stamp) for k, v, s in metrics]
-        self.stores.metadata.log_metrics(self.id, checked)
+        self.stores.runs.log_metrics(self.id, checked)
 
     def log_artifact(self, name: str, data: bytes | str | Path | dict) -> str:
         if isinstance(data, dict):
@@ -67,7 +67,7 @@ class ActiveRun:
         else:
             payload = bytes(data)
         digest = self.stores.artifacts.put_bytes(payload)
-        self.stores.metadata.add_run_artifact(self.id, name, digest)
+        self.stores.runs.add_artifact(self.id, name, digest)
         return digest
 
     def log_model(self, model: Any, name: str, *, input_example: pd.DataFrame | None = None,
@@ -75,7 +75,7 @@ class ActiveRun:
                   meta: dict[str, Any] | None = None) -> ModelVersion:
         flavor = detect_flavor(model)
         signature = signature or build_signature(model, flavor, input_example)
-        latest = self.stores.metadata.get_run(self.id).metrics
+        latest = self.stores.runs.get(self.id).metrics
         version = register_model(self.stores, model, name, flavor=flavor, signature=signature, run_id=self.id,
                                  dataset=self.run.dataset, metrics=metrics if metrics is not None else latest,
                                  meta=meta)
@@ -86,7 +86,7 @@ class ActiveRun:
         return self
 
     def __exit__(self, exc_type, exc, tb) -> None:
-        self.stores.metadata.end_run(self.id, "failed" if exc_type else "finished")
+        self.stores.runs.end(self.id, "failed" if exc_type else "finished")
         if exc_type is not None:
             self.set_tags({"error": f"{exc_type.__name__}: {exc}"[:500]})
 
@@ -96,5 +96,5 @@ def start_run(stores: Stores, *, name: str | None = None, dataset: DatasetVersio
     dataset_ref = f"{dataset.name}@{dataset.version}" if isinstance(dataset, DatasetVersion) else dataset
     run = Run(id=new_id(), name=name or f"run-{now():.0f}", dataset=dataset_ref)
     run.tags = {k: str(v) for k, v in {**environment_tags(project_root or Path.cwd()), **(tags or {})}.items()}
-    stores.metadata.create_run(run)
+    stores.runs.create(run)
     return ActiveRun(stores, run)

@@ -47,7 +47,7 @@ class TrainResult:
 
 def _champion(stores: Stores, name: str, alias: str, holdout: pd.DataFrame, result: AutoMLResult):
     """The current champion's metrics on this run's holdout (the same rows), or None without one."""
-    if name not in stores.metadata.model_names() or alias not in stores.metadata.aliases(name):
+    if name not in stores.registry.names() or alias not in stores.registry.aliases(name):
         return None
     from conveyor.evaluate.metrics import evaluate_model
 
@@ -154,7 +154,7 @@ def train(stores: Stores, dataset: DatasetVersion, target: str, *, model_name: s
             meta["gates"] = gate_summary
         version = run.log_model(result.pipeline, name, signature=signature, metrics=result.holdout_metrics,
                                 meta=meta)
-        final_card = build_card(version, stores.metadata.get_run(run.id))
+        final_card = build_card(version, stores.runs.get(run.id))
         run.log_artifact("model_card.json", final_card)
         run.log_artifact("model_card.md", render_markdown(final_card).encode())
-    return TrainResult(stores.metadata.get_run(run.id), version, result, evaluation, gate_summary)
+    return TrainResult(stores.runs.get(run.id), version, result, evaluation, gate_summary)

@@ -7,10 +7,7 @@ through the Alembic migrations in ``conveyor/store/migrations``.
 
 from __future__ import annotations
 
-import sqlalchemy as sa
-
 from conveyor.store.backends import StoreBackend
-from conveyor.store.metadata import MetadataStore
 from conveyor.store.roles import MetadataRoles
 from conveyor.store.sql.database import SqlDatabase, create_engine
 from conveyor.store.sql.datasets import SqlDatasetStore
@@ -25,7 +22,6 @@ __all__ = [
     "SqlDatabase",
     "SqlDatasetStore",
     "SqlLeaseStore",
-    "SqlMetadataStore",
     "SqlMonitoringStore",
     "SqlPredictionStore",
     "SqlRegistryStore",
@@ -44,12 +40,3 @@ def sql_roles(url: str) -> MetadataRoles:
 
 BACKEND = StoreBackend(metadata=sql_roles)
 
-
-class SqlMetadataStore(MetadataStore):
-    """Deprecated: the facade over :func:`sql_roles` (``engine`` is the shared SQLAlchemy engine)."""
-
-    def __init__(self, url: str) -> None:
-        roles = sql_roles(url)
-        super().__init__(roles)
-        assert isinstance(roles.datasets, SqlDatasetStore)
-        self.engine: sa.Engine = roles.datasets.db.engine
