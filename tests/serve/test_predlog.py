@@ -44,7 +44,7 @@ def test_records_are_written_in_batches_and_close_flushes_everything():
         time.sleep(0.01)
     assert store.batches[:2] == [4, 4]
     logger.close()
-    assert len(store.list_predictions()) == 10 and logger.stats.written == 10
+    assert len(store.recent()) == 10 and logger.stats.written == 10
     logger.close()  # idempotent
 
 
@@ -53,9 +53,9 @@ def test_a_partial_batch_is_written_after_the_interval():
     logger = PredictionLogger(store, flush_interval=0.05, batch_size=500)
     logger.log(records(3))
     deadline = time.monotonic() + 5
-    while len(store.list_predictions()) < 3 and time.monotonic() < deadline:
+    while len(store.recent()) < 3 and time.monotonic() < deadline:
         time.sleep(0.01)
-    assert len(store.list_predictions()) == 3
+    assert len(store.recent()) == 3
     logger.close()
 
 
@@ -64,7 +64,7 @@ def test_flush_writes_now():
     logger = PredictionLogger(store, flush_interval=60.0)
     logger.log(records(2))
     assert logger.flush(timeout=5)
-    assert len(store.list_predictions()) == 2
+    assert len(store.recent()) == 2
     logger.close()
 
 
@@ -73,10 +73,10 @@ def test_a_failed_batch_is_retried_once():
     logger = PredictionLogger(store, flush_interval=60.0)
     logger.log(records(3))
     logger.flush()
-    assert store.list_predictions() == [] and logger.stats.failed_writes == 1
+    assert store.recent() == [] and logger.stats.failed_writes == 1
     logger.log(records(2))
     logger.flush()  # the next write carries the retry
-    assert len(store.list_predictions()) == 5 and logger.stats.dropped == 0
+    assert len(store.recent()) == 5 and logger.stats.dropped == 0
     logger.close()
 
 
@@ -89,7 +89,7 @@ def test_a_batch_failing_twice_is_dropped_and_the_thread_keeps_going(caplog):
     assert logger.stats.dropped == 3 and "Dropped 3 prediction records" in caplog.text
     logger.log(records(1))
     logger.close()
-    assert len(store.list_predictions()) == 1 and logger.stats.written == 1
+    assert len(store.recent()) == 1 and logger.stats.written == 1
 
 
 def test_close_retries_a_pending_failure_at_once():
@@ -97,7 +97,7 @@ def test_close_retries_a_pending_failure_at_once():
     logger = PredictionLogger(store, flush_interval=60.0)
     logger.log(records(4))
     logger.close()
-    assert len(store.list_predictions()) == 4
+    assert len(store.recent()) == 4
 
 
 def test_a_full_backlog_applies_back_pressure_instead_of_dropping_and_close_never_raises():
@@ -110,7 +110,7 @@ def test_a_full_backlog_applies_back_pressure_instead_of_dropping_and_close_neve
     assert logger.stats.waited == 1 and logger.stats.dropped == 0
     logger.close()
     logger.log(records(2))  # after close: dropped and counted, never raised
-    assert logger.stats.dropped == 2 and len(store.list_predictions()) == 6
+    assert logger.stats.dropped == 2 and len(store.recent()) == 6
     assert logger.flush(timeout=0.1)
 
 
@@ -129,7 +129,7 @@ def test_lazy_batches_are_built_on_the_writer_thread():
     logger = PredictionLogger(store, flush_interval=60.0)
     logger.log(Lazy())
     logger.close()
-    assert built_on == ["conveyor-prediction-logger"] and len(store.list_predictions()) == 3
+    assert built_on == ["conveyor-prediction-logger"] and len(store.recent()) == 3
 
 
 @pytest.mark.parametrize("count", [0, 1])
