@@ -49,8 +49,16 @@ def open_stores(path: Path | None):
     if path is not None and not path.is_dir():
         raise BadInputError(f"No project folder at {path}.", field="project",
                             hint=f"Create one with `conveyor init {path}`.")
-    settings = Settings.for_project(find_project_root(path))
-    return Stores.open(settings.db_url, settings.artifacts_url, predictions_url=settings.predictions_url)
+    from conveyor.core.config import ProjectConfig
+    from conveyor.core.settings import PROJECT_FILE
+    from conveyor.store.encryption import load_keyring
+
+    root = find_project_root(path)
+    settings = Settings.for_project(root)
+    config_file = root / PROJECT_FILE
+    encryption = ProjectConfig.load(config_file).security.encryption if config_file.is_file() else None
+    return Stores.open(settings.db_url, settings.artifacts_url, predictions_url=settings.predictions_url,
+                       keyring=load_keyring(root, encryption))
 
 
 def _print_report(report, json: bool) -> None:

@@ -25,6 +25,7 @@ from conveyor.project.monitoring import LocalMonitoring, MonitoringAPI
 from conveyor.project.runs import LocalRuns, RunsAPI
 from conveyor.project.training import LocalTraining, TrainingAPI
 from conveyor.store import Stores
+from conveyor.store.encryption import load_keyring
 
 if TYPE_CHECKING:
     from fastapi import FastAPI
@@ -75,7 +76,8 @@ class Project(FlatAliases):
         root = find_project_root(Path(path) if path else None)
         config = ProjectConfig.load(root / PROJECT_FILE)
         settings = _settings(root, config)
-        stores = Stores.open(settings.db_url, settings.artifacts_url, predictions_url=settings.predictions_url)
+        stores = Stores.open(settings.db_url, settings.artifacts_url, predictions_url=settings.predictions_url,
+                             keyring=load_keyring(root, config.security.encryption))
         return cls(root, config, stores, settings)
 
     def close(self) -> None:

@@ -9,6 +9,8 @@ engine) and the artifact store on ``artifacts_url``; URL schemes resolve through
 :data:`conveyor.store.backends.STORE_BACKENDS`. The seam for a separate prediction log is ``predictions_url``: when
 given, the prediction log is opened on that URL (say ``CONVEYOR_PREDICTIONS_URL=postgresql://.../predictions``, a
 database sized for serving traffic) while the other five roles stay on ``db_url``. Any metadata backend can serve it.
+With a ``keyring`` (``security.encryption`` or ``CONVEYOR_ENCRYPTION_KEY``) the artifact store is wrapped in an
+:class:`~conveyor.store.encrypted_artifacts.EncryptedArtifactStore`: every file at rest is ciphertext.
 
 """
 
@@ -20,6 +22,8 @@ from dataclasses import dataclass, field
 from conveyor.store.artifacts import ArtifactStore, InMemoryArtifactStore
 from conveyor.store.backends import open_artifact_store, open_metadata_roles
 from conveyor.store.datasets import DatasetStore
+from conveyor.store.encrypted_artifacts import EncryptedArtifactStore
+from conveyor.store.encryption import Keyring
 from conveyor.store.leases import LeaseStore
 from conveyor.store.monitoring import MonitoringStore
 from conveyor.store.predictions import PredictionStore
@@ -55,15 +59,19 @@ class Stores:
                    artifacts, roles.url, closers)
 
     @classmethod
-    def open(cls, db_url: str, artifacts_url: str, *, predictions_url: str | None = None) -> Stores:
+    def open(cls, db_url: str, artifacts_url: str, *, predictions_url: str | None = None,
+             keyring: Keyring | None = None) -> Stores:
         """The metadata roles on ``db_url`` (the prediction log on ``predictions_url`` when given) and the artifact
-        store on ``artifacts_url``."""
+        store on ``artifacts_url``, encrypted at rest under ``keyring`` when given."""
         roles = open_metadata_roles(db_url)
         try:
             log = None
             if predictions_url and predictions_url != db_url:
                 log = open_metadata_roles(predictions_url, field="CONVEYOR_PREDICTIONS_URL")
-            return cls.from_roles(roles, open_artifact_store(artifacts_url), predictions=log)
+            artifacts = open_artifact_store(artifacts_url)
+            if keyring is not None:
+                artifacts = EncryptedArtifactStore(artifacts, keyring)
+            return cls.from_roles(roles, artifacts, predictions=log)
         except BaseException:
             roles.close()
             raise
