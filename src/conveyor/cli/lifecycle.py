@@ -9,6 +9,7 @@ import typer
 
 from conveyor.cli.output import JsonOption, ProjectOption, console, emit_json, open_project, table
 from conveyor.cli.progress import search_progress
+from conveyor.cli.tls import TlsCertOption, TlsKeyOption, tls_options
 
 
 def register(app: typer.Typer) -> None:
@@ -108,6 +109,8 @@ def serve(model: Annotated[str, typer.Argument(help="MODEL@ALIAS, MODEL:N or MOD
           workers: Annotated[int, typer.Option("--workers", min=1, help="Worker processes (model loaded once "
                                                                         "per worker).")] = 1,
           no_log: Annotated[bool, typer.Option("--no-log", help="Do not log predictions.")] = False,
+          tls_cert: TlsCertOption = None,
+          tls_key: TlsKeyOption = None,
           project: ProjectOption = None,
           json: Annotated[bool, typer.Option("--json", help="Announce the server as one JSON document (model "
                                                             "version, URL, endpoints) instead of a banner.")]
@@ -116,6 +119,7 @@ def serve(model: Annotated[str, typer.Argument(help="MODEL@ALIAS, MODEL:N or MOD
     from conveyor.cli.serving import run_server
 
     run_server(model, host=host, port=port, workers=workers, project=project, json=json,
+               tls=tls_options(tls_cert, tls_key),
                options={"shadow": shadow, "canary": canary, "token": token, "max_batch_size": max_batch_size,
                         "max_wait_ms": max_wait_ms, "log_predictions": not no_log})
 

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from conveyor.cli.output import console, emit_json, open_project
+from conveyor.core.tls import TlsOptions, scheme_of
 
 if TYPE_CHECKING:
     from fastapi import FastAPI
@@ -33,13 +34,13 @@ def worker_app() -> FastAPI:
 
 
 def run_server(model: str, *, host: str, port: int, workers: int, project: Path | None, options: dict[str, Any],
-               json: bool = False) -> None:
+               json: bool = False, tls: TlsOptions | None = None) -> None:
     from conveyor.serve.runner import serve_forever, serve_workers
 
     options = {k: v for k, v in options.items() if v is not None}
     with open_project(project) as proj:
         version = proj.models.get(model).ref
-        url = f"http://{host}:{port}"
+        url = f"{scheme_of(tls)}://{host}:{port}"
 
         def announce() -> None:
             if json:
@@ -54,8 +55,8 @@ def run_server(model: str, *, host: str, port: int, workers: int, project: Path 
             if workers == 1:
                 app = proj.serving_app(model, **options)
                 announce()
-                serve_forever(app, host, port)
+                serve_forever(app, host, port, tls=tls)
                 return
             os.environ[_ENV] = jsonlib.dumps({"project": str(proj.root), "model": model, "options": options})
             announce()
-            serve_workers("conveyor.cli.serving:worker_app", host, port, workers)
+            serve_workers("conveyor.cli.serving:worker_app", host, port, workers, tls=tls)

@@ -17,6 +17,7 @@ import httpx
 
 from conveyor.core.dependencies import extra_imports
 from conveyor.core.errors import BadInputError, ConveyorError
+from conveyor.core.tls import TlsOptions
 
 with extra_imports("serve"):
     import uvicorn
@@ -35,26 +36,31 @@ def tune_gc() -> None:
     gc.set_threshold(20_000, 50, 1000)
 
 
-def serve_forever(app: FastAPI, host: str = "127.0.0.1", port: int = 5000) -> None:
-    """Serve until interrupted (Ctrl-C / SIGTERM: in-flight requests finish and the prediction log is flushed)."""
+def _tls(tls: TlsOptions | None) -> dict[str, str]:
+    return tls.uvicorn() if tls is not None else {}
+
+
+def serve_forever(app: FastAPI, host: str = "127.0.0.1", port: int = 5000, *, tls: TlsOptions | None = None) -> None:
+    """Serve until interrupted (Ctrl-C / SIGTERM: in-flight requests finish and the prediction log is flushed);
+    HTTPS with ``tls`` (:func:`conveyor.core.tls.tls_options`)."""
     tune_gc()
     sock = _bind(host, port)  # our own socket, for TCP_NODELAY (see _bind)
     config = uvicorn.Config(app, log_level="warning", lifespan="on",
-                            timeout_graceful_shutdown=int(SHUTDOWN_TIMEOUT_S))
+                            timeout_graceful_shutdown=int(SHUTDOWN_TIMEOUT_S), **_tls(tls))
     try:
         uvicorn.Server(config).run(sockets=[sock])
     finally:
         sock.close()
 
 
-def serve_workers(factory: str, host: str, port: int, workers: int) -> None:
+def serve_workers(factory: str, host: str, port: int, workers: int, *, tls: TlsOptions | None = None) -> None:
     """Serve from ``workers`` processes sharing one socket; each calls ``factory`` ("module:function") to build
     its own app, so the model is loaded once per worker. SIGTERM stops them all gracefully."""
     from uvicorn.supervisors import Multiprocess
 
     sock = _bind(host, port)
     config = uvicorn.Config(factory, factory=True, log_level="warning", lifespan="on", workers=workers,
-                            timeout_graceful_shutdown=int(SHUTDOWN_TIMEOUT_S))
+                            timeout_graceful_shutdown=int(SHUTDOWN_TIMEOUT_S), **_tls(tls))
     try:
         Multiprocess(config, sockets=[sock]).run()
     finally:
@@ -76,12 +82,12 @@ def _bind(host: str, port: int) -> socket.socket:
     return sock
 
 
-def _url(host: str, port: int) -> str:
+def _url(host: str, port: int, scheme: str = "http") -> str:
     if host in ("", "0.0.0.0"):  # a wildcard bind is reached through loopback
         host = "127.0.0.1"
     elif host == "::":
         host = "::1"
-    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
+    return f"{scheme}://[{host}]:{port}" if ":" in host else f"{scheme}://{host}:{port}"
 
 
 def _run(server: uvicorn.Server, sock: socket.socket) -> None:
@@ -93,7 +99,8 @@ def _run(server: uvicorn.Server, sock: socket.socket) -> None:
 
 def _wait_until_answering(url: str, thread: threading.Thread, timeout: float) -> None:
     deadline = time.monotonic() + timeout
-    with httpx.Client(timeout=2.0) as client:
+    # A liveness probe of our own server on loopback: no data is sent, so the certificate is not checked here.
+    with httpx.Client(timeout=2.0, verify=False) as client:
         while time.monotonic() < deadline:
             if not thread.is_alive():
                 raise ConveyorError(f"The server at {url} stopped while starting; the log above says why.")
@@ -107,13 +114,14 @@ def _wait_until_answering(url: str, thread: threading.Thread, timeout: float) ->
 
 @contextmanager
 def running_server(app: FastAPI, host: str = "127.0.0.1", port: int = 0, *,
-                   startup_timeout: float = STARTUP_TIMEOUT_S) -> Iterator[str]:
-    """Serve ``app`` from a background thread; yields the base URL (``"http://127.0.0.1:PORT"``) once ``/health``
-    answers, and on exit stops the server gracefully (in-flight requests finish, the app's shutdown runs)."""
+                   startup_timeout: float = STARTUP_TIMEOUT_S, tls: TlsOptions | None = None) -> Iterator[str]:
+    """Serve ``app`` from a background thread; yields the base URL (``"http://127.0.0.1:PORT"``, https with
+    ``tls``) once ``/health`` answers, and on exit stops the server gracefully (in-flight requests finish, the app's
+    shutdown runs)."""
     sock = _bind(host, port)
-    url = _url(host, sock.getsockname()[1])
+    url = _url(host, sock.getsockname()[1], "https" if tls is not None else "http")
     config = uvicorn.Config(app, log_level="warning", log_config=None, lifespan="on",
-                            timeout_graceful_shutdown=int(SHUTDOWN_TIMEOUT_S))
+                            timeout_graceful_shutdown=int(SHUTDOWN_TIMEOUT_S), **_tls(tls))
     server = uvicorn.Server(config)
     thread = threading.Thread(target=_run, args=(server, sock), name=f"uvicorn {url}", daemon=True)
     thread.start()
