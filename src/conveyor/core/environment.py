@@ -8,16 +8,16 @@ import subprocess
 from importlib import metadata
 from pathlib import Path
 
+from conveyor.core.git import run_git
+
 PACKAGES = ("conveyor-mlops", "numpy", "pandas", "scikit-learn", "lightgbm", "xgboost", "optuna", "pyarrow")
 
 
 def git_commit(folder: Path) -> tuple[str | None, bool]:
     """(commit sha, whether the working tree has uncommitted changes), or (None, False) outside git."""
     try:
-        sha = subprocess.run(["git", "rev-parse", "HEAD"], cwd=folder, capture_output=True, text=True,
-                             timeout=5, check=True).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=folder,
-                               capture_output=True, text=True, timeout=5, check=True).stdout.strip()
+        sha = run_git("rev-parse", "HEAD", cwd=folder).strip()
+        dirty = run_git("status", "--porcelain", "--untracked-files=no", cwd=folder).strip()
     except (OSError, subprocess.SubprocessError):
         return None, False
     return sha or None, bool(dirty)

@@ -11,7 +11,7 @@ _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,127}$")
 
 
 def check_name(name: str, kind: str = "name") -> str:
-    if not isinstance(name, str) or not _NAME.match(name):
+    if not isinstance(name, str) or not _NAME.fullmatch(name):  # match with $ lets "name\n" through
         raise BadInputError(
             f"Invalid {kind} {name!r}.",
             field=kind,

@@ -8,8 +8,10 @@ unchanged folder again costs reading and hashing its files and writes nothing.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -43,6 +45,7 @@ def list_files(root: Path) -> list[tuple[str, str]]:
     if root.is_file():
         return [(root.name, os.fspath(root))]
     found: list[tuple[str, str]] = []
+    inside = root.resolve()
     folders = [("", os.fspath(root))]
     while folders:  # scandir: the directory listing already says which entries are files, no stat per file
         prefix, folder = folders.pop()
@@ -52,6 +55,10 @@ def list_files(root: Path) -> list[tuple[str, str]]:
                     if entry.name not in SKIPPED:
                         folders.append((prefix + entry.name + "/", entry.path))
                 elif entry.is_file():
+                    if entry.is_symlink() and not Path(entry.path).resolve().is_relative_to(inside):
+                        raise BadInputError(f"{entry.path} is a symbolic link to {Path(entry.path).resolve()}, "
+                                            f"outside {root}.", field="source",
+                                            hint="Copy the file into the folder, or remove the link.")
                     found.append((prefix + entry.name, entry.path))
     if not found:
         raise BadInputError(f"{root} holds no files.", field="source", hint="Give a folder with at least one file.")
@@ -183,18 +190,42 @@ def checkout(stores: Stores, version: DatasetVersion, dest: str | Path) -> int:
     written = 0
     packs: dict[str, bytes] = {}
     for entry in read_manifest(stores, version):
-        target = dest / entry["path"]
-        if not target.resolve().is_relative_to(dest.resolve()):
-            raise BadInputError(f"Manifest path {entry['path']!r} leaves the folder.", field="path")
-        if target.is_file() and target.stat().st_size == entry["bytes"] and \
+        target = _target(dest, entry["path"])
+        if target.is_file() and not target.is_symlink() and target.stat().st_size == entry["bytes"] and \
                 blake3.blake3(target.read_bytes()).hexdigest() == entry["digest"]:
             continue
         target.parent.mkdir(parents=True, exist_ok=True)
-        tmp = target.with_name(f".{target.name}.conveyor-tmp")
-        tmp.write_bytes(file_bytes(stores, entry, packs))
-        tmp.replace(target)
+        _check_inside(dest, target.parent, entry["path"])  # a folder on the way may be a planted link
+        # a fresh, unpredictable name opened with O_EXCL: nothing planted at a known temp name is written through
+        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".conveyor-tmp", dir=target.parent)
+        try:
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(file_bytes(stores, entry, packs))
+            os.replace(tmp, target)  # rename replaces a link at the target itself, never writes through it
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.remove(tmp)
+            raise
         written += 1
     return written
+
+
+def _check_inside(dest: Path, path: Path, shown: str) -> None:
+    if not path.resolve().is_relative_to(dest.resolve()):
+        raise BadInputError(f"Manifest path {shown!r} leaves the folder {dest}.", field="path",
+                            hint="The version's manifest was edited; restore it, or check out elsewhere.")
+
+
+def _target(dest: Path, relative: object) -> Path:
+    """Where a manifest path lands under ``dest``: a relative POSIX path of plain names, strictly inside."""
+    parts = relative.split("/") if isinstance(relative, str) else []
+    if not parts or any(p in ("", ".", "..") or "\\" in p or "\x00" in p for p in parts) or \
+            relative.startswith("/"):  # type: ignore[union-attr]
+        raise BadInputError(f"Manifest path {relative!r} is not a plain relative file path.", field="path",
+                            hint="The version's manifest was edited; restore it, or check out elsewhere.")
+    target = dest / Path(*parts)
+    _check_inside(dest, target.parent, str(relative))
+    return target
 
 
 def file_bytes(stores: Stores, entry: dict[str, Any], packs: dict[str, bytes] | None = None) -> bytes:

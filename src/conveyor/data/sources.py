@@ -42,6 +42,7 @@ from conveyor.data.datasets import ingest_file, ingest_frame
 from conveyor.data.readers import read_file
 from conveyor.data.sql import ingest_sql, read_sql, safe_url, sql_label, sql_url
 from conveyor.store import Stores
+from conveyor.store.urls import mask
 
 log = logging.getLogger("conveyor.data")
 
@@ -133,7 +134,17 @@ class Source(ABC):
                                      contract=options.contract, on_error=options.on_error, pii=options.pii)
 
 
+_URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]*://")
+
+
 def _path(source: Any) -> Path:
+    text = str(source)
+    if "\x00" in text:
+        raise BadInputError("The source path contains a NUL byte.", field="source", hint="Pass a plain file path.")
+    if isinstance(source, str) and _URL.match(text):  # the URL itself may hold a password: only its masked form
+        raise BadInputError(f"Unsupported source URL {mask(text)!r}: no source kind reads "
+                            f"{text.split('://', 1)[0].lower()}:// URLs.", field="source",
+                            hint="Pass a local path, a SQLAlchemy URL with --query, or module:function.")
     path = Path(source)
     return path if path.is_absolute() else Path.cwd() / path
 
@@ -194,7 +205,8 @@ class FolderSource(Source):
     name = "folder"
 
     def claims(self, source: Any, options: IngestOptions) -> bool:
-        return isinstance(source, str | Path) and _path(source).is_dir()
+        return isinstance(source, str | Path) and not _URL.match(str(source)) and "\x00" not in str(source) \
+            and _path(source).is_dir()
 
     def read(self, source: Any, options: IngestOptions) -> pd.DataFrame:
         raise BadInputError(f"{source} is a folder of files, not a table.", field="source",

@@ -15,6 +15,7 @@ from conveyor.core.entities import DatasetVersion
 from conveyor.core.errors import BadInputError, first_line
 from conveyor.data.datasets import ingest_batches, to_table
 from conveyor.store import Stores
+from conveyor.store.urls import mask
 
 SQL_CHUNK_ROWS = 100_000
 
@@ -22,8 +23,8 @@ SQL_CHUNK_ROWS = 100_000
 def safe_url(url: str) -> str:
     import sqlalchemy as sa
 
-    try:
-        return sa.engine.make_url(url).render_as_string(hide_password=True)
+    try:  # the password of the authority and any ?password=/?token=... query parameter
+        return mask(sa.engine.make_url(url).render_as_string(hide_password=True))
     except sa.exc.ArgumentError:
         return "<unparseable URL>"
 

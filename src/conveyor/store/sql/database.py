@@ -17,7 +17,8 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
 from conveyor.core.dependencies import require
-from conveyor.core.errors import StoreError
+from conveyor.core.errors import BadInputError, StoreError
+from conveyor.core.settings import STATE_DIR
 from conveyor.store.migrate import upgrade
 from conveyor.store.urls import mask, redact
 
@@ -43,12 +44,26 @@ def strict_json(value: Any) -> str:
     return json.dumps(value, allow_nan=False)
 
 
+def _sqlite_folder(path: Path, url: str) -> None:
+    """The project's own state folder (``.conveyor``) is created on first use; any other missing folder is a typo
+    that would otherwise open a new, empty store silently."""
+    folder = path.parent
+    if folder.is_dir():
+        return
+    if folder.name == STATE_DIR and folder.parent.is_dir():
+        folder.mkdir(exist_ok=True)
+        return
+    raise BadInputError(f"The folder of the SQLite store {mask(url)!r} does not exist: {folder}.",
+                        field="CONVEYOR_DB_URL",
+                        hint="Fix the path, or create the folder first if a new, empty store is what you want.")
+
+
 def create_engine(url: str) -> sa.Engine:
     """An engine for ``url``: SQLite with WAL and a busy timeout (its folder created), or PostgreSQL on psycopg 3."""
     if url.startswith("sqlite"):
         path = sa.engine.make_url(url).database
-        if path and path != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        if path and path != ":memory:" and not path.startswith("file:"):
+            _sqlite_folder(Path(path), url)
         engine = sa.create_engine(url, connect_args={"timeout": 30, "check_same_thread": False},
                                   json_serializer=strict_json)
         sa.event.listen(engine, "connect", _sqlite_pragmas)
