@@ -40,7 +40,7 @@ def test_data_add_refuses_a_file_symlink_that_leaves_the_folder(tmp_path, stores
     secret = tmp_path / "secret.txt"
     secret.write_text("the host's secret")
     (folder / "innocent.txt").symlink_to(secret)
-    with pytest.raises(BadInputError, match="symbolic link .* outside") as caught:
+    with pytest.raises(BadInputError, match=r"symbolic link .* outside") as caught:
         add_files(stores, folder, "images")
     assert caught.value.field == "source"
     assert stores.datasets.versions() == [] and stores.artifacts.digests() == []
