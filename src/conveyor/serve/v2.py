@@ -11,6 +11,7 @@ takes) and ``parameters.ignored_columns``.
 from __future__ import annotations
 
 import math
+import re
 from typing import Any
 
 import pandas as pd
@@ -132,10 +133,16 @@ def requested_outputs(body: dict[str, Any], scorer: Served) -> list[str]:
     return [o["name"] for o in wanted]
 
 
+_REQUEST_ID = re.compile(r"[\x21-\x7e]{1,128}")
+
+
 def request_id(body: dict[str, Any]) -> str:
     given = body.get("id")
     if given is not None and not isinstance(given, str):
         raise BadInputError("'id' must be a string.", field="id")
+    if given and not _REQUEST_ID.fullmatch(given):  # it is echoed in the X-Request-Id header
+        raise BadInputError("'id' must be 1-128 printable ASCII characters (no CR, LF or other control "
+                            "characters).", field="id", hint="Use letters, digits and '-', e.g. a UUID.")
     return given or fast_id()
 
 

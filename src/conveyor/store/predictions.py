@@ -38,8 +38,10 @@ class PredictionStore(abc.ABC):
             self._append(records)
 
     @abc.abstractmethod
-    def add_feedback(self, labels: Mapping[str, Any]) -> list[str]:
-        """Attach ground truth by prediction id; return the ids that were not found."""
+    def add_feedback(self, labels: Mapping[str, Any], *, relabel: bool = False) -> list[str]:
+        """Attach ground truth by prediction id; return the ids that were not updated. A label is written once:
+        an id already labelled is not updated (and is returned like an unknown one, so the answer does not say
+        which ids exist) unless ``relabel`` (an authorised correction)."""
 
     @abc.abstractmethod
     def recent(self, model_name: str | None = None, limit: int | None = None, *,
@@ -64,12 +66,12 @@ class InMemoryPredictionStore(PredictionStore):
             for record in records:
                 self._records[record.id] = copy.deepcopy(record)
 
-    def add_feedback(self, labels: Mapping[str, Any]) -> list[str]:
+    def add_feedback(self, labels: Mapping[str, Any], *, relabel: bool = False) -> list[str]:
         with self._lock:
             missing, stamp = [], now()
             for pid, label in labels.items():
                 record = self._records.get(pid)
-                if record is None:
+                if record is None or (record.labeled_at is not None and not relabel):
                     missing.append(pid)
                 else:
                     record.label, record.labeled_at = copy.deepcopy(label), stamp

@@ -35,6 +35,16 @@ class PredictionStoreContract:
         assert (by_id[records[1].id].label, by_id[records[1].id].labeled_at) == (None, None)
         assert by_id[records[1].id] == records[1]
 
+    def test_labels_are_written_once_unless_relabel(self, prediction_store: PredictionStore) -> None:
+        record = prediction("churn:1", T0)
+        prediction_store.log([record])
+        assert prediction_store.add_feedback({record.id: 1}) == []
+        # a second label is refused, and answered exactly like an unknown id: no existence oracle
+        assert prediction_store.add_feedback({record.id: 0, "no-such-id": 0}) == [record.id, "no-such-id"]
+        assert [p.label for p in prediction_store.recent()] == [1]
+        assert prediction_store.add_feedback({record.id: 0}, relabel=True) == []
+        assert [p.label for p in prediction_store.recent()] == [0]
+
     def test_role_and_request_id_round_trip(self, prediction_store: PredictionStore) -> None:
         plain = prediction("churn:1", T0)
         shadow = prediction("churn:2", T0 + 1, role="shadow", request_id="req-1")

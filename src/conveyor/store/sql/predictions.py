@@ -52,13 +52,14 @@ class SqlPredictionStore(PredictionStore):
         with self.db.engine.begin() as conn:
             conn.execute(_ROWS.insert(), rows)
 
-    def add_feedback(self, labels: Mapping[str, Any]) -> list[str]:
+    def add_feedback(self, labels: Mapping[str, Any], *, relabel: bool = False) -> list[str]:
         missing = []
         p = t.predictions.c
         with self.db.engine.begin() as conn:
             stamp = now()
             for pid, label in labels.items():
-                found = conn.execute(t.predictions.update().where(p.id == pid).values(label=label, labeled_at=stamp)
+                which = p.id == pid if relabel else sa.and_(p.id == pid, p.labeled_at.is_(None))  # write-once
+                found = conn.execute(t.predictions.update().where(which).values(label=label, labeled_at=stamp)
                                      .returning(p.id)).first()
                 if found is None:
                     missing.append(pid)
