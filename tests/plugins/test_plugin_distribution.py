@@ -59,6 +59,7 @@ def set_alerts(project, alerts: dict) -> None:
     config_file = project / "conveyor.yaml"
     config = yaml.safe_load(config_file.read_text())
     config["alerts"] = alerts
+    config["security"] = {"allowed_hosts": ["127.0.0.1"]}  # the test receivers listen on loopback
     config_file.write_text(yaml.safe_dump(config, sort_keys=False))
 
 

@@ -39,6 +39,7 @@ from typing import Any
 
 from conveyor.core.entities import Alert
 from conveyor.core.errors import BadInputError, ConveyorError, NotFoundError, first_line
+from conveyor.core.hosts import check_url
 from conveyor.core.plugins import Registry
 
 log = logging.getLogger("conveyor.alerts")
@@ -102,15 +103,29 @@ class WebhookNotifier(Notifier):
         except (TypeError, ValueError):
             raise BadInputError(f"alerts.webhook.timeout must be seconds, got {config.get('timeout')!r}.",
                                 field="alerts.webhook.timeout") from None
+        allowed = config.get("allowed_hosts")
+        if allowed is not None:  # security.allowed_hosts, handed in by the project: internal hosts refused
+            check_url(url, allowed, field="alerts.webhook.url")
         request = urllib.request.Request(url, data=json.dumps(asdict(alert)).encode(), method="POST",
                                          headers={"Content-Type": "application/json"})
         try:
-            with urllib.request.urlopen(request, timeout=timeout) as response:
+            with _NO_REDIRECTS.open(request, timeout=timeout) as response:
                 status = response.status
         except Exception as exc:  # refused, timed out, not HTTP, a bad port ...: say which receiver
             raise NotDelivered(f"{describe(exc)} (POST {_bare_url(url)})") from None
         if not 200 <= status < 300:
             raise NotDelivered(f"the webhook answered HTTP {status} (POST {_bare_url(url)})")
+
+
+class _RefuseRedirects(urllib.request.HTTPRedirectHandler):
+    """A webhook that answers with a redirect is not followed (it could point anywhere, internal hosts included)."""
+
+    def redirect_request(self, req, fp, code, msg, headers, newurl):  # type: ignore[no-untyped-def]
+        raise NotDelivered(f"the webhook answered HTTP {code}, a redirect, which is not followed "
+                           f"(POST {_bare_url(req.full_url)})")
+
+
+_NO_REDIRECTS = urllib.request.build_opener(_RefuseRedirects)
 
 
 class CommandNotifier(Notifier):

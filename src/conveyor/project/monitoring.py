@@ -121,13 +121,20 @@ class LocalMonitoring(LocalAPI):
         """The alert rules of conveyor.yaml (alerts.rules), with their notifiers checked."""
         return alerting.parse_rules(self.config.alerts)
 
+    def _alert_settings(self) -> dict[str, Any]:
+        """alerts: as notifiers read it, the webhook with security.allowed_hosts (internal hosts refused)."""
+        settings = self.config.alerts.to_dict()
+        settings["webhook"] = {**settings.get("webhook", {}),
+                               "allowed_hosts": list(self.config.security.allowed_hosts)}
+        return settings
+
     def evaluate_alerts(self, subject: str) -> builtins.list[Alert]:
         """Evaluate the alert rules on ``subject``'s stored series (and on the subjects rules name); notify and
         store what fires."""
         rules = self.alert_rules()
         if not rules:
             return []
-        return alerting.evaluate_all(self.stores.monitoring, rules, subject, self.config.alerts.to_dict())
+        return alerting.evaluate_all(self.stores.monitoring, rules, subject, self._alert_settings())
 
     def resource_sampler(self, subject: str, *, interval: float | None = None) -> ResourceSampler:
         """A sampler of this process's CPU, memory, disk (and GPUs) that stores into this project; start() it
@@ -145,5 +152,5 @@ class LocalMonitoring(LocalAPI):
         policy = policy_from_config(self.config.retrain, self.config.monitor, model)
         check_name(policy.model, "model name")
         self.alert_rules()  # an unknown notifier is reported before any work starts
-        return Agent(self.stores, policy, retrain_options(self._project), self.config.alerts.to_dict(),
+        return Agent(self.stores, policy, retrain_options(self._project), self._alert_settings(),
                      drift_policy=drift_policy(self._project))

@@ -36,7 +36,7 @@ GARBAGE = b"\x00\xffthis is not HTTP\r\n\r\n"
 @dataclass
 class Receiver:
     """A real HTTP server on 127.0.0.1 that records each request. ``mode``: ``ok`` answers 204, ``error`` 500,
-    ``garbage`` bytes that are not HTTP at all (then closes the connection)."""
+    ``garbage`` bytes that are not HTTP at all (then closes the connection), ``redirect:URL`` a 307 to URL."""
 
     mode: str = "ok"
     requests: list[dict[str, Any]] = field(default_factory=list)
@@ -60,7 +60,11 @@ def local_receiver(mode: str = "ok") -> Iterator[Receiver]:
                 self.wfile.flush()
                 self.close_connection = True
                 return
-            self.send_response(204 if receiver.mode == "ok" else 500)
+            if receiver.mode.startswith("redirect:"):  # "redirect:URL" answers 307 to URL
+                self.send_response(307)
+                self.send_header("Location", receiver.mode.split(":", 1)[1])
+            else:
+                self.send_response(204 if receiver.mode == "ok" else 500)
             self.send_header("Content-Length", "0")
             self.end_headers()
 
