@@ -23,7 +23,7 @@ INTERNAL = ["http://127.0.0.1:9/x", "http://localhost/x", "http://10.1.2.3/x", "
 
 @pytest.mark.parametrize("url", INTERNAL)
 def test_internal_hosts_are_refused_unless_listed(url):
-    with pytest.raises(BadInputError, match="refused before connecting|does not resolve") as caught:
+    with pytest.raises(BadInputError, match="refused before connecting") as caught:
         check_url(url, [], field="alerts.webhook.url")
     assert caught.value.field == "alerts.webhook.url"
 
