@@ -101,8 +101,8 @@ CASES = {
     "feedback null label": ("POST", "/feedback", b'{"id": "abc", "label": null}', JSON, 422, "bad_input", "label",
                             ["'abc'"]),
     "feedback invalid json": ("POST", "/feedback", b"{", JSON, 400, "invalid_json", "body", ["JSON"]),
-    "unknown route": ("GET", "/predict", None, None, 404, "not_found", None, ["/predict"]),
-    "wrong method": ("GET", "/invocations", None, None, 405, "method_not_allowed", None, ["GET"]),
+    "unknown route": ("GET", "/predict", None, None, 404, "not_found", "path", ["/predict"]),
+    "wrong method": ("GET", "/invocations", None, None, 405, "method_not_allowed", "method", ["GET"]),
 }
 
 

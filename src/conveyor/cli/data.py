@@ -118,7 +118,7 @@ def ingest(source: Annotated[str, typer.Argument(help="A .csv/.parquet/.jsonl fi
 
 
 @app.command("add")
-def add(path: Annotated[Path, typer.Argument(help="A file or folder to version as bytes (like `dvc add`).")],
+def add(path: Annotated[str, typer.Argument(help="A file or folder to version as bytes (like `dvc add`).")],
         name: Annotated[str, typer.Option("--name", help="Dataset name.")],
         project: ProjectOption = None, json: JsonOption = False) -> None:
     """Version a file or folder as bytes: a manifest of content-addressed files; unchanged files cost a hash."""
@@ -129,7 +129,7 @@ def add(path: Annotated[Path, typer.Argument(help="A file or folder to version a
     stores = open_stores(project)
     try:
         with byte_progress(f"add {name}", not json, unit="files") as progress:
-            version, created = add_files(stores, path, name, progress=progress)
+            version, created = add_files(stores, path, name, progress=progress)  # str: "" is not "."
     finally:
         stores.close()
     changes = version.meta.get("changes", {})

@@ -70,6 +70,9 @@ def add_files(stores: Stores, path: str | Path, name: str, *,
               progress: Callable[[int, int], None] | None = None) -> tuple[DatasetVersion, bool]:
     """Version the file or folder at ``path`` as dataset ``name``; return (version, whether it was new)."""
     check_name(name, "dataset name")
+    if isinstance(path, str) and (not path.strip() or "\x00" in path):
+        raise BadInputError(f"{path!r} is not a file or folder path.", field="source",
+                            hint="Pass the file or folder to version.")
     root = Path(path)
     entries = list_files(root)
     previous = _latest_files_version(stores, name)

@@ -139,6 +139,8 @@ _URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]*://")
 
 def _path(source: Any) -> Path:
     text = str(source)
+    if isinstance(source, str) and not text.strip():
+        raise BadInputError("The source is empty.", field="source", hint="Pass a file, a folder or a URL.")
     if "\x00" in text:
         raise BadInputError("The source path contains a NUL byte.", field="source", hint="Pass a plain file path.")
     if isinstance(source, str) and _URL.match(text):  # the URL itself may hold a password: only its masked form

@@ -112,13 +112,16 @@ def install_spec(version: ModelVersion, model: Any = None) -> str:
     return f"{DISTRIBUTION}[{','.join(sorted(extras))}]=={__version__}"
 
 
-_IMAGE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._\-/:@]{0,254}")
+_COMPONENT = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
+_IMAGE = re.compile(r"(?:[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*"
+                    r"(?::[0-9]+)?/)?" + _COMPONENT + r"(?:/" + _COMPONENT + r")*"
+                    r"(?::[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(?:@sha256:[a-f0-9]{64})?")
 
 
 def check_image(image: str) -> str:
     """An image reference as Docker writes one; anything else (a newline and a ``RUN`` line, spaces, quotes) would
     be written into the Dockerfile or a manifest as it is."""
-    if not _IMAGE.fullmatch(image):
+    if len(image) > 255 or not _IMAGE.fullmatch(image):
         raise BadInputError(f"Invalid image name {image!r}.", field="--image",
                             hint="Use a Docker image reference such as registry.example.com/churn:3.")
     return image
@@ -127,7 +130,7 @@ def check_image(image: str) -> str:
 def docker_context(stores: Stores, ref: str, out: Path, *, pull: bool = False, image: str | None = None,
                    spec: str | None = None) -> dict[str, Any]:
     version = resolve_model(stores, ref)
-    image = check_image(image or f"conveyor-{version.name}:{version.version}")
+    image = check_image(image) if image is not None else f"conveyor-{version.name}:{version.version}"
     spec = spec or install_spec(version, load_model(stores, version).model if version.flavor in FLAVORS else None)
 
     def fill(staging: Path) -> None:
@@ -196,7 +199,7 @@ def k8s_objects(ref: str, version_ref: str, *, image: str, replicas: int = 2, ma
 
 def k8s_manifests(stores: Stores, ref: str, out: Path, *, image: str | None = None, **options: Any) -> dict[str, Any]:
     version = resolve_model(stores, ref)
-    image = check_image(image or f"conveyor-{version.name}:{version.version}")
+    image = check_image(image) if image is not None else f"conveyor-{version.name}:{version.version}"
     objects = k8s_objects(ref, version.ref, image=image, **options)
 
     def fill(staging: Path) -> None:

@@ -75,12 +75,14 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
     _count(request, _STATUS_CODES.get(exc.status_code, "http_error"))
     message = str(exc.detail)
+    body: dict[str, str] = {"error": _STATUS_CODES.get(exc.status_code, "http_error")}
     if exc.status_code == 404 and message == "Not Found":
         message = f"No endpoint at {request.url.path!r}. See /docs for the endpoints this server has."
+        body["field"] = "path"
     elif exc.status_code == 405:
         message = f"{request.method} is not allowed on {request.url.path!r}."
-    return error_response(exc.status_code, {"error": _STATUS_CODES.get(exc.status_code, "http_error"),
-                                            "message": message}, headers=dict(exc.headers or {}))
+        body["field"] = "method"
+    return error_response(exc.status_code, {**body, "message": message}, headers=dict(exc.headers or {}))
 
 
 async def _server_error(request: Request, exc: Exception) -> Response:
