@@ -11,11 +11,15 @@ app = typer.Typer(help="Encryption at rest: new keys and key rotation.", no_args
 
 
 @app.command("new-key")
-def new_key_command() -> None:
-    """Print a new random key (base64 of 32 bytes) for CONVEYOR_ENCRYPTION_KEY or a key file."""
+def new_key_command(project: ProjectOption = None, json: JsonOption = False) -> None:
+    """Print a new random key (base64 of 32 bytes) for CONVEYOR_ENCRYPTION_KEY or a key file (no project needed)."""
     from conveyor.store.encryption import new_key
 
-    typer.echo(new_key())
+    key = new_key()
+    if json:
+        emit_json({"key": key})
+        return
+    typer.echo(key)
 
 
 @app.command("rotate")

@@ -50,7 +50,7 @@ def check_url(url: str, allowed: Sequence[str] = (), *, field: str, schemes: tup
         return url
     try:
         addresses = [host] if _is_ip(host) else (
-            [info[4][0] for info in socket.getaddrinfo(host, port or 443, proto=socket.IPPROTO_TCP)]
+            [str(info[4][0]) for info in socket.getaddrinfo(host, port or 443, proto=socket.IPPROTO_TCP)]
             if resolve else [])
     except (OSError, UnicodeError):
         raise BadInputError(f"The host {host!r} of {field} does not resolve.", field=field,

@@ -69,7 +69,7 @@ def _check_certificate(cert: Path, field: str) -> None:
     except ValueError:
         raise BadInputError(f"{cert} is not a PEM certificate.", field=field,
                             hint="Pass the certificate (chain) in PEM form: -----BEGIN CERTIFICATE-----.") from None
-    now = dt.datetime.now(dt.UTC)
+    now = dt.datetime.now(dt.timezone.utc)
     if loaded.not_valid_after_utc < now:
         raise BadInputError(f"The certificate {cert} expired on {loaded.not_valid_after_utc:%Y-%m-%d}.", field=field,
                             hint="Renew it.")

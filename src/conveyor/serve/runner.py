@@ -12,6 +12,7 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 import httpx
 
@@ -36,7 +37,7 @@ def tune_gc() -> None:
     gc.set_threshold(20_000, 50, 1000)
 
 
-def _tls(tls: TlsOptions | None) -> dict[str, str]:
+def _tls(tls: TlsOptions | None) -> dict[str, Any]:
     return tls.uvicorn() if tls is not None else {}
 
 

@@ -44,7 +44,7 @@ class EncryptedArtifactStore(ArtifactStore):
         self.inner, self.keyring, self.chunk = inner, keyring, chunk
         self.url = inner.url
 
-    def _seal(self, digest: str, source) -> tuple[bytes, list[bytes]]:
+    def _seal(self, digest: str, source: bytes) -> tuple[bytes, list[bytes]]:
         data_key = os.urandom(32)
         return self.keyring.wrap(data_key, digest), list(encrypt_chunks(data_key, digest, source, self.chunk))
 

@@ -151,9 +151,8 @@ def encrypt_chunks(data_key: bytes, object_id: str, source: BinaryIO | bytes,
     index, pending = 0, next(pieces, b"")
     while True:
         following = next(pieces, None)
-        last = following is None
-        yield cipher.encrypt(_nonce(index), pending, _aad(object_id, index, last))
-        if last:
+        yield cipher.encrypt(_nonce(index), pending, _aad(object_id, index, following is None))
+        if following is None:
             return
         index, pending = index + 1, following
 
