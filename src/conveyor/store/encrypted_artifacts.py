@@ -56,8 +56,7 @@ class EncryptedArtifactStore(ArtifactStore):
     def _write_file(self, digest: str, path: str | os.PathLike[str]) -> None:
         data_key = os.urandom(32)
         record = self.keyring.wrap(data_key, digest)
-        folder = os.path.dirname(os.path.abspath(path))
-        handle, sealed = tempfile.mkstemp(prefix=".tmp-sealed-", dir=folder)
+        handle, sealed = tempfile.mkstemp(prefix="conveyor-sealed-")  # ciphertext only: any temporary folder will do
         try:
             with os.fdopen(handle, "wb") as out, open(path, "rb") as source:
                 for piece in encrypt_chunks(data_key, digest, source, self.chunk):
