@@ -53,6 +53,9 @@ class Rule:
 def parse_rules(config: AlertsSection | dict[str, Any] | None) -> list[Rule]:
     """The rules of the ``alerts:`` section (checked there: one message naming the field for each mistake), with
     their notifiers checked here."""
+    if isinstance(config, dict) and isinstance(config.get("webhook"), dict) and "allowed_hosts" in config["webhook"]:
+        # security.allowed_hosts rides along for the webhook notifier (the project adds it); not an alerts: key
+        config = {**config, "webhook": {k: v for k, v in config["webhook"].items() if k != "allowed_hosts"}}
     section = config if isinstance(config, AlertsSection) else AlertsSection.parse(config, "alerts")
     rules = []
     for i, raw in enumerate(section.rules):
