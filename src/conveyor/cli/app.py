@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from conveyor.cli import data, deploy, identities, lifecycle, models, monitoring, report, runs
+from conveyor.cli import audit, data, deploy, identities, lifecycle, models, monitoring, report, runs
 
 app = typer.Typer(
     name="conveyor",
@@ -24,3 +24,4 @@ app.command("agent")(monitoring.agent)
 app.command("report")(report.report)
 app.add_typer(identities.users_app, name="users")
 app.add_typer(identities.tokens_app, name="tokens")
+app.add_typer(audit.app, name="audit")

@@ -1,0 +1,38 @@
+"""``security:`` the keys that keep the audit trail honest (``security.audit``)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar
+
+from conveyor.core.config.constraints import Nested, Text
+from conveyor.core.config.section import Section, setting
+
+
+@dataclass(frozen=True, kw_only=True)
+class AuditKeys(Section):
+    """Where the audit trail's keys and anchor live: outside the database, so one who can write to it cannot
+    rewrite the trail quietly. Relative paths are from the project folder. `conveyor audit keygen` makes the keys."""
+
+    key_file: str | None = setting(None, Text("a file path", example="/run/secrets/conveyor-audit.key"),
+                                   doc="HMAC key of the audit hash chain (32 or more random bytes): rows written "
+                                       "with it cannot be recomputed by one who can only write to the database.")
+    signing_key_file: str | None = setting(None, Text("a file path",
+                                                      example="/run/secrets/conveyor-audit-signing.pem"),
+                                           doc="Ed25519 private key (PEM) that signs the anchor (the chain's head).")
+    anchor: str | None = setting(None, Text("a file path", example="/mnt/audit/anchor.json"),
+                                 doc="File the signed anchor is written to on every governance event (needs "
+                                     "signing_key_file); `conveyor audit verify` finds a truncated trail with it.")
+
+
+@dataclass(frozen=True, kw_only=True)
+class SecuritySection(Section):
+    """Security settings of the project."""
+
+    section: ClassVar[str] = "security"
+    order: ClassVar[int] = 90
+
+    audit: AuditKeys = setting({}, Nested(AuditKeys), doc="The audit trail's HMAC key, signing key and anchor.")
+
+
+SECTION = SecuritySection
