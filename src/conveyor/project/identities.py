@@ -9,7 +9,6 @@ an admin. A fresh store first takes its admin from ``CONVEYOR_BOOTSTRAP_TOKEN_FI
 from __future__ import annotations
 
 import builtins
-import getpass
 import os
 from typing import Protocol
 
@@ -17,6 +16,7 @@ from conveyor.core.durations import parse_duration
 from conveyor.core.errors import BadInputError
 from conveyor.project._base import LocalAPI
 from conveyor.security import identities as ids
+from conveyor.security.identities import local_actor
 from conveyor.security.roles import require
 from conveyor.store.identities import ApiToken, Identity
 
@@ -45,13 +45,6 @@ class IdentitiesAPI(Protocol):
                      description: str = "") -> ids.NewToken: ...
 
     def revoke_token(self, token_id: str) -> ApiToken: ...
-
-
-def local_actor() -> str:
-    try:
-        return f"local:{getpass.getuser()}"
-    except (KeyError, OSError):
-        return "local:unknown"
 
 
 def _lifetime(expires: Lifetime) -> float | None:

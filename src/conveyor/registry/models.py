@@ -15,6 +15,7 @@ from conveyor.core.refs import ModelRef, check_name
 from conveyor.registry.flavors import FLAVORS
 from conveyor.registry.loaded import LoadedModel
 from conveyor.registry.packaging import detect_flavor, dump_model, infer_inputs, infer_task, load_model_bytes
+from conveyor.registry.trust import check_loadable
 from conveyor.store import Stores
 
 
@@ -78,6 +79,7 @@ def load_model(stores: Stores, ref: str | ModelRef | ModelVersion) -> LoadedMode
         raise NotFoundError(f"{version.ref} is a {version.flavor!r} model, a flavor no installed package provides.",
                             field="flavor", hint="Install the plug-in that registers it (entry-point group "
                                                  "conveyor.flavors), then load it again.")
+    check_loadable(stores, version)  # an untrusted import is refused before its bytes are read
     data = stores.artifacts.get_bytes(version.artifact)  # raises IntegrityError before any unpickling
     return LoadedModel(version, load_model_bytes(data, version.flavor))
 

@@ -13,6 +13,7 @@ from conveyor.security.identities import (
     add_identity,
     authenticate,
     authentication_on,
+    authorize,
     bootstrap_admin,
     create_token,
     revoke_identity,
@@ -21,5 +22,5 @@ from conveyor.security.identities import (
 from conveyor.security.roles import ACTIONS, ROLES, allowed, check_role, require
 
 __all__ = ["ACTIONS", "ROLES", "FailureThrottle", "NewToken", "add_identity", "allowed", "authenticate",
-           "authentication_on", "bootstrap_admin", "check_role", "create_token", "require", "revoke_identity",
-           "revoke_token"]
+           "authentication_on", "authorize", "bootstrap_admin", "check_role", "create_token", "require",
+           "revoke_identity", "revoke_token"]

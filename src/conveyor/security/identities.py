@@ -13,6 +13,7 @@ Every change to identities and tokens is a governance event in the audit trail (
 
 from __future__ import annotations
 
+import getpass
 import hashlib
 import hmac
 import os
@@ -27,12 +28,13 @@ from pathlib import Path
 from conveyor.core.entities import now
 from conveyor.core.errors import AuthenticationError, BadInputError, NotFoundError, ThrottledError
 from conveyor.core.refs import check_name
-from conveyor.security.roles import check_role
+from conveyor.security.roles import check_role, require
 from conveyor.store import Stores
 from conveyor.store.identities import ApiToken, Identity
 
 __all__ = ["BOOTSTRAP_ENV", "FailureThrottle", "NewToken", "add_identity", "authenticate", "authentication_on",
-           "bootstrap_admin", "create_token", "hash_token", "revoke_identity", "revoke_token"]
+           "authorize", "bootstrap_admin", "create_token", "hash_token", "local_actor", "revoke_identity",
+           "revoke_token"]
 
 PREFIX = "cvy_"
 BOOTSTRAP_ENV = "CONVEYOR_BOOTSTRAP_TOKEN_FILE"
@@ -180,6 +182,24 @@ def authenticate(stores: Stores, token: str | None, *, at: float | None = None,
         raise AuthenticationError(INVALID, field="token",
                                   hint="Send a valid token (Authorization: Bearer, or CONVEYOR_TOKEN for the CLI).")
     return identity
+
+
+def local_actor() -> str:
+    """The actor while authentication is off: ``local:<os-login>`` (unauthenticated)."""
+    try:
+        return f"local:{getpass.getuser()}"
+    except (KeyError, OSError):
+        return "local:unknown"
+
+
+def authorize(stores: Stores, action: str, token: str | None) -> str:
+    """The actor doing ``action``: with authentication on, the identity of ``token``, which must be allowed to (else
+    AuthenticationError or PermissionDeniedError); with it off, :func:`local_actor`."""
+    if not authentication_on(stores):
+        return local_actor()
+    identity = authenticate(stores, token)
+    require(identity.name, identity.role, action)
+    return identity.name
 
 
 def bootstrap_admin(stores: Stores, environ: Mapping[str, str] | None = None, *, name: str = "admin"
