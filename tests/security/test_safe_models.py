@@ -58,7 +58,7 @@ def test_a_skops_artifact_naming_a_function_off_the_allow_list_is_refused() -> N
 
     evil = Pipeline([("f", FunctionTransformer(os.system)), ("m", LogisticRegression())])
     data = sio.dumps(evil)  # what an attacker with write access to the artifact store could plant
-    with pytest.raises(IntegrityError, match="names .*system.*which conveyor does not load"):
+    with pytest.raises(IntegrityError, match=r"names .*system.*which conveyor does not load"):
         get_flavor("sklearn").load(data)
 
 
