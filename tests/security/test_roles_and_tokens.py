@@ -109,3 +109,17 @@ def test_the_first_admin_comes_from_the_bootstrap_token_file(stores: Stores, tmp
     assert [i.name for i in stores.identities.identities()] == ["admin"]
     with sa.create_engine(stores.url).connect() as conn:  # the stored hash, not the secret
         assert conn.execute(sa.text("SELECT hash FROM api_tokens")).scalar() == hash_token(secret)
+
+
+def test_the_recorded_actor_is_the_authenticated_identity(stores: Stores, monkeypatch: pytest.MonkeyPatch) -> None:
+    from sklearn.dummy import DummyClassifier
+
+    from conveyor.core.actors import acting_as
+    from conveyor.registry.models import register_model
+
+    monkeypatch.setenv("CONVEYOR_USER", "mallory")
+    model = DummyClassifier().fit([[0], [1]], [0, 1])
+    register_model(stores, model, "m")  # authentication off: the unauthenticated local label
+    with acting_as("ana"):
+        register_model(stores, model, "m")
+    assert [e.actor for e in stores.registry.audit_log()] == ["mallory", "ana"]

@@ -8,6 +8,7 @@ from typing import Any
 
 import pandas as pd
 
+from conveyor.core.actors import authenticated_actor
 from conveyor.core.entities import AliasChange, AuditNote, ModelVersion
 from conveyor.core.errors import BadInputError, CheckFailedError, NotFoundError
 from conveyor.core.numbers import finite_metrics
@@ -20,6 +21,11 @@ from conveyor.store import Stores
 
 
 def current_actor() -> str:
+    """The authenticated identity (:mod:`conveyor.core.actors`); while authentication is off, the unauthenticated
+    local label: ``CONVEYOR_USER``, else the OS login."""
+    authenticated = authenticated_actor()
+    if authenticated:
+        return authenticated
     explicit = os.environ.get("CONVEYOR_USER")
     if explicit:
         return explicit
