@@ -20,7 +20,7 @@ from conveyor.core.settings import PROJECT_FILE, STATE_DIR, Settings, find_proje
 from conveyor.execution import check_executor
 from conveyor.project._base import SubAPI
 from conveyor.project._deprecated import FlatAliases
-from conveyor.project.audit import AuditAPI, LocalAudit, audit_sealing
+from conveyor.project.audit import AuditAPI, LocalAudit, audit_sealing, model_signing
 from conveyor.project.data import DataAPI, LocalData
 from conveyor.project.identities import IdentitiesAPI, LocalIdentities
 from conveyor.project.models import LocalModels, ModelsAPI
@@ -57,6 +57,7 @@ class Project(FlatAliases):
         self.stores = stores
         self.settings = settings or _settings(root, self.config)
         stores.registry.sealing = audit_sealing(root, self.config)  # security.audit: the trail's key and anchor
+        stores.signing = model_signing(root, self.config)  # security.models: model artifact signatures
 
     # opening
     @classmethod

@@ -16,6 +16,7 @@ from conveyor.core.errors import BadInputError
 from conveyor.project._base import LocalAPI
 from conveyor.registry.integrity import verify_trail
 from conveyor.store.audit import AuditSealing, AuditVerdict, verify_entries
+from conveyor.store.signing import ModelSigning
 
 
 class AuditAPI(Protocol):
@@ -39,6 +40,14 @@ def audit_sealing(root: Path, config: ProjectConfig) -> AuditSealing:
         return AuditSealing()
     return AuditSealing.from_files(_path(root, keys.key_file), _path(root, keys.signing_key_file),
                                    _path(root, keys.anchor))
+
+
+def model_signing(root: Path, config: ProjectConfig) -> ModelSigning:
+    """The model signing and verifying keys that ``security.models`` names."""
+    keys = config.security.models
+    if not (keys.signing_key_file or keys.public_key_file):
+        return ModelSigning()
+    return ModelSigning.from_files(_path(root, keys.signing_key_file), _path(root, keys.public_key_file))
 
 
 class LocalAudit(LocalAPI):

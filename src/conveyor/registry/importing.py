@@ -21,6 +21,7 @@ from conveyor.registry.models import build_signature, current_actor, register_mo
 from conveyor.registry.packaging import detect_flavor
 from conveyor.store import Stores
 from conveyor.store.hashing import digest_bytes
+from conveyor.store.signing import META_KEY as SIGNATURE_META
 
 
 def _reader(path: Path) -> Flavor:
@@ -101,12 +102,14 @@ def _import_untrusted(stores: Stores, path: Path, name: str, data: bytes, file_h
     stores.runs.create(run)
     try:
         digest = stores.artifacts.put_bytes(data)
+        signed = stores.signing.sign(digest, reader.name)  # vouches for the bytes, not for running them
         note = AuditNote(current_actor(), "register", {"run": run.id, "dataset": dataset, "artifact": digest,
                                                        "flavor": reader.name, "untrusted": True})
         version = stores.registry.create_version(ModelVersion(
             name=name, version=0, artifact=digest, flavor=reader.name, run_id=run.id, dataset=dataset,
             signature={"inputs": [], "task": None, "classes": [], "target": None},
-            meta={"imported_from": str(path.resolve()), "source_blake3": file_hash, "untrusted": True}), audit=note)
+            meta={"imported_from": str(path.resolve()), "source_blake3": file_hash, "untrusted": True,
+                  **({SIGNATURE_META: signed} if signed else {})}), audit=note)
     except BaseException:
         stores.runs.end(run.id, "failed")
         raise

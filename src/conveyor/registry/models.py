@@ -18,6 +18,7 @@ from conveyor.registry.loaded import LoadedModel
 from conveyor.registry.packaging import detect_flavor, dump_model, infer_inputs, infer_task, load_model_bytes
 from conveyor.registry.trust import check_loadable
 from conveyor.store import Stores
+from conveyor.store.signing import META_KEY as SIGNATURE_META
 
 
 def current_actor() -> str:
@@ -55,6 +56,8 @@ def register_model(stores: Stores, model: Any, name: str, *, flavor: str | None 
     signature = signature or build_signature(model, flavor, input_example)
     metrics = finite_metrics(metrics)  # checked before anything is written
     digest = stores.artifacts.put_bytes(dump_model(model, flavor))  # bytes first: no record without its artifact
+    signed = stores.signing.sign(digest, flavor)
+    meta = {**(meta or {}), **({SIGNATURE_META: signed} if signed else {})}
     note = AuditNote(current_actor(), "register",
                      {"run": run_id, "dataset": dataset, "artifact": digest, "flavor": flavor})
     return stores.registry.create_version(ModelVersion(
@@ -86,6 +89,7 @@ def load_model(stores: Stores, ref: str | ModelRef | ModelVersion) -> LoadedMode
                             field="flavor", hint="Install the plug-in that registers it (entry-point group "
                                                  "conveyor.flavors), then load it again.")
     check_loadable(stores, version)  # an untrusted import is refused before its bytes are read
+    stores.signing.verify(version.ref, version.artifact, version.flavor, version.meta)
     data = stores.artifacts.get_bytes(version.artifact)  # raises IntegrityError before any unpickling
     return LoadedModel(version, load_model_bytes(data, version.flavor))
 
@@ -102,6 +106,7 @@ def promote(stores: Stores, ref: str, alias: str, *, reason: str = "", actor: st
     retraining), unless ``override_gates`` is set with a ``reason``: the override and the failed rules are audited."""
     check_name(alias, "alias")
     version = resolve_model(stores, ref)
+    stores.signing.verify(version.ref, version.artifact, version.flavor, version.meta)
     failed = failed_gates(version)
     details: dict[str, Any] = {"reason": reason}
     if failed and not override_gates:

@@ -28,6 +28,7 @@ from conveyor.store.predictions import PredictionStore
 from conveyor.store.registry import RegistryStore
 from conveyor.store.roles import MetadataRoles, memory_roles
 from conveyor.store.runs import RunStore
+from conveyor.store.signing import ModelSigning
 
 __all__ = ["Stores"]
 
@@ -47,6 +48,8 @@ class Stores:
     identities: IdentityStore
     url: str = "memory://"
     closers: list[Callable[[], None]] = field(default_factory=list, repr=False)
+    #: model artifact signing (``security.models``); set by the project that opens the stores
+    signing: ModelSigning = field(default_factory=ModelSigning, repr=False)
 
     @classmethod
     def from_roles(cls, roles: MetadataRoles, artifacts: ArtifactStore, *,

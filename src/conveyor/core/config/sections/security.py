@@ -1,4 +1,5 @@
-"""``security:`` the keys that keep the audit trail honest (``security.audit``)."""
+"""``security:`` the keys that keep the audit trail (``security.audit``) and model artifacts (``security.models``)
+honest."""
 
 from __future__ import annotations
 
@@ -26,6 +27,19 @@ class AuditKeys(Section):
 
 
 @dataclass(frozen=True, kw_only=True)
+class ModelKeys(Section):
+    """Optional signing of model artifacts (Ed25519, offline). Relative paths are from the project folder."""
+
+    signing_key_file: str | None = setting(None, Text("a file path", example="/run/secrets/model-signing.pem"),
+                                           doc="Ed25519 private key (PEM): every registered version is signed "
+                                               "(its artifact digest and flavor).")
+    public_key_file: str | None = setting(None, Text("a file path", example="/etc/conveyor/model-signing.pub"),
+                                          doc="Ed25519 key (PEM) that verifies versions before load, serve and "
+                                              "promote; an unsigned or wrongly signed version is refused. "
+                                              "Default: the public half of signing_key_file, when set.")
+
+
+@dataclass(frozen=True, kw_only=True)
 class SecuritySection(Section):
     """Security settings of the project."""
 
@@ -33,6 +47,7 @@ class SecuritySection(Section):
     order: ClassVar[int] = 90
 
     audit: AuditKeys = setting({}, Nested(AuditKeys), doc="The audit trail's HMAC key, signing key and anchor.")
+    models: ModelKeys = setting({}, Nested(ModelKeys), doc="Signing and verifying model artifacts.")
 
 
 SECTION = SecuritySection
