@@ -117,3 +117,26 @@ def test_the_recorded_digest_is_of_the_bytes_that_were_loaded(project: Project, 
     version = import_model(project.stores, path, "shifty", trust=True)
     assert path.read_bytes() == b"benign"  # it did rewrite itself ...
     assert version.meta["source_blake3"] == digest_bytes(original)  # ... but the hash is of what ran
+
+
+def test_serve_refuses_an_untrusted_import_and_names_the_verb(tmp_path: Path) -> None:
+    import socket
+    import subprocess
+    import sys
+
+    def conveyor(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-m", "conveyor", *args, "--project", str(tmp_path)],
+                              capture_output=True, text=True, timeout=120)
+
+    Project.init(tmp_path).close()
+    (tmp_path / "m.pkl").write_bytes(pickle.dumps(LogisticRegression().fit(FRAME, LABELS)))
+    imported = conveyor("models", "import", str(tmp_path / "m.pkl"), "--name", "m")
+    assert imported.returncode == 0 and "conveyor models trust m:1" in imported.stdout
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    refused = conveyor("serve", "m:1", "--port", str(port))
+    assert refused.returncode == 2, refused.stderr
+    assert "conveyor models trust m:1" in refused.stderr and "Traceback" not in refused.stderr
+    trusted = conveyor("models", "trust", "m:1", "--json")
+    assert trusted.returncode == 0 and '"blake3"' in trusted.stdout
