@@ -17,6 +17,7 @@ import hashlib
 import hmac
 import json
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -212,13 +213,21 @@ def _read(path: str | Path, setting: str) -> bytes:
                             hint="Check the path, or make the keys with `conveyor audit keygen`.") from None
 
 
+def _new_hmac_key() -> bytes:
+    return os.urandom(MIN_KEY_BYTES).hex().encode()
+
+
+def _new_signing_key() -> bytes:
+    return Ed25519PrivateKey.generate().private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                                      serialization.NoEncryption())
+
+
 def write_keys(key_file: str | Path | None, signing_key_file: str | Path | None) -> list[Path]:
     """Write a new HMAC key and/or Ed25519 signing key (mode 0600); an existing file is never overwritten."""
-    written = []
-    for path, make in ((key_file, lambda: os.urandom(MIN_KEY_BYTES).hex().encode()),
-                       (signing_key_file, lambda: Ed25519PrivateKey.generate().private_bytes(
-                           serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                           serialization.NoEncryption()))):
+    written: list[Path] = []
+    makers: tuple[tuple[str | Path | None, Callable[[], bytes]], ...] = (
+        (key_file, _new_hmac_key), (signing_key_file, _new_signing_key))
+    for path, make in makers:
         if not path:
             continue
         target = Path(path)
