@@ -39,6 +39,11 @@ def test_users_and_tokens_from_the_command_line(tmp_path: Path) -> None:
     assert [t["identity"] for t in mine] == ["bob", "bob"] and all("token" not in t for t in mine)
     conveyor(tmp_path, "tokens", "revoke", second["token_id"], token=bob)
     conveyor(tmp_path, "tokens", "list", token=second["token"], code=2)
+    conveyor(tmp_path, "users", "grant", "bob", "--role", "approver", "--model", "churn", token=bob, code=2)
+    conveyor(tmp_path, "users", "grant", "bob", "--role", "approver", "--model", "churn", token=admin["token"])
+    granted = json.loads(conveyor(tmp_path, "users", "list", "--json", token=admin["token"]).stdout)
+    assert granted[1]["grants"] == [{"kind": "model", "name": "churn", "role": "approver"}]
+    conveyor(tmp_path, "users", "ungrant", "bob", "--model", "churn", token=admin["token"])
     conveyor(tmp_path, "users", "revoke", "bob", token=admin["token"])
     conveyor(tmp_path, "tokens", "list", token=bob, code=2)
     listed = json.loads(conveyor(tmp_path, "users", "list", "--json", token=admin["token"]).stdout)
@@ -47,5 +52,6 @@ def test_users_and_tokens_from_the_command_line(tmp_path: Path) -> None:
     trail = json.loads(conveyor(tmp_path, "models", "audit", "--json", token=admin["token"]).stdout)["entries"]
     assert [(e["actor"], e["action"], e["subject"]) for e in trail] == [
         (trail[0]["actor"], "user.add", "ana"), ("ana", "user.add", "bob"), ("bob", "token.create", "bob"),
-        ("bob", "token.revoke", "bob"), ("ana", "user.revoke", "bob")]
+        ("bob", "token.revoke", "bob"), ("ana", "grant.add", "bob"), ("ana", "grant.revoke", "bob"),
+        ("ana", "user.revoke", "bob")]
     assert trail[0]["actor"].startswith("local:")

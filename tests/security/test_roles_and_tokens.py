@@ -123,3 +123,24 @@ def test_the_recorded_actor_is_the_authenticated_identity(stores: Stores, monkey
     with acting_as("ana"):
         register_model(stores, model, "m")
     assert [e.actor for e in stores.registry.audit_log()] == ["mallory", "ana"]
+
+
+def test_a_grant_adds_a_role_on_one_object_only(stores: Stores) -> None:
+    from conveyor.core.errors import PermissionDeniedError
+    from conveyor.security import authorize, grant, revoke_grant
+
+    add_identity(stores, "ana", "admin", actor="local:me")
+    vic = add_identity(stores, "vic", "viewer", actor="ana")
+    with pytest.raises(PermissionDeniedError, match=r"'vic' \(viewer\) may not do models.trust"):
+        authorize(stores, "models.trust", vic.secret, kind="model", target="churn")
+    grant(stores, "vic", "model", "churn", "approver", actor="ana")
+    assert authorize(stores, "models.trust", vic.secret, kind="model", target="churn") == "vic"
+    for kind, target in [("model", "other"), ("dataset", "churn"), (None, None)]:
+        with pytest.raises(PermissionDeniedError):
+            authorize(stores, "models.trust", vic.secret, kind=kind, target=target)
+    with pytest.raises(PermissionDeniedError):  # a grant adds its role's actions, no others
+        authorize(stores, "data.write", vic.secret, kind="model", target="churn")
+    revoke_grant(stores, "vic", "model", "churn", actor="ana")
+    with pytest.raises(PermissionDeniedError):
+        authorize(stores, "models.trust", vic.secret, kind="model", target="churn")
+    assert [e.action for e in stores.registry.audit_log()][-2:] == ["grant.add", "grant.revoke"]

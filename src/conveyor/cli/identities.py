@@ -12,7 +12,7 @@ import typer
 
 from conveyor.cli.output import JsonOption, ProjectOption, emit_json, err_console, open_project, table, when
 
-users_app = typer.Typer(help="Users and service identities: add (prints a token once), list, revoke.",
+users_app = typer.Typer(help="Users and service identities: add (prints a token once), list, grant, revoke.",
                         no_args_is_help=True)
 tokens_app = typer.Typer(help="API tokens: create (printed once), list, revoke.", no_args_is_help=True)
 
@@ -58,13 +58,47 @@ def add(name: Annotated[str, typer.Argument(help="User or service name.")],
 def list_users(project: ProjectOption = None, json: JsonOption = False) -> None:
     """Every identity, revoked ones included (admin)."""
     with open_project(project) as proj:
-        rows = [_identity_dict(i) for i in proj.identities.list()]
+        grants = proj.identities.grants()
+        rows = [{**_identity_dict(i), "grants": [{"kind": g.kind, "name": g.name, "role": g.role}
+                                                  for g in grants if g.identity == i.name]}
+                for i in proj.identities.list()]
     if json:
         emit_json(rows)
         return
-    table("Identities", ["name", "role", "kind", "created", "by", "revoked"],
-          [[r["name"], r["role"], r["kind"], when(r["created_at"]), r["created_by"], when(r["revoked_at"])]
-           for r in rows])
+    table("Identities", ["name", "role", "grants", "kind", "created", "by", "revoked"],
+          [[r["name"], r["role"], " ".join(f"{g['role']}@{g['kind']}:{g['name']}" for g in r["grants"]) or "-",
+            r["kind"], when(r["created_at"]), r["created_by"], when(r["revoked_at"])] for r in rows])
+
+
+ModelOption = Annotated[str | None, typer.Option("--model", help="The model the grant is on.")]
+DatasetOption = Annotated[str | None, typer.Option("--dataset", help="The dataset the grant is on.")]
+
+
+@users_app.command("grant")
+def grant(name: Annotated[str, typer.Argument(help="Identity to give the role to.")],
+          role: Annotated[str, typer.Option("--role", help="viewer, scientist, approver or admin.")],
+          model: ModelOption = None, dataset: DatasetOption = None,
+          project: ProjectOption = None, json: JsonOption = False) -> None:
+    """Give an identity a role on one model or dataset, beside its project role (admin; audited)."""
+    with open_project(project) as proj:
+        given = proj.identities.grant(name, role, model=model, dataset=dataset)
+    if json:
+        emit_json({"identity": given.identity, "kind": given.kind, "name": given.name, "role": given.role})
+        return
+    typer.echo(f"{given.identity} is {given.role} on {given.kind} {given.name}")
+
+
+@users_app.command("ungrant")
+def ungrant(name: Annotated[str, typer.Argument(help="Identity to take the grant from.")],
+            model: ModelOption = None, dataset: DatasetOption = None,
+            project: ProjectOption = None, json: JsonOption = False) -> None:
+    """Take back a grant on one model or dataset (admin; audited)."""
+    with open_project(project) as proj:
+        proj.identities.ungrant(name, model=model, dataset=dataset)
+    if json:
+        emit_json({"identity": name, "model": model, "dataset": dataset, "revoked": True})
+        return
+    typer.echo(f"took back {name}'s grant on {'model ' + model if model else 'dataset ' + str(dataset)}")
 
 
 @users_app.command("revoke")

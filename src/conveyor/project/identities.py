@@ -18,7 +18,7 @@ from conveyor.project._base import LocalAPI
 from conveyor.security import identities as ids
 from conveyor.security.identities import local_actor
 from conveyor.security.roles import require
-from conveyor.store.identities import ApiToken, Identity
+from conveyor.store.identities import ApiToken, Grant, Identity
 
 Lifetime = str | float | None
 
@@ -45,6 +45,19 @@ class IdentitiesAPI(Protocol):
                      description: str = "") -> ids.NewToken: ...
 
     def revoke_token(self, token_id: str) -> ApiToken: ...
+
+    def grant(self, name: str, role: str, *, model: str | None = None, dataset: str | None = None) -> Grant: ...
+
+    def ungrant(self, name: str, *, model: str | None = None, dataset: str | None = None) -> None: ...
+
+    def grants(self, name: str | None = None) -> builtins.list[Grant]: ...
+
+
+def _object(model: str | None, dataset: str | None) -> tuple[str, str]:
+    if (model is None) == (dataset is None):
+        raise BadInputError("Name one object to grant on: a model or a dataset.", field="model",
+                            hint="Pass --model NAME or --dataset NAME.")
+    return ("model", model) if model is not None else ("dataset", dataset or "")
 
 
 def _lifetime(expires: Lifetime) -> float | None:
@@ -130,3 +143,18 @@ class LocalIdentities(LocalAPI):
         owner = next((t.identity for t in self.stores.identities.tokens() if t.id == token_id), None)
         actor, _ = self._for(owner)
         return ids.revoke_token(self.stores, token_id, actor=actor)
+
+    def grant(self, name: str, role: str, *, model: str | None = None, dataset: str | None = None) -> Grant:
+        """Give ``name`` the role ``role`` on one model or dataset, beside its project role (admin)."""
+        actor, _ = self._caller("users.manage")
+        kind, target = _object(model, dataset)
+        return ids.grant(self.stores, name, kind, target, role, actor=actor)
+
+    def ungrant(self, name: str, *, model: str | None = None, dataset: str | None = None) -> None:
+        actor, _ = self._caller("users.manage")
+        kind, target = _object(model, dataset)
+        ids.revoke_grant(self.stores, name, kind, target, actor=actor)
+
+    def grants(self, name: str | None = None) -> builtins.list[Grant]:
+        self._caller("users.manage")
+        return self.stores.identities.grants(name)

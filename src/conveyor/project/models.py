@@ -77,8 +77,10 @@ class LocalModels(LocalAPI):
     def trust(self, ref: ModelRefLike, *, reason: str = "") -> dict[str, Any]:
         """Make a pickle imported without --trust loadable: its exact bytes' digest is recorded in the audit trail
         under the caller (an approver once authentication is on, from ``CONVEYOR_TOKEN``)."""
-        actor = authorize(self.stores, "models.trust", os.environ.get("CONVEYOR_TOKEN"))
-        return trust.trust_model(self.stores, self.get(ref), actor=actor, reason=reason)
+        version = self.get(ref)
+        actor = authorize(self.stores, "models.trust", os.environ.get("CONVEYOR_TOKEN"), kind="model",
+                          target=version.name)
+        return trust.trust_model(self.stores, version, actor=actor, reason=reason)
 
     def audit(self) -> builtins.list[AuditEntry]:
         """The registry's audit trail, oldest first."""

@@ -16,11 +16,13 @@ from conveyor.security.identities import (
     authorize,
     bootstrap_admin,
     create_token,
+    grant,
+    revoke_grant,
     revoke_identity,
     revoke_token,
 )
-from conveyor.security.roles import ACTIONS, ROLES, allowed, check_role, require
+from conveyor.security.roles import ACTIONS, ROLES, allowed, allowed_on, check_role, require
 
-__all__ = ["ACTIONS", "ROLES", "FailureThrottle", "NewToken", "add_identity", "allowed", "authenticate",
-           "authentication_on", "authorize", "bootstrap_admin", "check_role", "create_token", "require",
-           "revoke_identity", "revoke_token"]
+__all__ = ["ACTIONS", "ROLES", "FailureThrottle", "NewToken", "add_identity", "allowed", "allowed_on", "authenticate",
+           "authentication_on", "authorize", "bootstrap_admin", "check_role", "create_token", "grant", "require",
+           "revoke_grant", "revoke_identity", "revoke_token"]

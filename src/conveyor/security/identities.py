@@ -7,8 +7,9 @@ single-user flow needs no token. There is no default password: the first admin o
 added locally (``conveyor users add NAME --role admin`` by whoever holds the store) or read from the mounted secret
 named by ``CONVEYOR_BOOTSTRAP_TOKEN_FILE`` (:func:`bootstrap_admin`).
 
-Every change to identities and tokens is a governance event in the audit trail (actions ``user.add``,
-``user.revoke``, ``user.bootstrap``, ``token.create``, ``token.revoke``); the secret and its hash never are.
+Every change to identities, tokens and grants is a governance event in the audit trail (actions ``user.add``,
+``user.revoke``, ``user.bootstrap``, ``token.create``, ``token.revoke``, ``grant.add``, ``grant.revoke``); the
+secret and its hash never are.
 """
 
 from __future__ import annotations
@@ -30,11 +31,11 @@ from conveyor.core.errors import AuthenticationError, BadInputError, NotFoundErr
 from conveyor.core.refs import check_name
 from conveyor.security.roles import check_role, require
 from conveyor.store import Stores
-from conveyor.store.identities import ApiToken, Identity
+from conveyor.store.identities import GRANT_KINDS, ApiToken, Grant, Identity
 
 __all__ = ["BOOTSTRAP_ENV", "FailureThrottle", "NewToken", "add_identity", "authenticate", "authentication_on",
-           "authorize", "bootstrap_admin", "create_token", "hash_token", "local_actor", "revoke_identity",
-           "revoke_token"]
+           "authorize", "bootstrap_admin", "create_token", "grant", "hash_token", "local_actor", "revoke_grant",
+           "revoke_identity", "revoke_token"]
 
 PREFIX = "cvy_"
 BOOTSTRAP_ENV = "CONVEYOR_BOOTSTRAP_TOKEN_FILE"
@@ -192,14 +193,37 @@ def local_actor() -> str:
         return "local:unknown"
 
 
-def authorize(stores: Stores, action: str, token: str | None) -> str:
-    """The actor doing ``action``: with authentication on, the identity of ``token``, which must be allowed to (else
-    AuthenticationError or PermissionDeniedError); with it off, :func:`local_actor`."""
+def authorize(stores: Stores, action: str, token: str | None, *, kind: str | None = None,
+              target: str | None = None) -> str:
+    """The actor doing ``action`` (on the ``kind``, model or dataset, named ``target``): with authentication on,
+    the identity of ``token``, which its role or a grant on that object must allow (else AuthenticationError or
+    PermissionDeniedError); with it off, :func:`local_actor`."""
     if not authentication_on(stores):
         return local_actor()
     identity = authenticate(stores, token)
-    require(identity.name, identity.role, action)
+    grants = stores.identities.grants(identity.name) if kind is not None else []
+    require(identity.name, identity.role, action, grants, kind, target)
     return identity.name
+
+
+def grant(stores: Stores, name: str, kind: str, target: str, role: str, *, actor: str) -> Grant:
+    """Give identity ``name`` the role ``role`` on one model or dataset (audited as ``grant.add``)."""
+    _active(stores, name)
+    check_role(role)
+    if kind not in GRANT_KINDS:
+        raise BadInputError(f"Unknown grant kind {kind!r}.", field="kind", hint="Grant on a model or a dataset.")
+    check_name(target, f"{kind} name")
+    given = stores.identities.set_grant(Grant(name, kind, target, role, now()))
+    stores.registry.append_audit(actor, "grant.add", name, {"kind": kind, "name": target, "role": role})
+    return given
+
+
+def revoke_grant(stores: Stores, name: str, kind: str, target: str, *, actor: str) -> None:
+    """Take a grant back (audited as ``grant.revoke``)."""
+    if not stores.identities.revoke_grant(name, kind, target):
+        raise NotFoundError(f"{name!r} has no grant on {kind} {target!r}.", field="name",
+                            hint="See `conveyor users list --json` for the grants.")
+    stores.registry.append_audit(actor, "grant.revoke", name, {"kind": kind, "name": target})
 
 
 def bootstrap_admin(stores: Stores, environ: Mapping[str, str] | None = None, *, name: str = "admin"

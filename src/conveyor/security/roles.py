@@ -7,14 +7,18 @@ its test instead of opening silently.
 Roles: ``viewer`` reads; ``scientist`` reads and does the daily loop (ingest, train, register, move unprotected
 aliases, monitor); ``approver`` reads, approves promotions to protected aliases and trusts imported pickles;
 ``admin`` may do everything, including users, tokens of others and settings. Four eyes (an approver other than the
-requester) is the approval flow's rule, not this table's.
+requester) is the approval flow's rule, not this table's. Per-model and per-dataset grants add a role on one object
+(``allowed_on``): a viewer granted ``approver`` on model ``churn`` may approve ``churn``'s promotions only.
 """
 
 from __future__ import annotations
 
-from conveyor.core.errors import BadInputError, PermissionDeniedError
+from collections.abc import Iterable
 
-__all__ = ["ACTIONS", "ROLES", "allowed", "check_role", "require"]
+from conveyor.core.errors import BadInputError, PermissionDeniedError
+from conveyor.store.identities import Grant
+
+__all__ = ["ACTIONS", "ROLES", "allowed", "allowed_on", "check_role", "require"]
 
 ROLES = ("viewer", "scientist", "approver", "admin")
 
@@ -56,9 +60,21 @@ def allowed(role: str, action: str) -> bool:
     return role in roles
 
 
-def require(name: str, role: str, action: str) -> None:
-    """Raise PermissionDeniedError unless ``role`` (of identity ``name``) may do ``action``."""
-    if not allowed(role, action):
+def allowed_on(role: str, grants: Iterable[Grant], action: str, kind: str | None = None,
+               name: str | None = None) -> bool:
+    """Whether an identity with project role ``role`` and ``grants`` may do ``action`` on the ``kind`` (model or
+    dataset) named ``name``: its project role allows it, or a grant on that very object gives a role that does.
+    Grants only add: they never take away what the project role allows."""
+    if allowed(role, action):
+        return True
+    return kind is not None and any(g.kind == kind and g.name == name and allowed(g.role, action) for g in grants)
+
+
+def require(name: str, role: str, action: str, grants: Iterable[Grant] = (), kind: str | None = None,
+            target: str | None = None) -> None:
+    """Raise PermissionDeniedError unless ``role`` (of identity ``name``, with its ``grants`` on the ``kind``
+    named ``target``) may do ``action``."""
+    if not allowed_on(role, grants, action, kind, target):
         who = sorted(ACTIONS[action])
         raise PermissionDeniedError(f"{name!r} ({role}) may not do {action}.", field="role",
                                     hint=f"Ask an admin; {action} needs the role {' or '.join(who)}.")

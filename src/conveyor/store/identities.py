@@ -13,6 +13,9 @@ Interface (:class:`IdentityStore`; ``conveyor.testing.identity_store_contract`` 
 * ``revoke_identity(name, at)`` marks it revoked (once: the first time stays) and answers whether it exists.
 * ``add_token(token)`` records a token (its id and hash are unique); ``token_by_hash(hash)`` finds one or None;
   ``tokens(identity=None)`` lists them oldest first; ``revoke_token(token_id, at)`` answers whether it exists.
+* ``set_grant(grant)`` gives an identity a role on one model or dataset (replacing a grant on the same object);
+  ``revoke_grant(identity, kind, name)`` answers whether one existed; ``grants(identity=None)`` lists them by
+  identity, kind and name.
 * Every method is safe to call from several threads and processes sharing the store; records handed out are copies.
 """
 
@@ -26,7 +29,9 @@ from dataclasses import dataclass, field
 from conveyor.core.entities import now
 from conveyor.core.errors import ConflictError
 
-__all__ = ["ApiToken", "Identity", "IdentityStore", "InMemoryIdentityStore"]
+__all__ = ["ApiToken", "Grant", "Identity", "IdentityStore", "InMemoryIdentityStore"]
+
+GRANT_KINDS = ("model", "dataset")
 
 
 @dataclass
@@ -61,6 +66,17 @@ class ApiToken:
         return self.revoked_at is None and (self.expires_at is None or at < self.expires_at)
 
 
+@dataclass
+class Grant:
+    """A role of ``identity`` on one object: ``kind`` is model or dataset, ``name`` its name."""
+
+    identity: str
+    kind: str
+    name: str
+    role: str
+    created_at: float = field(default_factory=now)
+
+
 class IdentityStore(abc.ABC):
     """Identities and their tokens; see the module docstring for the contract."""
 
@@ -92,6 +108,16 @@ class IdentityStore(abc.ABC):
     @abc.abstractmethod
     def revoke_token(self, token_id: str, at: float | None = None) -> bool: ...
 
+    @abc.abstractmethod
+    def set_grant(self, grant: Grant) -> Grant: ...
+
+    @abc.abstractmethod
+    def revoke_grant(self, identity: str, kind: str, name: str) -> bool: ...
+
+    @abc.abstractmethod
+    def grants(self, identity: str | None = None) -> list[Grant]:
+        """Ordered by identity, kind, name."""
+
     def has_identities(self) -> bool:
         return bool(self.identities())
 
@@ -109,6 +135,7 @@ class InMemoryIdentityStore(IdentityStore):
         self._lock = threading.Lock()
         self._identities: dict[str, Identity] = {}
         self._tokens: dict[str, ApiToken] = {}
+        self._grants: dict[tuple[str, str, str], Grant] = {}
 
     def add_identity(self, identity: Identity) -> Identity:
         with self._lock:
@@ -154,3 +181,16 @@ class InMemoryIdentityStore(IdentityStore):
             if found is not None and found.revoked_at is None:
                 found.revoked_at = now() if at is None else at
             return found is not None
+
+    def set_grant(self, grant: Grant) -> Grant:
+        with self._lock:
+            self._grants[(grant.identity, grant.kind, grant.name)] = copy.deepcopy(grant)
+            return copy.deepcopy(grant)
+
+    def revoke_grant(self, identity: str, kind: str, name: str) -> bool:
+        with self._lock:
+            return self._grants.pop((identity, kind, name), None) is not None
+
+    def grants(self, identity: str | None = None) -> list[Grant]:
+        with self._lock:
+            return [copy.deepcopy(g) for k, g in sorted(self._grants.items()) if identity is None or k[0] == identity]

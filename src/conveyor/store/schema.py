@@ -201,3 +201,12 @@ api_tokens = sa.Table(
     sa.Column("revoked_at", sa.Float),
     sa.Column("description", sa.String(256), nullable=False),
 )
+
+grants = sa.Table(
+    "grants", metadata,
+    sa.Column("identity", sa.String(128), primary_key=True),
+    sa.Column("kind", sa.String(16), primary_key=True),
+    sa.Column("name", sa.String(128), primary_key=True),
+    sa.Column("role", sa.String(16), nullable=False),
+    sa.Column("created_at", sa.Float, nullable=False),
+)

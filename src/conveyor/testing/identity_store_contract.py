@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 
 from conveyor.core.errors import ConflictError
-from conveyor.store.identities import ApiToken, Identity, IdentityStore
+from conveyor.store.identities import ApiToken, Grant, Identity, IdentityStore
 from conveyor.testing.store_records import T0, hammer
 
 __all__ = ["IdentityStoreContract"]
@@ -58,6 +58,19 @@ class IdentityStoreContract:
         assert not identity_store.revoke_token("tok_zzz")
         revoked = identity_store.token_by_hash("a" * 64)
         assert revoked is not None and revoked.revoked_at == T0 + 7 and not revoked.usable(T0 + 8)
+
+    def test_grants_are_set_replaced_listed_and_revoked(self, identity_store: IdentityStore) -> None:
+        identity_store.set_grant(Grant("bob", "model", "churn", "approver", T0))
+        identity_store.set_grant(Grant("bob", "dataset", "events", "scientist", T0))
+        identity_store.set_grant(Grant("ana", "model", "churn", "viewer", T0))
+        identity_store.set_grant(Grant("bob", "model", "churn", "scientist", T0 + 1))  # replaces the first
+        assert [(g.identity, g.kind, g.name, g.role) for g in identity_store.grants()] == [
+            ("ana", "model", "churn", "viewer"), ("bob", "dataset", "events", "scientist"),
+            ("bob", "model", "churn", "scientist")]
+        assert [g.name for g in identity_store.grants("bob")] == ["events", "churn"]
+        assert identity_store.revoke_grant("bob", "model", "churn")
+        assert not identity_store.revoke_grant("bob", "model", "churn")
+        assert [(g.kind, g.name) for g in identity_store.grants("bob")] == [("dataset", "events")]
 
     def test_concurrent_adds_of_one_name_have_one_winner(self, identity_store: IdentityStore) -> None:
         def add() -> bool:

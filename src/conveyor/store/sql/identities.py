@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from conveyor.core.entities import now
 from conveyor.core.errors import ConflictError
 from conveyor.store import schema as t
-from conveyor.store.identities import ApiToken, Identity, IdentityStore
+from conveyor.store.identities import ApiToken, Grant, Identity, IdentityStore
 from conveyor.store.sql.database import SqlDatabase
 
 __all__ = ["SqlIdentityStore"]
@@ -89,3 +89,24 @@ class SqlIdentityStore(IdentityStore):
             conn.execute(t.api_tokens.update().where(c.id == token_id, c.revoked_at.is_(None))
                          .values(revoked_at=now() if at is None else at))
             return conn.execute(sa.select(c.id).where(c.id == token_id)).first() is not None
+
+    def set_grant(self, grant: Grant) -> Grant:
+        with self.db.engine.begin() as conn:
+            self.db.upsert(conn, t.grants, [{"identity": grant.identity, "kind": grant.kind, "name": grant.name,
+                                              "role": grant.role, "created_at": grant.created_at}],
+                           ["identity", "kind", "name"])
+        return grant
+
+    def revoke_grant(self, identity: str, kind: str, name: str) -> bool:
+        c = t.grants.c
+        with self.db.engine.begin() as conn:
+            return conn.execute(t.grants.delete().where(c.identity == identity, c.kind == kind, c.name == name)
+                                .returning(c.name)).first() is not None
+
+    def grants(self, identity: str | None = None) -> list[Grant]:
+        c = t.grants.c
+        query = sa.select(t.grants).order_by(c.identity, c.kind, c.name)
+        if identity is not None:
+            query = query.where(c.identity == identity)
+        with self.db.engine.connect() as conn:
+            return [Grant(r.identity, r.kind, r.name, r.role, r.created_at) for r in conn.execute(query)]

@@ -1,4 +1,5 @@
-"""Identities and their API tokens (stored hashed); audit rows say whether their hash is keyed (HMAC).
+"""Identities, their API tokens (stored hashed) and per-model/per-dataset grants; audit rows say whether their
+hash is keyed (HMAC).
 
 Revision ID: 0007
 """
@@ -30,6 +31,14 @@ def upgrade() -> None:
         sa.Column("revoked_at", sa.Float),
         sa.Column("description", sa.String(256), nullable=False),
     )
+    op.create_table(
+        "grants",
+        sa.Column("identity", sa.String(128), primary_key=True),
+        sa.Column("kind", sa.String(16), primary_key=True),
+        sa.Column("name", sa.String(128), primary_key=True),
+        sa.Column("role", sa.String(16), nullable=False),
+        sa.Column("created_at", sa.Float, nullable=False),
+    )
     with op.batch_alter_table("audit") as batch:
         batch.add_column(sa.Column("keyed", sa.Boolean, nullable=False, server_default=sa.false()))
 
@@ -37,5 +46,6 @@ def upgrade() -> None:
 def downgrade() -> None:
     with op.batch_alter_table("audit") as batch:
         batch.drop_column("keyed")
+    op.drop_table("grants")
     op.drop_table("api_tokens")
     op.drop_table("identities")
