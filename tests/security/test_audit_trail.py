@@ -131,6 +131,9 @@ def test_audit_verify_names_a_corrupted_row_with_exit_1(tmp_path: Path) -> None:
     assert ok.returncode == 1, ok.stderr
     assert "Audit check failed: Audit row 3 cannot be read" in ok.stderr
     assert "Traceback" not in ok.stderr and "internal error" not in ok.stderr.lower()
+    listed = subprocess.run([sys.executable, "-m", "conveyor", "models", "audit", "--project", str(tmp_path)],
+                            capture_output=True, text=True, timeout=120, env=env)
+    assert listed.returncode == 1 and "Audit row 3 cannot be read" in listed.stderr, listed.stderr
 
 
 def test_keys_are_private_and_never_overwritten(tmp_path: Path) -> None:

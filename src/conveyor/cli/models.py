@@ -157,8 +157,8 @@ def audit_cmd(project: ProjectOption = None, json: JsonOption = False) -> None:
     from conveyor.core.errors import CheckFailedError, IntegrityError
 
     with open_project(project) as proj:
-        entries = proj.models.audit()
         try:
+            entries = proj.models.audit()  # a row that cannot be read is named here, also with exit 1
             count = proj.models.verify()
         except IntegrityError as exc:
             raise CheckFailedError(f"Audit check failed: {exc.message}", field="audit", hint=exc.hint) from None
