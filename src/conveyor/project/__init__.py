@@ -10,7 +10,8 @@ named like the CLI's nouns, with methods named like its verbs:
 
 Each sub-API's public surface is a Protocol (:class:`DataAPI`, :class:`RunsAPI`, :class:`ModelsAPI`,
 :class:`MonitoringAPI`, :class:`TrainingAPI`, :class:`IdentitiesAPI`, :class:`AuditAPI`) that a remote client can
-implement; ``Local*`` work on this machine's stores. This layer only composes the domain modules; the CLI and servers only translate to and from it.
+implement; ``Local*`` work on this machine's stores. This layer only composes the domain modules; the CLI and
+servers only translate to and from it.
 """
 
 from conveyor.project._base import LocalAPI, SubAPI
