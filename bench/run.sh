@@ -6,6 +6,7 @@
 #   bash bench/run.sh automl [--budgets 10,60] [--datasets cancer,segment] [--json PATH]
 #   bash bench/run.sh data [--gb 1.0] [--files 10000] [--rows 1000000] [--markdown PATH]
 #   bash bench/run.sh serving [--seconds S] [--loadtest-seconds S] [--json PATH]
+#   bash bench/run.sh security [--repeats N]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export MLFLOW_DISABLE_TELEMETRY=true
@@ -67,8 +68,13 @@ case "$benchmark" in
     [ -x "$python" ] || python="$(command -v python)"
     exec "$python" bench/serving/bench_serving.py "$@"
     ;;
+  security)
+    python="${PYTHON:-.venv/bin/python}"
+    [ -x "$python" ] || python="$(command -v python)"
+    PYTHONPATH="$PWD/src${PYTHONPATH:+:$PYTHONPATH}" exec "$python" bench/security/bench_model_formats.py "$@"
+    ;;
   *)
-    echo "usage: bash bench/run.sh tracking|demo|data|monitoring|automl|serving [options]   (options: --help)" >&2
+    echo "usage: bash bench/run.sh tracking|demo|data|monitoring|automl|serving|security [options]   (options: --help)" >&2
     exit 2
     ;;
 esac

@@ -170,7 +170,7 @@ def test_an_edited_or_removed_newest_audit_row_fails_verification(tmp_path):
     assert "d@champion" in removed.stderr and "never recorded" in removed.stderr
     with engine.begin() as conn:
         conn.execute(sa.text("INSERT INTO audit VALUES (:seq, :at, :actor, :action, :subject, :details, :prev_hash, "
-                             ":hash)"), dict(newest))
+                             ":hash, :keyed)"), dict(newest))
         conn.execute(sa.text("UPDATE audit SET actor = 'mallory' WHERE seq = 1"))
     engine.dispose()
     done = conveyor("models", "audit", cwd=tmp_path, check_code=1)

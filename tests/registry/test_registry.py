@@ -12,7 +12,7 @@ import xgboost as xgb
 from sklearn.datasets import load_breast_cancer
 from sklearn.linear_model import LogisticRegression
 
-from conveyor.core.errors import BadInputError, IntegrityError, NotFoundError
+from conveyor.core.errors import BadInputError, IntegrityError, NotFoundError, PermissionDeniedError
 from conveyor.data.datasets import ingest_frame
 from conveyor.registry.importing import import_model
 from conveyor.registry.integrity import verify_registry
@@ -98,8 +98,9 @@ def test_import_native_and_pickled_files_with_lineage(stores, cancer, tmp_path):
 
     sk = LogisticRegression(max_iter=5000).fit(X, y)
     (tmp_path / "model.pkl").write_bytes(pickle.dumps(sk))
-    with pytest.raises(BadInputError, match="--trust"):
-        import_model(stores, tmp_path / "model.pkl", "sk")
+    untrusted = import_model(stores, tmp_path / "model.pkl", "sk")  # stored as it came, never unpickled
+    with pytest.raises(PermissionDeniedError, match="conveyor models trust sk:1"):
+        load_model(stores, untrusted)
     trusted = import_model(stores, tmp_path / "model.pkl", "sk", trust=True)
     assert trusted.flavor == "sklearn" and trusted.meta["source_blake3"]
     assert load_model(stores, trusted).predict(X.head(5)).tolist() == sk.predict(X.head(5)).tolist()

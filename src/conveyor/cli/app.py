@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from conveyor.cli import data, deploy, encryption, lifecycle, models, monitoring, report, runs
+from conveyor.cli import audit, data, deploy, encryption, identities, lifecycle, models, monitoring, report, runs
 
 app = typer.Typer(
     name="conveyor",
@@ -23,3 +23,6 @@ app.command("monitor")(monitoring.monitor)
 app.add_typer(monitoring.alerts_app, name="alerts")
 app.command("agent")(monitoring.agent)
 app.command("report")(report.report)
+app.add_typer(identities.users_app, name="users")
+app.add_typer(identities.tokens_app, name="tokens")
+app.add_typer(audit.app, name="audit")

@@ -118,11 +118,12 @@ def rollback_cmd(name: Annotated[str, typer.Argument(help="Model name.")],
 
 
 @app.command("import")
-def import_cmd(file: Annotated[Path, typer.Argument(help="Model file: LightGBM .txt, XGBoost .json/.ubj, "
-                                                         "or with --trust a pickle/joblib file.")],
+def import_cmd(file: Annotated[Path, typer.Argument(help="Model file: LightGBM .txt, XGBoost .json/.ubj, or a "
+                                                         "pickle/joblib file (stored untrusted without --trust).")],
                name: Annotated[str, typer.Option("--name", help="Model name to register under.")],
                data: Annotated[str | None, typer.Option("--data", help="NAME@VERSION it was trained on.")] = None,
-               trust: Annotated[bool, typer.Option("--trust", help="Allow pickle-based files.")] = False,
+               trust: Annotated[bool, typer.Option(
+                   "--trust", help="Load a pickle-based file now (you trust its origin).")] = False,
                project: ProjectOption = None, json: JsonOption = False) -> None:
     """Register a model trained elsewhere, with lineage to a dataset version."""
     with open_project(project) as proj:
@@ -131,6 +132,22 @@ def import_cmd(file: Annotated[Path, typer.Argument(help="Model file: LightGBM .
         emit_json(version_dict(mv))
         return
     typer.echo(f"registered {mv.ref} ({mv.flavor}) from {file}")
+    if mv.meta.get("untrusted"):
+        typer.echo(f"  stored untrusted (a pickle, not loaded): `conveyor models trust {mv.ref}` makes it loadable")
+
+
+@app.command("trust")
+def trust_cmd(ref: Annotated[str, typer.Argument(help="MODEL:N imported without --trust.")],
+              reason: Annotated[str, typer.Option("--reason", help="Why its origin is trusted.")] = "",
+              project: ProjectOption = None, json: JsonOption = False) -> None:
+    """Make a pickle imported without --trust loadable (approver; recorded in the audit trail with the digest of
+    its exact bytes). Only trust a file whose origin you know: loading a pickle can run any code."""
+    with open_project(project) as proj:
+        details = proj.models.trust(ref, reason=reason)
+    if json:
+        emit_json({"model_version": ref, **details})
+        return
+    typer.echo(f"trusted {ref} (blake3 {details['blake3'][:16]}...)")
 
 
 @app.command("audit")
@@ -140,8 +157,8 @@ def audit_cmd(project: ProjectOption = None, json: JsonOption = False) -> None:
     from conveyor.core.errors import CheckFailedError, IntegrityError
 
     with open_project(project) as proj:
-        entries = proj.models.audit()
         try:
+            entries = proj.models.audit()  # a row that cannot be read is named here, also with exit 1
             count = proj.models.verify()
         except IntegrityError as exc:
             raise CheckFailedError(f"Audit check failed: {exc.message}", field="audit", hint=exc.hint) from None

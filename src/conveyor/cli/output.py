@@ -61,9 +61,19 @@ def short_ref(ref: str | None) -> str:
 
 
 def open_project(path: Path | None):
+    """The project, with the caller authenticated once identities exist (from ``CONVEYOR_TOKEN``): every record
+    this command writes names that identity, never an environment variable."""
+    from conveyor.core.actors import set_actor
     from conveyor.project import Project  # heavy imports only once a verb needs them
 
-    return Project.open(path)
+    project = Project.open(path)
+    try:
+        identity = project.identities.whoami()  # None while authentication is off; AuthenticationError if bad
+    except BaseException:
+        project.close()
+        raise
+    set_actor(identity.name if identity is not None else None)
+    return project
 
 
 def headline(metrics: dict[str, float], *preferred: str | None) -> str:

@@ -109,6 +109,7 @@ class AuditEntry:
     details: dict[str, Any]
     prev_hash: str
     hash: str
+    keyed: bool = False  # hash is an HMAC with security.audit.key_file, not a plain BLAKE3
 
 
 @dataclass

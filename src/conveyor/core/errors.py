@@ -19,6 +19,9 @@ Tree (every subclass, wherever it is defined; tests/core/test_errors.py checks i
     │                                              an audit trail that was edited
     ├── CheckFailedError       (exit 1, HTTP 409)  a gate or check ran and failed
     │   └── ValidationFailed                       data.contracts: a batch failed its contract; carries the report
+    ├── AuthenticationError    (exit 2, HTTP 401)  a missing, unknown, expired or revoked token (one message for all)
+    │   └── ThrottledError       (HTTP 429)        too many failed tokens from one source: wait
+    ├── PermissionDeniedError  (exit 2, HTTP 403)  the identity's role does not allow the action
     ├── MissingDependencyError (exit 2, HTTP 501)  an optional package is not installed; names the extra
     └── StoreError             (exit 2, HTTP 503)  a backend that cannot be reached or upgraded
 
@@ -105,6 +108,21 @@ class CheckFailedError(ConveyorError):
     code = "check_failed"
     exit_code = 1
     http_status = 409
+
+
+class AuthenticationError(ConveyorError):
+    code = "unauthenticated"
+    http_status = 401
+
+
+class ThrottledError(AuthenticationError):
+    code = "throttled"
+    http_status = 429
+
+
+class PermissionDeniedError(ConveyorError):
+    code = "forbidden"
+    http_status = 403
 
 
 class MissingDependencyError(ConveyorError, ImportError):

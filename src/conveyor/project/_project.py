@@ -1,5 +1,6 @@
 """The Project: a folder with conveyor.yaml, its stores, its typed configuration, and one sub-API per noun of the
-CLI (``project.data``, ``project.runs``, ``project.models``, ``project.monitoring``, ``project.training``).
+CLI (``project.data``, ``project.runs``, ``project.models``, ``project.monitoring``, ``project.training``,
+``project.identities``, ``project.audit_trail``).
 
 Adding a sub-API is one module (a Protocol and its local implementation on :class:`LocalAPI`) and one line here.
 """
@@ -19,7 +20,9 @@ from conveyor.core.settings import PROJECT_FILE, STATE_DIR, Settings, find_proje
 from conveyor.execution import check_executor
 from conveyor.project._base import SubAPI
 from conveyor.project._deprecated import FlatAliases
+from conveyor.project.audit import AuditAPI, LocalAudit, audit_sealing, model_signing
 from conveyor.project.data import DataAPI, LocalData
+from conveyor.project.identities import IdentitiesAPI, LocalIdentities
 from conveyor.project.models import LocalModels, ModelsAPI
 from conveyor.project.monitoring import LocalMonitoring, MonitoringAPI
 from conveyor.project.runs import LocalRuns, RunsAPI
@@ -45,6 +48,8 @@ class Project(FlatAliases):
     models = SubAPI[ModelsAPI](LocalModels)
     monitoring = SubAPI[MonitoringAPI](LocalMonitoring)
     training = SubAPI[TrainingAPI](LocalTraining)
+    identities = SubAPI[IdentitiesAPI](LocalIdentities)
+    audit_trail = SubAPI[AuditAPI](LocalAudit)  # `audit` is the deprecated flat alias of models.audit until 0.3
 
     def __init__(self, root: Path, config: ProjectConfig | dict[str, Any], stores: Stores,
                  settings: Settings | None = None) -> None:
@@ -52,6 +57,8 @@ class Project(FlatAliases):
         self.config = config if isinstance(config, ProjectConfig) else ProjectConfig.parse(config)
         self.stores = stores
         self.settings = settings or _settings(root, self.config)
+        stores.registry.sealing = audit_sealing(root, self.config)  # security.audit: the trail's key and anchor
+        stores.signing = model_signing(root, self.config)  # security.models: model artifact signatures
 
     # opening
     @classmethod
@@ -78,7 +85,11 @@ class Project(FlatAliases):
         settings = _settings(root, config)
         stores = Stores.open(settings.db_url, settings.artifacts_url, predictions_url=settings.predictions_url,
                              keyring=load_keyring(root, config.security.encryption))
-        return cls(root, config, stores, settings)
+        try:
+            return cls(root, config, stores, settings)
+        except BaseException:
+            stores.close()
+            raise
 
     def close(self) -> None:
         self.stores.close()

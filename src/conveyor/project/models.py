@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import builtins
+import os
 import warnings
 from pathlib import Path
 from typing import Any, Protocol
@@ -10,9 +11,10 @@ from typing import Any, Protocol
 from conveyor.core.entities import AliasChange, AuditEntry, ModelVersion
 from conveyor.core.refs import ModelRef
 from conveyor.project._base import LocalAPI
-from conveyor.registry import cards, importing, integrity
+from conveyor.registry import cards, importing, integrity, trust
 from conveyor.registry import models as registry
 from conveyor.registry.loaded import LoadedModel
+from conveyor.security import authorize
 
 ModelRefLike = str | ModelRef
 
@@ -34,6 +36,8 @@ class ModelsAPI(Protocol):
 
     def import_(self, path: str | Path, name: str, *, data: str | None = None, trust: bool = False
                 ) -> ModelVersion: ...
+
+    def trust(self, ref: ModelRefLike, *, reason: str = "") -> dict[str, Any]: ...
 
     def audit(self) -> builtins.list[AuditEntry]: ...
 
@@ -69,6 +73,14 @@ class LocalModels(LocalAPI):
                 ) -> ModelVersion:
         """Register a model trained elsewhere (`conveyor models import`), with lineage to ``data``."""
         return importing.import_model(self.stores, path, name, data=data, trust=trust, project_root=self.root)
+
+    def trust(self, ref: ModelRefLike, *, reason: str = "") -> dict[str, Any]:
+        """Make a pickle imported without --trust loadable: its exact bytes' digest is recorded in the audit trail
+        under the caller (an approver once authentication is on, from ``CONVEYOR_TOKEN``)."""
+        version = self.get(ref)
+        actor = authorize(self.stores, "models.trust", os.environ.get("CONVEYOR_TOKEN"), kind="model",
+                          target=version.name)
+        return trust.trust_model(self.stores, version, actor=actor, reason=reason)
 
     def audit(self) -> builtins.list[AuditEntry]:
         """The registry's audit trail, oldest first."""

@@ -1,7 +1,10 @@
 """`conveyor models import`: register a model file trained elsewhere, with the same lineage as one trained here.
 
 Native formats load without pickle (LightGBM text, XGBoost JSON/UBJSON). Pickle-based files can run
-arbitrary code when loaded, so they need ``trust=True``; their BLAKE3 hash is recorded either way.
+arbitrary code when loaded: with ``trust=True`` they are loaded here; without it they are stored as they came,
+never unpickled, marked untrusted, and load only after `conveyor models trust` (:mod:`conveyor.registry.trust`).
+The file is read once: the recorded BLAKE3 digest is that of the very bytes that were loaded or stored (a file that
+rewrites itself between two reads cannot record a benign hash).
 """
 
 from __future__ import annotations
@@ -9,32 +12,40 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from conveyor.core.entities import ModelVersion, Run, new_id
+from conveyor.core.entities import AuditNote, ModelVersion, Run, new_id
 from conveyor.core.environment import environment_tags
 from conveyor.core.errors import BadInputError, MissingDependencyError, first_line
 from conveyor.core.refs import DatasetRef, check_name
-from conveyor.registry.flavors import flavor_for_suffix, known_suffixes
-from conveyor.registry.models import build_signature, register_model
+from conveyor.registry.flavors import Flavor, flavor_for_suffix, known_suffixes
+from conveyor.registry.models import build_signature, current_actor, register_model
 from conveyor.registry.packaging import detect_flavor
 from conveyor.store import Stores
 from conveyor.store.hashing import digest_bytes
+from conveyor.store.signing import META_KEY as SIGNATURE_META
 
 
-def read_model_file(path: Path, *, trust: bool) -> tuple[Any, str]:
-    """The model in ``path`` and the flavor it will be stored as: the flavor that claims the suffix reads the file
-    (a pickled flavor only with ``trust``); what the file holds decides the stored flavor."""
-    if path.stat().st_size == 0:
-        raise BadInputError(f"{path} is empty.", field="file")
+def _reader(path: Path) -> Flavor:
     reader = flavor_for_suffix(path.suffix)
     if reader is None:
         native, pickled = known_suffixes()
         raise BadInputError(f"Unknown model file type {path.suffix.lower()!r} for {path.name}.", field="file",
                             hint=f"Use {', '.join(native)} or, with --trust, {', '.join(pickled)}.")
+    return reader
+
+
+def read_model_file(path: Path, *, trust: bool, data: bytes | None = None) -> tuple[Any, str]:
+    """The model in ``path`` (whose bytes are ``data`` when given: loaded from those, not read again) and the flavor
+    it will be stored as: the flavor that claims the suffix reads the file (a pickled flavor only with ``trust``);
+    what the file holds decides the stored flavor."""
+    if (len(data) if data is not None else path.stat().st_size) == 0:
+        raise BadInputError(f"{path} is empty.", field="file")
+    reader = _reader(path)
     if reader.pickled and not trust:
         raise BadInputError(f"{path.name} is a pickle-based file, and loading one can run arbitrary code.",
                             field="file", hint="Pass --trust if you trust its origin (its hash is recorded).")
     try:
-        model = reader.read_file(path)
+        read_bytes = getattr(reader, "read_bytes", None)
+        model = read_bytes(data) if data is not None and read_bytes is not None else reader.read_file(path)
     except MissingDependencyError:
         raise
     except Exception as exc:  # the libraries raise many types for a foreign file; all of them are bad input
@@ -58,8 +69,11 @@ def import_model(stores: Stores, path: str | Path, name: str, *, data: str | Non
         ref = DatasetRef.parse(data)
         version = stores.datasets.get_version(ref.name, ref.version)
         dataset = f"{version.name}@{version.version}"
-    model, flavor = read_model_file(path, trust=trust)
-    file_hash = digest_bytes(path.read_bytes())
+    data_bytes = path.read_bytes()  # once: the digest and the load see the same bytes
+    file_hash = digest_bytes(data_bytes)
+    if _reader(path).pickled and not trust:
+        return _import_untrusted(stores, path, name, data_bytes, file_hash, dataset, project_root)
+    model, flavor = read_model_file(path, trust=trust, data=data_bytes)
     tags = {**environment_tags(project_root or Path.cwd()), "kind": "import", "source_file": str(path.resolve()),
             "source_blake3": file_hash, "trusted_pickle": str(trust and flavor_for_suffix(path.suffix).pickled)}
     run = Run(id=new_id(), name=f"import-{name}", dataset=dataset, tags=tags)
@@ -68,6 +82,34 @@ def import_model(stores: Stores, path: str | Path, name: str, *, data: str | Non
         version = register_model(stores, model, name, flavor=flavor, signature=build_signature(model, flavor, None),
                                  run_id=run.id, dataset=dataset,
                                  meta={"imported_from": str(path.resolve()), "source_blake3": file_hash})
+    except BaseException:
+        stores.runs.end(run.id, "failed")
+        raise
+    stores.runs.set_tags(run.id, {"model_version": version.ref})
+    stores.runs.end(run.id, "finished")
+    return version
+
+
+def _import_untrusted(stores: Stores, path: Path, name: str, data: bytes, file_hash: str, dataset: str | None,
+                      project_root: Path | None) -> ModelVersion:
+    """Store a pickle as it came, never unpickled: it loads after `conveyor models trust` only."""
+    if not data:
+        raise BadInputError(f"{path} is empty.", field="file")
+    reader = _reader(path)
+    tags = {**environment_tags(project_root or Path.cwd()), "kind": "import", "source_file": str(path.resolve()),
+            "source_blake3": file_hash, "trusted_pickle": "False"}
+    run = Run(id=new_id(), name=f"import-{name}", dataset=dataset, tags=tags)
+    stores.runs.create(run)
+    try:
+        digest = stores.artifacts.put_bytes(data)
+        signed = stores.signing.sign(digest, reader.name)  # vouches for the bytes, not for running them
+        note = AuditNote(current_actor(), "register", {"run": run.id, "dataset": dataset, "artifact": digest,
+                                                       "flavor": reader.name, "untrusted": True})
+        version = stores.registry.create_version(ModelVersion(
+            name=name, version=0, artifact=digest, flavor=reader.name, run_id=run.id, dataset=dataset,
+            signature={"inputs": [], "task": None, "classes": [], "target": None},
+            meta={"imported_from": str(path.resolve()), "source_blake3": file_hash, "untrusted": True,
+                  **({SIGNATURE_META: signed} if signed else {})}), audit=note)
     except BaseException:
         stores.runs.end(run.id, "failed")
         raise

@@ -8,6 +8,7 @@ from typing import Any
 
 import pandas as pd
 
+from conveyor.core.actors import authenticated_actor
 from conveyor.core.entities import AliasChange, AuditNote, ModelVersion
 from conveyor.core.errors import BadInputError, CheckFailedError, NotFoundError
 from conveyor.core.numbers import finite_metrics
@@ -15,10 +16,17 @@ from conveyor.core.refs import ModelRef, check_name
 from conveyor.registry.flavors import FLAVORS
 from conveyor.registry.loaded import LoadedModel
 from conveyor.registry.packaging import detect_flavor, dump_model, infer_inputs, infer_task, load_model_bytes
+from conveyor.registry.trust import check_loadable
 from conveyor.store import Stores
+from conveyor.store.signing import META_KEY as SIGNATURE_META
 
 
 def current_actor() -> str:
+    """The authenticated identity (:mod:`conveyor.core.actors`); while authentication is off, the unauthenticated
+    local label: ``CONVEYOR_USER``, else the OS login."""
+    authenticated = authenticated_actor()
+    if authenticated:
+        return authenticated
     explicit = os.environ.get("CONVEYOR_USER")
     if explicit:
         return explicit
@@ -48,6 +56,8 @@ def register_model(stores: Stores, model: Any, name: str, *, flavor: str | None 
     signature = signature or build_signature(model, flavor, input_example)
     metrics = finite_metrics(metrics)  # checked before anything is written
     digest = stores.artifacts.put_bytes(dump_model(model, flavor))  # bytes first: no record without its artifact
+    signed = stores.signing.sign(digest, flavor)
+    meta = {**(meta or {}), **({SIGNATURE_META: signed} if signed else {})}
     note = AuditNote(current_actor(), "register",
                      {"run": run_id, "dataset": dataset, "artifact": digest, "flavor": flavor})
     return stores.registry.create_version(ModelVersion(
@@ -78,6 +88,8 @@ def load_model(stores: Stores, ref: str | ModelRef | ModelVersion) -> LoadedMode
         raise NotFoundError(f"{version.ref} is a {version.flavor!r} model, a flavor no installed package provides.",
                             field="flavor", hint="Install the plug-in that registers it (entry-point group "
                                                  "conveyor.flavors), then load it again.")
+    check_loadable(stores, version)  # an untrusted import is refused before its bytes are read
+    stores.signing.verify(version.ref, version.artifact, version.flavor, version.meta)
     data = stores.artifacts.get_bytes(version.artifact)  # raises IntegrityError before any unpickling
     return LoadedModel(version, load_model_bytes(data, version.flavor))
 
@@ -94,6 +106,7 @@ def promote(stores: Stores, ref: str, alias: str, *, reason: str = "", actor: st
     retraining), unless ``override_gates`` is set with a ``reason``: the override and the failed rules are audited."""
     check_name(alias, "alias")
     version = resolve_model(stores, ref)
+    stores.signing.verify(version.ref, version.artifact, version.flavor, version.meta)
     failed = failed_gates(version)
     details: dict[str, Any] = {"reason": reason}
     if failed and not override_gates:

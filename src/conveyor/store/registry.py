@@ -14,7 +14,8 @@ Interface (:class:`RegistryStore`; ``conveyor.testing.registry_store_contract`` 
   details gain ``version`` and ``previous``. A missing version is refused before anything is written.
 * ``append_audit`` adds a row to the append-only chain (sequence numbers from 1, no gaps, also under concurrent
   writers); ``audit_log()`` lists it in sequence order; ``verify_audit()`` recomputes the chain and raises
-  :class:`IntegrityError` at the first edited row or gap.
+  :class:`IntegrityError` at the first edited row or gap. With ``sealing`` (``security.audit``) each new row's hash
+  is keyed and the chain's head is signed to the anchor file after every write (:mod:`conveyor.store.audit`).
 * Every method is safe to call from several threads; records handed out are copies.
 """
 
@@ -27,7 +28,7 @@ from typing import Any
 
 from conveyor.core.entities import AliasChange, AuditEntry, AuditNote, ModelVersion
 from conveyor.core.errors import NotFoundError
-from conveyor.store.audit import GENESIS, chained_entry, verify_chain
+from conveyor.store.audit import GENESIS, AuditSealing, AuditVerdict, chained_entry
 
 __all__ = ["InMemoryRegistryStore", "RegistryStore", "alias_audit_details"]
 
@@ -41,6 +42,8 @@ class RegistryStore(abc.ABC):
     """Model versions, aliases and the audit trail; see the module docstring for the contract."""
 
     url: str
+    #: the audit chain's key and anchor (``security.audit``); set by the project that opens the store
+    sealing: AuditSealing = AuditSealing()
 
     @abc.abstractmethod
     def create_version(self, mv: ModelVersion, audit: AuditNote | None = None) -> ModelVersion:
@@ -97,7 +100,11 @@ class RegistryStore(abc.ABC):
 
     def verify_audit(self) -> int:
         """Recompute the chain; return the number of rows, or raise IntegrityError at the first bad row."""
-        return verify_chain(self.audit_log())
+        return self.verify_sealed().rows
+
+    def verify_sealed(self) -> AuditVerdict:
+        """The chain with its key, and the signed anchor when one is configured."""
+        return self.sealing.verify(self.audit_log())
 
 
 class InMemoryRegistryStore(RegistryStore):
@@ -153,8 +160,10 @@ class InMemoryRegistryStore(RegistryStore):
     def append_audit(self, actor: str, action: str, subject: str, details: dict[str, Any]) -> AuditEntry:
         with self._lock:
             prev = self._audit[-1].hash if self._audit else GENESIS
-            entry = chained_entry(prev, len(self._audit) + 1, actor, action, subject, copy.deepcopy(details))
+            entry = chained_entry(prev, len(self._audit) + 1, actor, action, subject, copy.deepcopy(details),
+                                  key=self.sealing.key)
             self._audit.append(entry)
+            self.sealing.seal(entry)
             return copy.deepcopy(entry)
 
     def audit_log(self) -> list[AuditEntry]:

@@ -113,6 +113,7 @@ audit = sa.Table(
     sa.Column("details", sa.JSON, nullable=False),
     sa.Column("prev_hash", sa.String(64), nullable=False),
     sa.Column("hash", sa.String(64), nullable=False),
+    sa.Column("keyed", sa.Boolean, nullable=False, server_default=sa.false()),  # HMAC with security.audit.key_file
 )
 
 predictions = sa.Table(
@@ -177,5 +178,35 @@ agent_jobs = sa.Table(
     sa.Column("heartbeat_at", sa.Float, nullable=False),
     sa.Column("attempts", sa.Integer, nullable=False),
     sa.Column("result", sa.JSON, nullable=False),
+    sa.Column("created_at", sa.Float, nullable=False),
+)
+
+identities = sa.Table(
+    "identities", metadata,
+    sa.Column("name", sa.String(128), primary_key=True),
+    sa.Column("role", sa.String(16), nullable=False),
+    sa.Column("kind", sa.String(16), nullable=False),
+    sa.Column("created_at", sa.Float, nullable=False),
+    sa.Column("created_by", sa.String(256), nullable=False),
+    sa.Column("revoked_at", sa.Float),
+)
+
+api_tokens = sa.Table(
+    "api_tokens", metadata,
+    sa.Column("id", sa.String(64), primary_key=True),
+    sa.Column("identity", sa.String(128), nullable=False, index=True),
+    sa.Column("hash", sa.String(64), nullable=False, unique=True),
+    sa.Column("created_at", sa.Float, nullable=False),
+    sa.Column("expires_at", sa.Float),
+    sa.Column("revoked_at", sa.Float),
+    sa.Column("description", sa.String(256), nullable=False),
+)
+
+grants = sa.Table(
+    "grants", metadata,
+    sa.Column("identity", sa.String(128), primary_key=True),
+    sa.Column("kind", sa.String(16), primary_key=True),
+    sa.Column("name", sa.String(128), primary_key=True),
+    sa.Column("role", sa.String(16), nullable=False),
     sa.Column("created_at", sa.Float, nullable=False),
 )

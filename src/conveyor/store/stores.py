@@ -1,14 +1,15 @@
 """The stores a project works on, composed role by role from URLs.
 
 ``Stores`` holds one object per role — ``datasets``, ``runs``, ``registry`` (with the audit trail),
-``predictions``, ``monitoring``, ``leases`` — and the ``artifacts`` store. Domain code asks for the role it needs
+``predictions``, ``monitoring``, ``leases``, ``identities`` (users, service identities and their tokens) — and
+the ``artifacts`` store. Domain code asks for the role it needs
 (``stores.runs.log_metrics(...)``), so a role can move to another backend without touching it.
 
-Composition: ``Stores.open(db_url, artifacts_url)`` opens the six metadata roles on ``db_url`` (one database, one
+Composition: ``Stores.open(db_url, artifacts_url)`` opens the metadata roles on ``db_url`` (one database, one
 engine) and the artifact store on ``artifacts_url``; URL schemes resolve through
 :data:`conveyor.store.backends.STORE_BACKENDS`. The seam for a separate prediction log is ``predictions_url``: when
 given, the prediction log is opened on that URL (say ``CONVEYOR_PREDICTIONS_URL=postgresql://.../predictions``, a
-database sized for serving traffic) while the other five roles stay on ``db_url``. Any metadata backend can serve it.
+database sized for serving traffic) while the other other roles stay on ``db_url``. Any metadata backend can serve it.
 With a ``keyring`` (``security.encryption`` or ``CONVEYOR_ENCRYPTION_KEY``) the artifact store is wrapped in an
 :class:`~conveyor.store.encrypted_artifacts.EncryptedArtifactStore`: every file at rest is ciphertext.
 
@@ -24,12 +25,14 @@ from conveyor.store.backends import open_artifact_store, open_metadata_roles
 from conveyor.store.datasets import DatasetStore
 from conveyor.store.encrypted_artifacts import EncryptedArtifactStore
 from conveyor.store.encryption import Keyring
+from conveyor.store.identities import IdentityStore
 from conveyor.store.leases import LeaseStore
 from conveyor.store.monitoring import MonitoringStore
 from conveyor.store.predictions import PredictionStore
 from conveyor.store.registry import RegistryStore
 from conveyor.store.roles import MetadataRoles, memory_roles
 from conveyor.store.runs import RunStore
+from conveyor.store.signing import ModelSigning
 
 __all__ = ["Stores"]
 
@@ -46,8 +49,11 @@ class Stores:
     monitoring: MonitoringStore
     leases: LeaseStore
     artifacts: ArtifactStore
+    identities: IdentityStore
     url: str = "memory://"
     closers: list[Callable[[], None]] = field(default_factory=list, repr=False)
+    #: model artifact signing (``security.models``); set by the project that opens the stores
+    signing: ModelSigning = field(default_factory=ModelSigning, repr=False)
 
     @classmethod
     def from_roles(cls, roles: MetadataRoles, artifacts: ArtifactStore, *,
@@ -56,7 +62,7 @@ class Stores:
         log = predictions or roles
         closers = [roles.close] + ([log.close] if log is not roles else [])
         return cls(roles.datasets, roles.runs, roles.registry, log.predictions, roles.monitoring, roles.leases,
-                   artifacts, roles.url, closers)
+                   artifacts, roles.identities, roles.url, closers)
 
     @classmethod
     def open(cls, db_url: str, artifacts_url: str, *, predictions_url: str | None = None,

@@ -7,10 +7,13 @@ audit row behind the store's back) belong in the backend's own tests.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from conveyor.core.entities import AuditNote
-from conveyor.core.errors import NotFoundError
+from conveyor.core.errors import IntegrityError, NotFoundError
+from conveyor.store.audit import AuditSealing, AuditVerdict, write_keys
 from conveyor.store.registry import RegistryStore
 from conveyor.testing.store_records import NESTED, T0, hammer, model
 
@@ -127,3 +130,16 @@ class RegistryStoreContract:
         registry_store.append_audit("ünïcode", "edit", "数据", NESTED)
         assert registry_store.audit_log()[0].details == NESTED
         assert registry_store.verify_audit() == 1
+
+    def test_keyed_rows_follow_plain_ones_and_verify_only_with_the_key(self, registry_store: RegistryStore,
+                                                                       tmp_path: Path) -> None:
+        registry_store.append_audit("ana", "note", "before", {})
+        write_keys(tmp_path / "k", tmp_path / "s.pem")
+        registry_store.sealing = AuditSealing.from_files(tmp_path / "k", tmp_path / "s.pem", tmp_path / "anchor.json")
+        registry_store.create_version(model("churn"), audit=AuditNote("ana", "register"))
+        registry_store.set_alias("churn", "champion", 1, audit=AuditNote("ana", "promote"))
+        assert [e.keyed for e in registry_store.audit_log()] == [False, True, True]
+        assert registry_store.verify_sealed() == AuditVerdict(3, 2, 3)  # every write moved the signed anchor
+        registry_store.sealing = AuditSealing()
+        with pytest.raises(IntegrityError, match=r"Audit row 2 .* is keyed, but no key is configured"):
+            registry_store.verify_audit()

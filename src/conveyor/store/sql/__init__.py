@@ -1,6 +1,7 @@
 """The SQL backend of the metadata roles: SQLite (WAL) by default, PostgreSQL through the same SQLAlchemy Core code.
 
-One module per role (``datasets``, ``runs``, ``registry``, ``predictions``, ``monitoring``, ``leases``), all on one
+One module per role (``datasets``, ``runs``, ``registry``, ``predictions``, ``monitoring``, ``leases``,
+``identities``), all on one
 :class:`~conveyor.store.sql.database.SqlDatabase` per URL. The schema is :mod:`conveyor.store.schema`, changed only
 through the Alembic migrations in ``conveyor/store/migrations``.
 """
@@ -11,6 +12,7 @@ from conveyor.store.backends import StoreBackend
 from conveyor.store.roles import MetadataRoles
 from conveyor.store.sql.database import SqlDatabase, create_engine
 from conveyor.store.sql.datasets import SqlDatasetStore
+from conveyor.store.sql.identities import SqlIdentityStore
 from conveyor.store.sql.leases import SqlLeaseStore
 from conveyor.store.sql.monitoring import SqlMonitoringStore
 from conveyor.store.sql.predictions import SqlPredictionStore
@@ -21,6 +23,7 @@ __all__ = [
     "BACKEND",
     "SqlDatabase",
     "SqlDatasetStore",
+    "SqlIdentityStore",
     "SqlLeaseStore",
     "SqlMonitoringStore",
     "SqlPredictionStore",
@@ -32,10 +35,10 @@ __all__ = [
 
 
 def sql_roles(url: str) -> MetadataRoles:
-    """The six roles on the database at ``url``, sharing one engine (the schema upgraded once, here)."""
+    """The seven roles on the database at ``url``, sharing one engine (the schema upgraded once, here)."""
     db = SqlDatabase(url)
     return MetadataRoles(url, SqlDatasetStore(db), SqlRunStore(db), SqlRegistryStore(db), SqlPredictionStore(db),
-                         SqlMonitoringStore(db), SqlLeaseStore(db), closer=db.close)
+                         SqlMonitoringStore(db), SqlLeaseStore(db), SqlIdentityStore(db), closer=db.close)
 
 
 BACKEND = StoreBackend(metadata=sql_roles)

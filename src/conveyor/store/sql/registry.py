@@ -7,14 +7,16 @@ retried (so the numbering has no gaps and no repeats on SQLite and PostgreSQL al
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
 from typing import Any
 
 import sqlalchemy as sa
 
 from conveyor.core.entities import AliasChange, AuditEntry, AuditNote, ModelVersion
+from conveyor.core.errors import IntegrityError
 from conveyor.store import schema as t
-from conveyor.store.audit import GENESIS, chained_entry
+from conveyor.store.audit import GENESIS, RESTORE, chained_entry
 from conveyor.store.registry import RegistryStore, alias_audit_details
 from conveyor.store.sql.database import SqlDatabase
 
@@ -27,12 +29,24 @@ def _model(row: Any) -> ModelVersion:
 
 
 def _append_audit_row(conn: sa.Connection, actor: str, action: str, subject: str,
-                      details: dict[str, Any]) -> AuditEntry:
+                      details: dict[str, Any], key: bytes | None) -> AuditEntry:
     last = conn.execute(sa.select(t.audit.c.seq, t.audit.c.hash).order_by(t.audit.c.seq.desc()).limit(1)).first()
-    entry = chained_entry(last.hash if last else GENESIS, last.seq + 1 if last else 1, actor, action, subject, details)
+    entry = chained_entry(last.hash if last else GENESIS, last.seq + 1 if last else 1, actor, action, subject, details,
+                          key=key)
     conn.execute(t.audit.insert().values(seq=entry.seq, at=entry.at, actor=actor, action=action, subject=subject,
-                                         details=details, prev_hash=entry.prev_hash, hash=entry.hash))
+                                         details=details, prev_hash=entry.prev_hash, hash=entry.hash,
+                                         keyed=entry.keyed))
     return entry
+
+
+def _audit_entry(row: Any) -> AuditEntry:
+    """A row read with its details as text, so one damaged row is named instead of failing the whole read."""
+    try:
+        details = json.loads(row.details) if isinstance(row.details, str) else row.details
+        return AuditEntry(int(row.seq), float(row.at), str(row.actor), str(row.action), str(row.subject),
+                          details, str(row.prev_hash), str(row.hash), bool(row.keyed))
+    except (TypeError, ValueError) as exc:
+        raise IntegrityError(f"Audit row {row.seq} cannot be read: {exc}.", hint=RESTORE) from None
 
 
 class SqlRegistryStore(RegistryStore):
@@ -41,7 +55,10 @@ class SqlRegistryStore(RegistryStore):
         self.url = db.url
 
     def create_version(self, mv: ModelVersion, audit: AuditNote | None = None) -> ModelVersion:
+        written: list[AuditEntry] = []
+
         def work(conn: sa.Connection) -> ModelVersion:
+            written.clear()
             top = conn.execute(sa.select(sa.func.max(t.model_versions.c.version))
                                .where(t.model_versions.c.name == mv.name)).scalar()
             number = int(top or 0) + 1
@@ -50,10 +67,18 @@ class SqlRegistryStore(RegistryStore):
                 dataset=mv.dataset, signature=mv.signature, metrics=mv.metrics, created_at=mv.created_at,
                 meta=mv.meta))
             if audit is not None:
-                _append_audit_row(conn, audit.actor, audit.action, f"{mv.name}:{number}", audit.details)
+                written.append(_append_audit_row(conn, audit.actor, audit.action, f"{mv.name}:{number}",
+                                                 audit.details, self.sealing.key))
             return replace(mv, version=number)
 
-        return self.db.retrying(f"number a new version of model {mv.name!r}", work)
+        numbered = self.db.retrying(f"number a new version of model {mv.name!r}", work)
+        self._sealed(written)
+        return numbered
+
+    def _sealed(self, written: list[AuditEntry]) -> None:
+        """After the commit: sign the new head to the anchor."""
+        for entry in written:
+            self.sealing.seal(entry)
 
     def versions(self, name: str | None = None) -> list[ModelVersion]:
         query = sa.select(t.model_versions).order_by(t.model_versions.c.name, t.model_versions.c.version)
@@ -74,8 +99,10 @@ class SqlRegistryStore(RegistryStore):
 
     def _move_alias(self, name: str, alias: str, version: int | None, audit: AuditNote | None) -> AliasChange:
         a = t.aliases.c
+        written: list[AuditEntry] = []
 
         def work(conn: sa.Connection) -> AliasChange:
+            written.clear()
             previous: int | None = conn.execute(sa.select(a.version).where(a.model == name, a.alias == alias)).scalar()
             if version is None:
                 conn.execute(t.aliases.delete().where(a.model == name, a.alias == alias))
@@ -86,11 +113,13 @@ class SqlRegistryStore(RegistryStore):
             conn.execute(t.alias_history.insert().values(model=name, alias=alias, version=version,
                                                           previous=previous, at=change.at))
             if audit is not None:
-                _append_audit_row(conn, audit.actor, audit.action, f"{name}@{alias}",
-                                  alias_audit_details(audit, version, previous))
+                written.append(_append_audit_row(conn, audit.actor, audit.action, f"{name}@{alias}",
+                                                 alias_audit_details(audit, version, previous), self.sealing.key))
             return change
 
-        return self.db.retrying(f"move alias {name}@{alias}", work)
+        change = self.db.retrying(f"move alias {name}@{alias}", work)
+        self._sealed(written)
+        return change
 
     def aliases(self, name: str) -> dict[str, int]:
         with self.db.engine.connect() as conn:
@@ -105,11 +134,15 @@ class SqlRegistryStore(RegistryStore):
 
     def append_audit(self, actor: str, action: str, subject: str, details: dict[str, Any]) -> AuditEntry:
         # a concurrent writer that took this seq makes the insert fail: chain onto theirs instead
-        return self.db.retrying("append to the audit trail",
-                                lambda conn: _append_audit_row(conn, actor, action, subject, details))
+        entry = self.db.retrying("append to the audit trail",
+                                 lambda conn: _append_audit_row(conn, actor, action, subject, details,
+                                                                self.sealing.key))
+        self._sealed([entry])
+        return entry
 
     def audit_log(self) -> list[AuditEntry]:
+        c = t.audit.c
+        query = sa.select(c.seq, c.at, c.actor, c.action, c.subject, sa.cast(c.details, sa.Text).label("details"),
+                          c.prev_hash, c.hash, c.keyed).order_by(c.seq)
         with self.db.engine.connect() as conn:
-            rows = conn.execute(sa.select(t.audit).order_by(t.audit.c.seq))
-            return [AuditEntry(r.seq, r.at, r.actor, r.action, r.subject, r.details, r.prev_hash, r.hash)
-                    for r in rows]
+            return [_audit_entry(r) for r in conn.execute(query)]
