@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from conveyor.store import open_metadata_roles
+from conveyor.store.approvals import ApprovalStore
 from conveyor.store.datasets import DatasetStore
 from conveyor.store.leases import LeaseStore
 from conveyor.store.monitoring import MonitoringStore
@@ -75,3 +76,8 @@ def monitoring_store(roles: MetadataRoles) -> MonitoringStore:
 @pytest.fixture
 def lease_store(roles: MetadataRoles) -> LeaseStore:
     return roles.leases
+
+
+@pytest.fixture
+def approval_store(roles: MetadataRoles) -> ApprovalStore:
+    return roles.approvals

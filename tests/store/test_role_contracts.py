@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from conveyor.store.roles import ROLE_NAMES, MetadataRoles
+from conveyor.testing.approval_store_contract import ApprovalStoreContract
 from conveyor.testing.dataset_store_contract import DatasetStoreContract
 from conveyor.testing.lease_store_contract import LeaseStoreContract
 from conveyor.testing.monitoring_store_contract import MonitoringStoreContract
@@ -32,6 +33,10 @@ class TestMonitoring(MonitoringStoreContract):
 
 
 class TestLeases(LeaseStoreContract):
+    pass
+
+
+class TestApprovals(ApprovalStoreContract):
     pass
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from conveyor.store.approvals import ApprovalStore, InMemoryApprovalStore
 from conveyor.store.datasets import DatasetStore, InMemoryDatasetStore
 from conveyor.store.leases import InMemoryLeaseStore, LeaseStore
 from conveyor.store.monitoring import InMemoryMonitoringStore, MonitoringStore
@@ -20,7 +21,7 @@ from conveyor.store.runs import InMemoryRunStore, RunStore
 
 __all__ = ["ROLE_NAMES", "MetadataRoles", "memory_roles"]
 
-ROLE_NAMES = ("datasets", "runs", "registry", "predictions", "monitoring", "leases")
+ROLE_NAMES = ("datasets", "runs", "registry", "predictions", "monitoring", "leases", "approvals")
 
 
 def _nothing() -> None:
@@ -38,6 +39,7 @@ class MetadataRoles:
     predictions: PredictionStore
     monitoring: MonitoringStore
     leases: LeaseStore
+    approvals: ApprovalStore
     closer: Callable[[], None] = _nothing
 
     def close(self) -> None:
@@ -47,4 +49,5 @@ class MetadataRoles:
 def memory_roles(url: str = "memory://") -> MetadataRoles:
     """A fresh, empty in-memory set: for tests, examples and throwaway sessions."""
     return MetadataRoles(url, InMemoryDatasetStore(url), InMemoryRunStore(url), InMemoryRegistryStore(url),
-                         InMemoryPredictionStore(url), InMemoryMonitoringStore(url), InMemoryLeaseStore(url))
+                         InMemoryPredictionStore(url), InMemoryMonitoringStore(url), InMemoryLeaseStore(url),
+                         InMemoryApprovalStore(url))

@@ -17,6 +17,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from conveyor.store.approvals import ApprovalStore
 from conveyor.store.artifacts import ArtifactStore, InMemoryArtifactStore
 from conveyor.store.backends import open_artifact_store, open_metadata_roles
 from conveyor.store.datasets import DatasetStore
@@ -42,6 +43,7 @@ class Stores:
     monitoring: MonitoringStore
     leases: LeaseStore
     artifacts: ArtifactStore
+    approvals: ApprovalStore
     url: str = "memory://"
     closers: list[Callable[[], None]] = field(default_factory=list, repr=False)
 
@@ -52,7 +54,7 @@ class Stores:
         log = predictions or roles
         closers = [roles.close] + ([log.close] if log is not roles else [])
         return cls(roles.datasets, roles.runs, roles.registry, log.predictions, roles.monitoring, roles.leases,
-                   artifacts, roles.url, closers)
+                   artifacts, roles.approvals, roles.url, closers)
 
     @classmethod
     def open(cls, db_url: str, artifacts_url: str, *, predictions_url: str | None = None) -> Stores:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from conveyor.store.backends import StoreBackend
 from conveyor.store.roles import MetadataRoles
+from conveyor.store.sql.approvals import SqlApprovalStore
 from conveyor.store.sql.database import SqlDatabase, create_engine
 from conveyor.store.sql.datasets import SqlDatasetStore
 from conveyor.store.sql.leases import SqlLeaseStore
@@ -19,6 +20,7 @@ from conveyor.store.sql.runs import SqlRunStore
 
 __all__ = [
     "BACKEND",
+    "SqlApprovalStore",
     "SqlDatabase",
     "SqlDatasetStore",
     "SqlLeaseStore",
@@ -35,7 +37,8 @@ def sql_roles(url: str) -> MetadataRoles:
     """The six roles on the database at ``url``, sharing one engine (the schema upgraded once, here)."""
     db = SqlDatabase(url)
     return MetadataRoles(url, SqlDatasetStore(db), SqlRunStore(db), SqlRegistryStore(db), SqlPredictionStore(db),
-                         SqlMonitoringStore(db), SqlLeaseStore(db), closer=db.close)
+                         SqlMonitoringStore(db), SqlLeaseStore(db), SqlApprovalStore(db),
+                         closer=db.close)
 
 
 BACKEND = StoreBackend(metadata=sql_roles)
