@@ -19,6 +19,7 @@ Tree (every subclass, wherever it is defined; tests/core/test_errors.py checks i
     │                                              an audit trail that was edited
     ├── CheckFailedError       (exit 1, HTTP 409)  a gate or check ran and failed
     │   └── ValidationFailed                       data.contracts: a batch failed its contract; carries the report
+    ├── ForbiddenError         (exit 2, HTTP 403)  not this caller's to do (approving its own request)
     ├── MissingDependencyError (exit 2, HTTP 501)  an optional package is not installed; names the extra
     └── StoreError             (exit 2, HTTP 503)  a backend that cannot be reached or upgraded
 
@@ -123,3 +124,10 @@ class MissingDependencyError(ConveyorError, ImportError):
 class StoreError(ConveyorError):
     code = "store_unavailable"
     http_status = 503
+
+
+class ForbiddenError(ConveyorError):
+    """The caller may not do this (e.g. approve its own request)."""
+
+    code = "forbidden"
+    http_status = 403

@@ -8,6 +8,7 @@ from typing import Any
 
 from conveyor.execution import get_executor
 from conveyor.project._base import ProjectState as Project
+from conveyor.registry.environments import PromotionPolicy
 from conveyor.stats import DriftPolicy
 from conveyor.train.budget import parse_budget
 
@@ -68,3 +69,23 @@ def drift_policy(project: Project) -> DriftPolicy:
     """How every verb judges drift (`conveyor monitor`, `data diff`, `retrain`, the agent): the monitor: section's
     tests and thresholds, so the same window gets the same verdict from each."""
     return DriftPolicy(**project.config.monitor.drift_policy())
+
+
+def authentication_on(project: Project) -> bool:
+    """Is authentication on (users exist)? Approvals are enforced only then; with no users a promotion that needs
+    one goes ahead and its audit row says "approval skipped: no users". The one place that decides it (wired to
+    the users store when identities land)."""
+    return False
+
+
+def promotion_policy(project: Project) -> PromotionPolicy:
+    """What `conveyor models promote` obeys: environments:, registry.protected and whether authentication is on."""
+    config = project.config
+    return PromotionPolicy(config.environments, tuple(config.registry.protected), authentication_on(project),
+                           _improvement)
+
+
+def _improvement(metric: str, new: float, old: float) -> float:
+    from conveyor.evaluate.metrics import improvement  # deferred: scikit-learn
+
+    return improvement(metric, new, old)
