@@ -89,3 +89,26 @@ def _improvement(metric: str, new: float, old: float) -> float:
     from conveyor.evaluate.metrics import improvement  # deferred: scikit-learn
 
     return improvement(metric, new, old)
+
+
+def serving_target(project: Project, model: str, environment: str | None = None) -> tuple[str, dict[str, Any]]:
+    """What `conveyor serve MODEL [--env ENV]` serves and the environment's serve settings (over serve:; the
+    command line wins over both). ``MODEL@champion``/``@challenger`` name their environment where there are
+    environments."""
+    from conveyor.core.errors import BadInputError
+    from conveyor.core.refs import ModelRef
+
+    policy = promotion_policy(project)
+    parsed = ModelRef.parse(model)
+    if environment is None:
+        if parsed.alias is None:
+            return model, {}
+        return str(ModelRef(parsed.name, alias=policy.alias_for(parsed.alias))), {}
+    if parsed.alias is not None or parsed.version is not None:
+        raise BadInputError(f"--env {environment} serves the environment's model: give the model's name, not "
+                            f"{model!r}.", field="model", hint=f"conveyor serve {parsed.name} --env {environment}")
+    if not policy.enabled:
+        raise BadInputError(f"--env {environment}: conveyor.yaml has no environments.", field="env",
+                            hint="Add them with `conveyor init --environments`, or serve MODEL@ALIAS.")
+    target = policy.target(environment)
+    return f"{parsed.name}@{target}", policy.environments.get(target).serve.options()
