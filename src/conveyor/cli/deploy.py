@@ -22,12 +22,18 @@ def docker(model: ModelArg, out: OutOption,
            image: Annotated[str | None, typer.Option("--image", help="Image name for the build hint.")] = None,
            spec: Annotated[str | None, typer.Option("--spec", help="pip requirement installing conveyor "
                                                                    "(default: this version).")] = None,
+           wheel: Annotated[Path | None, typer.Option("--wheel", help="The conveyor-mlops wheel to ship (default: "
+                                                                      "built from this checkout).")] = None,
+           download: Annotated[bool, typer.Option("--download", help="Also download the locked packages' wheels "
+                                                                     "into the context (needs the index).")] = False,
            project: ProjectOption = None, json: JsonOption = False) -> None:
-    """A Dockerfile (slim base, non-root user, HEALTHCHECK) with the model baked in or pulled at start."""
+    """A build context: Dockerfile (slim base, non-root user, HEALTHCHECK), the wheel of this conveyor and a lock of
+    the packages the model was trained with, installed offline; the model baked in or pulled at start."""
     from conveyor.serve.deploy import docker_context
 
     with open_project(project) as proj:
-        summary = docker_context(proj.stores, model, out, pull=pull, image=image, spec=spec)
+        summary = docker_context(proj.stores, model, out, pull=pull, image=image, spec=spec, wheel=wheel,
+                                 download=download)
     if json:
         emit_json(summary)
         return
