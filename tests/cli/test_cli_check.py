@@ -6,9 +6,11 @@ import json
 import os
 import subprocess
 import sys
+from pathlib import Path
 from xml.etree import ElementTree as ET
 
 import pytest
+import yaml
 from sklearn.datasets import load_breast_cancer
 from sklearn.dummy import DummyClassifier
 
@@ -72,6 +74,39 @@ def test_a_worse_candidate_fails_with_exit_1(project):
     failure = ET.parse(project / "bad.xml").getroot().find("testsuite/testcase[@name='compare.roc_auc']/failure")
     assert failure is not None and "cancer:3 roc_auc 0.5000 vs cancer:1" in failure.get("message", "")
     assert "## conveyor check: FAILED" in (project / "bad.md").read_text()
+
+
+def test_the_generated_workflow_runs_as_plain_shell_in_a_git_repository(project, tmp_path):
+    """The GitHub workflow's own `run:` steps (install aside: this conveyor is already here), job after job, in a
+    git repository holding the project: check passes, then the newest version walks dev -> staging -> prod."""
+    with cv.Project.open(project) as proj:
+        good = proj.models.get("cancer:1")
+        register_model(proj.stores, proj.models.load(good.ref).model, "cancer", signature=good.signature,
+                       dataset=good.dataset, metrics=good.metrics, meta={"metric": "roc_auc"})  # cancer:4
+    conveyor("ci", "github", "--model", "cancer", cwd=project)
+    git = ["git", "-c", "core.hooksPath=/dev/null", "-c", "user.name=ci", "-c", "user.email=ci@example.com"]
+    subprocess.run([*git, "init", "-q"], cwd=project, check=True)
+    subprocess.run([*git, "add", "conveyor.yaml", "contracts", ".github"], cwd=project, check=True)
+    subprocess.run([*git, "commit", "-qm", "ci"], cwd=project, check=True)
+    workflow = yaml.safe_load((project / ".github/workflows/conveyor.yml").read_text())
+    summary = tmp_path / "step-summary.md"
+    env = {**os.environ, "CONVEYOR_USER": "ci-bot", "CONVEYOR_MODEL": workflow["env"]["CONVEYOR_MODEL"],
+           "CONVEYOR_REVISION": "abc123", "GITHUB_STEP_SUMMARY": str(summary),
+           "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
+    for name, job in workflow["jobs"].items():
+        for step in job["steps"]:
+            if "run" not in step or step.get("name") == "Install conveyor":
+                continue
+            done = subprocess.run(["bash", "-ec", step["run"]], cwd=project, env=env, capture_output=True,
+                                  text=True, timeout=300)
+            assert done.returncode == 0, f"{name}: {step['run']}\n{done.stdout}\n{done.stderr}"
+    assert _cases(project / "conveyor-junit.xml")["compare.roc_auc"] == "passed"
+    assert summary.read_text().startswith("## conveyor check: passed")
+    with cv.Project.open(project) as proj:
+        assert {env: proj.models.aliases("cancer")[env] for env in ("dev", "staging", "prod")} == \
+            {"dev": 4, "staging": 4, "prod": 4}
+        last = proj.models.audit()[-1]
+        assert (last.actor, last.subject, last.details["reason"]) == ("ci-bot", "cancer@prod", "CI abc123")
 
 
 def test_new_data_that_breaks_its_contract_fails_the_check(project):

@@ -12,6 +12,7 @@ from conveyor.cli.output import JsonOption, ProjectOption, emit_json, open_proje
 
 def register(app: typer.Typer) -> None:
     app.command("check")(check)
+    app.add_typer(ci_app, name="ci")
 
 
 def check(model: Annotated[str | None, typer.Option("--model", help="MODEL:N to check (default: the newest "
@@ -40,3 +41,44 @@ def check(model: Annotated[str | None, typer.Option("--model", help="MODEL:N to 
         failed = [c.name for c in report.cases if c.status == "failed"]
         raise CheckFailedError(f"{len(failed)} check(s) failed: {', '.join(failed)}.", field="check",
                                hint="See the table above (or --junit/--summary) for each check's detail.")
+
+
+ci_app = typer.Typer(help="Write the CI/CD workflow of this repository (check, then promote through the "
+                          "environments).", no_args_is_help=True)
+
+
+def _write_ci(kind: str, model: str | None, force: bool, project: Path | None, json: bool) -> None:
+    from conveyor.core.errors import BadInputError
+    from conveyor.project.ci import write_ci
+
+    with open_project(project) as proj:
+        names = proj.stores.registry.names()
+        name = model or proj.config.retrain.model or (names[0] if len(names) == 1 else None)
+        if name is None:
+            raise BadInputError("Which model does the workflow check and promote?", field="model",
+                                hint="Pass --model NAME (or set retrain.model in conveyor.yaml).")
+        path = write_ci(proj.root, kind, name, proj.config.environments.names(), force=force)
+    if json:
+        emit_json({"path": str(path), "model": name})
+        return
+    typer.echo(f"wrote {path} (checks and promotes {name!r}); commit it, and set the CONVEYOR_DB_URL and "
+               "CONVEYOR_ARTIFACTS secrets")
+
+
+ModelName = Annotated[str | None, typer.Option("--model", help="The model it checks and promotes.")]
+Force = Annotated[bool, typer.Option("--force", help="Replace an existing file.")]
+
+
+@ci_app.command("github")
+def ci_github(model: ModelName = None, force: Force = False, project: ProjectOption = None,
+              json: JsonOption = False) -> None:
+    """.github/workflows/conveyor.yml: check on pull requests, promote on main, prod through a protected
+    environment."""
+    _write_ci("github", model, force, project, json)
+
+
+@ci_app.command("gitlab")
+def ci_gitlab(model: ModelName = None, force: Force = False, project: ProjectOption = None,
+              json: JsonOption = False) -> None:
+    """.gitlab-ci.yml: check on every pipeline, promote on the default branch, prod as a manual job."""
+    _write_ci("gitlab", model, force, project, json)
