@@ -9,7 +9,8 @@ import typer
 
 from conveyor.cli.output import JsonOption, ProjectOption, emit_json, open_project
 
-app = typer.Typer(help="Deployment files: a Docker build context, Kubernetes manifests.", no_args_is_help=True)
+app = typer.Typer(help="Deployment files: a Docker build context, Kubernetes manifests, a Kustomize base with "
+                        "overlays.", no_args_is_help=True)
 
 ModelArg = Annotated[str, typer.Argument(help="MODEL@ALIAS, MODEL:N or MODEL.")]
 OutOption = Annotated[Path, typer.Option("--out", help="A new or empty folder to write into.")]
@@ -60,3 +61,21 @@ def k8s(model: ModelArg, out: OutOption,
         emit_json(summary)
         return
     typer.echo(f"wrote {', '.join(Path(f).name for f in summary['files'])} to {out} for {summary['model_version']}")
+
+
+@app.command("kustomize")
+def kustomize(model: Annotated[str, typer.Argument(help="The model name the serving replicas and the agent look "
+                                                        "after.")], out: OutOption,
+              image: Annotated[str | None, typer.Option("--image", help="Container image (with conveyor).")] = None,
+              project: ProjectOption = None, json: JsonOption = False) -> None:
+    """The platform (server, agent, serving replicas) as a Kustomize base with one overlay per environment:
+    `kubectl kustomize OUT/overlays/prod`. Store URLs come from the Secret conveyor-store, by reference."""
+    from conveyor.serve.kustomize import kustomize_tree
+
+    with open_project(project) as proj:
+        summary = kustomize_tree(model, proj.config.environments.names(), out, image=image)
+    if json:
+        emit_json(summary)
+        return
+    typer.echo(f"wrote {out}/base and overlays {', '.join(summary['overlays'])}; render one with "
+               f"`kubectl kustomize {out}/overlays/<env>`")
