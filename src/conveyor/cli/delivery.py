@@ -13,6 +13,7 @@ from conveyor.cli.output import JsonOption, ProjectOption, emit_json, open_proje
 def register(app: typer.Typer) -> None:
     app.command("check")(check)
     app.add_typer(ci_app, name="ci")
+    app.command("assess")(assess)
 
 
 def check(model: Annotated[str | None, typer.Option("--model", help="MODEL:N to check (default: the newest "
@@ -82,3 +83,24 @@ def ci_gitlab(model: ModelName = None, force: Force = False, project: ProjectOpt
               json: JsonOption = False) -> None:
     """.gitlab-ci.yml: check on every pipeline, promote on the default branch, prod as a manual job."""
     _write_ci("gitlab", model, force, project, json)
+
+
+def assess(html: Annotated[Path | None, typer.Option("--html", help="Write the assessment as a page.")] = None,
+           project: ProjectOption = None, json: JsonOption = False) -> None:
+    """The project's MLOps maturity (0 manual, 1 pipeline automation, 2 CI/CD, 3 monitoring + retraining + rollback
+    + governance): each criterion with its evidence, and what to do for the next level."""
+    from conveyor.project.assess import LEVELS
+    from conveyor.project.assess import assess as run_assess
+
+    with open_project(project) as proj:
+        maturity = run_assess(proj)
+    if html is not None:
+        html.write_text(maturity.html())
+    if json:
+        emit_json(maturity.to_dict())
+        return
+    table(f"MLOps maturity: level {maturity.level} ({LEVELS[maturity.level]})",
+          ["level", "criterion", "result", "evidence"],
+          [[c.level, c.id, "pass" if c.passed else "FAIL", c.evidence] for c in maturity.criteria])
+    for step in maturity.next_steps:
+        typer.echo(f"next: {step.fix}")
