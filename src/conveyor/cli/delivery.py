@@ -14,6 +14,7 @@ def register(app: typer.Typer) -> None:
     app.command("check")(check)
     app.add_typer(ci_app, name="ci")
     app.command("assess")(assess)
+    app.command("checkout")(checkout)
 
 
 def check(model: Annotated[str | None, typer.Option("--model", help="MODEL:N to check (default: the newest "
@@ -104,3 +105,19 @@ def assess(html: Annotated[Path | None, typer.Option("--html", help="Write the a
           [[c.level, c.id, "pass" if c.passed else "FAIL", c.evidence] for c in maturity.criteria])
     for step in maturity.next_steps:
         typer.echo(f"next: {step.fix}")
+
+
+def checkout(model: Annotated[str, typer.Argument(help="MODEL:N (or MODEL@ALIAS) to materialise.")],
+             dest: Annotated[Path, typer.Argument(metavar="DIR", help="A new or empty folder.")],
+             project: ProjectOption = None, json: JsonOption = False) -> None:
+    """Everything that made a model version: its dataset version's data, the code at the run's commit (a git
+    worktree), the run's full package lock and what was recorded (checkout.json)."""
+    from conveyor.project.checkout import checkout_model
+
+    with open_project(project) as proj:
+        summary = checkout_model(proj, model, dest)
+    if json:
+        emit_json(summary)
+        return
+    typer.echo(f"checked out {summary['model_version']} into {dest}: data {summary['data'] or '-'}, code at "
+               f"{(summary['commit'] or '-')[:12]}, requirements.lock")
