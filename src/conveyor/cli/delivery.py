@@ -15,6 +15,7 @@ def register(app: typer.Typer) -> None:
     app.add_typer(ci_app, name="ci")
     app.command("assess")(assess)
     app.command("checkout")(checkout)
+    app.command("reproduce")(reproduce)
 
 
 def check(model: Annotated[str | None, typer.Option("--model", help="MODEL:N to check (default: the newest "
@@ -121,3 +122,19 @@ def checkout(model: Annotated[str, typer.Argument(help="MODEL:N (or MODEL@ALIAS)
         return
     typer.echo(f"checked out {summary['model_version']} into {dest}: data {summary['data'] or '-'}, code at "
                f"{(summary['commit'] or '-')[:12]}, requirements.lock")
+
+
+def reproduce(run: Annotated[str, typer.Argument(help="Run id (or a unique prefix).")],
+              project: ProjectOption = None, json: JsonOption = False) -> None:
+    """Train again from a run's recorded dataset version, params, seed and trial budget, and compare the metrics
+    (exactly equal for a fixed trial count; the difference shown otherwise)."""
+    from conveyor.project.reproduce import reproduce_run
+
+    with open_project(project) as proj:
+        found = reproduce_run(proj, run)
+    if json:
+        emit_json(found)
+        return
+    table(f"{found['model_version']} reproduced as {found['reproduced_version']}: "
+          f"{'equal' if found['equal'] else 'different'}", ["metric", "original", "reproduced", "difference"],
+          [[k, found["original"].get(k), found["reproduced"].get(k), d] for k, d in found["difference"].items()])
