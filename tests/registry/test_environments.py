@@ -214,3 +214,9 @@ def test_authentication_on_switches_the_project_verbs(envproject, tiny_model, mo
     envproject.models.approve(request.id)
     assert envproject.models.get("churn@champion").ref == v1
     assert envproject.models.requests() == [] and len(envproject.models.requests(status=None)) == 1
+
+
+def test_retraining_and_the_agent_follow_champion_into_the_last_environment(envproject, tiny_model):
+    assert envproject.monitoring.agent("churn").policy.alias == "prod"  # retrain.environment: champion
+    with _project(envproject.root / "plain") as plain:
+        assert plain.monitoring.agent("churn").policy.alias == "champion"  # no environments: unchanged
