@@ -1,4 +1,4 @@
-"""The six metadata roles opened together on one URL, and the in-memory set.
+"""The metadata roles opened together on one URL, and the in-memory set.
 
 A metadata backend (see :mod:`conveyor.store.backends`) opens a :class:`MetadataRoles`: one object per role, all on
 the same database (so a SQL backend shares one engine, one connection pool and one schema migration among them),

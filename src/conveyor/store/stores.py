@@ -4,7 +4,7 @@
 ``predictions``, ``monitoring``, ``leases`` — and the ``artifacts`` store. Domain code asks for the role it needs
 (``stores.runs.log_metrics(...)``), so a role can move to another backend without touching it.
 
-Composition: ``Stores.open(db_url, artifacts_url)`` opens the six metadata roles on ``db_url`` (one database, one
+Composition: ``Stores.open(db_url, artifacts_url)`` opens the metadata roles on ``db_url`` (one database, one
 engine) and the artifact store on ``artifacts_url``; URL schemes resolve through
 :data:`conveyor.store.backends.STORE_BACKENDS`. The seam for a separate prediction log is ``predictions_url``: when
 given, the prediction log is opened on that URL (say ``CONVEYOR_PREDICTIONS_URL=postgresql://.../predictions``, a

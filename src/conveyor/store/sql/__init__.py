@@ -1,8 +1,8 @@
 """The SQL backend of the metadata roles: SQLite (WAL) by default, PostgreSQL through the same SQLAlchemy Core code.
 
-One module per role (``datasets``, ``runs``, ``registry``, ``predictions``, ``monitoring``, ``leases``), all on one
-:class:`~conveyor.store.sql.database.SqlDatabase` per URL. The schema is :mod:`conveyor.store.schema`, changed only
-through the Alembic migrations in ``conveyor/store/migrations``.
+One module per role (``datasets``, ``runs``, ``registry``, ``predictions``, ``monitoring``, ``leases``,
+``approvals``), all on one :class:`~conveyor.store.sql.database.SqlDatabase` per URL. The schema is
+:mod:`conveyor.store.schema`, changed only through the Alembic migrations in ``conveyor/store/migrations``.
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ __all__ = [
 
 
 def sql_roles(url: str) -> MetadataRoles:
-    """The six roles on the database at ``url``, sharing one engine (the schema upgraded once, here)."""
+    """The metadata roles on the database at ``url``, sharing one engine (the schema upgraded once, here)."""
     db = SqlDatabase(url)
     return MetadataRoles(url, SqlDatasetStore(db), SqlRunStore(db), SqlRegistryStore(db), SqlPredictionStore(db),
                          SqlMonitoringStore(db), SqlLeaseStore(db), SqlApprovalStore(db),
