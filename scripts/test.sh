@@ -14,6 +14,8 @@ have_pg() {
 missing=()
 have_pg || missing+=(postgresql)
 command -v chromium >/dev/null 2>&1 || missing+=(chromium)
+# kubectl renders the Kustomize overlays `conveyor deploy kustomize` writes (kubectl kustomize, no cluster needed)
+command -v kubectl >/dev/null 2>&1 || missing+=(kubectl)
 if ((${#missing[@]})); then
     echo "==> installing ${missing[*]}"
     sudo=()

@@ -34,3 +34,7 @@ def test_demo_runs_the_whole_loop_and_leaves_an_inspectable_project(tmp_path):
     champion = [v["model_version"] for v in versions if "champion" in v["aliases"]]
     assert champion == [summary["champion"]]
     assert summary["champion"] == "flights:2"
+    # the demo ends with its own maturity level, the one `conveyor assess` finds in the project it leaves
+    assessed = subprocess.run([sys.executable, "-m", "conveyor", "assess", "--json", "--project", str(keep)],
+                              capture_output=True, text=True, timeout=120, check=True)
+    assert json.loads(assessed.stdout)["level"] == summary["maturity"]

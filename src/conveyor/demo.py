@@ -120,6 +120,11 @@ def run_demo(*, keep: Path | None = None, fast: bool = False, html: Path | None 
             final = project.models.get("flights@champion")
             say(f"   {decision.decision}: {decision.reason}")
             say(f"   champion is now {final.ref}; audit trail of {project.models.verify()} rows verified")
+            from conveyor.project.assess import LEVELS, assess
+
+            maturity = assess(project)
+            say(f"   MLOps maturity of this project: level {maturity.level} ({LEVELS[maturity.level]}); "
+                f"next: {maturity.next_steps[0].fix if maturity.next_steps else 'nothing missing'}")
             seconds = time.monotonic() - started
             summary = {
                 "project": str(root) if keep else None,
@@ -136,6 +141,7 @@ def run_demo(*, keep: Path | None = None, fast: bool = False, html: Path | None 
                 "requests_rows": served,
                 "live_accuracy": window.performance.get("accuracy"),
                 "report": str(report_file) if keep or html else None,
+                "maturity": maturity.level,
                 "seconds": round(seconds, 1),
             }
             say(f"[bold green]Done in {seconds:.0f}s.[/bold green]"

@@ -95,7 +95,8 @@ def test_docker_context_bakes_a_loadable_model_and_runs_as_non_root(stores, regr
     assert re.search(r"^HEALTHCHECK .*", dockerfile, re.M) and "/v2/health/ready" in dockerfile
     assert '"serve", "price@champion", "--host", "0.0.0.0"' in dockerfile
     # the distribution users install, at the running version, with the extras this model's flavor needs
-    assert f'ARG CONVEYOR_SPEC="conveyor-mlops[serve]=={conveyor.__version__}"' in dockerfile
+    assert f'--find-links /tmp/wheels -r /tmp/requirements.lock "conveyor-mlops[serve]=={conveyor.__version__}"' \
+        in dockerfile
     assert summary["install"] == f"conveyor-mlops[serve]=={conveyor.__version__}" and "conveyor==" not in dockerfile
     assert dockerfile.index("COPY --chown=10001:10001 model/") < dockerfile.index("USER 10001")
     state = tmp_path / "image" / "model" / ".conveyor"
@@ -108,7 +109,7 @@ def test_docker_context_bakes_a_loadable_model_and_runs_as_non_root(stores, regr
         baked.close()
     pulled = docker_context(stores, "price@champion", tmp_path / "pulled", pull=True)
     text = (tmp_path / "pulled" / "Dockerfile").read_text()
-    assert pulled["mode"] == "pull" and "COPY" not in text and "CONVEYOR_DB_URL" in text
+    assert pulled["mode"] == "pull" and "model/" not in text and "CONVEYOR_DB_URL" in text
     with pytest.raises(BadInputError, match="not an empty folder"):
         docker_context(stores, "price@champion", tmp_path / "image")
 
@@ -127,7 +128,7 @@ def test_the_image_installs_the_extras_of_the_flavor(stores, regressor, tmp_path
     # the loaded model shows what is inside the pickle: its last step needs the xgboost extra, and the image gets it
     built = docker_context(stores, "auto:1", tmp_path / "image")
     assert built["install"] == f"conveyor-mlops[serve,xgboost]=={conveyor.__version__}"
-    assert f'CONVEYOR_SPEC="conveyor-mlops[serve,xgboost]=={conveyor.__version__}"' in (
+    assert f'"conveyor-mlops[serve,xgboost]=={conveyor.__version__}"' in (
         tmp_path / "image" / "Dockerfile").read_text()
     register_model(stores, regressor.model, "lgbm", signature=regressor.signature)
     assert docker_context(stores, "lgbm:1", tmp_path / "lgbm")["install"] == (

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from conveyor.store import open_metadata_roles
+from conveyor.store.approvals import ApprovalStore
 from conveyor.store.datasets import DatasetStore
 from conveyor.store.identities import IdentityStore
 from conveyor.store.leases import LeaseStore
@@ -81,3 +82,8 @@ def lease_store(roles: MetadataRoles) -> LeaseStore:
 @pytest.fixture
 def identity_store(roles: MetadataRoles) -> IdentityStore:
     return roles.identities
+
+
+@pytest.fixture
+def approval_store(roles: MetadataRoles) -> ApprovalStore:
+    return roles.approvals

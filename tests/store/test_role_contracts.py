@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from conveyor.store.roles import ROLE_NAMES, MetadataRoles
+from conveyor.testing.approval_store_contract import ApprovalStoreContract
 from conveyor.testing.dataset_store_contract import DatasetStoreContract
 from conveyor.testing.identity_store_contract import IdentityStoreContract
 from conveyor.testing.lease_store_contract import LeaseStoreContract
@@ -37,6 +38,10 @@ class TestLeases(LeaseStoreContract):
 
 
 class TestIdentities(IdentityStoreContract):
+    pass
+
+
+class TestApprovals(ApprovalStoreContract):
     pass
 
 

@@ -4,7 +4,19 @@ from __future__ import annotations
 
 import typer
 
-from conveyor.cli import audit, data, deploy, encryption, identities, lifecycle, models, monitoring, report, runs
+from conveyor.cli import (
+    audit,
+    data,
+    delivery,
+    deploy,
+    encryption,
+    identities,
+    lifecycle,
+    models,
+    monitoring,
+    report,
+    runs,
+)
 
 app = typer.Typer(
     name="conveyor",
@@ -19,6 +31,7 @@ app.add_typer(models.app, name="models")
 app.add_typer(deploy.app, name="deploy")
 app.add_typer(encryption.app, name="encryption")
 lifecycle.register(app)
+delivery.register(app)
 app.command("monitor")(monitoring.monitor)
 app.add_typer(monitoring.alerts_app, name="alerts")
 app.command("agent")(monitoring.agent)

@@ -9,7 +9,8 @@ import typer
 
 from conveyor.cli.output import JsonOption, ProjectOption, emit_json, open_project
 
-app = typer.Typer(help="Deployment files: a Docker build context, Kubernetes manifests.", no_args_is_help=True)
+app = typer.Typer(help="Deployment files: a Docker build context, Kubernetes manifests, a Kustomize base with "
+                        "overlays.", no_args_is_help=True)
 
 ModelArg = Annotated[str, typer.Argument(help="MODEL@ALIAS, MODEL:N or MODEL.")]
 OutOption = Annotated[Path, typer.Option("--out", help="A new or empty folder to write into.")]
@@ -22,12 +23,18 @@ def docker(model: ModelArg, out: OutOption,
            image: Annotated[str | None, typer.Option("--image", help="Image name for the build hint.")] = None,
            spec: Annotated[str | None, typer.Option("--spec", help="pip requirement installing conveyor "
                                                                    "(default: this version).")] = None,
+           wheel: Annotated[Path | None, typer.Option("--wheel", help="The conveyor-mlops wheel to ship (default: "
+                                                                      "built from this checkout).")] = None,
+           download: Annotated[bool, typer.Option("--download", help="Also download the locked packages' wheels "
+                                                                     "into the context (needs the index).")] = False,
            project: ProjectOption = None, json: JsonOption = False) -> None:
-    """A Dockerfile (slim base, non-root user, HEALTHCHECK) with the model baked in or pulled at start."""
+    """A build context: Dockerfile (slim base, non-root user, HEALTHCHECK), the wheel of this conveyor and a lock of
+    the packages the model was trained with, installed offline; the model baked in or pulled at start."""
     from conveyor.serve.deploy import docker_context
 
     with open_project(project) as proj:
-        summary = docker_context(proj.stores, model, out, pull=pull, image=image, spec=spec)
+        summary = docker_context(proj.stores, model, out, pull=pull, image=image, spec=spec, wheel=wheel,
+                                 download=download)
     if json:
         emit_json(summary)
         return
@@ -54,3 +61,21 @@ def k8s(model: ModelArg, out: OutOption,
         emit_json(summary)
         return
     typer.echo(f"wrote {', '.join(Path(f).name for f in summary['files'])} to {out} for {summary['model_version']}")
+
+
+@app.command("kustomize")
+def kustomize(model: Annotated[str, typer.Argument(help="The model name the serving replicas and the agent look "
+                                                        "after.")], out: OutOption,
+              image: Annotated[str | None, typer.Option("--image", help="Container image (with conveyor).")] = None,
+              project: ProjectOption = None, json: JsonOption = False) -> None:
+    """The platform (server, agent, serving replicas) as a Kustomize base with one overlay per environment:
+    `kubectl kustomize OUT/overlays/prod`. Store URLs come from the Secret conveyor-store, by reference."""
+    from conveyor.serve.kustomize import kustomize_tree
+
+    with open_project(project) as proj:
+        summary = kustomize_tree(model, proj.config.environments.names(), out, image=image)
+    if json:
+        emit_json(summary)
+        return
+    typer.echo(f"wrote {out}/base and overlays {', '.join(summary['overlays'])}; render one with "
+               f"`kubectl kustomize {out}/overlays/<env>`")

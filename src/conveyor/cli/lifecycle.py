@@ -20,7 +20,10 @@ def register(app: typer.Typer) -> None:
 def init(path: Annotated[Path | None, typer.Argument(help="Project folder (default: here).")] = None,
          name: Annotated[str | None, typer.Option("--name")] = None,
          project: Annotated[Path | None, typer.Option("--project", help="Project folder (the same as PATH).")]
-         = None, json: JsonOption = False) -> None:
+         = None,
+         environments: Annotated[bool, typer.Option("--environments", help="Add the environments dev, staging "
+                                                    "and prod (prod with approval) to conveyor.yaml.")] = False,
+         json: JsonOption = False) -> None:
     """Create a project: conveyor.yaml and the embedded store (.conveyor/)."""
     from conveyor.core.errors import BadInputError
     from conveyor.project import Project  # heavy imports only once a verb runs
@@ -30,7 +33,12 @@ def init(path: Annotated[Path | None, typer.Argument(help="Project folder (defau
         raise BadInputError(f"Two project folders given: {path} and --project {project}.", field="project",
                             hint="Give the folder once, as PATH or as --project.")
     with Project.init(path or project or Path("."), name=name) as created:
+        if environments and not created.config.environments.enabled:
+            from conveyor.core.config.sections.environments import DEFAULT_ENVIRONMENTS
+
+            created.configure("environments", **DEFAULT_ENVIRONMENTS)
         data = {"root": str(created.root), "name": created.config.name,
+                "environments": created.config.environments.names(),
                 "db": mask(created.stores.url), "artifacts": mask(created.stores.artifacts.url)}
     if json:
         emit_json(data)
@@ -113,6 +121,8 @@ def serve(model: Annotated[str, typer.Argument(help="MODEL@ALIAS, MODEL:N or MOD
           no_log: Annotated[bool, typer.Option("--no-log", help="Do not log predictions.")] = False,
           tls_cert: TlsCertOption = None,
           tls_key: TlsKeyOption = None,
+          env: Annotated[str | None, typer.Option("--env", help="Serve this environment's model (MODEL@ENV) with "
+                                                                "its serve settings.")] = None,
           project: ProjectOption = None,
           json: Annotated[bool, typer.Option("--json", help="Announce the server as one JSON document (model "
                                                             "version, URL, endpoints) instead of a banner.")]
@@ -120,7 +130,7 @@ def serve(model: Annotated[str, typer.Argument(help="MODEL@ALIAS, MODEL:N or MOD
     """Serve a model over HTTP: MLflow /invocations and the Open Inference Protocol (V2); follows the alias."""
     from conveyor.cli.serving import run_server, serve_token
 
-    run_server(model, host=host, port=port, workers=workers, project=project, json=json,
+    run_server(model, host=host, port=port, workers=workers, project=project, json=json, environment=env,
                tls=tls_options(tls_cert, tls_key),
                options={"shadow": shadow, "canary": canary, "token": serve_token(token_file, token),
                         "max_batch_size": max_batch_size, "max_wait_ms": max_wait_ms, "log_predictions": not no_log})

@@ -91,19 +91,90 @@ def show(ref: Annotated[str, typer.Argument(help="MODEL, MODEL:N or MODEL@ALIAS.
     typer.echo(f"  (full model card: conveyor models show {mv.ref} --card)")
 
 
+def _report_promotion(result, json: bool) -> None:
+    from conveyor.core.entities import ApprovalRequest
+
+    if not isinstance(result, ApprovalRequest):
+        _report_alias_change(result, "->", json)
+        return
+    if json:
+        emit_json({"status": "pending_approval", "request": result.id, "model": result.model,
+                   "version": result.version, "environment": result.environment, "requester": result.requester})
+        return
+    typer.echo(f"{result.ref} -> {result.model}@{result.environment} waits for approval: request {result.id} "
+               f"(another user runs `conveyor models approve {result.id}`)")
+
+
 @app.command("promote")
 def promote_cmd(ref: Annotated[str, typer.Argument(help="MODEL:N (or MODEL@ALIAS) to promote.")],
-                alias: Annotated[str, typer.Option("--alias", help="e.g. champion, challenger.")] = "champion",
+                alias: Annotated[str | None, typer.Option("--alias", help="e.g. champion, challenger.")] = None,
+                to: Annotated[str | None, typer.Option("--to", help="The environment to promote into (its order, "
+                                                                    "gates and approval apply).")] = None,
                 reason: Annotated[str, typer.Option("--reason")] = "",
                 override_gates: Annotated[bool, typer.Option(
                     "--override-gates", help="Promote despite failed quality gates (needs --reason; audited).",
                 )] = False,
                 project: ProjectOption = None, json: JsonOption = False) -> None:
-    """Point an alias at a model version (recorded in the audit trail). A version that failed its quality gates
-    is refused unless --override-gates is given with a --reason."""
+    """Point an alias at a model version (recorded in the audit trail), or with --to ENV promote it into an
+    environment. A version that failed its quality gates is refused unless --override-gates is given with a
+    --reason; where an approval is needed the answer is a pending request."""
+    from conveyor.core.errors import BadInputError
+
+    if alias is not None and to is not None:
+        raise BadInputError("Give --alias or --to, not both.", field="to",
+                            hint="--to ENV promotes into an environment; --alias NAME points any other alias.")
     with open_project(project) as proj:
-        change = proj.models.promote(ref, alias, reason=reason, override_gates=override_gates)
+        if to is not None:
+            result = proj.models.promote_to(ref, to, reason=reason, override_gates=override_gates)
+        else:
+            result = proj.models.promote(ref, "champion" if alias is None else alias, reason=reason,
+                                         override_gates=override_gates)
+    _report_promotion(result, json)
+
+
+def _request_dict(r) -> dict:
+    return {"request": r.id, "model": r.model, "version": r.version, "environment": r.environment,
+            "requester": r.requester, "status": r.status, "reason": r.reason, "created_at": r.created_at,
+            "decided_by": r.decided_by, "decided_at": r.decided_at, "decision_reason": r.decision_reason}
+
+
+@app.command("requests")
+def requests_cmd(all_: Annotated[bool, typer.Option("--all", help="Decided requests too.")] = False,
+                 model: Annotated[str | None, typer.Option("--model", help="Only this model's.")] = None,
+                 project: ProjectOption = None, json: JsonOption = False) -> None:
+    """Promotions waiting for approval (with --all, decided ones too)."""
+    with open_project(project) as proj:
+        found = proj.models.requests(status=None if all_ else "pending", model=model)
+    rows = [_request_dict(r) for r in found]
+    if json:
+        emit_json(rows)
+        return
+    table("Approval requests", ["request", "model", "to", "requester", "status", "asked", "decided by"],
+          [[r["request"], f"{r['model']}:{r['version']}", r["environment"], r["requester"], r["status"],
+            when(r["created_at"]), r["decided_by"] or "-"] for r in rows])
+
+
+@app.command("approve")
+def approve_cmd(request: Annotated[str, typer.Argument(help="The request's id (conveyor models requests).")],
+                reason: Annotated[str, typer.Option("--reason")] = "",
+                project: ProjectOption = None, json: JsonOption = False) -> None:
+    """Approve another user's promotion request and carry it out (audited; a requester never approves its own)."""
+    with open_project(project) as proj:
+        change = proj.models.approve(request, reason=reason)
     _report_alias_change(change, "->", json)
+
+
+@app.command("reject")
+def reject_cmd(request: Annotated[str, typer.Argument(help="The request's id (conveyor models requests).")],
+               reason: Annotated[str, typer.Option("--reason")] = "",
+               project: ProjectOption = None, json: JsonOption = False) -> None:
+    """Reject another user's promotion request (audited); nothing moves."""
+    with open_project(project) as proj:
+        decided = proj.models.reject(request, reason=reason)
+    if json:
+        emit_json(_request_dict(decided))
+        return
+    typer.echo(f"rejected request {decided.id} ({decided.ref} -> {decided.environment})")
 
 
 @app.command("rollback")

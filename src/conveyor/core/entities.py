@@ -180,3 +180,26 @@ class AgentJob:
     attempts: int = 1
     result: dict[str, Any] = field(default_factory=dict)
     created_at: float = field(default_factory=now)
+
+
+@dataclass
+class ApprovalRequest:
+    """A promotion waiting for another user's approval: ``MODEL:VERSION`` into ``environment`` (an alias), asked
+    by ``requester``; ``status`` is pending, then approved or rejected by ``decided_by``."""
+
+    id: str
+    model: str
+    version: int
+    environment: str
+    requester: str
+    status: str = "pending"  # pending | approved | rejected
+    reason: str = ""
+    details: dict[str, Any] = field(default_factory=dict)
+    created_at: float = field(default_factory=now)
+    decided_by: str | None = None
+    decided_at: float | None = None
+    decision_reason: str = ""
+
+    @property
+    def ref(self) -> str:
+        return f"{self.model}:{self.version}"

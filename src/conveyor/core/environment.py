@@ -34,8 +34,21 @@ def package_versions() -> dict[str, str]:
     return found
 
 
+@functools.lru_cache(maxsize=1)
+def package_lock() -> str:
+    """Every installed distribution as ``name==version``, one a line, sorted: the run's full package lock (what
+    `conveyor checkout` writes for a colleague to rebuild the environment)."""
+    found: dict[str, str] = {}
+    for dist in metadata.distributions():
+        name = (dist.metadata["Name"] or "").strip()
+        if name and name.lower() not in found:
+            found[name.lower()] = f"{name}=={dist.version}"
+    return "\n".join(found[key] for key in sorted(found))
+
+
 def environment_tags(folder: Path) -> dict[str, str]:
-    tags = {"python": platform.python_version(), "platform": platform.platform(terse=True)}
+    tags = {"python": platform.python_version(), "platform": platform.platform(terse=True),
+            "packages.lock": package_lock()}
     tags.update({f"pkg.{k}": v for k, v in package_versions().items()})
     sha, dirty = git_commit(folder)
     if sha:

@@ -22,6 +22,7 @@ Tree (every subclass, wherever it is defined; tests/core/test_errors.py checks i
     ├── AuthenticationError    (exit 2, HTTP 401)  a missing, unknown, expired or revoked token (one message for all)
     │   └── ThrottledError       (HTTP 429)        too many failed tokens from one source: wait
     ├── PermissionDeniedError  (exit 2, HTTP 403)  the identity's role does not allow the action
+    ├── ForbiddenError         (exit 2, HTTP 403)  not this caller's to do (approving its own request)
     ├── MissingDependencyError (exit 2, HTTP 501)  an optional package is not installed; names the extra
     └── StoreError             (exit 2, HTTP 503)  a backend that cannot be reached or upgraded
 
@@ -141,3 +142,10 @@ class MissingDependencyError(ConveyorError, ImportError):
 class StoreError(ConveyorError):
     code = "store_unavailable"
     http_status = 503
+
+
+class ForbiddenError(ConveyorError):
+    """The caller may not do this (e.g. approve its own request)."""
+
+    code = "forbidden"
+    http_status = 403

@@ -8,6 +8,7 @@ from typing import Any
 
 from conveyor.execution import get_executor
 from conveyor.project._base import ProjectState as Project
+from conveyor.registry.environments import PromotionPolicy
 from conveyor.stats import DriftPolicy
 from conveyor.train.budget import parse_budget
 
@@ -68,3 +69,47 @@ def drift_policy(project: Project) -> DriftPolicy:
     """How every verb judges drift (`conveyor monitor`, `data diff`, `retrain`, the agent): the monitor: section's
     tests and thresholds, so the same window gets the same verdict from each."""
     return DriftPolicy(**project.config.monitor.drift_policy())
+
+
+def authentication_on(project: Project) -> bool:
+    """Is authentication on (users exist)? Approvals are enforced only then; with no users a promotion that needs
+    one goes ahead and its audit row says "approval skipped: no users". The one place that decides it."""
+    from conveyor.security import authentication_on as identities_exist
+
+    return identities_exist(project.stores)
+
+
+def promotion_policy(project: Project) -> PromotionPolicy:
+    """What `conveyor models promote` obeys: environments:, registry.protected and whether authentication is on."""
+    config = project.config
+    return PromotionPolicy(config.environments, tuple(config.registry.protected), authentication_on(project),
+                           _improvement)
+
+
+def _improvement(metric: str, new: float, old: float) -> float:
+    from conveyor.evaluate.metrics import improvement  # deferred: scikit-learn
+
+    return improvement(metric, new, old)
+
+
+def serving_target(project: Project, model: str, environment: str | None = None) -> tuple[str, dict[str, Any]]:
+    """What `conveyor serve MODEL [--env ENV]` serves and the environment's serve settings (over serve:; the
+    command line wins over both). ``MODEL@champion``/``@challenger`` name their environment where there are
+    environments."""
+    from conveyor.core.errors import BadInputError
+    from conveyor.core.refs import ModelRef
+
+    policy = promotion_policy(project)
+    parsed = ModelRef.parse(model)
+    if environment is None:
+        if parsed.alias is None:
+            return model, {}
+        return str(ModelRef(parsed.name, alias=policy.alias_for(parsed.alias))), {}
+    if parsed.alias is not None or parsed.version is not None:
+        raise BadInputError(f"--env {environment} serves the environment's model: give the model's name, not "
+                            f"{model!r}.", field="model", hint=f"conveyor serve {parsed.name} --env {environment}")
+    if not policy.enabled:
+        raise BadInputError(f"--env {environment}: conveyor.yaml has no environments.", field="env",
+                            hint="Add them with `conveyor init --environments`, or serve MODEL@ALIAS.")
+    target = policy.target(environment)
+    return f"{parsed.name}@{target}", policy.environments.get(target).serve.options()

@@ -8,10 +8,11 @@ import warnings
 from pathlib import Path
 from typing import Any, Protocol
 
-from conveyor.core.entities import AliasChange, AuditEntry, ModelVersion
+from conveyor.core.entities import AliasChange, ApprovalRequest, AuditEntry, ModelVersion
 from conveyor.core.refs import ModelRef
 from conveyor.project._base import LocalAPI
-from conveyor.registry import cards, importing, integrity, trust
+from conveyor.project._options import promotion_policy
+from conveyor.registry import cards, environments, importing, integrity, trust
 from conveyor.registry import models as registry
 from conveyor.registry.loaded import LoadedModel
 from conveyor.security import authorize
@@ -30,9 +31,20 @@ class ModelsAPI(Protocol):
 
     def load(self, ref: ModelRefLike | ModelVersion) -> LoadedModel: ...
 
-    def promote(self, ref: str, alias: str, *, reason: str = "", override_gates: bool = False) -> AliasChange: ...
+    def promote(self, ref: str, alias: str, *, reason: str = "", override_gates: bool = False
+                ) -> AliasChange | ApprovalRequest: ...
 
     def rollback(self, name: str, alias: str = "champion", *, reason: str = "") -> AliasChange: ...
+
+    def promote_to(self, ref: str, environment: str, *, reason: str = "", override_gates: bool = False
+                   ) -> AliasChange | ApprovalRequest: ...
+
+    def requests(self, *, status: str | None = "pending", model: str | None = None
+                 ) -> builtins.list[ApprovalRequest]: ...
+
+    def approve(self, request_id: str, *, reason: str = "") -> AliasChange: ...
+
+    def reject(self, request_id: str, *, reason: str = "") -> ApprovalRequest: ...
 
     def import_(self, path: str | Path, name: str, *, data: str | None = None, trust: bool = False
                 ) -> ModelVersion: ...
@@ -50,8 +62,16 @@ class LocalModels(LocalAPI):
     """:class:`ModelsAPI` on this project's stores."""
 
     def get(self, ref: ModelRefLike) -> ModelVersion:
-        """``MODEL:N``, ``MODEL@ALIAS`` or ``MODEL`` (its newest version)."""
-        return registry.resolve_model(self.stores, ref)
+        """``MODEL:N``, ``MODEL@ALIAS`` or ``MODEL`` (its newest version); with environments ``@champion`` is the
+        last one and ``@challenger`` the one before it."""
+        return registry.resolve_model(self.stores, self._resolve_alias(ref))
+
+    def _resolve_alias(self, ref: ModelRefLike) -> ModelRef:
+        """``ref`` with ``@champion``/``@challenger`` named by their environment where there are environments."""
+        parsed = ref if isinstance(ref, ModelRef) else ModelRef.parse(ref)
+        if parsed.alias is None:
+            return parsed
+        return ModelRef(parsed.name, alias=promotion_policy(self._project).alias_for(parsed.alias))
 
     def aliases(self, name: str) -> dict[str, int]:
         return self.stores.registry.aliases(name)
@@ -60,14 +80,43 @@ class LocalModels(LocalAPI):
         """The model, ready to predict (its bytes checked against their hash first)."""
         return registry.load_model(self.stores, ref)
 
-    def promote(self, ref: str, alias: str, *, reason: str = "", override_gates: bool = False) -> AliasChange:
+    def promote(self, ref: str, alias: str, *, reason: str = "", override_gates: bool = False
+                ) -> AliasChange | ApprovalRequest:
         """Point ``alias`` at ``ref`` (audited); a version that failed its gates needs ``override_gates`` and a
-        reason."""
+        reason. With environments, ``champion``/``challenger`` promote into their environment (its order, gates
+        and approval) and an environment's own name is refused (use :meth:`promote_to`); a protected alias
+        (registry.protected) waits for an approval when authentication is on: the request is returned."""
+        policy = promotion_policy(self._project)
+        policy.check_alias(alias)
+        if (policy.enabled and alias in environments.ROLE_ALIASES) or policy.needs_approval(alias):
+            return environments.promote_to(self.stores, ref, alias, policy, reason=reason,
+                                           override_gates=override_gates)
         return registry.promote(self.stores, ref, alias, reason=reason, override_gates=override_gates)
+
+    def promote_to(self, ref: str, environment: str, *, reason: str = "", override_gates: bool = False
+                   ) -> AliasChange | ApprovalRequest:
+        """Promote into ``environment`` (its order, gates and approval): the alias change, or the pending
+        approval request where another user must approve (authentication on)."""
+        return environments.promote_to(self.stores, ref, environment, promotion_policy(self._project),
+                                       reason=reason, override_gates=override_gates)
+
+    def requests(self, *, status: str | None = "pending", model: str | None = None
+                 ) -> builtins.list[ApprovalRequest]:
+        """Approval requests (pending ones by default; ``status=None`` for all), oldest first."""
+        return self.stores.approvals.requests(status, model)
+
+    def approve(self, request_id: str, *, reason: str = "") -> AliasChange:
+        """Approve another user's request and carry out its promotion (checked again now; audited)."""
+        return environments.approve(self.stores, request_id, promotion_policy(self._project), reason=reason)
+
+    def reject(self, request_id: str, *, reason: str = "") -> ApprovalRequest:
+        """Reject another user's request (audited); nothing moves."""
+        return environments.reject(self.stores, request_id, reason=reason)
 
     def rollback(self, name: str, alias: str = "champion", *, reason: str = "") -> AliasChange:
         """Move ``alias`` back to the version it held before its latest promotion."""
-        return registry.rollback(self.stores, name, alias, reason=reason)
+        return registry.rollback(self.stores, name, promotion_policy(self._project).alias_for(alias),
+                                 reason=reason)
 
     def import_(self, path: str | Path, name: str, *, data: str | None = None, trust: bool = False
                 ) -> ModelVersion:

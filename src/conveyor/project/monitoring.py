@@ -8,6 +8,7 @@ when first used, so `conveyor alerts` and `conveyor models list` do not wait for
 from __future__ import annotations
 
 import builtins
+import dataclasses
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -21,7 +22,7 @@ from conveyor.core.settings import STATE_DIR
 from conveyor.data import datasets
 from conveyor.monitor import alerts as alerting
 from conveyor.project._base import LocalAPI, write_page
-from conveyor.project._options import drift_policy, retrain_options
+from conveyor.project._options import drift_policy, promotion_policy, retrain_options
 from conveyor.registry import models
 
 if TYPE_CHECKING:
@@ -150,6 +151,7 @@ class LocalMonitoring(LocalAPI):
         from conveyor.pipeline.agent import Agent, policy_from_config  # deferred: the training stack
 
         policy = policy_from_config(self.config.retrain, self.config.monitor, model)
+        policy = dataclasses.replace(policy, alias=promotion_policy(self._project).alias_for(policy.alias))
         check_name(policy.model, "model name")
         self.alert_rules()  # an unknown notifier is reported before any work starts
         return Agent(self.stores, policy, retrain_options(self._project), self._alert_settings(),

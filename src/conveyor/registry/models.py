@@ -100,14 +100,10 @@ def failed_gates(version: ModelVersion) -> list[dict[str, Any]]:
     return [r for r in gates.get("rules", []) if not r.get("passed")]
 
 
-def promote(stores: Stores, ref: str, alias: str, *, reason: str = "", actor: str | None = None,
-            override_gates: bool = False) -> AliasChange:
-    """Point ``alias`` at a version. A version that failed a quality gate is refused, whoever asks (CLI, API,
-    retraining), unless ``override_gates`` is set with a ``reason``: the override and the failed rules are audited."""
-    check_name(alias, "alias")
-    version = resolve_model(stores, ref)
-    stores.signing.verify(version.ref, version.artifact, version.flavor, version.meta)
-    failed = failed_gates(version)
+def gate_check(version: ModelVersion, failed: list[dict[str, Any]], *, reason: str = "",
+               override_gates: bool = False) -> dict[str, Any]:
+    """The audit details of promoting ``version`` given the gate rules it ``failed`` (its training gates and any
+    environment's): CheckFailedError unless ``override_gates`` is set with a ``reason``."""
     details: dict[str, Any] = {"reason": reason}
     if failed and not override_gates:
         rules = "; ".join(f"{r['rule']} ({r['detail']})" for r in failed)
@@ -119,7 +115,19 @@ def promote(stores: Stores, ref: str, alias: str, *, reason: str = "", actor: st
             raise BadInputError("Overriding failed quality gates needs a reason.", field="reason",
                                 hint="Pass --reason 'why this model may ship anyway'.")
         details.update({"override_gates": True, "failed_gates": [r["rule"] for r in failed]})
-    note = AuditNote(actor or current_actor(), "promote", details)
+    return details
+
+
+def promote(stores: Stores, ref: str, alias: str, *, reason: str = "", actor: str | None = None,
+            override_gates: bool = False, details: dict[str, Any] | None = None) -> AliasChange:
+    """Point ``alias`` at a version. A version that failed a quality gate is refused, whoever asks (CLI, API,
+    retraining), unless ``override_gates`` is set with a ``reason``: the override and the failed rules are audited.
+    ``details`` adds to the audit row (an environment's gates, an approval)."""
+    check_name(alias, "alias")
+    version = resolve_model(stores, ref)
+    stores.signing.verify(version.ref, version.artifact, version.flavor, version.meta)
+    audited = gate_check(version, failed_gates(version), reason=reason, override_gates=override_gates)
+    note = AuditNote(actor or current_actor(), "promote", {**audited, **(details or {})})
     return stores.registry.set_alias(version.name, alias, version.version, audit=note)
 
 

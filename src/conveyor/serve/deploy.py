@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import re
 import shutil
+import subprocess
+import sys
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -21,7 +23,7 @@ import yaml
 from conveyor._version import __version__
 from conveyor.core.dependencies import DISTRIBUTION
 from conveyor.core.entities import ModelVersion
-from conveyor.core.errors import BadInputError
+from conveyor.core.errors import BadInputError, first_line
 from conveyor.core.refs import ModelRef
 from conveyor.registry.flavors import FLAVORS, get_flavor, requires_for
 from conveyor.registry.models import load_model, resolve_model
@@ -32,19 +34,22 @@ BAKED_ROOT = "/srv/conveyor"
 _DOCKERFILE = """\
 # Serves {ref} with conveyor {version}. Build: docker build -t {image} .
 # At run time, CONVEYOR_SERVE_TOKEN (if set) makes every endpoint but health and metrics need a bearer token.
-FROM python:3.11-slim
+FROM python:{python}-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
-ARG CONVEYOR_SPEC="{spec}"
-RUN pip install "$CONVEYOR_SPEC" \\
+# Installed offline from this folder: the wheel of conveyor {version} and the packages the model was trained with
+# (requirements.lock); `conveyor deploy docker --download` puts the locked packages' wheels into wheels/ as well.
+COPY wheels/ /tmp/wheels/
+COPY requirements.lock /tmp/requirements.lock
+RUN {install} \\
+    && rm -rf /tmp/wheels /tmp/requirements.lock \\
     && groupadd --system --gid 10001 conveyor \\
     && useradd --system --uid 10001 --gid conveyor --home-dir {root} --shell /usr/sbin/nologin conveyor
 WORKDIR {root}
 {model_lines}USER 10001:10001
 EXPOSE {port}
 HEALTHCHECK --interval=10s --timeout=3s --start-period=30s --retries=3 \\
-    CMD python -c "import urllib.request as u; u.urlopen('http://127.0.0.1:{port}/v2/health/ready', timeout=2)" \
-    || exit 1
+    CMD ["python", "-c", "import urllib.request as u; u.urlopen('http://127.0.0.1:{port}/v2/health/ready', timeout=2)"]
 CMD ["conveyor", "serve", "{serve_ref}", "--host", "0.0.0.0", "--port", "{port}", "--project", "{root}"]
 """
 _BAKED = """\
@@ -127,23 +132,71 @@ def check_image(image: str) -> str:
     return image
 
 
+_SPEC = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*(\[[A-Za-z0-9_,.-]+\])?(==[A-Za-z0-9.+!-]+)?")
+
+
+def _checked(value: str, pattern: re.Pattern[str], field: str, what: str, example: str) -> str:
+    """A value written into the Dockerfile: one token, no newline, quote or shell syntax."""
+    if not pattern.fullmatch(value):
+        raise BadInputError(f"{field} must be {what}, got {value!r}.", field=field, hint=f"For example {example}.")
+    return value
+
+
+def recorded_lock(stores: Stores, version: ModelVersion) -> list[str]:
+    """``name==version`` of the packages the model was trained with (its run's ``pkg.*`` tags; this environment's
+    for a model with no run), conveyor itself left out (it comes from the wheel)."""
+    from conveyor.core.environment import package_versions
+
+    run = stores.runs.get(version.run_id) if version.run_id else None
+    recorded = {k[4:]: v for k, v in run.tags.items() if k.startswith("pkg.")} if run else {}
+    recorded = recorded or package_versions()
+    return [f"{name}=={pin}" for name, pin in sorted(recorded.items()) if name != DISTRIBUTION]
+
+
+def install_line(spec: str, wheels: str = "/tmp/wheels", lock: str = "/tmp/requirements.lock") -> str:
+    """The one install command of the image (a test runs it in a fresh virtual environment)."""
+    return f'pip install --no-cache-dir --no-index --find-links {wheels} -r {lock} "{spec}"'
+
+
+def _download(lock: Path, wheels: Path) -> None:
+    done = subprocess.run([sys.executable, "-m", "pip", "download", "--quiet", "--dest", str(wheels), "-r",
+                           str(lock)], capture_output=True, text=True, timeout=1800)
+    if done.returncode != 0:
+        raise BadInputError(f"pip download of the locked packages failed: {first_line(done.stderr)}",
+                            field="--download", hint="Check the package index is reachable, or fill wheels/ "
+                                                     "yourself: pip download -r requirements.lock -d wheels")
+
+
 def docker_context(stores: Stores, ref: str, out: Path, *, pull: bool = False, image: str | None = None,
-                   spec: str | None = None) -> dict[str, Any]:
+                   spec: str | None = None, wheel: Path | None = None, download: bool = False) -> dict[str, Any]:
+    from conveyor.serve.wheel import conveyor_wheel
+
     version = resolve_model(stores, ref)
-    image = check_image(image) if image is not None else f"conveyor-{version.name}:{version.version}"
-    spec = spec or install_spec(version, load_model(stores, version).model if version.flavor in FLAVORS else None)
+    image = check_image(image) if image is not None else f"conveyor-{version.name}:{version.version}".lower()
+    spec = _checked(spec or install_spec(version, load_model(stores, version).model
+                                         if version.flavor in FLAVORS else None), _SPEC, "--spec",
+                    "one pip requirement (NAME[EXTRAS]==VERSION)", f"{DISTRIBUTION}[serve]=={__version__}")
+    built = conveyor_wheel(wheel)
+    lock = recorded_lock(stores, version)
 
     def fill(staging: Path) -> None:
         serve_ref = ref if pull else _bake(stores, ref, staging / "model")
-        dockerfile = _DOCKERFILE.format(ref=version.ref, version=__version__, image=image, spec=spec, root=BAKED_ROOT,
-                                        port=PORT, serve_ref=serve_ref,
+        (staging / "wheels").mkdir()
+        shutil.copy2(built, staging / "wheels" / built.name)
+        (staging / "requirements.lock").write_text("".join(f"{line}\n" for line in lock))
+        if download:
+            _download(staging / "requirements.lock", staging / "wheels")
+        dockerfile = _DOCKERFILE.format(ref=version.ref, version=__version__, image=image, install=install_line(spec),
+                                        python=f"{sys.version_info[0]}.{sys.version_info[1]}",
+                                        root=BAKED_ROOT, port=PORT, serve_ref=serve_ref,
                                         model_lines=(_PULLED if pull else _BAKED).format(root=BAKED_ROOT))
         (staging / "Dockerfile").write_text(dockerfile)
         (staging / ".dockerignore").write_text("**/__pycache__\n*.pyc\n")
 
     _atomic_dir(out, fill)
     return {"model_version": version.ref, "image": image, "dockerfile": str(Path(out) / "Dockerfile"),
-            "mode": "pull" if pull else "baked", "install": spec}
+            "mode": "pull" if pull else "baked", "install": spec, "wheel": built.name, "lock": lock,
+            "install_line": install_line(spec)}
 
 
 def k8s_objects(ref: str, version_ref: str, *, image: str, replicas: int = 2, max_replicas: int = 10,

@@ -1,4 +1,4 @@
-"""The seven metadata roles opened together on one URL, and the in-memory set.
+"""The metadata roles opened together on one URL, and the in-memory set.
 
 A metadata backend (see :mod:`conveyor.store.backends`) opens a :class:`MetadataRoles`: one object per role, all on
 the same database (so a SQL backend shares one engine, one connection pool and one schema migration among them),
@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from conveyor.store.approvals import ApprovalStore, InMemoryApprovalStore
 from conveyor.store.datasets import DatasetStore, InMemoryDatasetStore
 from conveyor.store.identities import IdentityStore, InMemoryIdentityStore
 from conveyor.store.leases import InMemoryLeaseStore, LeaseStore
@@ -21,7 +22,7 @@ from conveyor.store.runs import InMemoryRunStore, RunStore
 
 __all__ = ["ROLE_NAMES", "MetadataRoles", "memory_roles"]
 
-ROLE_NAMES = ("datasets", "runs", "registry", "predictions", "monitoring", "leases", "identities")
+ROLE_NAMES = ("datasets", "runs", "registry", "predictions", "monitoring", "leases", "identities", "approvals")
 
 
 def _nothing() -> None:
@@ -40,6 +41,7 @@ class MetadataRoles:
     monitoring: MonitoringStore
     leases: LeaseStore
     identities: IdentityStore
+    approvals: ApprovalStore
     closer: Callable[[], None] = _nothing
 
     def close(self) -> None:
@@ -50,4 +52,4 @@ def memory_roles(url: str = "memory://") -> MetadataRoles:
     """A fresh, empty in-memory set: for tests, examples and throwaway sessions."""
     return MetadataRoles(url, InMemoryDatasetStore(url), InMemoryRunStore(url), InMemoryRegistryStore(url),
                          InMemoryPredictionStore(url), InMemoryMonitoringStore(url), InMemoryLeaseStore(url),
-                         InMemoryIdentityStore(url))
+                         InMemoryIdentityStore(url), InMemoryApprovalStore(url))

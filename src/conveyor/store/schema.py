@@ -210,3 +210,21 @@ grants = sa.Table(
     sa.Column("role", sa.String(16), nullable=False),
     sa.Column("created_at", sa.Float, nullable=False),
 )
+
+# migration 0009: promotions waiting for an approval
+approval_requests = sa.Table(
+    "approval_requests", metadata,
+    sa.Column("id", sa.String(32), primary_key=True),
+    sa.Column("model", sa.String(128), nullable=False),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("environment", sa.String(128), nullable=False),
+    sa.Column("requester", sa.String(256), nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("reason", sa.Text, nullable=False),
+    sa.Column("details", sa.JSON, nullable=False),
+    sa.Column("created_at", sa.Float, nullable=False),
+    sa.Column("decided_by", sa.String(256)),
+    sa.Column("decided_at", sa.Float),
+    sa.Column("decision_reason", sa.Text, nullable=False),
+    sa.Index("ix_approval_requests_status_created", "status", "created_at"),
+)

@@ -20,6 +20,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from conveyor.store.approvals import ApprovalStore
 from conveyor.store.artifacts import ArtifactStore, InMemoryArtifactStore
 from conveyor.store.backends import open_artifact_store, open_metadata_roles
 from conveyor.store.datasets import DatasetStore
@@ -50,6 +51,7 @@ class Stores:
     leases: LeaseStore
     artifacts: ArtifactStore
     identities: IdentityStore
+    approvals: ApprovalStore
     url: str = "memory://"
     closers: list[Callable[[], None]] = field(default_factory=list, repr=False)
     #: model artifact signing (``security.models``); set by the project that opens the stores
@@ -62,7 +64,7 @@ class Stores:
         log = predictions or roles
         closers = [roles.close] + ([log.close] if log is not roles else [])
         return cls(roles.datasets, roles.runs, roles.registry, log.predictions, roles.monitoring, roles.leases,
-                   artifacts, roles.identities, roles.url, closers)
+                   artifacts, roles.identities, roles.approvals, roles.url, closers)
 
     @classmethod
     def open(cls, db_url: str, artifacts_url: str, *, predictions_url: str | None = None,

@@ -49,6 +49,9 @@ def render() -> str:
         parts.append(f"## `{section.section}:`\n\n{' '.join((section.__doc__ or '').split())}\n")
         parts.append("| key | value | default | what it does |\n|---|---|---|---|")
         parts.extend(_rows(section, section.section))
+        entry = getattr(section, "entry", None)  # a section whose keys are names (environments.<name>)
+        if entry is not None:
+            parts.extend(_rows(entry, f"{section.section}.<name>"))
         parts.append("")
     moved = legacy_keys()
     if moved:

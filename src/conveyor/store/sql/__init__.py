@@ -1,15 +1,15 @@
 """The SQL backend of the metadata roles: SQLite (WAL) by default, PostgreSQL through the same SQLAlchemy Core code.
 
 One module per role (``datasets``, ``runs``, ``registry``, ``predictions``, ``monitoring``, ``leases``,
-``identities``), all on one
-:class:`~conveyor.store.sql.database.SqlDatabase` per URL. The schema is :mod:`conveyor.store.schema`, changed only
-through the Alembic migrations in ``conveyor/store/migrations``.
+``identities``, ``approvals``), all on one :class:`~conveyor.store.sql.database.SqlDatabase` per URL. The schema
+is :mod:`conveyor.store.schema`, changed only through the Alembic migrations in ``conveyor/store/migrations``.
 """
 
 from __future__ import annotations
 
 from conveyor.store.backends import StoreBackend
 from conveyor.store.roles import MetadataRoles
+from conveyor.store.sql.approvals import SqlApprovalStore
 from conveyor.store.sql.database import SqlDatabase, create_engine
 from conveyor.store.sql.datasets import SqlDatasetStore
 from conveyor.store.sql.identities import SqlIdentityStore
@@ -21,6 +21,7 @@ from conveyor.store.sql.runs import SqlRunStore
 
 __all__ = [
     "BACKEND",
+    "SqlApprovalStore",
     "SqlDatabase",
     "SqlDatasetStore",
     "SqlIdentityStore",
@@ -35,10 +36,11 @@ __all__ = [
 
 
 def sql_roles(url: str) -> MetadataRoles:
-    """The seven roles on the database at ``url``, sharing one engine (the schema upgraded once, here)."""
+    """The metadata roles on the database at ``url``, sharing one engine (the schema upgraded once, here)."""
     db = SqlDatabase(url)
     return MetadataRoles(url, SqlDatasetStore(db), SqlRunStore(db), SqlRegistryStore(db), SqlPredictionStore(db),
-                         SqlMonitoringStore(db), SqlLeaseStore(db), SqlIdentityStore(db), closer=db.close)
+                         SqlMonitoringStore(db), SqlLeaseStore(db), SqlIdentityStore(db), SqlApprovalStore(db),
+                         closer=db.close)
 
 
 BACKEND = StoreBackend(metadata=sql_roles)
