@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from conveyor.cli import data, deploy, lifecycle, models, monitoring, report, runs
+from conveyor.cli import data, deploy, features, lifecycle, models, monitoring, report, runs
 
 app = typer.Typer(
     name="conveyor",
@@ -17,6 +17,7 @@ app.add_typer(data.app, name="data")
 app.add_typer(runs.app, name="runs")
 app.add_typer(models.app, name="models")
 app.add_typer(deploy.app, name="deploy")
+app.add_typer(features.app, name="features")
 lifecycle.register(app)
 app.command("monitor")(monitoring.monitor)
 app.add_typer(monitoring.alerts_app, name="alerts")

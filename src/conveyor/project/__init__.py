@@ -9,13 +9,15 @@ named like the CLI's nouns, with methods named like its verbs:
     report = project.monitoring.monitor("churn@champion", current=new_ds)
 
 Each sub-API's public surface is a Protocol (:class:`DataAPI`, :class:`RunsAPI`, :class:`ModelsAPI`,
-:class:`MonitoringAPI`, :class:`TrainingAPI`) that a remote client can implement; ``Local*`` work on this
+:class:`MonitoringAPI`, :class:`TrainingAPI`,
+:class:`FeaturesAPI`) that a remote client can implement; ``Local*`` work on this
 machine's stores. This layer only composes the domain modules; the CLI and servers only translate to and from it.
 """
 
 from conveyor.project._base import LocalAPI, SubAPI
 from conveyor.project._project import Project, serving_app
 from conveyor.project.data import DataAPI, LocalData
+from conveyor.project.features import FeaturesAPI, LocalFeatures
 from conveyor.project.models import LocalModels, ModelsAPI
 from conveyor.project.monitoring import LocalMonitoring, MonitoringAPI
 from conveyor.project.runs import LocalRuns, RunsAPI
@@ -23,8 +25,10 @@ from conveyor.project.training import LocalTraining, TrainingAPI
 
 __all__ = [
     "DataAPI",
+    "FeaturesAPI",
     "LocalAPI",
     "LocalData",
+    "LocalFeatures",
     "LocalModels",
     "LocalMonitoring",
     "LocalRuns",

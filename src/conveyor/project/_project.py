@@ -20,6 +20,7 @@ from conveyor.execution import check_executor
 from conveyor.project._base import SubAPI
 from conveyor.project._deprecated import FlatAliases
 from conveyor.project.data import DataAPI, LocalData
+from conveyor.project.features import FeaturesAPI, LocalFeatures
 from conveyor.project.models import LocalModels, ModelsAPI
 from conveyor.project.monitoring import LocalMonitoring, MonitoringAPI
 from conveyor.project.runs import LocalRuns, RunsAPI
@@ -44,6 +45,7 @@ class Project(FlatAliases):
     models = SubAPI[ModelsAPI](LocalModels)
     monitoring = SubAPI[MonitoringAPI](LocalMonitoring)
     training = SubAPI[TrainingAPI](LocalTraining)
+    features = SubAPI[FeaturesAPI](LocalFeatures)
 
     def __init__(self, root: Path, config: ProjectConfig | dict[str, Any], stores: Stores,
                  settings: Settings | None = None) -> None:
