@@ -75,12 +75,16 @@ def frame(rows, columns):
 
 @settings(max_examples=150, deadline=None)
 @given(source_rows, entity_rows, st.sampled_from([None, DAY / 4, DAY, 2 * DAY]),
-       st.sampled_from([DAY / 24, DAY / 2, 3 * DAY]))
-def test_the_join_equals_the_brute_force_oracle(source, entities, ttl, window):
+       st.sampled_from([DAY / 24, DAY / 2, 3 * DAY]), st.booleans())
+def test_the_join_equals_the_brute_force_oracle(source, entities, ttl, window, integer_keys):
     src = frame(source, ["cid", "ts", "amount"]) if source else pd.DataFrame(
         {"cid": pd.Series([], dtype=object), "ts": pd.Series([], dtype="datetime64[ns]"),
          "amount": pd.Series([], dtype=float)})
     ent = frame(entities, ["cid", "ts"])
+    if integer_keys:  # integer keys without nulls take the join's fast path (their own codes)
+        numbers = {"a": 10, "b": 11, "c": 12, "d": 13}
+        for data in (src, ent):
+            data["cid"] = pd.Series([numbers.get(k, 12) for k in data["cid"]], dtype="int64", index=data.index)
     v = view(ttl, window)
     got = join(ent, "ts", [ViewInput(v, src, list(v.features))])
     assert len(got) == len(ent)  # never a row dropped

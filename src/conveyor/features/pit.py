@@ -49,6 +49,10 @@ def to_nanos(series: pd.Series, what: str) -> tuple[np.ndarray, np.ndarray]:
 def key_codes(left: pd.DataFrame, right: pd.DataFrame, keys: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
     """One integer per row naming its entity (equal keys, equal codes across both frames; -1 for a null key).
     A key that is numbers on one side and text on the other is compared as text."""
+    if len(keys) == 1:
+        fast = _integer_codes(left[keys[0]], right[keys[0]])
+        if fast is not None:
+            return fast
     codes: np.ndarray | None = None
     for key in keys:
         a, b = left[key], right[key]
@@ -66,6 +70,20 @@ def key_codes(left: pd.DataFrame, right: pd.DataFrame, keys: Sequence[str]) -> t
     return codes[:len(left)], codes[len(left):]
 
 
+def _integer_codes(a: pd.Series, b: pd.Series) -> tuple[np.ndarray, np.ndarray] | None:
+    """Integer keys without nulls are their own codes (shifted to start at 0) when their range is small enough
+    to leave room for the time rank in one int64; None otherwise (then they are factorised)."""
+    if not (pd.api.types.is_integer_dtype(a.dtype) and pd.api.types.is_integer_dtype(b.dtype)):
+        return None
+    if a.hasnans or b.hasnans or not len(a) or not len(b):
+        return None
+    x, y = a.to_numpy(dtype="int64"), b.to_numpy(dtype="int64")
+    low, high = min(x.min(), y.min()), max(x.max(), y.max())
+    if int(high) - int(low) + 1 > 1 << 31 or len(b) > 1 << 30:
+        return None
+    return x - low, y - low
+
+
 class PointInTime:
     """The sorted source of one view, ready to answer lookups for many entity rows at once."""
 
@@ -76,13 +94,25 @@ class PointInTime:
         e_time, e_ok = to_nanos(entities[entity_time], entity_time)
         f_time, f_ok = to_nanos(source[timestamp], timestamp)
         rows = np.flatnonzero(f_ok & (f_code >= 0))
-        order = np.lexsort((rows, f_time[rows], f_code[rows]))
-        self.rows = rows[order]  # source positions, sorted by (code, time, position)
-        self.codes = f_code[self.rows]
-        self.times = f_time[self.rows]
-        self.unique_times = np.unique(self.times)
+        times, codes = f_time[rows], f_code[rows]
+        # dense rank of each source time (1..K), then one stable sort by (code, rank): ties keep source order
+        by_time = np.argsort(times)
+        ordered = times[by_time]
+        new = np.ones(len(ordered), dtype=bool)
+        new[1:] = ordered[1:] != ordered[:-1]
+        rank = np.empty(len(times), dtype="int64")
+        rank[by_time] = np.cumsum(new)
+        self.unique_times = ordered[new]
         self.span = len(self.unique_times) + 1
-        self.composite = self.codes * self.span + np.searchsorted(self.unique_times, self.times, side="right")
+        composite = codes * self.span + rank
+        if len(rows) and int(composite.max()) < (1 << 62) // max(len(rows), 1):
+            order = np.argsort(composite * len(rows) + np.arange(len(rows)))  # unique keys: a fast unstable sort
+        else:
+            order = np.argsort(composite, kind="stable")
+        self.rows = rows[order]  # source positions, sorted by (code, time, position)
+        self.codes = codes[order]
+        self.times = times[order]
+        self.composite = composite[order]
         self.e_code, self.e_time = e_code, e_time
         self.e_ok = e_ok & (e_code >= 0)
         self.end = self._position(self.e_time)  # one past the last source row at or before t
@@ -95,8 +125,14 @@ class PointInTime:
         self.matched = matched
 
     def _position(self, times: np.ndarray) -> np.ndarray:
+        """For each entity row, one past the last source row of its entity at or before ``times``. The queries
+        are searched in sorted order (NumPy's binary search narrows from the previous key), then put back."""
         rank = np.searchsorted(self.unique_times, times, side="right")
-        return np.searchsorted(self.composite, self.e_code * self.span + rank, side="right")
+        queries = self.e_code * self.span + rank
+        order = np.argsort(queries, kind="stable")
+        found = np.empty(len(queries), dtype="int64")
+        found[order] = np.searchsorted(self.composite, queries[order], side="right")
+        return found
 
     def found(self, ttl: float | None) -> np.ndarray:
         """Whether each entity row has a source row at or before its time, within ``ttl`` seconds."""
