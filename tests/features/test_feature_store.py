@@ -126,6 +126,8 @@ def test_online_values_equal_the_offline_join_at_the_same_time(project):
             if row[name] is not None:
                 assert row[name] == pytest.approx(expected[name])
     assert project.features.get("customer_stats", [("c31",)]) == [None]
+    every = project.features.online_features([{"customer_id": "c1"}])  # default: every declared view
+    assert {"customer_stats__found", "spending__found", "big"} <= set(every[0])
     shown = project.features.show("customer_stats")
     assert shown["versions"][-1]["materialized"][-1]["written"] == done["written"]
 

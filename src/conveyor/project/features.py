@@ -55,7 +55,7 @@ class FeaturesAPI(Protocol):
 
     def get(self, view: str, keys: Sequence[Sequence[Any]]) -> builtins.list[dict[str, Any] | None]: ...
 
-    def online_features(self, entity_rows: Sequence[Mapping[str, Any]], features: Sequence[str]
+    def online_features(self, entity_rows: Sequence[Mapping[str, Any]], features: Sequence[str] | None = None
                         ) -> builtins.list[dict[str, Any]]: ...
 
 
@@ -161,12 +161,13 @@ class LocalFeatures(LocalAPI):
         with self._online() as store:
             return store.get(view, keys)
 
-    def online_features(self, entity_rows: Sequence[Mapping[str, Any]], features: Sequence[str]
+    def online_features(self, entity_rows: Sequence[Mapping[str, Any]], features: Sequence[str] | None = None
                         ) -> builtins.list[dict[str, Any]]:
         """Entity rows (dicts holding the views' keys) with the online values of ``features`` (``VIEW`` or
-        ``VIEW:col,...``) and ``<view>__found``: the columns a feature join gives training."""
+        ``VIEW:col,...``; default every declared view) and ``<view>__found``: the columns a feature join gives
+        training."""
         found = catalog.discover(self.root)
-        selected = self._selection(features, found)
+        selected = self._selection(list(found) if features is None else features, found)
         with self._online() as store:
             return join_online(store, selected, entity_rows)
 
@@ -256,7 +257,9 @@ def _instant(at: Any) -> pd.Timestamp:
 
 
 def online_features(project: ProjectState, entity_rows: Sequence[Mapping[str, Any]],
-                    features: Sequence[str]) -> builtins.list[dict[str, Any]]:
+                    features: Sequence[str] | None = None) -> builtins.list[dict[str, Any]]:
     """What ``serve`` calls to add online features to entity-key-only rows (the lead wires it): the same
-    columns, names and ``<view>__found`` flags as the offline join that trained the model."""
+    columns, names and ``<view>__found`` flags as the offline join that trained the model (``features``: the
+    ``VIEW[:col,...]`` specs of that join, recorded in the training dataset's ``meta.operation``; default every
+    declared view)."""
     return LocalFeatures(project).online_features(entity_rows, features)
