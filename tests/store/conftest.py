@@ -9,6 +9,7 @@ import pytest
 
 from conveyor.store import open_metadata_roles
 from conveyor.store.datasets import DatasetStore
+from conveyor.store.features import FeatureViewStore
 from conveyor.store.leases import LeaseStore
 from conveyor.store.monitoring import MonitoringStore
 from conveyor.store.predictions import PredictionStore
@@ -75,3 +76,8 @@ def monitoring_store(roles: MetadataRoles) -> MonitoringStore:
 @pytest.fixture
 def lease_store(roles: MetadataRoles) -> LeaseStore:
     return roles.leases
+
+
+@pytest.fixture
+def feature_view_store(roles: MetadataRoles) -> FeatureViewStore:
+    return roles.features

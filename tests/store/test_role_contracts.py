@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from conveyor.store.roles import ROLE_NAMES, MetadataRoles
 from conveyor.testing.dataset_store_contract import DatasetStoreContract
+from conveyor.testing.feature_view_store_contract import FeatureViewStoreContract
 from conveyor.testing.lease_store_contract import LeaseStoreContract
 from conveyor.testing.monitoring_store_contract import MonitoringStoreContract
 from conveyor.testing.prediction_store_contract import PredictionStoreContract
@@ -32,6 +33,10 @@ class TestMonitoring(MonitoringStoreContract):
 
 
 class TestLeases(LeaseStoreContract):
+    pass
+
+
+class TestFeatureViews(FeatureViewStoreContract):
     pass
 
 

@@ -21,12 +21,12 @@ from conveyor.core.errors import BadInputError, NotFoundError
 from conveyor.core.settings import STATE_DIR
 from conveyor.data import datasets, lineage, readers
 from conveyor.features import catalog, offline
-from conveyor.features.catalog import ViewRecords, ViewVersion
 from conveyor.features.online import OnlineStore, open_online_store
 from conveyor.features.online import online_features as join_online
 from conveyor.features.pit import to_nanos
 from conveyor.features.views import Feature, FeatureView
 from conveyor.project._base import LocalAPI, ProjectState
+from conveyor.store.features import FeatureViewVersion
 
 Entities: TypeAlias = "str | Path | pd.DataFrame"
 
@@ -36,7 +36,7 @@ class FeaturesAPI(Protocol):
 
     def views(self) -> dict[str, FeatureView]: ...
 
-    def apply(self, names: builtins.list[str] | None = None) -> builtins.list[tuple[ViewVersion, bool]]: ...
+    def apply(self, names: builtins.list[str] | None = None) -> builtins.list[tuple[FeatureViewVersion, bool]]: ...
 
     def list(self) -> builtins.list[dict[str, Any]]: ...
 
@@ -67,7 +67,7 @@ class LocalFeatures(LocalAPI):
         """Every view declared in features/*.yaml and features/*.py, by name."""
         return {name: view for name, (view, _) in catalog.discover(self.root).items()}
 
-    def apply(self, names: builtins.list[str] | None = None) -> builtins.list[tuple[ViewVersion, bool]]:
+    def apply(self, names: builtins.list[str] | None = None) -> builtins.list[tuple[FeatureViewVersion, bool]]:
         """Check each view against its source dataset and record its version (definition hash + source
         version); returns (version, whether it was new) per view."""
         found = catalog.discover(self.root)
@@ -85,10 +85,9 @@ class LocalFeatures(LocalAPI):
 
     def list(self) -> builtins.list[dict[str, Any]]:
         """Each declared view with its latest applied version (None when never applied or changed since)."""
-        records = self._records()
         out = []
         for name, (view, origin) in catalog.discover(self.root).items():
-            applied = records.versions(name)
+            applied = self.stores.features.versions(name)
             latest = applied[-1] if applied else None
             current = latest is not None and latest.definition_hash == view.definition_hash()
             out.append({"view": name, "origin": origin, "source": view.source, "entity": list(view.keys),
@@ -103,7 +102,7 @@ class LocalFeatures(LocalAPI):
         view = self._view(name, found)
         return {"view": name, "origin": found[name][1], "definition": view.to_dict(),
                 "definition_hash": view.definition_hash(),
-                "versions": [v.to_dict() for v in self._records().versions(name)]}
+                "versions": [v.to_dict() for v in self.stores.features.versions(name)]}
 
     # offline
     def join(self, entities: Entities, features: Sequence[str], *, timestamp: str | None = None
@@ -147,7 +146,7 @@ class LocalFeatures(LocalAPI):
             written = store.replace(view, zip(key_values, feature_values, strict=True))
         note = {"at": when.isoformat(), "entities": len(keys), "written": written,
                 "store": self.config.features.online_store, "done_at": time.time()}
-        self._records().note_materialized(version, note)
+        self.stores.features.note_materialized(view, version.version, note)
         return {"view": view, "version": version.ref, **note}
 
     def get(self, view: str, keys: Sequence[Sequence[Any]]) -> builtins.list[dict[str, Any] | None]:
@@ -172,9 +171,6 @@ class LocalFeatures(LocalAPI):
             return join_online(store, selected, entity_rows)
 
     # internals
-    def _records(self) -> ViewRecords:
-        return ViewRecords(self.root / STATE_DIR / "features" / "views.json")
-
     def _online(self) -> OnlineStore:
         section = self.config.features
         url = section.online_url or str(Path(STATE_DIR) / "online.db")
@@ -187,15 +183,15 @@ class LocalFeatures(LocalAPI):
             raise NotFoundError.for_name("feature view", name, found).with_field("view")
         return found[name][0]
 
-    def _record(self, view: FeatureView, origin: str) -> tuple[ViewVersion, bool, pd.DataFrame]:
+    def _record(self, view: FeatureView, origin: str) -> tuple[FeatureViewVersion, bool, pd.DataFrame]:
         source = datasets.resolve(self.stores, view.source)
         rows = offline.source_rows(view, datasets.load_frame(self.stores, source), source.ref)
         definition_hash = view.definition_hash()
         source_ref = lineage.full_ref(source)
-        record = ViewVersion(view=view.name, version=catalog.version_id(definition_hash, source_ref),
+        record = FeatureViewVersion(view=view.name, version=catalog.version_id(definition_hash, source_ref),
                              definition_hash=definition_hash, source=source_ref, definition=view.to_dict(),
                              origin=origin)
-        stored, created = self._records().record(record)
+        stored, created = self.stores.features.add(record)
         return stored, created, rows
 
     def _selection(self, features: Sequence[str], found: dict[str, tuple[FeatureView, str]]

@@ -179,3 +179,20 @@ agent_jobs = sa.Table(
     sa.Column("result", sa.JSON, nullable=False),
     sa.Column("created_at", sa.Float, nullable=False),
 )
+
+# migration 0010: feature view versions
+feature_view_versions = sa.Table(
+    "feature_view_versions", metadata,
+    sa.Column("seq", sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True, autoincrement=True),
+    sa.Column("view", sa.String(128), nullable=False),
+    sa.Column("version", sa.String(64), nullable=False),
+    sa.Column("definition_hash", sa.String(64), nullable=False),
+    sa.Column("source", sa.String(256), nullable=False),
+    sa.Column("definition", sa.JSON, nullable=False),
+    sa.Column("origin", sa.String(512), nullable=False),
+    sa.Column("applied_at", sa.Float, nullable=False),
+    sa.Column("materialized", sa.JSON, nullable=False),
+    sa.Column("previous", sa.BigInteger, nullable=False),  # the seq of the view's row before (0: none)
+    sa.Index("ix_feature_view_versions_view_seq", "view", "seq"),
+    sa.UniqueConstraint("view", "previous", name="uq_feature_view_versions_view_previous"),
+)

@@ -1,8 +1,8 @@
 """The SQL backend of the metadata roles: SQLite (WAL) by default, PostgreSQL through the same SQLAlchemy Core code.
 
-One module per role (``datasets``, ``runs``, ``registry``, ``predictions``, ``monitoring``, ``leases``), all on one
-:class:`~conveyor.store.sql.database.SqlDatabase` per URL. The schema is :mod:`conveyor.store.schema`, changed only
-through the Alembic migrations in ``conveyor/store/migrations``.
+One module per role (``datasets``, ``runs``, ``registry``, ``predictions``, ``monitoring``, ``leases``,
+``features``), all on one :class:`~conveyor.store.sql.database.SqlDatabase` per URL. The schema is
+:mod:`conveyor.store.schema`, changed only through the Alembic migrations in ``conveyor/store/migrations``.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from conveyor.store.backends import StoreBackend
 from conveyor.store.roles import MetadataRoles
 from conveyor.store.sql.database import SqlDatabase, create_engine
 from conveyor.store.sql.datasets import SqlDatasetStore
+from conveyor.store.sql.features import SqlFeatureViewStore
 from conveyor.store.sql.leases import SqlLeaseStore
 from conveyor.store.sql.monitoring import SqlMonitoringStore
 from conveyor.store.sql.predictions import SqlPredictionStore
@@ -21,6 +22,7 @@ __all__ = [
     "BACKEND",
     "SqlDatabase",
     "SqlDatasetStore",
+    "SqlFeatureViewStore",
     "SqlLeaseStore",
     "SqlMonitoringStore",
     "SqlPredictionStore",
@@ -35,7 +37,8 @@ def sql_roles(url: str) -> MetadataRoles:
     """The six roles on the database at ``url``, sharing one engine (the schema upgraded once, here)."""
     db = SqlDatabase(url)
     return MetadataRoles(url, SqlDatasetStore(db), SqlRunStore(db), SqlRegistryStore(db), SqlPredictionStore(db),
-                         SqlMonitoringStore(db), SqlLeaseStore(db), closer=db.close)
+                         SqlMonitoringStore(db), SqlLeaseStore(db), features=SqlFeatureViewStore(db),
+                         closer=db.close)
 
 
 BACKEND = StoreBackend(metadata=sql_roles)
