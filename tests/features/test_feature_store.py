@@ -161,6 +161,7 @@ def test_mistakes_are_named(project):
         project.features.apply()
 
 
+@pytest.mark.slow  # seven CLI processes
 def test_the_cli_verbs(project, tmp_path):
     root = project.root
     done = cli(root, "features", "apply", "--json")
