@@ -7,6 +7,7 @@
 #   bash bench/run.sh data [--gb 1.0] [--files 10000] [--rows 1000000] [--markdown PATH]
 #   bash bench/run.sh serving [--seconds S] [--loadtest-seconds S] [--json PATH]
 #   bash bench/run.sh security [--repeats N]
+#   bash bench/run.sh features [--feature-rows 1000000] [--entity-rows 100000] [--repeats 3] [--markdown PATH]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export MLFLOW_DISABLE_TELEMETRY=true
@@ -73,8 +74,18 @@ case "$benchmark" in
     [ -x "$python" ] || python="$(command -v python)"
     PYTHONPATH="$PWD/src${PYTHONPATH:+:$PYTHONPATH}" exec "$python" bench/security/bench_model_formats.py "$@"
     ;;
+  features)
+    venv=.bench/feast-venv
+    if [ ! -x "$venv/bin/python" ] || ! "$venv/bin/python" -c "import feast" 2>/dev/null; then
+      python3 -m venv "$venv"
+      "$venv/bin/pip" install --quiet feast pandas pyarrow
+    fi
+    python="${PYTHON:-.venv/bin/python}"
+    [ -x "$python" ] || python="$(command -v python)"
+    exec "$python" bench/features/bench_features.py "$@"
+    ;;
   *)
-    echo "usage: bash bench/run.sh tracking|demo|data|monitoring|automl|serving|security [options]   (options: --help)" >&2
+    echo "usage: bash bench/run.sh tracking|demo|data|monitoring|automl|serving|security|features [options]   (options: --help)" >&2
     exit 2
     ;;
 esac

@@ -9,13 +9,14 @@ have_pg() {
     compgen -G "/usr/lib/postgresql/*/bin/pg_ctl" >/dev/null
 }
 
-# Debian packages the tests need: PostgreSQL (the metadata store tests start a throwaway server) and Chromium
-# (HTML reports are opened headless and screenshotted).
+# Debian packages the tests need: PostgreSQL (the metadata store tests start a throwaway server), Chromium
+# (HTML reports are opened headless and screenshotted) and Redis (the online feature store's contract suite).
 missing=()
 have_pg || missing+=(postgresql)
 command -v chromium >/dev/null 2>&1 || missing+=(chromium)
 # kubectl renders the Kustomize overlays `conveyor deploy kustomize` writes (kubectl kustomize, no cluster needed)
 command -v kubectl >/dev/null 2>&1 || missing+=(kubectl)
+command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
 if ((${#missing[@]})); then
     echo "==> installing ${missing[*]}"
     sudo=()

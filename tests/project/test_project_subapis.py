@@ -16,7 +16,9 @@ import conveyor as cv
 from conveyor.core.errors import BadInputError, NotFoundError
 from conveyor.project import (
     DataAPI,
+    FeaturesAPI,
     LocalData,
+    LocalFeatures,
     LocalModels,
     LocalMonitoring,
     LocalRuns,
@@ -29,7 +31,8 @@ from conveyor.project import (
 from conveyor.registry.models import register_model
 
 PAIRS = [("data", DataAPI, LocalData), ("runs", RunsAPI, LocalRuns), ("models", ModelsAPI, LocalModels),
-         ("monitoring", MonitoringAPI, LocalMonitoring), ("training", TrainingAPI, LocalTraining)]
+         ("monitoring", MonitoringAPI, LocalMonitoring), ("training", TrainingAPI, LocalTraining),
+         ("features", FeaturesAPI, LocalFeatures)]
 
 
 def public(cls: type) -> dict[str, inspect.Signature]:
@@ -57,6 +60,7 @@ def test_method_names_follow_the_cli_verbs():
     assert {"list", "get", "promote", "rollback", "import_", "audit"} <= set(public(ModelsAPI))
     assert {"monitor", "alerts", "ack", "agent"} <= set(public(MonitoringAPI))
     assert {"train", "retrain"} <= set(public(TrainingAPI))
+    assert {"apply", "list", "show", "join", "materialize", "get"} <= set(public(FeaturesAPI))
 
 
 @pytest.fixture

@@ -10,6 +10,7 @@ import pytest
 from conveyor.store import open_metadata_roles
 from conveyor.store.approvals import ApprovalStore
 from conveyor.store.datasets import DatasetStore
+from conveyor.store.features import FeatureViewStore
 from conveyor.store.identities import IdentityStore
 from conveyor.store.leases import LeaseStore
 from conveyor.store.monitoring import MonitoringStore
@@ -87,3 +88,8 @@ def identity_store(roles: MetadataRoles) -> IdentityStore:
 @pytest.fixture
 def approval_store(roles: MetadataRoles) -> ApprovalStore:
     return roles.approvals
+
+
+@pytest.fixture
+def feature_view_store(roles: MetadataRoles) -> FeatureViewStore:
+    return roles.features

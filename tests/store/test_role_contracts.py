@@ -5,6 +5,7 @@ from __future__ import annotations
 from conveyor.store.roles import ROLE_NAMES, MetadataRoles
 from conveyor.testing.approval_store_contract import ApprovalStoreContract
 from conveyor.testing.dataset_store_contract import DatasetStoreContract
+from conveyor.testing.feature_view_store_contract import FeatureViewStoreContract
 from conveyor.testing.identity_store_contract import IdentityStoreContract
 from conveyor.testing.lease_store_contract import LeaseStoreContract
 from conveyor.testing.monitoring_store_contract import MonitoringStoreContract
@@ -42,6 +43,10 @@ class TestIdentities(IdentityStoreContract):
 
 
 class TestApprovals(ApprovalStoreContract):
+    pass
+
+
+class TestFeatureViews(FeatureViewStoreContract):
     pass
 
 

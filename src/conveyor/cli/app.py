@@ -10,6 +10,7 @@ from conveyor.cli import (
     delivery,
     deploy,
     encryption,
+    features,
     identities,
     lifecycle,
     models,
@@ -30,6 +31,7 @@ app.add_typer(runs.app, name="runs")
 app.add_typer(models.app, name="models")
 app.add_typer(deploy.app, name="deploy")
 app.add_typer(encryption.app, name="encryption")
+app.add_typer(features.app, name="features")
 lifecycle.register(app)
 delivery.register(app)
 app.command("monitor")(monitoring.monitor)

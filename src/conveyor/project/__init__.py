@@ -9,15 +9,16 @@ named like the CLI's nouns, with methods named like its verbs:
     report = project.monitoring.monitor("churn@champion", current=new_ds)
 
 Each sub-API's public surface is a Protocol (:class:`DataAPI`, :class:`RunsAPI`, :class:`ModelsAPI`,
-:class:`MonitoringAPI`, :class:`TrainingAPI`, :class:`IdentitiesAPI`, :class:`AuditAPI`) that a remote client can
-implement; ``Local*`` work on this machine's stores. This layer only composes the domain modules; the CLI and
-servers only translate to and from it.
+:class:`MonitoringAPI`, :class:`TrainingAPI`, :class:`IdentitiesAPI`, :class:`AuditAPI`, :class:`FeaturesAPI`) that a
+remote client can implement; ``Local*`` work on this machine's stores. This layer only composes the domain modules;
+the CLI and servers only translate to and from it.
 """
 
 from conveyor.project._base import LocalAPI, SubAPI
 from conveyor.project._project import Project, serving_app
 from conveyor.project.audit import AuditAPI, LocalAudit
 from conveyor.project.data import DataAPI, LocalData
+from conveyor.project.features import FeaturesAPI, LocalFeatures
 from conveyor.project.identities import IdentitiesAPI, LocalIdentities
 from conveyor.project.models import LocalModels, ModelsAPI
 from conveyor.project.monitoring import LocalMonitoring, MonitoringAPI
@@ -27,10 +28,12 @@ from conveyor.project.training import LocalTraining, TrainingAPI
 __all__ = [
     "AuditAPI",
     "DataAPI",
+    "FeaturesAPI",
     "IdentitiesAPI",
     "LocalAPI",
     "LocalAudit",
     "LocalData",
+    "LocalFeatures",
     "LocalIdentities",
     "LocalModels",
     "LocalMonitoring",

@@ -22,6 +22,7 @@ from conveyor.project._base import SubAPI
 from conveyor.project._deprecated import FlatAliases
 from conveyor.project.audit import AuditAPI, LocalAudit, audit_sealing, model_signing
 from conveyor.project.data import DataAPI, LocalData
+from conveyor.project.features import FeaturesAPI, LocalFeatures
 from conveyor.project.identities import IdentitiesAPI, LocalIdentities
 from conveyor.project.models import LocalModels, ModelsAPI
 from conveyor.project.monitoring import LocalMonitoring, MonitoringAPI
@@ -50,6 +51,7 @@ class Project(FlatAliases):
     training = SubAPI[TrainingAPI](LocalTraining)
     identities = SubAPI[IdentitiesAPI](LocalIdentities)
     audit_trail = SubAPI[AuditAPI](LocalAudit)  # `audit` is the deprecated flat alias of models.audit until 0.3
+    features = SubAPI[FeaturesAPI](LocalFeatures)
 
     def __init__(self, root: Path, config: ProjectConfig | dict[str, Any], stores: Stores,
                  settings: Settings | None = None) -> None:

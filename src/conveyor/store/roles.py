@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from conveyor.store.approvals import ApprovalStore, InMemoryApprovalStore
 from conveyor.store.datasets import DatasetStore, InMemoryDatasetStore
+from conveyor.store.features import FeatureViewStore, InMemoryFeatureViewStore
 from conveyor.store.identities import IdentityStore, InMemoryIdentityStore
 from conveyor.store.leases import InMemoryLeaseStore, LeaseStore
 from conveyor.store.monitoring import InMemoryMonitoringStore, MonitoringStore
@@ -22,7 +23,8 @@ from conveyor.store.runs import InMemoryRunStore, RunStore
 
 __all__ = ["ROLE_NAMES", "MetadataRoles", "memory_roles"]
 
-ROLE_NAMES = ("datasets", "runs", "registry", "predictions", "monitoring", "leases", "identities", "approvals")
+ROLE_NAMES = ("datasets", "runs", "registry", "predictions", "monitoring", "leases", "identities", "approvals",
+              "features")
 
 
 def _nothing() -> None:
@@ -42,6 +44,7 @@ class MetadataRoles:
     leases: LeaseStore
     identities: IdentityStore
     approvals: ApprovalStore
+    features: FeatureViewStore
     closer: Callable[[], None] = _nothing
 
     def close(self) -> None:
@@ -52,4 +55,4 @@ def memory_roles(url: str = "memory://") -> MetadataRoles:
     """A fresh, empty in-memory set: for tests, examples and throwaway sessions."""
     return MetadataRoles(url, InMemoryDatasetStore(url), InMemoryRunStore(url), InMemoryRegistryStore(url),
                          InMemoryPredictionStore(url), InMemoryMonitoringStore(url), InMemoryLeaseStore(url),
-                         InMemoryIdentityStore(url), InMemoryApprovalStore(url))
+                         InMemoryIdentityStore(url), InMemoryApprovalStore(url), features=InMemoryFeatureViewStore(url))

@@ -228,3 +228,20 @@ approval_requests = sa.Table(
     sa.Column("decision_reason", sa.Text, nullable=False),
     sa.Index("ix_approval_requests_status_created", "status", "created_at"),
 )
+
+# migration 0010: feature view versions
+feature_view_versions = sa.Table(
+    "feature_view_versions", metadata,
+    sa.Column("seq", sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True, autoincrement=True),
+    sa.Column("view", sa.String(128), nullable=False),
+    sa.Column("version", sa.String(64), nullable=False),
+    sa.Column("definition_hash", sa.String(64), nullable=False),
+    sa.Column("source", sa.String(256), nullable=False),
+    sa.Column("definition", sa.JSON, nullable=False),
+    sa.Column("origin", sa.String(512), nullable=False),
+    sa.Column("applied_at", sa.Float, nullable=False),
+    sa.Column("materialized", sa.JSON, nullable=False),
+    sa.Column("previous", sa.BigInteger, nullable=False),  # the seq of the view's row before (0: none)
+    sa.Index("ix_feature_view_versions_view_seq", "view", "seq"),
+    sa.UniqueConstraint("view", "previous", name="uq_feature_view_versions_view_previous"),
+)

@@ -1,8 +1,8 @@
 """The stores a project works on, composed role by role from URLs.
 
 ``Stores`` holds one object per role — ``datasets``, ``runs``, ``registry`` (with the audit trail),
-``predictions``, ``monitoring``, ``leases``, ``identities`` (users, service identities and their tokens) — and
-the ``artifacts`` store. Domain code asks for the role it needs
+``predictions``, ``monitoring``, ``leases``, ``identities`` (users, service identities and their tokens),
+``approvals``, ``features`` — and the ``artifacts`` store. Domain code asks for the role it needs
 (``stores.runs.log_metrics(...)``), so a role can move to another backend without touching it.
 
 Composition: ``Stores.open(db_url, artifacts_url)`` opens the metadata roles on ``db_url`` (one database, one
@@ -26,6 +26,7 @@ from conveyor.store.backends import open_artifact_store, open_metadata_roles
 from conveyor.store.datasets import DatasetStore
 from conveyor.store.encrypted_artifacts import EncryptedArtifactStore
 from conveyor.store.encryption import Keyring
+from conveyor.store.features import FeatureViewStore, InMemoryFeatureViewStore
 from conveyor.store.identities import IdentityStore
 from conveyor.store.leases import LeaseStore
 from conveyor.store.monitoring import MonitoringStore
@@ -56,6 +57,7 @@ class Stores:
     closers: list[Callable[[], None]] = field(default_factory=list, repr=False)
     #: model artifact signing (``security.models``); set by the project that opens the stores
     signing: ModelSigning = field(default_factory=ModelSigning, repr=False)
+    features: FeatureViewStore = field(default_factory=InMemoryFeatureViewStore)  # feature view versions
 
     @classmethod
     def from_roles(cls, roles: MetadataRoles, artifacts: ArtifactStore, *,
@@ -64,7 +66,7 @@ class Stores:
         log = predictions or roles
         closers = [roles.close] + ([log.close] if log is not roles else [])
         return cls(roles.datasets, roles.runs, roles.registry, log.predictions, roles.monitoring, roles.leases,
-                   artifacts, roles.identities, roles.approvals, roles.url, closers)
+                   artifacts, roles.identities, roles.approvals, roles.url, closers, features=roles.features)
 
     @classmethod
     def open(cls, db_url: str, artifacts_url: str, *, predictions_url: str | None = None,

@@ -6,6 +6,7 @@
 - ``check_family(family)``: a model family on tiny data for each task it declares (``family_check``);
 - ``check_flavor(flavor, model, rows)``: a model flavor's round trip, suffixes, native predictor and contributions
   (``flavor_check``);
+- the online feature store suite and a throwaway ``redis-server`` (``online_store_contract``);
 - the metadata and artifact store suites (``metadata_contract``, ``artifact_contract``), a throwaway PostgreSQL
   (``postgres``), a plug-in distribution writer (``plugins``) and helpers for conveyor's own tests (``browser``,
   ``processes``).

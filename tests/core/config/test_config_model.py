@@ -31,13 +31,14 @@ def test_an_empty_file_gives_every_section_its_defaults():
     config = ProjectConfig.parse({})
     assert config.name is None
     assert set(config.sections) == {"data", "train", "gates", "serve", "environments", "registry", "monitor", "alerts",
-                                   "retrain", "security"}
+                                   "retrain", "security", "features"}
     assert config.train.budget == 60.0 and config.train.search == "bayesian" and config.train.workers == 1
     assert config.monitor.window == 1000 and config.monitor.resource_interval == 5.0
     assert config.retrain.watch == 86400.0 and config.retrain.rollback.max_drop == 0.05
     assert config.retrain.on == ["drift", "performance", "new_data", "schedule"]
     assert config.data.on_error == "reject" and config.data.sensitive == []
     assert config.gates.rules() == {} and config.serve.options() == {}
+    assert config.features.online_store == "sqlite" and config.features.online_url is None
     assert config.section(MonitorSection) is config.monitor
 
 

@@ -1,8 +1,9 @@
 """The SQL backend of the metadata roles: SQLite (WAL) by default, PostgreSQL through the same SQLAlchemy Core code.
 
 One module per role (``datasets``, ``runs``, ``registry``, ``predictions``, ``monitoring``, ``leases``,
-``identities``, ``approvals``), all on one :class:`~conveyor.store.sql.database.SqlDatabase` per URL. The schema
-is :mod:`conveyor.store.schema`, changed only through the Alembic migrations in ``conveyor/store/migrations``.
+``identities``, ``approvals``, ``features``), all on one :class:`~conveyor.store.sql.database.SqlDatabase` per URL.
+The schema is :mod:`conveyor.store.schema`, changed only through the Alembic migrations in
+``conveyor/store/migrations``.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from conveyor.store.roles import MetadataRoles
 from conveyor.store.sql.approvals import SqlApprovalStore
 from conveyor.store.sql.database import SqlDatabase, create_engine
 from conveyor.store.sql.datasets import SqlDatasetStore
+from conveyor.store.sql.features import SqlFeatureViewStore
 from conveyor.store.sql.identities import SqlIdentityStore
 from conveyor.store.sql.leases import SqlLeaseStore
 from conveyor.store.sql.monitoring import SqlMonitoringStore
@@ -24,6 +26,7 @@ __all__ = [
     "SqlApprovalStore",
     "SqlDatabase",
     "SqlDatasetStore",
+    "SqlFeatureViewStore",
     "SqlIdentityStore",
     "SqlLeaseStore",
     "SqlMonitoringStore",
@@ -40,6 +43,7 @@ def sql_roles(url: str) -> MetadataRoles:
     db = SqlDatabase(url)
     return MetadataRoles(url, SqlDatasetStore(db), SqlRunStore(db), SqlRegistryStore(db), SqlPredictionStore(db),
                          SqlMonitoringStore(db), SqlLeaseStore(db), SqlIdentityStore(db), SqlApprovalStore(db),
+                         features=SqlFeatureViewStore(db),
                          closer=db.close)
 
 
