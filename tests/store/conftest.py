@@ -11,6 +11,7 @@ from conveyor.store import open_metadata_roles
 from conveyor.store.datasets import DatasetStore
 from conveyor.store.leases import LeaseStore
 from conveyor.store.monitoring import MonitoringStore
+from conveyor.store.pipelines import PipelineStore
 from conveyor.store.predictions import PredictionStore
 from conveyor.store.registry import RegistryStore
 from conveyor.store.roles import MetadataRoles
@@ -75,3 +76,8 @@ def monitoring_store(roles: MetadataRoles) -> MonitoringStore:
 @pytest.fixture
 def lease_store(roles: MetadataRoles) -> LeaseStore:
     return roles.leases
+
+
+@pytest.fixture
+def pipeline_store(roles: MetadataRoles) -> PipelineStore:
+    return roles.pipelines

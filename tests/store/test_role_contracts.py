@@ -6,6 +6,7 @@ from conveyor.store.roles import ROLE_NAMES, MetadataRoles
 from conveyor.testing.dataset_store_contract import DatasetStoreContract
 from conveyor.testing.lease_store_contract import LeaseStoreContract
 from conveyor.testing.monitoring_store_contract import MonitoringStoreContract
+from conveyor.testing.pipeline_store_contract import PipelineStoreContract
 from conveyor.testing.prediction_store_contract import PredictionStoreContract
 from conveyor.testing.registry_store_contract import RegistryStoreContract
 from conveyor.testing.run_store_contract import RunStoreContract
@@ -32,6 +33,10 @@ class TestMonitoring(MonitoringStoreContract):
 
 
 class TestLeases(LeaseStoreContract):
+    pass
+
+
+class TestPipelines(PipelineStoreContract):
     pass
 
 

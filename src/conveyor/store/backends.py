@@ -43,7 +43,7 @@ Kind = Literal["metadata", "artifacts"]
 
 @dataclass(frozen=True)
 class StoreBackend:
-    """What one URL scheme opens. ``metadata(url)`` opens the six metadata roles on one database;
+    """What one URL scheme opens. ``metadata(url)`` opens the metadata roles on one database;
     ``artifacts(url)`` opens an artifact store. A backend offers one or both."""
 
     metadata: Callable[[str], MetadataRoles] | None = None
@@ -99,7 +99,7 @@ def _opener(url: str, kind: Kind, field: str) -> Callable[[str], object]:
 
 
 def open_metadata_roles(url: str, *, field: str = "CONVEYOR_DB_URL") -> MetadataRoles:
-    """The six metadata roles on ``url`` (``field`` is the setting it came from, named in errors)."""
+    """The metadata roles on ``url`` (``field`` is the setting it came from, named in errors)."""
     roles = _opener(url, "metadata", field)(url)
     assert isinstance(roles, MetadataRoles)
     return roles

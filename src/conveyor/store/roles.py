@@ -1,4 +1,4 @@
-"""The six metadata roles opened together on one URL, and the in-memory set.
+"""The metadata roles opened together on one URL, and the in-memory set.
 
 A metadata backend (see :mod:`conveyor.store.backends`) opens a :class:`MetadataRoles`: one object per role, all on
 the same database (so a SQL backend shares one engine, one connection pool and one schema migration among them),
@@ -14,13 +14,14 @@ from dataclasses import dataclass
 from conveyor.store.datasets import DatasetStore, InMemoryDatasetStore
 from conveyor.store.leases import InMemoryLeaseStore, LeaseStore
 from conveyor.store.monitoring import InMemoryMonitoringStore, MonitoringStore
+from conveyor.store.pipelines import InMemoryPipelineStore, PipelineStore
 from conveyor.store.predictions import InMemoryPredictionStore, PredictionStore
 from conveyor.store.registry import InMemoryRegistryStore, RegistryStore
 from conveyor.store.runs import InMemoryRunStore, RunStore
 
 __all__ = ["ROLE_NAMES", "MetadataRoles", "memory_roles"]
 
-ROLE_NAMES = ("datasets", "runs", "registry", "predictions", "monitoring", "leases")
+ROLE_NAMES = ("datasets", "runs", "registry", "predictions", "monitoring", "leases", "pipelines")
 
 
 def _nothing() -> None:
@@ -38,6 +39,7 @@ class MetadataRoles:
     predictions: PredictionStore
     monitoring: MonitoringStore
     leases: LeaseStore
+    pipelines: PipelineStore
     closer: Callable[[], None] = _nothing
 
     def close(self) -> None:
@@ -47,4 +49,5 @@ class MetadataRoles:
 def memory_roles(url: str = "memory://") -> MetadataRoles:
     """A fresh, empty in-memory set: for tests, examples and throwaway sessions."""
     return MetadataRoles(url, InMemoryDatasetStore(url), InMemoryRunStore(url), InMemoryRegistryStore(url),
-                         InMemoryPredictionStore(url), InMemoryMonitoringStore(url), InMemoryLeaseStore(url))
+                         InMemoryPredictionStore(url), InMemoryMonitoringStore(url), InMemoryLeaseStore(url),
+                         InMemoryPipelineStore(url))

@@ -1,10 +1,10 @@
 """The stores a project works on, composed role by role from URLs.
 
 ``Stores`` holds one object per role — ``datasets``, ``runs``, ``registry`` (with the audit trail),
-``predictions``, ``monitoring``, ``leases`` — and the ``artifacts`` store. Domain code asks for the role it needs
+``predictions``, ``monitoring``, ``leases``, ``pipelines`` — and the ``artifacts`` store. Domain code asks for the role it needs
 (``stores.runs.log_metrics(...)``), so a role can move to another backend without touching it.
 
-Composition: ``Stores.open(db_url, artifacts_url)`` opens the six metadata roles on ``db_url`` (one database, one
+Composition: ``Stores.open(db_url, artifacts_url)`` opens the metadata roles on ``db_url`` (one database, one
 engine) and the artifact store on ``artifacts_url``; URL schemes resolve through
 :data:`conveyor.store.backends.STORE_BACKENDS`. The seam for a separate prediction log is ``predictions_url``: when
 given, the prediction log is opened on that URL (say ``CONVEYOR_PREDICTIONS_URL=postgresql://.../predictions``, a
@@ -22,6 +22,7 @@ from conveyor.store.backends import open_artifact_store, open_metadata_roles
 from conveyor.store.datasets import DatasetStore
 from conveyor.store.leases import LeaseStore
 from conveyor.store.monitoring import MonitoringStore
+from conveyor.store.pipelines import InMemoryPipelineStore, PipelineStore
 from conveyor.store.predictions import PredictionStore
 from conveyor.store.registry import RegistryStore
 from conveyor.store.roles import MetadataRoles, memory_roles
@@ -44,6 +45,7 @@ class Stores:
     artifacts: ArtifactStore
     url: str = "memory://"
     closers: list[Callable[[], None]] = field(default_factory=list, repr=False)
+    pipelines: PipelineStore = field(default_factory=InMemoryPipelineStore)
 
     @classmethod
     def from_roles(cls, roles: MetadataRoles, artifacts: ArtifactStore, *,
@@ -52,7 +54,7 @@ class Stores:
         log = predictions or roles
         closers = [roles.close] + ([log.close] if log is not roles else [])
         return cls(roles.datasets, roles.runs, roles.registry, log.predictions, roles.monitoring, roles.leases,
-                   artifacts, roles.url, closers)
+                   artifacts, roles.url, closers, roles.pipelines)
 
     @classmethod
     def open(cls, db_url: str, artifacts_url: str, *, predictions_url: str | None = None) -> Stores:

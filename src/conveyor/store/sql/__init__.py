@@ -13,6 +13,7 @@ from conveyor.store.sql.database import SqlDatabase, create_engine
 from conveyor.store.sql.datasets import SqlDatasetStore
 from conveyor.store.sql.leases import SqlLeaseStore
 from conveyor.store.sql.monitoring import SqlMonitoringStore
+from conveyor.store.sql.pipelines import SqlPipelineStore
 from conveyor.store.sql.predictions import SqlPredictionStore
 from conveyor.store.sql.registry import SqlRegistryStore
 from conveyor.store.sql.runs import SqlRunStore
@@ -23,6 +24,7 @@ __all__ = [
     "SqlDatasetStore",
     "SqlLeaseStore",
     "SqlMonitoringStore",
+    "SqlPipelineStore",
     "SqlPredictionStore",
     "SqlRegistryStore",
     "SqlRunStore",
@@ -32,10 +34,10 @@ __all__ = [
 
 
 def sql_roles(url: str) -> MetadataRoles:
-    """The six roles on the database at ``url``, sharing one engine (the schema upgraded once, here)."""
+    """The roles on the database at ``url``, sharing one engine (the schema upgraded once, here)."""
     db = SqlDatabase(url)
     return MetadataRoles(url, SqlDatasetStore(db), SqlRunStore(db), SqlRegistryStore(db), SqlPredictionStore(db),
-                         SqlMonitoringStore(db), SqlLeaseStore(db), closer=db.close)
+                         SqlMonitoringStore(db), SqlLeaseStore(db), SqlPipelineStore(db), closer=db.close)
 
 
 BACKEND = StoreBackend(metadata=sql_roles)
