@@ -1,9 +1,10 @@
-"""L1: the role stores (datasets, runs, registry + audit, prediction log, monitoring, job leases, pipeline runs) on SQLAlchemy
-(SQLite by default, PostgreSQL) or in memory, and the artifact store on fsspec (local folder, memory, S3).
+"""L1: the role stores (datasets, runs, registry + audit, prediction log, monitoring, job leases, pipeline runs)
+on SQLAlchemy (SQLite by default, PostgreSQL) or in memory, and the artifact store on fsspec (local folder, memory, S3).
 
 Nothing here knows about machine learning: it keeps records and bytes. Start from :class:`Stores`; each role's
 interface and contract is in the docstring of its module (``conveyor.store.datasets``, ``.runs``, ``.registry``,
-``.predictions``, ``.monitoring``, ``.leases``, ``.pipelines``); URL schemes resolve through ``conveyor.store.backends``.
+``.predictions``, ``.monitoring``, ``.leases``, ``.pipelines``); URL schemes resolve through
+``conveyor.store.backends``.
 """
 
 from conveyor.store.artifacts import ArtifactStore, FsspecArtifactStore, InMemoryArtifactStore

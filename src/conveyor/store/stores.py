@@ -1,8 +1,8 @@
 """The stores a project works on, composed role by role from URLs.
 
 ``Stores`` holds one object per role — ``datasets``, ``runs``, ``registry`` (with the audit trail),
-``predictions``, ``monitoring``, ``leases``, ``pipelines`` — and the ``artifacts`` store. Domain code asks for the role it needs
-(``stores.runs.log_metrics(...)``), so a role can move to another backend without touching it.
+``predictions``, ``monitoring``, ``leases``, ``pipelines`` — and the ``artifacts`` store. Domain code asks for the
+role it needs (``stores.runs.log_metrics(...)``), so a role can move to another backend without touching it.
 
 Composition: ``Stores.open(db_url, artifacts_url)`` opens the metadata roles on ``db_url`` (one database, one
 engine) and the artifact store on ``artifacts_url``; URL schemes resolve through
