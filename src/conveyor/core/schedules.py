@@ -29,7 +29,7 @@ class Schedule:
         if self.every is not None:
             return t + self.every
         croniter = require("croniter", CRON_EXTRA).croniter
-        start = dt.datetime.fromtimestamp(t, tz=dt.UTC)
+        start = dt.datetime.fromtimestamp(t, tz=dt.timezone.utc)
         return float(croniter(self.cron, start).get_next(float))
 
     def due(self, since: float, at: float) -> float | None:

@@ -53,6 +53,8 @@ class StepContext:
     step: str
     attempt: int
     stores: Any = None  # the project's Stores when the step runs in the runner's process, else None
+    trigger: str = "manual"
+    event: dict[str, Any] = field(default_factory=dict)  # what started the run (a trigger's details)
 
     def __getstate__(self) -> dict[str, Any]:  # stores stay behind when the step runs in another process
         return {**self.__dict__, "stores": None}
@@ -69,6 +71,7 @@ class Step:
     backoff: float = 1.0
     origin: tuple[str, str, str] | None = None  # ("file", path, attr) | ("module", module, attr)
     code: str = ""
+    cache: bool = True  # False: the step runs every time (it reads state no input names, e.g. the live champion)
 
     @property
     def upstream(self) -> list[str]:
@@ -238,5 +241,8 @@ def parse_triggers(raw: Any, where: str) -> list[Trigger]:
         if event == "new_data" and not target:
             raise BadInputError("Trigger new_data needs a dataset name.", field=f"{where}[{i}]",
                                 hint="Write new_data: churn.")
+        if event == "promotion" and (not target or "@" not in str(target)):
+            raise BadInputError("Trigger promotion needs the alias it watches, MODEL@ALIAS.", field=f"{where}[{i}]",
+                                hint="Write promotion: churn@champion.")
         found.append(Trigger(str(event), str(target) if target else None))
     return found

@@ -140,6 +140,7 @@ def _load_yaml(path: Path, shown: str) -> Pipeline:
         raise BadInputError(f"{shown} is not valid YAML: {first_line(exc)}", field=shown) from None
     if not isinstance(raw, dict):
         raise BadInputError(f"{shown} must be a mapping with name: and steps:.", field=shown)
+    raw = {("on" if key is True else key): value for key, value in raw.items()}  # YAML 1.1 reads a bare on: as true
     unknown = [k for k in raw if k not in PIPELINE_KEYS]
     if unknown:
         raise BadInputError(f"Unknown key {unknown[0]!r} in {shown}.", field=f"{shown}:{unknown[0]}",
@@ -166,14 +167,21 @@ def _load_yaml(path: Path, shown: str) -> Pipeline:
 def load_file(path: Path, root: Path | None = None) -> list[Pipeline]:
     """The pipelines one file defines."""
     shown = str(path.relative_to(root)) if root and path.is_relative_to(root) else str(path)
-    if path.suffix in (".yaml", ".yml"):
-        return [_load_yaml(path, shown)]
-    module = load_module(path)
-    found = [value for value in vars(module).values() if isinstance(value, Pipeline)]
-    for pipeline in found:
-        pipeline.where = shown
-        pipeline.order()
-    return found
+    try:
+        if path.suffix in (".yaml", ".yml"):
+            return [_load_yaml(path, shown)]
+        module = load_module(path)
+        found = [value for value in vars(module).values() if isinstance(value, Pipeline)]
+        for pipeline in found:
+            pipeline.where = shown
+            pipeline.order()
+        return found
+    except ConveyorError as exc:  # every message names the file; every field starts with it
+        if shown not in exc.message:
+            exc.message = f"{shown}: {exc.message}"
+        if not (exc.field or "").startswith(shown):
+            exc.field = f"{shown}:{exc.field}" if exc.field and not exc.field.startswith("/") else shown
+        raise
 
 
 def discover(root: Path, *, builtins: dict[str, Pipeline] | None = None) -> dict[str, Pipeline]:

@@ -147,10 +147,11 @@ def _split(step: Step, result: Any) -> dict[str, Any]:
 
 class _Run:
     def __init__(self, stores: Stores, pipeline: Pipeline, run: PipelineRun, done: dict[str, StepRecord],
-                 executor: str, max_workers: int | None, use_cache: bool, sleep: Callable[[float], None]) -> None:
+                 executor: str, max_workers: int | None, use_cache: bool, sleep: Callable[[float], None],
+                 event: dict[str, Any] | None = None) -> None:
         self.stores, self.pipeline, self.run = stores, pipeline, run
         self.done, self.executor_kind, self.max_workers = done, executor, max_workers
-        self.use_cache, self.sleep = use_cache, sleep
+        self.use_cache, self.sleep, self.event = use_cache, sleep, event or {}
         self.records: dict[str, StepRecord] = {r.step: r for r in stores.pipelines.steps(run.id)}
 
     def record(self, record: StepRecord) -> None:
@@ -175,7 +176,7 @@ class _Run:
         if fn is not None and "context" in inspect.signature(fn).parameters:
             in_process = self.executor_kind in ("inline", "threads")
             kwargs["context"] = StepContext(self.pipeline.name, self.run.id, step.name, record.attempts,
-                                            self.stores if in_process else None)
+                                            self.stores if in_process else None, self.run.trigger, self.event)
         self.record(record)
         return pool.submit(invoke, StepCall(step.origin, fn), kwargs)
 
@@ -202,8 +203,9 @@ class _Run:
                                                             pipeline=self.pipeline.name), exc)
                             bad_input = exc
                             break
-                        hit = self.stores.pipelines.find_cached(self.pipeline.name, step.name,
-                                                                record.cache_key) if self.use_cache else None
+                        hit = None
+                        if self.use_cache and step.cache:
+                            hit = self.stores.pipelines.find_cached(self.pipeline.name, step.name, record.cache_key)
                         if hit is not None:
                             record.status, record.cached, record.outputs = "succeeded", True, hit.outputs
                             record.started_at = record.ended_at = now()
@@ -260,17 +262,17 @@ class _Run:
 
 def run_pipeline(stores: Stores, pipeline: Pipeline, *, executor: str | None = None, max_workers: int | None = None,
                  trigger: str = "manual", use_cache: bool = True, run_id: str | None = None,
-                 sleep: Callable[[float], None] = time.sleep) -> PipelineRun:
+                 event: dict[str, Any] | None = None, sleep: Callable[[float], None] = time.sleep) -> PipelineRun:
     """Run every step of ``pipeline`` (cached steps skipped); returns the run as stored (status ``succeeded`` or
     ``failed``). Bad references raise a BadInputError/NotFoundError after recording the failed step."""
     order = pipeline.order()
     run = PipelineRun(run_id or new_id(), pipeline.name, trigger=trigger, dag=pipeline.dag(),
-                      params={s.name: s.params for s in order})
+                      params={"steps": {s.name: s.params for s in order}, "event": event or {}})
     stores.pipelines.add_run(run)
     for step in order:
         stores.pipelines.put_step(StepRecord(run.id, step.name, pipeline=pipeline.name))
     return _Run(stores, pipeline, run, {}, executor or pipeline.executor or "inline", max_workers, use_cache,
-                sleep).execute()
+                sleep, event).execute()
 
 
 def resume_run(stores: Stores, pipeline: Pipeline, run_id: str, *, executor: str | None = None,
@@ -287,4 +289,4 @@ def resume_run(stores: Stores, pipeline: Pipeline, run_id: str, *, executor: str
     done = {r.step: r for r in stores.pipelines.steps(run.id) if r.status == "succeeded" and r.step in pipeline.steps}
     stores.pipelines.update_run(run.id, status="running", ended_at=None, error=None)
     return _Run(stores, pipeline, run, done, executor or pipeline.executor or "inline", max_workers, use_cache,
-                sleep).execute()
+                sleep, run.params.get("event")).execute()

@@ -4,12 +4,16 @@ cannot disagree."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from conveyor.core.refs import check_name
 from conveyor.execution import get_executor
 from conveyor.project._base import ProjectState as Project
 from conveyor.stats import DriftPolicy
 from conveyor.train.budget import parse_budget
+
+if TYPE_CHECKING:
+    from conveyor.pipeline.agent import Agent
 
 
 def train_options(project: Project, *, executor: bool = True) -> dict[str, Any]:
@@ -68,3 +72,17 @@ def drift_policy(project: Project) -> DriftPolicy:
     """How every verb judges drift (`conveyor monitor`, `data diff`, `retrain`, the agent): the monitor: section's
     tests and thresholds, so the same window gets the same verdict from each."""
     return DriftPolicy(**project.config.monitor.drift_policy())
+
+
+def build_agent(project: Project, model: str | None = None) -> Agent:
+    """The retraining agent for ``model`` (default retrain.model) as conveyor.yaml configures it: what `conveyor
+    agent` and the built-in ``retrain`` pipeline run."""
+    from conveyor.monitor import alerts as alerting
+    from conveyor.pipeline.agent import Agent, policy_from_config  # deferred: the training stack
+
+    config = project.config
+    policy = policy_from_config(config.retrain, config.monitor, model)
+    check_name(policy.model, "model name")
+    alerting.parse_rules(config.alerts)  # an unknown notifier is reported before any work starts
+    return Agent(project.stores, policy, retrain_options(project), config.alerts.to_dict(),
+                 drift_policy=drift_policy(project))

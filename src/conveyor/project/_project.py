@@ -22,6 +22,7 @@ from conveyor.project._deprecated import FlatAliases
 from conveyor.project.data import DataAPI, LocalData
 from conveyor.project.models import LocalModels, ModelsAPI
 from conveyor.project.monitoring import LocalMonitoring, MonitoringAPI
+from conveyor.project.pipelines import LocalPipelines, PipelinesAPI
 from conveyor.project.runs import LocalRuns, RunsAPI
 from conveyor.project.training import LocalTraining, TrainingAPI
 from conveyor.store import Stores
@@ -44,6 +45,7 @@ class Project(FlatAliases):
     models = SubAPI[ModelsAPI](LocalModels)
     monitoring = SubAPI[MonitoringAPI](LocalMonitoring)
     training = SubAPI[TrainingAPI](LocalTraining)
+    pipelines = SubAPI[PipelinesAPI](LocalPipelines)
 
     def __init__(self, root: Path, config: ProjectConfig | dict[str, Any], stores: Stores,
                  settings: Settings | None = None) -> None:

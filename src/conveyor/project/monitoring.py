@@ -16,12 +16,11 @@ import pandas as pd
 from conveyor.core.durations import parse_duration
 from conveyor.core.entities import Alert, DatasetVersion, Sample
 from conveyor.core.errors import BadInputError
-from conveyor.core.refs import check_name
 from conveyor.core.settings import STATE_DIR
 from conveyor.data import datasets
 from conveyor.monitor import alerts as alerting
 from conveyor.project._base import LocalAPI, write_page
-from conveyor.project._options import drift_policy, retrain_options
+from conveyor.project._options import build_agent, drift_policy
 from conveyor.registry import models
 
 if TYPE_CHECKING:
@@ -140,10 +139,4 @@ class LocalMonitoring(LocalAPI):
     def agent(self, model: str | None = None) -> Agent:
         """The retraining agent for ``model`` (default retrain.model), configured from conveyor.yaml: the same
         drift tests as `conveyor monitor` and the same retraining options as `conveyor retrain`."""
-        from conveyor.pipeline.agent import Agent, policy_from_config  # deferred: the training stack
-
-        policy = policy_from_config(self.config.retrain, self.config.monitor, model)
-        check_name(policy.model, "model name")
-        self.alert_rules()  # an unknown notifier is reported before any work starts
-        return Agent(self.stores, policy, retrain_options(self._project), self.config.alerts.to_dict(),
-                     drift_policy=drift_policy(self._project))
+        return build_agent(self._project, model)
