@@ -9,7 +9,8 @@ Declared in Python (a :class:`Pipeline` and its ``@pipeline.step`` decorator, in
 * An **output** has a kind: ``dataset`` (the step returns a DataFrame, stored as a content-addressed dataset version;
   ``dataset:NAME`` names it), ``model`` (the step returns a model reference it registered, ``NAME:N``), ``value``
   (anything JSON). A step with one output returns it; with several, a dict by output name.
-* ``params`` are plain keyword arguments; a step function that takes ``context`` gets a :class:`StepContext`.
+* ``params`` are plain keyword arguments; ``cache: false`` runs a step every time (it reads something no input
+  names); a step function that takes ``context`` gets a :class:`StepContext`.
 """
 
 from __future__ import annotations
@@ -143,7 +144,8 @@ class Pipeline:
 
     def step(self, fn: Callable[..., Any] | None = None, *, name: str | None = None,
              inputs: dict[str, str] | None = None, outputs: dict[str, str] | None = None,
-             params: dict[str, Any] | None = None, retries: int = 0, backoff: str | float = "1s") -> Any:
+             params: dict[str, Any] | None = None, retries: int = 0, backoff: str | float = "1s",
+             cache: bool = True) -> Any:
         """Decorator: ``@pipeline.step(inputs={"raw": "dataset:churn@latest"}, outputs={"clean": "dataset"})``.
         The function is returned unchanged, so it stays importable (other processes load it by name)."""
 
@@ -151,7 +153,8 @@ class Pipeline:
             path = inspect.getsourcefile(func) or ""
             origin = ("file", path, func.__name__) if path else ("module", func.__module__, func.__name__)
             self.add(Step(name or func.__name__, func, dict(inputs or {}), dict(outputs or {"result": "value"}),
-                          dict(params or {}), retries, parse_duration(backoff, "backoff"), origin, source_of(func)))
+                          dict(params or {}), retries, parse_duration(backoff, "backoff"), origin, source_of(func),
+                          cache))
             return func
 
         return wrap(fn) if fn is not None else wrap

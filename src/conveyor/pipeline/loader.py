@@ -16,6 +16,7 @@ YAML shape::
         outputs: {clean: dataset}
         retries: 2
         backoff: 5s
+        cache: true               # false: run every time
       count:
         uses: steps.py:count
         inputs: {frame: clean.clean}
@@ -41,7 +42,7 @@ from conveyor.pipeline.definition import Pipeline, Step, source_of
 __all__ = ["discover", "load_callable", "load_file"]
 
 FOLDER = "pipelines"
-STEP_KEYS = ("uses", "inputs", "outputs", "params", "retries", "backoff")
+STEP_KEYS = ("uses", "inputs", "outputs", "params", "retries", "backoff", "cache")
 PIPELINE_KEYS = ("name", "schedule", "on", "executor", "steps")
 
 
@@ -128,9 +129,12 @@ def _yaml_step(path: Path, name: str, raw: Any, where: str) -> Step:
     inputs = _mapping(raw.get("inputs"), f"{where}.inputs", "input name -> reference")
     outputs = _mapping(raw.get("outputs"), f"{where}.outputs", "output name -> kind") or {"result": "value"}
     params = _mapping(raw.get("params"), f"{where}.params", "parameter -> value")
+    cache = raw.get("cache", True)
+    if not isinstance(cache, bool):
+        raise BadInputError(f"cache of step {name!r} must be true or false, got {cache!r}.", field=f"{where}.cache")
     return Step(str(name), fn, {str(k): v for k, v in inputs.items()}, {str(k): str(v) for k, v in outputs.items()},
                 params, retries, parse_duration(raw.get("backoff", "1s"), f"{where}.backoff"), origin,
-                source_of(fn) if inspect.isfunction(fn) else repr(fn))
+                source_of(fn) if inspect.isfunction(fn) else repr(fn), cache)
 
 
 def _load_yaml(path: Path, shown: str) -> Pipeline:
