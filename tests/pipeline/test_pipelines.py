@@ -8,7 +8,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from conveyor.core.errors import BadInputError
+from conveyor.core.errors import BadInputError, ConveyorError
 from conveyor.data.datasets import ingest_frame
 from conveyor.pipeline.loader import discover
 from conveyor.pipeline.runner import resume_run, run_pipeline
@@ -168,3 +168,30 @@ def test_steps_run_in_other_processes(project: Path, stores: Stores) -> None:
     assert executions(project, pids) == ["clean", "regions", "report", "total"]
     assert pids and os.getpid() not in pids
     assert run.outputs["report.report"]["value"] == {"total": 3.0, "regions": 2}
+
+
+def test_a_step_that_raises_bad_input_is_recorded_and_the_error_reaches_the_caller(stores: Stores) -> None:
+    from conveyor.pipeline import Pipeline
+
+    calls: list[int] = []
+    strict = Pipeline("strict")
+
+    @strict.step(retries=3)
+    def needs_setting() -> int:
+        calls.append(1)
+        raise BadInputError("No model to look after.", field="retrain.model")
+
+    with pytest.raises(BadInputError, match="No model to look after") as caught:
+        run_pipeline(stores, strict, sleep=lambda _s: None)
+    assert caught.value.field == "retrain.model" and calls == [1]  # bad input is not retried
+    (run,) = stores.pipelines.runs(pipeline="strict")
+    assert run.status == "failed" and "No model to look after" in (run.error or "")
+
+
+def test_an_unknown_dataset_reference_fails_the_step_and_names_it(project: Path, stores: Stores) -> None:
+    flow = discover(project)["flow"]  # no dataset ingested
+    with pytest.raises(ConveyorError):
+        run_pipeline(stores, flow)
+    (run,) = stores.pipelines.runs()
+    steps = {s.step: s for s in stores.pipelines.steps(run.id)}
+    assert run.status == "failed" and steps["clean"].status == "failed" and steps["report"].status == "pending"

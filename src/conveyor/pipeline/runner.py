@@ -76,6 +76,12 @@ def invoke(call: StepCall, kwargs: dict[str, Any]) -> Any:
     return call.load()(**kwargs)
 
 
+def _is_bad_input(error: BaseException) -> bool:
+    """A step that raised one of conveyor's bad-input errors (exit 2) is not retried, and the error reaches the
+    caller after the failure is recorded."""
+    return isinstance(error, ConveyorError) and error.exit_code == 2
+
+
 class _Input:
     def __init__(self, content: str, load: Callable[[], Any]) -> None:
         self.content, self.load = content, load
@@ -231,13 +237,15 @@ class _Run:
                         record.status, record.ended_at = "succeeded", now()
                         self.record(record)
                         self.done[step.name] = record
-                    elif record.attempts <= step.retries and failure is None:
+                    elif record.attempts <= step.retries and failure is None and not _is_bad_input(error):
                         record.error = f"{type(error).__name__}: {first_line(error)}"
                         self.record(record)
                         self.sleep(step.backoff * 2 ** (record.attempts - 1))
                         running[self.submit(pool, step, record, inputs)] = (step, record, inputs)
                     else:
                         failure = failure or self._fail(record, error)
+                        if isinstance(error, ConveyorError) and _is_bad_input(error) and bad_input is None:
+                            bad_input = error
         if bad_input is not None:
             raise bad_input
         return self._end(failure)
@@ -264,7 +272,8 @@ def run_pipeline(stores: Stores, pipeline: Pipeline, *, executor: str | None = N
                  trigger: str = "manual", use_cache: bool = True, run_id: str | None = None,
                  event: dict[str, Any] | None = None, sleep: Callable[[float], None] = time.sleep) -> PipelineRun:
     """Run every step of ``pipeline`` (cached steps skipped); returns the run as stored (status ``succeeded`` or
-    ``failed``). Bad references raise a BadInputError/NotFoundError after recording the failed step."""
+    ``failed``). Bad references, and steps that raise conveyor's bad-input errors (exit 2: a missing setting, an
+    unknown dataset), raise that error after the failed step is recorded; they are not retried."""
     order = pipeline.order()
     run = PipelineRun(run_id or new_id(), pipeline.name, trigger=trigger, dag=pipeline.dag(),
                       params={"steps": {s.name: s.params for s in order}, "event": event or {}})

@@ -124,7 +124,7 @@ class Scheduler:
 
     def tick(self) -> list[dict[str, Any]]:
         """Run every due event this agent wins; returns what it did (one entry per run)."""
-        done = []
+        done: list[dict[str, Any]] = []
         for due in self.due():
             job = self.stores.leases.claim(due.key, self.holder, lease_seconds=self.lease, at=self.clock())
             if job is None:

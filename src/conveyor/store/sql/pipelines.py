@@ -73,8 +73,8 @@ class SqlPipelineStore(PipelineStore):
             position = conn.execute(sa.select(c.position).where(c.run_id == record.run_id,
                                                                 c.step == record.step)).scalar()
             if position is None:
-                position = conn.execute(sa.select(sa.func.count()).select_from(t.pipeline_steps)
-                                        .where(c.run_id == record.run_id)).scalar() + 1
+                position = (conn.execute(sa.select(sa.func.count()).select_from(t.pipeline_steps)
+                                         .where(c.run_id == record.run_id)).scalar() or 0) + 1
             row = {"run_id": record.run_id, "step": record.step, "pipeline": pipeline, "position": position,
                    "status": record.status, "cache_key": record.cache_key, "cached": record.cached,
                    "attempts": record.attempts, "started_at": record.started_at, "ended_at": record.ended_at,
