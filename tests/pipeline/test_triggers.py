@@ -172,3 +172,47 @@ def test_two_agents_on_postgresql_never_run_a_trigger_twice(two_agents: tuple[St
     assert calls.count("webhook") == 7
     runs = two_agents[1].pipelines.runs(pipeline="shared")
     assert len(runs) == len(calls) and all(r.status == "succeeded" for r in runs)
+
+
+def test_a_crashed_agents_job_is_taken_over_and_its_run_resumed(stores: Stores) -> None:
+    calls: list[str] = []
+    broken = {"b": True}
+    pipeline = Pipeline("p", schedule="1h")
+
+    @pipeline.step(outputs={"x": "value"})
+    def a() -> int:
+        calls.append("a")
+        return 1
+
+    @pipeline.step(inputs={"x": "a.x"})
+    def b(x: int) -> int:
+        calls.append("b")
+        if broken["b"]:
+            raise RuntimeError("the agent died here")
+        return x + 1
+
+    clock = Clock(1_000_000.0)
+    live = Scheduler(stores, {"p": pipeline}, clock=clock, holder="live", lease=600)
+    assert live.tick() == []
+    clock.at += 3600
+    (due,) = live.due()
+    # another agent claimed this tick, started its run, and died after step a (its lease is never renewed)
+    assert stores.leases.claim(due.key, "dead", lease_seconds=600, at=clock.at) is not None
+    stores.leases.update(due.key, result={"event": due.event, "run": "crashedrun"}, holder="dead", at=clock.at)
+    crashed = run_pipeline_as(stores, pipeline, "crashedrun")
+    assert crashed.status == "failed" and calls == ["a", "b"]
+    broken["b"] = False
+    clock.at += 300
+    assert live.tick() == []  # the dead agent's lease has not run out yet
+    clock.at += 301
+    (taken,) = live.tick()
+    assert (taken["run"], taken["status"]) == ("crashedrun", "succeeded")
+    assert calls == ["a", "b", "b"]  # a finished before the crash and is not redone
+    job = stores.leases.get(due.key)
+    assert job is not None and (job.status, job.attempts, job.holder) == ("done", 2, "live")
+
+
+def run_pipeline_as(stores: Stores, pipeline: Pipeline, run_id: str):
+    from conveyor.pipeline.runner import run_pipeline
+
+    return run_pipeline(stores, pipeline, run_id=run_id, trigger="schedule")
