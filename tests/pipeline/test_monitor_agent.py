@@ -4,6 +4,7 @@ killed mid-retrain -> restarted -> one promotion, never two."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import signal
@@ -220,3 +221,32 @@ def test_a_crash_between_deciding_and_promoting_is_finished_once(tmp_path):
         [job] = leases.jobs()
         assert (job.status, job.attempts, job.result["watch"]["previous"]) == ("watching", 2, "w:1")
         assert len(project.models.list("w")) == 2  # nothing was trained again
+
+
+def test_a_cron_schedule_fires_once_a_tick_has_passed_since_the_champion(tmp_path):
+    with make_project(tmp_path, triggers=["schedule"], schedule="0 * * * *") as project:
+        champion = project.models.get("w@champion")
+        agent = project.monitoring.agent()
+        assert agent.policy.schedule == "0 * * * *"
+        hour_old = dataclasses.replace(champion, created_at=time.time() - 3700)  # an hour mark has passed since
+        fired, _ = agent.check_triggers(hour_old)
+        assert set(fired) == {"schedule"} and "0 * * * *" in fired["schedule"]
+        project.configure("retrain", schedule="0 0 1 1 *")  # yearly: no tick in the last hour (outside New Year)
+        assert project.monitoring.agent().check_triggers(hour_old)[0] == {}
+
+
+def test_the_builtin_retrain_pipeline_is_the_agent_tick_started_by_its_events(tmp_path):
+    with make_project(tmp_path, triggers=["webhook"]) as project:
+        retrain = project.pipelines.get("retrain")
+        assert [t.event for t in retrain.triggers] == ["webhook"]
+        assert project.pipelines.scheduler().tick() == []
+        project.pipelines.queue_webhook("retrain", {"reason": "ci"})
+        (started,) = project.pipelines.scheduler().tick()
+        assert (started["pipeline"], started["trigger"], started["status"]) == ("retrain", "webhook", "succeeded")
+        outcome = project.pipelines.get_run(started["run"]).outputs["tick.outcome"]["value"]
+        assert outcome["triggers"] == {"webhook": "webhook call"}
+        assert outcome["decision"]["decision"] == "kept" and "no new data" in outcome["decision"]["reason"]
+        assert decisions(project)[-1]["reason"] == outcome["decision"]["reason"]  # the agent's own audit row
+        manual = project.pipelines.run("retrain")  # by hand: the agent's own checks, here none fires
+        assert manual.outputs["tick.outcome"]["value"]["triggers"] == {}
+        assert project.pipelines.dag(manual.id)["nodes"][0]["cached"] is False

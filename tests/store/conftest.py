@@ -14,6 +14,7 @@ from conveyor.store.features import FeatureViewStore
 from conveyor.store.identities import IdentityStore
 from conveyor.store.leases import LeaseStore
 from conveyor.store.monitoring import MonitoringStore
+from conveyor.store.pipelines import PipelineStore
 from conveyor.store.predictions import PredictionStore
 from conveyor.store.registry import RegistryStore
 from conveyor.store.roles import MetadataRoles
@@ -93,3 +94,8 @@ def approval_store(roles: MetadataRoles) -> ApprovalStore:
 @pytest.fixture
 def feature_view_store(roles: MetadataRoles) -> FeatureViewStore:
     return roles.features
+
+
+@pytest.fixture
+def pipeline_store(roles: MetadataRoles) -> PipelineStore:
+    return roles.pipelines

@@ -9,6 +9,7 @@ from conveyor.testing.feature_view_store_contract import FeatureViewStoreContrac
 from conveyor.testing.identity_store_contract import IdentityStoreContract
 from conveyor.testing.lease_store_contract import LeaseStoreContract
 from conveyor.testing.monitoring_store_contract import MonitoringStoreContract
+from conveyor.testing.pipeline_store_contract import PipelineStoreContract
 from conveyor.testing.prediction_store_contract import PredictionStoreContract
 from conveyor.testing.registry_store_contract import RegistryStoreContract
 from conveyor.testing.run_store_contract import RunStoreContract
@@ -47,6 +48,10 @@ class TestApprovals(ApprovalStoreContract):
 
 
 class TestFeatureViews(FeatureViewStoreContract):
+    pass
+
+
+class TestPipelines(PipelineStoreContract):
     pass
 
 

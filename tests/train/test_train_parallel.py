@@ -134,3 +134,48 @@ def test_study_state_can_live_in_postgresql_for_workers_on_other_hosts(cancer, p
     finally:
         storage.engine.dispose()
 
+
+
+RAY_PIPELINE = '''
+import os
+
+from conveyor.pipeline import Pipeline
+
+fan = Pipeline("fan")
+
+
+@fan.step(inputs={"n": "value:3"}, outputs={"pid": "value"})
+def left(n):
+    return [os.getpid(), n]
+
+
+@fan.step(inputs={"n": "value:4"}, outputs={"pid": "value"})
+def right(n):
+    return [os.getpid(), n]
+
+
+@fan.step(inputs={"a": "left.pid", "b": "right.pid"}, outputs={"sum": "value"})
+def join(a, b):
+    return {"sum": a[1] + b[1], "pids": [a[0], b[0], os.getpid()]}
+'''
+
+
+@pytest.mark.slow
+def test_pipeline_steps_run_as_ray_tasks(ray_cluster, tmp_path, monkeypatch):
+    from conveyor.pipeline.loader import discover
+    from conveyor.pipeline.runner import run_pipeline
+    from conveyor.store import Stores
+
+    monkeypatch.setenv("RAY_ADDRESS", ray_cluster)
+    (tmp_path / "pipelines").mkdir()
+    (tmp_path / "pipelines" / "fan.py").write_text(RAY_PIPELINE)
+    stores = Stores.open(f"sqlite:///{tmp_path / 'meta.db'}", str(tmp_path / "artifacts"))
+    try:
+        run = run_pipeline(stores, discover(tmp_path)["fan"], executor="ray", max_workers=2)
+        assert run.status == "succeeded", run.error
+        result = run.outputs["join.sum"]["value"]
+        assert result["sum"] == 7 and os.getpid() not in result["pids"]  # every step ran in a Ray worker
+        again = run_pipeline(stores, discover(tmp_path)["fan"], executor="ray", max_workers=2)
+        assert all(s.cached for s in stores.pipelines.steps(again.id))
+    finally:
+        stores.close()

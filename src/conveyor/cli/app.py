@@ -15,6 +15,7 @@ from conveyor.cli import (
     lifecycle,
     models,
     monitoring,
+    pipelines,
     report,
     runs,
 )
@@ -41,3 +42,4 @@ app.command("report")(report.report)
 app.add_typer(identities.users_app, name="users")
 app.add_typer(identities.tokens_app, name="tokens")
 app.add_typer(audit.app, name="audit")
+app.add_typer(pipelines.app, name="pipelines")

@@ -1,2 +1,8 @@
-"""L3: steps composed from the domain layers: the retraining policy (champion vs challenger) and the agent that
-runs it on triggers (new data, drift, a schedule) and rolls back a promotion that does worse live."""
+"""L3: the retraining loop (agent, retrain policy) and pipelines: steps with typed inputs and outputs in a DAG,
+cached by content, run on an executor, started by hand, by a schedule or by events.
+
+``from conveyor.pipeline import Pipeline`` is what a ``pipelines/*.py`` file needs."""
+
+from conveyor.pipeline.definition import Pipeline, Step, StepContext, Trigger
+
+__all__ = ["Pipeline", "Step", "StepContext", "Trigger"]

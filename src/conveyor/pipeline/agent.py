@@ -24,6 +24,7 @@ import os
 import socket
 import threading
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from typing import Any
 
 import numpy as np
@@ -34,6 +35,7 @@ from conveyor.core.config.sections.retrain import TRIGGERS, RetrainSection
 from conveyor.core.entities import AgentJob, ModelVersion, now
 from conveyor.core.errors import BadInputError, CheckFailedError, ConflictError
 from conveyor.core.refs import DatasetRef
+from conveyor.core.schedules import parse_schedule
 from conveyor.data.datasets import load_frame
 from conveyor.evaluate.metrics import improvement
 from conveyor.monitor import alerts
@@ -54,7 +56,7 @@ class Policy:
     triggers: list[str] = field(default_factory=lambda: list(TRIGGERS))
     drift_share: float = 0.2
     performance_drop: float = 0.05
-    schedule: float | None = None
+    schedule: float | str | None = None  # seconds, or a cron expression
     window: int = 1000
     min_labels: int = 100
     watch: float = 86400.0
@@ -95,7 +97,10 @@ class Agent:
     drift_policy: DriftPolicy = field(default_factory=DriftPolicy)  # judges drift in checks and retrain notes
 
     # one tick --------------------------------------------------------------------------------------------------
-    def run_once(self) -> dict[str, Any]:
+    def run_once(self, events: dict[str, str] | None = None) -> dict[str, Any]:
+        """One tick. ``events`` are triggers fired outside the agent's own checks (an alert, a promotion, a webhook
+        call: the built-in ``retrain`` pipeline passes the event that started it); each counts when the policy
+        lists it in ``retrain.on``."""
         outcome: dict[str, Any] = {"model": self.policy.model, "watches": [], "triggers": {}, "decision": None}
         for job in self.stores.leases.jobs("watching"):
             if job.result.get("watch", {}).get("model") == self.policy.model:
@@ -108,6 +113,7 @@ class Agent:
                     outcome["decision"] = resumed
                     return outcome
         fired, checks = self.check_triggers(champion)
+        fired.update({name: why for name, why in (events or {}).items() if name in self.policy.triggers})
         outcome["triggers"], outcome["checks"] = fired, checks
         if fired:
             trained_on = DatasetRef.parse(champion.dataset or "")
@@ -154,8 +160,15 @@ class Agent:
             if "performance" in policy.triggers and gain < -policy.performance_drop:
                 fired["performance"] = (f"live {metric} {live[metric]:.4f} on {live['labelled']} labels vs "
                                         f"{baseline:.4f} at training ({gain:+.4f})")
-        if "schedule" in policy.triggers and policy.schedule and now() - champion.created_at >= policy.schedule:
-            fired["schedule"] = f"{champion.ref} is older than {policy.schedule:.0f}s"
+        if "schedule" in policy.triggers and policy.schedule:
+            if isinstance(policy.schedule, str):  # a cron expression: a tick has passed since the champion was made
+                tick = parse_schedule(policy.schedule, "retrain.schedule").due(champion.created_at, now())
+                if tick is not None:
+                    at = datetime.fromtimestamp(tick, timezone.utc)
+                    fired["schedule"] = (f"{champion.ref} predates the scheduled retrain at {at:%Y-%m-%d %H:%M} UTC "
+                                         f"({policy.schedule})")
+            elif now() - champion.created_at >= policy.schedule:
+                fired["schedule"] = f"{champion.ref} is older than {policy.schedule:.0f}s"
         return fired, checks
 
     # the retraining job ----------------------------------------------------------------------------------------

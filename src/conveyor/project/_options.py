@@ -4,13 +4,17 @@ cannot disagree."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from conveyor.core.refs import check_name
 from conveyor.execution import get_executor
 from conveyor.project._base import ProjectState as Project
 from conveyor.registry.environments import PromotionPolicy
 from conveyor.stats import DriftPolicy
 from conveyor.train.budget import parse_budget
+
+if TYPE_CHECKING:
+    from conveyor.pipeline.agent import Agent
 
 
 def train_options(project: Project, *, executor: bool = True) -> dict[str, Any]:
@@ -113,3 +117,27 @@ def serving_target(project: Project, model: str, environment: str | None = None)
                             hint="Add them with `conveyor init --environments`, or serve MODEL@ALIAS.")
     target = policy.target(environment)
     return f"{parsed.name}@{target}", policy.environments.get(target).serve.options()
+
+
+def alert_settings(project: Project) -> dict[str, Any]:
+    """alerts: as notifiers read it, the webhook with security.allowed_hosts (internal hosts refused)."""
+    settings = project.config.alerts.to_dict()
+    settings["webhook"] = {**settings.get("webhook", {}), "allowed_hosts": list(project.config.security.allowed_hosts)}
+    return settings
+
+
+def build_agent(project: Project, model: str | None = None) -> Agent:
+    """The retraining agent for ``model`` (default retrain.model) as conveyor.yaml configures it: what `conveyor
+    agent` and the built-in ``retrain`` pipeline run. With environments, champion is the last one."""
+    import dataclasses
+
+    from conveyor.monitor import alerts as alerting
+    from conveyor.pipeline.agent import Agent, policy_from_config  # deferred: the training stack
+
+    config = project.config
+    policy = policy_from_config(config.retrain, config.monitor, model)
+    policy = dataclasses.replace(policy, alias=promotion_policy(project).alias_for(policy.alias))
+    check_name(policy.model, "model name")
+    alerting.parse_rules(config.alerts)  # an unknown notifier is reported before any work starts
+    return Agent(project.stores, policy, retrain_options(project), alert_settings(project),
+                 drift_policy=drift_policy(project))

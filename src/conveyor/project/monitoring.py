@@ -8,7 +8,6 @@ when first used, so `conveyor alerts` and `conveyor models list` do not wait for
 from __future__ import annotations
 
 import builtins
-import dataclasses
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -17,12 +16,11 @@ import pandas as pd
 from conveyor.core.durations import parse_duration
 from conveyor.core.entities import Alert, DatasetVersion, Sample
 from conveyor.core.errors import BadInputError
-from conveyor.core.refs import check_name
 from conveyor.core.settings import STATE_DIR
 from conveyor.data import datasets
 from conveyor.monitor import alerts as alerting
 from conveyor.project._base import LocalAPI, write_page
-from conveyor.project._options import drift_policy, promotion_policy, retrain_options
+from conveyor.project._options import alert_settings, build_agent, drift_policy
 from conveyor.registry import models
 
 if TYPE_CHECKING:
@@ -123,11 +121,7 @@ class LocalMonitoring(LocalAPI):
         return alerting.parse_rules(self.config.alerts)
 
     def _alert_settings(self) -> dict[str, Any]:
-        """alerts: as notifiers read it, the webhook with security.allowed_hosts (internal hosts refused)."""
-        settings = self.config.alerts.to_dict()
-        settings["webhook"] = {**settings.get("webhook", {}),
-                               "allowed_hosts": list(self.config.security.allowed_hosts)}
-        return settings
+        return alert_settings(self._project)
 
     def evaluate_alerts(self, subject: str) -> builtins.list[Alert]:
         """Evaluate the alert rules on ``subject``'s stored series (and on the subjects rules name); notify and
@@ -148,11 +142,4 @@ class LocalMonitoring(LocalAPI):
     def agent(self, model: str | None = None) -> Agent:
         """The retraining agent for ``model`` (default retrain.model), configured from conveyor.yaml: the same
         drift tests as `conveyor monitor` and the same retraining options as `conveyor retrain`."""
-        from conveyor.pipeline.agent import Agent, policy_from_config  # deferred: the training stack
-
-        policy = policy_from_config(self.config.retrain, self.config.monitor, model)
-        policy = dataclasses.replace(policy, alias=promotion_policy(self._project).alias_for(policy.alias))
-        check_name(policy.model, "model name")
-        self.alert_rules()  # an unknown notifier is reported before any work starts
-        return Agent(self.stores, policy, retrain_options(self._project), self._alert_settings(),
-                     drift_policy=drift_policy(self._project))
+        return build_agent(self._project, model)

@@ -17,6 +17,7 @@ from conveyor.store.features import FeatureViewStore, InMemoryFeatureViewStore
 from conveyor.store.identities import IdentityStore, InMemoryIdentityStore
 from conveyor.store.leases import InMemoryLeaseStore, LeaseStore
 from conveyor.store.monitoring import InMemoryMonitoringStore, MonitoringStore
+from conveyor.store.pipelines import InMemoryPipelineStore, PipelineStore
 from conveyor.store.predictions import InMemoryPredictionStore, PredictionStore
 from conveyor.store.registry import InMemoryRegistryStore, RegistryStore
 from conveyor.store.runs import InMemoryRunStore, RunStore
@@ -24,7 +25,7 @@ from conveyor.store.runs import InMemoryRunStore, RunStore
 __all__ = ["ROLE_NAMES", "MetadataRoles", "memory_roles"]
 
 ROLE_NAMES = ("datasets", "runs", "registry", "predictions", "monitoring", "leases", "identities", "approvals",
-              "features")
+              "features", "pipelines")
 
 
 def _nothing() -> None:
@@ -45,6 +46,7 @@ class MetadataRoles:
     identities: IdentityStore
     approvals: ApprovalStore
     features: FeatureViewStore
+    pipelines: PipelineStore
     closer: Callable[[], None] = _nothing
 
     def close(self) -> None:
@@ -55,4 +57,5 @@ def memory_roles(url: str = "memory://") -> MetadataRoles:
     """A fresh, empty in-memory set: for tests, examples and throwaway sessions."""
     return MetadataRoles(url, InMemoryDatasetStore(url), InMemoryRunStore(url), InMemoryRegistryStore(url),
                          InMemoryPredictionStore(url), InMemoryMonitoringStore(url), InMemoryLeaseStore(url),
-                         InMemoryIdentityStore(url), InMemoryApprovalStore(url), features=InMemoryFeatureViewStore(url))
+                         InMemoryIdentityStore(url), InMemoryApprovalStore(url), features=InMemoryFeatureViewStore(url),
+                         pipelines=InMemoryPipelineStore(url))

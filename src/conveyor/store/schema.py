@@ -245,3 +245,37 @@ feature_view_versions = sa.Table(
     sa.Index("ix_feature_view_versions_view_seq", "view", "seq"),
     sa.UniqueConstraint("view", "previous", name="uq_feature_view_versions_view_previous"),
 )
+
+# migration 0011: pipeline runs and their steps
+pipeline_runs = sa.Table(
+    "pipeline_runs", metadata,
+    sa.Column("id", sa.String(32), primary_key=True),
+    sa.Column("pipeline", sa.String(128), nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("trigger", sa.String(256), nullable=False),
+    sa.Column("params", sa.JSON, nullable=False),
+    sa.Column("dag", sa.JSON, nullable=False),
+    sa.Column("started_at", sa.Float, nullable=False),
+    sa.Column("ended_at", sa.Float),
+    sa.Column("error", sa.Text),
+    sa.Column("outputs", sa.JSON, nullable=False),
+    sa.Index("ix_pipeline_runs_pipeline_started", "pipeline", "started_at"),
+)
+
+pipeline_steps = sa.Table(
+    "pipeline_steps", metadata,
+    sa.Column("run_id", sa.String(32), sa.ForeignKey("pipeline_runs.id"), primary_key=True),
+    sa.Column("step", sa.String(128), primary_key=True),
+    sa.Column("pipeline", sa.String(128), nullable=False),
+    sa.Column("position", sa.Integer, nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("cache_key", sa.String(64), nullable=False),
+    sa.Column("cached", sa.Boolean, nullable=False),
+    sa.Column("attempts", sa.Integer, nullable=False),
+    sa.Column("started_at", sa.Float),
+    sa.Column("ended_at", sa.Float),
+    sa.Column("inputs", sa.JSON, nullable=False),
+    sa.Column("outputs", sa.JSON, nullable=False),
+    sa.Column("error", sa.Text),
+    sa.Index("ix_pipeline_steps_cache", "pipeline", "step", "cache_key"),
+)

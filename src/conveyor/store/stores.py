@@ -2,7 +2,7 @@
 
 ``Stores`` holds one object per role — ``datasets``, ``runs``, ``registry`` (with the audit trail),
 ``predictions``, ``monitoring``, ``leases``, ``identities`` (users, service identities and their tokens),
-``approvals``, ``features`` — and the ``artifacts`` store. Domain code asks for the role it needs
+``approvals``, ``features``, ``pipelines`` — and the ``artifacts`` store. Domain code asks for the role it needs
 (``stores.runs.log_metrics(...)``), so a role can move to another backend without touching it.
 
 Composition: ``Stores.open(db_url, artifacts_url)`` opens the metadata roles on ``db_url`` (one database, one
@@ -30,6 +30,7 @@ from conveyor.store.features import FeatureViewStore, InMemoryFeatureViewStore
 from conveyor.store.identities import IdentityStore
 from conveyor.store.leases import LeaseStore
 from conveyor.store.monitoring import MonitoringStore
+from conveyor.store.pipelines import InMemoryPipelineStore, PipelineStore
 from conveyor.store.predictions import PredictionStore
 from conveyor.store.registry import RegistryStore
 from conveyor.store.roles import MetadataRoles, memory_roles
@@ -58,6 +59,7 @@ class Stores:
     #: model artifact signing (``security.models``); set by the project that opens the stores
     signing: ModelSigning = field(default_factory=ModelSigning, repr=False)
     features: FeatureViewStore = field(default_factory=InMemoryFeatureViewStore)  # feature view versions
+    pipelines: PipelineStore = field(default_factory=InMemoryPipelineStore)
 
     @classmethod
     def from_roles(cls, roles: MetadataRoles, artifacts: ArtifactStore, *,
@@ -66,7 +68,8 @@ class Stores:
         log = predictions or roles
         closers = [roles.close] + ([log.close] if log is not roles else [])
         return cls(roles.datasets, roles.runs, roles.registry, log.predictions, roles.monitoring, roles.leases,
-                   artifacts, roles.identities, roles.approvals, roles.url, closers, features=roles.features)
+                   artifacts, roles.identities, roles.approvals, roles.url, closers, features=roles.features,
+                   pipelines=roles.pipelines)
 
     @classmethod
     def open(cls, db_url: str, artifacts_url: str, *, predictions_url: str | None = None,

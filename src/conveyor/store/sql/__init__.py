@@ -17,6 +17,7 @@ from conveyor.store.sql.features import SqlFeatureViewStore
 from conveyor.store.sql.identities import SqlIdentityStore
 from conveyor.store.sql.leases import SqlLeaseStore
 from conveyor.store.sql.monitoring import SqlMonitoringStore
+from conveyor.store.sql.pipelines import SqlPipelineStore
 from conveyor.store.sql.predictions import SqlPredictionStore
 from conveyor.store.sql.registry import SqlRegistryStore
 from conveyor.store.sql.runs import SqlRunStore
@@ -30,6 +31,7 @@ __all__ = [
     "SqlIdentityStore",
     "SqlLeaseStore",
     "SqlMonitoringStore",
+    "SqlPipelineStore",
     "SqlPredictionStore",
     "SqlRegistryStore",
     "SqlRunStore",
@@ -43,7 +45,7 @@ def sql_roles(url: str) -> MetadataRoles:
     db = SqlDatabase(url)
     return MetadataRoles(url, SqlDatasetStore(db), SqlRunStore(db), SqlRegistryStore(db), SqlPredictionStore(db),
                          SqlMonitoringStore(db), SqlLeaseStore(db), SqlIdentityStore(db), SqlApprovalStore(db),
-                         features=SqlFeatureViewStore(db),
+                         features=SqlFeatureViewStore(db), pipelines=SqlPipelineStore(db),
                          closer=db.close)
 
 

@@ -3,12 +3,33 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import Any, ClassVar
 
-from conveyor.core.config.constraints import Duration, Integer, ListOf, Name, Nested, Number, OneOf
+from conveyor.core.config.constraints import Constraint, Duration, Integer, ListOf, Name, Nested, Number, OneOf
 from conveyor.core.config.section import Section, setting
+from conveyor.core.errors import BadInputError, MissingDependencyError
+from conveyor.core.schedules import parse_schedule
 
-TRIGGERS = ("drift", "performance", "new_data", "schedule")
+TRIGGERS = ("drift", "performance", "new_data", "schedule")  # the default of retrain.on
+EVENTS = ("alert", "promotion", "webhook")  # events that start the built-in retrain pipeline when listed
+
+
+class ScheduleValue(Constraint):
+    """A duration (converted to seconds, as before) or a cron expression (kept as text, checked by croniter)."""
+
+    example = "'0 2 * * 1'"
+
+    def check(self, value: Any, key: str) -> float | str:
+        try:
+            schedule = parse_schedule(value, key)
+        except MissingDependencyError:
+            raise
+        except BadInputError:
+            raise self.fail(value, key) from None
+        return schedule.every if schedule.every is not None else schedule.text
+
+    def describe(self) -> str:
+        return "a cron expression (5 fields, UTC) or a positive duration (7d, 12h)"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -33,13 +54,19 @@ class RetrainSection(Section):
                                 old=("policy.model",))
     environment: str = setting("champion", Name("an alias", example="champion"),
                                doc="The alias the agent watches and promotes into.", old=("policy.alias",))
-    on: list[str] = setting(list(TRIGGERS), ListOf(OneOf(*TRIGGERS), unique=True, example="[drift, new_data]"),
+    on: list[str] = setting(list(TRIGGERS), ListOf(OneOf(*TRIGGERS, *EVENTS), unique=True,
+                                                   example="[drift, new_data]"),
                             doc="Triggers: drift (share of drifted inputs), performance (live metric drop), "
-                                "new_data (a newer version of the training data), schedule (champion age).",
+                                "new_data (a newer version of the training data), schedule (retrain.schedule), "
+                                "and the events alert (an alert on the model), promotion (of the model's "
+                                "environment) and webhook (a call to the retrain pipeline's webhook), which start "
+                                "the built-in `retrain` pipeline under `conveyor pipelines schedule`.",
                             old=("policy.triggers",))
-    schedule: float | None = setting(None, Duration(positive=True, example="7d"),
-                                     doc="Retrain a champion older than this (trigger schedule).",
-                                     old=("policy.schedule",))
+    schedule: float | str | None = setting(None, ScheduleValue(),
+                                           doc="Trigger schedule: a duration retrains a champion older than it; a "
+                                               "cron expression (UTC; needs croniter, in the monitor extra) "
+                                               "retrains once a tick has passed since the champion was made.",
+                                           old=("policy.schedule",))
     min_improvement: float = setting(0.0, Number(example="0.005"),
                                      doc="A challenger is promoted only when it beats the champion by more than "
                                          "this on the same recent holdout.", old=("policy.min_improvement",))
