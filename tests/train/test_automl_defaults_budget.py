@@ -12,6 +12,7 @@ import pytest
 from sklearn.datasets import load_breast_cancer
 from sklearn.dummy import DummyRegressor
 
+from conveyor.core.errors import BadInputError
 from conveyor.evaluate.metrics import evaluate_model
 from conveyor.train.automl import _context, default_trial, run_automl
 from conveyor.train.budget import OVERHEAD, Deadline
@@ -163,3 +164,20 @@ def test_a_deadline_runs_from_its_start_and_records_each_phase():
     assert deadline.timings == {"search": 3.0}
     assert deadline.record() == {"search": 3.0, "total": 6.0, "budget": 10.0}
     assert deadline.fits(3.0) and not deadline.fits(3.0, keep=1.5)
+
+
+def test_a_run_stores_its_timings_and_a_basic_evaluation_skips_the_importances(tmp_path):
+    import conveyor as cv
+
+    with cv.Project.init(tmp_path) as project:
+        project.configure("train", families=["linear"])
+        dataset, _ = project.data.ingest(regression_rows(), "values")
+        result = project.training.train(dataset, "y", max_trials=2, budget=120, evaluate="basic")
+        with pytest.raises(BadInputError, match="Unknown evaluation 'everything'"):
+            project.training.train(dataset, "y", max_trials=1, budget=60, evaluate="everything")
+    timings = {k.removeprefix("timing."): v for k, v in result.run.metrics.items() if k.startswith("timing.")}
+    assert {"load", "search", "refit", "holdout", "refit_all", "evaluate", "store", "total", "budget"} <= set(timings)
+    assert timings["budget"] == 120 and timings["total"] >= timings["search"] + timings["refit"]
+    assert result.evaluation["evaluate"] == "basic" and "skipped" in result.evaluation["importance"]
+    assert result.run.params["evaluate"] == "basic"
+    assert result.run.params["refit"] == "all rows (training and holdout)"
