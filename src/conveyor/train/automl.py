@@ -346,8 +346,8 @@ def run_automl(frame: pd.DataFrame, target: str, *, task: str = "auto", metric: 
     evaluated, training_rows, refit_note = pipeline, len(train), "training rows"
     if refit_all and internal_holdout:
         rows = pd.concat([train, holdout[train.columns]])
-        estimate = (deadline.timings["refit"]) * len(rows) / len(train)
-        if deadline.fits(estimate, keep):
+        estimate = deadline.timings["refit"] * len(rows) / len(train)
+        if deadline.fits(estimate, keep * 0.5):  # the basic evaluation and the store need less than the whole share
             with deadline.phase("refit_all"):
                 pipeline = _refit_final(chosen_trials, chosen_weights, space, data, rows, target, seed, task,
                                         classes)
@@ -419,7 +419,8 @@ def _search(study, executor, shared, data, strategy: Search, space: SearchSpace,
     def out_of_time(family: str | None = None) -> bool:
         if not any(r.state == "complete" for r in results):
             return False
-        return not deadline.fits(expected_fold(family), reserve + deadline.after_search())
+        # 1.5: fold times vary (another family, a loaded machine); a fold that overruns eats the refit's time
+        return not deadline.fits(1.5 * expected_fold(family), reserve + deadline.after_search())
 
     def ask() -> None:
         nonlocal asked
@@ -448,8 +449,8 @@ def _search(study, executor, shared, data, strategy: Search, space: SearchSpace,
         if status == "complete":
             study.tell(state.trial, sign * score)
             best = max((r for r in results if r.state == "complete"), key=lambda r: sign * r.score)
-            if best is result:
-                reserve = float(np.mean(fold_seconds[state.family.name][-fold_count:])) * refit_factor * 1.5
+            if best is result:  # its refits, and about one fold more for the holdout metrics
+                reserve = float(np.mean(fold_seconds[state.family.name][-fold_count:])) * (refit_factor * 1.5 + 1)
         else:
             study.tell(state.trial, state=optuna.trial.TrialState.PRUNED if status == "pruned"
                        else optuna.trial.TrialState.FAIL)
