@@ -184,3 +184,25 @@ def test_a_run_stores_its_timings_and_a_basic_evaluation_skips_the_importances(t
     assert result.evaluation["evaluate"] == "basic" and "skipped" in result.evaluation["importance"]
     assert result.run.params["evaluate"] == "basic"
     assert result.run.params["refit"] == "all rows (training and holdout)"
+
+
+def test_train_command_takes_evaluate_and_reports_its_timings(tmp_path):
+    import json
+    import subprocess
+    import sys
+
+    def conveyor(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-m", "conveyor", *args], cwd=tmp_path, capture_output=True, text=True,
+                              timeout=600)
+
+    regression_rows().to_csv(tmp_path / "values.csv", index=False)
+    assert conveyor("init").returncode == 0
+    assert conveyor("data", "ingest", "values.csv", "--name", "values").returncode == 0
+    done = conveyor("train", "values", "--target", "y", "--trials", "2", "--budget", "5m", "--evaluate", "basic",
+                    "--json")
+    assert done.returncode == 0, done.stderr
+    out = json.loads(done.stdout)
+    assert {"search", "refit", "holdout", "evaluate", "store"} <= set(out["timings"])
+    assert out["refit"] == "all rows (training and holdout)"
+    bad = conveyor("train", "values", "--target", "y", "--trials", "1", "--evaluate", "everything")
+    assert bad.returncode == 2 and "Unknown evaluation 'everything'" in bad.stderr
