@@ -1,9 +1,11 @@
 """Fit one tool on one prepared split and write its test-set output (probabilities or predictions) as .npy.
 
-Runs in conveyor's venv (conveyor, lightgbm) or FLAML's (flaml): it imports only what the chosen tool needs.
-Every tool runs single-threaded (n_jobs=1): the machine is shared.
+Runs in conveyor's venv (conveyor; the anchors: LightGBM defaults and a linear model, both fitted once) or FLAML's
+(flaml): it imports only what the chosen tool needs. Every tool runs single-threaded (n_jobs=1): the machine is
+shared. Conveyor runs as a user's `conveyor train` does: it sees only the training rows (its own holdout split
+inside) and its budget runs from this process's start.
 
-    python fit_one.py TOOL DATA_DIR BUDGET_S OUT.npy
+    python fit_one.py conveyor|flaml|anchors DATA_DIR BUDGET_S OUT_PREFIX SEED
 """
 
 from __future__ import annotations
@@ -23,44 +25,80 @@ def as_categories(frame: pd.DataFrame) -> pd.DataFrame:
                          if pd.api.types.is_string_dtype(frame[c]) or frame[c].dtype == object})
 
 
+def as_numbers(frame: pd.DataFrame) -> pd.DataFrame:
+    """Datetimes as seconds for the anchors (conveyor expands them itself)."""
+    return frame.assign(**{c: frame[c].astype("int64") // 10**9 for c in frame.columns
+                         if pd.api.types.is_datetime64_any_dtype(frame[c])})
+
+
+def lightgbm_defaults(kind: str, X: pd.DataFrame, y: pd.Series, X_test: pd.DataFrame, seed: int) -> np.ndarray:
+    import lightgbm as lgb
+
+    X, X_test = as_categories(as_numbers(X)), as_categories(as_numbers(X_test))
+    for c in X.columns:  # test categories must be coded as the training ones
+        if isinstance(X[c].dtype, pd.CategoricalDtype):
+            X_test[c] = pd.Categorical(X_test[c].astype(object), categories=X[c].cat.categories)
+    cls = lgb.LGBMRegressor if kind == "regression" else lgb.LGBMClassifier
+    model = cls(n_jobs=1, random_state=seed, verbose=-1).fit(X, y)
+    return model.predict(X_test) if kind == "regression" else model.predict_proba(X_test)
+
+
+def linear_model(kind: str, X: pd.DataFrame, y: pd.Series, X_test: pd.DataFrame) -> np.ndarray:
+    from sklearn.compose import make_column_transformer
+    from sklearn.impute import SimpleImputer
+    from sklearn.linear_model import LogisticRegression, RidgeCV
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import OneHotEncoder, StandardScaler
+
+    X, X_test = as_numbers(X), as_numbers(X_test)
+    numeric = [c for c in X.columns if pd.api.types.is_numeric_dtype(X[c])]
+    other = [c for c in X.columns if c not in numeric]
+    X, X_test = X.astype({c: object for c in other}), X_test.astype({c: object for c in other})
+    prep = make_column_transformer(
+        (make_pipeline(SimpleImputer(strategy="median"), StandardScaler()), numeric),
+        (make_pipeline(SimpleImputer(strategy="most_frequent"),
+                       OneHotEncoder(handle_unknown="infrequent_if_exist", min_frequency=5)), other))
+    if kind == "regression":
+        return make_pipeline(prep, RidgeCV()).fit(X, y).predict(X_test)
+    return make_pipeline(prep, LogisticRegression(max_iter=2000)).fit(X, y).predict_proba(X_test)
+
+
 def main() -> None:
-    tool, folder, budget, out = sys.argv[1], Path(sys.argv[2]), float(sys.argv[3]), sys.argv[4]
+    tool, folder, budget, out, seed = (sys.argv[1], Path(sys.argv[2]), float(sys.argv[3]), sys.argv[4],
+                                       int(sys.argv[5]))
     meta = json.loads((folder / "meta.json").read_text())
-    kind, classes = meta["kind"], meta["classes"]
+    kind, metric = meta["kind"], meta["metric"]
     train, test = pd.read_parquet(folder / "train.parquet"), pd.read_parquet(folder / "test.parquet")
     X, y, X_test = train.drop(columns="target"), train["target"], test.drop(columns="target")
-    started = time.monotonic()
     info: dict = {}
     if tool == "conveyor":
         from conveyor.train.automl import run_automl
+        from conveyor.train.budget import Deadline, process_started
 
-        metric = {"binary": "roc_auc", "multiclass": "accuracy", "regression": "rmse"}[kind]
+        deadline = Deadline(budget, process_started())
         result = run_automl(train, "target", task="regression" if kind == "regression" else "classification",
-                            metric=metric, budget_seconds=budget, seed=0, holdout=test)
+                            metric=metric, budget_seconds=budget, seed=seed, deadline=deadline)
         model = result.pipeline
-        info = {"family": result.family, "trials": len(result.trials), "validation": result.validation}
-    elif tool == "lightgbm":
-        import lightgbm as lgb
-
-        cls = lgb.LGBMRegressor if kind == "regression" else lgb.LGBMClassifier
-        X, X_test = as_categories(X), as_categories(X_test)
-        for c in X.columns:  # test categories must be coded as the training ones
-            if isinstance(X[c].dtype, pd.CategoricalDtype):
-                X_test[c] = pd.Categorical(X_test[c].astype(object), categories=X[c].cat.categories)
-        model = cls(n_jobs=1, random_state=0, verbose=-1).fit(X, y)
+        output = model.predict(X_test) if kind == "regression" else model.predict_proba(X_test)
+        np.save(f"{out}.npy", np.asarray(output, dtype=float))
+        info = {"family": result.family, "trials": len(result.trials), "refit": result.refit}
+    elif tool == "anchors":
+        for name, fit in (("lightgbm", lambda: lightgbm_defaults(kind, X, y, X_test, seed)),
+                          ("linear", lambda: linear_model(kind, X, y, X_test))):
+            started = time.process_time()
+            np.save(f"{out}-{name}.npy", np.asarray(fit(), dtype=float))
+            info[f"{name}_cpu_s"] = time.process_time() - started
     else:
         from flaml import AutoML
 
-        X, X_test = as_categories(X), as_categories(X_test)
-        metric = {"binary": "roc_auc", "multiclass": "accuracy", "regression": "rmse"}[kind]
         model = AutoML()
-        model.fit(X, y, task="regression" if kind == "regression" else "classification", metric=metric,
-                  time_budget=budget, n_jobs=1, seed=0, verbose=0)
+        model.fit(as_categories(X), y, task="regression" if kind == "regression" else "classification",
+                  metric=metric, time_budget=budget, n_jobs=1, seed=seed, verbose=0)
+        output = model.predict(as_categories(X_test)) if kind == "regression" else \
+            model.predict_proba(as_categories(X_test))
+        np.save(f"{out}.npy", np.asarray(output, dtype=float))
         info = {"family": model.best_estimator}
-    fitted = time.monotonic() - started
-    output = model.predict(X_test) if kind == "regression" else model.predict_proba(X_test)
-    np.save(out, np.asarray(output, dtype=float))
-    print(json.dumps({"fit_seconds": fitted, "classes": classes, **info}))
+    print(json.dumps(info))
 
 
 if __name__ == "__main__":

@@ -23,7 +23,7 @@ def with_category(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def test_bayesian_search_tries_every_family_and_beats_chance(cancer):
-    result = run_automl(with_category(cancer), "target", max_trials=6, budget_seconds=120, seed=1)
+    result = run_automl(with_category(cancer), "target", max_trials=6, budget_seconds=600, seed=1)
     assert {t.family for t in result.trials} == {"lightgbm", "linear", "random_forest", "xgboost",
                                                  "hist_gradient_boosting", "extra_trees"}
     assert result.task == "classification" and result.metric == "roc_auc"

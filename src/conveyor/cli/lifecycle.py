@@ -57,10 +57,16 @@ def train(dataset: Annotated[str, typer.Argument(help="NAME or NAME@VERSION.")],
           seed: Annotated[int, typer.Option("--seed")] = 0,
           folds: Annotated[int | None, typer.Option("--folds", min=1, help="CV folds (1: one validation split; "
                                                     "default: by data size).")] = None,
+          evaluate: Annotated[str | None, typer.Option("--evaluate", help="basic or full (also importances, when "
+                                                       "the budget leaves time).")] = None,
           project: ProjectOption = None, json: JsonOption = False) -> None:
     """AutoML over linear, forest, gradient-boosting, LightGBM and XGBoost pipelines; records a run (with its
-    evaluation, gates and model card) and a model version. Exits 1 when a quality gate fails."""
+    evaluation, gates and model card) and a model version. Exits 1 when a quality gate fails. The budget runs from
+    the command's start to its exit (search, refit, evaluation, storing the run; each phase's seconds are stored)."""
     from conveyor.core.errors import CheckFailedError
+    from conveyor.train.budget import process_started
+
+    started = process_started()
 
     with open_project(project) as proj:
         seconds = proj.training.budget(budget)
@@ -68,7 +74,7 @@ def train(dataset: Annotated[str, typer.Argument(help="NAME or NAME@VERSION.")],
                 proj.monitoring.resource_sampler(f"train:{model or dataset.split('@')[0]}"):  # resources of training
             result = proj.training.train(dataset, target, model_name=model, task=task, metric=metric,
                                          budget=seconds, max_trials=trials, search=search, seed=seed,
-                                         on_trial=on_trial, folds=folds)
+                                         on_trial=on_trial, folds=folds, evaluate=evaluate, started=started)
         proj.monitoring.reference_stats(result.model_version.ref)  # reference statistics stored once, at training
     automl = result.automl
     states = [t.state for t in automl.trials]
@@ -78,7 +84,7 @@ def train(dataset: Annotated[str, typer.Argument(help="NAME or NAME@VERSION.")],
             "pruned": states.count("pruned"), "failed": states.count("failed"), "params": automl.params,
             "ensemble": automl.ensemble, "dropped_columns": automl.dropped,
             "features_dropped_by_selection": {d.column: d.why for d in automl.selection if not d.kept},
-            "gates": result.gates}
+            "gates": result.gates, "refit": automl.refit, "timings": automl.timings}
     failed = result.failed_gates
     if json:
         emit_json(data)

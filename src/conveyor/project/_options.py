@@ -33,6 +33,7 @@ def train_options(project: Project, *, executor: bool = True) -> dict[str, Any]:
         "slice_column": train.slice,
         "gates": gates.rules() or None,
         "intended_use": train.intended_use,
+        "evaluate": train.evaluate,
     }
     if executor:
         kind = project.settings.executor

@@ -26,7 +26,8 @@ class TrainingAPI(Protocol):
     def train(self, dataset: str | DatasetVersion, target: str | None = None, *, model_name: str | None = None,
               task: str | None = None, metric: str | None = None, budget: str | float | None = None,
               max_trials: int | None = None, search: str | None = None, seed: int = 0,
-              on_trial: OnTrial | None = None, folds: int | None = None) -> TrainResult: ...
+              on_trial: OnTrial | None = None, folds: int | None = None, evaluate: str | None = None,
+              started: float | None = None) -> TrainResult: ...
 
     def retrain(self, model_name: str, *, budget: str | float | None = None, max_trials: int | None = None,
                 seed: int = 0, on_trial: OnTrial | None = None) -> RetrainDecision: ...
@@ -40,9 +41,11 @@ class LocalTraining(LocalAPI):
     def train(self, dataset: str | DatasetVersion, target: str | None = None, *, model_name: str | None = None,
               task: str | None = None, metric: str | None = None, budget: str | float | None = None,
               max_trials: int | None = None, search: str | None = None, seed: int = 0,
-              on_trial: OnTrial | None = None, folds: int | None = None) -> TrainResult:
+              on_trial: OnTrial | None = None, folds: int | None = None, evaluate: str | None = None,
+              started: float | None = None) -> TrainResult:
         """AutoML on a dataset version: a tracked run with its evaluation, gates and model card, ending in a model
-        version. ``target`` defaults to data.target; the other options to the train: section."""
+        version. ``target`` defaults to data.target; the other options to the train: section. The budget runs from
+        ``started`` (a ``time.monotonic()`` reading; `conveyor train` passes its process start), else from now."""
         from conveyor.train.trainer import train  # deferred: scikit-learn, LightGBM, Optuna
 
         config = self.config
@@ -61,11 +64,13 @@ class LocalTraining(LocalAPI):
         options: dict[str, Any] = train_options(self._project)
         if folds is not None:
             options["folds"] = folds
+        if evaluate is not None:
+            options["evaluate"] = evaluate
         try:
             return train(self.stores, version, target, model_name=model_name, frame=frame,
                          task=task or config.train.task, metric=metric or config.train.metric,
                          budget_seconds=seconds, max_trials=max_trials, search=search or config.train.search,
-                         seed=seed, project_root=self.root, on_trial=on_trial, **options)
+                         seed=seed, project_root=self.root, on_trial=on_trial, started=started, **options)
         finally:
             if options["executor"] is not None:
                 options["executor"].shutdown()

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import os
 import tempfile
-import time
 import warnings
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Executor, Future, wait
@@ -34,6 +33,7 @@ from conveyor.evaluate.metrics import (
 from conveyor.execution import InlineExecutor
 from conveyor.features.preprocess import describe, is_text
 from conveyor.features.selection import FeatureDecision, select_features
+from conveyor.train.budget import Deadline
 from conveyor.train.estimators import make_ensemble
 from conveyor.train.families import (
     IMBALANCE_RATIO,
@@ -89,6 +89,10 @@ class AutoMLResult:
     ensemble: dict[str, Any] | None = None
     holdout: pd.DataFrame | None = None  # the untouched rows the holdout metrics came from (for evaluation)
     skipped_families: dict[str, str] = field(default_factory=dict)  # family -> why it was not searched
+    evaluated_pipeline: Any = None  # the model the holdout metrics are of (``pipeline`` may be refitted on all rows)
+    training_rows: int = 0  # the rows ``pipeline`` was fitted on
+    refit: str = "training rows"  # which rows, in words
+    timings: dict[str, float] = field(default_factory=dict)  # seconds per phase (search, refit, holdout, ...)
 
 
 def detect_task(y: pd.Series) -> str:
@@ -219,6 +223,8 @@ class _Running:
     trial: optuna.Trial
     family: Family
     params: dict[str, Any]
+    warm: bool = False  # a family's defaults: fitted as they are (no early stopping) and never pruned, so the
+    # search always knows, on the same folds and metric, the score of the model the library gives
     folds: list[FoldResult] = field(default_factory=list)
 
 
@@ -237,8 +243,13 @@ def run_automl(frame: pd.DataFrame, target: str, *, task: str = "auto", metric: 
                on_trial: Callable[[TrialResult, float | None, float], None] | None = None,
                executor: Executor | None = None, workers: int = 1, folds: int | None = None,
                feature_selection: dict[str, Any] | None = None, ensemble: bool = True,
-               storage: str | None = None, study_name: str | None = None) -> AutoMLResult:
-    started = time.monotonic()
+               storage: str | None = None, study_name: str | None = None,
+               deadline: Deadline | None = None, refit_all: bool = True) -> AutoMLResult:
+    """``deadline`` (default: ``budget_seconds`` from now) bounds the whole call, refit and holdout metrics
+    included, and leaves its ``after_search`` share for the caller. ``refit_all``: when the holdout is split off
+    here, the returned model is refitted on every labelled row (training and holdout) once its holdout metrics are
+    taken, as the defaults a user compares with would be; ``evaluated_pipeline`` is the model those metrics are of."""
+    deadline = deadline or Deadline(budget_seconds)
     strategy = check_options(search, families, folds)
     frame, task, classes, dropped = prepare(frame, target, task)
     searched, skipped = choose_families(families or None, task)
@@ -250,6 +261,7 @@ def run_automl(frame: pd.DataFrame, target: str, *, task: str = "auto", metric: 
     if len(frame) < 10:
         raise BadInputError(f"Only {len(frame)} rows: too few to train and hold out a test set.", field="data",
                             hint="Give at least 10 rows (hundreds for a useful model).")
+    internal_holdout = holdout is None
     if holdout is None:
         train, holdout = _split(frame, target, task, 0.2, seed)
     else:
@@ -278,17 +290,21 @@ def run_automl(frame: pd.DataFrame, target: str, *, task: str = "auto", metric: 
     study = optuna.create_study(direction="maximize", sampler=strategy.sampler(space, seed),
                                 pruner=optuna.pruners.MedianPruner(n_startup_trials=5, n_warmup_steps=0),
                                 storage=study_storage, study_name=study_name, load_if_exists=True)
+    warm_trials = 0
     if strategy.warm_start:
         for warm in warm_start_order(searched):
-            study.enqueue_trial({"family": warm.name, **{f"{warm.param_prefix}.{k}": v
-                                                         for k, v in warm.defaults.items()}},
-                                skip_if_exists=True)
+            study.enqueue_trial(default_trial(warm, ctx), skip_if_exists=True)
+            warm_trials += 1
     limit = strategy.trial_limit(max_trials, space)
     try:
         with tempfile.TemporaryDirectory(prefix="conveyor-trials-") as folder:
             shared = _share(executor, data, folder)
-            trials, predictions = _search(study, executor, shared, data, strategy, space, limit,
-                                          budget_seconds, started, workers, sign, on_trial)
+            rows_factor = len(train) / max(1.0, len(sample) * ((n_folds - 1) / n_folds if n_folds > 1 else 0.8))
+            refit_factor = rows_factor * (1 + (1 + len(holdout) / len(train) if refit_all and internal_holdout
+                                               else 0))
+            with deadline.phase("search"):
+                trials, predictions = _search(study, executor, shared, data, strategy, space, limit, deadline,
+                                              workers, sign, on_trial, warm_trials, refit_factor)
     finally:
         if own_executor:
             executor.shutdown()
@@ -302,46 +318,109 @@ def run_automl(frame: pd.DataFrame, target: str, *, task: str = "auto", metric: 
                             hint="Check the data, or give a larger --budget.")
     best = max(completed, key=lambda t: sign * t.score)
     final_features = train[all_features]
-    pipeline = _refit(best, space, data, train, target, seed)
+    keep = deadline.after_search()
+    with deadline.phase("refit"):
+        pipeline = _refit(best, space, data, train, target, seed)
+    refit_seconds = deadline.timings["refit"]
     family, params, score, ensemble_info = best.family, best.params, best.score, None
+    chosen_trials, chosen_weights = [best], None
     if ensemble and n_folds >= 1:
         chosen = _ensemble_weights(completed, predictions, data, sign)
-        if chosen is not None and sign * chosen[1] > sign * best.score + 1e-9:
+        # members' refits are estimated from their trial times against the best's; left out when they overrun
+        by_number = {t.number: t for t in completed}
+        if chosen is not None and sign * chosen[1] > sign * best.score + 1e-9 and deadline.fits(
+                sum(refit_seconds * by_number[n].seconds / max(best.seconds, 1e-6) for n in chosen[0]
+                    if n != best.number), keep):
             weights, ens_score = chosen
-            by_number = {t.number: t for t in completed}
-            members = [pipeline if n == best.number else _refit(by_number[n], space, data, train, target, seed)
-                       for n in weights]
+            with deadline.phase("refit"):
+                members = [pipeline if n == best.number else _refit(by_number[n], space, data, train, target, seed)
+                           for n in weights]
             pipeline = make_ensemble(members, list(weights.values()), task, classes)
+            chosen_trials, chosen_weights = [by_number[n] for n in weights], list(weights.values())
             ensemble_info = {"members": [{"trial": n, "family": by_number[n].family, "weight": w}
                                          for n, w in weights.items()],
                              "validation_score": ens_score, "best_single": best.score}
             family, params, score = "ensemble", {"members": list(weights)}, ens_score
-    holdout_metrics = evaluate_model(pipeline, holdout[[*all_features, target]], target, task, classes)
-    return AutoMLResult(pipeline, task, classes, target, all_features, metric, family, params, score,
-                        holdout_metrics, trials, dropped, "holdout" if n_folds == 1 else f"{n_folds}-fold CV",
-                        selection, describe(final_features[features]), ensemble_info, holdout, skipped)
+    with deadline.phase("holdout"):
+        holdout_metrics = evaluate_model(pipeline, holdout[[*all_features, target]], target, task, classes)
+    evaluated, training_rows, refit_note = pipeline, len(train), "training rows"
+    if refit_all and internal_holdout:
+        rows = pd.concat([train, holdout[train.columns]])
+        estimate = deadline.timings["refit"] * len(rows) / len(train)
+        if deadline.fits(estimate, keep * 0.5):  # the basic evaluation and the store need less than the whole share
+            with deadline.phase("refit_all"):
+                pipeline = _refit_final(chosen_trials, chosen_weights, space, data, rows, target, seed, task,
+                                        classes)
+            training_rows, refit_note = len(rows), "all rows (training and holdout)"
+        else:
+            refit_note = "training rows (refitting on all rows would overrun the budget)"
+    result = AutoMLResult(pipeline, task, classes, target, all_features, metric, family, params, score,
+                          holdout_metrics, trials, dropped, "holdout" if n_folds == 1 else f"{n_folds}-fold CV",
+                          selection, describe(final_features[features]), ensemble_info, holdout, skipped)
+    result.evaluated_pipeline, result.training_rows, result.refit = evaluated, training_rows, refit_note
+    result.timings = deadline.timings
+    return result
+
+
+def _refit_final(chosen: list[TrialResult], weights: list[float] | None, space: SearchSpace, data: TrialData,
+                 rows: pd.DataFrame, target: str, seed: int, task: str, classes: list):
+    """The chosen model (one trial, or an ensemble's member trials with their weights) fitted on ``rows``."""
+    fitted = [_refit(trial, space, data, rows, target, seed) for trial in chosen]
+    return fitted[0] if weights is None else make_ensemble(fitted, weights, task, classes)
 
 
 def _context(task: str, classes: list, y: pd.Series) -> SearchContext:
     if task == "regression":
         return SearchContext(task)
     counts = y.value_counts()
-    imbalanced = counts.min() / counts.sum() < IMBALANCE_RATIO
+    # the minority's share against an even split (IMBALANCE_RATIO of two classes): seven equal classes hold 14% each
+    # and are balanced; weighting them would only cost log-loss
+    imbalanced = counts.min() / counts.sum() < IMBALANCE_RATIO * 2 / max(len(classes), 2)
     pos_weight = float(counts.get(classes[0], 1) / max(counts.get(classes[-1], 1), 1)) if len(classes) == 2 else 1.0
     return SearchContext(task, len(classes), bool(imbalanced), pos_weight)
 
 
-def _search(study, executor, shared, data, strategy: Search, space: SearchSpace, limit, budget, started, workers,
-            sign, on_trial) -> tuple[list[TrialResult], dict[int, np.ndarray]]:
+def default_trial(family: Family, ctx: SearchContext) -> dict[str, Any]:
+    """The enqueued parameters of a family's defaults trial: every choice its search draws is fixed, class weighting
+    off included (left open, the sampler drew it at random and the "defaults" were not the library's)."""
+    params = dict(family.defaults)
+    if ctx.task == "classification" and ctx.imbalanced:
+        params.setdefault("balanced", False)
+    return {"family": family.name, **{f"{family.param_prefix}.{k}": v for k, v in params.items()}}
+
+
+def _search(study, executor, shared, data, strategy: Search, space: SearchSpace, limit, deadline: Deadline,
+            workers, sign, on_trial, warm_trials: int = 0,
+            refit_factor: float = 1.0) -> tuple[list[TrialResult], dict[int, np.ndarray]]:
+    """Trials until the limit or the deadline: a trial or a fold starts only when its expected seconds (the mean
+    fold of its family so far, else of any family) still leave the refit of the best trial and the deadline's
+    ``after_search`` share; until one trial has completed the search does not stop."""
     running: dict[Future, _Running] = {}
     results: list[TrialResult] = []
     predictions: dict[int, np.ndarray] = {}
     asked = 0
     fold_count = len(data.folds)
-    reserve = 0.0  # time kept for the final refit: about one fold of the best trial so far
+    reserve = 0.0  # time kept for the final refit: the best trial's fold time scaled to the refit's rows
+    fold_seconds: dict[str, list[float]] = {}  # family -> seconds of its folds so far, on the deadline's clock
+    submitted: dict[Future, float] = {}
 
-    def out_of_time() -> bool:
-        return time.monotonic() - started + reserve > budget and any(r.state == "complete" for r in results)
+    def submit(state: _Running, fold: int) -> None:
+        began = deadline.clock()  # before: an inline executor runs the fold inside submit
+        future = executor.submit(run_fold, shared, state.family, state.params, fold, not state.warm)
+        submitted[future] = began
+        running[future] = state
+
+    def expected_fold(family: str | None) -> float:
+        seen = fold_seconds.get(family) if family else None
+        if not seen:
+            seen = [x for values in fold_seconds.values() for x in values]
+        return float(np.mean(seen)) if seen else 0.0
+
+    def out_of_time(family: str | None = None) -> bool:
+        if not any(r.state == "complete" for r in results):
+            return False
+        # 1.5: fold times vary (another family, a loaded machine); a fold that overruns eats the refit's time
+        return not deadline.fits(1.5 * expected_fold(family), reserve + deadline.after_search())
 
     def ask() -> None:
         nonlocal asked
@@ -349,8 +428,8 @@ def _search(study, executor, shared, data, strategy: Search, space: SearchSpace,
         name, params = strategy.propose(trial, space)
         family = space.family(name)
         asked += 1
-        state = _Running(trial, family, params)
-        running[executor.submit(run_fold, shared, family, params, 0)] = state
+        state = _Running(trial, family, params, warm=asked <= warm_trials)
+        submit(state, 0)
 
     def finish(state: _Running, status: str, error: str | None = None) -> None:
         nonlocal reserve
@@ -370,15 +449,15 @@ def _search(study, executor, shared, data, strategy: Search, space: SearchSpace,
         if status == "complete":
             study.tell(state.trial, sign * score)
             best = max((r for r in results if r.state == "complete"), key=lambda r: sign * r.score)
-            if best is result:
-                reserve = seconds / max(fold_count, 1) * 1.5
+            if best is result:  # its refits, and about one fold more for the holdout metrics
+                reserve = float(np.mean(fold_seconds[state.family.name][-fold_count:])) * (refit_factor * 1.5 + 1)
         else:
             study.tell(state.trial, state=optuna.trial.TrialState.PRUNED if status == "pruned"
                        else optuna.trial.TrialState.FAIL)
         if on_trial:
             scored = [r.score for r in results if r.score is not None]
             best_score = max(scored, key=lambda s: sign * s) if scored else None
-            on_trial(result, best_score, time.monotonic() - started)
+            on_trial(result, best_score, deadline.elapsed())
 
     while True:
         while len(running) < workers and (limit is None or asked < limit) and not out_of_time():
@@ -390,18 +469,19 @@ def _search(study, executor, shared, data, strategy: Search, space: SearchSpace,
             state = running.pop(future)
             fold = future.result()
             state.folds.append(fold)
+            fold_seconds.setdefault(state.family.name, []).append(deadline.clock() - submitted.pop(future))
             if fold.error is not None:
                 finish(state, "failed", fold.error)
                 continue
             state.trial.report(sign * fold.score, fold.fold)
             if len(state.folds) == fold_count:
                 finish(state, "complete")
-            elif fold_count > 1 and state.trial.should_prune():
+            elif fold_count > 1 and not state.warm and state.trial.should_prune():
                 finish(state, "pruned", f"pruned after fold {fold.fold + 1}: behind the median of earlier trials")
-            elif out_of_time():
+            elif out_of_time(state.family.name):
                 finish(state, "failed", "budget spent before the trial finished")
             else:
-                running[executor.submit(run_fold, shared, state.family, state.params, fold.fold + 1)] = state
+                submit(state, fold.fold + 1)
     return sorted(results, key=lambda r: r.number), predictions
 
 

@@ -9,10 +9,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from conveyor.core.errors import BadInputError
 from conveyor.evaluate import analysis, explain
 from conveyor.evaluate.metrics import greater_is_better
 from conveyor.registry.flavors import contributions
 from conveyor.train.automl import AutoMLResult
+from conveyor.train.budget import Deadline
 from conveyor.train.estimators import EncodedLabels
 
 SCORERS = {"roc_auc": "roc_auc_ovr", "accuracy": "accuracy", "f1": "f1_macro", "precision": "precision_macro",
@@ -47,13 +49,25 @@ def latency_ms_per_row(model: Any, frame: pd.DataFrame, rows: int = 200) -> floa
     return float(np.median(timings))
 
 
+EVALUATE_MODES = ("basic", "full")
+EXTRAS_FACTOR = 3.0  # permutation importance + SHAP cost about this many times the basic evaluation, per feature
+
+
 def evaluate_result(result: AutoMLResult, *, slice_column: str | None = None, sensitive: list[str] | None = None,
-                    seed: int = 0) -> dict[str, Any]:
+                    seed: int = 0, evaluate: str = "full", deadline: Deadline | None = None) -> dict[str, Any]:
+    """``evaluate``: ``basic`` (metrics, curves or residuals, slices, fairness, latency) or ``full`` (also
+    permutation importance and SHAP, when the ``deadline`` leaves time for them; else they are recorded as
+    skipped with the reason). Analyses the model the holdout metrics are of (not a refit that saw those rows)."""
+    if evaluate not in EVALUATE_MODES:
+        raise BadInputError(f"Unknown evaluation {evaluate!r}.", field="train.evaluate",
+                            hint="Use basic (metrics, curves, slices, fairness) or full (also importances).")
+    deadline = deadline or Deadline(float("inf"))
+    began = deadline.clock()
     holdout = result.holdout
     X = holdout[result.features]
     y = holdout[result.target].reset_index(drop=True)
     y_true = y.to_numpy()
-    model = result.pipeline
+    model = result.evaluated_pipeline if result.evaluated_pipeline is not None else result.pipeline
     y_pred = np.asarray(model.predict(X))
     proba = None
     report: dict[str, Any] = {"task": result.task, "metric": result.metric, "metrics": result.holdout_metrics,
@@ -73,11 +87,21 @@ def evaluate_result(result: AutoMLResult, *, slice_column: str | None = None, se
             holdout[slice_column], result.task, y_true, y_pred, proba, result.classes)}
     report["fairness"] = {column: analysis.fairness(holdout[column], result.task, y_true, y_pred, result.classes)
                           for column in sensitive or []}
+    report["latency_ms_per_row"] = latency_ms_per_row(model, X)
+    report["evaluate"] = evaluate
+    basic_seconds = deadline.clock() - began
+    if evaluate == "basic":
+        report["importance"] = {"skipped": "train.evaluate is basic (set it to full, or --evaluate full)"}
+        return report
+    expected = basic_seconds * EXTRAS_FACTOR * max(1, len(result.features)) ** 0.5
+    if not deadline.fits(expected, deadline.after_search() / 2):
+        report["importance"] = {"skipped": f"the budget was spent (about {expected:.1f} s more needed): give a "
+                                           "larger --budget"}
+        return report
     scoring = SCORERS.get(result.metric)
     if result.task == "classification" and len(result.classes) == 2 and result.metric == "roc_auc":
         scoring = "roc_auc"
     report["importance"] = {"permutation": explain.permutation_importances(model, X, y.set_axis(X.index), scoring,
                                                                            seed),
                             "shap": explain.shap_importances(model, X, model_contributions, seed)}
-    report["latency_ms_per_row"] = latency_ms_per_row(model, X)
     return report

@@ -13,7 +13,7 @@ from typing import Any
 import pandas as pd
 
 from conveyor.core.entities import DatasetVersion, ModelVersion, Run
-from conveyor.core.errors import NotFoundError
+from conveyor.core.errors import BadInputError, NotFoundError
 from conveyor.data.datasets import load_frame
 from conveyor.evaluate.analysis import check_columns
 from conveyor.registry.cards import build_card, render_markdown
@@ -21,7 +21,8 @@ from conveyor.registry.models import load_model
 from conveyor.registry.packaging import infer_inputs
 from conveyor.store import Stores
 from conveyor.train.automl import AutoMLResult, TrialResult, run_automl
-from conveyor.train.evaluation import evaluate_result
+from conveyor.train.budget import Deadline
+from conveyor.train.evaluation import EVALUATE_MODES, evaluate_result
 from conveyor.train.gates import check_gates, evaluate_gates, summary
 from conveyor.train.tracking import start_run
 
@@ -84,10 +85,20 @@ def train(stores: Stores, dataset: DatasetVersion, target: str, *, model_name: s
           feature_selection: dict[str, Any] | None = None, folds: int | None = None, ensemble: bool = True,
           executor: Executor | None = None, workers: int = 1, storage: str | None = None,
           sensitive: list[str] | None = None, slice_column: str | None = None,
-          gates: dict[str, Any] | None = None, intended_use: str | None = None) -> TrainResult:
+          gates: dict[str, Any] | None = None, intended_use: str | None = None, evaluate: str = "full",
+          started: float | None = None, clock: Callable[[], float] | None = None) -> TrainResult:
     """``frame`` (rows of ``dataset``) and ``holdout`` let a caller fix the split, e.g. a common recent holdout.
-    ``sensitive`` columns are evaluated for fairness but are not features; ``gates`` come from conveyor.yaml."""
-    frame = load_frame(stores, dataset) if frame is None else frame
+    ``sensitive`` columns are evaluated for fairness but are not features; ``gates`` come from conveyor.yaml.
+    The budget runs from ``started`` (a ``clock`` reading; `conveyor train` passes its process start, the default
+    is now) and bounds the search, the refit, the evaluation and storing the run; ``evaluate`` is basic or full
+    (importances too, when the budget leaves time). The run stores each phase's seconds (``timings.json`` and
+    ``timing.<phase>`` metrics)."""
+    deadline = Deadline(budget_seconds, started, **({"clock": clock} if clock else {}))
+    if evaluate not in EVALUATE_MODES:
+        raise BadInputError(f"Unknown evaluation {evaluate!r}.", field="train.evaluate",
+                            hint="Use basic (metrics, curves, slices, fairness) or full (also importances).")
+    with deadline.phase("load"):
+        frame = load_frame(stores, dataset) if frame is None else frame
     check_gates(gates)
     sensitive = list(sensitive or [])
     check_columns(frame, [*sensitive, *([slice_column] if slice_column else [])], "data.sensitive/train.slice")
@@ -97,14 +108,17 @@ def train(stores: Stores, dataset: DatasetVersion, target: str, *, model_name: s
                         holdout=None if holdout is None else holdout.drop(columns=sensitive, errors="ignore"),
                         on_trial=on_trial, families=families, feature_selection=feature_selection, folds=folds,
                         ensemble=ensemble, executor=executor, workers=workers, storage=storage,
-                        study_name=f"{name}-{dataset.version}-{seed}" if storage else None)
+                        study_name=f"{name}-{dataset.version}-{seed}" if storage else None, deadline=deadline)
     # the held-out rows with their sensitive columns back, for slices and fairness
     source = frame if holdout is None else holdout  # the frame the holdout rows (and their index) came from
     evaluated_on = result.holdout.join(source[sensitive]) if sensitive else result.holdout
     if slice_column and slice_column not in evaluated_on.columns:
         evaluated_on = evaluated_on.join(source[[slice_column]])
     result.holdout = evaluated_on
-    evaluation = evaluate_result(result, slice_column=slice_column, sensitive=sensitive, seed=seed)
+    with deadline.phase("evaluate"):
+        evaluation = evaluate_result(result, slice_column=slice_column, sensitive=sensitive, seed=seed,
+                                     evaluate=evaluate, deadline=deadline)
+    store_began = deadline.clock()
     model_bytes = len(pickle.dumps(result.pipeline, protocol=5))
     gate_summary = None
     if gates:
@@ -121,8 +135,9 @@ def train(stores: Stores, dataset: DatasetVersion, target: str, *, model_name: s
     fairness_gaps = {c: {k: v for k, v in r.items() if k.endswith("difference")}
                      for c, r in evaluation["fairness"].items()}
     card = {"intended_use": intended_use,
-            "data": {"holdout_rows": evaluation["holdout_rows"], "training_rows": len(frame) - len(result.holdout),
-                     "validation": result.validation},
+            "data": {"holdout_rows": evaluation["holdout_rows"],
+                     "training_rows": result.training_rows or len(frame) - len(result.holdout),
+                     "refit": result.refit, "validation": result.validation},
             "training": {"family": result.family, "metric": result.metric, "search": search,
                          "trials": len(result.trials), "validation_score": result.validation_score,
                          "budget_seconds": budget_seconds, "seed": seed, "model_mb": round(model_bytes / 1e6, 3)},
@@ -132,7 +147,8 @@ def train(stores: Stores, dataset: DatasetVersion, target: str, *, model_name: s
         run.log_params({"task": result.task, "target": target, "metric": result.metric, "search": search,
                         "budget_seconds": budget_seconds, "max_trials": max_trials, "seed": seed,
                         "family": result.family, "validation": result.validation,
-                        "features_kept": sum(d.kept for d in result.selection),
+                        "features_kept": sum(d.kept for d in result.selection), "evaluate": evaluate,
+                        "refit": result.refit,
                         **{f"model.{k}": v for k, v in result.params.items()}})
         run.log_batch([("trial_score", t.score, t.number) for t in result.trials if t.score is not None])
         run.log_metrics({f"validation_{result.metric}": result.validation_score})
@@ -157,4 +173,8 @@ def train(stores: Stores, dataset: DatasetVersion, target: str, *, model_name: s
         final_card = build_card(version, stores.runs.get(run.id))
         run.log_artifact("model_card.json", final_card)
         run.log_artifact("model_card.md", render_markdown(final_card).encode())
+        deadline.timings["store"] = round(deadline.clock() - store_began, 4)
+        timings = deadline.record()
+        run.log_metrics({f"timing.{phase}": seconds for phase, seconds in timings.items()})
+        run.log_artifact("timings.json", timings)
     return TrainResult(stores.runs.get(run.id), version, result, evaluation, gate_summary)

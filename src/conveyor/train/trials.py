@@ -83,7 +83,11 @@ def score_predictions(data: TrialData, y_true: np.ndarray, output: np.ndarray) -
     return classification_metrics(y_true, predicted, output, data.classes).get(data.metric)
 
 
-def run_fold(data_ref: TrialData | str, family: Family, params: dict[str, Any], fold: int) -> FoldResult:
+def run_fold(data_ref: TrialData | str, family: Family, params: dict[str, Any], fold: int,
+             early_stopping: bool = True) -> FoldResult:
+    """One fold: fit, predict the validation rows, score them. ``early_stopping=False`` fits the parameters as
+    they are (a family's defaults trial: the model a user gets from the library, scored without choosing its
+    rounds on the rows it is scored on)."""
     data = _load(data_ref) if isinstance(data_ref, str) else data_ref
     started = time.monotonic()
     train_idx, valid_idx = data.folds[fold]
@@ -94,7 +98,7 @@ def run_fold(data_ref: TrialData | str, family: Family, params: dict[str, Any], 
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # a trial's convergence notes are search noise, not the user's concern
-            if family.early_stopping:
+            if family.early_stopping and early_stopping:
                 best = _fit_early_stopping(pipeline, family, X_fit, y_fit, X_valid, y_valid)
             else:
                 pipeline.fit(X_fit, y_fit)

@@ -19,7 +19,7 @@ class LightGBMFamily(Family):
             for n in (100, 300) for lr in (0.05, 0.1) for leaves in (15, 63)]
     early_stopping = True
     flavor = "lightgbm"
-    warm_start = 0
+    warm_start = 1
 
     def suggest(self, trial: Any, ctx: SearchContext) -> dict[str, Any]:
         return {

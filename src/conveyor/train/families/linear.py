@@ -18,7 +18,7 @@ class LinearFamily(Family):
     encoding = "onehot"
     defaults = {"C": 1.0}
     grid = [{"C": c} for c in (0.01, 0.1, 1.0, 10.0)]
-    warm_start = 1
+    warm_start = 0
 
     def suggest(self, trial: Any, ctx: SearchContext) -> dict[str, Any]:
         return {"C": trial.suggest_float("linear.C", 1e-3, 1e2, log=True), **balanced(trial, ctx, "linear")}

@@ -37,6 +37,9 @@ class TrainSection(Section):
     budget: float = setting("60s", Duration(positive=True, example="2m"),
                             doc="`--budget`: time budget of the search, from process start to exit.")
     search: str = setting("bayesian", Name(example="random"), doc="`--search`: bayesian (TPE), random or grid.")
+    evaluate: str = setting("full", OneOf("basic", "full"),
+                            doc="`--evaluate`: basic (metrics, curves, slices, fairness) or full (also permutation "
+                                "importance and SHAP, when the budget leaves time for them; else recorded as skipped).")
     families: list[str] | None = setting(None, ListOf(Name(), example="[linear, lightgbm]"),
                                          doc="Model families to search (default: every installed one).")
     folds: int | None = setting(None, Integer(min=1, example="5"),

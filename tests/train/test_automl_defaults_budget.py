@@ -1,0 +1,208 @@
+"""AutoML never ends worse than the defaults it starts from, and keeps the budget it was given (issue 13).
+
+The budget tests inject a clock: a stub family's every fit costs a fixed number of fake seconds, so the deadline's
+decisions (stop starting trials, keep time for the refit, cut what would overrun) are checked with bounded work
+instead of wall-clock asserts."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.datasets import load_breast_cancer
+from sklearn.dummy import DummyRegressor
+
+from conveyor.core.errors import BadInputError
+from conveyor.evaluate.metrics import evaluate_model
+from conveyor.train.automl import _context, default_trial, run_automl
+from conveyor.train.budget import OVERHEAD, Deadline
+from conveyor.train.families import FAMILIES, Family, SearchContext
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+CLOCK = FakeClock()
+FIT_SECONDS = 2.0  # what each fit of the stub family costs on CLOCK
+
+
+class _Costly:
+    """A dummy model whose every fit costs FIT_SECONDS on the injected clock."""
+
+    def fit(self, X, y):
+        CLOCK.advance(FIT_SECONDS)
+        return super().fit(X, y)
+
+
+class CostlyRegressor(_Costly, DummyRegressor):
+    pass
+
+
+class CostlyFamily(Family):
+    name = "costly_stub"
+    tasks = ("regression",)
+    requires = ()
+    defaults = {"strategy": "mean"}
+    default = False  # only where a test names it
+
+    def suggest(self, trial, ctx):
+        return {"strategy": trial.suggest_categorical("costly_stub.strategy", ["mean", "median"])}
+
+    def build(self, ctx, params, seed):
+        return CostlyRegressor(strategy=params["strategy"])
+
+
+FAMILIES.register("costly_stub", CostlyFamily(), replace=True)
+
+
+def regression_rows(n: int = 400, seed: int = 0) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, 4))
+    return pd.DataFrame(X, columns=["a", "b", "c", "d"]).assign(y=X @ [1.0, -2.0, 0.5, 0.0] + rng.normal(0, 0.5, n))
+
+
+def test_evenly_split_classes_are_not_imbalanced():
+    # seven equal classes hold 14% each: below the binary threshold of 20%, but not imbalanced
+    seven = pd.Series(np.repeat(np.arange(7), 30))
+    assert not _context("classification", list(range(7)), seven).imbalanced
+    skewed = pd.Series([0] * 190 + [1] * 20)
+    assert _context("classification", [0, 1], skewed).imbalanced
+
+
+def test_the_defaults_trials_fix_class_weighting_off():
+    ctx = SearchContext("classification", 2, imbalanced=True)
+    lightgbm = FAMILIES.get("lightgbm")
+    assert default_trial(lightgbm, ctx) == {"family": "lightgbm", "lightgbm.balanced": False,
+                                            **{f"lightgbm.{k}": v for k, v in lightgbm.defaults.items()}}
+
+
+def test_the_defaults_trials_are_the_library_defaults_on_the_same_folds():
+    cancer = load_breast_cancer(as_frame=True).frame
+    skewed = pd.concat([cancer[cancer.target == 1], cancer[cancer.target == 0].head(40)])  # 11% minority
+    result = run_automl(skewed, "target", metric="log_loss", families=["lightgbm", "linear"], max_trials=4,
+                        budget_seconds=300, seed=0, ensemble=False)
+    # the cheapest defaults first: they finish on the tightest budget (LightGBM's 100 rounds per class can take long
+    # on many classes, and their log-loss can be far worse than a linear model's)
+    assert [t.family for t in result.trials[:2]] == ["linear", "lightgbm"]
+    first = {t.family: t for t in result.trials[:2]}
+    # fitted as the library would (no rounds chosen on the scored fold), unweighted, scored on every fold
+    assert first["lightgbm"].params == {**FAMILIES.get("lightgbm").defaults, "balanced": False}
+    assert first["linear"].params == {**FAMILIES.get("linear").defaults, "balanced": False}
+    assert all(len(t.fold_scores) == 5 and t.state == "complete" for t in first.values())
+
+
+def test_the_returned_model_is_never_worse_than_the_defaults_on_validation():
+    # a linear target with noise: the linear model's defaults are hard to beat
+    result = run_automl(regression_rows(), "y", metric="rmse", families=["linear", "lightgbm", "random_forest"],
+                        max_trials=8, budget_seconds=300, seed=0)
+    defaults = [t for t in result.trials[:3] if t.state == "complete"]
+    assert len(defaults) == 3
+    assert result.validation_score <= min(t.score for t in defaults) + 1e-12
+
+
+def test_the_final_model_is_refitted_on_every_row_and_the_metrics_are_of_the_evaluated_one():
+    frame = regression_rows()
+    result = run_automl(frame, "y", families=["linear"], max_trials=2, budget_seconds=300, seed=0)
+    assert result.training_rows == len(frame)
+    assert result.refit == "all rows (training and holdout)"
+    assert result.pipeline is not result.evaluated_pipeline
+    def rows_seen(pipeline) -> int:
+        numeric = dict((name, step) for name, step, _ in pipeline.named_steps["prep"].transformers_)["numeric"]
+        return int(numeric.named_steps["scale"].n_samples_seen_)
+
+    assert rows_seen(result.pipeline) == len(frame)
+    assert rows_seen(result.evaluated_pipeline) == len(frame) - len(result.holdout)
+    again = evaluate_model(result.evaluated_pipeline, result.holdout[["a", "b", "c", "d", "y"]], "y", "regression", [])
+    assert again == pytest.approx(result.holdout_metrics)
+
+
+def test_a_given_holdout_keeps_the_training_rows():
+    frame = regression_rows()
+    result = run_automl(frame.iloc[:300], "y", families=["linear"], max_trials=2, budget_seconds=300,
+                        holdout=frame.iloc[300:])
+    assert result.training_rows == 300 and result.pipeline is result.evaluated_pipeline
+
+
+@pytest.mark.parametrize("budget", [60.0, 120.0, 240.0])
+def test_the_search_leaves_time_for_the_refit_and_ends_within_the_budget(budget):
+    deadline = Deadline(budget, clock=CLOCK)
+    result = run_automl(regression_rows(200), "y", families=["costly_stub"], folds=4, budget_seconds=budget,
+                        deadline=deadline, ensemble=False)
+    # what is left is the evaluation's and the store's share
+    assert deadline.elapsed() <= budget - deadline.after_search()
+    # the search used the budget, not a fraction of it: trials kept starting while they fit
+    completed = [t for t in result.trials if t.state == "complete"]
+    assert len(completed) * 4 * FIT_SECONDS >= budget / 3
+    assert result.timings["search"] >= len(completed) * 4 * FIT_SECONDS
+    assert result.timings["refit"] == FIT_SECONDS and result.timings["refit_all"] == FIT_SECONDS
+    assert result.training_rows == 200
+
+
+def test_the_first_trial_always_finishes_and_the_rest_is_cut_to_the_budget():
+    deadline = Deadline(8.5, clock=CLOCK)  # one trial of two folds (4 s) plus its refit nearly fills it
+    result = run_automl(regression_rows(200), "y", families=["costly_stub"], folds=2, budget_seconds=8.5,
+                        deadline=deadline, ensemble=False)
+    assert result.trials[0].state == "complete"
+    assert len(result.trials) == 1  # a second trial would overrun: it is not started
+    # refitting on every row would end past the budget: the model keeps the training rows, and says so
+    assert result.refit.startswith("training rows (refitting on all rows would overrun")
+    assert deadline.elapsed() <= 8.5 * (1 + OVERHEAD)
+
+
+def test_a_deadline_runs_from_its_start_and_records_each_phase():
+    deadline = Deadline(10.0, started=CLOCK() - 3.0, clock=CLOCK)  # the process started 3 s ago
+    assert deadline.remaining() == pytest.approx(7.0)
+    with deadline.phase("search"):
+        CLOCK.advance(2.5)
+    with deadline.phase("search"):
+        CLOCK.advance(0.5)
+    assert deadline.timings == {"search": 3.0}
+    assert deadline.record() == {"search": 3.0, "total": 6.0, "budget": 10.0}
+    assert deadline.fits(3.0) and not deadline.fits(3.0, keep=1.5)
+
+
+def test_a_run_stores_its_timings_and_a_basic_evaluation_skips_the_importances(tmp_path):
+    import conveyor as cv
+
+    with cv.Project.init(tmp_path) as project:
+        project.configure("train", families=["linear"])
+        dataset, _ = project.data.ingest(regression_rows(), "values")
+        result = project.training.train(dataset, "y", max_trials=2, budget=120, evaluate="basic")
+        with pytest.raises(BadInputError, match="Unknown evaluation 'everything'"):
+            project.training.train(dataset, "y", max_trials=1, budget=60, evaluate="everything")
+    timings = {k.removeprefix("timing."): v for k, v in result.run.metrics.items() if k.startswith("timing.")}
+    assert {"load", "search", "refit", "holdout", "refit_all", "evaluate", "store", "total", "budget"} <= set(timings)
+    assert timings["budget"] == 120 and timings["total"] >= timings["search"] + timings["refit"]
+    assert result.evaluation["evaluate"] == "basic" and "skipped" in result.evaluation["importance"]
+    assert result.run.params["evaluate"] == "basic"
+    assert result.run.params["refit"] == "all rows (training and holdout)"
+
+
+def test_train_command_takes_evaluate_and_reports_its_timings(tmp_path):
+    import json
+    import subprocess
+    import sys
+
+    def conveyor(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-m", "conveyor", *args], cwd=tmp_path, capture_output=True, text=True,
+                              timeout=600)
+
+    regression_rows().to_csv(tmp_path / "values.csv", index=False)
+    assert conveyor("init").returncode == 0
+    assert conveyor("data", "ingest", "values.csv", "--name", "values").returncode == 0
+    done = conveyor("train", "values", "--target", "y", "--trials", "2", "--budget", "5m", "--evaluate", "basic",
+                    "--json")
+    assert done.returncode == 0, done.stderr
+    out = json.loads(done.stdout)
+    assert {"search", "refit", "holdout", "evaluate", "store"} <= set(out["timings"])
+    assert out["refit"] == "all rows (training and holdout)"
+    bad = conveyor("train", "values", "--target", "y", "--trials", "1", "--evaluate", "everything")
+    assert bad.returncode == 2 and "Unknown evaluation 'everything'" in bad.stderr
