@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from conveyor.cli import data, deploy, lifecycle, models, monitoring, report, runs
+from conveyor.cli import data, deploy, lifecycle, models, monitoring, report, runs, server
 
 app = typer.Typer(
     name="conveyor",
@@ -22,3 +22,4 @@ app.command("monitor")(monitoring.monitor)
 app.add_typer(monitoring.alerts_app, name="alerts")
 app.command("agent")(monitoring.agent)
 app.command("report")(report.report)
+app.command("server")(server.server)

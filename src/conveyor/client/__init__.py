@@ -1,0 +1,1 @@
+"""Remote mode: the project sub-APIs over a conveyor server's /api/v1."""
