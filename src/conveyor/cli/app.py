@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from conveyor.cli import data, deploy, lifecycle, models, monitoring, report, runs, server
+from conveyor.cli import data, deploy, lifecycle, models, monitoring, remote, report, runs, server
 
 app = typer.Typer(
     name="conveyor",
@@ -23,3 +23,5 @@ app.add_typer(monitoring.alerts_app, name="alerts")
 app.command("agent")(monitoring.agent)
 app.command("report")(report.report)
 app.command("server")(server.server)
+app.command("login")(remote.login)
+app.command("logout")(remote.logout)

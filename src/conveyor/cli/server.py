@@ -28,7 +28,7 @@ def _app(project_dir: str | None, max_body: int | None) -> FastAPI:
     from conveyor.server import create_app
     from conveyor.server.limits import Limits
 
-    proj = open_project(Path(project_dir) if project_dir else None)
+    proj = open_project(Path(project_dir) if project_dir else None, remote=False)
     return create_app(proj, limits=Limits(max_body=max_body) if max_body else None)
 
 
@@ -49,7 +49,7 @@ def server(project: ProjectOption = None,
     from conveyor.serve.runner import serve_forever, serve_workers
 
     url = f"http://{host}:{port}"
-    with open_project(project) as proj:  # a missing project or a bad conveyor.yaml is reported here
+    with open_project(project, remote=False) as proj:  # a missing project or a bad conveyor.yaml is reported here
         root = str(proj.root)
 
     def announce() -> None:
