@@ -14,7 +14,7 @@ from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException
 
 from conveyor.core.errors import ConveyorError, StoreError
-from conveyor.serve.responses import JSONBytes
+from conveyor.server.responses import JSONBytes
 from conveyor.store.urls import mask
 
 RETRY_AFTER_S = 2

@@ -10,8 +10,7 @@ from typing import Any
 
 from fastapi import Request
 
-from conveyor.core.errors import BadInputError, PayloadTooLargeError
-from conveyor.serve.payloads import InvalidJSONError, UnsupportedMediaTypeError
+from conveyor.core.errors import BadInputError, InvalidJSONError, PayloadTooLargeError, UnsupportedMediaTypeError
 
 DEFAULT_MAX_BODY = 64 * 1024 * 1024  # one request (an upload chunk included)
 MAX_JSON_BODY = 1024 * 1024  # a JSON body is a command, never data
