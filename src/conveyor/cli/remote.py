@@ -3,17 +3,21 @@
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from conveyor.cli.output import JsonOption, emit_json
 
+# every verb takes --project; a login belongs to the user, not to a project, so here it changes nothing
+UnusedProject = Annotated[Path | None, typer.Option("--project", help="Not used: a login is per user.")]
+
 
 def login(url: Annotated[str, typer.Argument(help="The server, e.g. https://conveyor.example.com")],
           token_stdin: Annotated[bool, typer.Option("--token-stdin", help="Read the token from stdin (for "
                                                     "scripts); otherwise a hidden prompt asks for it.")] = False,
-          json: JsonOption = False) -> None:
+          project: UnusedProject = None, json: JsonOption = False) -> None:
     """Check a token at the server's /api/v1/whoami and store it (~/.config/conveyor/credentials.toml, mode
     0600); the server becomes the default of every verb. An empty token logs in without one (a server with no
     users)."""
@@ -41,7 +45,7 @@ def login(url: Annotated[str, typer.Argument(help="The server, e.g. https://conv
 
 
 def logout(url: Annotated[str | None, typer.Argument(help="The server (default: the one logged in to).")] = None,
-           json: JsonOption = False) -> None:
+           project: UnusedProject = None, json: JsonOption = False) -> None:
     """Forget a server's token (and stop using it as the default)."""
     from conveyor.client.credentials import normalize, read_credentials, write_credentials
 
