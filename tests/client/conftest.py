@@ -8,7 +8,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import httpx
@@ -96,6 +96,22 @@ def churn_frame_fixture():
 @pytest.fixture(name="seeded_project")
 def seeded_project_fixture():
     return seeded_project
+
+
+@pytest.fixture
+def launch() -> Iterator[Callable[..., tuple[str, int]]]:
+    """``launch(project, *args)``: a `conveyor server` process (stopped after the test); (its URL, its pid)."""
+    started: list[subprocess.Popen[bytes]] = []
+
+    def start(project: Path, *extra: str) -> tuple[str, int]:
+        env = {k: v for k, v in os.environ.items() if k not in ("CONVEYOR_SERVER", "CONVEYOR_TOKEN")}
+        process, url = start_server(project, *extra, env=env)
+        started.append(process)
+        return url, process.pid
+
+    yield start
+    for process in started:
+        stop_server(process)
 
 
 @pytest.fixture

@@ -51,7 +51,6 @@ class FileJobs:
         self.kinds = kinds
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="conveyor-job")
         self._lock = threading.Lock()
-        self._mine: set[str] = set()
 
     def start(self, kind: str, params: dict[str, Any]) -> dict[str, Any]:
         if kind not in self.kinds:
@@ -59,11 +58,10 @@ class FileJobs:
         if not isinstance(params, dict):
             raise BadInputError("A job's params must be a JSON object.", field="params")
         self.root.mkdir(parents=True, exist_ok=True)
-        job = {"id": secrets.token_hex(8), "kind": kind, "status": "queued", "params": params,
+        job: dict[str, Any] = {"id": secrets.token_hex(8), "kind": kind, "status": "queued", "params": params,
                "created_at": time.time(), "started_at": None, "ended_at": None, "result": None, "error": None,
                "log": [], "pid": os.getpid()}
         self._write(job)
-        self._mine.add(job["id"])
         self._pool.submit(self._run, job)
         return job
 

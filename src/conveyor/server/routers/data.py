@@ -18,13 +18,15 @@ router = APIRouter(prefix="/datasets", tags=["datasets"])
 Body = Annotated[dict[str, Any], Depends(json_body)]
 
 
-def _text(body: dict[str, Any], key: str, required: bool = True) -> str | None:
+def _text(body: dict[str, Any], key: str) -> str:
     value = body.get(key)
-    if value is None and not required:
-        return None
     if not isinstance(value, str) or not value:
         raise BadInputError(f"{key!r} must be a non-empty string, not {value!r}.", field=key)
     return value
+
+
+def _optional(body: dict[str, Any], key: str) -> str | None:
+    return None if body.get(key) is None else _text(body, key)
 
 
 @router.get("")
@@ -48,8 +50,8 @@ def diff(project: ProjectDep, a: str, b: str) -> dict[str, Any]:
 @router.post("/validate")
 def validate(project: ProjectDep, body: Body) -> dict[str, Any]:
     """Check a stored version against a contract: ``{"ref", "against"?, "name"?}`` (the server's contracts/)."""
-    report = project.data.validate(_text(body, "ref"), against=_text(body, "against", False),
-                                   name=_text(body, "name", False))
+    report = project.data.validate(_text(body, "ref"), against=_optional(body, "against"),
+                                   name=_optional(body, "name"))
     return report.as_dict()
 
 
