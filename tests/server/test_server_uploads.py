@@ -78,8 +78,10 @@ def test_a_client_that_disconnects_mid_chunk_leaves_nothing_half_written(http: h
 
 
 def test_a_body_over_the_configured_limit_is_413(project: Project) -> None:
-    with running_server(create_app(project, limits=Limits(max_body=1000))) as url, \
+    with running_server(create_app(project, limits=Limits(max_body=1000, max_upload=5000))) as url, \
             httpx.Client(base_url=url + API, timeout=30) as http:
+        whole = http.post("/uploads", json={"size": 5001})
+        assert whole.status_code == 413 and whole.json()["field"] == "size"
         upload = _start(http, 5000)
         too_big = http.patch(f"/uploads/{upload}", params={"offset": 0}, content=b"x" * 1001, headers=OCTETS)
         assert too_big.status_code == 413 and too_big.json()["error"] == "payload_too_large"

@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 _ENV = "CONVEYOR_SERVER_WORKER"
 
 
-def _app(project_dir: str | None, max_body: int | None) -> FastAPI:
+def _app(project_dir: str | None, max_body: int | None, max_upload: int | None) -> FastAPI:
     from conveyor.core.dependencies import require
 
     require("fastapi", "server")
@@ -29,12 +29,13 @@ def _app(project_dir: str | None, max_body: int | None) -> FastAPI:
     from conveyor.server.limits import Limits
 
     proj = open_project(Path(project_dir) if project_dir else None, remote=False)
-    return create_app(proj, limits=Limits(max_body=max_body) if max_body else None)
+    limits = {k: v for k, v in (("max_body", max_body), ("max_upload", max_upload)) if v}
+    return create_app(proj, limits=Limits(**limits))
 
 
 def worker_app() -> FastAPI:
     spec = jsonlib.loads(os.environ[_ENV])
-    return _app(spec["project"], spec["max_body"])
+    return _app(spec["project"], spec["max_body"], spec["max_upload"])
 
 
 def server(project: ProjectOption = None,
@@ -44,6 +45,8 @@ def server(project: ProjectOption = None,
            workers: Annotated[int, typer.Option("--workers", min=1, help="Worker processes.")] = 1,
            max_body: Annotated[int | None, typer.Option("--max-body", min=1, help="Largest request body in bytes "
                                                         "(an upload chunk included); larger ones get 413.")] = None,
+           max_upload: Annotated[int | None, typer.Option("--max-upload", min=1, help="Largest upload in bytes "
+                                                          "(default 10 GiB); larger ones get 413.")] = None,
            json: JsonOption = False) -> None:
     """Run the platform server: every verb's REST API under /api/v1 for a team's CLIs and Python APIs."""
     from conveyor.serve.runner import serve_forever, serve_workers
@@ -61,10 +64,10 @@ def server(project: ProjectOption = None,
                           + (f", {workers} workers" if workers > 1 else ""), highlight=False)
 
     if workers == 1:
-        app = _app(root, max_body)
+        app = _app(root, max_body, max_upload)
         announce()
         serve_forever(app, host, port)
         return
-    os.environ[_ENV] = jsonlib.dumps({"project": root, "max_body": max_body})
+    os.environ[_ENV] = jsonlib.dumps({"project": root, "max_body": max_body, "max_upload": max_upload})
     announce()
     serve_workers("conveyor.cli.server:worker_app", host, port, workers)

@@ -13,16 +13,18 @@ from fastapi import Request
 from conveyor.core.errors import BadInputError, InvalidJSONError, PayloadTooLargeError, UnsupportedMediaTypeError
 
 DEFAULT_MAX_BODY = 64 * 1024 * 1024  # one request (an upload chunk included)
+DEFAULT_MAX_UPLOAD = 10 * 1024**3  # one whole upload
 MAX_JSON_BODY = 1024 * 1024  # a JSON body is a command, never data
 MAX_DEPTH = 32
 
 
 @dataclass(frozen=True)
 class Limits:
-    """``max_body``: bytes of one request body (413 above); ``max_json``: bytes of a JSON body; ``max_depth``:
-    nesting of a JSON body (400 deeper)."""
+    """``max_body``: bytes of one request body (413 above); ``max_upload``: bytes of one whole upload (413 when
+    declared larger); ``max_json``: bytes of a JSON body; ``max_depth``: nesting of a JSON body (400 deeper)."""
 
     max_body: int = DEFAULT_MAX_BODY
+    max_upload: int = DEFAULT_MAX_UPLOAD
     max_json: int = MAX_JSON_BODY
     max_depth: int = MAX_DEPTH
 

@@ -19,7 +19,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from fastapi import APIRouter, Depends, Query, Request
 
-from conveyor.core.errors import BadInputError, first_line
+from conveyor.core.errors import BadInputError, PayloadTooLargeError, first_line
 from conveyor.server.deps import ProjectDep
 from conveyor.server.limits import json_body, limits_of, read_body, require_type
 from conveyor.server.paging import as_json
@@ -38,10 +38,15 @@ Area = Annotated[UploadArea, Depends(area)]
 
 
 @router.post("", status_code=201)
-def start(uploads: Area, body: Body) -> dict[str, Any]:
+def start(request: Request, uploads: Area, body: Body) -> dict[str, Any]:
     size = body.get("size")
     if not isinstance(size, int) or isinstance(size, bool) or size < 1:
         raise BadInputError(f"size must be the file's length in bytes, not {size!r}.", field="size")
+    limit = limits_of(request).max_upload
+    if size > limit:
+        raise PayloadTooLargeError(f"An upload of {size} bytes is over the server's limit of {limit} bytes.",
+                                   field="size", hint="Split the data into several datasets, or raise the limit "
+                                                      "(conveyor server --max-upload).")
     filename = body.get("filename", "upload.parquet")
     if not isinstance(filename, str):
         raise BadInputError("filename must be a string.", field="filename")
