@@ -22,9 +22,6 @@ _ENV = "CONVEYOR_SERVER_WORKER"
 
 
 def _app(project_dir: str | None, max_body: int | None, max_upload: int | None) -> FastAPI:
-    from conveyor.core.dependencies import require
-
-    require("fastapi", "server")
     from conveyor.server import create_app
     from conveyor.server.limits import Limits
 
@@ -49,6 +46,10 @@ def server(project: ProjectOption = None,
                                                           "(default 10 GiB); larger ones get 413.")] = None,
            json: JsonOption = False) -> None:
     """Run the platform server: every verb's REST API under /api/v1 for a team's CLIs and Python APIs."""
+    from conveyor.core.dependencies import require
+
+    for module in ("fastapi", "uvicorn"):
+        require(module, "server")  # a core install is told which extra to add
     from conveyor.serve.runner import serve_forever, serve_workers
 
     url = f"http://{host}:{port}"
