@@ -51,6 +51,19 @@ def test_verbs_run_against_the_server(served: tuple[Path, str], tmp_path: Path, 
     assert "Did you mean 'churn'" in missing_remote.stderr and "Traceback" not in missing_remote.stderr
 
 
+BESIDE_THE_STORE = [("data", "add", ".", "--name", "files"), ("serve", "churn@champion"),
+                    ("monitor", "churn@champion"), ("score", "churn@champion", "in.csv", "out.csv")]
+
+
+@pytest.mark.parametrize("verb", BESIDE_THE_STORE, ids=lambda v: " ".join(v[:2]))
+def test_verbs_that_run_beside_the_store_refuse_remotely(served: tuple[Path, str], tmp_path: Path, user_env,
+                                                          verb: tuple[str, ...]) -> None:
+    _root, url = served
+    done = conveyor(*verb, env={**user_env, "CONVEYOR_SERVER": url}, cwd=tmp_path, code=2)
+    assert url in done.stderr and "Traceback" not in done.stderr and "internal error" not in done.stderr
+    assert not (tmp_path / ".conveyor").exists()  # nothing done on a local store instead
+
+
 def test_an_unreachable_server_is_one_clear_line(tmp_path: Path, user_env) -> None:
     env = {**user_env, "CONVEYOR_SERVER": "http://127.0.0.1:9"}
     done = conveyor("data", "list", env=env, cwd=tmp_path, code=2)

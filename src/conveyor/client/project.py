@@ -44,6 +44,11 @@ class RemoteProject:
         raise BadInputError(f"A project on {self.url} has no local folder.", field="server",
                             hint="Run this verb on the server's host.")
 
+    def serving_app(self, ref: str, **options: Any) -> Any:
+        raise BadInputError(f"`conveyor serve` runs beside the store, not against the server at {self.url}.",
+                            field="server", hint="Serve on a platform host with the store's settings (unset "
+                                                 "CONVEYOR_SERVER there).")
+
     def close(self) -> None:
         self.connection.close()
 
