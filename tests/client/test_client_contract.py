@@ -34,6 +34,8 @@ def scenario(api: Any, frame_of: Callable[..., Any]) -> dict[str, Any]:
     seen["promote2"] = (lambda c: (c.version, c.previous))(api.models.promote("churn:2", "champion", reason="r"))
     seen["rollback"] = api.models.rollback("churn", "champion").version
     seen["aliases"] = api.models.aliases("churn")
+    seen["alias_history"] = [(c.version, c.previous) for c in api.models.alias_history("churn", "champion")]
+    seen["samples"] = api.monitoring.samples("churn:1")
     seen["models"] = [(m.ref, m.flavor, m.signature) for m in api.models.list()]
     seen["resolve"] = api.models.get("churn@champion").ref
     seen["audit"] = [(a.action, a.subject) for a in api.models.audit()]

@@ -9,7 +9,7 @@ from typing import Any
 from urllib.parse import quote
 
 from conveyor.client._base import RemoteAPI
-from conveyor.core.entities import DatasetVersion, Run
+from conveyor.core.entities import DatasetVersion, Metric, Run
 from conveyor.project._base import write_page
 from conveyor.train.report import render_report
 
@@ -36,6 +36,9 @@ class RemoteRuns(RemoteAPI):
 
     def compare(self, run_ids: Sequence[str]) -> builtins.list[Run]:
         return [run_from(item) for item in self.connection.get("/runs/compare", ids=list(run_ids))]
+
+    def metric_history(self, run_id: str, key: str) -> builtins.list[Metric]:
+        return [Metric(**m) for m in self.connection.items(f"/runs/{quote(run_id)}/metrics/{quote(key)}")]
 
     def resolve(self, ref: str) -> Run:
         return run_from(self.connection.get("/runs/resolve", ref=ref))

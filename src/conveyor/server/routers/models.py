@@ -70,8 +70,7 @@ def aliases(project: ProjectDep, name: str) -> dict[str, int]:
 def alias_history(project: ProjectDep, name: str, alias: str, cursor: Cursor = None, limit: Limit = 50
                   ) -> dict[str, Any]:
     """Every move of the alias, oldest first."""
-    project.models.get(name)
-    return page(lambda n: project.stores.registry.alias_history(name, alias), cursor, limit)
+    return page(lambda n: project.models.alias_history(name, alias), cursor, limit)
 
 
 @router.post("/models/{name}/aliases/{alias}")

@@ -33,8 +33,8 @@ def samples(project: ProjectDep, subject: str, series: str | None = None, since:
             cursor: Cursor = None, limit: Limit = 500) -> dict[str, Any]:
     """Stored time series of ``subject`` (a model version ``MODEL:N``, or ``train:NAME``): drift scores, live
     metrics, resources; newest first."""
-    return page(lambda n: project.stores.monitoring.samples(subject, series=series, since=since, limit=n)[::-1],
-                cursor, limit)
+    return page(lambda n: [s for s in project.monitoring.samples(subject, series=series, limit=n)
+                           if since is None or s.at >= since], cursor, limit)
 
 
 @router.get("/monitoring/reference")

@@ -45,8 +45,7 @@ def show(project: ProjectDep, run_id: str) -> dict[str, Any]:
 def metric_history(project: ProjectDep, run_id: str, key: str, cursor: Cursor = None, limit: Limit = MAX_LIMIT
                    ) -> dict[str, Any]:
     """Every logged value of one metric, oldest first."""
-    run = project.runs.get(run_id)
-    return page(lambda n: project.stores.runs.metric_history(run.id, key), cursor, limit)
+    return page(lambda n: project.runs.metric_history(run_id, key), cursor, limit)
 
 
 @router.get("/{ref}/evaluation")
