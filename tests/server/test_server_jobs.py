@@ -35,3 +35,10 @@ def test_a_job_with_an_unknown_parameter_is_refused_by_its_work(server: str) -> 
     with httpx.Client(base_url=server + API, timeout=30) as http:
         job = _wait(http, http.post("/jobs", json={"kind": "retrain", "params": {"model": "churn"}}).json()["id"])
         assert job["status"] == "failed" and job["error"]["field"] == "params.model"
+
+
+def test_an_agent_pass_is_a_job(server: str) -> None:
+    with httpx.Client(base_url=server + API, timeout=30) as http:
+        job = _wait(http, http.post("/jobs", json={"kind": "agent", "params": {"model_name": "nomodel"}}).json()["id"])
+        assert job["status"] == "failed" and job["error"]["error"] == "not_found"
+        assert "nomodel" in job["error"]["message"]

@@ -65,4 +65,14 @@ def retrain(project: Project, params: dict[str, Any], say: Say) -> dict[str, Any
     return decision.to_dict()
 
 
-KINDS: dict[str, Callable[[Project, dict[str, Any], Say], dict[str, Any]]] = {"train": train, "retrain": retrain}
+def agent(project: Project, params: dict[str, Any], say: Say) -> dict[str, Any]:
+    """One pass of `conveyor agent` on the server (``model_name`` defaults to retrain.model): watches judged,
+    triggers checked, and a retrain when one fired."""
+    options = _only(params, ("model_name",), "agent")
+    outcome = project.monitoring.agent(options.get("model_name")).run_once()
+    say(f"triggers: {sorted(outcome.get('triggers') or {})}; decision: {outcome.get('decision')}")
+    return outcome
+
+
+KINDS: dict[str, Callable[[Project, dict[str, Any], Say], dict[str, Any]]] = {
+    "train": train, "retrain": retrain, "agent": agent}

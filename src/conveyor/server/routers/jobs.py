@@ -29,10 +29,10 @@ def _brief(job: dict[str, Any]) -> dict[str, Any]:
 
 @router.post("", status_code=202)
 def start(jobs: Board, body: Body) -> dict[str, Any]:
-    """Start ``{"kind": "train" | "retrain", "params": {...}}``; poll ``GET /api/v1/jobs/ID``."""
+    """Start ``{"kind": "train" | "retrain" | "agent", "params": {...}}``; poll ``GET /api/v1/jobs/ID``."""
     kind = body.get("kind")
     if not isinstance(kind, str):
-        raise BadInputError("A job needs kind (train or retrain).", field="kind")
+        raise BadInputError("A job needs kind (train, retrain or agent).", field="kind")
     return _brief(jobs.runner.start(kind, body.get("params") or {}))
 
 
