@@ -8,6 +8,7 @@
 #   bash bench/run.sh serving [--seconds S] [--loadtest-seconds S] [--json PATH]
 #   bash bench/run.sh security [--repeats N]
 #   bash bench/run.sh features [--feature-rows 1000000] [--entity-rows 100000] [--repeats 3] [--markdown PATH]
+#   bash bench/run.sh server [--runs 10000] [--requests 200] [--skip-mlflow] [--markdown PATH]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export MLFLOW_DISABLE_TELEMETRY=true
@@ -84,8 +85,17 @@ case "$benchmark" in
     [ -x "$python" ] || python="$(command -v python)"
     exec "$python" bench/features/bench_features.py "$@"
     ;;
+  server)
+    if [ ! -x .bench/mlflow-venv/bin/mlflow ]; then
+      [ -x .bench/mlflow-venv/bin/python ] || python3 -m venv .bench/mlflow-venv
+      .bench/mlflow-venv/bin/pip install --quiet mlflow
+    fi
+    python="${PYTHON:-.venv/bin/python}"
+    [ -x "$python" ] || python="$(command -v python)"
+    PYTHONPATH="$PWD/src${PYTHONPATH:+:$PYTHONPATH}" exec "$python" bench/server/bench_server.py "$@"
+    ;;
   *)
-    echo "usage: bash bench/run.sh tracking|demo|data|monitoring|automl|serving|security|features [options]   (options: --help)" >&2
+    echo "usage: bash bench/run.sh tracking|demo|data|monitoring|automl|serving|security|features|server [options]   (options: --help)" >&2
     exit 2
     ;;
 esac

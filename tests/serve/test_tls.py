@@ -113,3 +113,36 @@ def test_conveyor_serve_refuses_a_key_without_certificate(served_project, certif
     done = subprocess.run([sys.executable, "-m", "conveyor", "serve", "tiny@champion", "--project",
                            str(served_project), "--tls-key", str(key)], capture_output=True, text=True, timeout=120)
     assert done.returncode == 2 and "--tls-cert" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_conveyor_server_over_https_with_the_remote_client_trusting_the_ca_bundle(served_project, certificate,
+                                                                                   monkeypatch):
+    cert, key = certificate
+    port = _free_port()
+    server = subprocess.Popen([sys.executable, "-m", "conveyor", "server", "--port", str(port), "--project",
+                               str(served_project), "--tls-cert", str(cert), "--tls-key", str(key), "--json"],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    url = f"https://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        with httpx.Client(verify=client_context(cert), timeout=10) as client:
+            while True:
+                try:
+                    health = client.get(f"{url}/api/v1/health")
+                    break
+                except httpx.TransportError:
+                    assert server.poll() is None and time.monotonic() < deadline, server.communicate()[1]
+                    time.sleep(0.1)
+            assert health.status_code == 200
+        with pytest.raises(httpx.TransportError), httpx.Client(timeout=5) as plain:  # plain HTTP gets no answer
+            plain.get(f"http://127.0.0.1:{port}/api/v1/health")
+        monkeypatch.setenv("CONVEYOR_CA_BUNDLE", str(cert))
+        from conveyor.client import connect
+
+        with connect(url) as remote:
+            assert [v.ref for v in remote.models.list()] == ["tiny:1"]
+    finally:
+        os.kill(server.pid, signal.SIGTERM)
+        out, err = server.communicate(timeout=60)
+    assert json.loads(out)["url"] == url
+    assert "Traceback" not in err

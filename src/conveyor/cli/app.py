@@ -16,8 +16,10 @@ from conveyor.cli import (
     models,
     monitoring,
     pipelines,
+    remote,
     report,
     runs,
+    server,
 )
 
 app = typer.Typer(
@@ -43,3 +45,6 @@ app.add_typer(identities.users_app, name="users")
 app.add_typer(identities.tokens_app, name="tokens")
 app.add_typer(audit.app, name="audit")
 app.add_typer(pipelines.app, name="pipelines")
+app.command("server")(server.server)
+app.command("login")(remote.login)
+app.command("logout")(remote.logout)

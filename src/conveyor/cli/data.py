@@ -42,10 +42,16 @@ def byte_progress(label: str, enabled: bool, unit: str = "bytes"):
 
 def open_stores(path: Path | None):
     """A project's stores without the Project facade (see `add`)."""
+    from conveyor.client.credentials import resolve_target
     from conveyor.core.errors import BadInputError
     from conveyor.core.settings import Settings, find_project_root
     from conveyor.store import Stores
 
+    target = resolve_target()
+    if target is not None:  # a server wins over a local store: never work on the local one silently
+        raise BadInputError(f"This verb works on file sets beside the store, not against the server at "
+                            f"{target.url}.", field="server",
+                            hint="Run it on the server's host, or unset CONVEYOR_SERVER (`conveyor logout`).")
     if path is not None and not path.is_dir():
         raise BadInputError(f"No project folder at {path}.", field="project",
                             hint=f"Create one with `conveyor init {path}`.")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -60,10 +61,22 @@ def short_ref(ref: str | None) -> str:
     return f"{name}@{version[:12]}" if version else name
 
 
-def open_project(path: Path | None):
-    """The project, with the caller authenticated once identities exist (from ``CONVEYOR_TOKEN``): every record
-    this command writes names that identity, never an environment variable."""
+def open_project(path: Path | None, *, remote: bool = True):
+    """The project a verb works on: the server's when CONVEYOR_SERVER is set or `conveyor login` stored one
+    (``remote``; stderr says so), else the local folder ``path``, with the caller authenticated once identities
+    exist (from ``CONVEYOR_TOKEN``): every record this command writes names that identity."""
     from conveyor.core.actors import set_actor
+
+    if remote:
+        from conveyor.client.credentials import resolve_target
+
+        target = resolve_target()
+        if target is not None:
+            from conveyor.client.project import connect  # the client's imports only when it is used
+
+            source = "CONVEYOR_SERVER" if os.environ.get("CONVEYOR_SERVER") else "conveyor login"
+            print(f"using the server at {target.url} ({source}), not a local project", file=sys.stderr)
+            return connect(target.url, token=target.token)
     from conveyor.project import Project  # heavy imports only once a verb needs them
 
     project = Project.open(path)

@@ -11,8 +11,8 @@ Tree (every subclass, wherever it is defined; tests/core/test_errors.py checks i
     ConveyorError
     ├── BadInputError          (exit 2, HTTP 422)  wrong types, missing columns, NaN, empty files
     │   ├── PayloadTooLargeError (HTTP 413)
-    │   ├── InvalidJSONError     (HTTP 400)        serve.payloads: a body that is not JSON at all
-    │   └── UnsupportedMediaTypeError (HTTP 415)   serve.payloads: a content type the server does not read
+    │   ├── InvalidJSONError     (HTTP 400)        a body that is not JSON at all (or nested too deep)
+    │   └── UnsupportedMediaTypeError (HTTP 415)   a content type the server does not read
     ├── NotFoundError          (exit 2, HTTP 404)  unknown dataset, model, version, alias, run
     ├── ConflictError          (exit 2, HTTP 409)  a name or version that already exists
     ├── IntegrityError         (exit 2, HTTP 409)  an artifact whose bytes do not match its hash,
@@ -75,6 +75,18 @@ class BadInputError(ConveyorError):
 class PayloadTooLargeError(BadInputError):
     code = "payload_too_large"
     http_status = 413
+
+
+class InvalidJSONError(BadInputError):
+    """The body is not JSON at all: a syntax problem (400), not a well-formed body with bad values (422)."""
+
+    code = "invalid_json"
+    http_status = 400
+
+
+class UnsupportedMediaTypeError(BadInputError):
+    code = "unsupported_media_type"
+    http_status = 415
 
 
 class NotFoundError(ConveyorError):

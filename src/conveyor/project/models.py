@@ -29,6 +29,8 @@ class ModelsAPI(Protocol):
 
     def aliases(self, name: str) -> dict[str, int]: ...
 
+    def alias_history(self, name: str, alias: str) -> builtins.list[AliasChange]: ...
+
     def load(self, ref: ModelRefLike | ModelVersion) -> LoadedModel: ...
 
     def promote(self, ref: str, alias: str, *, reason: str = "", override_gates: bool = False
@@ -75,6 +77,11 @@ class LocalModels(LocalAPI):
 
     def aliases(self, name: str) -> dict[str, int]:
         return self.stores.registry.aliases(name)
+
+    def alias_history(self, name: str, alias: str) -> builtins.list[AliasChange]:
+        """Every move of ``name@alias``, oldest first (an unknown model is NotFoundError)."""
+        registry.resolve_model(self.stores, name)
+        return self.stores.registry.alias_history(name, alias)
 
     def load(self, ref: ModelRefLike | ModelVersion) -> LoadedModel:
         """The model, ready to predict (its bytes checked against their hash first)."""

@@ -45,6 +45,8 @@ class MonitoringAPI(Protocol):
     def alerts(self, *, status: str | None = None, subject: str | None = None,
                limit: int | None = None) -> builtins.list[Alert]: ...
 
+    def samples(self, subject: str, *, series: str | None = None, limit: int = 500) -> builtins.list[Sample]: ...
+
     def ack(self, alert_id: str) -> Alert: ...
 
     def evaluate_alerts(self, subject: str) -> builtins.list[Alert]: ...
@@ -111,6 +113,11 @@ class LocalMonitoring(LocalAPI):
                limit: int | None = None) -> builtins.list[Alert]:
         """Alerts, newest first."""
         return self.stores.monitoring.alerts(subject, status=status, limit=limit)
+
+    def samples(self, subject: str, *, series: str | None = None, limit: int = 500) -> builtins.list[Sample]:
+        """The newest ``limit`` stored points of ``subject`` (a model version, ``train:NAME``, ``serve:M:N``),
+        newest first; ``series`` ending in "*" matches a prefix."""
+        return self.stores.monitoring.samples(subject, series=series, limit=limit)[::-1]
 
     def ack(self, alert_id: str) -> Alert:
         """Acknowledge an alert (id or unique prefix): it stops counting repeats; its rule keeps its cooldown."""

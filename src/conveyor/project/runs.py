@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Protocol
 
-from conveyor.core.entities import DatasetVersion, Run
+from conveyor.core.entities import DatasetVersion, Metric, Run
 from conveyor.core.errors import BadInputError, NotFoundError
 from conveyor.data import datasets
 from conveyor.project._base import LocalAPI, write_page
@@ -30,6 +30,8 @@ class RunsAPI(Protocol):
              limit: int | None = None) -> builtins.list[Run]: ...
 
     def compare(self, run_ids: Sequence[str]) -> builtins.list[Run]: ...
+
+    def metric_history(self, run_id: str, key: str) -> builtins.list[Metric]: ...
 
     def resolve(self, ref: str) -> Run: ...
 
@@ -56,6 +58,10 @@ class LocalRuns(LocalAPI):
     def compare(self, run_ids: Sequence[str]) -> builtins.list[Run]:
         """Several runs, in the order given, to put side by side."""
         return [self.get(run_id) for run_id in run_ids]
+
+    def metric_history(self, run_id: str, key: str) -> builtins.list[Metric]:
+        """Every logged value of one metric of a run (id or unique prefix), oldest first."""
+        return self.stores.runs.metric_history(self.get(run_id).id, key)
 
     def resolve(self, ref: str) -> Run:
         """The run ``ref`` names: a run id (or prefix), or a model ``MODEL[@ALIAS|:N]``, which resolves to the run

@@ -7,7 +7,18 @@ with an id to the metadata store, and takes ground truth for those ids on ``POST
 ``serve_forever`` runs it in the foreground; ``running_server`` runs it in a background thread for tests and demos.
 """
 
-from conveyor.serve.app import create_app
-from conveyor.serve.runner import running_server, serve_forever
+from __future__ import annotations
+
+from importlib import import_module
+from typing import Any
 
 __all__ = ["create_app", "running_server", "serve_forever"]
+_HOMES = {"create_app": "conveyor.serve.app", "running_server": "conveyor.serve.runner",
+          "serve_forever": "conveyor.serve.runner"}
+
+
+def __getattr__(name: str) -> Any:
+    """The names load on first use, so `conveyor server` can use the runner without the scoring stack."""
+    if name not in _HOMES:
+        raise AttributeError(f"module 'conveyor.serve' has no attribute {name!r}")
+    return getattr(import_module(_HOMES[name]), name)

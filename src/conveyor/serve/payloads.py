@@ -21,7 +21,12 @@ from typing import Any
 import orjson
 import pandas as pd
 
-from conveyor.core.errors import BadInputError, PayloadTooLargeError
+from conveyor.core.errors import (
+    BadInputError,
+    InvalidJSONError,
+    PayloadTooLargeError,
+    UnsupportedMediaTypeError,
+)
 from conveyor.serve.conform import MAX_ROWS, Payload, conform
 
 FORMATS = ("dataframe_split", "dataframe_records", "instances", "inputs")
@@ -29,18 +34,6 @@ JSON_TYPES = ("application/json",)
 CSV_TYPES = ("text/csv", "application/csv")
 PARQUET_TYPES = ("application/vnd.apache.parquet", "application/x-parquet", "application/parquet")
 _SCALARS = (str, int, float, bool, type(None))
-
-
-class InvalidJSONError(BadInputError):
-    """The body is not JSON at all: a syntax problem (400), not a well-formed body with bad values (422)."""
-
-    code = "invalid_json"
-    http_status = 400
-
-
-class UnsupportedMediaTypeError(BadInputError):
-    code = "unsupported_media_type"
-    http_status = 415
 
 
 def media_type(content_type: str | None) -> str | None:

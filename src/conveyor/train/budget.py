@@ -58,7 +58,8 @@ class Deadline:
             self.started = self.clock()
 
     def elapsed(self) -> float:
-        return self.clock() - self.started
+        started = self.started if self.started is not None else self.clock()
+        return self.clock() - started
 
     def remaining(self) -> float:
         return self.budget - self.elapsed()

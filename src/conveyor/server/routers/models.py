@@ -1,0 +1,102 @@
+"""``/api/v1/models`` and ``/api/v1/audit``: versions, aliases and their history, cards, evaluation, promote
+(through the registry's gates), rollback, a version's package, and the audit trail."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends
+from fastapi.responses import Response
+
+from conveyor.core.errors import BadInputError
+from conveyor.server.deps import ProjectDep
+from conveyor.server.limits import json_body
+from conveyor.server.paging import Cursor, Limit, as_json, page
+
+router = APIRouter(tags=["models"])
+Body = Annotated[dict[str, Any], Depends(json_body)]
+
+
+def _reason(body: dict[str, Any]) -> str:
+    reason = body.get("reason", "")
+    if not isinstance(reason, str):
+        raise BadInputError("reason must be a string.", field="reason")
+    return reason
+
+
+@router.get("/models")
+def list_versions(project: ProjectDep, name: str | None = None, cursor: Cursor = None, limit: Limit = 50
+                  ) -> dict[str, Any]:
+    """Model versions ordered by name and version (of ``name`` only, when given)."""
+    return page(lambda n: project.models.list(name), cursor, limit)
+
+
+@router.get("/models/resolve")
+def resolve(project: ProjectDep, ref: str) -> dict[str, Any]:
+    """The version ``MODEL:N``, ``MODEL@ALIAS`` or ``MODEL`` (its newest) names."""
+    return as_json(project.models.get(ref))
+
+
+@router.get("/models/card")
+def card(project: ProjectDep, ref: str) -> dict[str, Any]:
+    """The model card of a version."""
+    return project.models.card(ref)
+
+
+@router.get("/models/{name}/versions/{version}")
+def show(project: ProjectDep, name: str, version: int) -> dict[str, Any]:
+    return as_json(project.models.get(f"{name}:{version}"))
+
+
+@router.get("/models/{name}/versions/{version}/evaluation")
+def evaluation(project: ProjectDep, name: str, version: int) -> dict[str, Any]:
+    return project.runs.evaluation(f"{name}:{version}")
+
+
+@router.get("/models/{name}/versions/{version}/file")
+def package(project: ProjectDep, name: str, version: int) -> Response:
+    """The version's model package (its bytes are checked against their hash on load)."""
+    found = project.models.get(f"{name}:{version}")
+    return Response(project.stores.artifacts.get_bytes(found.artifact), media_type="application/octet-stream")
+
+
+@router.get("/models/{name}/aliases")
+def aliases(project: ProjectDep, name: str) -> dict[str, int]:
+    project.models.get(name)  # unknown model -> 404 with "did you mean"
+    return project.models.aliases(name)
+
+
+@router.get("/models/{name}/aliases/{alias}/history")
+def alias_history(project: ProjectDep, name: str, alias: str, cursor: Cursor = None, limit: Limit = 50
+                  ) -> dict[str, Any]:
+    """Every move of the alias, oldest first."""
+    return page(lambda n: project.models.alias_history(name, alias), cursor, limit)
+
+
+@router.post("/models/{name}/aliases/{alias}")
+def promote(project: ProjectDep, name: str, alias: str, body: Body) -> dict[str, Any]:
+    """Point ``alias`` at ``{"version": N}`` through the registry's gates (``override_gates`` needs a reason)."""
+    version = body.get("version")
+    if not isinstance(version, int) or isinstance(version, bool):
+        raise BadInputError(f"version must be an integer, not {version!r}.", field="version")
+    change = project.models.promote(f"{name}:{version}", alias, reason=_reason(body),
+                                    override_gates=bool(body.get("override_gates", False)))
+    return as_json(change)
+
+
+@router.post("/models/{name}/aliases/{alias}/rollback")
+def rollback(project: ProjectDep, name: str, alias: str, body: Body) -> dict[str, Any]:
+    """Move ``alias`` back to the version it held before its latest promotion."""
+    return as_json(project.models.rollback(name, alias, reason=_reason(body)))
+
+
+@router.get("/audit")
+def audit(project: ProjectDep, cursor: Cursor = None, limit: Limit = 50) -> dict[str, Any]:
+    """The registry's audit trail, oldest first."""
+    return page(lambda n: project.models.audit(), cursor, limit)
+
+
+@router.post("/audit/verify")
+def verify(project: ProjectDep) -> dict[str, Any]:
+    """Check the audit chain and that the registry matches it (409 when it does not)."""
+    return {"verified": project.models.verify()}

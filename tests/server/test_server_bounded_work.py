@@ -1,0 +1,36 @@
+"""Lists do bounded work: the SQL statements of one page do not grow with the number of rows stored."""
+
+from __future__ import annotations
+
+import httpx
+import sqlalchemy as sa
+
+from conveyor.project import Project
+
+
+def _statements(project: Project, url: str, path: str, params: dict) -> int:
+    engine = project.stores.runs.db.engine
+    count = 0
+
+    def counted(*_args: object) -> None:
+        nonlocal count
+        count += 1
+
+    sa.event.listen(engine, "before_cursor_execute", counted)
+    try:
+        answer = httpx.get(url + path, params=params, timeout=30)
+        assert answer.status_code == 200, answer.text
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", counted)
+    return count
+
+
+def test_a_page_of_runs_costs_the_same_queries_with_ten_times_the_runs(project: Project, server: str,
+                                                                      add_runs) -> None:
+    params = {"limit": 5, "order_by": "score"}
+    before = _statements(project, server, "/api/v1/runs", params)
+    add_runs(project, 120, start=1000)
+    after = _statements(project, server, "/api/v1/runs", params)
+    assert before == after
+    page = httpx.get(server + "/api/v1/runs", params=params, timeout=30).json()
+    assert len(page["items"]) == 5 and page["next"] is not None
