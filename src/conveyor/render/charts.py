@@ -56,17 +56,27 @@ def _clean(value: Any) -> float | None:
 
 
 def _align(series: Mapping[str, Iterable[Point]]) -> tuple[list[float], list[list[float | None]]]:
-    """Series of (x, y) points on one shared, sorted x axis (a series has None where it has no point)."""
-    cleaned = {name: [(float(p[0]), _clean(p[1])) for p in points] for name, points in series.items()}
-    xs = sorted({x for points in cleaned.values() for x, _ in points})
-    where = {x: i for i, x in enumerate(xs)}
+    """Series of (x, y) points on one shared, sorted x axis (a series has None where it has no point). A series may
+    hold several points at one x (a ROC curve's vertical steps): the k-th of them shares a slot with the k-th of
+    the other series there, so none is lost and the order along the curve is kept."""
+    keyed = []
+    for points in series.values():
+        seen: dict[float, int] = {}
+        column = []
+        for p in points:
+            x = float(p[0])
+            seen[x] = seen.get(x, -1) + 1
+            column.append(((x, seen[x]), _clean(p[1])))
+        keyed.append(column)
+    keys = sorted({key for column in keyed for key, _ in column})
+    where = {key: i for i, key in enumerate(keys)}
     columns = []
-    for points in cleaned.values():
-        column: list[float | None] = [None] * len(xs)
-        for x, y in points:
-            column[where[x]] = y
-        columns.append(column)
-    return xs, columns
+    for column in keyed:
+        values: list[float | None] = [None] * len(keys)
+        for key, y in column:
+            values[where[key]] = y
+        columns.append(values)
+    return [x for x, _ in keys], columns
 
 
 def _series(names: Iterable[str], columns: list[list[float | None]], colors: Sequence[str] | None = None
