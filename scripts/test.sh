@@ -14,6 +14,7 @@ have_pg() {
 missing=()
 have_pg || missing+=(postgresql)
 command -v chromium >/dev/null 2>&1 || missing+=(chromium)
+command -v chromedriver >/dev/null 2>&1 || missing+=(chromium-driver)  # the web UI's browser tests (selenium)
 if ((${#missing[@]})); then
     echo "==> installing ${missing[*]}"
     sudo=()

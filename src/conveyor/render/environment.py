@@ -34,6 +34,14 @@ def when(value: float | None) -> str:
     return dt.datetime.fromtimestamp(float(value), dt.timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
 
 
+def shortref(value: str | None) -> str:
+    """"NAME@VERSION" with the version cut to 12 characters, as `conveyor` prints it; None to "-"."""
+    if not value:
+        return "-"
+    name, _, version = value.partition("@")
+    return f"{name}@{version[:12]}" if version else name
+
+
 def shade(value: float, top: float) -> str:
     """A blue background for a heat-map cell (value out of top), as a CSS colour."""
     level = int(245 - 180 * (value / top if top else 0.0))
@@ -45,7 +53,7 @@ def _environment(extra: tuple[str, ...]) -> jinja2.Environment:
     loaders: list[jinja2.BaseLoader] = [jinja2.FileSystemLoader([*extra, str(TEMPLATES)])]
     env = jinja2.Environment(loader=jinja2.ChoiceLoader(loaders), autoescape=True,
                              undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
-    env.filters.update(num=number, when=when, shade=shade)
+    env.filters.update(num=number, when=when, shade=shade, shortref=shortref)
     env.globals.update(inline_styles=lambda: Markup("".join(asset_text(n) for n in STYLES)),
                        inline_scripts=lambda: Markup("\n".join(asset_text(n) for n in SCRIPTS)),
                        STYLES=STYLES, SCRIPTS=SCRIPTS)

@@ -49,7 +49,7 @@
            y: {range: function (u, lo, hi) { return [Math.min(0, lo), Math.max(0, hi) * 1.05 || 1]; }}}
         : {x: {time: !!spec.xTime}},
       axes: [x, {label: spec.yLabel, stroke: "#5b6776"}],
-      legend: {show: true}, cursor: {drag: {x: false, y: false}}
+      legend: {show: spec.series.length <= 8}, cursor: {drag: {x: false, y: false}}
     };
     if (spec.band) o.bands = [{series: [spec.band[1] + 1, spec.band[0] + 1], fill: spec.series[spec.band[0]].color + "22"}];
     return o;

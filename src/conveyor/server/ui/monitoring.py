@@ -11,6 +11,7 @@ from conveyor.render import charts
 from conveyor.server.ui.pages import Pages
 
 SAMPLES = 5000  # the newest samples a page draws
+OVERALL = ("drift.share", "drift.prediction", "drift.multivariate_auc")  # drift series that are not a column
 
 
 def router(pages: Pages) -> APIRouter:
@@ -22,14 +23,13 @@ def router(pages: Pages) -> APIRouter:
     async def monitoring(request: Request, ref: str) -> Response:
         model = project.models.get(ref)
         samples = project.stores.monitoring.samples(model.ref, limit=SAMPLES)
-        columns = {s.series[len("drift."):]: [] for s in samples if s.series.startswith("drift.")
-                   and s.series not in ("drift.share", "drift.prediction", "drift.multivariate_auc")}
+        columns: dict[str, list[list[float]]] = {}
         for s in samples:
-            if s.series.startswith("drift.") and s.series[len("drift."):] in columns:
-                columns[s.series[len("drift."):]].append([s.at, s.value])
+            if s.series.startswith("drift.") and s.series not in OVERALL:
+                columns.setdefault(s.series[len("drift."):], []).append([s.at, s.value])
         per_column = charts.line("Drift score per column over time", columns, time=True, y_label="score") \
             if columns else None
-        live = {s.series: [] for s in samples if s.series.startswith("live.")}
+        live: dict[str, list[list[float]]] = {s.series: [] for s in samples if s.series.startswith("live.")}
         for s in samples:
             if s.series in live:
                 live[s.series].append([s.at, s.value])
@@ -44,8 +44,7 @@ def router(pages: Pages) -> APIRouter:
                                                band=("low", "high")))
             else:
                 performance.append(charts.line(series, {series: points}, time=True))
-        others = [s for s in samples if not s.series.startswith(("drift.", "live."))
-                  or s.series in ("drift.share", "drift.prediction", "drift.multivariate_auc")]
+        others = [s for s in samples if not s.series.startswith(("drift.", "live.")) or s.series in OVERALL]
         last = {s.series: s for s in samples if s.series.startswith("drift.")}
         alerts = project.monitoring.alerts(subject=model.ref, limit=200)
         return pages.render(request, "monitoring.html", title=f"Monitoring {model.ref}", mv=model,

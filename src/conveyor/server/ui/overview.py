@@ -21,10 +21,17 @@ def production_alias(aliases: dict[str, int]) -> str | None:
     return next(iter(sorted(aliases)), None)
 
 
+LIVE = ("live.accuracy", "live.roc_auc", "live.f1", "live.rmse", "live.mae", "live.r2")
+
+
 def last_value(project: Any, subject: str, series: str) -> tuple[str, float] | None:
-    """The newest sample of ``series`` ("live.*": the newest of any live metric) for ``subject``."""
-    found = project.stores.monitoring.samples(subject, series=series, limit=1)
-    return (found[-1].series, found[-1].value) if found else None
+    """The newest sample of ``series`` for ``subject``; of "live.*", the headline metric of the newest check."""
+    found = project.stores.monitoring.samples(subject, series=series, limit=50)
+    if not found:
+        return None
+    newest = [s for s in found if s.at == found[-1].at]
+    pick = next((s for name in LIVE for s in newest if s.series == name), newest[-1])
+    return pick.series, pick.value
 
 
 def model_row(project: Any, name: str, open_alerts: dict[str, int]) -> dict[str, Any]:
