@@ -10,6 +10,7 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -79,6 +80,15 @@ def site(tmp_path_factory) -> Iterator[Site]:
             run.log_metrics({"score": 0.5 + i / 10})
             for step in range(4):
                 run.log_metric("loss", 1.0 / (step + 1 + i), step=step)
+    artifacts = Path(os.environ.get("CONVEYOR_TEST_ARTIFACTS", tmp_path_factory.mktemp("ui-artifacts"))) / "ui"
+    artifacts.mkdir(parents=True, exist_ok=True)
+    with project, serve_ui(project) as url:
+        yield Site(url, project, model.ref, dataset.ref, artifacts)
+
+
+@contextmanager
+def serve_ui(project: Any) -> Iterator[str]:
+    """``mount_ui`` on a FastAPI app served by uvicorn on 127.0.0.1 (a free port) in a thread; yields its URL."""
     app = FastAPI()
     mount_ui(app, project)
     port = _free_port()
@@ -89,14 +99,11 @@ def site(tmp_path_factory) -> Iterator[Site]:
     while not server.started and time.monotonic() < deadline:
         time.sleep(0.05)
     assert server.started, "uvicorn did not start"
-    artifacts = Path(os.environ.get("CONVEYOR_TEST_ARTIFACTS", tmp_path_factory.mktemp("ui-artifacts"))) / "ui"
-    artifacts.mkdir(parents=True, exist_ok=True)
     try:
-        yield Site(f"http://127.0.0.1:{port}", project, model.ref, dataset.ref, artifacts)
+        yield f"http://127.0.0.1:{port}"
     finally:
         server.should_exit = True
         thread.join(timeout=10)
-        project.close()
 
 
 @pytest.fixture(scope="session")
@@ -119,3 +126,9 @@ def browser(site: Site) -> Iterator[Any]:
         yield driver
     finally:
         driver.quit()
+
+
+@pytest.fixture(scope="session")
+def serve():
+    """:func:`serve_ui`, for tests that serve a project of their own."""
+    return serve_ui
