@@ -93,6 +93,12 @@ def history_charts(samples: list[Sample]) -> list[Chart]:
             for title, series in groups.items()]
 
 
+def trained_on(report: MonitorReport) -> bool:
+    """Whether the current data is the very dataset version the model was trained on (its reference): then the
+    labels in it score rows the model has seen, which is not live performance."""
+    return bool(report.reference) and report.current == report.reference
+
+
 def _extras(report: MonitorReport) -> list[tuple[str, str, str]]:
     rows = []
     if report.prediction is not None:
@@ -128,7 +134,7 @@ def render_html(report: MonitorReport, history: list[Sample] | None = None, aler
         timeline = report.performance.get("timeline") or []
         performance_chart = charts.line("Live metric by arrival (equal-count buckets)",
                                         {"metric": [[t["at"], t["value"]] for t in timeline]}, time=True)
-    return render_page("report/monitor.html", report=report, columns=columns,
+    return render_page("report/monitor.html", report=report, columns=columns, trained_on=trained_on(report),
                        support={c.column: _support(c.detail) for c in columns}, extras=_extras(report),
                        performance=performance, performance_chart=performance_chart,
                        distributions=distributions, history=history_charts(history or []), alerts=alerts)
