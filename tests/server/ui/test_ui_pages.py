@@ -204,3 +204,17 @@ def test_unknown_ids_and_bad_input_answer_an_error_page_not_a_traceback(site, pa
     answer = httpx.get(site.url + path)
     assert answer.status_code == status and says in html.unescape(answer.text)
     assert "Traceback" not in answer.text and re.search(r"<h1>[^<]+</h1>", answer.text)
+
+
+def test_a_dataset_diff_opens_from_the_versions_table(browser, site):
+    open_page(browser, site, "/datasets/patients")
+    versions = cells(browser, "versions")
+    assert len(versions) == 2 and versions[1][0] == site.dataset  # newest first: the shifted version on top
+    browser.find_element(By.LINK_TEXT, "diff").click()
+    settle(browser, site, "dataset-diff")
+    assert heading(browser) == f"{site.dataset} \u2192 {versions[0][0]}"
+    charts = drawn(browser)
+    radius = charts["mean_radius (drifted)"]
+    assert radius["spec"]["kind"] == "bars" and [s["name"] for s in radius["spec"]["series"]] == [
+        site.dataset, versions[0][0]]
+    assert all(seen["drawn"] > 0 and seen["canvas"] for seen in charts.values())
