@@ -17,7 +17,7 @@ def router(pages: Pages) -> APIRouter:
 
     @api.get("/audit")
     @pages.page
-    async def audit(request: Request) -> Response:
+    def audit(request: Request) -> Response:
         entries = project.models.audit()
         try:
             verified, problem = project.models.verify(), None

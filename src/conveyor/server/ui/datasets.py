@@ -23,7 +23,7 @@ def router(pages: Pages) -> APIRouter:
 
     @api.get("/datasets")
     @pages.page
-    async def datasets(request: Request) -> Response:
+    def datasets(request: Request) -> Response:
         names: dict[str, list[Any]] = {}
         for version in project.data.list():
             names.setdefault(version.name, []).append(version)
@@ -33,7 +33,7 @@ def router(pages: Pages) -> APIRouter:
 
     @api.get("/datasets/{name}/diff")
     @pages.page
-    async def diff(request: Request, name: str, a: str, b: str) -> Response:
+    def diff(request: Request, name: str, a: str, b: str) -> Response:
         first, second = project.data.get(f"{name}@{a}"), project.data.get(f"{name}@{b}")
         result = project.data.diff(f"{name}@{first.version}", f"{name}@{second.version}")
         return pages.render(request, "dataset_diff.html", title=f"Diff {first.ref} vs {second.ref}", name=name,
@@ -42,7 +42,7 @@ def router(pages: Pages) -> APIRouter:
 
     @api.get("/datasets/{name}")
     @pages.page
-    async def dataset(request: Request, name: str) -> Response:
+    def dataset(request: Request, name: str) -> Response:
         entries = project.data.log(name)
         if not entries:
             raise NotFoundError(f"No dataset {name!r}.", hint="See the datasets page for the names there are.")
@@ -51,7 +51,7 @@ def router(pages: Pages) -> APIRouter:
 
     @api.get("/datasets/{name}/{version}")
     @pages.page
-    async def version(request: Request, name: str, version: str) -> Response:
+    def version(request: Request, name: str, version: str) -> Response:
         found = project.data.get(f"{name}@{version}")
         if found.name != name:
             raise BadInputError(f"{found.ref} is not a version of {name}.")

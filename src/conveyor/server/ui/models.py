@@ -4,6 +4,7 @@ lineage (data version -> run -> model version -> aliases -> served predictions).
 from __future__ import annotations
 
 from fastapi import APIRouter, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 
 from conveyor.core.errors import ConveyorError
@@ -16,7 +17,7 @@ def router(pages: Pages) -> APIRouter:
 
     @api.get("/models")
     @pages.page
-    async def models(request: Request) -> Response:
+    def models(request: Request) -> Response:
         rows = []
         for name in project.stores.registry.names():
             versions = project.models.list(name)
@@ -26,7 +27,7 @@ def router(pages: Pages) -> APIRouter:
 
     @api.get("/models/{name}")
     @pages.page
-    async def model(request: Request, name: str, done: str = "", failed: str = "") -> Response:
+    def model(request: Request, name: str, done: str = "", failed: str = "") -> Response:
         versions = sorted(project.models.list(name), key=lambda v: -v.version)
         aliases = project.models.aliases(name)
         history = sorted((c for alias in aliases for c in project.stores.registry.alias_history(name, alias)),
@@ -42,14 +43,14 @@ def router(pages: Pages) -> APIRouter:
             return pages.render(request, "error.html", status=403, title="Refused", message=refused, hint=None)
         ref, alias = f"{name}:{form.get('version', '')}", form.get("alias", "").strip()
         try:
-            change = project.models.promote(ref, alias, reason=form.get("reason", ""))
+            change = await run_in_threadpool(project.models.promote, ref, alias, reason=form.get("reason", ""))
         except ConveyorError as exc:
             return pages.redirect(f"/models/{name}", failed=str(exc)[:300])
         return pages.redirect(f"/models/{name}", done=f"{alias} now points at version {change.version}")
 
     @api.get("/models/{name}/{version}")
     @pages.page
-    async def version(request: Request, name: str, version: int) -> Response:
+    def version(request: Request, name: str, version: int) -> Response:
         found = project.models.get(f"{name}:{version}")
         card = project.models.card(found.ref)
         run = project.runs.get(found.run_id) if found.run_id else None

@@ -4,6 +4,7 @@ and resources, its alerts), and the alerts page with acknowledge."""
 from __future__ import annotations
 
 from fastapi import APIRouter, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 
 from conveyor.monitor.report import history_charts
@@ -20,7 +21,7 @@ def router(pages: Pages) -> APIRouter:
 
     @api.get("/monitoring/{ref}")
     @pages.page
-    async def monitoring(request: Request, ref: str) -> Response:
+    def monitoring(request: Request, ref: str) -> Response:
         model = project.models.get(ref)
         samples = project.stores.monitoring.samples(model.ref, limit=SAMPLES)
         columns: dict[str, list[list[float]]] = {}
@@ -53,7 +54,7 @@ def router(pages: Pages) -> APIRouter:
 
     @api.get("/alerts")
     @pages.page
-    async def alerts(request: Request, status: str = "", done: str = "") -> Response:
+    def alerts(request: Request, status: str = "", done: str = "") -> Response:
         found = project.monitoring.alerts(status=status or None, limit=500)
         return pages.render(request, "alerts.html", title="Alerts", alerts=found, done=done)
 
@@ -63,7 +64,7 @@ def router(pages: Pages) -> APIRouter:
         _form, refused = await pages.form(request)
         if refused:
             return pages.render(request, "error.html", status=403, title="Refused", message=refused, hint=None)
-        alert = project.monitoring.ack(alert_id)
+        alert = await run_in_threadpool(project.monitoring.ack, alert_id)
         return pages.redirect("/alerts", done=f"acknowledged {alert.id[:8]}")
 
     return api

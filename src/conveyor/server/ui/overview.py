@@ -54,7 +54,7 @@ def router(pages: Pages) -> APIRouter:
 
     @api.get("/")
     @pages.page
-    async def overview(request: Request) -> Response:
+    def overview(request: Request) -> Response:
         open_alerts: dict[str, int] = {}
         for alert in project.monitoring.alerts(status="open", limit=1000):
             open_alerts[alert.subject] = open_alerts.get(alert.subject, 0) + 1

@@ -4,6 +4,7 @@ token; errors from the one error tree as an error page with their HTTP status; a
 from __future__ import annotations
 
 import functools
+import inspect
 import logging
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -11,6 +12,7 @@ from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
 from fastapi import Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from conveyor.core.errors import ConveyorError, NotFoundError
@@ -57,14 +59,17 @@ class Pages:
         fields = dict(parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True))
         return fields, csrf.check(request, fields)
 
-    def page(self, handler: Callable[..., Awaitable[Response]]) -> Callable[..., Awaitable[Response]]:
+    def page(self, handler: Callable[..., Any]) -> Callable[..., Awaitable[Response]]:
         """Wrap a handler: an error of the one error tree becomes an error page with its HTTP status, never a
         traceback or a 500."""
 
         @functools.wraps(handler)
         async def wrapped(request: Request, *args: Any, **kwargs: Any) -> Response:
             try:
-                return await handler(request, *args, **kwargs)
+                if inspect.iscoroutinefunction(handler):
+                    return await handler(request, *args, **kwargs)
+                # a page that reads the stores runs in the thread pool, so it never stalls the server's event loop
+                return await run_in_threadpool(handler, request, *args, **kwargs)
             except ConveyorError as exc:
                 return self.error(request, exc, exc.http_status)
             except KeyError as exc:  # an unknown name looked up in a mapping the page reads

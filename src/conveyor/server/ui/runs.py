@@ -42,7 +42,7 @@ def router(pages: Pages) -> APIRouter:
 
     @api.get("/runs")
     @pages.page
-    async def runs(request: Request, q: str = "", status: str = "", dataset: str = "", sort: str = "started",
+    def runs(request: Request, q: str = "", status: str = "", dataset: str = "", sort: str = "started",
                    order: str = "desc", limit: int = PAGE) -> Response:
         limit = max(1, min(limit, 500))
         descending = order != "asc"
@@ -63,7 +63,7 @@ def router(pages: Pages) -> APIRouter:
 
     @api.get("/runs/compare")
     @pages.page
-    async def compare(request: Request, ids: list[str] = Query(default=[])) -> Response:
+    def compare(request: Request, ids: list[str] = Query(default=[])) -> Response:
         if len(ids) < 2:
             raise BadInputError("Compare needs at least two runs.", field="ids",
                                 hint="Tick two or more runs in the runs table and press Compare.")
@@ -77,7 +77,7 @@ def router(pages: Pages) -> APIRouter:
 
     @api.get("/runs/{run_id}")
     @pages.page
-    async def run(request: Request, run_id: str) -> Response:
+    def run(request: Request, run_id: str) -> Response:
         found = project.runs.get(run_id)
         history = {}
         for key in sorted(found.metrics)[:12]:
