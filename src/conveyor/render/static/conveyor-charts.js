@@ -4,9 +4,10 @@
   "use strict";
   function tick(spec) {
     var cats = spec.categories || [];
+    var every = Math.max(1, Math.ceil(cats.length / 12));  // at most about 12 labels under the bars
     return function (u, splits) {
       return splits.map(function (i) {
-        var label = cats[Math.round(i)];
+        var label = Math.round(i) % every === 0 ? cats[Math.round(i)] : "";
         return label === undefined ? "" : (label.length > 12 ? label.slice(0, 11) + "\u2026" : label);
       });
     };
