@@ -17,6 +17,7 @@ command -v chromium >/dev/null 2>&1 || missing+=(chromium)
 # kubectl renders the Kustomize overlays `conveyor deploy kustomize` writes (kubectl kustomize, no cluster needed)
 command -v kubectl >/dev/null 2>&1 || missing+=(kubectl)
 command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
+command -v chromedriver >/dev/null 2>&1 || missing+=(chromium-driver)  # the web UI's browser tests (selenium)
 if ((${#missing[@]})); then
     echo "==> installing ${missing[*]}"
     sudo=()

@@ -27,3 +27,14 @@ def test_a_reference_with_pooled_categories_reports_and_renders():
     assert {"method", "score", "threshold", "drifted", "effect"} <= set(user) and user["unseen"] is None
     page = render_html(report)
     assert "effect" in page and "<h1>Drift report for m:1" in page
+
+
+def test_scores_on_the_training_data_are_not_called_live_performance():
+    from conveyor.stats import DriftReport
+
+    drift = DriftReport(columns=[], drift=False, share_drifted=0.0, reference_rows=50, current_rows=50)
+    performance = {"labelled": 50, "roc_auc": 0.882}
+    own = render_html(MonitorReport("m:1", "d@0123456789ab", "d@0123456789ab", drift, performance=performance))
+    assert "Performance on the training data (not live)" in own and "Live performance" not in own
+    newer = render_html(MonitorReport("m:1", "d@0123456789ab", "d@ba9876543210", drift, performance=performance))
+    assert "<h2>Live performance</h2>" in newer and "labels from d@ba9876543210" in newer and "not live" not in newer

@@ -54,3 +54,14 @@ def test_reference_is_computed_once_and_checks_become_time_series(stores, model)
     assert report.drift.drift and report.quality["out_of_range_max"] > 0.1
     series = {s.series: s.value for s in report.samples()}
     assert series["drift.share"] == 1.0 and series["drift.x"] < 0.05 and "quality.out_of_range_max" in series
+
+
+def test_a_live_metrics_interval_becomes_two_series_so_a_chart_draws_its_band():
+    from conveyor.monitor.monitoring import MonitorReport
+    from conveyor.stats import DriftReport
+
+    drift = DriftReport(columns=[], drift=False, share_drifted=0.0, reference_rows=10, current_rows=10)
+    report = MonitorReport("m:1", "d@1", "window", drift,
+                           performance={"labelled": 40, "accuracy": 0.9, "accuracy_ci95": [0.77, 0.96]})
+    series = {s.series: s.value for s in report.samples()}
+    assert (series["live.accuracy"], series["live.accuracy_low"], series["live.accuracy_high"]) == (0.9, 0.77, 0.96)

@@ -47,7 +47,7 @@ def test_dataset_drift_and_report(setup):
     page = render_html(report)
     assert page.startswith("<!doctype html>") and "drift found" in page
     assert not re.search(r"(src|href)=\"https?://", page)  # self-contained: works offline
-    assert page.count("<svg") == 2
+    assert page.count('class="cv-chart"') == 2
     assert report.performance == {}  # no target column in the new data: nothing to score
 
 

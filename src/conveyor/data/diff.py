@@ -1,5 +1,6 @@
 """Compare two dataset versions from their stored profiles: schema changes, row counts, per-column drift; and the
-same as a self-contained HTML page with overlaid distributions (inline SVG and CSS, nothing fetched).
+same as a self-contained HTML page with overlaid distributions (conveyor.render's templates and charts, inlined:
+nothing fetched).
 
 The drift of each column is :func:`conveyor.stats.compare` of the two profiles (no rows are read), the engine and
 policy ``conveyor monitor`` and ``conveyor retrain`` use, so a version compared here gets the verdict a window of
@@ -10,13 +11,13 @@ the same rows gets there. Each column entry has the one result shape (``method``
 
 from __future__ import annotations
 
-import html
 from typing import Any
 
 import numpy as np
 
 from conveyor.core.entities import DatasetVersion
 from conveyor.core.errors import BadInputError
+from conveyor.render import Chart, charts, render_page
 from conveyor.stats import OTHER, ColumnSketch, DriftPolicy, cdf_from_quantiles, compare
 
 BINS = 30
@@ -60,7 +61,7 @@ def diff_versions(a: DatasetVersion, b: DatasetVersion, *, policy: DriftPolicy =
     }
 
 
-def _numeric_svg(before: ColumnSketch, after: ColumnSketch) -> str:
+def _numeric_chart(title: str, a: str, b: str, before: ColumnSketch, after: ColumnSketch) -> Chart:
     q_a, q_b = before.quantiles, after.quantiles
     assert q_a is not None and q_b is not None
     low, high = min(q_a[0], q_b[0]), max(q_a[-1], q_b[-1])
@@ -69,75 +70,44 @@ def _numeric_svg(before: ColumnSketch, after: ColumnSketch) -> str:
     edges = np.linspace(low, high, BINS + 1)
     share_a = np.diff(cdf_from_quantiles(q_a, edges))
     share_b = np.diff(cdf_from_quantiles(q_b, edges))
-    top = max(share_a.max(), share_b.max(), 1e-9)
-    width, height = 420, 140
-    bar = width / BINS
-    parts = []
-    for shares, cls in ((share_a, "a"), (share_b, "b")):
-        for i, share in enumerate(shares):
-            h = share / top * (height - 20)
-            parts.append(f'<rect class="{cls}" x="{i * bar:.1f}" y="{height - 15 - h:.1f}" width="{bar:.1f}" '
-                         f'height="{h:.1f}"><title>{edges[i]:.4g}..{edges[i + 1]:.4g}: {share:.1%}</title></rect>')
-    parts.append(f'<text x="0" y="{height - 2}">{low:.4g}</text>'
-                 f'<text x="{width}" y="{height - 2}" text-anchor="end">{high:.4g}</text>')
-    return f'<svg viewBox="0 0 {width} {height}" width="{width}" height="{height}">{"".join(parts)}</svg>'
+    labels = [f"{edges[i]:.4g}..{edges[i + 1]:.4g}" for i in range(BINS)]
+    return charts.bars(title, labels, {a: [float(v) for v in share_a], b: [float(v) for v in share_b]},
+                       y_label="share of rows", colors=(charts.REFERENCE, charts.CURRENT))
 
 
-def _categorical_svg(before: ColumnSketch, after: ColumnSketch) -> str:
+def _categorical_chart(title: str, a: str, b: str, before: ColumnSketch, after: ColumnSketch) -> Chart:
     names = sorted(set(before.shares) | set(after.shares),
                    key=lambda c: -(before.shares.get(c, 0) + after.shares.get(c, 0)))[:12]
-    width, row = 420, 18
-    height = row * len(names) + 4
-    top = max([before.shares.get(c, 0) for c in names] + [after.shares.get(c, 0) for c in names] + [1e-9])
-    parts = []
-    for i, name in enumerate(names):
-        y = i * row
-        label = "(other)" if name == OTHER else name
-        parts.append(f'<text x="0" y="{y + 13}">{html.escape(label[:18])}</text>')
-        for share, cls, dy in ((before.shares.get(name, 0), "a", 2), (after.shares.get(name, 0), "b", 9)):
-            parts.append(f'<rect class="{cls}" x="130" y="{y + dy}" width="{share / top * (width - 140):.1f}" '
-                         f'height="7"><title>{html.escape(label)}: {share:.1%}</title></rect>')
-    return f'<svg viewBox="0 0 {width} {height}" width="{width}" height="{height}">{"".join(parts)}</svg>'
+    labels = ["(other)" if name == OTHER else name for name in names]
+    return charts.bars(title, labels, {a: [before.shares.get(n, 0.0) for n in names],
+                                       b: [after.shares.get(n, 0.0) for n in names]},
+                       y_label="share of rows", colors=(charts.REFERENCE, charts.CURRENT))
 
 
-CSS = """body{font:14px system-ui,sans-serif;margin:24px;color:#222}table{border-collapse:collapse}
-td,th{border-bottom:1px solid #ddd;padding:4px 8px;text-align:left}.shifted{color:#b00020;font-weight:600}
-.card{display:inline-block;vertical-align:top;margin:8px;padding:8px;border:1px solid #ddd;border-radius:6px}
-rect.a{fill:#1f77b4;opacity:.55}rect.b{fill:#ff7f0e;opacity:.55}svg text{font-size:11px;fill:#555}
-.key span{display:inline-block;width:12px;height:12px;margin:0 4px 0 12px;vertical-align:middle}"""
-
-
-def _number(value: float | None) -> str:
-    return "-" if value is None else f"{value:.4g}"
-
-
-def diff_html(diff: dict[str, Any], a: DatasetVersion, b: DatasetVersion) -> str:
-    esc = html.escape
-    rows = "".join(
-        f'<tr><td>{esc(c["column"])}</td><td>{esc(str(c["kind"]))}</td><td>{esc(str(c["method"] or "-"))}</td>'
-        f'<td>{_number(c["score"])}</td>'
-        f'<td class="{"shifted" if c["drifted"] else ""}">{"drifted" if c["drifted"] else "stable"}</td>'
-        f'<td>{c["nulls_ref"]} &rarr; {c["nulls_cur"]}</td></tr>' for c in diff["columns"])
-    cards = []
+def diff_charts(diff: dict[str, Any], a: DatasetVersion, b: DatasetVersion) -> list[Chart]:
+    """The overlaid distribution of every compared column (the page's charts; the web UI draws the same)."""
+    found = []
     for c in diff["columns"]:
         if c["method"] in (None, "nulls"):
             continue
         before = ColumnSketch.from_dict(a.profile["columns"][c["column"]])
         after = ColumnSketch.from_dict(b.profile["columns"][c["column"]])
-        svg = _numeric_svg(before, after) if c["kind"] == "numeric" else _categorical_svg(before, after)
-        cards.append(f'<div class="card"><b>{esc(c["column"])}</b>'
-                     f'{" <span class=shifted>drifted</span>" if c["drifted"] else ""}<br>{svg}</div>')
+        title = f"{c['column']}{' (drifted)' if c['drifted'] else ''}"
+        draw = _numeric_chart if c["kind"] == "numeric" else _categorical_chart
+        found.append(draw(title, a.ref, b.ref, before, after))
+    return found
+
+
+def schema_text(diff: dict[str, Any]) -> str:
     schema = diff["schema"]
-    changes = [f"added: {esc(', '.join(schema['added']))}" if schema["added"] else "",
-               f"removed: {esc(', '.join(schema['removed']))}" if schema["removed"] else "",
-               "type changed: " + esc(", ".join(f"{t['column']} {t['before']}&rarr;{t['after']}"
-                                                for t in schema["type_changed"])) if schema["type_changed"] else ""]
-    schema_text = "; ".join(p for p in changes if p) or "no schema changes"
-    return f"""<!doctype html><html><head><meta charset="utf-8"><title>Diff {esc(a.ref)} vs {esc(b.ref)}</title>
-<style>{CSS}</style></head><body><h1>{esc(a.ref)} &rarr; {esc(b.ref)}</h1>
-<p>Rows {a.rows} &rarr; {b.rows} ({diff['rows_change']:+d}). Schema: {schema_text}.
-{len(diff['drifted'])} of {len(diff['columns'])} columns drifted.</p>
-<p class="key"><span style="background:#1f77b4;opacity:.55"></span>{esc(a.ref)}
-<span style="background:#ff7f0e;opacity:.55"></span>{esc(b.ref)}</p>
-<table><tr><th>column</th><th>kind</th><th>test</th><th>score</th><th>verdict</th><th>nulls</th></tr>{rows}</table>
-<div>{''.join(cards)}</div></body></html>"""
+    changes = [f"added: {', '.join(schema['added'])}" if schema["added"] else "",
+               f"removed: {', '.join(schema['removed'])}" if schema["removed"] else "",
+               "type changed: " + ", ".join(f"{t['column']} {t['before']}\u2192{t['after']}"
+                                            for t in schema["type_changed"]) if schema["type_changed"] else ""]
+    return "; ".join(p for p in changes if p) or "no schema changes"
+
+
+def diff_html(diff: dict[str, Any], a: DatasetVersion, b: DatasetVersion) -> str:
+    """The diff as a self-contained page ("report/diff.html")."""
+    return render_page("report/diff.html", diff=diff, a=a, b=b, schema_text=schema_text(diff),
+                       charts=diff_charts(diff, a, b))

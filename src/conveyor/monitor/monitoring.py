@@ -59,6 +59,10 @@ class MonitorReport:
         for key, value in self.performance.items():
             if isinstance(value, int | float) and not isinstance(value, bool) and key != "labelled":
                 points.append(Sample(self.model, f"live.{key}", float(value), self.at))
+            elif key.endswith("_ci95") and isinstance(value, list | tuple) and len(value) == 2:
+                metric = key[: -len("_ci95")]  # the interval's bounds, so a chart can draw the band over time
+                points += [Sample(self.model, f"live.{metric}_low", float(value[0]), self.at),
+                           Sample(self.model, f"live.{metric}_high", float(value[1]), self.at)]
         return points
 
 

@@ -12,6 +12,7 @@ from conveyor.server import errors
 from conveyor.server.jobs import JobBoard
 from conveyor.server.limits import Limits
 from conveyor.server.routers import data, health, jobs, models, monitoring, runs, training, uploads
+from conveyor.server.ui import mount_ui
 from conveyor.server.uploads import UploadArea
 
 if TYPE_CHECKING:
@@ -32,5 +33,5 @@ def create_app(project: Project, *, limits: Limits | None = None, jobs_board: Jo
     errors.install(app)
     for module in ROUTERS:
         app.include_router(module.router, prefix=API)
-    # The web UI (parts 3-4 of issue 14) mounts here at merge: conveyor.server.ui.mount_ui(app, project)
+    mount_ui(app, project)  # the team's pages at /, beside the API
     return app

@@ -1,0 +1,23 @@
+"""``mount_ui(app, project)``: the UI's routers and its static files on a FastAPI app."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+
+from conveyor.render import static_dir
+from conveyor.server.ui import audit, datasets, models, monitoring, overview, runs
+from conveyor.server.ui.pages import Pages
+
+SECTIONS = (overview, datasets, runs, models, monitoring, audit)
+
+
+def mount_ui(app: FastAPI, project: Any, *, prefix: str = "") -> None:
+    """Add the web UI of ``project`` (a :class:`conveyor.Project`) to ``app`` at ``prefix`` ("" = the site root):
+    its pages, and its stylesheet and chart scripts at ``PREFIX/static``."""
+    pages = Pages(project, prefix)
+    app.mount(f"{pages.prefix}/static", StaticFiles(directory=static_dir()), name="ui-static")
+    for section in SECTIONS:
+        app.include_router(section.router(pages), prefix=pages.prefix, include_in_schema=False)
