@@ -14,8 +14,6 @@ have_pg() {
 missing=()
 have_pg || missing+=(postgresql)
 command -v chromium >/dev/null 2>&1 || missing+=(chromium)
-# kubectl renders the Kustomize overlays `conveyor deploy kustomize` writes (kubectl kustomize, no cluster needed)
-command -v kubectl >/dev/null 2>&1 || missing+=(kubectl)
 command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
 command -v chromedriver >/dev/null 2>&1 || missing+=(chromium-driver)  # the web UI's browser tests (selenium)
 if ((${#missing[@]})); then
@@ -24,6 +22,15 @@ if ((${#missing[@]})); then
     if [[ $EUID -ne 0 ]]; then sudo=(sudo); fi
     "${sudo[@]}" apt-get update
     "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y "${missing[@]}"
+fi
+# kubectl renders the Kustomize overlays `conveyor deploy kustomize` writes (kubectl kustomize, no cluster needed);
+# Debian names its package kubernetes-client, other repositories kubectl.
+if ! command -v kubectl >/dev/null 2>&1; then
+    sudo=()
+    if [[ $EUID -ne 0 ]]; then sudo=(sudo); fi
+    "${sudo[@]}" apt-get update
+    "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y kubectl \
+        || "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y kubernetes-client
 fi
 
 # Also cds to the repo root.
