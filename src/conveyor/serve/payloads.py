@@ -27,6 +27,7 @@ from conveyor.core.errors import (
     PayloadTooLargeError,
     UnsupportedMediaTypeError,
 )
+from conveyor.core.jsonscan import nests_deeper_than
 from conveyor.serve.conform import MAX_ROWS, Payload, conform
 
 FORMATS = ("dataframe_split", "dataframe_records", "instances", "inputs")
@@ -52,33 +53,10 @@ MAX_DECODED_BYTES = 64 * 2**20
 
 
 def _check_depth(body: bytes) -> None:
-    """Refuse a body nested deeper than :data:`MAX_DEPTH`. The bound counts brackets at C speed (numpy); only a
-    body whose count exceeds the limit (brackets inside strings count too) is walked exactly."""
-    import numpy as np
-
-    raw = np.frombuffer(body, dtype=np.uint8)
-    step = (raw == 0x5B).astype(np.int32) + (raw == 0x7B) - (raw == 0x5D) - (raw == 0x7D)
-    if not len(step) or int(np.cumsum(step).max()) <= MAX_DEPTH:
-        return
-    depth = 0
-    in_string = escaped = False
-    for byte in body:  # exact: brackets inside strings do not count
-        if in_string:
-            if escaped:
-                escaped = False
-            elif byte == 0x5C:
-                escaped = True
-            elif byte == 0x22:
-                in_string = False
-        elif byte == 0x22:
-            in_string = True
-        elif byte in (0x5B, 0x7B):
-            depth += 1
-            if depth > MAX_DEPTH:
-                raise BadInputError(f"The request body is nested deeper than {MAX_DEPTH} levels.", field="body",
-                                    hint="Send rows of plain values (dataframe_records, dataframe_split, inputs).")
-        elif byte in (0x5D, 0x7D):
-            depth -= 1
+    """Refuse a body nested deeper than :data:`MAX_DEPTH`."""
+    if nests_deeper_than(body, MAX_DEPTH):
+        raise BadInputError(f"The request body is nested deeper than {MAX_DEPTH} levels.", field="body",
+                            hint="Send rows of plain values (dataframe_records, dataframe_split, inputs).")
 
 
 def decode_json(body: bytes) -> Any:

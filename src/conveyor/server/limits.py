@@ -11,6 +11,7 @@ from typing import Any
 from fastapi import Request
 
 from conveyor.core.errors import BadInputError, InvalidJSONError, PayloadTooLargeError, UnsupportedMediaTypeError
+from conveyor.core.jsonscan import nests_deeper_than
 
 DEFAULT_MAX_BODY = 64 * 1024 * 1024  # one request (an upload chunk included)
 DEFAULT_MAX_UPLOAD = 10 * 1024**3  # one whole upload
@@ -88,25 +89,9 @@ async def json_body(request: Request) -> dict[str, Any]:
 
 
 def _check_depth(raw: bytes, limit: int) -> None:
-    """Refuse nesting deeper than ``limit`` before parsing (a scan of brackets outside strings)."""
-    if raw.count(b"[") + raw.count(b"{") <= limit:
-        return
-    depth = 0
-    in_string = escaped = False
-    for byte in raw:
-        if in_string:
-            if escaped:
-                escaped = False
-            elif byte == 0x5C:  # backslash
-                escaped = True
-            elif byte == 0x22:
-                in_string = False
-        elif byte == 0x22:
-            in_string = True
-        elif byte in (0x5B, 0x7B):
-            depth += 1
-            if depth > limit:
-                raise InvalidJSONError(f"The JSON body nests deeper than {limit} levels.", field="body",
-                                       hint="Send a flatter document.")
-        elif byte in (0x5D, 0x7D):
-            depth -= 1
+    """Refuse nesting deeper than ``limit`` before parsing."""
+    if nests_deeper_than(raw, limit):
+        raise InvalidJSONError(f"The JSON body nests deeper than {limit} levels.", field="body",
+                               hint="Send a flatter document.")
+
+
