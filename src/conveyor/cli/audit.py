@@ -45,15 +45,20 @@ def anchor(project: ProjectOption = None, json: JsonOption = False) -> None:
 def keygen(key_file: Annotated[Path | None, typer.Option("--key-file", help="Write a new HMAC key here.")] = None,
            signing_key_file: Annotated[Path | None, typer.Option(
                "--signing-key-file", help="Write a new Ed25519 signing key (PEM) here.")] = None,
+           project: ProjectOption = None,
            json: JsonOption = False) -> None:
     """Make the audit keys (mode 0600; an existing file is never overwritten). Name them in conveyor.yaml under
-    security.audit, and keep them outside the database and its backups."""
+    security.audit, and keep them outside the database and its backups. With --project, relative paths start at
+    the project folder (as they do in conveyor.yaml)."""
     from conveyor.core.errors import BadInputError
     from conveyor.store.audit import write_keys
 
     if key_file is None and signing_key_file is None:
         raise BadInputError("Name at least one key to make.", field="key-file",
                             hint="Pass --key-file PATH and/or --signing-key-file PATH.")
+    if project is not None:
+        key_file, signing_key_file = (project / p if p is not None and not p.is_absolute() else p
+                                      for p in (key_file, signing_key_file))
     written = write_keys(key_file, signing_key_file)
     if json:
         emit_json({"written": [str(p) for p in written]})

@@ -61,7 +61,7 @@ def short_ref(ref: str | None) -> str:
     return f"{name}@{version[:12]}" if version else name
 
 
-def open_project(path: Path | None, *, remote: bool = True):
+def open_project(path: Path | None, *, remote: bool = True, authenticate: bool = True):
     """The project a verb works on: the server's when CONVEYOR_SERVER is set or `conveyor login` stored one
     (``remote``; stderr says so), else the local folder ``path``, with the caller authenticated once identities
     exist (from ``CONVEYOR_TOKEN``): every record this command writes names that identity."""
@@ -80,6 +80,8 @@ def open_project(path: Path | None, *, remote: bool = True):
     from conveyor.project import Project  # heavy imports only once a verb needs them
 
     project = Project.open(path)
+    if not authenticate:  # a platform process (the server) holds the store's credentials and acts as no user
+        return project
     try:
         identity = project.identities.whoami()  # None while authentication is off; AuthenticationError if bad
     except BaseException:

@@ -26,7 +26,7 @@ def _app(project_dir: str | None, max_body: int | None, max_upload: int | None) 
     from conveyor.server import create_app
     from conveyor.server.limits import Limits
 
-    proj = open_project(Path(project_dir) if project_dir else None, remote=False)
+    proj = open_project(Path(project_dir) if project_dir else None, remote=False, authenticate=False)
     limits = {k: v for k, v in (("max_body", max_body), ("max_upload", max_upload)) if v}
     return create_app(proj, limits=Limits(**limits))
 
@@ -58,7 +58,8 @@ def server(project: ProjectOption = None,
 
     tls = tls_options(tls_cert, tls_key)
     url = f"{scheme_of(tls)}://{host}:{port}"
-    with open_project(project, remote=False) as proj:  # a missing project or a bad conveyor.yaml is reported here
+    # a missing project or a bad conveyor.yaml is reported here
+    with open_project(project, remote=False, authenticate=False) as proj:
         root = str(proj.root)
 
     def announce() -> None:

@@ -67,11 +67,14 @@ def worker_app() -> FastAPI:
 
 def run_server(model: str, *, host: str, port: int, workers: int, project: Path | None, options: dict[str, Any],
                json: bool = False, tls: TlsOptions | None = None, environment: str | None = None) -> None:
+    from conveyor.client.project import RemoteProject
     from conveyor.project._options import serving_target
     from conveyor.serve.runner import serve_forever, serve_workers
 
     options = {k: v for k, v in options.items() if v is not None}
     with open_project(project) as proj:
+        if isinstance(proj, RemoteProject):
+            proj.serving_app(model)  # refuses, naming why: serving runs beside the store
         model, env_options = serving_target(proj, model, environment)  # --env: its alias and serve settings
         options = {**env_options, **options}
         version = proj.models.get(model).ref

@@ -9,7 +9,7 @@ from typing import Any
 from urllib.parse import quote
 
 from conveyor.client._base import RemoteAPI
-from conveyor.core.entities import AliasChange, AuditEntry, ModelVersion
+from conveyor.core.entities import AliasChange, ApprovalRequest, AuditEntry, ModelVersion
 from conveyor.core.errors import IntegrityError
 from conveyor.core.refs import ModelRef
 from conveyor.registry.loaded import LoadedModel
@@ -17,6 +17,14 @@ from conveyor.registry.packaging import load_model_bytes
 from conveyor.store.hashing import digest_bytes
 
 ModelRefLike = str | ModelRef
+
+
+def _promotion(answer: dict[str, Any]) -> AliasChange | ApprovalRequest:
+    """The server's answer to a promotion: the alias change, or the request waiting for an approval."""
+    if answer.get("status") == "pending_approval":
+        fields = {k: v for k, v in answer.items() if k != "request"}
+        return ApprovalRequest(**{**fields, "status": "pending"})
+    return AliasChange(**answer)
 
 
 def model_from(item: dict[str, Any]) -> ModelVersion:
@@ -48,12 +56,36 @@ class RemoteModels(RemoteAPI):
                                                      "verify` on the server.")
         return LoadedModel(version, load_model_bytes(data, version.flavor))
 
-    def promote(self, ref: str, alias: str, *, reason: str = "", override_gates: bool = False) -> AliasChange:
+    def promote(self, ref: str, alias: str, *, reason: str = "", override_gates: bool = False
+                ) -> AliasChange | ApprovalRequest:
         version = self.get(ref)
-        change = self.connection.post(f"/models/{quote(version.name)}/aliases/{quote(alias)}",
+        answer = self.connection.post(f"/models/{quote(version.name)}/aliases/{quote(alias)}",
                                       {"version": version.version, "reason": reason,
                                        "override_gates": override_gates})
-        return AliasChange(**change)
+        return _promotion(answer)
+
+    def promote_to(self, ref: str, environment: str, *, reason: str = "", override_gates: bool = False
+                   ) -> AliasChange | ApprovalRequest:
+        version = self.get(ref)
+        answer = self.connection.post(f"/models/{quote(version.name)}/versions/{version.version}/approvals",
+                                      {"environment": environment, "reason": reason,
+                                       "override_gates": override_gates})
+        return _promotion(answer)
+
+    def trust(self, ref: ModelRefLike, *, reason: str = "") -> dict[str, Any]:
+        self._local_only("`conveyor models trust` (an approver vouching for a file's exact bytes)",
+                         "Run it on the server's host with an approver's CONVEYOR_TOKEN.")
+
+    def requests(self, *, status: str | None = "pending", model: str | None = None
+                 ) -> builtins.list[ApprovalRequest]:
+        return [ApprovalRequest(**item)
+                for item in self.connection.items("/approvals", None, status=status or "all", model=model)]
+
+    def approve(self, request_id: str, *, reason: str = "") -> AliasChange:
+        return AliasChange(**self.connection.post(f"/approvals/{quote(request_id)}/approve", {"reason": reason}))
+
+    def reject(self, request_id: str, *, reason: str = "") -> ApprovalRequest:
+        return ApprovalRequest(**self.connection.post(f"/approvals/{quote(request_id)}/reject", {"reason": reason}))
 
     def rollback(self, name: str, alias: str = "champion", *, reason: str = "") -> AliasChange:
         return AliasChange(**self.connection.post(f"/models/{quote(name)}/aliases/{quote(alias)}/rollback",

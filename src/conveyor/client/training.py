@@ -40,17 +40,22 @@ class RemoteTraining(RemoteAPI):
     def train(self, dataset: str | DatasetVersion, target: str | None = None, *, model_name: str | None = None,
               task: str | None = None, metric: str | None = None, budget: str | float | None = None,
               max_trials: int | None = None, search: str | None = None, seed: int = 0,
-              on_trial: OnTrial | None = None, folds: int | None = None) -> RemoteTrainResult:
+              on_trial: OnTrial | None = None, folds: int | None = None, evaluate: str | None = None,
+              started: float | None = None) -> RemoteTrainResult:
+        """Train on the server as a job. Its budget runs from the job's start there (``started``, a moment on this
+        machine's clock, does not carry over)."""
         ref = dataset.ref if isinstance(dataset, DatasetVersion) else dataset
         params = {"dataset": ref, "target": target, "model_name": model_name, "task": task, "metric": metric,
-                  "budget": budget, "max_trials": max_trials, "search": search, "seed": seed, "folds": folds}
+                  "budget": budget, "max_trials": max_trials, "search": search, "seed": seed, "folds": folds,
+                  "evaluate": evaluate}
         result = self.run_job("train", {k: v for k, v in params.items() if v is not None})
         run = Run(**self.connection.get(f"/runs/{result['run']}"))
         version = ModelVersion(**self.connection.get("/models/resolve", ref=result["model_version"]))
         automl = SimpleNamespace(
             family=result["family"], task=result["task"], metric=result["metric"], validation=result["validation"],
             validation_score=result["validation_score"], params=result["params"], ensemble=result["ensemble"],
-            dropped=result["dropped_columns"], trials=[SimpleNamespace(state=s) for s in result["trial_states"]],
+            dropped=result["dropped_columns"], refit=result.get("refit"), timings=result.get("timings", {}),
+            trials=[SimpleNamespace(state=s) for s in result["trial_states"]],
             selection=[SimpleNamespace(column=c, why=w, kept=False)
                        for c, w in result["features_dropped_by_selection"].items()])
         return RemoteTrainResult(run, version, automl, result["metrics"], result["gates"])

@@ -127,7 +127,8 @@ def check_image(image: str) -> str:
     """An image reference as Docker writes one; anything else (a newline and a ``RUN`` line, spaces, quotes) would
     be written into the Dockerfile or a manifest as it is."""
     if len(image) > 255 or not _IMAGE.fullmatch(image):
-        raise BadInputError(f"Invalid image name {image!r}.", field="--image",
+        raise BadInputError(f"Invalid image name {image!r}: --image must be a Docker image reference.",
+                            field="--image",
                             hint="Use a Docker image reference such as registry.example.com/churn:3.")
     return image
 

@@ -14,7 +14,7 @@ if TYPE_CHECKING:
 Say = Callable[[str], None]
 
 TRAIN_PARAMS = ("dataset", "target", "model_name", "task", "metric", "budget", "max_trials", "search", "seed",
-                "folds")
+                "folds", "evaluate")
 RETRAIN_PARAMS = ("model_name", "budget", "max_trials", "seed")
 
 
@@ -52,7 +52,7 @@ def train(project: Project, params: dict[str, Any], say: Say) -> dict[str, Any]:
             "trial_states": [t.state for t in automl.trials], "params": automl.params, "ensemble": automl.ensemble,
             "dropped_columns": automl.dropped,
             "features_dropped_by_selection": {d.column: d.why for d in automl.selection if not d.kept},
-            "gates": result.gates}
+            "gates": result.gates, "refit": automl.refit, "timings": automl.timings}
 
 
 def retrain(project: Project, params: dict[str, Any], say: Say) -> dict[str, Any]:

@@ -12,6 +12,7 @@ from conveyor.core.errors import BadInputError
 from conveyor.server.deps import ProjectDep
 from conveyor.server.limits import json_body
 from conveyor.server.paging import Cursor, Limit, as_json, page
+from conveyor.server.routers.approvals import promotion_answer
 
 router = APIRouter(tags=["models"])
 Body = Annotated[dict[str, Any], Depends(json_body)]
@@ -81,7 +82,7 @@ def promote(project: ProjectDep, name: str, alias: str, body: Body) -> dict[str,
         raise BadInputError(f"version must be an integer, not {version!r}.", field="version")
     change = project.models.promote(f"{name}:{version}", alias, reason=_reason(body),
                                     override_gates=bool(body.get("override_gates", False)))
-    return as_json(change)
+    return promotion_answer(change)
 
 
 @router.post("/models/{name}/aliases/{alias}/rollback")

@@ -1,0 +1,42 @@
+"""Promotions into environments and their approvals through a real `conveyor server`: the server's conveyor.yaml
+decides order and approval, and a requester is never its own approver (403 over HTTP, ForbiddenError here)."""
+
+from __future__ import annotations
+
+import pytest
+import yaml
+
+from conveyor.client import connect
+from conveyor.core.entities import AliasChange, ApprovalRequest
+from conveyor.core.errors import CheckFailedError, ForbiddenError
+from conveyor.project import Project
+from conveyor.security.identities import add_identity
+
+
+@pytest.fixture
+def env_server(tmp_path, launch, seeded_project):
+    root = seeded_project(tmp_path / "p")
+    config = yaml.safe_load((root / "conveyor.yaml").read_text()) or {}
+    config["environments"] = {"dev": {}, "staging": {}, "prod": {"approval": True}}
+    (root / "conveyor.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
+    with Project.open(root) as project:
+        add_identity(project.stores, "alice", "approver", actor="local:test")  # authentication on: approvals count
+    url, _pid = launch(root)
+    return url
+
+
+def test_promotion_order_and_a_pending_approval_over_http(env_server):
+    with connect(env_server) as remote:
+        with pytest.raises(CheckFailedError, match="promoted in order"):
+            remote.models.promote_to("churn:1", "prod")  # order: staging first
+        assert isinstance(remote.models.promote_to("churn:1", "dev"), AliasChange)
+        assert isinstance(remote.models.promote_to("churn:1", "staging"), AliasChange)
+        request = remote.models.promote_to("churn:1", "prod")
+        assert isinstance(request, ApprovalRequest) and request.environment == "prod"
+        assert [r.id for r in remote.models.requests()] == [request.id]
+        assert "prod" not in remote.models.aliases("churn")
+        with pytest.raises(ForbiddenError):
+            remote.models.approve(request.id)  # the server acts as the requester here: never its own approver
+        with pytest.raises(ForbiddenError):
+            remote.models.reject(request.id, reason="not this week")  # nor its own rejecter
+        assert [r.status for r in remote.models.requests()] == ["pending"]
