@@ -11,6 +11,7 @@ from conveyor.cli import (
     deploy,
     encryption,
     features,
+    feedback,
     identities,
     lifecycle,
     models,
@@ -35,6 +36,7 @@ app.add_typer(models.app, name="models")
 app.add_typer(deploy.app, name="deploy")
 app.add_typer(encryption.app, name="encryption")
 app.add_typer(features.app, name="features")
+app.add_typer(feedback.app, name="feedback")
 lifecycle.register(app)
 delivery.register(app)
 app.command("monitor")(monitoring.monitor)

@@ -7,6 +7,7 @@ from typing import Any
 
 from conveyor.client.credentials import resolve_target
 from conveyor.client.data import RemoteData
+from conveyor.client.feedback import RemoteFeedback
 from conveyor.client.http import Connection
 from conveyor.client.models import RemoteModels
 from conveyor.client.monitoring import RemoteMonitoring
@@ -27,6 +28,7 @@ class RemoteProject:
         self.models = RemoteModels(connection)
         self.monitoring = RemoteMonitoring(connection)
         self.training = RemoteTraining(connection)
+        self.feedback = RemoteFeedback(connection)
 
     def whoami(self) -> dict[str, Any]:
         return self.connection.get("/whoami")

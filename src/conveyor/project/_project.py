@@ -23,6 +23,7 @@ from conveyor.project._deprecated import FlatAliases
 from conveyor.project.audit import AuditAPI, LocalAudit, audit_sealing, model_signing
 from conveyor.project.data import DataAPI, LocalData
 from conveyor.project.features import FeaturesAPI, LocalFeatures
+from conveyor.project.feedback import FeedbackAPI, LocalFeedback
 from conveyor.project.identities import IdentitiesAPI, LocalIdentities
 from conveyor.project.models import LocalModels, ModelsAPI
 from conveyor.project.monitoring import LocalMonitoring, MonitoringAPI
@@ -54,6 +55,7 @@ class Project(FlatAliases):
     audit_trail = SubAPI[AuditAPI](LocalAudit)  # `audit` is the deprecated flat alias of models.audit until 0.3
     features = SubAPI[FeaturesAPI](LocalFeatures)
     pipelines = SubAPI[PipelinesAPI](LocalPipelines)
+    feedback = SubAPI[FeedbackAPI](LocalFeedback)
 
     def __init__(self, root: Path, config: ProjectConfig | dict[str, Any], stores: Stores,
                  settings: Settings | None = None) -> None:
