@@ -63,7 +63,7 @@ def test_a_labels_file_is_joined_by_id_and_every_row_is_accounted_for(tmp_path: 
 def test_the_table_for_people_counts_the_rows(tmp_path: Path) -> None:
     with Project.init(tmp_path / "p") as project:
         ids = log_predictions(project, 3)
-    pd.DataFrame({"id": ids + ["ghost"], "label": ["a", "b", "c", "d"]}).to_parquet(tmp_path / "labels.parquet")
+    pd.DataFrame({"id": [*ids, "ghost"], "label": ["a", "b", "c", "d"]}).to_parquet(tmp_path / "labels.parquet")
     done = conveyor("feedback", "ingest", str(tmp_path / "labels.parquet"), "--project", str(tmp_path / "p"),
                     cwd=tmp_path)
     assert "Labels from labels.parquet" in done.stdout
@@ -115,7 +115,7 @@ def test_relabel_needs_an_approver_once_authentication_is_on(tmp_path: Path, mon
         approver = add_identity(project.stores, "ann", "approver", actor="test").secret
 
         monkeypatch.setenv("CONVEYOR_TOKEN", scientist)
-        with pytest.raises(PermissionDeniedError, match="feedback.relabel"):
+        with pytest.raises(PermissionDeniedError, match=r"feedback\.relabel"):
             project.feedback.add({ids[0]: 0}, relabel=True)
         assert labels(project) == {ids[0]: 1, ids[1]: 1}
 

@@ -6,6 +6,7 @@ import typer
 
 from conveyor.cli import (
     audit,
+    connections,
     data,
     delivery,
     deploy,
@@ -31,6 +32,7 @@ app = typer.Typer(
     add_completion=False,
 )
 app.add_typer(data.app, name="data")
+app.add_typer(connections.app, name="connections")
 app.add_typer(runs.app, name="runs")
 app.add_typer(models.app, name="models")
 app.add_typer(deploy.app, name="deploy")

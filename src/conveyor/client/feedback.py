@@ -25,7 +25,7 @@ class RemoteFeedback(RemoteAPI):
                on_rows: Callable[[int], None] | None = None) -> LabelReport:
         from conveyor.project.feedback import label_chunks  # reading files is the client's job
 
-        report, seen = LabelReport(), {}
+        report, seen = LabelReport(), dict[str, Any]()
         for chunk in label_chunks(source, id_column, format, rows=REQUEST_LABELS):
             labels = labels_of(chunk, id_column, label_column, seen, report)
             if labels:

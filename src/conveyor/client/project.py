@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from conveyor.client.connections import RemoteConnections
 from conveyor.client.credentials import resolve_target
 from conveyor.client.data import RemoteData
 from conveyor.client.feedback import RemoteFeedback
@@ -29,6 +30,7 @@ class RemoteProject:
         self.monitoring = RemoteMonitoring(connection)
         self.training = RemoteTraining(connection)
         self.feedback = RemoteFeedback(connection)
+        self.connections = RemoteConnections(connection)
 
     def whoami(self) -> dict[str, Any]:
         return self.connection.get("/whoami")

@@ -119,7 +119,7 @@ def ingest_labels(predictions: PredictionStore, chunks: Iterable[pd.DataFrame], 
     """Attach the labels of ``chunks`` (DataFrames with ``id_column`` and ``label_column``) to the prediction log,
     one ``add_feedback`` call per chunk; ``on_rows(rows_done)`` drives a progress bar; ``before_write`` runs before
     each write (a serving process flushes its queued predictions there)."""
-    report, seen = LabelReport(), {}
+    report, seen = LabelReport(), dict[str, Any]()
     for chunk in chunks:
         labels = labels_of(chunk, id_column, label_column, seen, report)
         if labels:

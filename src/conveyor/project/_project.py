@@ -21,6 +21,7 @@ from conveyor.execution import check_executor
 from conveyor.project._base import SubAPI
 from conveyor.project._deprecated import FlatAliases
 from conveyor.project.audit import AuditAPI, LocalAudit, audit_sealing, model_signing
+from conveyor.project.connections import ConnectionsAPI, LocalConnections
 from conveyor.project.data import DataAPI, LocalData
 from conveyor.project.features import FeaturesAPI, LocalFeatures
 from conveyor.project.feedback import FeedbackAPI, LocalFeedback
@@ -56,6 +57,7 @@ class Project(FlatAliases):
     features = SubAPI[FeaturesAPI](LocalFeatures)
     pipelines = SubAPI[PipelinesAPI](LocalPipelines)
     feedback = SubAPI[FeedbackAPI](LocalFeedback)
+    connections = SubAPI[ConnectionsAPI](LocalConnections)
 
     def __init__(self, root: Path, config: ProjectConfig | dict[str, Any], stores: Stores,
                  settings: Settings | None = None) -> None:

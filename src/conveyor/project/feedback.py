@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any, Protocol
@@ -12,8 +11,8 @@ import pandas as pd
 
 from conveyor.data.readers import checked_reader
 from conveyor.monitor.feedback import LabelReport, ingest_labels, labels_frame
+from conveyor.project._acting import acting_for
 from conveyor.project._base import LocalAPI
-from conveyor.security import authorize
 
 CHUNK_ROWS = 50_000
 """Labels written per transaction."""
@@ -42,7 +41,7 @@ class LocalFeedback(LocalAPI):
                relabel: bool = False, format: str | None = None,
                on_rows: Callable[[int], None] | None = None) -> LabelReport:
         """Attach the labels of a table (CSV, Parquet, JSON lines or a DataFrame) by prediction id."""
-        actor = self._relabel_actor() if relabel else None
+        actor = acting_for(self.stores, "feedback.relabel") if relabel else None
         report = ingest_labels(self.stores.predictions, label_chunks(source, id_column, format), id_column,
                                label_column, relabel=relabel, on_rows=on_rows)
         if actor is not None:
@@ -53,6 +52,3 @@ class LocalFeedback(LocalAPI):
     def add(self, labels: Mapping[str, Any], *, relabel: bool = False) -> LabelReport:
         """Attach ``{prediction id: label}``."""
         return self.ingest(labels_frame(labels), relabel=relabel)
-
-    def _relabel_actor(self) -> str:
-        return authorize(self.stores, "feedback.relabel", os.environ.get("CONVEYOR_TOKEN"))

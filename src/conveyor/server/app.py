@@ -13,6 +13,7 @@ from conveyor.server.jobs import JobBoard
 from conveyor.server.limits import Limits
 from conveyor.server.routers import (
     approvals,
+    connections,
     data,
     feedback,
     health,
@@ -30,7 +31,7 @@ if TYPE_CHECKING:
     from conveyor.project import Project
 
 API = "/api/v1"
-ROUTERS = (health, data, runs, models, approvals, monitoring, feedback, training, uploads, jobs)
+ROUTERS = (health, data, connections, runs, models, approvals, monitoring, feedback, training, uploads, jobs)
 
 
 def create_app(project: Project, *, limits: Limits | None = None, jobs_board: JobBoard | None = None) -> FastAPI:
