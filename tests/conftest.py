@@ -10,6 +10,7 @@ import sqlalchemy as sa
 
 from conveyor.store import Stores
 from conveyor.testing.postgres import postgres_server
+from conveyor.testing.s3 import S3Server, s3_server
 
 
 @pytest.fixture(scope="session")
@@ -20,6 +21,21 @@ def postgres_url() -> Iterator[str]:
     """
     with postgres_server() as url:
         yield url
+
+
+@pytest.fixture(scope="session")
+def s3() -> Iterator[S3Server]:
+    """One S3-compatible server (moto's, a subprocess on 127.0.0.1) for the whole session, killed at the end."""
+    with s3_server() as server:
+        yield server
+
+
+@pytest.fixture
+def s3_env(s3: S3Server, monkeypatch: pytest.MonkeyPatch) -> S3Server:
+    """The session's S3 server, with this process's AWS settings (endpoint, test credentials) pointing at it."""
+    for key, value in s3.env.items():
+        monkeypatch.setenv(key, value)
+    return s3
 
 
 @pytest.fixture
