@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 
 from conveyor.store import Stores
 from conveyor.testing.postgres import postgres_server
+from conveyor.testing.ray import RayCluster, ray_cluster
 from conveyor.testing.s3 import S3Server, s3_server
 
 
@@ -28,6 +30,14 @@ def s3() -> Iterator[S3Server]:
     """One S3-compatible server (moto's, a subprocess on 127.0.0.1) for the whole session, killed at the end."""
     with s3_server() as server:
         yield server
+
+
+@pytest.fixture(scope="session")
+def ray_two_nodes() -> Iterator[RayCluster]:
+    """A two-node Ray cluster on 127.0.0.1 (1 CPU each, the head with one logical GPU) for the whole session; its
+    workers import conveyor from this checkout. Every process of it is ended at the end."""
+    with ray_cluster(str(Path(__file__).resolve().parents[1] / "src")) as cluster:
+        yield cluster
 
 
 @pytest.fixture
