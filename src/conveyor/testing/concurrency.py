@@ -48,7 +48,8 @@ class Load:
     claims: list[tuple[str, str]] = field(default_factory=list)  # (job, agent) for every claim that succeeded
     promotions: int = 0
     predictions: list[str] = field(default_factory=list)
-    seconds: float = 0.0
+    seconds: float = 0.0  # the whole load, process start-up included
+    busy_seconds: float = 0.0  # from the barrier to the last process done
 
 
 def _logger(roles: MetadataRoles, me: int, ops: int, out: dict[str, Any]) -> None:
@@ -114,6 +115,7 @@ def _worker(kind: str, me: int, url: str, ops: int, jobs: list[str], barrier: An
         roles = open_metadata_roles(url)
         try:
             barrier.wait(timeout=time_cap)
+            began = time.monotonic()
             if kind == "logger":
                 _logger(roles, me, ops, out)
             elif kind == "agent":
@@ -122,6 +124,7 @@ def _worker(kind: str, me: int, url: str, ops: int, jobs: list[str], barrier: An
                 _promoter(roles, ops, out, time.monotonic() + time_cap)
             else:
                 _server(roles, ops, out)
+            out["seconds"] = time.monotonic() - began
         finally:
             roles.close()
         results.put((kind, me, out, None))
@@ -157,10 +160,14 @@ def run_mixed_load(url: str, *, loggers: int = 4, agents: int = 2, ops: int = 30
         deadline = started + time_cap
         while len(outcomes) < len(processes):
             try:
-                outcomes.append(results.get(timeout=max(0.1, deadline - time.monotonic())))
+                outcomes.append(results.get(timeout=1.0))
+                continue
             except queue.Empty:
-                raise AssertionError(f"the load did not end within {time_cap:.0f} s "
-                                     f"({len(outcomes)} of {len(processes)} processes reported)") from None
+                pass
+            crashed = [p.exitcode for p in processes if p.exitcode not in (None, 0)]
+            if crashed or time.monotonic() > deadline:
+                raise AssertionError(f"the load did not end within {time_cap:.0f} s ({len(outcomes)} of "
+                                     f"{len(processes)} processes reported; exit codes of crashed ones: {crashed})")
         load.seconds = time.monotonic() - started
     finally:
         for process in processes:
@@ -177,6 +184,7 @@ def run_mixed_load(url: str, *, loggers: int = 4, agents: int = 2, ops: int = 30
         load.claims += out.get("claims", [])
         load.promotions += out.get("promotions", 0)
         load.predictions += out.get("predictions", [])
+        load.busy_seconds = max(load.busy_seconds, out.get("seconds", 0.0))
     return load
 
 
