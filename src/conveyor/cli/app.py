@@ -12,6 +12,7 @@ from conveyor.cli import (
     encryption,
     features,
     identities,
+    imports,
     lifecycle,
     models,
     monitoring,
@@ -48,3 +49,4 @@ app.add_typer(pipelines.app, name="pipelines")
 app.command("server")(server.server)
 app.command("login")(remote.login)
 app.command("logout")(remote.logout)
+app.add_typer(imports.app, name="import")
