@@ -59,8 +59,14 @@ def mlflow_store(mlflow_python: Path, tmp_path_factory) -> dict:
     return {**json.loads(done.stdout.strip().splitlines()[-1]), "uri": uri, "folder": folder}
 
 
-def run_in_mlflow(python: Path, code: str, *args: str, cwd: Path) -> str:
-    done = subprocess.run([str(python), "-c", code, *args], cwd=cwd, capture_output=True, text=True,
-                          env=mlflow_env(), timeout=600)
-    assert done.returncode == 0, done.stderr[-3000:]
-    return done.stdout
+@pytest.fixture(scope="session")
+def run_in_mlflow(mlflow_python: Path):
+    """``run(code, *args, cwd=...)``: run Python ``code`` in the MLflow venv; its stdout."""
+
+    def run(code: str, *args: str, cwd: Path) -> str:
+        done = subprocess.run([str(mlflow_python), "-c", code, *args], cwd=cwd, capture_output=True, text=True,
+                              env=mlflow_env(), timeout=600)
+        assert done.returncode == 0, done.stderr[-3000:]
+        return done.stdout
+
+    return run
