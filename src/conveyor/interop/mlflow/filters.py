@@ -174,10 +174,12 @@ def _sql_op(column: sa.ColumnElement[Any], op: str, value: Any, dialect: str) ->
         return column.in_(list(value))
     if op == "NOT IN":
         return column.not_in(list(value))
+    # PostgreSQL's LIKE treats a backslash as an escape; ESCAPE '' makes it a plain character, as it is elsewhere
+    escape = "" if dialect == "postgresql" else None
     if op == "LIKE":
-        return column.op("GLOB")(_glob_pattern(value)) if dialect == "sqlite" else column.like(value)
+        return column.op("GLOB")(_glob_pattern(value)) if dialect == "sqlite" else column.like(value, escape=escape)
     if op == "ILIKE":
-        return column.ilike(value)
+        return column.ilike(value, escape=escape)
     return {"=": column == value, "!=": column != value, ">": column > value, ">=": column >= value,
             "<": column < value, "<=": column <= value}[op]
 
@@ -266,8 +268,7 @@ class _Scanner:
             out.append(ch)
             i += 1
         self.pos = start
-        raise _bad(f"Invalid {self.field}: unterminated string starting {self.text[start:start + 20]!r}",
-                   self.text, start, field=self.field)
+        raise self.error("unterminated string (close it with the quote it starts with)")
 
     def identifier(self) -> tuple[str, str, int]:
         """``(kind, key, position)`` of ``entity.key``."""
