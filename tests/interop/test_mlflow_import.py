@@ -14,6 +14,8 @@ import pytest
 
 from conveyor.project import Project
 
+pytestmark = pytest.mark.slow  # the real MLflow client logs a store, then two imports read it
+
 MLFLOW_READ = """
 import json, os, sys, tempfile, warnings
 warnings.filterwarnings("ignore")
@@ -133,13 +135,19 @@ def test_a_second_import_adds_nothing(imported):
     assert rows["runs"] == ["0", str(first["added"]["runs"])]
 
 
+@pytest.fixture(scope="module")
+def empty_project(tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("empty")
+    conveyor("init", str(root), cwd=root)
+    return root
+
+
 @pytest.mark.parametrize(("source", "message"), [
     ("sqlite:///nowhere/mlflow.db", "No MLflow database at nowhere/mlflow.db"),
     ("ftp://example.com/store", "Unknown MLflow store 'ftp://example.com/store'"),
     ("not-a-folder", "No MLflow store at 'not-a-folder'"),
     (".", "is not an MLflow file store"),
 ])
-def test_a_bad_from_exits_2_with_a_clear_message(tmp_path, source, message):
-    conveyor("init", str(tmp_path), cwd=tmp_path)
-    done = conveyor("import", "mlflow", "--from", source, cwd=tmp_path, code=2)
+def test_a_bad_from_exits_2_with_a_clear_message(empty_project, source, message):
+    done = conveyor("import", "mlflow", "--from", source, cwd=empty_project, code=2)
     assert message in done.stderr and "Traceback" not in done.stderr

@@ -13,6 +13,8 @@ from conveyor.interop.mlflow.importer import import_mlflow
 from conveyor.interop.mlflow.search import search_runs
 from conveyor.store import Stores
 
+pytestmark = pytest.mark.slow  # the real MLflow client logs a store and searches it
+
 EXPERIMENTS = ["churn", "fraud", "ranking"]
 
 FILTERS = [
