@@ -12,7 +12,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from conveyor.interop.mlflow.importer import import_mlflow
 from conveyor.project import Project
+from conveyor.store import Stores
 
 pytestmark = pytest.mark.slow  # the real MLflow client logs a store, then two imports read it
 
@@ -151,3 +153,31 @@ def empty_project(tmp_path_factory) -> Path:
 def test_a_bad_from_exits_2_with_a_clear_message(empty_project, source, message):
     done = conveyor("import", "mlflow", "--from", source, cwd=empty_project, code=2)
     assert message in done.stderr and "Traceback" not in done.stderr
+
+
+FILE_STORE = """
+import os, mlflow, warnings
+warnings.filterwarnings("ignore")
+os.environ["MLFLOW_ALLOW_FILE_STORE"] = "true"
+mlflow.set_tracking_uri("./mlruns")
+mlflow.set_experiment("fs-exp")
+with mlflow.start_run(run_name="fs-run") as run:
+    mlflow.log_param("p", "1")
+    mlflow.log_metric("m", 1.0, step=0, timestamp=1000)
+    mlflow.log_metric("m", 2.0, step=1, timestamp=2000)
+    open("a.txt", "w").write("hello")
+    mlflow.log_artifact("a.txt")
+print(run.info.run_id)
+"""
+
+
+def test_a_file_store_folder_imports_too(run_in_mlflow, mlflow_python, tmp_path):
+    run_id = run_in_mlflow(FILE_STORE, cwd=tmp_path).split()[-1]
+    stores = Stores.in_memory()
+    summary = import_mlflow(stores, str(tmp_path / "mlruns"), python=str(mlflow_python))
+    assert summary.added["runs"] == 1
+    run = stores.runs.get(run_id)
+    assert (run.name, run.params, run.tags["conveyor.experiment"]) == ("fs-run", {"p": "1"}, "fs-exp")
+    assert [(m.value, m.step, m.timestamp) for m in stores.runs.metric_history(run_id, "m")] == [(1.0, 0, 1.0),
+                                                                                                  (2.0, 1, 2.0)]
+    assert stores.artifacts.get_bytes(run.artifacts["a.txt"]) == b"hello"

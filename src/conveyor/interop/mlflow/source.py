@@ -80,7 +80,7 @@ def find_mlflow_python(explicit: str | None = None) -> str:
 def read_store(uri: str, python: str, staging: Path, artifacts: Path | None = None) -> Iterator[dict[str, Any]]:
     """The store's records, as the dump script writes them (experiments, runs, models, versions), streamed."""
     env = {**os.environ, "MLFLOW_DISABLE_TELEMETRY": "true", "DO_NOT_TRACK": "true", "GIT_PYTHON_REFRESH": "quiet",
-           "PYTHONPATH": "", "MLFLOW_TRACKING_URI": uri}
+           "PYTHONPATH": "", "MLFLOW_TRACKING_URI": uri, "MLFLOW_ALLOW_FILE_STORE": "true"}  # reading an old one
     args = [python, "-c", _SCRIPT.read_text(), uri, str(staging)] + ([str(artifacts.resolve())] if artifacts else [])
     ended = False
     with tempfile.TemporaryFile("w+") as stderr, subprocess.Popen(args, stdout=subprocess.PIPE, stderr=stderr,
