@@ -14,6 +14,7 @@ from conveyor.cli import (
     features,
     feedback,
     identities,
+    imports,
     lifecycle,
     models,
     monitoring,
@@ -52,3 +53,4 @@ app.add_typer(pipelines.app, name="pipelines")
 app.command("server")(server.server)
 app.command("login")(remote.login)
 app.command("logout")(remote.logout)
+app.add_typer(imports.app, name="import")
