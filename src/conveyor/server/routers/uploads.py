@@ -23,18 +23,11 @@ from conveyor.core.errors import BadInputError, PayloadTooLargeError, first_line
 from conveyor.server.deps import ProjectDep
 from conveyor.server.limits import json_body, limits_of, read_body, require_type
 from conveyor.server.paging import as_json
-from conveyor.server.uploads import UploadArea
+from conveyor.server.uploads import Area
 
 router = APIRouter(prefix="/uploads", tags=["uploads"])
 Body = Annotated[dict[str, Any], Depends(json_body)]
 INGEST_OPTIONS = ("on_error", "pii", "against")
-
-
-def area(request: Request) -> UploadArea:
-    return request.app.state.uploads
-
-
-Area = Annotated[UploadArea, Depends(area)]
 
 
 @router.post("", status_code=201)
