@@ -85,8 +85,12 @@ def evaluation(project: ProjectDep, name: str, version: int) -> dict[str, Any]:
 
 @router.get("/models/{name}/versions/{version}/file")
 def package(project: ProjectDep, name: str, version: int) -> Response:
-    """The version's model package (its bytes are checked against their hash on load)."""
+    """The version's model package (its bytes are checked against their hash on load). An imported pickle nobody
+    trusted is refused (403), as loading it locally is."""
+    from conveyor.registry.trust import check_loadable
+
     found = project.models.get(f"{name}:{version}")
+    check_loadable(project.stores, found)
     return Response(project.stores.artifacts.get_bytes(found.artifact), media_type="application/octet-stream")
 
 
