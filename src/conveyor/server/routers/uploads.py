@@ -15,8 +15,6 @@ import io
 from dataclasses import asdict
 from typing import Annotated, Any
 
-import pyarrow as pa
-import pyarrow.parquet as pq
 from fastapi import APIRouter, Depends, Query, Request
 
 from conveyor.core.errors import BadInputError, PayloadTooLargeError, first_line
@@ -72,6 +70,9 @@ def ingest(project: ProjectDep, uploads: Area, upload_id: str, body: Body) -> di
     if unknown:
         raise BadInputError(f"Unknown ingest option {unknown[0]!r}.", field=unknown[0],
                             hint=f"Use {', '.join(INGEST_OPTIONS)}.")
+    import pyarrow as pa  # deferred: not needed to answer anything but an ingest
+    import pyarrow.parquet as pq
+
     path = uploads.finished(upload_id)
     try:
         frame = pq.read_table(io.BytesIO(path.read_bytes())).to_pandas()
