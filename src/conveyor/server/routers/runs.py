@@ -13,7 +13,7 @@ from conveyor.core.entities import Run, new_id
 from conveyor.core.errors import BadInputError, NotFoundError
 from conveyor.server.deps import ProjectDep
 from conveyor.server.limits import json_body, limits_of, read_body, require_type
-from conveyor.server.paging import MAX_LIMIT, Cursor, Limit, as_json, page
+from conveyor.server.paging import MAX_LIMIT, Cursor, Limit, as_json, page, page_at
 from conveyor.server.uploads import Area
 
 router = APIRouter(prefix="/runs", tags=["runs"])
@@ -25,9 +25,11 @@ END_STATUSES = ("finished", "failed")
 @router.get("")
 def search(project: ProjectDep, order_by: str | None = None, ascending: bool = False, dataset: str | None = None,
            cursor: Cursor = None, limit: Limit = 50) -> dict[str, Any]:
-    """Runs, newest first (or best first by the metric ``order_by``), of ``dataset`` only when given."""
-    return page(lambda n: project.runs.list(order_by_metric=order_by, ascending=ascending, dataset=dataset,
-                                            limit=n), cursor, limit)
+    """Runs, newest first (or best first by the metric ``order_by``), of ``dataset`` only when given; a page reads
+    only its own rows from the store, however deep it is."""
+    return page_at(lambda start, n: project.stores.runs.search(order_by_metric=order_by, ascending=ascending,
+                                                               dataset_name=dataset, limit=n, offset=start),
+                   cursor, limit)
 
 
 @router.get("/compare")
