@@ -7,7 +7,6 @@ from typing import Any
 from fastapi import APIRouter
 
 from conveyor._version import __version__
-from conveyor.registry.models import current_actor
 from conveyor.server.deps import ProjectDep
 
 router = APIRouter(tags=["health"])
@@ -23,4 +22,6 @@ def health(project: ProjectDep) -> dict[str, Any]:
 @router.get("/whoami")
 def whoami() -> dict[str, Any]:
     """The caller. Until authentication is configured every request is the local, unauthenticated actor."""
+    from conveyor.registry.models import current_actor  # deferred: pandas
+
     return {"actor": f"local:{current_actor()}", "authenticated": False, "roles": []}
