@@ -46,10 +46,11 @@ class SubAPI(Generic[T]):
     def __get__(self, project: ProjectState | None, owner: type | None = None) -> Any:
         if project is None:
             return self
-        if isinstance(self.factory, str):
-            module, _, name = self.factory.partition(":")
-            self.factory = getattr(import_module(module), name)
-        api = self.factory(project)
+        factory = self.factory
+        if isinstance(factory, str):
+            module, _, name = factory.partition(":")
+            factory = self.factory = getattr(import_module(module), name)
+        api = factory(project)
         project.__dict__[self.name] = api  # a non-data descriptor: the instance's own attribute wins from now on
         return api
 
