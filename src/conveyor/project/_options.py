@@ -34,6 +34,7 @@ def train_options(project: Project, *, executor: bool = True) -> dict[str, Any]:
         "gates": gates.rules() or None,
         "intended_use": train.intended_use,
         "evaluate": train.evaluate,
+        "device": train.device,
     }
     if executor:
         kind = project.settings.executor
