@@ -11,6 +11,8 @@ import httpx
 import pandas as pd
 import pytest
 from selenium.webdriver.common.by import By
+from selenium.webdriver.support import expected_conditions
+from selenium.webdriver.support.ui import WebDriverWait
 
 import conveyor as cv
 from conveyor.core.entities import Alert, new_id
@@ -34,9 +36,16 @@ def login_form_shown(browser) -> bool:
     return bool(browser.find_elements(By.ID, "login-form"))
 
 
+def submit(browser, button) -> None:
+    """Click a form's button and wait for the next page to replace this one."""
+    page = browser.find_element(By.TAG_NAME, "html")
+    button.click()
+    WebDriverWait(browser, 30).until(expected_conditions.staleness_of(page))
+
+
 def sign_in(browser, token: str) -> None:
     browser.find_element(By.ID, "token").send_keys(token)
-    browser.find_element(By.ID, "sign-in").click()
+    submit(browser, browser.find_element(By.ID, "sign-in"))
 
 
 def test_a_page_without_the_cookie_shows_the_login_form_and_a_token_opens_it(browser, guarded) -> None:
@@ -72,10 +81,10 @@ def test_a_form_post_needs_the_csrf_token_and_is_done_as_the_signed_in_identity(
                         follow_redirects=False)
     assert forged.status_code == 403 and "CSRF" in forged.text
     assert project.stores.monitoring.get_alert(alert_id).status == "open"
-    browser.find_element(By.CSS_SELECTOR, f"form[action$='/alerts/{alert_id}/ack'] button").click()
+    submit(browser, browser.find_element(By.CSS_SELECTOR, f"form[action$='/alerts/{alert_id}/ack'] button"))
     assert "acknowledged" in browser.find_element(By.ID, "flash").text
     assert project.stores.monitoring.get_alert(alert_id).acked_by == "ada"
-    browser.find_element(By.CSS_SELECTOR, "#logout button").click()
+    submit(browser, browser.find_element(By.CSS_SELECTOR, "#logout button"))
     assert login_form_shown(browser)
     browser.get(f"{url}/alerts")
     assert login_form_shown(browser)
