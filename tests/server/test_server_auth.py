@@ -3,15 +3,21 @@ no existence oracle, the failure throttle, per-token rate limits, the access log
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 
+import httpx
 import pytest
 from tests.server.auth_fixtures import Served, add_users, bare_project, serve
 
 from conveyor.core.actors import acting_as
+from conveyor.core.tls import tls_options
 from conveyor.security import add_identity
+from conveyor.serve import running_server
+from conveyor.server import create_app
 from conveyor.store.identities import Identity
+from conveyor.testing.tls import client_context, self_signed_certificate
 
 
 @pytest.fixture(scope="module")
@@ -154,3 +160,26 @@ def test_server_refuses_a_non_loopback_bind_with_no_users(tmp_path) -> None:
     assert done.returncode == 2, done.stdout + done.stderr
     assert "Refusing to listen on 0.0.0.0" in done.stderr + done.stdout
     assert "conveyor users add" in done.stderr + done.stdout
+
+
+def login_cookie(url: str, token: str, verify) -> str:
+    """Sign in through the UI's form (its CSRF token included); the session's Set-Cookie header."""
+    with httpx.Client(verify=verify, follow_redirects=False) as client:
+        form = client.get(f"{url}/login").text
+        csrf = re.search(r'name="csrf" value="([^"]+)"', form).group(1)
+        answer = client.post(f"{url}/login", data={"csrf": csrf, "token": token, "next": "/runs"})
+    assert answer.status_code == 303 and answer.headers["location"] == "/runs", answer.text
+    return next(v for v in answer.headers.get_list("set-cookie") if v.startswith("conveyor_session="))
+
+
+def test_the_session_cookie_is_secure_under_tls_and_always_httponly_and_strict(tmp_path) -> None:
+    cert, key = self_signed_certificate(tmp_path / "tls")
+    project = bare_project(tmp_path / "p")
+    token = add_identity(project.stores, "ops", "admin", actor="tests").secret
+    with project:
+        with running_server(create_app(project), tls=tls_options(cert, key)) as url:
+            secure = login_cookie(url, token, client_context(cert)).lower()
+        with running_server(create_app(project)) as url:
+            plain = login_cookie(url, token, True).lower()
+    assert "secure" in secure and "httponly" in secure and "samesite=strict" in secure
+    assert "secure" not in plain and "httponly" in plain and "samesite=strict" in plain

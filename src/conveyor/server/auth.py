@@ -119,11 +119,14 @@ class Gate:
             self.access.record("request", actor=identity.name if identity else None, action=action, method=method,
                                path=path, source=source)
 
+    def observation_due(self) -> bool:
+        return time.monotonic() - self._observed >= self.observe_every
+
     def observe(self, *, force: bool = False) -> list[Any]:
         """Store the security signals as samples of subject ``security`` and evaluate the security alert rules
         (the ``security.anomalies`` thresholds and every ``alerts:`` rule on that subject) at most every
         ``observe_every`` seconds; the alerts raised or repeated."""
-        if not force and time.monotonic() - self._observed < self.observe_every:
+        if not force and not self.observation_due():
             return []
         if not self._observing.acquire(blocking=False):
             return []
@@ -172,7 +175,7 @@ async def _identity(request: Request) -> Identity | None:
         identity = await run_in_threadpool(gate.identify, source, bearer(request))
         request.state.identity = identity
         gate.signals.request(source, identity.name if identity else None)
-        if time.monotonic() - gate._observed >= gate.observe_every:
+        if gate.observation_due():
             await run_in_threadpool(gate.observe)
     return request.state.identity
 
