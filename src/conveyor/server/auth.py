@@ -263,9 +263,12 @@ def api_routes(app: Any) -> list[tuple[str, str, Any]]:
     walked): what the route matrix test checks."""
     from fastapi.routing import APIRoute, iter_route_contexts
 
-    return [(method, context.path, context.route) for context in iter_route_contexts(app.routes)
-            if isinstance(context.route, APIRoute) and context.path.startswith("/api")
-            for method in sorted(context.route.methods)]
+    found: list[tuple[str, str, Any]] = []
+    for context in iter_route_contexts(app.routes):
+        path = context.path or ""
+        if isinstance(context.route, APIRoute) and path.startswith("/api"):
+            found.extend((method, path, context.route) for method in sorted(context.route.methods or ()))
+    return found
 
 
 def downloaded(request: Request, what: str, ref: str, size: int) -> None:
