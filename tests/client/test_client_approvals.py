@@ -19,14 +19,16 @@ def env_server(tmp_path, launch, seeded_project):
     config = yaml.safe_load((root / "conveyor.yaml").read_text()) or {}
     config["environments"] = {"dev": {}, "staging": {}, "prod": {"approval": True}}
     (root / "conveyor.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
-    with Project.open(root) as project:
-        add_identity(project.stores, "alice", "approver", actor="local:test")  # authentication on: approvals count
+    with Project.open(root) as project:  # authentication on: approvals count, every call needs a token
+        add_identity(project.stores, "alice", "approver", actor="local:test")
+        admin = add_identity(project.stores, "ops", "admin", actor="local:test").secret
     url, _pid = launch(root)
-    return url
+    return url, admin
 
 
 def test_promotion_order_and_a_pending_approval_over_http(env_server):
-    with connect(env_server) as remote:
+    url, admin = env_server
+    with connect(url, token=admin) as remote:  # an admin may approve, but never its own request
         with pytest.raises(CheckFailedError, match="promoted in order"):
             remote.models.promote_to("churn:1", "prod")  # order: staging first
         assert isinstance(remote.models.promote_to("churn:1", "dev"), AliasChange)

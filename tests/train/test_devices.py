@@ -16,7 +16,7 @@ from conveyor.execution.devices import choose_device
 from conveyor.execution.resources import gpu_status
 from conveyor.project import Project
 from conveyor.train.families.base import SearchContext
-from conveyor.train.families.xgboost import FAMILY, DEFAULTS
+from conveyor.train.families.xgboost import DEFAULTS, FAMILY
 
 ONE_GPU = {"available": True, "reason": "", "gpus": [{"index": 0, "name": "NVIDIA H200"}]}
 NO_GPU = {"available": False, "reason": "NVML unavailable: driver not loaded", "gpus": []}
@@ -43,7 +43,7 @@ def test_cuda_without_a_gpu_is_refused_with_the_reason() -> None:
     with pytest.raises(BadInputError, match="driver not loaded") as refused:
         choose_device("cuda", lambda: NO_GPU)
     assert refused.value.field == "train.device"
-    with pytest.raises(BadInputError, match="Unknown train.device"):
+    with pytest.raises(BadInputError, match=r"Unknown train\.device"):
         choose_device("tpu", lambda: ONE_GPU)
 
 

@@ -36,6 +36,23 @@ def worker_app() -> FastAPI:
     return _app(spec["project"], spec["max_body"], spec["max_upload"])
 
 
+def refuse_open_bind(host: str, proj: object) -> None:
+    """A server reachable from other machines needs authentication: refuse a non-loopback bind with no users."""
+    import ipaddress
+
+    from conveyor.core.errors import BadInputError
+
+    try:
+        loopback = host == "localhost" or ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        loopback = False
+    if not loopback and not proj.identities.authentication_on():  # type: ignore[attr-defined]  # bootstraps
+        raise BadInputError(f"Refusing to listen on {host}: this project has no users, so anyone who can reach the "
+                            "server could use it.", field="host",
+                            hint="Add the first admin (`conveyor users add NAME --role admin`, or mount "
+                                 "CONVEYOR_BOOTSTRAP_TOKEN_FILE), or listen on 127.0.0.1.")
+
+
 def server(project: ProjectOption = None,
            host: Annotated[str, typer.Option("--host", help="Address to listen on (127.0.0.1: this machine "
                                                             "only).")] = "127.0.0.1",
@@ -61,6 +78,7 @@ def server(project: ProjectOption = None,
     # a missing project or a bad conveyor.yaml is reported here
     with open_project(project, remote=False, authenticate=False) as proj:
         root = str(proj.root)
+        refuse_open_bind(host, proj)
 
     def announce() -> None:
         if json:

@@ -73,6 +73,7 @@ class ServeOptions:
     shadow: str | None = None  # MODEL@ALIAS scored off the hot path, logged with role "shadow"
     canary: str | None = None  # MODEL@ALIAS:PERCENT answering that share of requests, role "canary"
     token: str | None = None  # bearer token required on every endpoint but health and metrics
+    platform_url: str | None = None  # a platform server whose identities' tokens are accepted too
 
 
 def parse_canary(spec: str) -> tuple[str, float]:
@@ -273,7 +274,12 @@ def create_app(stores: Stores, ref: str, *, options: ServeOptions | None = None,
     app.include_router(mlflow_router)
     app.include_router(v2_router)
     app.add_middleware(ScoringFastPath, invocations=invocations, infer=infer, metrics=server.metrics)
-    app.add_middleware(MetricsAndAuth, metrics=server.metrics, token=options.token)
+    platform = None
+    if options.platform_url:
+        from conveyor.serve.platform_tokens import PlatformTokens
+
+        platform = PlatformTokens(options.platform_url)
+    app.add_middleware(MetricsAndAuth, metrics=server.metrics, token=options.token, platform=platform)
     return app
 
 

@@ -13,6 +13,7 @@ import hmac
 import time
 from typing import Any
 
+import anyio
 import orjson
 
 from conveyor.core.dependencies import extra_imports
@@ -92,10 +93,11 @@ class MetricsAndAuth:
     """Counts and times every request; with a token, refuses requests without ``Authorization: Bearer TOKEN``
     (health and metrics stay open for probes and scrapers)."""
 
-    def __init__(self, app: Any, metrics: ServerMetrics, token: str | None = None) -> None:
+    def __init__(self, app: Any, metrics: ServerMetrics, token: str | None = None, platform: Any = None) -> None:
         self.app = app
         self.metrics = metrics
         self.token = token.encode() if token else None
+        self.platform = platform  # PlatformTokens: a platform server's identities may call too
 
     async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
         if scope["type"] != "http":
@@ -105,7 +107,8 @@ class MetricsAndAuth:
         path = scope["path"]
         endpoint = endpoint_of(path)
         status = 500
-        if self.token is not None and path not in OPEN_PATHS and not self._authorised(scope):
+        guarded = self.token is not None or self.platform is not None
+        if guarded and path not in OPEN_PATHS and not await self._authorised(scope):
             self.metrics.errors.labels("unauthorized").inc()
             self.metrics.request(endpoint, 401, time.perf_counter() - started)
             await _unauthorised(send)
@@ -122,12 +125,23 @@ class MetricsAndAuth:
         finally:
             self.metrics.request(endpoint, status, time.perf_counter() - started)
 
-    def _authorised(self, scope: dict) -> bool:
+    async def _authorised(self, scope: dict) -> bool:
         for key, value in scope["headers"]:
             if key == b"authorization":
                 scheme, _, given = value.partition(b" ")
-                return scheme.lower() == b"bearer" and hmac.compare_digest(given.strip(), self.token or b"")
+                if scheme.lower() != b"bearer":
+                    return False
+                if self.token is not None and hmac.compare_digest(given.strip(), self.token):
+                    return True
+                return self.platform is not None and await self._platform_token(given.strip())
         return False
+
+    async def _platform_token(self, given: bytes) -> bool:
+        token = given.decode("utf-8", "replace")
+        known = self.platform.cached(token)
+        if known is not None:
+            return bool(known)
+        return bool(await anyio.to_thread.run_sync(self.platform.check, token))
 
 
 async def _unauthorised(send: Any) -> None:

@@ -9,6 +9,7 @@ from fastapi import FastAPI
 from conveyor._version import __version__
 from conveyor.core.settings import STATE_DIR
 from conveyor.server import errors
+from conveyor.server.auth import Gate
 from conveyor.server.jobs import JobBoard
 from conveyor.server.limits import Limits
 from conveyor.server.routers import (
@@ -42,6 +43,7 @@ def create_app(project: Project, *, limits: Limits | None = None, jobs_board: Jo
     app.state.limits = limits or Limits()
     app.state.uploads = UploadArea(project.root / STATE_DIR / "uploads")
     app.state.jobs = jobs_board or JobBoard.for_project(project)
+    app.state.gate = Gate(project)  # authentication, roles, rate limits, access log, security signals
     errors.install(app)
     for module in ROUTERS:
         app.include_router(module.router, prefix=API)

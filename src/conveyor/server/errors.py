@@ -32,7 +32,10 @@ def error_body(exc: ConveyorError) -> dict[str, Any]:
 
 async def _conveyor_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, ConveyorError)
-    headers = {"Retry-After": str(RETRY_AFTER_S)} if exc.http_status == 503 else None
+    headers = {"Retry-After": str(RETRY_AFTER_S)} if exc.http_status == 503 else {}
+    headers.update(getattr(exc, "http_headers", None) or {})  # e.g. a 429's Retry-After
+    if exc.http_status == 401:
+        headers["WWW-Authenticate"] = "Bearer"
     return JSONBytes(error_body(exc), status_code=exc.http_status, headers=headers)
 
 

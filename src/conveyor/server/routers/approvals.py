@@ -5,10 +5,11 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Request
 
 from conveyor.core.entities import ApprovalRequest
 from conveyor.core.errors import BadInputError
+from conveyor.server.auth import requires
 from conveyor.server.deps import ProjectDep
 from conveyor.server.limits import json_body
 from conveyor.server.paging import Cursor, Limit, as_json, page
@@ -25,6 +26,12 @@ def _text(body: dict[str, Any], key: str, *, required: bool = False) -> str:
     return value
 
 
+def requested_model(request: Request, project: Any) -> str | None:
+    """The model an approval request (path parameter ``request_id``) is about, for per-model grants."""
+    found = project.stores.approvals.get(request.path_params.get("request_id", ""))
+    return found.model if found is not None else None
+
+
 def promotion_answer(result: Any) -> dict[str, Any]:
     """The alias change, or ``{"status": "pending_approval", "request": ID, ...}`` where an approval is needed."""
     if isinstance(result, ApprovalRequest):
@@ -32,7 +39,7 @@ def promotion_answer(result: Any) -> dict[str, Any]:
     return as_json(result)
 
 
-@router.post("/models/{name}/versions/{version}/approvals")
+@router.post("/models/{name}/versions/{version}/approvals", dependencies=[requires("models.promote", model="name")])
 def promote_to(project: ProjectDep, name: str, version: int, body: Body) -> dict[str, Any]:
     """Promote ``name:version`` into ``{"environment": ENV}``: the alias change, or a pending approval request."""
     result = project.models.promote_to(f"{name}:{version}", _text(body, "environment", required=True),
@@ -41,7 +48,7 @@ def promote_to(project: ProjectDep, name: str, version: int, body: Body) -> dict
     return promotion_answer(result)
 
 
-@router.get("/approvals")
+@router.get("/approvals", dependencies=[requires("read")])
 def requests(project: ProjectDep, status: str | None = "pending", model: str | None = None, cursor: Cursor = None,
              limit: Limit = 50) -> dict[str, Any]:
     """Approval requests (pending by default; ``status=all`` for every one), oldest first."""
@@ -49,13 +56,13 @@ def requests(project: ProjectDep, status: str | None = "pending", model: str | N
     return page(lambda n: project.models.requests(status=wanted, model=model), cursor, limit)
 
 
-@router.post("/approvals/{request_id}/approve")
+@router.post("/approvals/{request_id}/approve", dependencies=[requires("models.approve", model=requested_model)])
 def approve(project: ProjectDep, request_id: str, body: Body) -> dict[str, Any]:
     """Approve another user's request and carry out its promotion."""
     return as_json(project.models.approve(request_id, reason=_text(body, "reason")))
 
 
-@router.post("/approvals/{request_id}/reject")
+@router.post("/approvals/{request_id}/reject", dependencies=[requires("models.approve", model=requested_model)])
 def reject(project: ProjectDep, request_id: str, body: Body) -> dict[str, Any]:
     """Reject a request: nothing moves."""
     return as_json(project.models.reject(request_id, reason=_text(body, "reason")))

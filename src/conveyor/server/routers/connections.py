@@ -8,17 +8,13 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Response
 
 from conveyor.core.errors import BadInputError
+from conveyor.server.auth import requires
 from conveyor.server.deps import ProjectDep
 from conveyor.server.limits import json_body
 from conveyor.server.paging import as_json
 
 router = APIRouter(tags=["connections"])
 Body = Annotated[dict[str, Any], Depends(json_body)]
-
-ACTIONS = {"list_connections": "read", "add_connection": "settings.write", "remove_connection": "settings.write",
-           "test_connection": "settings.write", "ingest_through": "data.write", "refresh_dataset": "data.write"}
-"""The permission each route needs."""
-
 
 def _field(body: dict[str, Any], key: str, *, required: bool = True) -> str | None:
     value = body.get(key)
@@ -36,31 +32,31 @@ def _only(body: dict[str, Any], *keys: str) -> None:
         raise BadInputError(f"Unknown field {unknown[0]!r}.", field=unknown[0], hint=f"Send {', '.join(keys)}.")
 
 
-@router.get("/connections")
+@router.get("/connections", dependencies=[requires("read")])
 def list_connections(project: ProjectDep) -> list[dict[str, Any]]:
     """Stored connections, URLs masked."""
     return project.connections.list()
 
 
-@router.post("/connections", status_code=201)
+@router.post("/connections", status_code=201, dependencies=[requires("settings.write")])
 def add_connection(project: ProjectDep, body: Body) -> dict[str, Any]:
     """Store (or replace) ``{"name", "url"}``; the answer shows the URL masked."""
     _only(body, "name", "url")
     return project.connections.add(str(_field(body, "name")), str(_field(body, "url")))
 
 
-@router.delete("/connections/{name}", status_code=204)
+@router.delete("/connections/{name}", status_code=204, dependencies=[requires("settings.write")])
 def remove_connection(project: ProjectDep, name: str) -> Response:
     project.connections.remove(name)
     return Response(status_code=204)
 
 
-@router.post("/connections/{name}/test")
+@router.post("/connections/{name}/test", dependencies=[requires("settings.write")])
 def test_connection(project: ProjectDep, name: str) -> dict[str, Any]:
     return project.connections.test(name)
 
 
-@router.post("/connections/{name}/ingest")
+@router.post("/connections/{name}/ingest", dependencies=[requires("data.write", dataset="body.name")])
 def ingest_through(project: ProjectDep, name: str, body: Body) -> dict[str, Any]:
     """Run ``{"query", "name"}`` through the stored connection into a dataset version."""
     _only(body, "query", "name", "on_error", "pii", "against")
@@ -71,7 +67,7 @@ def ingest_through(project: ProjectDep, name: str, body: Body) -> dict[str, Any]
     return {"version": as_json(version), "created": created}
 
 
-@router.post("/datasets/{name}/refresh")
+@router.post("/datasets/{name}/refresh", dependencies=[requires("data.write", dataset="name")])
 def refresh_dataset(project: ProjectDep, name: str) -> dict[str, Any]:
     """Run the query of the dataset's newest version again through its stored connection."""
     version, created = project.connections.refresh(name)

@@ -8,6 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends
 
 from conveyor.core.errors import BadInputError, PayloadTooLargeError
+from conveyor.server.auth import requires
 from conveyor.server.deps import ProjectDep
 from conveyor.server.limits import json_body
 
@@ -17,8 +18,6 @@ Body = Annotated[dict[str, Any], Depends(json_body)]
 MAX_LABELS = 10_000
 """Labels in one request; a client sends a bigger table in several."""
 
-ACTIONS = {"add_feedback": "monitor.write"}
-"""The permission each route needs (``relabel: true`` needs ``feedback.relabel`` as well)."""
 
 
 def labels_from(body: dict[str, Any]) -> dict[str, Any]:
@@ -39,7 +38,7 @@ def labels_from(body: dict[str, Any]) -> dict[str, Any]:
     return labels
 
 
-@router.post("/feedback")
+@router.post("/feedback", dependencies=[requires("monitor.write")])  # a relabel checks feedback.relabel too
 def add_feedback(project: ProjectDep, body: Body) -> dict[str, Any]:
     """Attach labels by prediction id. Labels are written once: an id that is unknown or already labelled is
     counted under ``not_updated`` (which of the two is not said), unless ``relabel`` (an authorised correction)."""

@@ -8,6 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Request
 
 from conveyor.core.errors import BadInputError
+from conveyor.server.auth import requires
 from conveyor.server.jobs import JobBoard
 from conveyor.server.limits import json_body
 from conveyor.server.paging import Cursor, Limit, page
@@ -27,7 +28,7 @@ def _brief(job: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in job.items() if k not in ("log", "pid")}
 
 
-@router.post("", status_code=202)
+@router.post("", status_code=202, dependencies=[requires("runs.write")])
 def start(jobs: Board, body: Body) -> dict[str, Any]:
     """Start ``{"kind": "train" | "retrain" | "agent", "params": {...}}``; poll ``GET /api/v1/jobs/ID``."""
     kind = body.get("kind")
@@ -36,18 +37,18 @@ def start(jobs: Board, body: Body) -> dict[str, Any]:
     return _brief(jobs.runner.start(kind, body.get("params") or {}))
 
 
-@router.get("")
+@router.get("", dependencies=[requires("read")])
 def list_jobs(jobs: Board, cursor: Cursor = None, limit: Limit = 50) -> dict[str, Any]:
     """Jobs, newest first."""
     return page(jobs.list, cursor, limit, _brief)
 
 
-@router.get("/{job_id}")
+@router.get("/{job_id}", dependencies=[requires("read")])
 def show(jobs: Board, job_id: str) -> dict[str, Any]:
     return _brief(jobs.get(job_id))
 
 
-@router.get("/{job_id}/log")
+@router.get("/{job_id}/log", dependencies=[requires("read")])
 def log(jobs: Board, job_id: str) -> dict[str, Any]:
     job = jobs.get(job_id)
     return {"id": job["id"], "status": job["status"], "log": job.get("log", [])}

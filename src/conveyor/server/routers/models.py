@@ -5,10 +5,11 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 
 from conveyor.core.errors import BadInputError
+from conveyor.server.auth import downloaded, requires
 from conveyor.server.deps import ProjectDep
 from conveyor.server.limits import json_body
 from conveyor.server.paging import Cursor, Limit, as_json, page
@@ -26,26 +27,26 @@ def _reason(body: dict[str, Any]) -> str:
     return reason
 
 
-@router.get("/models")
+@router.get("/models", dependencies=[requires("read")])
 def list_versions(project: ProjectDep, name: str | None = None, cursor: Cursor = None, limit: Limit = 50
                   ) -> dict[str, Any]:
     """Model versions ordered by name and version (of ``name`` only, when given)."""
     return page(lambda n: project.models.list(name), cursor, limit)
 
 
-@router.get("/models/resolve")
+@router.get("/models/resolve", dependencies=[requires("read")])
 def resolve(project: ProjectDep, ref: str) -> dict[str, Any]:
     """The version ``MODEL:N``, ``MODEL@ALIAS`` or ``MODEL`` (its newest) names."""
     return as_json(project.models.get(ref))
 
 
-@router.get("/models/card")
+@router.get("/models/card", dependencies=[requires("read")])
 def card(project: ProjectDep, ref: str) -> dict[str, Any]:
     """The model card of a version."""
     return project.models.card(ref)
 
 
-@router.post("/models/{name}/versions", status_code=201)
+@router.post("/models/{name}/versions", status_code=201, dependencies=[requires("models.register", model="name")])
 def register(project: ProjectDep, uploads: Area, name: str, body: Body) -> dict[str, Any]:
     """Register a version from an upload of its package: ``{"upload", "flavor", "signature", "run_id"?,
     "dataset"?, "metrics"?, "meta"?}`` (what ``run.log_model`` sends from a client; the bytes are stored, never
@@ -73,41 +74,43 @@ def register(project: ProjectDep, uploads: Area, name: str, body: Body) -> dict[
     return as_json(version)
 
 
-@router.get("/models/{name}/versions/{version}")
+@router.get("/models/{name}/versions/{version}", dependencies=[requires("read")])
 def show(project: ProjectDep, name: str, version: int) -> dict[str, Any]:
     return as_json(project.models.get(f"{name}:{version}"))
 
 
-@router.get("/models/{name}/versions/{version}/evaluation")
+@router.get("/models/{name}/versions/{version}/evaluation", dependencies=[requires("read")])
 def evaluation(project: ProjectDep, name: str, version: int) -> dict[str, Any]:
     return project.runs.evaluation(f"{name}:{version}")
 
 
-@router.get("/models/{name}/versions/{version}/file")
-def package(project: ProjectDep, name: str, version: int) -> Response:
-    """The version's model package (its bytes are checked against their hash on load). An imported pickle nobody
-    trusted is refused (403), as loading it locally is."""
+@router.get("/models/{name}/versions/{version}/file", dependencies=[requires("models.download", model="name")])
+def package(request: Request, project: ProjectDep, name: str, version: int) -> Response:
+    """The version's model package (its bytes are checked against their hash on load); audited. An imported
+    pickle nobody trusted is refused (403), as loading it locally is."""
     from conveyor.registry.trust import check_loadable
 
     found = project.models.get(f"{name}:{version}")
     check_loadable(project.stores, found)
-    return Response(project.stores.artifacts.get_bytes(found.artifact), media_type="application/octet-stream")
+    data = project.stores.artifacts.get_bytes(found.artifact)
+    downloaded(request, "model", found.ref, len(data))
+    return Response(data, media_type="application/octet-stream")
 
 
-@router.get("/models/{name}/aliases")
+@router.get("/models/{name}/aliases", dependencies=[requires("read")])
 def aliases(project: ProjectDep, name: str) -> dict[str, int]:
     project.models.get(name)  # unknown model -> 404 with "did you mean"
     return project.models.aliases(name)
 
 
-@router.get("/models/{name}/aliases/{alias}/history")
+@router.get("/models/{name}/aliases/{alias}/history", dependencies=[requires("read")])
 def alias_history(project: ProjectDep, name: str, alias: str, cursor: Cursor = None, limit: Limit = 50
                   ) -> dict[str, Any]:
     """Every move of the alias, oldest first."""
     return page(lambda n: project.models.alias_history(name, alias), cursor, limit)
 
 
-@router.post("/models/{name}/aliases/{alias}")
+@router.post("/models/{name}/aliases/{alias}", dependencies=[requires("models.promote", model="name")])
 def promote(project: ProjectDep, name: str, alias: str, body: Body) -> dict[str, Any]:
     """Point ``alias`` at ``{"version": N}`` through the registry's gates (``override_gates`` needs a reason)."""
     version = body.get("version")
@@ -118,19 +121,19 @@ def promote(project: ProjectDep, name: str, alias: str, body: Body) -> dict[str,
     return promotion_answer(change)
 
 
-@router.post("/models/{name}/aliases/{alias}/rollback")
+@router.post("/models/{name}/aliases/{alias}/rollback", dependencies=[requires("models.promote", model="name")])
 def rollback(project: ProjectDep, name: str, alias: str, body: Body) -> dict[str, Any]:
     """Move ``alias`` back to the version it held before its latest promotion."""
     return as_json(project.models.rollback(name, alias, reason=_reason(body)))
 
 
-@router.get("/audit")
+@router.get("/audit", dependencies=[requires("read")])
 def audit(project: ProjectDep, cursor: Cursor = None, limit: Limit = 50) -> dict[str, Any]:
     """The registry's audit trail, oldest first."""
     return page(lambda n: project.models.audit(), cursor, limit)
 
 
-@router.post("/audit/verify")
+@router.post("/audit/verify", dependencies=[requires("read")])
 def verify(project: ProjectDep) -> dict[str, Any]:
     """Check the audit chain and that the registry matches it (409 when it does not)."""
     return {"verified": project.models.verify()}

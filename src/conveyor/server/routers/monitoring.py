@@ -8,6 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends
 
 from conveyor.core.errors import BadInputError
+from conveyor.server.auth import requires
 from conveyor.server.deps import ProjectDep
 from conveyor.server.limits import json_body
 from conveyor.server.paging import Cursor, Limit, as_json, page
@@ -16,19 +17,19 @@ router = APIRouter(tags=["monitoring"])
 Body = Annotated[dict[str, Any], Depends(json_body)]
 
 
-@router.get("/alerts")
+@router.get("/alerts", dependencies=[requires("read")])
 def alerts(project: ProjectDep, status: str | None = None, subject: str | None = None, cursor: Cursor = None,
            limit: Limit = 50) -> dict[str, Any]:
     """Alerts, newest first."""
     return page(lambda n: project.monitoring.alerts(status=status, subject=subject, limit=n), cursor, limit)
 
 
-@router.post("/alerts/{alert_id}/ack")
+@router.post("/alerts/{alert_id}/ack", dependencies=[requires("monitor.write")])
 def ack(project: ProjectDep, alert_id: str) -> dict[str, Any]:
     return as_json(project.monitoring.ack(alert_id))
 
 
-@router.get("/monitoring/samples")
+@router.get("/monitoring/samples", dependencies=[requires("read")])
 def samples(project: ProjectDep, subject: str, series: str | None = None, since: float | None = None,
             cursor: Cursor = None, limit: Limit = 500) -> dict[str, Any]:
     """Stored time series of ``subject`` (a model version ``MODEL:N``, or ``train:NAME``): drift scores, live
@@ -37,13 +38,13 @@ def samples(project: ProjectDep, subject: str, series: str | None = None, since:
                            if since is None or s.at >= since], cursor, limit)
 
 
-@router.get("/monitoring/reference")
+@router.get("/monitoring/reference", dependencies=[requires("read")])
 def reference(project: ProjectDep, ref: str) -> dict[str, Any]:
     """A model version's reference statistics (computed from its training data on first call)."""
     return project.monitoring.reference_stats(ref)
 
 
-@router.post("/monitoring/checks")
+@router.post("/monitoring/checks", dependencies=[requires("monitor.write", model="body.ref")])
 def check(project: ProjectDep, body: Body) -> dict[str, Any]:
     """`conveyor monitor` on the server: ``{"ref", "current"?: NAME@VERSION, "window"?, "since"?,
     "multivariate"?, "record"?}``."""
@@ -59,7 +60,7 @@ def check(project: ProjectDep, body: Body) -> dict[str, Any]:
     return report.to_dict()
 
 
-@router.get("/predictions")
+@router.get("/predictions", dependencies=[requires("read")])
 def predictions(project: ProjectDep, model: str | None = None, cursor: Cursor = None, limit: Limit = 50
                 ) -> dict[str, Any]:
     """The prediction log, newest first (of model name ``model`` when given)."""

@@ -11,6 +11,7 @@ from fastapi.responses import Response
 
 from conveyor.core.entities import Run, new_id
 from conveyor.core.errors import BadInputError, NotFoundError
+from conveyor.server.auth import requires
 from conveyor.server.deps import ProjectDep
 from conveyor.server.limits import json_body, limits_of, read_body, require_type
 from conveyor.server.paging import MAX_LIMIT, Cursor, Limit, as_json, page, page_at
@@ -22,7 +23,7 @@ MAX_METRICS = 1000  # metrics in one batch (MLflow's log-batch cap)
 END_STATUSES = ("finished", "failed")
 
 
-@router.get("")
+@router.get("", dependencies=[requires("read")])
 def search(project: ProjectDep, order_by: str | None = None, ascending: bool = False, dataset: str | None = None,
            cursor: Cursor = None, limit: Limit = 50) -> dict[str, Any]:
     """Runs, newest first (or best first by the metric ``order_by``), of ``dataset`` only when given; a page reads
@@ -32,7 +33,7 @@ def search(project: ProjectDep, order_by: str | None = None, ascending: bool = F
                    cursor, limit)
 
 
-@router.get("/compare")
+@router.get("/compare", dependencies=[requires("read")])
 def compare(project: ProjectDep, ids: Annotated[list[str], Query()]) -> list[dict[str, Any]]:
     """Several runs, in the order given."""
     if not 1 <= len(ids) <= MAX_LIMIT:
@@ -40,31 +41,31 @@ def compare(project: ProjectDep, ids: Annotated[list[str], Query()]) -> list[dic
     return [as_json(r) for r in project.runs.compare(ids)]
 
 
-@router.get("/resolve")
+@router.get("/resolve", dependencies=[requires("read")])
 def resolve(project: ProjectDep, ref: str) -> dict[str, Any]:
     """The run a run id (or prefix) or a model ``MODEL[@ALIAS|:N]`` names."""
     return as_json(project.runs.resolve(ref))
 
 
-@router.get("/{run_id}")
+@router.get("/{run_id}", dependencies=[requires("read")])
 def show(project: ProjectDep, run_id: str) -> dict[str, Any]:
     return as_json(project.runs.get(run_id))
 
 
-@router.get("/{run_id}/metrics/{key}")
+@router.get("/{run_id}/metrics/{key}", dependencies=[requires("read")])
 def metric_history(project: ProjectDep, run_id: str, key: str, cursor: Cursor = None, limit: Limit = MAX_LIMIT
                    ) -> dict[str, Any]:
     """Every logged value of one metric, oldest first."""
     return page(lambda n: project.runs.metric_history(run_id, key), cursor, limit)
 
 
-@router.get("/{ref}/evaluation")
+@router.get("/{ref}/evaluation", dependencies=[requires("read")])
 def evaluation(project: ProjectDep, ref: str) -> dict[str, Any]:
     """The stored evaluation of a training run (``ref``: a run or a model)."""
     return project.runs.evaluation(ref)
 
 
-@router.get("/{run_id}/artifacts/{name:path}")
+@router.get("/{run_id}/artifacts/{name:path}", dependencies=[requires("read")])
 def artifact(project: ProjectDep, run_id: str, name: str) -> Response:
     """One artifact's bytes."""
     run = project.runs.get(run_id)

@@ -18,6 +18,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query, Request
 
 from conveyor.core.errors import BadInputError, PayloadTooLargeError, first_line
+from conveyor.server.auth import requires
 from conveyor.server.deps import ProjectDep
 from conveyor.server.limits import json_body, limits_of, read_body, require_type
 from conveyor.server.paging import as_json
@@ -28,7 +29,7 @@ Body = Annotated[dict[str, Any], Depends(json_body)]
 INGEST_OPTIONS = ("on_error", "pii", "against")
 
 
-@router.post("", status_code=201)
+@router.post("", status_code=201, dependencies=[requires("data.write")])
 def start(request: Request, uploads: Area, body: Body) -> dict[str, Any]:
     size = body.get("size")
     if not isinstance(size, int) or isinstance(size, bool) or size < 1:
@@ -44,12 +45,12 @@ def start(request: Request, uploads: Area, body: Body) -> dict[str, Any]:
     return asdict(uploads.start(size, filename))
 
 
-@router.get("/{upload_id}")
+@router.get("/{upload_id}", dependencies=[requires("data.write")])
 def status(uploads: Area, upload_id: str) -> dict[str, Any]:
     return asdict(uploads.get(upload_id))
 
 
-@router.patch("/{upload_id}")
+@router.patch("/{upload_id}", dependencies=[requires("data.write")])
 async def append(request: Request, uploads: Area, upload_id: str,
                  offset: Annotated[int, Query(ge=0)]) -> dict[str, Any]:
     """Append one chunk at ``offset``; the whole chunk is read before anything is written."""
@@ -59,7 +60,7 @@ async def append(request: Request, uploads: Area, upload_id: str,
     return asdict(uploads.append(upload_id, offset, chunk))
 
 
-@router.post("/{upload_id}/ingest")
+@router.post("/{upload_id}/ingest", dependencies=[requires("data.write", dataset="body.name")])
 def ingest(project: ProjectDep, uploads: Area, upload_id: str, body: Body) -> dict[str, Any]:
     """Ingest a complete upload (a Parquet file) as a version of ``name``, with the server project's contract
     (contracts/NAME.yaml) and the ``on_error``, ``pii`` and ``against`` options of `conveyor data ingest`."""

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from conveyor.render import static_dir
+from conveyor.server.sessions import install_sessions, ui_session
 from conveyor.server.ui import audit, datasets, models, monitoring, overview, runs
 from conveyor.server.ui.pages import Pages
 
@@ -19,5 +20,7 @@ def mount_ui(app: FastAPI, project: Any, *, prefix: str = "") -> None:
     its pages, and its stylesheet and chart scripts at ``PREFIX/static``."""
     pages = Pages(project, prefix)
     app.mount(f"{pages.prefix}/static", StaticFiles(directory=static_dir()), name="ui-static")
-    for section in SECTIONS:
-        app.include_router(section.router(pages), prefix=pages.prefix, include_in_schema=False)
+    app.include_router(install_sessions(app, pages), prefix=pages.prefix, include_in_schema=False)  # /login
+    for section in SECTIONS:  # every page signed in once authentication is on (server/sessions.py)
+        app.include_router(section.router(pages), prefix=pages.prefix, include_in_schema=False,
+                           dependencies=[Depends(ui_session)])

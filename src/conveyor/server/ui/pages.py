@@ -37,7 +37,7 @@ class Pages:
         body = self.env.get_template(template).render(
             inline=False, static_url=f"{self.prefix}/static", root=self.prefix, csrf=token,
             project_name=self.project.config.name or self.project.root.name, nav=template.split(".")[0],
-            **context)
+            user=getattr(request.state, "ui_user", None), **context)
         response = HTMLResponse(body, status_code=status)
         csrf.remember(request, response, token)
         return response

@@ -8,6 +8,7 @@ from typing import ClassVar
 
 from conveyor.core.config.constraints import Nested, Text
 from conveyor.core.config.section import Section, setting
+from conveyor.core.config.sections._security_access import AccessSecurity
 from conveyor.core.config.sections._security_transport import TransportSecurity
 
 
@@ -41,7 +42,7 @@ class ModelKeys(Section):
 
 
 @dataclass(frozen=True, kw_only=True)
-class SecuritySection(TransportSecurity):
+class SecuritySection(TransportSecurity, AccessSecurity):
     """Security settings of the project: encryption at rest (``encryption``), the allow-list of private hosts
     (``allowed_hosts``), the audit trail's keys (``audit``) and model signing (``models``)."""
 
