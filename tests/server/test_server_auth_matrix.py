@@ -47,6 +47,18 @@ EXPECTED = {
     ("POST", "/api/v1/uploads/{upload_id}/ingest"): "data.write",
     ("POST", "/api/v1/jobs"): "runs.write", ("GET", "/api/v1/jobs"): "read", ("GET", "/api/v1/jobs/{job_id}"): "read",
     ("GET", "/api/v1/jobs/{job_id}/log"): "read",
+    ("POST", "/api/v1/runs"): "runs.write", ("POST", "/api/v1/runs/{run_id}/params"): "runs.write",
+    ("POST", "/api/v1/runs/{run_id}/tags"): "runs.write", ("POST", "/api/v1/runs/{run_id}/metrics"): "runs.write",
+    ("PUT", "/api/v1/runs/{run_id}/artifacts/{name:path}"): "runs.write",
+    ("POST", "/api/v1/runs/{run_id}/artifacts/{name:path}"): "runs.write",
+    ("POST", "/api/v1/runs/{run_id}/end"): "runs.write",
+    ("POST", "/api/v1/models/{name}/versions"): "models.register",
+    ("POST", "/api/v1/feedback"): "monitor.write",
+    ("GET", "/api/v1/connections"): "read", ("POST", "/api/v1/connections"): "settings.write",
+    ("DELETE", "/api/v1/connections/{name}"): "settings.write",
+    ("POST", "/api/v1/connections/{name}/test"): "settings.write",
+    ("POST", "/api/v1/connections/{name}/ingest"): "data.write",
+    ("POST", "/api/v1/datasets/{name}/refresh"): "data.write",
 }
 PLACEHOLDERS = {"version": "999", "key": "score", "name:path": "nosuch"}
 
