@@ -185,7 +185,8 @@ class LocalFeatures(LocalAPI):
 
     def _record(self, view: FeatureView, origin: str) -> tuple[FeatureViewVersion, bool, pd.DataFrame]:
         source = datasets.resolve(self.stores, view.source)
-        rows = offline.source_rows(view, datasets.load_frame(self.stores, source), source.ref)
+        data = datasets.load_table(self.stores, source) if view.sql else datasets.load_frame(self.stores, source)
+        rows = offline.source_rows(view, data, source.ref)
         definition_hash = view.definition_hash()
         source_ref = lineage.full_ref(source)
         record = FeatureViewVersion(view=view.name, version=catalog.version_id(definition_hash, source_ref),
