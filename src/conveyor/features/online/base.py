@@ -10,6 +10,7 @@ from datetime import datetime
 from typing import Any, ClassVar
 
 import numpy as np
+from orjson import loads
 
 from conveyor.core.errors import BadInputError
 from conveyor.core.plugins import Registry
@@ -92,7 +93,7 @@ class OnlineStore(ABC):
     def get(self, view: str, keys: Sequence[Sequence[Any]]) -> list[dict[str, Any] | None]:
         """The feature values of each entity (None where the store has none)."""
         found = self.read(view, [encode_key(k) for k in keys])
-        return [json.loads(text) if text is not None else None for text in found]
+        return [loads(text) if text is not None else None for text in found]  # orjson: half of a lookup's CPU
 
     def __enter__(self) -> OnlineStore:
         return self
