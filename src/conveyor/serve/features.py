@@ -33,7 +33,8 @@ def lineage_views(stores: Stores, version: ModelVersion) -> list[tuple[FeatureVi
     ``version``'s training dataset; empty when there is none."""
     if not version.dataset:
         return []
-    queue, seen = [version.dataset], set()
+    queue: list[str] = [version.dataset]
+    seen: set[str] = set()
     while queue and len(seen) < MAX_LINEAGE:
         ref = queue.pop(0)
         if ref in seen:

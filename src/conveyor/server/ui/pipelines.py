@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from markupsafe import Markup
@@ -22,7 +24,7 @@ def router(pages: Pages) -> APIRouter:
     def pipelines(request: Request, pipeline: str = "") -> Response:
         declared = project.pipelines.list()
         runs = project.pipelines.runs(pipeline=pipeline or None, limit=PAGE)
-        latest = {}
+        latest: dict[str, Any] = {}
         for run in project.pipelines.runs(limit=PAGE):
             latest.setdefault(run.pipeline, run)
         rows = []
