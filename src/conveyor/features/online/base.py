@@ -19,9 +19,17 @@ BATCH = 5000
 
 
 def encode_key(values: Sequence[Any]) -> str:
-    """An entity's key as text: its values as ``str`` (numbers and text with the same digits meet), joined by
-    the unit separator."""
-    return "\x1f".join(str(_plain(v)) for v in values)
+    """An entity's key as text: its values as ``str`` (numbers and text with the same digits meet; a whole float
+    is written as the integer, so a key column read as float, as JSON or pandas may, meets its integer form),
+    joined by the unit separator."""
+    return "\x1f".join(str(_key_part(v)) for v in values)
+
+
+def _key_part(value: Any) -> Any:
+    value = _plain(value)
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
 
 
 def _plain(value: Any) -> Any:
