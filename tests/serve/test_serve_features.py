@@ -102,5 +102,26 @@ def test_serve_joins_online_features_from_a_real_redis(trained, tmp_path):
     root, model_ref = trained
     with redis_server(tmp_path) as redis_url, cv.Project.open(root) as proj:
         proj.configure("features", online_store="redis", online_url=redis_url)
-        check_served(proj, model_ref)
-        assert proj.features.get("customer_stats", [(KEYS[0],)])[0] is not None  # it was Redis that answered
+        try:
+            check_served(proj, model_ref)
+            assert proj.features.get("customer_stats", [(KEYS[0],)])[0] is not None  # it was Redis that answered
+        finally:
+            proj.configure("features", online_store="sqlite", online_url=None)
+
+
+@pytest.mark.slow
+def test_serving_warns_when_the_online_values_come_from_another_definition(trained, caplog):
+    root, model_ref = trained
+    with cv.Project.open(root) as proj:
+        proj.features.materialize("customer_stats", at=AT.isoformat())
+        with caplog.at_level("WARNING", logger="conveyor.serve.features"):
+            proj.serving_app(model_ref)
+        assert not [r for r in caplog.records if "materialised from version" in r.getMessage()]
+        view_file = root / "features" / "customer_stats.yaml"
+        view_file.write_text(VIEW_YAML.replace("ttl: 30d", "ttl: 20d"))  # the view changes after training
+        proj.features.materialize("customer_stats", at=AT.isoformat())
+        with caplog.at_level("WARNING", logger="conveyor.serve.features"):
+            proj.serving_app(model_ref)
+        warned = [r.getMessage() for r in caplog.records if "materialised from version" in r.getMessage()]
+        assert len(warned) == 1 and "customer_stats" in warned[0] and model_ref in warned[0]
+        view_file.write_text(VIEW_YAML)

@@ -11,6 +11,7 @@ training used), not from the files on disk.
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Callable
 from typing import Any
@@ -24,7 +25,9 @@ from conveyor.features.offline import FOUND_SUFFIX
 from conveyor.features.online import OnlineStore, online_features
 from conveyor.features.views import Feature, FeatureView, view_from_dict
 from conveyor.store import Stores
+from conveyor.store.features import FeatureViewVersion
 
+log = logging.getLogger(__name__)
 MAX_LINEAGE = 50  # datasets walked back from the model's training dataset
 
 
@@ -60,9 +63,21 @@ def _recorded_view(stores: Stores, entry: dict[str, Any], model: ModelVersion
         raise NotFoundError(f"Model {model.ref} was trained on feature view {name!r} version "
                             f"{str(entry.get('version'))[:12]}, which this store does not hold.", field="features",
                             hint="Serve it against the store it was trained with.")
+    _warn_if_skewed(stores, record, model)
     definition = {k: v for k, v in record.definition.items() if k != "transform"}  # online values need no code
     view = view_from_dict(definition, f"feature view {name!r} (recorded)")
     return view, view.select(entry.get("features") or None)
+
+
+def _warn_if_skewed(stores: Stores, trained: FeatureViewVersion, model: ModelVersion) -> None:
+    """Log when the view's newest materialisation came from another definition than the model's training join:
+    the online values may then differ from what the model learnt on (train/serve skew)."""
+    materialised = [v for v in stores.features.versions(trained.view) if v.materialized]
+    if materialised and materialised[-1].definition_hash != trained.definition_hash:
+        log.warning("Model %s was trained on feature view %r as defined in version %s, but the online store was "
+                    "last materialised from version %s, whose definition differs: the served values may not be "
+                    "what the model learnt on. Retrain on a new join, or materialise the definition it was "
+                    "trained with.", model.ref, trained.view, trained.ref, materialised[-1].ref)
 
 
 class OnlineJoin:
