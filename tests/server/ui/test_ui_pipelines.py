@@ -68,7 +68,7 @@ def steps_drawn(browser) -> dict[str, tuple[str, str, str]]:
             for b in boxes}
 
 
-def test_the_pipelines_page_and_a_runs_dag(browser, serve, tmp_path):
+def test_the_pipelines_page_and_a_runs_dag(browser, site, serve, tmp_path):
     with cv.Project.init(tmp_path / "p", name="flows") as project:
         (project.root / "pipelines").mkdir()
         (project.root / "pipelines" / "nightly.py").write_text(NIGHTLY)
@@ -88,6 +88,7 @@ def test_the_pipelines_page_and_a_runs_dag(browser, serve, tmp_path):
             assert runs[second.id[:12]][-1] == "4 of 4" and runs[first.id[:12]][-1] == "0 of 4"
             assert runs[failed.id[:12]][1] == "failed"
             assert browser.find_element(By.ID, "pipeline-run-count").text.startswith("3 runs")
+            browser.save_screenshot(str(site.artifacts / "pipelines.png"))
 
             browser.find_element(By.LINK_TEXT, second.id[:12]).click()
             assert browser.find_element(By.TAG_NAME, "h1").text == f"Pipeline run {second.id[:12]}"
@@ -112,6 +113,7 @@ def test_the_pipelines_page_and_a_runs_dag(browser, serve, tmp_path):
             drawn = steps_drawn(browser)
             assert drawn["first"][0] == "failed" and drawn["second"][0] == "pending"
             assert "the source is down" in cells(browser, "steps")["first"][-1]
+            browser.save_screenshot(str(site.artifacts / "pipeline-run.png"))
 
             browser.get(f"{url}/pipelines/runs/nope")
             assert browser.find_element(By.TAG_NAME, "h1").text == "Not found"
