@@ -104,6 +104,10 @@ def test_run_twice_show_and_page(root: Path) -> None:
     assert "<svg" in page and page.count('class="step"') == 3 and page.count('class="edge"') == 2
     assert 'data-step="report" data-status="succeeded" data-cached="true"' in page
     assert "3 of 3 steps from the cache" in page
+    history = json.loads(conveyor("pipeline", "history", "--json", cwd=root).stdout)  # the singular names
+    assert [r["id"] for r in history] == [second["run"], first["run"]]
+    status = json.loads(conveyor("pipeline", "status", first["run"], "--json", cwd=root).stdout)
+    assert (status["run"], status["status"], status["cache_hits"]) == (first["run"], "succeeded", 0)
 
 
 def test_a_killed_run_resumes_without_redoing_finished_steps(root: Path) -> None:

@@ -49,3 +49,14 @@ def test_two_namespaces_on_one_redis_do_not_see_each_other(redis_url):
         one.replace("v", [(("a",), {"x": 1})])
         two.replace("v", [(("a",), {"x": 2})])
         assert one.get("v", [("a",)]) == [{"x": 1}] and two.get("v", [("a",)]) == [{"x": 2}]
+
+
+def test_a_key_read_as_float_meets_its_integer_form(tmp_path):
+    """JSON and pandas turn an integer key column with a null into floats: 17.0 finds the entity stored as 17
+    (and "17"), while 17.5 stays its own key."""
+    import numpy as np
+
+    with open_online_store("sqlite", str(tmp_path / "o.db")) as store:
+        store.put("v", [((17,), {"x": 1}), ((17.5,), {"x": 2})])
+        assert store.get("v", [(17.0,), (np.float64(17.0),), ("17",), (np.int64(17),), (17.5,), (18.0,)]) == [
+            {"x": 1}, {"x": 1}, {"x": 1}, {"x": 1}, {"x": 2}, None]

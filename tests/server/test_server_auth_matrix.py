@@ -59,6 +59,8 @@ EXPECTED = {
     ("POST", "/api/v1/connections/{name}/test"): "settings.write",
     ("POST", "/api/v1/connections/{name}/ingest"): "data.write",
     ("POST", "/api/v1/datasets/{name}/refresh"): "data.write",
+    ("GET", "/api/v1/pipelines"): "read", ("GET", "/api/v1/pipelines/runs"): "read",
+    ("GET", "/api/v1/pipelines/runs/{run_id}"): "read", ("POST", "/api/v1/pipelines/{name}/webhook"): "runs.write",
 }
 PLACEHOLDERS = {"version": "999", "key": "score", "name:path": "nosuch"}
 

@@ -50,6 +50,7 @@ app.add_typer(identities.users_app, name="users")
 app.add_typer(identities.tokens_app, name="tokens")
 app.add_typer(audit.app, name="audit")
 app.add_typer(pipelines.app, name="pipelines")
+app.add_typer(pipelines.app, name="pipeline", hidden=True)  # singular, as issue 11 writes it
 app.command("server")(server.server)
 app.command("login")(remote.login)
 app.command("logout")(remote.logout)

@@ -130,14 +130,16 @@ def agent(model: Annotated[str | None, typer.Argument(help="Model name (default:
           interval: Annotated[str, typer.Option("--interval", help="Pause between ticks, e.g. 60s or 5m.")] = "5m",
           project: ProjectOption = None, json: JsonOption = False) -> None:
     """The self-healing loop: triggers -> retrain -> gates -> champion vs challenger -> promote or keep;
-    watches each promotion and rolls it back on a live regression."""
+    watches each promotion and rolls it back on a live regression. Each tick then runs the pipelines whose
+    schedules and events are due (once across agents sharing the store)."""
     from conveyor.core.durations import parse_duration
 
     pause = parse_duration(interval, "interval")
     with open_project(project) as proj:
-        worker = proj.monitoring.agent(model)
+        worker = _agent(proj, model)
         while True:
-            outcome = worker.run_once()
+            outcome = worker.run_once() if worker is not None else {"model": None}
+            outcome["pipelines"] = proj.pipelines.scheduler(for_agent=True).tick()  # re-read: files may change
             if json:
                 emit_json(outcome)
             else:
@@ -147,7 +149,27 @@ def agent(model: Annotated[str | None, typer.Argument(help="Model name (default:
             time.sleep(max(pause, 1.0))
 
 
+def _agent(proj: Any, model: str | None) -> Any:
+    """The retraining agent; None where no model is named or configured and the project has pipelines of its
+    own (then the agent only runs them)."""
+    from conveyor.core.errors import BadInputError
+
+    try:
+        return proj.monitoring.agent(model)
+    except BadInputError:
+        if model is None and not proj.config.retrain.model and proj.pipelines.user_pipelines():
+            return None
+        raise
+
+
 def _print_tick(outcome: dict[str, Any]) -> None:
+    for item in outcome.get("pipelines", []):
+        typer.echo(f"pipeline {item['pipeline']}: {item.get('trigger') or 'event'} -> run {item['run'][:12]} "
+                   f"{item['status']}")
+    if outcome.get("model") is None:
+        if not outcome.get("pipelines"):
+            typer.echo("no pipeline due")
+        return
     for watch in outcome.get("watches", []):
         typer.echo(f"watch {watch.get('promoted', '')}: {watch.get('watch')} "
                    f"({watch.get('labelled', 0)} labelled; gain {watch.get('gain', 'n/a')})")

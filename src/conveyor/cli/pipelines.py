@@ -127,3 +127,8 @@ def schedule(once: Annotated[bool, typer.Option("--once", help="One tick, then e
             if once:
                 return
             time.sleep(max(pause, 1.0))
+
+
+# the issue's names for the same verbs: `conveyor pipeline status RUN`, `conveyor pipeline history`
+app.command("status", help="A run's status and DAG (the same as show).")(show)
+app.command("history", help="Pipeline runs, newest first (the same as runs).")(runs)

@@ -324,10 +324,15 @@ def resolve(stores: Stores, ref: str | DatasetRef | DatasetVersion) -> DatasetVe
 
 
 def load_frame(stores: Stores, version: DatasetVersion) -> pd.DataFrame:
+    return load_table(stores, version).to_pandas()
+
+
+def load_table(stores: Stores, version: DatasetVersion) -> pa.Table:
+    """The version's Parquet as an Arrow table (what DuckDB reads for a SQL feature view)."""
     if version.meta.get("kind") == "files":
         raise BadInputError(f"{version.ref} is a set of files, not a table.", field="dataset",
                             hint=f"Write it out with `conveyor data checkout {version.ref} FOLDER`.")
     data = stores.artifacts.get_bytes(version.artifact)
     # An Arrow buffer, not io.BytesIO: reading from a Python file object leaves Arrow cleanup work that needs
     # the GIL after read_table returns, which aborts the process if it exits first (apache/arrow#33975, #34314).
-    return pq.read_table(pa.BufferReader(data)).to_pandas()
+    return pq.read_table(pa.BufferReader(data))

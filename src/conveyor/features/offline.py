@@ -7,17 +7,23 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import pandas as pd
+import pyarrow as pa
 
 from conveyor.core.errors import BadInputError, first_line
 from conveyor.features.pit import PointInTime
+from conveyor.features.sql import run_sql
 from conveyor.features.views import Feature, FeatureView
 
 FOUND_SUFFIX = "__found"
 
 
-def source_rows(view: FeatureView, frame: pd.DataFrame, label: str) -> pd.DataFrame:
-    """The rows a view reads: ``frame`` (its source version ``label``) through the view's transform, checked to
-    hold the keys, the timestamp and every feature's column."""
+def source_rows(view: FeatureView, frame: pd.DataFrame | pa.Table, label: str) -> pd.DataFrame:
+    """The rows a view reads: ``frame`` (its source version ``label``) through the view's transform or its SQL
+    (run by DuckDB), checked to hold the keys, the timestamp and every feature's column."""
+    if view.sql is not None:
+        frame = run_sql(view.name, view.sql, frame, view.source_name, label)
+    elif isinstance(frame, pa.Table):
+        frame = frame.to_pandas()
     if view.transform is not None:
         try:
             frame = view.transform(frame)

@@ -1,7 +1,8 @@
 """Feature views: entity key(s), an event-time column, a TTL and the features read from a source dataset.
 
 A view is declared in ``features/*.yaml`` (:func:`view_from_dict`) or in Python (:class:`FeatureView`, or the
-:func:`feature_view` decorator on a function that derives columns from the source frame). Its identity is the
+:func:`feature_view` decorator on a function that derives columns from the source frame); instead of a function,
+``sql`` derives the rows with DuckDB (:mod:`conveyor.features.sql`). Its identity is the
 hash of its definition (the transform's source code included) plus the version of the dataset it reads, so a
 training frame records exactly which features it was built from.
 """
@@ -70,9 +71,17 @@ class FeatureView:
     ttl: float | str | None = None
     transform: Transform | None = field(default=None, compare=False)
     description: str = ""
+    sql: str | None = None
 
     def __post_init__(self) -> None:
         check_name(self.name, "feature view name")
+        if self.sql is not None:
+            if not isinstance(self.sql, str) or not self.sql.strip():
+                raise BadInputError(f"Feature view {self.name!r}: sql must be a non-empty query.",
+                                    field=f"{self.name}.sql", hint="Write sql: SELECT ... FROM source.")
+            if self.transform is not None:
+                raise BadInputError(f"Feature view {self.name!r} has both a transform and sql.",
+                                    field=f"{self.name}.sql", hint="Derive the rows one way: a function or SQL.")
         entity = [self.entity] if isinstance(self.entity, str) else list(self.entity)
         if not entity:
             raise BadInputError(f"Feature view {self.name!r} has no entity key.", field=f"{self.name}.entity",
@@ -125,6 +134,8 @@ class FeatureView:
                                "features": [f.to_dict() for f in self.features]}  # type: ignore[union-attr]
         if self.transform is not None:
             out["transform"] = f"{self.transform.__module__}:{self.transform.__qualname__}"
+        if self.sql is not None:
+            out["sql"] = self.sql
         if self.description:
             out["description"] = self.description
         return out
@@ -161,7 +172,7 @@ def _feature(value: Feature | dict[str, Any] | str, view: str) -> Feature:
     return Feature(**value)
 
 
-VIEW_KEYS = {"name", "source", "entity", "timestamp", "ttl", "features", "description"}
+VIEW_KEYS = {"name", "source", "entity", "timestamp", "ttl", "features", "description", "sql"}
 
 
 def view_from_dict(document: Any, origin: str) -> FeatureView:

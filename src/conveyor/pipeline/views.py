@@ -8,7 +8,7 @@ from typing import Any
 
 from conveyor.store.pipelines import PipelineRun, StepRecord
 
-__all__ = ["dag_view", "render_page"]
+__all__ = ["dag_svg", "dag_view", "render_page"]
 
 COLOURS = {"succeeded": "#2e7d32", "failed": "#c62828", "running": "#1565c0", "pending": "#9e9e9e",
            "skipped": "#9e9e9e"}
@@ -41,7 +41,9 @@ def dag_view(run: PipelineRun, steps: list[StepRecord]) -> dict[str, Any]:
             "cache_hits": cached, "steps": len(nodes), "nodes": nodes, "edges": edges}
 
 
-def _svg(view: dict[str, Any]) -> str:
+def dag_svg(view: dict[str, Any]) -> str:
+    """The DAG of :func:`dag_view` as one inline SVG: a box per step (coloured by status, dashed when cached) and
+    an arrow per edge; every text is escaped."""
     width, height, gap_x, gap_y = 180, 54, 60, 24
     columns: dict[int, list[dict[str, Any]]] = {}
     for node in view["nodes"]:
@@ -95,6 +97,6 @@ def render_page(view: dict[str, Any]) -> str:
             f'<h1>{esc(title)}</h1><p id="summary">status <b>{esc(view["status"])}</b>, trigger '
             f'{esc(view["trigger"])}, {view["cache_hits"]} of {view["steps"]} steps from the cache'
             f'{"" if not view["error"] else ", " + esc(view["error"])}</p>'
-            f'<figure>{_svg(view)}</figure><table id="steps"><thead><tr><th>step</th><th>status</th><th>cached</th>'
+            f'<figure>{dag_svg(view)}</figure><table id="steps"><thead><tr><th>step</th><th>status</th><th>cached</th>'
             f'<th>duration</th><th>attempts</th><th>cache key</th><th>error</th></tr></thead><tbody>{rows}</tbody>'
             '</table></body></html>')

@@ -129,9 +129,11 @@ class Project(FlatAliases):
     # serving
     def serving_app(self, ref: str, **options: Any) -> FastAPI:
         """An ASGI app serving ``ref``: ``options`` (None: unset) over the serve: section of conveyor.yaml."""
+        from conveyor.project.features import online_store_opener
         from conveyor.serve.app import create_app  # deferred: FastAPI
 
         merged = {**self.config.serve.options(), **{k: v for k, v in options.items() if v is not None}}
+        merged.setdefault("online_store", online_store_opener(self))  # for a model trained on feature views
         return create_app(self.stores, ref, **merged)
 
 

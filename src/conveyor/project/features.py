@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import builtins
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Protocol, TypeAlias
 
@@ -185,7 +185,8 @@ class LocalFeatures(LocalAPI):
 
     def _record(self, view: FeatureView, origin: str) -> tuple[FeatureViewVersion, bool, pd.DataFrame]:
         source = datasets.resolve(self.stores, view.source)
-        rows = offline.source_rows(view, datasets.load_frame(self.stores, source), source.ref)
+        data = datasets.load_table(self.stores, source) if view.sql else datasets.load_frame(self.stores, source)
+        rows = offline.source_rows(view, data, source.ref)
         definition_hash = view.definition_hash()
         source_ref = lineage.full_ref(source)
         record = FeatureViewVersion(view=view.name, version=catalog.version_id(definition_hash, source_ref),
@@ -254,8 +255,14 @@ def _instant(at: Any) -> pd.Timestamp:
 
 def online_features(project: ProjectState, entity_rows: Sequence[Mapping[str, Any]],
                     features: Sequence[str] | None = None) -> builtins.list[dict[str, Any]]:
-    """What ``serve`` calls to add online features to entity-key-only rows (the lead wires it): the same
+    """Online features for entity-key-only rows: the same
     columns, names and ``<view>__found`` flags as the offline join that trained the model (``features``: the
     ``VIEW[:col,...]`` specs of that join, recorded in the training dataset's ``meta.operation``; default every
     declared view)."""
     return LocalFeatures(project).online_features(entity_rows, features)
+
+
+def online_store_opener(project: ProjectState) -> Callable[[], OnlineStore]:
+    """Opens the project's online store (features.online_store) when called: what ``serve`` uses for a model
+    whose lineage names feature views (:mod:`conveyor.serve.features`)."""
+    return LocalFeatures(project)._online

@@ -8,6 +8,7 @@ The web UI and the REST API call :meth:`PipelinesAPI.dag` for a run's graph as p
 from __future__ import annotations
 
 import builtins
+import copy
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Protocol
@@ -47,7 +48,9 @@ class PipelinesAPI(Protocol):
 
     def write_page(self, run_id: str, path: str | Path | None = None) -> Path: ...
 
-    def scheduler(self, *, clock: Callable[[], float] = now) -> Scheduler: ...
+    def scheduler(self, *, clock: Callable[[], float] = now, for_agent: bool = False) -> Scheduler: ...
+
+    def user_pipelines(self) -> builtins.list[str]: ...
 
     def queue_webhook(self, name: str, payload: dict[str, Any] | None = None) -> str: ...
 
@@ -110,9 +113,20 @@ class LocalPipelines(LocalAPI):
         target.parent.mkdir(parents=True, exist_ok=True)
         return write_page(target, render_page(view))
 
-    def scheduler(self, *, clock: Callable[[], float] = now) -> Scheduler:
-        """The scheduler of every pipeline with triggers (``tick()`` runs what is due, once across agents)."""
-        return Scheduler(self.stores, self._all(), clock=clock, lease=self.config.retrain.lease)
+    def scheduler(self, *, clock: Callable[[], float] = now, for_agent: bool = False) -> Scheduler:
+        """The scheduler of every pipeline with triggers (``tick()`` runs what is due, once across agents).
+        ``for_agent``: the one `conveyor agent` ticks after its own tick, where the built-in ``retrain`` keeps only
+        its event triggers (the agent's tick already checks retrain.schedule)."""
+        pipelines = self._all()
+        if for_agent and RETRAIN in pipelines:
+            retrain = copy.copy(pipelines[RETRAIN])
+            retrain.triggers = [t for t in retrain.triggers if t.event != "schedule"]
+            pipelines[RETRAIN] = retrain
+        return Scheduler(self.stores, pipelines, clock=clock, lease=self.config.retrain.lease)
+
+    def user_pipelines(self) -> builtins.list[str]:
+        """The names of the project's own pipelines (every one but the built-in ``retrain``)."""
+        return [name for name in self._all() if name != RETRAIN]
 
     def queue_webhook(self, name: str, payload: dict[str, Any] | None = None) -> str:
         """Queue a run of ``name`` through its webhook trigger (the scheduler's next tick runs it)."""

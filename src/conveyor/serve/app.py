@@ -22,22 +22,35 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
+import pandas as pd
+
 from conveyor._version import __version__
 from conveyor.core.dependencies import extra_imports
-from conveyor.core.errors import BadInputError, ConveyorError, NotFoundError, PayloadTooLargeError
+from conveyor.core.errors import (
+    BadInputError,
+    ConveyorError,
+    NotFoundError,
+    PayloadTooLargeError,
+    UnsupportedMediaTypeError,
+)
 from conveyor.core.refs import ModelRef
+from conveyor.features.online import OnlineStore
 from conveyor.serve import v2
 from conveyor.serve.batching import MicroBatcher
 from conveyor.serve.conform import MAX_ROWS, conform
 from conveyor.serve.explain import explain
+from conveyor.serve.features import OnlineJoin, online_join_for
 from conveyor.serve.holder import ModelHolder, ModelSource
 from conveyor.serve.inputs import Inputs, fast_matrix, fast_v2_matrix
 from conveyor.serve.metrics import MetricsAndAuth, ServerMetrics
 from conveyor.serve.payloads import (
+    CSV_TYPES,
     JSON_TYPES,
     PARQUET_TYPES,
     decode_json,
     decode_json_body,
+    frame_from_csv,
+    frame_from_json,
     frame_from_parquet,
     media_type,
     parse_body,
@@ -74,6 +87,7 @@ class ServeOptions:
     canary: str | None = None  # MODEL@ALIAS:PERCENT answering that share of requests, role "canary"
     token: str | None = None  # bearer token required on every endpoint but health and metrics
     platform_url: str | None = None  # a platform server whose identities' tokens are accepted too
+    online_store: Callable[[], OnlineStore] | None = None  # opens the store of a model trained on feature views
 
 
 def parse_canary(spec: str) -> tuple[str, float]:
@@ -132,6 +146,9 @@ class Server:
         self.shadow_pool = ThreadPoolExecutor(1, thread_name_prefix="conveyor-shadow") if self.shadow else None
         self.shadow_backlog = 0
         self.shadow_skipped = 0
+        self.joins: dict[str, OnlineJoin | None] = {}  # per served version: its online feature join
+        for holder in self.holders:
+            self.online_join(holder.current)  # a model whose views cannot be served fails at start
         for holder in self.holders:
             served = holder.current
             self.metrics.in_use(holder.role, served.version.name, served.version.version)
@@ -162,6 +179,15 @@ class Server:
             self.shadow_pool = ThreadPoolExecutor(1, thread_name_prefix="conveyor-shadow")
         if self.logger is not None:
             self.logger.close()
+        for join in self.joins.values():
+            if join is not None:
+                join.close()
+
+    def online_join(self, served: Served) -> OnlineJoin | None:
+        """The online feature join of ``served`` (None when its lineage names no feature view), built once."""
+        if served.ref not in self.joins:
+            self.joins[served.ref] = online_join_for(self.stores, served.version, self.options.online_store)
+        return self.joins[served.ref]
 
     # choosing the model
     def route(self, key: str | None) -> Served:
@@ -212,6 +238,18 @@ class Server:
     def decode_mlflow(self, served: Served, body: bytes, content_type: str | None) -> Inputs:
         max_rows = self.options.max_rows
         kind = media_type(content_type)
+        join = self.online_join(served)
+        if join is not None:
+            if kind is None or kind in JSON_TYPES or kind.endswith("+json"):
+                frame = frame_from_json(decode_json(body), join.request_names, max_rows=max_rows)
+            elif kind in PARQUET_TYPES:
+                frame = frame_from_parquet(body, max_rows=max_rows)
+            elif kind in CSV_TYPES:
+                frame = frame_from_csv(body, join.request_inputs, max_rows=max_rows)
+            else:
+                raise UnsupportedMediaTypeError(f"Unsupported content type {content_type!r}.", field="Content-Type",
+                                                hint="Send JSON, CSV or Parquet.")
+            return self._joined(served, join, frame)
         if kind is None or kind in JSON_TYPES or kind.endswith("+json"):
             data = decode_json(body)
             if served.predictor.takes_matrix:
@@ -226,8 +264,16 @@ class Server:
         return Inputs(served.names or list(payload.frame.columns), frame=payload.frame,
                       ignored_columns=payload.ignored_columns)
 
+    def _joined(self, served: Served, join: OnlineJoin, frame: pd.DataFrame) -> Inputs:
+        """Entity rows with their online features, conformed to the model's signature."""
+        payload = conform(join.join(frame), served.inputs, max_rows=self.options.max_rows)
+        return Inputs(served.names, frame=payload.frame, ignored_columns=payload.ignored_columns)
+
     def decode_v2(self, served: Served, data: Any) -> Inputs:
         max_rows = self.options.max_rows
+        join = self.online_join(served)
+        if join is not None:
+            return self._joined(served, join, v2.frame_from_v2(data, join.request_names, max_rows=max_rows))
         if served.predictor.takes_matrix:
             matrix = fast_v2_matrix(data, served.names, max_rows)
             if matrix is not None:
@@ -334,7 +380,7 @@ def _mlflow_router(server: Server) -> tuple[APIRouter, Callable[..., Awaitable[R
         content_type = request.headers.get("content-type")
         request_id = request.headers.get("x-request-id") or fast_id()
         served = server.route(_request_key(request) or request_id)
-        if len(body) <= INLINE_DECODE_BYTES:
+        if len(body) <= INLINE_DECODE_BYTES and server.joins.get(served.ref) is None:
             inputs = server.decode_mlflow(served, body, content_type)
         else:
             inputs = await run_in_threadpool(server.decode_mlflow, served, body, content_type)
@@ -427,7 +473,7 @@ def _v2_router(server: Server) -> tuple[APIRouter, Callable[..., Awaitable[Respo
             served = server.route(_request_key(request) or rid)
             return served, server.decode_v2(served, data), rid, v2.requested_outputs(data, served)
 
-        if len(body) <= INLINE_DECODE_BYTES:
+        if len(body) <= INLINE_DECODE_BYTES and server.joins.get(server.primary.current.ref) is None:
             served, inputs, rid, outputs = decode()
         else:
             served, inputs, rid, outputs = await run_in_threadpool(decode)

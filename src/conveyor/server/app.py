@@ -21,6 +21,7 @@ from conveyor.server.routers import (
     jobs,
     models,
     monitoring,
+    pipelines,
     runs,
     training,
     uploads,
@@ -32,7 +33,8 @@ if TYPE_CHECKING:
     from conveyor.project import Project
 
 API = "/api/v1"
-ROUTERS = (health, data, connections, runs, models, approvals, monitoring, feedback, training, uploads, jobs)
+ROUTERS = (health, data, connections, runs, models, approvals, monitoring, feedback, training, uploads, jobs,
+           pipelines)
 
 
 def create_app(project: Project, *, limits: Limits | None = None, jobs_board: JobBoard | None = None) -> FastAPI:

@@ -139,7 +139,9 @@ class JobBoard:
 
     @classmethod
     def for_project(cls, project: Project) -> JobBoard:
-        return cls(FileJobs(project.root / STATE_DIR / "jobs", project, KINDS))
+        from conveyor.server.pipeline_jobs import PipelineRunJobs
+
+        return cls(FileJobs(project.root / STATE_DIR / "jobs", project, KINDS), [PipelineRunJobs(project)])
 
     def list(self, limit: int) -> list[dict[str, Any]]:
         found = [job for source in self.sources for job in source.list(limit)]

@@ -10,6 +10,7 @@ from datetime import datetime
 from typing import Any, ClassVar
 
 import numpy as np
+from orjson import loads
 
 from conveyor.core.errors import BadInputError
 from conveyor.core.plugins import Registry
@@ -18,9 +19,17 @@ BATCH = 5000
 
 
 def encode_key(values: Sequence[Any]) -> str:
-    """An entity's key as text: its values as ``str`` (numbers and text with the same digits meet), joined by
-    the unit separator."""
-    return "\x1f".join(str(_plain(v)) for v in values)
+    """An entity's key as text: its values as ``str`` (numbers and text with the same digits meet; a whole float
+    is written as the integer, so a key column read as float, as JSON or pandas may, meets its integer form),
+    joined by the unit separator."""
+    return "\x1f".join(str(_key_part(v)) for v in values)
+
+
+def _key_part(value: Any) -> Any:
+    value = _plain(value)
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
 
 
 def _plain(value: Any) -> Any:
@@ -92,7 +101,7 @@ class OnlineStore(ABC):
     def get(self, view: str, keys: Sequence[Sequence[Any]]) -> list[dict[str, Any] | None]:
         """The feature values of each entity (None where the store has none)."""
         found = self.read(view, [encode_key(k) for k in keys])
-        return [json.loads(text) if text is not None else None for text in found]
+        return [loads(text) if text is not None else None for text in found]  # orjson: half of a lookup's CPU
 
     def __enter__(self) -> OnlineStore:
         return self

@@ -9,10 +9,10 @@ from fastapi.staticfiles import StaticFiles
 
 from conveyor.render import static_dir
 from conveyor.server.sessions import install_sessions, ui_session
-from conveyor.server.ui import audit, datasets, models, monitoring, overview, runs
+from conveyor.server.ui import audit, datasets, models, monitoring, overview, pipelines, runs
 from conveyor.server.ui.pages import Pages
 
-SECTIONS = (overview, datasets, runs, models, monitoring, audit)
+SECTIONS = (overview, datasets, runs, models, monitoring, pipelines, audit)
 
 
 def mount_ui(app: FastAPI, project: Any, *, prefix: str = "") -> None:
