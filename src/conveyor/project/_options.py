@@ -86,9 +86,12 @@ def authentication_on(project: Project) -> bool:
 
 def promotion_policy(project: Project) -> PromotionPolicy:
     """What `conveyor models promote` obeys: environments:, registry.protected and whether authentication is on."""
+    from conveyor.pipeline.gate_measures import DataMeasures
+
     config = project.config
+    measures = DataMeasures(project.stores, config.retrain.holdout_fraction, config.data.time_column)
     return PromotionPolicy(config.environments, tuple(config.registry.protected), authentication_on(project),
-                           _improvement)
+                           _improvement, measures)
 
 
 def _improvement(metric: str, new: float, old: float) -> float:
