@@ -167,3 +167,27 @@ def test_a_shadow_that_disagrees_or_fails_is_refused(tmp_path):
         assert "prod.shadow.errors (churn:3 shadowing churn:1 (@prod): 3 shadow failure(s) must be <= 0)" in message
         assert "0 shadowed requests" in message
         assert project.models.aliases("churn")["prod"] == 1
+
+
+def test_check_runs_the_gates_of_the_environment_the_candidate_enters_next(tmp_path):
+    from conveyor.project.checks import run_checks
+
+    envs = {"dev": {"gates": {"max_latency_ms": 1e-6}}, "staging": {"gates": {"min": {"roc_auc": 0.95}}},
+            "prod": {}}
+    with _project(tmp_path / "p", envs) as project:
+        data = project.data.ingest(_frame(0, "a"), "churn")[0].ref
+        v1 = _register(project, _frame(0, "a"), "a", recorded=0.9, dataset=data)
+        report = run_checks(project, model=v1)
+        cases = {c.name: c for c in report.cases}
+        assert cases["gates.dev.max_latency_ms"].status == "failed" and not report.passed
+        assert "must be <= 1e-06 ms" in cases["gates.dev.max_latency_ms"].detail
+        assert 'failures="1"' in report.junit() and "| `gates.dev.max_latency_ms` | ❌ FAIL |" in report.markdown()
+        project.models.promote_to(v1, "dev", override_gates=True, reason="on to staging")
+        report = run_checks(project, model=v1)  # dev holds it now: staging is next
+        cases = {c.name: c for c in report.cases}
+        assert [n for n in cases if n.startswith("gates.")] == ["gates.staging.min.roc_auc"]
+        assert cases["gates.staging.min.roc_auc"].status == "failed"
+        assert cases["gates.staging.min.roc_auc"].detail == "recorded holdout roc_auc 0.9000 must be >= 0.95"
+        assert project.models.aliases("churn") == {"dev": 1}  # a check moves nothing
+        chosen = run_checks(project, model=v1, env="prod")
+        assert not [c for c in chosen.cases if c.name.startswith("gates.")] and chosen.passed
