@@ -14,9 +14,10 @@ from sklearn.linear_model import LogisticRegression
 import conveyor as cv
 from conveyor.core.entities import AliasChange
 from conveyor.core.errors import BadInputError, CheckFailedError
+from conveyor.project._options import serving_target
 from conveyor.registry.environment_gates import SHADOW_ERRORS
 from conveyor.registry.models import build_signature, register_model
-from conveyor.serve import create_app, running_server
+from conveyor.serve import running_server
 
 
 def _project(root, environments):
@@ -92,13 +93,16 @@ def test_gates_on_data_need_a_training_dataset(tmp_path):
             project.models.promote_to(ref, "prod")
 
 
-SHADOW = {"staging": {}, "prod": {"gates": {"shadow": {"requests": 3, "max_errors": 0,
-                                                       "max_prediction_drift": 0.2}}}}
+SHADOW = {"staging": {}, "prod": {"shadow": "staging",
+                                   "gates": {"shadow": {"requests": 3, "max_errors": 0, "max_prediction_drift": 0.2}}}}
 
 
 def _serve_prod_with_staging_shadow(project, bodies: list[list[dict]]) -> None:
-    """`conveyor serve churn --env prod --shadow churn@staging` under real HTTP: one request per body."""
-    app = create_app(project.stores, "churn@prod", shadow="churn@staging")
+    """`conveyor serve churn --env prod` (prod's `shadow: staging` scores churn@staging beside it) under real HTTP:
+    one request per body."""
+    model, options = serving_target(project, "churn", "prod")
+    assert (model, options) == ("churn@prod", {"shadow": "churn@staging"})
+    app = project.serving_app(model, **options)
     with running_server(app) as url, httpx.Client(base_url=url) as http:
         for rows in bodies:
             response = http.post("/invocations", json={"dataframe_records": rows})

@@ -121,7 +121,11 @@ def serving_target(project: Project, model: str, environment: str | None = None)
         raise BadInputError(f"--env {environment}: conveyor.yaml has no environments.", field="env",
                             hint="Add them with `conveyor init --environments`, or serve MODEL@ALIAS.")
     target = policy.target(environment)
-    return f"{parsed.name}@{target}", policy.environments.get(target).serve.options()
+    env = policy.environments.get(target)
+    options: dict[str, Any] = dict(env.serve.options())
+    if env.shadow is not None:  # the candidate environment scored beside it: what its shadow gate reads
+        options["shadow"] = f"{parsed.name}@{policy.alias_for(env.shadow)}"
+    return f"{parsed.name}@{target}", options
 
 
 def retrain_alias(project: Project) -> str:

@@ -11,6 +11,7 @@ serving settings (opt-in: without this section there are none, and ``champion``/
           max_latency_ms: 20                                 # p95 of single-row predictions
           shadow: {requests: 500, minutes: 30, max_errors: 0, max_prediction_drift: 0.1}
         serve: {max_rows: 5000}
+        shadow: staging                                      # `serve --env prod` shadows churn@staging
 """
 
 from __future__ import annotations
@@ -94,6 +95,9 @@ class Environment(Section):
     requires_previous: bool = setting(True, Boolean(), doc="Only a version that was promoted into the environment "
                                                            "before this one may enter (the promotion order).")
     serve: ServeSection = setting({}, Nested(ServeSection), doc="`conveyor serve --env` settings over serve:.")
+    shadow: str | None = setting(None, Name("an environment or alias", example="staging"),
+                                 doc="`conveyor serve MODEL --env ENV` also scores its traffic with MODEL@this, off "
+                                     "the hot path (`--shadow` wins): the traffic a `shadow` gate judges.")
 
 
 @dataclass(frozen=True, kw_only=True)
