@@ -164,7 +164,8 @@ def _gates_case(candidate: Any) -> CheckCase:
 
 
 def _compare_case(project: Any, candidate: Any, baseline: Any, data: Any) -> CheckCase:
-    from conveyor.evaluate.metrics import evaluate_model, improvement
+    from conveyor.evaluate.metrics import improvement
+    from conveyor.pipeline.gate_measures import DataMeasures
     from conveyor.pipeline.retrain import recent_holdout
 
     metric = candidate.meta.get("metric") or next(iter(candidate.metrics), "")
@@ -179,13 +180,8 @@ def _compare_case(project: Any, candidate: Any, baseline: Any, data: Any) -> Che
         return CheckCase(name, "compare", "failed", f"{data.ref} has no label column {target!r} to compare on")
     config = project.config
     _, holdout = recent_holdout(frame, config.retrain.holdout_fraction, config.data.time_column, 0)
-    scores = {}
-    for version in (candidate, baseline):
-        loaded = project.models.load(version)
-        inputs = [c["name"] for c in version.signature.get("inputs", [])]
-        scores[version.ref] = evaluate_model(loaded, holdout[[*inputs, target]], target, loaded.task,
-                                             loaded.classes).get(metric)
-    new, old = scores[candidate.ref], scores[baseline.ref]
+    measures = DataMeasures(project.stores)  # scores as an environment's `beat: {on: newest}` gate does
+    new, old = measures.score(candidate, holdout, metric), measures.score(baseline, holdout, metric)
     if new is None or old is None:
         return CheckCase(name, "compare", "failed", f"{metric} is undefined on the {len(holdout)} held-out rows")
     gain = improvement(metric, new, old)
