@@ -72,6 +72,9 @@ def test_the_agent_asks_for_approval_and_a_rollback_needs_none(tmp_path):
         assert ("agent-bot", "approval_requested", "w@dev") in trail
         assert decisions(project)[-1]["decision"] == "pending_approval"
         assert project.stores.leases.jobs()[0].status == "done"  # no watch for a promotion that did not happen
+        with acting_as("agent-bot"):  # a restarted agent finishing its decided promotion asks no second time
+            again = project.monitoring.agent().promote_into("w:2", "agent resumed a decided promotion")
+        assert again.id == request.id and len(project.models.requests()) == 1
         with acting_as("agent-bot"), pytest.raises(ForbiddenError, match="cannot approve it"):
             project.models.approve(request.id)
         with acting_as("alice"):

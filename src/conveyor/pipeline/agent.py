@@ -104,6 +104,9 @@ class Agent:
         under the agent's identity: where an approval is needed the answer is the pending request."""
         if self.promotion is None:
             return promote(self.stores, ref, self.policy.alias, reason=reason)
+        for request in self.stores.approvals.requests("pending", self.policy.model):  # asked before a restart
+            if request.ref == ref and request.environment == self.promotion.target(self.policy.alias):
+                return request
         return promote_to(self.stores, ref, self.policy.alias, self.promotion, reason=reason)
 
     # one tick --------------------------------------------------------------------------------------------------
