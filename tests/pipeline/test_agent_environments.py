@@ -71,7 +71,8 @@ def test_the_agent_asks_for_approval_and_a_rollback_needs_none(tmp_path):
         trail = [(e.actor, e.action, e.subject) for e in project.models.audit()]
         assert ("agent-bot", "approval_requested", "w@dev") in trail
         assert decisions(project)[-1]["decision"] == "pending_approval"
-        assert project.stores.leases.jobs()[0].status == "done"  # no watch for a promotion that did not happen
+        job = project.stores.leases.jobs()[0]
+        assert job.status == "pending_approval" and job.result["request"] == request.id  # no watch yet
         with acting_as("agent-bot"):  # a restarted agent finishing its decided promotion asks no second time
             again = project.monitoring.agent().promote_into("w:2", "agent resumed a decided promotion")
         assert again.id == request.id and len(project.models.requests()) == 1
@@ -80,6 +81,13 @@ def test_the_agent_asks_for_approval_and_a_rollback_needs_none(tmp_path):
         with acting_as("alice"):
             project.models.approve(request.id, reason="looked at the card")
         assert project.models.aliases("w") == {"dev": 2}
+        with acting_as("agent-bot"):  # the next tick watches the approved promotion like its own
+            outcome = project.monitoring.agent().run_once()
+        assert outcome["approvals"] == [{"job": job.key, "request": request.id, "status": "approved",
+                                         "watch": "watching"}]
+        watched = project.stores.leases.get(job.key)
+        assert watched is not None and watched.status == "watching"
+        assert (watched.result["watch"]["promoted"], watched.result["watch"]["previous"]) == ("w:2", "w:1")
         with acting_as("agent-bot"):  # rolling back to the previous holder: no approval, audited
             change = project.models.rollback("w", "dev", reason="live regression")
         assert (change.alias, change.version) == ("dev", 1) and project.models.aliases("w") == {"dev": 1}
@@ -88,3 +96,19 @@ def test_the_agent_asks_for_approval_and_a_rollback_needs_none(tmp_path):
             ("agent-bot", "rollback", "w@dev", "live regression")
         assert project.models.requests() == []
         assert project.models.verify() == len(project.models.audit())
+
+
+def test_a_rejected_request_ends_the_agents_job_and_moves_nothing(tmp_path):
+    with _project(tmp_path, {"dev": {"approval": True}, "prod": {}}) as project:
+        add_identity(project.stores, "alice", "approver", actor="local:test")
+        with acting_as("agent-bot"):
+            decision = project.monitoring.agent().run_once()["decision"]
+        assert decision["decision"] == "pending_approval"
+        with acting_as("alice"):
+            project.models.reject(decision["request"], reason="not before the audit")
+        with acting_as("agent-bot"):
+            outcome = project.monitoring.agent().run_once()
+        assert [a["status"] for a in outcome["approvals"]] == ["rejected"]
+        job = project.stores.leases.jobs()[0]
+        assert (job.status, job.result["request_status"]) == ("done", "rejected")
+        assert project.models.aliases("w") == {"dev": 1}

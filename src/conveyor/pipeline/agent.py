@@ -115,6 +115,9 @@ class Agent:
         call: the built-in ``retrain`` pipeline passes the event that started it); each counts when the policy
         lists it in ``retrain.on``."""
         outcome: dict[str, Any] = {"model": self.policy.model, "watches": [], "triggers": {}, "decision": None}
+        for job in self.stores.leases.jobs("pending_approval"):  # an approved promotion is watched from then on
+            if job.result.get("model") == self.policy.model:
+                outcome.setdefault("approvals", []).append(self.follow_request(job))
         for job in self.stores.leases.jobs("watching"):
             if job.result.get("watch", {}).get("model") == self.policy.model:
                 outcome["watches"].append(self.judge_watch(job))
@@ -208,7 +211,8 @@ class Agent:
                         **({"request": request} if request else {}),
                         **({"reason": outcome[6:]} if outcome.startswith("kept") else {})}
             self.stores.registry.append_audit(current_actor(), "retrain_decision", self.policy.model, decision)
-            return self._finish(job, intent if outcome == "promoted" else None, decision, resumed=True)
+            return self._finish(job, intent if outcome == "promoted" else None, decision, resumed=True,
+                                pending=request)
         self.stores.leases.update(key, result={"model": self.policy.model, "triggers": fired, "champion": champion.ref},
                          holder=self.holder)
         self.stores.registry.append_audit(current_actor(), "agent_retrain", champion.ref,
@@ -234,21 +238,43 @@ class Agent:
         promoted = decision.challenger if decision.decision == "promoted" else None
         if promoted:  # the new champion's reference statistics, stored now rather than at its first check
             reference_stats(self.stores, resolve_model(self.stores, promoted))
-        return self._finish(job, promoted, {**decision.to_dict(), "triggers": fired})
+        return self._finish(job, promoted, {**decision.to_dict(), "triggers": fired}, pending=decision.request)
 
     def _finish(self, job: AgentJob, promoted: str | None, decision: dict[str, Any] | None, *,
-                resumed: bool = False) -> dict[str, Any]:
+                resumed: bool = False, pending: str | None = None) -> dict[str, Any]:
         stored = self.stores.leases.get(job.key)
         result = {**(stored.result if stored else job.result), "decision": decision, "resumed": resumed}
         previous = result.pop("promoting", None) and result.get("champion")
         if promoted:
-            result["watch"] = {"model": self.policy.model, "alias": self.policy.alias, "promoted": promoted,
-                               "previous": previous or result.get("champion"), "since": now(),
-                               "until": now() + self.policy.watch}
+            result["watch"] = self._watch(promoted, previous or result.get("champion"))
             self.stores.leases.update(job.key, status="watching", result=result)
+        elif pending:  # followed by follow_request until someone decides it
+            result["request"] = pending
+            self.stores.leases.update(job.key, status="pending_approval", result=result)
         else:
             self.stores.leases.update(job.key, status="done", result=result)
         return {"job": job.key, "attempt": job.attempts, **(decision or {})}
+
+    def _watch(self, promoted: str, previous: str | None) -> dict[str, Any]:
+        return {"model": self.policy.model, "alias": self.policy.alias, "promoted": promoted, "previous": previous,
+                "since": now(), "until": now() + self.policy.watch}
+
+    def follow_request(self, job: AgentJob) -> dict[str, Any]:
+        """A promotion that waited for an approval: once approved (and the alias holds it) it is watched like any
+        promotion; once rejected the job is done."""
+        request = self.stores.approvals.get(job.result["request"])
+        status = request.status if request is not None else "missing"
+        answer = {"job": job.key, "request": job.result["request"], "status": status}
+        if status == "pending":
+            return answer
+        if status == "approved" and request is not None:
+            holder = self.stores.registry.aliases(self.policy.model).get(self.policy.alias)
+            if holder == request.version:
+                watch = self._watch(request.ref, job.result.get("champion"))
+                self.stores.leases.update(job.key, status="watching", result={**job.result, "watch": watch})
+                return {**answer, "watch": "watching"}
+        self.stores.leases.update(job.key, status="done", result={**job.result, "request_status": status})
+        return answer
 
     # the watch after a promotion -------------------------------------------------------------------------------
     def judge_watch(self, job: AgentJob) -> dict[str, Any]:
