@@ -195,3 +195,32 @@ def test_check_runs_the_gates_of_the_environment_the_candidate_enters_next(tmp_p
         assert project.models.aliases("churn") == {"dev": 1}  # a check moves nothing
         chosen = run_checks(project, model=v1, env="prod")
         assert not [c for c in chosen.cases if c.name.startswith("gates.")] and chosen.passed
+
+
+def test_a_shadow_period_of_minutes_counts_from_the_first_shadowed_request_to_the_last(tmp_path):
+    from conveyor.core.entities import PredictionRecord, new_id, now
+
+    envs = {"staging": {}, "prod": {"gates": {"shadow": {"minutes": 30}}}}
+    with _project(tmp_path / "p", envs) as project:
+        v1 = _register(project, _frame(0, "a"), "a", recorded=0.9)
+        _to_staging(project, v1)
+        project.models.promote_to(v1, "prod")
+        v2 = _register(project, _frame(1, "a"), "a", recorded=0.9)
+        _to_staging(project, v2)
+
+        def request(at: float) -> None:  # what a serving process logs for one request
+            rid, row = new_id(), {"a": 0.3, "b": -0.1}
+            project.stores.predictions.log([
+                PredictionRecord(new_id(), v1, row, {"prediction": 1}, at=at, role="primary", request_id=rid),
+                PredictionRecord(new_id(), v2, row, {"prediction": 1}, at=at, role="shadow",
+                                 request_id=rid)])
+
+        start = now() - 3600
+        request(start)
+        request(start + 29 * 60)
+        with pytest.raises(CheckFailedError, match=r"2 shadowed requests over 29.0 minutes; the period needs 30 "
+                                                   r"minutes"):
+            project.models.promote_to(v2, "prod")
+        request(start + 31 * 60)
+        project.models.promote_to(v2, "prod")
+        assert project.models.aliases("churn")["prod"] == 2

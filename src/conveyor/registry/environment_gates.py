@@ -7,7 +7,8 @@ threshold, detail}``; a refused promotion names the rule, the measured value and
 - ``max_model_mb``: the stored artifact's size.
 - ``max_latency_ms``: the p95 of single-row predictions on rows of the newest data.
 - ``shadow``: the shadow traffic the serving process logged: the candidate scored (role ``shadow``) the requests
-  the holder of the environment's alias answered, for ``requests`` requests or ``minutes`` minutes, with at most
+  the holder of the environment's alias answered, for ``requests`` requests or ``minutes`` minutes (first to last
+  shadowed request), with at most
   ``max_errors`` failures (samples ``serve.shadow_errors`` of the candidate) and a prediction drift against the
   holder's answers of at most ``max_prediction_drift``.
 
@@ -23,7 +24,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
 from conveyor.core.config.sections.environments import ShadowGate
-from conveyor.core.entities import ModelVersion, PredictionRecord, now
+from conveyor.core.entities import ModelVersion, PredictionRecord
 from conveyor.store import Stores
 
 if TYPE_CHECKING:
@@ -136,7 +137,7 @@ class ShadowStats:
 
     requests: int  # distinct requests the candidate scored in the shadow role
     rows: int
-    minutes: float  # from the first shadowed request to now
+    minutes: float  # from the first shadowed request to the last
     errors: int  # shadow failures the serving process counted for the candidate
     paired: int  # shadowed rows matched with the holder's answer to the same request
     drift: float | None  # see ShadowGate.max_prediction_drift; None with nothing paired
@@ -150,11 +151,13 @@ def shadow_stats(stores: Stores, candidate: ModelVersion, holder: ModelVersion) 
     """The candidate's shadow period against ``holder`` from the prediction log and the monitoring samples."""
     shadowed = [r for r in stores.predictions.recent(model_version=candidate.ref, limit=SHADOW_WINDOW)
                 if r.role == "shadow" and r.request_id]
-    first = min((r.at for r in shadowed), default=None)
     errors = sum(int(s.value) for s in stores.monitoring.samples(candidate.ref, series=SHADOW_ERRORS))
-    requests = {r.request_id for r in shadowed}
+    candidates = {r.request_id for r in shadowed}
     answered = [r for r in stores.predictions.recent(model_version=holder.ref, limit=SHADOW_WINDOW)
-                if r.role != "shadow" and r.request_id in requests]
+                if r.role != "shadow" and r.request_id in candidates]
+    requests = {r.request_id for r in answered}  # shadowing this holder, not an earlier one
+    shadowed = [r for r in shadowed if r.request_id in requests]
+    times = [r.at for r in shadowed]
     columns = _common_inputs(candidate, holder)
     theirs: dict[str, list[Any]] = {}
     for record in answered:
@@ -165,7 +168,7 @@ def shadow_stats(stores: Stores, candidate: ModelVersion, holder: ModelVersion) 
         if answers:
             pairs.append((record.outputs.get("prediction"), answers.pop()))
     task = candidate.signature.get("task", "regression")
-    return ShadowStats(len(requests), len(shadowed), (now() - first) / 60 if first is not None else 0.0, errors,
+    return ShadowStats(len(requests), len(shadowed), (max(times) - min(times)) / 60 if times else 0.0, errors,
                        len(pairs), _prediction_drift(task, pairs))
 
 

@@ -52,7 +52,7 @@ class ShadowGate(Section):
 
     requests: int | None = setting(None, Integer(min=1, example="500"), doc="Shadowed requests that suffice.")
     minutes: float | None = setting(None, Number(min=0, min_open=True, example="30"),
-                                    doc="Minutes from the first shadowed request that suffice.")
+                                    doc="Minutes from the first shadowed request to the last that suffice.")
     max_errors: int = setting(0, Integer(min=0, example="0"), doc="Shadow failures allowed in the period.")
     max_prediction_drift: float | None = setting(
         None, Number(min=0, example="0.1"),
