@@ -105,6 +105,7 @@ def _plan(stores: Stores, version: ModelVersion, target: str, policy: PromotionP
           override_gates: bool) -> dict[str, Any]:
     """Everything a promotion checks before it moves anything: the order, the gates (training and the
     environment's); the audit details when it may go ahead."""
+    stores.signing.verify(version.ref, version.artifact, version.flavor, version.meta)  # as a plain promote does
     _check_order(stores, version, target, policy)
     env_rules = environment_gates(stores, version, target, policy)
     failed = failed_gates(version) + [r for r in env_rules if not r["passed"]]
