@@ -43,6 +43,7 @@ def project(tmp_path_factory):
         register_model(proj.stores, dummy, "cancer", signature=good.signature, dataset=good.dataset,
                        metrics={"roc_auc": 0.5}, meta={"metric": "roc_auc"})  # cancer:3, worse than prod
         proj.data.contract(version.ref)
+        proj.configure("retrain", max_trials=1)  # what `check --train` trains with
     return root
 
 
@@ -76,13 +77,35 @@ def test_a_worse_candidate_fails_with_exit_1(project):
     assert "## conveyor check: FAILED" in (project / "bad.md").read_text()
 
 
+def test_check_train_trains_a_candidate_on_the_newest_data_and_compares_it_on_rows_it_never_saw(project):
+    with cv.Project.open(project) as proj:
+        before = [v.ref for v in proj.models.list("cancer")]
+        newest = proj.data.get("cancer@latest").ref
+    done = conveyor("check", "--model", "cancer", "--train", "--junit", "train.xml", "--json", cwd=project)
+    report = json.loads(done.stdout)
+    trained = f"cancer:{len(before) + 1}"
+    assert report["model"] == trained and report["baseline"] == "cancer:1" and report["passed"]
+    cases = {c["name"]: c for c in report["checks"]}
+    assert list(cases) == ["data.contract", "train.candidate", "model.gates", "compare.roc_auc"]
+    assert cases["train.candidate"]["detail"].startswith(f"trained {trained} on ")
+    assert f"of {newest} (" in cases["train.candidate"]["detail"] and "newest rows held out" in \
+        cases["train.candidate"]["detail"]
+    held_out = int(cases["train.candidate"]["detail"].split("(")[1].split(" ")[0])
+    assert f"on the same {held_out} held-out rows of {newest}" in cases["compare.roc_auc"]["detail"]
+    assert _cases(project / "train.xml")["train.candidate"] == "passed"
+    with cv.Project.open(project) as proj:
+        version = proj.models.get(trained)
+        assert proj.runs.get(version.run_id).tags["kind"] == "check"
+        assert proj.models.aliases("cancer") == {"dev": 1, "staging": 1, "prod": 1}  # a check moves nothing
+
+
 def test_the_generated_workflow_runs_as_plain_shell_in_a_git_repository(project, tmp_path):
     """The GitHub workflow's own `run:` steps (install aside: this conveyor is already here), job after job, in a
     git repository holding the project: check passes, then the newest version walks dev -> staging -> prod."""
     with cv.Project.open(project) as proj:
         good = proj.models.get("cancer:1")
-        register_model(proj.stores, proj.models.load(good.ref).model, "cancer", signature=good.signature,
-                       dataset=good.dataset, metrics=good.metrics, meta={"metric": "roc_auc"})  # cancer:4
+        newest = register_model(proj.stores, proj.models.load(good.ref).model, "cancer", signature=good.signature,
+                                dataset=good.dataset, metrics=good.metrics, meta={"metric": "roc_auc"}).version
     conveyor("ci", "github", "--model", "cancer", cwd=project)
     git = ["git", "-c", "core.hooksPath=/dev/null", "-c", "user.name=ci", "-c", "user.email=ci@example.com"]
     subprocess.run([*git, "init", "-q"], cwd=project, check=True)
@@ -104,7 +127,7 @@ def test_the_generated_workflow_runs_as_plain_shell_in_a_git_repository(project,
     assert summary.read_text().startswith("## conveyor check: passed")
     with cv.Project.open(project) as proj:
         assert {env: proj.models.aliases("cancer")[env] for env in ("dev", "staging", "prod")} == \
-            {"dev": 4, "staging": 4, "prod": 4}
+            {"dev": newest, "staging": newest, "prod": newest}
         last = proj.models.audit()[-1]
         assert (last.actor, last.subject, last.details["reason"]) == ("ci-bot", "cancer@prod", "CI abc123")
 

@@ -42,3 +42,27 @@ def test_promotion_order_and_a_pending_approval_over_http(env_server):
         with pytest.raises(ForbiddenError):
             remote.models.reject(request.id, reason="not this week")  # nor its own rejecter
         assert [r.status for r in remote.models.requests()] == ["pending"]
+
+
+def test_an_environment_gate_on_data_refuses_over_http_naming_gate_value_and_limit(tmp_path, launch, churn_frame):
+    """The gates run on the server, with its data: a latency budget measured there refuses the promotion."""
+    from sklearn.linear_model import LogisticRegression
+
+    from conveyor.registry.models import build_signature, register_model
+
+    root = tmp_path / "p"
+    with Project.init(root, name="team") as project:
+        frame = churn_frame()
+        data, _ = project.data.ingest(frame, "churn")
+        inputs = frame[["age", "income"]]
+        model = LogisticRegression().fit(inputs, frame["churn"])
+        signature = build_signature(model, "sklearn", inputs.head(), task="classification", target="churn")
+        register_model(project.stores, model, "churn", signature=signature, dataset=data.ref)
+        project.configure("environments", dev={"gates": {"max_latency_ms": 1e-6}}, prod={})
+    url, _pid = launch(root)
+    with connect(url) as remote:
+        with pytest.raises(CheckFailedError, match=r"churn:1 failed 1 quality gate\(s\): dev.max_latency_ms \(p95 "
+                                                   r"latency [0-9.]+ ms of \d+ single-row predictions on "
+                                                   rf"{data.ref} must be <= 1e-06 ms\)"):
+            remote.models.promote_to("churn:1", "dev")
+        assert "dev" not in remote.models.aliases("churn")

@@ -119,7 +119,7 @@ def test_retraining_options_are_assembled_once_for_retrain_and_the_agent(tmp_pat
         monkeypatch.setattr(retraining, "retrain", fake_retrain)
         project.training.retrain("toy")
         agent = project.monitoring.agent()
-    from_cli = {k: v for k, v in seen.items() if k not in ("model", "seed", "on_trial", "alias")}
+    from_cli = {k: v for k, v in seen.items() if k not in ("model", "seed", "on_trial", "alias", "promote_into")}
     assert from_cli == agent.retrain_options  # one assembly: the two cannot disagree
     assert seen["alias"] == agent.policy.alias == "prod"
     assert from_cli["budget_seconds"] == 120.0 and from_cli["max_trials"] == 7 and from_cli["search"] == "random"

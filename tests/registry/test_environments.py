@@ -216,8 +216,13 @@ def test_authentication_on_switches_the_project_verbs(envproject, tiny_model, mo
     assert envproject.models.requests() == [] and len(envproject.models.requests(status=None)) == 1
 
 
-def test_retraining_and_the_agent_follow_champion_into_the_last_environment(envproject, tiny_model):
-    assert envproject.monitoring.agent("churn").policy.alias == "prod"  # retrain.environment: champion
+def test_retraining_and_the_agent_promote_into_the_first_environment_by_default(envproject, tiny_model):
+    assert envproject.monitoring.agent("churn").policy.alias == "dev"  # retrain.environment unset: the first
+    envproject.configure("retrain", environment="champion")
+    assert envproject.monitoring.agent("churn").policy.alias == "prod"  # champion names the last one
+    envproject.configure("retrain", environment="stagign")
+    with pytest.raises(NotFoundError, match="Unknown environment 'stagign'"):
+        envproject.monitoring.agent("churn")
     with _project(envproject.root / "plain") as plain:
         assert plain.monitoring.agent("churn").policy.alias == "champion"  # no environments: unchanged
 

@@ -55,3 +55,21 @@ def test_unsigned_or_foreign_signed_versions_are_refused_where_a_key_verifies(tm
             project.models.load("unsigned:1")
         with pytest.raises(IntegrityError, match=r"foreign:1's artifact signature does not verify"):
             project.models.load("foreign:1")
+
+
+def test_a_promotion_into_an_environment_verifies_the_signature_too(tmp_path: Path) -> None:
+    Project.init(tmp_path).close()
+    write_keys(None, tmp_path / "model.pem")
+    config = yaml.safe_load((tmp_path / "conveyor.yaml").read_text())
+    config["environments"] = {"dev": {}, "prod": {}}
+    (tmp_path / "conveyor.yaml").write_text(yaml.safe_dump(config))
+    with configure(tmp_path, signing_key_file="model.pem") as project:
+        register_model(project.stores, MODEL, "churn")
+        other = register_model(project.stores, DummyClassifier(strategy="prior").fit([[0], [1]], [0, 1]), "other")
+        project.models.promote_to("churn:1", "dev")
+        with sa.create_engine(project.stores.url).begin() as conn:
+            conn.execute(sa.text("UPDATE model_versions SET artifact = :a WHERE name = 'churn'"),
+                         {"a": other.artifact})
+        with pytest.raises(IntegrityError, match=r"churn:1's artifact signature does not verify"):
+            project.models.promote_to("churn:1", "prod")
+        assert project.models.aliases("churn") == {"dev": 1}

@@ -26,14 +26,19 @@ def check(model: Annotated[str | None, typer.Option("--model", help="MODEL:N to 
                                                                      "test case).")] = None,
           summary: Annotated[Path | None, typer.Option("--summary", help="Append a Markdown summary (e.g. "
                                                                          "$GITHUB_STEP_SUMMARY).")] = None,
+          train: Annotated[bool, typer.Option("--train", help="Train a candidate on the data first (train: and "
+                                                              "retrain: settings; the newest rows held out).")] = False,
+          env: Annotated[str | None, typer.Option("--env", help="Run this environment's gates (default: the first "
+                                                                "one the candidate has not been in).")] = None,
           project: ProjectOption = None, json: JsonOption = False) -> None:
-    """The CI entry point: the newest data against its contract, the candidate's quality gates, and the candidate
-    against the production model (@prod, else @champion) on the same holdout. Exit 1 when a check fails."""
+    """The CI entry point: the newest data against its contract, a candidate trained on it (--train) or the newest
+    version re-evaluated, its quality gates and the next environment's gates, and the candidate against the
+    production model (@prod, else @champion) on the same holdout. Exit 1 when a check fails."""
     from conveyor.core.errors import CheckFailedError
     from conveyor.project.checks import run_checks, write_outputs
 
     with open_project(project) as proj:
-        report = run_checks(proj, model=model, data=data)
+        report = run_checks(proj, model=model, data=data, train=train, env=env)
     write_outputs(report, junit, summary)
     if json:
         emit_json(report.to_dict())

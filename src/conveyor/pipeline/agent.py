@@ -32,7 +32,7 @@ import pandas as pd
 
 from conveyor.core.config.sections.monitor import MonitorSection
 from conveyor.core.config.sections.retrain import TRIGGERS, RetrainSection
-from conveyor.core.entities import AgentJob, ModelVersion, now
+from conveyor.core.entities import AgentJob, AliasChange, ApprovalRequest, ModelVersion, now
 from conveyor.core.errors import BadInputError, CheckFailedError, ConflictError
 from conveyor.core.refs import DatasetRef
 from conveyor.core.schedules import parse_schedule
@@ -42,6 +42,7 @@ from conveyor.monitor import alerts
 from conveyor.monitor.monitoring import MonitorReport, monitor_frame, reference_stats
 from conveyor.monitor.performance import live_performance
 from conveyor.pipeline.retrain import RetrainDecision, retrain
+from conveyor.registry.environments import PromotionPolicy, promote_to
 from conveyor.registry.models import current_actor, load_model, promote, resolve_model, rollback
 from conveyor.stats import DriftPolicy
 from conveyor.store import Stores
@@ -72,9 +73,9 @@ def policy_from_config(retrain: RetrainSection, monitor: MonitorSection, model: 
     if not name:
         raise BadInputError("No model to look after.", field="retrain.model",
                             hint="Pass the model name (conveyor agent MODEL) or set retrain.model in conveyor.yaml.")
-    return Policy(name, retrain.environment, list(retrain.on), retrain.drift_share, retrain.performance_drop,
-                  retrain.schedule, monitor.window, retrain.min_labels, retrain.watch, retrain.rollback.max_drop,
-                  retrain.lease, retrain.min_improvement)
+    return Policy(name, retrain.environment or "champion", list(retrain.on), retrain.drift_share,
+                  retrain.performance_drop, retrain.schedule, monitor.window, retrain.min_labels, retrain.watch,
+                  retrain.rollback.max_drop, retrain.lease, retrain.min_improvement)
 
 
 def _live_metric(task: str) -> str:
@@ -95,6 +96,18 @@ class Agent:
     alert_config: dict[str, Any] = field(default_factory=dict)
     holder: str = field(default_factory=lambda: f"{socket.gethostname()}:{os.getpid()}:{threading.get_ident()}")
     drift_policy: DriftPolicy = field(default_factory=DriftPolicy)  # judges drift in checks and retrain notes
+    # the project's promotion (environments' order, gates, approval); None: a plain audited alias move
+    promotion: PromotionPolicy | None = None
+
+    def promote_into(self, ref: str, reason: str) -> AliasChange | ApprovalRequest:
+        """Move the policy's alias to ``ref`` through the same promote path as `conveyor models promote --to`,
+        under the agent's identity: where an approval is needed the answer is the pending request."""
+        if self.promotion is None:
+            return promote(self.stores, ref, self.policy.alias, reason=reason)
+        for request in self.stores.approvals.requests("pending", self.policy.model):  # asked before a restart
+            if request.ref == ref and request.environment == self.promotion.target(self.policy.alias):
+                return request
+        return promote_to(self.stores, ref, self.policy.alias, self.promotion, reason=reason)
 
     # one tick --------------------------------------------------------------------------------------------------
     def run_once(self, events: dict[str, str] | None = None) -> dict[str, Any]:
@@ -102,6 +115,9 @@ class Agent:
         call: the built-in ``retrain`` pipeline passes the event that started it); each counts when the policy
         lists it in ``retrain.on``."""
         outcome: dict[str, Any] = {"model": self.policy.model, "watches": [], "triggers": {}, "decision": None}
+        for job in self.stores.leases.jobs("pending_approval"):  # an approved promotion is watched from then on
+            if job.result.get("model") == self.policy.model:
+                outcome.setdefault("approvals", []).append(self.follow_request(job))
         for job in self.stores.leases.jobs("watching"):
             if job.result.get("watch", {}).get("model") == self.policy.model:
                 outcome["watches"].append(self.judge_watch(job))
@@ -181,12 +197,22 @@ class Agent:
             return None
         intent = job.result.get("promoting")
         if intent:  # a crashed holder had decided to promote: finish that, never promote twice
+            outcome, request = "promoted", None
             if resolve_model(self.stores, f"{self.policy.model}@{self.policy.alias}").ref != intent:
-                promote(self.stores, intent, self.policy.alias, reason="agent resumed a decided promotion")
-            decision = {"decision": "promoted", "model": self.policy.model, "challenger": intent,
-                        "champion": job.result.get("champion"), "resumed": True, "triggers": job.result.get("triggers")}
+                try:
+                    moved = self.promote_into(intent, "agent resumed a decided promotion")
+                except CheckFailedError as exc:
+                    outcome, request = f"kept: {exc.message}", None
+                else:
+                    if isinstance(moved, ApprovalRequest):
+                        outcome, request = "pending_approval", moved.id
+            decision = {"decision": outcome.split(":")[0], "model": self.policy.model, "challenger": intent,
+                        "champion": job.result.get("champion"), "resumed": True, "triggers": job.result.get("triggers"),
+                        **({"request": request} if request else {}),
+                        **({"reason": outcome[6:]} if outcome.startswith("kept") else {})}
             self.stores.registry.append_audit(current_actor(), "retrain_decision", self.policy.model, decision)
-            return self._finish(job, intent, decision, resumed=True)
+            return self._finish(job, intent if outcome == "promoted" else None, decision, resumed=True,
+                                pending=request)
         self.stores.leases.update(key, result={"model": self.policy.model, "triggers": fired, "champion": champion.ref},
                          holder=self.holder)
         self.stores.registry.append_audit(current_actor(), "agent_retrain", champion.ref,
@@ -202,7 +228,8 @@ class Agent:
         options.setdefault("drift_policy", self.drift_policy)
         try:
             decision = retrain(self.stores, self.policy.model, alias=self.policy.alias,
-                               on_trial=lambda *_: self._heartbeat(key), before_promote=before_promote, **options)
+                               on_trial=lambda *_: self._heartbeat(key), before_promote=before_promote,
+                               promote_into=self.promote_into, **options)
         except (CheckFailedError, ConflictError) as exc:  # a quality gate refused the challenger
             decision = RetrainDecision("kept", f"blocked: {exc.message}", self.policy.model, "", champion.ref, None,
                                        None, None, champion.dataset or "")
@@ -211,21 +238,43 @@ class Agent:
         promoted = decision.challenger if decision.decision == "promoted" else None
         if promoted:  # the new champion's reference statistics, stored now rather than at its first check
             reference_stats(self.stores, resolve_model(self.stores, promoted))
-        return self._finish(job, promoted, {**decision.to_dict(), "triggers": fired})
+        return self._finish(job, promoted, {**decision.to_dict(), "triggers": fired}, pending=decision.request)
 
     def _finish(self, job: AgentJob, promoted: str | None, decision: dict[str, Any] | None, *,
-                resumed: bool = False) -> dict[str, Any]:
+                resumed: bool = False, pending: str | None = None) -> dict[str, Any]:
         stored = self.stores.leases.get(job.key)
         result = {**(stored.result if stored else job.result), "decision": decision, "resumed": resumed}
         previous = result.pop("promoting", None) and result.get("champion")
         if promoted:
-            result["watch"] = {"model": self.policy.model, "alias": self.policy.alias, "promoted": promoted,
-                               "previous": previous or result.get("champion"), "since": now(),
-                               "until": now() + self.policy.watch}
+            result["watch"] = self._watch(promoted, previous or result.get("champion"))
             self.stores.leases.update(job.key, status="watching", result=result)
+        elif pending:  # followed by follow_request until someone decides it
+            result["request"] = pending
+            self.stores.leases.update(job.key, status="pending_approval", result=result)
         else:
             self.stores.leases.update(job.key, status="done", result=result)
         return {"job": job.key, "attempt": job.attempts, **(decision or {})}
+
+    def _watch(self, promoted: str, previous: str | None) -> dict[str, Any]:
+        return {"model": self.policy.model, "alias": self.policy.alias, "promoted": promoted, "previous": previous,
+                "since": now(), "until": now() + self.policy.watch}
+
+    def follow_request(self, job: AgentJob) -> dict[str, Any]:
+        """A promotion that waited for an approval: once approved (and the alias holds it) it is watched like any
+        promotion; once rejected the job is done."""
+        request = self.stores.approvals.get(job.result["request"])
+        status = request.status if request is not None else "missing"
+        answer = {"job": job.key, "request": job.result["request"], "status": status}
+        if status == "pending":
+            return answer
+        if status == "approved" and request is not None:
+            holder = self.stores.registry.aliases(self.policy.model).get(self.policy.alias)
+            if holder == request.version:
+                watch = self._watch(request.ref, job.result.get("champion"))
+                self.stores.leases.update(job.key, status="watching", result={**job.result, "watch": watch})
+                return {**answer, "watch": "watching"}
+        self.stores.leases.update(job.key, status="done", result={**job.result, "request_status": status})
+        return answer
 
     # the watch after a promotion -------------------------------------------------------------------------------
     def judge_watch(self, job: AgentJob) -> dict[str, Any]:

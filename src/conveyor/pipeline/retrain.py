@@ -11,8 +11,8 @@ from typing import Any
 
 import pandas as pd
 
-from conveyor.core.entities import DatasetVersion
-from conveyor.core.errors import BadInputError, NotFoundError
+from conveyor.core.entities import AliasChange, ApprovalRequest, DatasetVersion
+from conveyor.core.errors import BadInputError, CheckFailedError, NotFoundError
 from conveyor.core.refs import DatasetRef
 from conveyor.data.datasets import load_frame
 from conveyor.evaluate.metrics import evaluate_model, improvement
@@ -22,10 +22,13 @@ from conveyor.store import Stores
 from conveyor.train.automl import TrialResult
 from conveyor.train.trainer import train
 
+# moves ``alias`` to a version (ref, reason): the alias change, or the approval request the promotion waits on
+PromoteInto = Callable[[str, str], AliasChange | ApprovalRequest]
+
 
 @dataclass
 class RetrainDecision:
-    decision: str  # promoted | kept
+    decision: str  # promoted | kept | pending_approval
     reason: str
     model: str
     metric: str
@@ -37,6 +40,7 @@ class RetrainDecision:
     drift: bool | None = None
     drifted_columns: list[str] = field(default_factory=list)
     holdout_rows: int = 0
+    request: str | None = None  # the approval request of a pending_approval decision
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -68,11 +72,16 @@ def retrain(stores: Stores, model_name: str, *, alias: str = "champion", budget_
             seed: int = 0, project_root: Path | None = None,
             on_trial: Callable[[TrialResult, float | None, float], None] | None = None,
             before_promote: Callable[[str], None] | None = None,
-            train_options: dict[str, Any] | None = None, drift_policy: DriftPolicy = DriftPolicy()) -> RetrainDecision:
+            train_options: dict[str, Any] | None = None, drift_policy: DriftPolicy = DriftPolicy(),
+            promote_into: PromoteInto | None = None, candidate_alias: str | None = "challenger") -> RetrainDecision:
     """``before_promote(challenger_ref)`` runs just before the champion alias moves (the agent records its
     intent there, so that a restart after a crash can tell a finished promotion from one still to do).
     ``train_options`` are the trainer's keyword arguments from conveyor.yaml (families, gates, sensitive, ...): a
-    challenger that fails a quality gate is kept out of every alias. ``drift_policy`` judges the drift note."""
+    challenger that fails a quality gate is kept out of every alias. ``drift_policy`` judges the drift note.
+    ``promote_into(ref, reason)`` moves ``alias`` (default: a plain audited promotion); the project passes the
+    environments' promotion (order, gates, approval), so a refused gate keeps the champion and a promotion that
+    needs an approval is decided ``pending_approval`` with its request. ``candidate_alias`` marks every challenger
+    (none with environments, where ``challenger`` names an environment)."""
     champion = resolve_model(stores, f"{model_name}@{alias}")
     target = champion.signature.get("target")
     if not champion.dataset or not target:
@@ -118,25 +127,46 @@ def retrain(stores: Stores, model_name: str, *, alias: str = "champion", budget_
         failed = "; ".join(f"{r['rule']} ({r['detail']})" for r in result.failed_gates)
         decision = RetrainDecision("kept", f"{challenger.ref} failed quality gate(s): {failed}", **common)
     elif champion_score is None or challenger_score is None:
-        promote(stores, challenger.ref, "challenger", reason="retrain candidate, not comparable")
+        _mark(stores, candidate_alias, challenger.ref, "retrain candidate, not comparable")
         decision = RetrainDecision("kept", f"{metric} is undefined {context} (e.g. a single class there), so "
                                    f"{challenger.ref} cannot be shown better than {champion.ref}", **common)
     else:
         gain = improvement(metric, challenger_score, champion_score)
         scores = f"{challenger.ref} {metric} {challenger_score:.4f} vs {champion.ref} {champion_score:.4f}"
         if gain > min_improvement:
-            promote(stores, challenger.ref, "challenger", reason="retrain candidate")
+            _mark(stores, candidate_alias, challenger.ref, "retrain candidate")
             if before_promote is not None:
                 before_promote(challenger.ref)
-            promote(stores, challenger.ref, alias, reason=f"beat {champion.ref} on {metric} by {gain:+.4f}")
-            decision = RetrainDecision("promoted", f"{scores}: better by {gain:+.4f} {context}", **common)
+            better = f"{scores}: better by {gain:+.4f} {context}"
+            decision = _promote(stores, promote_into, challenger.ref, alias,
+                                f"beat {champion.ref} on {metric} by {gain:+.4f}", better, common)
         else:
-            promote(stores, challenger.ref, "challenger", reason="retrain candidate, not better than champion")
+            _mark(stores, candidate_alias, challenger.ref, "retrain candidate, not better than champion")
             decision = RetrainDecision("kept", f"{scores}: not better by more than {min_improvement:+.4f} "
                                        f"(got {gain:+.4f}) {context}", **common)
     stores.runs.set_tags(result.run.id, {"retrain.decision": decision.decision, "retrain.reason": decision.reason})
     _record(stores, decision)
     return decision
+
+
+def _mark(stores: Stores, candidate_alias: str | None, ref: str, reason: str) -> None:
+    if candidate_alias:
+        promote(stores, ref, candidate_alias, reason=reason)
+
+
+def _promote(stores: Stores, promote_into: PromoteInto | None, ref: str, alias: str, reason: str, better: str,
+             common: dict[str, Any]) -> RetrainDecision:
+    """Move ``alias`` to the better challenger: promoted, kept where a gate refused, or pending an approval."""
+    try:
+        moved = (promote_into(ref, reason) if promote_into is not None
+                 else promote(stores, ref, alias, reason=reason))
+    except CheckFailedError as exc:  # an environment's order or gates refused it: the champion stays
+        return RetrainDecision("kept", f"{better}, but the promotion into {alias} was refused: {exc.message}",
+                               **common)
+    if isinstance(moved, ApprovalRequest):
+        return RetrainDecision("pending_approval", f"{better}; the promotion into {alias} waits for approval "
+                                                   f"(request {moved.id})", request=moved.id, **common)
+    return RetrainDecision("promoted", better, **common)
 
 
 def _record(stores: Stores, decision: RetrainDecision) -> None:

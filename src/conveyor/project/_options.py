@@ -57,9 +57,10 @@ def train_budget(project: Project, budget: str | float | None = None, *, retrain
 def retrain_options(project: Project, *, budget: str | float | None = None,
                     max_trials: int | None = None) -> dict[str, Any]:
     """Keyword arguments of :func:`conveyor.pipeline.retrain.retrain` for `conveyor retrain` and the agent (the
-    alias, retrain.environment, is passed by each)."""
+    alias, :func:`retrain_alias`, and the promotion into it are passed by each)."""
     config = project.config
     return {
+        "candidate_alias": None if config.environments.enabled else "challenger",
         "budget_seconds": train_budget(project, budget, retrain=True),
         "max_trials": max_trials if max_trials is not None else config.retrain.max_trials,
         "search": config.train.search,
@@ -88,9 +89,12 @@ def authentication_on(project: Project) -> bool:
 
 def promotion_policy(project: Project) -> PromotionPolicy:
     """What `conveyor models promote` obeys: environments:, registry.protected and whether authentication is on."""
+    from conveyor.pipeline.gate_measures import DataMeasures
+
     config = project.config
+    measures = DataMeasures(project.stores, config.retrain.holdout_fraction, config.data.time_column)
     return PromotionPolicy(config.environments, tuple(config.registry.protected), authentication_on(project),
-                           _improvement)
+                           _improvement, measures)
 
 
 def _improvement(metric: str, new: float, old: float) -> float:
@@ -119,7 +123,29 @@ def serving_target(project: Project, model: str, environment: str | None = None)
         raise BadInputError(f"--env {environment}: conveyor.yaml has no environments.", field="env",
                             hint="Add them with `conveyor init --environments`, or serve MODEL@ALIAS.")
     target = policy.target(environment)
-    return f"{parsed.name}@{target}", policy.environments.get(target).serve.options()
+    env = policy.environments.get(target)
+    options: dict[str, Any] = dict(env.serve.options())
+    if env.shadow is not None:  # the candidate environment scored beside it: what its shadow gate reads
+        options["shadow"] = f"{parsed.name}@{policy.alias_for(env.shadow)}"
+    return f"{parsed.name}@{target}", options
+
+
+def retrain_alias(project: Project) -> str:
+    """The alias `conveyor retrain` and the agent promote into: retrain.environment, else the first environment,
+    else ``champion`` (with environments ``champion``/``challenger`` name theirs; an unknown one is refused)."""
+    config = project.config
+    policy = promotion_policy(project)
+    named = config.retrain.environment or (config.environments.names()[0] if policy.enabled else "champion")
+    return policy.target(named)
+
+
+def retrain_promotion(project: Project, alias: str) -> Any:
+    """``promote_into(ref, reason)`` for :func:`conveyor.pipeline.retrain.retrain`: the same promote path as
+    `conveyor models promote --to` (order, gates and approval of ``alias``), under the caller's identity."""
+    from conveyor.registry.environments import promote_to
+
+    policy = promotion_policy(project)
+    return lambda ref, reason: promote_to(project.stores, ref, alias, policy, reason=reason)
 
 
 def alert_settings(project: Project) -> dict[str, Any]:
@@ -131,7 +157,8 @@ def alert_settings(project: Project) -> dict[str, Any]:
 
 def build_agent(project: Project, model: str | None = None) -> Agent:
     """The retraining agent for ``model`` (default retrain.model) as conveyor.yaml configures it: what `conveyor
-    agent` and the built-in ``retrain`` pipeline run. With environments, champion is the last one."""
+    agent` and the built-in ``retrain`` pipeline run. It promotes into :func:`retrain_alias` through the
+    environments' promotion (order, gates, approval)."""
     import dataclasses
 
     from conveyor.monitor import alerts as alerting
@@ -139,8 +166,8 @@ def build_agent(project: Project, model: str | None = None) -> Agent:
 
     config = project.config
     policy = policy_from_config(config.retrain, config.monitor, model)
-    policy = dataclasses.replace(policy, alias=promotion_policy(project).alias_for(policy.alias))
+    policy = dataclasses.replace(policy, alias=retrain_alias(project))
     check_name(policy.model, "model name")
     alerting.parse_rules(config.alerts)  # an unknown notifier is reported before any work starts
     return Agent(project.stores, policy, retrain_options(project), alert_settings(project),
-                 drift_policy=drift_policy(project))
+                 drift_policy=drift_policy(project), promotion=promotion_policy(project))

@@ -1,7 +1,9 @@
-"""`conveyor check`: what a user's CI runs on every change. The newest data against its contract, the candidate's
-quality gates, and the candidate against the production model (``@prod``, else ``@champion``) on the same holdout of
-the newest data; every check is a JUnit test case (``--junit``) and a line of a Markdown summary (``--summary``, for
-``$GITHUB_STEP_SUMMARY``). Exit 0 when every check passed, 1 otherwise."""
+"""`conveyor check`: what a user's CI runs on every change. The newest data against its contract, a candidate
+trained on it (``--train``) or the newest registered version re-evaluated, the candidate's quality gates, the gates
+of the environment it enters next (a dry run of the promotion's gates: nothing moves), and the candidate against the
+production model (``@prod``, else ``@champion``) on the same holdout of the newest data; every check is a JUnit test
+case (``--junit``) and a line of a Markdown summary (``--summary``, for ``$GITHUB_STEP_SUMMARY``). Exit 0 when every
+check passed, 1 otherwise."""
 
 from __future__ import annotations
 
@@ -13,7 +15,8 @@ from xml.etree import ElementTree as ET
 
 from conveyor.core.errors import BadInputError, NotFoundError
 from conveyor.core.refs import DatasetRef
-from conveyor.project._options import promotion_policy
+from conveyor.project._options import promotion_policy, train_budget, train_options
+from conveyor.registry.environments import PromotionPolicy, environment_gates
 
 __all__ = ["CheckCase", "CheckReport", "run_checks"]
 
@@ -85,6 +88,51 @@ def _candidate(project: Any, model: str | None) -> Any:
     return project.models.get(name)
 
 
+def _train_candidate(project: Any, base: Any, data: Any) -> tuple[Any, CheckCase]:
+    """A candidate of ``base``'s model trained on ``data`` (its target, metric and the train: settings), with the
+    newest rows held out exactly as the comparison holds them out, so it is compared on rows it never saw."""
+    from conveyor.pipeline.retrain import recent_holdout
+    from conveyor.train.trainer import train  # deferred: the training stack
+
+    config = project.config
+    target = base.signature.get("target")
+    frame = project.data.load_frame(data.ref)
+    if not target or target not in frame.columns:
+        raise BadInputError(f"{data.ref} has no label column {target!r} to train {base.name} on.", field="data",
+                            hint="Ingest labelled data with the model's target column.")
+    time_column = config.data.time_column
+    train_part, holdout = recent_holdout(frame, config.retrain.holdout_fraction, time_column, 0)
+    features = [c for c in frame.columns if c != time_column]
+    result = train(project.stores, data, target, model_name=base.name, metric=base.meta.get("metric"),
+                   budget_seconds=train_budget(project, retrain=True), max_trials=config.retrain.max_trials,
+                   search=config.train.search, frame=train_part[features], holdout=holdout[features],
+                   project_root=project.root, tags={"kind": "check"}, **train_options(project, executor=False))
+    candidate = result.model_version
+    return candidate, CheckCase("train.candidate", "train", "passed",
+                                f"trained {candidate.ref} on {len(train_part)} rows of {data.ref} ({len(holdout)} "
+                                f"newest rows held out), run {result.run.id}")
+
+
+def _next_environment(project: Any, candidate: Any, policy: PromotionPolicy, env: str | None) -> str | None:
+    """``env``, else the first environment whose history does not hold the candidate yet."""
+    if env is not None:
+        return policy.target(env)
+    for name in policy.environments.names():
+        held = {c.version for c in project.stores.registry.alias_history(candidate.name, name)}
+        if candidate.version not in held:
+            return name
+    return None
+
+
+def _environment_cases(project: Any, candidate: Any, policy: PromotionPolicy, env: str | None) -> list[CheckCase]:
+    """The gates of the environment the candidate enters next, one case per rule (none configured: none)."""
+    target = _next_environment(project, candidate, policy, env)
+    if target is None or not policy.enabled:
+        return []
+    return [CheckCase(f"gates.{rule['rule']}", "environment", "passed" if rule["passed"] else "failed",
+                      rule["detail"]) for rule in environment_gates(project.stores, candidate, target, policy)]
+
+
 def _data_case(project: Any, data: Any) -> CheckCase:
     from conveyor.core.errors import ConveyorError
 
@@ -116,7 +164,8 @@ def _gates_case(candidate: Any) -> CheckCase:
 
 
 def _compare_case(project: Any, candidate: Any, baseline: Any, data: Any) -> CheckCase:
-    from conveyor.evaluate.metrics import evaluate_model, improvement
+    from conveyor.evaluate.metrics import improvement
+    from conveyor.pipeline.gate_measures import DataMeasures
     from conveyor.pipeline.retrain import recent_holdout
 
     metric = candidate.meta.get("metric") or next(iter(candidate.metrics), "")
@@ -131,13 +180,8 @@ def _compare_case(project: Any, candidate: Any, baseline: Any, data: Any) -> Che
         return CheckCase(name, "compare", "failed", f"{data.ref} has no label column {target!r} to compare on")
     config = project.config
     _, holdout = recent_holdout(frame, config.retrain.holdout_fraction, config.data.time_column, 0)
-    scores = {}
-    for version in (candidate, baseline):
-        loaded = project.models.load(version)
-        inputs = [c["name"] for c in version.signature.get("inputs", [])]
-        scores[version.ref] = evaluate_model(loaded, holdout[[*inputs, target]], target, loaded.task,
-                                             loaded.classes).get(metric)
-    new, old = scores[candidate.ref], scores[baseline.ref]
+    measures = DataMeasures(project.stores)  # scores as an environment's `beat: {on: newest}` gate does
+    new, old = measures.score(candidate, holdout, metric), measures.score(baseline, holdout, metric)
     if new is None or old is None:
         return CheckCase(name, "compare", "failed", f"{metric} is undefined on the {len(holdout)} held-out rows")
     gain = improvement(metric, new, old)
@@ -147,20 +191,35 @@ def _compare_case(project: Any, candidate: Any, baseline: Any, data: Any) -> Che
     return CheckCase(name, "compare", "passed" if gain >= least else "failed", detail)
 
 
-def run_checks(project: Any, *, model: str | None = None, data: str | None = None) -> CheckReport:
-    """Every check of `conveyor check` on ``project`` (a :class:`~conveyor.project.Project`)."""
+def run_checks(project: Any, *, model: str | None = None, data: str | None = None, train: bool = False,
+               env: str | None = None) -> CheckReport:
+    """Every check of `conveyor check` on ``project`` (a :class:`~conveyor.project.Project`). ``train``: train the
+    candidate on the data first (when the data breaks its contract nothing is trained); ``env``: whose gates to
+    run (default: the first environment the candidate has not been in)."""
     candidate = _candidate(project, model)
     if data is None and not candidate.dataset:
         raise BadInputError(f"{candidate.ref} records no training dataset.", field="data",
                             hint="Pass --data NAME@VERSION to check it on.")
     data_version = project.data.get(data or f"{DatasetRef.parse(candidate.dataset).name}@latest")
-    production = promotion_policy(project).alias_for("champion")  # @prod with environments, else @champion
+    policy = promotion_policy(project)
+    production = policy.alias_for("champion")  # @prod with environments, else @champion
     baseline = project.stores.registry.aliases(candidate.name).get(production)
     baseline_version = project.stores.registry.get_version(candidate.name, baseline) if baseline else None
-    report = CheckReport(candidate.ref, data_version.ref, baseline_version.ref if baseline_version else None)
-    report.cases = [_data_case(project, data_version), _gates_case(candidate),
-                    _compare_case(project, candidate, baseline_version, data_version)]
-    return report
+    cases = [_data_case(project, data_version)]
+    if train:
+        if cases[0].status == "failed":
+            cases.append(CheckCase("train.candidate", "train", "skipped", f"{data_version.ref} breaks its contract: "
+                                                                          "nothing was trained on it"))
+            return _report(candidate, data_version, baseline_version, cases)
+        candidate, trained = _train_candidate(project, candidate, data_version)
+        cases.append(trained)
+    cases += [_gates_case(candidate), *_environment_cases(project, candidate, policy, env),
+              _compare_case(project, candidate, baseline_version, data_version)]
+    return _report(candidate, data_version, baseline_version, cases)
+
+
+def _report(candidate: Any, data: Any, baseline: Any, cases: list[CheckCase]) -> CheckReport:
+    return CheckReport(candidate.ref, data.ref, baseline.ref if baseline else None, cases)
 
 
 def write_outputs(report: CheckReport, junit: Path | None, summary: Path | None) -> None:

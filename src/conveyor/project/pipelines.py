@@ -23,7 +23,7 @@ from conveyor.pipeline.runner import resume_run, run_pipeline
 from conveyor.pipeline.triggers import Scheduler, queue_webhook
 from conveyor.pipeline.views import dag_view, render_page
 from conveyor.project._base import LocalAPI, write_page
-from conveyor.project._options import build_agent
+from conveyor.project._options import build_agent, retrain_alias
 from conveyor.store.pipelines import PipelineRun, StepRecord
 
 
@@ -61,7 +61,8 @@ class LocalPipelines(LocalAPI):
     def _builtin(self) -> Pipeline:
         retrain = self.config.retrain
         return retrain_pipeline(lambda: build_agent(self._project), model=retrain.model,
-                                environment=retrain.environment, on=list(retrain.on), schedule=retrain.schedule)
+                                environment=retrain_alias(self._project), on=list(retrain.on),
+                                schedule=retrain.schedule)
 
     def _all(self) -> dict[str, Pipeline]:
         return discover(self.root, builtins={RETRAIN: self._builtin()})

@@ -11,7 +11,13 @@ from conveyor.core.errors import BadInputError
 from conveyor.core.refs import check_name
 from conveyor.data import datasets
 from conveyor.project._base import LocalAPI
-from conveyor.project._options import promotion_policy, retrain_options, train_budget, train_options
+from conveyor.project._options import (
+    retrain_alias,
+    retrain_options,
+    retrain_promotion,
+    train_budget,
+    train_options,
+)
 
 if TYPE_CHECKING:
     from conveyor.pipeline.retrain import RetrainDecision
@@ -82,9 +88,10 @@ class LocalTraining(LocalAPI):
         check_name(model_name, "model name")
         from conveyor.pipeline.retrain import retrain  # deferred: the whole training stack
 
-        alias = promotion_policy(self._project).alias_for(self.config.retrain.environment)  # champion: prod
-        return retrain(self.stores, model_name, alias=alias, seed=seed,
-                       on_trial=on_trial, **retrain_options(self._project, budget=budget, max_trials=max_trials))
+        alias = retrain_alias(self._project)
+        return retrain(self.stores, model_name, alias=alias, seed=seed, on_trial=on_trial,
+                       promote_into=retrain_promotion(self._project, alias),
+                       **retrain_options(self._project, budget=budget, max_trials=max_trials))
 
     def budget(self, budget: str | float | None = None, *, retrain: bool = False) -> float:
         """Seconds a search would run: ``budget`` when given, else retrain.budget (``retrain``), else train.budget."""

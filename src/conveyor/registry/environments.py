@@ -20,11 +20,12 @@ from conveyor.core.config.sections.environments import ROLE_ALIASES, Environment
 from conveyor.core.entities import AliasChange, ApprovalRequest, AuditNote, ModelVersion, new_id
 from conveyor.core.errors import BadInputError, CheckFailedError, ConflictError, ForbiddenError, NotFoundError
 from conveyor.core.refs import ModelRef, check_name
+from conveyor.registry.environment_gates import GateMeasures, environment_gates
 from conveyor.registry.models import current_actor, failed_gates, gate_check, resolve_model
 from conveyor.store import Stores
 
-__all__ = ["APPROVAL_SKIPPED", "ROLE_ALIASES", "Promotion", "PromotionPolicy", "approve", "environment_gates",
-           "promote_to", "reject"]
+__all__ = ["APPROVAL_SKIPPED", "ROLE_ALIASES", "GateMeasures", "Promotion", "PromotionPolicy", "approve",
+           "environment_gates", "promote_to", "reject"]
 
 APPROVAL_SKIPPED = "approval skipped: no users"
 Promotion = AliasChange | ApprovalRequest
@@ -40,6 +41,8 @@ class PromotionPolicy:
     authentication_on: bool = False
     # how much ``new`` beats ``old`` on a metric (positive: better); the project passes the evaluation's own
     improvement: Callable[[str, float, float], float] = lambda _metric, new, old: new - old
+    # scoring on the newest data and timing predictions (the project's); gates that need them fail without
+    measures: GateMeasures | None = None
 
     @property
     def enabled(self) -> bool:
@@ -81,55 +84,6 @@ class PromotionPolicy:
                                      "apply).")
 
 
-def _rule(rule: str, passed: bool, value: float | None, threshold: float | None, detail: str) -> dict[str, Any]:
-    return {"rule": rule, "passed": passed, "value": value, "threshold": threshold, "detail": detail}
-
-
-def _fmt(value: float | None) -> str:
-    return "undefined" if value is None else f"{value:.4f}"
-
-
-def environment_gates(stores: Stores, version: ModelVersion, target: str, policy: PromotionPolicy
-                      ) -> list[dict[str, Any]]:
-    """The environment's gates on ``version``: on the holdout metrics it recorded at training, the holder of the
-    alias to beat (on its own recorded metrics) and the stored model's size."""
-    env = policy.environment(target)
-    if env is None:
-        return []
-    gates, results = env.gates, []
-    for name, bound in gates.min.items():
-        value = version.metrics.get(name)
-        results.append(_rule(f"{target}.min.{name}", value is not None and value >= bound, value, bound,
-                             f"recorded holdout {name} {_fmt(value)} must be >= {bound:g}"))
-    for name, bound in gates.max.items():
-        value = version.metrics.get(name)
-        results.append(_rule(f"{target}.max.{name}", value is not None and value <= bound, value, bound,
-                             f"recorded holdout {name} {_fmt(value)} must be <= {bound:g}"))
-    if gates.beat is not None:
-        results.append(_beat(stores, version, target, policy, gates.beat.alias, gates.beat.margin))
-    if gates.max_model_mb is not None:
-        size = len(stores.artifacts.get_bytes(version.artifact)) / 1e6
-        results.append(_rule(f"{target}.max_model_mb", size <= gates.max_model_mb, size, gates.max_model_mb,
-                             f"model size {size:.3f} MB must be <= {gates.max_model_mb:g}"))
-    return results
-
-
-def _beat(stores: Stores, version: ModelVersion, target: str, policy: PromotionPolicy, alias: str,
-          margin: float) -> dict[str, Any]:
-    alias = policy.alias_for(alias)
-    holder = stores.registry.aliases(version.name).get(alias)
-    rule = f"{target}.beat.{alias}"
-    if holder is None or holder == version.version:
-        return _rule(rule, True, None, margin, f"no other version holds @{alias}: nothing to beat")
-    other = stores.registry.get_version(version.name, holder)
-    metric = version.meta.get("metric") or next(iter(version.metrics), "")
-    new, old = version.metrics.get(metric), other.metrics.get(metric)
-    gain = policy.improvement(metric, new, old) if new is not None and old is not None else None
-    return _rule(rule, gain is not None and gain > margin, gain, margin,
-                 f"{metric} {_fmt(new)} vs @{alias} ({other.ref}) {_fmt(old)}: gain {_fmt(gain)} must be > "
-                 f"{margin:g}")
-
-
 def _check_order(stores: Stores, version: ModelVersion, target: str, policy: PromotionPolicy) -> None:
     names = policy.environments.names()
     if target not in names:
@@ -151,6 +105,7 @@ def _plan(stores: Stores, version: ModelVersion, target: str, policy: PromotionP
           override_gates: bool) -> dict[str, Any]:
     """Everything a promotion checks before it moves anything: the order, the gates (training and the
     environment's); the audit details when it may go ahead."""
+    stores.signing.verify(version.ref, version.artifact, version.flavor, version.meta)  # as a plain promote does
     _check_order(stores, version, target, policy)
     env_rules = environment_gates(stores, version, target, policy)
     failed = failed_gates(version) + [r for r in env_rules if not r["passed"]]

@@ -26,6 +26,7 @@ import pandas as pd
 
 from conveyor._version import __version__
 from conveyor.core.dependencies import extra_imports
+from conveyor.core.entities import Sample
 from conveyor.core.errors import (
     BadInputError,
     ConveyorError,
@@ -35,6 +36,7 @@ from conveyor.core.errors import (
 )
 from conveyor.core.refs import ModelRef
 from conveyor.features.online import OnlineStore
+from conveyor.registry.environment_gates import SHADOW_ERRORS
 from conveyor.serve import v2
 from conveyor.serve.batching import MicroBatcher
 from conveyor.serve.conform import MAX_ROWS, conform
@@ -223,16 +225,24 @@ class Server:
             self.shadow_backlog -= 1
 
     def _score_shadow(self, inputs: Inputs, request_id: str) -> None:
+        assert self.shadow is not None
+        served = self.shadow.current
         try:
-            assert self.shadow is not None
-            served = self.shadow.current
             scored = served.score(inputs.for_signature(served.inputs, self.options.max_rows), request_id=request_id)
             self.metrics.predicted("shadow", len(scored.ids))
         except Exception as exc:  # the shadow never affects answers; its failures are counted and logged
             self.metrics.errors.labels("shadow").inc()
             log.warning("The shadow model failed on request %s: %s", request_id, exc)
+            self._count_shadow_error(served.ref)
         finally:
             self.shadow_backlog -= 1
+
+    def _count_shadow_error(self, ref: str) -> None:
+        """A shadow failure as a monitoring sample of the shadowed version: an environment's shadow gate reads it."""
+        try:
+            self.stores.monitoring.add_samples([Sample(ref, SHADOW_ERRORS, 1.0)])
+        except Exception as exc:  # the store being down must not break the shadow thread
+            log.warning("Could not record the shadow failure of %s: %s", ref, exc)
 
     # decoding
     def decode_mlflow(self, served: Served, body: bytes, content_type: str | None) -> Inputs:

@@ -4,7 +4,14 @@ serving settings (opt-in: without this section there are none, and ``champion``/
     environments:
       dev: {}
       staging: {gates: {min: {roc_auc: 0.8}}}
-      prod: {approval: true, gates: {beat: {alias: prod, margin: 0.0}}, serve: {max_rows: 5000}}
+      prod:
+        approval: true
+        gates:
+          beat: {alias: prod, margin: 0.0, on: newest}      # re-scored on the newest labelled data
+          max_latency_ms: 20                                 # p95 of single-row predictions
+          shadow: {requests: 500, minutes: 30, max_errors: 0, max_prediction_drift: 0.1}
+        serve: {max_rows: 5000}
+        shadow: staging                                      # `serve --env prod` shadows churn@staging
 """
 
 from __future__ import annotations
@@ -13,7 +20,7 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from conveyor.core.config.constraints import Boolean, MapOf, Name, Nested, Number, invalid
+from conveyor.core.config.constraints import Boolean, Integer, MapOf, Name, Nested, Number, OneOf, invalid
 from conveyor.core.config.section import Section, setting
 from conveyor.core.config.sections.serve import ServeSection
 
@@ -29,11 +36,39 @@ class BeatHolder(Section):
     alias: str = setting("champion", Name("an alias or environment", example="prod"),
                          doc="Whose model is to beat (`champion` is the last environment).")
     margin: float = setting(0.0, Number(example="0.005"), doc="Least gain, in units of the model's metric.")
+    on: str = setting("recorded", OneOf("recorded", "newest"),
+                      doc="`recorded`: the holdout metrics each version recorded at training; `newest`: both "
+                          "scored now on the same held-out rows of the newest version of the candidate's dataset "
+                          "(retrain.holdout_fraction, newest by data.time_column).")
+
+
+@dataclass(frozen=True, kw_only=True)
+class ShadowGate(Section):
+    """A shadow period: the candidate scored the same requests as the holder of the environment's alias, off the
+    hot path (`conveyor serve MODEL --env prod --shadow MODEL@staging`), with the serving process logging both. It
+    passes once it covered ``requests`` requests or ``minutes`` minutes (either, where both are set), with at most
+    ``max_errors`` shadow failures and a prediction drift against the holder's answers of at most
+    ``max_prediction_drift``. Nothing to shadow (no holder yet) passes."""
+
+    requests: int | None = setting(None, Integer(min=1, example="500"), doc="Shadowed requests that suffice.")
+    minutes: float | None = setting(None, Number(min=0, min_open=True, example="30"),
+                                    doc="Minutes from the first shadowed request to the last that suffice.")
+    max_errors: int = setting(0, Integer(min=0, example="0"), doc="Shadow failures allowed in the period.")
+    max_prediction_drift: float | None = setting(
+        None, Number(min=0, example="0.1"),
+        doc="Classification: the share of shadowed rows whose class differs from the holder's; regression: the "
+            "mean absolute difference over the standard deviation of the holder's predictions.")
+
+    def validate(self, where: str) -> None:
+        if self.requests is None and self.minutes is None:
+            raise invalid(where, self.to_dict(drop_none=True), "a shadow period of `requests`, `minutes` or both",
+                          example="{requests: 500, minutes: 30}")
 
 
 @dataclass(frozen=True, kw_only=True)
 class EnvironmentGates(Section):
-    """Gates checked when a version is promoted into this environment (on the metrics it recorded at training)."""
+    """Gates checked when a version is promoted into this environment: on the metrics it recorded at training, on
+    the newest labelled data, on its latency, and on the shadow traffic the serving process logged."""
 
     min: dict[str, float] = setting({}, MapOf(Number(), example="{roc_auc: 0.85}"),
                                     doc="Floors of recorded holdout metrics where greater is better.")
@@ -43,6 +78,11 @@ class EnvironmentGates(Section):
                                       doc="Beat the holder of an alias (`{alias: prod}`); nothing to beat passes.")
     max_model_mb: float | None = setting(None, Number(min=0, min_open=True, example="50"),
                                          doc="Ceiling of the stored model's size, MB.")
+    max_latency_ms: float | None = setting(None, Number(min=0, min_open=True, example="20"),
+                                           doc="Latency budget: the p95 of single-row predictions on rows of the "
+                                               "newest data, milliseconds.")
+    shadow: ShadowGate | None = setting(None, Nested(ShadowGate),
+                                        doc="A shadow period against the holder of this environment's alias.")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -55,6 +95,9 @@ class Environment(Section):
     requires_previous: bool = setting(True, Boolean(), doc="Only a version that was promoted into the environment "
                                                            "before this one may enter (the promotion order).")
     serve: ServeSection = setting({}, Nested(ServeSection), doc="`conveyor serve --env` settings over serve:.")
+    shadow: str | None = setting(None, Name("an environment or alias", example="staging"),
+                                 doc="`conveyor serve MODEL --env ENV` also scores its traffic with MODEL@this, off "
+                                     "the hot path (`--shadow` wins): the traffic a `shadow` gate judges.")
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -52,8 +52,10 @@ class RetrainSection(Section):
     model: str | None = setting(None, Name("a model name", example="churn"),
                                 doc="The model the agent looks after (`conveyor agent MODEL` wins).",
                                 old=("policy.model",))
-    environment: str = setting("champion", Name("an alias", example="champion"),
-                               doc="The alias the agent watches and promotes into.", old=("policy.alias",))
+    environment: str | None = setting(None, Name("an environment or alias", example="staging"),
+                                      doc="The environment (or alias) `conveyor retrain` and the agent promote into, "
+                                          "through its order, gates and approval; default: the first environment, "
+                                          "or `champion` without environments.", old=("policy.alias",))
     on: list[str] = setting(list(TRIGGERS), ListOf(OneOf(*TRIGGERS, *EVENTS), unique=True,
                                                    example="[drift, new_data]"),
                             doc="Triggers: drift (share of drifted inputs), performance (live metric drop), "
