@@ -37,6 +37,10 @@ fi
 # shellcheck source=scripts/_venv.sh
 source "$(dirname "${BASH_SOURCE[0]}")/_venv.sh"
 
+# The S3 tests start moto's S3-compatible server (the dev extra's moto[server]) as a subprocess: fail here, plainly,
+# if it is missing, rather than in every S3 test.
+.venv/bin/python -c "import moto.server" || { echo "moto[server] is not installed in .venv" >&2; exit 1; }
+
 echo "==> ruff check"
 .venv/bin/ruff check src tests bench
 

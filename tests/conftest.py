@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 
 from conveyor.store import Stores
 from conveyor.testing.postgres import postgres_server
+from conveyor.testing.ray import RayCluster, ray_cluster
+from conveyor.testing.s3 import S3Server, s3_server
 
 
 @pytest.fixture(scope="session")
@@ -20,6 +23,29 @@ def postgres_url() -> Iterator[str]:
     """
     with postgres_server() as url:
         yield url
+
+
+@pytest.fixture(scope="session")
+def s3() -> Iterator[S3Server]:
+    """One S3-compatible server (moto's, a subprocess on 127.0.0.1) for the whole session, killed at the end."""
+    with s3_server() as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def ray_two_nodes() -> Iterator[RayCluster]:
+    """A two-node Ray cluster on 127.0.0.1 (1 CPU each, the head with one logical GPU) for the whole session; its
+    workers import conveyor from this checkout. Every process of it is ended at the end."""
+    with ray_cluster(str(Path(__file__).resolve().parents[1] / "src")) as cluster:
+        yield cluster
+
+
+@pytest.fixture
+def s3_env(s3: S3Server, monkeypatch: pytest.MonkeyPatch) -> S3Server:
+    """The session's S3 server, with this process's AWS settings (endpoint, test credentials) pointing at it."""
+    for key, value in s3.env.items():
+        monkeypatch.setenv(key, value)
+    return s3
 
 
 @pytest.fixture

@@ -66,3 +66,56 @@ def test_local_and_remote_agree(served: tuple[Path, str], tmp_path: Path, seeded
         got = scenario(remote, churn_frame)
     for key in expected:
         assert got[key] == expected[key], key
+
+
+def tracking(api: Any, frame_of: Callable[..., Any], workdir: Path) -> dict[str, Any]:
+    """A user's own training code tracking its run on ``api`` (``project.runs.start()``), then reading it back."""
+    from sklearn.linear_model import LogisticRegression
+
+    frame = frame_of(n=60, seed=4)
+    data, _ = api.data.ingest(frame, "tracked")
+    (workdir / "notes.txt").write_text("seen on both sides")
+    with api.runs.start(name="mine", dataset="tracked", tags={"team": "churn"}) as run:
+        run.log_params({"C": 0.5, "penalty": "l2"})
+        run.log_param("solver", "lbfgs")
+        for step in range(3):
+            run.log_metric("loss", 1.0 / (step + 1), step=step)
+        run.log_metrics({"auc": 0.75, "acc": 0.7}, step=2)
+        run.log_batch([("lr", 0.1, 0), ("lr", 0.05, 1)])
+        run.set_tags({"stage": "tuning"})
+        run.log_artifact("notes.txt", workdir / "notes.txt")
+        run.log_artifact("config.json", {"C": 0.5})
+        run.log_artifact("raw.bin", b"\x00\x01binary")
+        model = LogisticRegression(C=0.5).fit(frame[["age", "income"]], frame["churn"])
+        version = run.log_model(model, "tracked", input_example=frame[["age", "income"]].head(5))
+    with pytest.raises(ZeroDivisionError), api.runs.start(name="broken") as failing:
+        failing.log_metric("partial", 1.0)
+        _ = 1 / 0
+    shown = api.runs.get(run.id)
+    failed = api.runs.get(failing.id)
+    loaded = api.models.load("tracked:1")
+    mine = {k: v for k, v in shown.tags.items() if k in ("team", "stage", "model_version")}
+    return {"run": (shown.name, shown.status, shown.dataset == f"tracked@{data.version}", shown.params,
+                    shown.metrics, sorted(shown.artifacts.items()), mine, "git.commit" in shown.tags
+                    or "python" in shown.tags, shown.ended_at is not None),
+            "history": [(m.key, m.value, m.step) for m in api.runs.metric_history(run.id, "loss")],
+            "lr": [(m.value, m.step) for m in api.runs.metric_history(run.id, "lr")],
+            "listed": [r.id for r in api.runs.list(dataset="tracked")] == [run.id],
+            "failed": (failed.status, failed.tags.get("error"), failed.metrics),
+            "model": (version.ref, version.flavor, version.signature, version.metrics, version.run_id == run.id,
+                      version.dataset == shown.dataset),
+            "predict": [float(p) for p in loaded.predict(frame[["age", "income"]].head(8))],
+            "resolve": api.runs.resolve("tracked:1").id == run.id}
+
+
+def test_tracked_runs_agree(served: tuple[Path, str], tmp_path: Path, seeded_project, churn_frame) -> None:
+    """`project.runs.start()` records the same run, metrics history, artifacts and model on a server as locally."""
+    _root, url = served
+    with Project.open(seeded_project(tmp_path / "local")) as local:
+        expected = tracking(local, churn_frame, tmp_path)
+    with connect(url) as remote:
+        got = tracking(remote, churn_frame, tmp_path)
+    assert expected["run"][1] == "finished" and expected["failed"][0] == "failed"
+    assert expected["history"] == [("loss", 1.0, 0), ("loss", 0.5, 1), ("loss", 1 / 3, 2)]
+    for key in expected:
+        assert got[key] == expected[key], key

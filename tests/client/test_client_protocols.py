@@ -6,19 +6,24 @@ import inspect
 
 import pytest
 
+from conveyor.client.connections import RemoteConnections
 from conveyor.client.data import RemoteData
+from conveyor.client.feedback import RemoteFeedback
 from conveyor.client.models import RemoteModels
 from conveyor.client.monitoring import RemoteMonitoring
 from conveyor.client.runs import RemoteRuns
 from conveyor.client.training import RemoteTraining
+from conveyor.project.connections import ConnectionsAPI
 from conveyor.project.data import DataAPI
+from conveyor.project.feedback import FeedbackAPI
 from conveyor.project.models import ModelsAPI
 from conveyor.project.monitoring import MonitoringAPI
 from conveyor.project.runs import RunsAPI
 from conveyor.project.training import TrainingAPI
 
 PAIRS = [(DataAPI, RemoteData), (RunsAPI, RemoteRuns), (ModelsAPI, RemoteModels),
-         (MonitoringAPI, RemoteMonitoring), (TrainingAPI, RemoteTraining)]
+         (MonitoringAPI, RemoteMonitoring), (TrainingAPI, RemoteTraining), (FeedbackAPI, RemoteFeedback),
+         (ConnectionsAPI, RemoteConnections)]
 
 
 @pytest.mark.parametrize(("protocol", "remote"), PAIRS, ids=[p.__name__ for p, _ in PAIRS])

@@ -51,8 +51,8 @@ def test_verbs_run_against_the_server(served: tuple[Path, str], tmp_path: Path, 
     assert "Did you mean 'churn'" in missing_remote.stderr and "Traceback" not in missing_remote.stderr
 
 
-BESIDE_THE_STORE = [("data", "add", ".", "--name", "files"), ("serve", "churn@champion"),
-                    ("monitor", "churn@champion"), ("score", "churn@champion", "in.csv", "out.csv")]
+BESIDE_THE_STORE = [("data", "add", ".", "--name", "files"), ("monitor", "churn@champion"),
+                    ("score", "churn@champion", "in.csv", "out.csv")]
 
 
 @pytest.mark.parametrize("verb", BESIDE_THE_STORE, ids=lambda v: " ".join(v[:2]))

@@ -10,6 +10,7 @@ import pytest
 
 API = "/api/v1"
 DEEP = "[" * 100 + "]" * 100
+RUN = "run0000" + "0" * 24  # a run of the served project
 
 # (name, method, path, request options, status, error code, text the message or hint must contain)
 ROWS: list[tuple[str, str, str, dict[str, Any], int, str, str]] = [
@@ -48,6 +49,27 @@ ROWS: list[tuple[str, str, str, dict[str, Any], int, str, str]] = [
     ("bad filter query", "POST", "/datasets/churn@latest/filter", {"json": {"query": "age >>> 1", "name": "x"}},
      422, "bad_input", ""),
     ("diff without b", "GET", "/datasets/diff", {"params": {"a": "churn"}}, 422, "bad_input", "b"),
+    ("run on an unknown dataset", "POST", "/runs", {"json": {"dataset": "chrn"}}, 404, "not_found",
+     "Did you mean 'churn'"),
+    ("log to an unknown run", "POST", "/runs/zzzzzzzz/metrics", {"json": {"metrics": []}}, 404, "not_found",
+     "Unknown run"),
+    ("metric that is not a number", "POST", f"/runs/{RUN}/metrics",
+     {"json": {"metrics": [{"key": "a", "value": "x"}]}}, 422, "bad_input", "value: number"),
+    ("NaN metric", "POST", f"/runs/{RUN}/metrics", {"content": b'{"metrics": [{"key": "auc", "value": NaN}]}',
+                                                    "headers": {"content-type": "application/json"}}, 422,
+     "bad_input", "auc"),
+    ("too many metrics in a batch", "POST", f"/runs/{RUN}/metrics",
+     {"json": {"metrics": [{"key": "a", "value": 1}] * 1001}}, 422, "bad_input", "1000"),
+    ("params not an object", "POST", f"/runs/{RUN}/params", {"json": {"params": [1]}}, 422, "bad_input", "params"),
+    ("unknown end status", "POST", f"/runs/{RUN}/end", {"json": {"status": "done"}}, 422, "bad_input", "finished"),
+    ("artifact sent as JSON", "PUT", f"/runs/{RUN}/artifacts/x.txt", {"json": {}}, 415, "unsupported_media_type",
+     "application/octet-stream"),
+    ("artifact from an unknown upload", "POST", f"/runs/{RUN}/artifacts/x.txt", {"json": {"upload": "0" * 24}},
+     404, "not_found", "upload"),
+    ("register without a package", "POST", "/models/churn/versions", {"json": {"flavor": "sklearn"}}, 422,
+     "bad_input", "upload"),
+    ("register an unknown flavor", "POST", "/models/churn/versions",
+     {"json": {"upload": "0" * 24, "flavor": "sklaern", "signature": {}}}, 422, "bad_input", "sklearn"),
 ]
 
 

@@ -34,3 +34,32 @@ def test_a_page_of_runs_costs_the_same_queries_with_ten_times_the_runs(project: 
     assert before == after
     page = httpx.get(server + "/api/v1/runs", params=params, timeout=30).json()
     assert len(page["items"]) == 5 and page["next"] is not None
+
+
+def _params_rows_read(project: Project, url: str, params: dict) -> int:
+    """How many runs a request read the params of (the run ids bound in its run_params queries)."""
+    engine = project.stores.runs.db.engine
+    bound = 0
+
+    def seen(_conn, _cursor, statement: str, parameters, *_args: object) -> None:
+        nonlocal bound
+        if "FROM run_params" in statement:
+            bound += len(parameters) if isinstance(parameters, (list, tuple, dict)) else 0
+
+    sa.event.listen(engine, "before_cursor_execute", seen)
+    try:
+        answer = httpx.get(url + "/api/v1/runs", params=params, timeout=30)
+        assert answer.status_code == 200, answer.text
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", seen)
+    return bound
+
+
+def test_a_deep_page_of_runs_reads_no_more_rows_than_the_first(project: Project, server: str, add_runs) -> None:
+    add_runs(project, 60, start=2000)
+    first = httpx.get(server + "/api/v1/runs", params={"limit": 5}, timeout=30).json()
+    cursor = first["next"]
+    for _ in range(8):  # walk to a page 45 runs deep
+        cursor = httpx.get(server + "/api/v1/runs", params={"limit": 5, "cursor": cursor}, timeout=30).json()["next"]
+    assert _params_rows_read(project, server, {"limit": 5, "cursor": cursor}) \
+        == _params_rows_read(project, server, {"limit": 5}) == 6  # the page and one to know there is a next

@@ -9,6 +9,7 @@ import pytest
 
 from conveyor.store import open_metadata_roles
 from conveyor.store.approvals import ApprovalStore
+from conveyor.store.connections import ConnectionStore
 from conveyor.store.datasets import DatasetStore
 from conveyor.store.features import FeatureViewStore
 from conveyor.store.identities import IdentityStore
@@ -99,3 +100,8 @@ def feature_view_store(roles: MetadataRoles) -> FeatureViewStore:
 @pytest.fixture
 def pipeline_store(roles: MetadataRoles) -> PipelineStore:
     return roles.pipelines
+
+
+@pytest.fixture
+def connection_store(roles: MetadataRoles) -> ConnectionStore:
+    return roles.connections

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from conveyor.store.roles import ROLE_NAMES, MetadataRoles
 from conveyor.testing.approval_store_contract import ApprovalStoreContract
+from conveyor.testing.connection_store_contract import ConnectionStoreContract
 from conveyor.testing.dataset_store_contract import DatasetStoreContract
 from conveyor.testing.feature_view_store_contract import FeatureViewStoreContract
 from conveyor.testing.identity_store_contract import IdentityStoreContract
@@ -52,6 +53,10 @@ class TestFeatureViews(FeatureViewStoreContract):
 
 
 class TestPipelines(PipelineStoreContract):
+    pass
+
+
+class TestConnections(ConnectionStoreContract):
     pass
 
 

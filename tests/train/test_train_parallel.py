@@ -1,18 +1,14 @@
-"""Parallel trials on executors: local processes and a real Ray cluster started with `ray start --head` on
-127.0.0.1; the results have the same form as an inline search. Optuna's state can live in a journal file."""
+"""Parallel trials on executors: local processes and a real two-node Ray cluster (`ray start --head` plus
+`ray start --address` on 127.0.0.1, the session's fixture); the results have the same form as an inline search.
+Optuna's state can live in a journal file."""
 
 from __future__ import annotations
 
 import os
-import shutil
-import socket
-import subprocess
-import sys
-import tempfile
-from pathlib import Path
+import threading
+import time
 
 import optuna
-import psutil
 import pytest
 from sklearn.datasets import load_breast_cancer
 
@@ -21,14 +17,7 @@ from conveyor.execution.ray import RayExecutor
 from conveyor.testing.executor_contract import check_executor
 from conveyor.train.automl import run_automl
 
-SRC = str(Path(__file__).resolve().parents[2] / "src")
 FAMILIES = ["linear", "lightgbm", "extra_trees"]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
@@ -36,38 +25,10 @@ def cancer():
     return load_breast_cancer(as_frame=True).frame
 
 
-@pytest.fixture(scope="module")
-def ray_cluster():
-    """A one-node Ray cluster on 127.0.0.1, in its own short temp dir (Ray's socket paths must stay short).
-    Workers import conveyor from this checkout. Teardown ends exactly the processes of this cluster."""
-    # the ray CLI of this interpreter's environment: the test command runs .venv/bin/python without activating it
-    bin_dir = os.path.dirname(sys.executable)
-    ray_bin = shutil.which("ray", path=bin_dir) or shutil.which("ray")
-    assert ray_bin, "the ray CLI comes with the extra 'ray' (ray[default])"
-    temp_dir = tempfile.mkdtemp(prefix="cvray-", dir="/tmp")
-    port = free_port()
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([SRC, os.environ.get("PYTHONPATH", "")]),
-           "PATH": os.pathsep.join([bin_dir, os.environ.get("PATH", "")]), "RAY_USAGE_STATS_ENABLED": "0"}
-    started = subprocess.run(
-        [ray_bin, "start", "--head", f"--port={port}", "--node-ip-address=127.0.0.1", "--include-dashboard=false",
-         "--dashboard-host=127.0.0.1", f"--temp-dir={temp_dir}", "--num-cpus=2", "--disable-usage-stats",
-         f"--ray-client-server-port={free_port()}", f"--dashboard-agent-listen-port={free_port()}"],
-        env=env, capture_output=True, text=True, timeout=180)
-    try:
-        assert started.returncode == 0, started.stderr[-2000:]
-        yield f"127.0.0.1:{port}"
-    finally:
-        ours = [p for p in psutil.process_iter(["cmdline"])
-                if any(temp_dir in (arg or "") for arg in (p.info["cmdline"] or []))]
-        for process in ours:
-            try:
-                process.terminate()
-            except psutil.NoSuchProcess:
-                pass
-        _, alive = psutil.wait_procs(ours, timeout=10)
-        for process in alive:
-            process.kill()
-        shutil.rmtree(temp_dir, ignore_errors=True)
+@pytest.fixture
+def ray_cluster(ray_two_nodes):
+    """The session's two-node Ray cluster on 127.0.0.1 (tests/conftest.py): 1 CPU a node, one logical GPU."""
+    return ray_two_nodes.address
 
 
 def same_form(parallel, inline) -> None:
@@ -94,6 +55,7 @@ def test_trials_run_in_local_processes(cancer, inline_result):
     same_form(result, inline_result)
 
 
+@pytest.mark.slow
 def test_a_search_runs_on_a_real_ray_cluster(ray_cluster, cancer, inline_result):
     executor = RayExecutor(2, address=ray_cluster)
     try:
@@ -109,8 +71,39 @@ def test_a_search_runs_on_a_real_ray_cluster(ray_cluster, cancer, inline_result)
     assert [t.family for t in result.trials[:3]] == [t.family for t in inline_result.trials[:3]]
 
 
+@pytest.mark.slow
 def test_the_ray_executor_keeps_the_executor_contract(ray_cluster):
     assert len(check_executor(lambda max_workers: RayExecutor(max_workers, address=ray_cluster))) == 5
+
+
+@pytest.mark.slow
+def test_trials_asking_for_a_gpu_each_wait_for_the_clusters_one_gpu(ray_cluster, cancer, inline_result):
+    """num_gpus per trial: the cluster has one (logical) GPU, so of two workers' trials one runs at a time, and it
+    holds the GPU; without it both CPUs would be busy at once."""
+    import ray
+
+    executor = RayExecutor(2, address=ray_cluster, num_cpus=1, num_gpus=1)
+    seen: list[tuple[float, float]] = []
+    done = threading.Event()
+
+    def sample() -> None:
+        while not done.is_set():
+            free = ray.available_resources()
+            seen.append((free.get("CPU", 0.0), free.get("GPU", 0.0)))
+            time.sleep(0.05)
+
+    sampler = threading.Thread(target=sample)
+    try:
+        sampler.start()
+        result = run_automl(cancer, "target", max_trials=5, budget_seconds=300, families=FAMILIES, seed=4,
+                            executor=executor, workers=2)
+    finally:
+        done.set()
+        sampler.join()
+        executor.shutdown()
+    same_form(result, inline_result)
+    assert min(gpu for _, gpu in seen) == 0  # a trial held the GPU
+    assert min(cpu for cpu, _ in seen) >= 1  # and never two trials at once
 
 
 def test_study_state_can_live_in_a_journal_file(cancer, tmp_path):

@@ -6,12 +6,15 @@ import typer
 
 from conveyor.cli import (
     audit,
+    connections,
     data,
     delivery,
     deploy,
     encryption,
     features,
+    feedback,
     identities,
+    imports,
     lifecycle,
     models,
     monitoring,
@@ -30,11 +33,13 @@ app = typer.Typer(
     add_completion=False,
 )
 app.add_typer(data.app, name="data")
+app.add_typer(connections.app, name="connections")
 app.add_typer(runs.app, name="runs")
 app.add_typer(models.app, name="models")
 app.add_typer(deploy.app, name="deploy")
 app.add_typer(encryption.app, name="encryption")
 app.add_typer(features.app, name="features")
+app.add_typer(feedback.app, name="feedback")
 lifecycle.register(app)
 delivery.register(app)
 app.command("monitor")(monitoring.monitor)
@@ -48,3 +53,4 @@ app.add_typer(pipelines.app, name="pipelines")
 app.command("server")(server.server)
 app.command("login")(remote.login)
 app.command("logout")(remote.logout)
+app.add_typer(imports.app, name="import")

@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 
 from conveyor.cli.output import JsonOption, ProjectOption, emit_json, err_console, open_project, table, when
+from conveyor.core.errors import BadInputError
 
 app = typer.Typer(help="Dataset versions: ingest, log, validate, diff, lineage, personal data.",
                   no_args_is_help=True)
@@ -82,10 +83,13 @@ def _print_report(report, json: bool) -> None:
 
 
 @app.command("ingest")
-def ingest(source: Annotated[str, typer.Argument(help="A .csv/.parquet/.jsonl file, a folder, module:function, "
-                                                      "or a SQLAlchemy URL with --query.")],
-           name: Annotated[str, typer.Option("--name", help="Dataset name.")],
+def ingest(source: Annotated[str | None, typer.Argument(help="A .csv/.parquet/.jsonl file, a folder, "
+                                                             "module:function, or a SQLAlchemy URL with --query "
+                                                             "(none with --connection).")] = None,
+           name: Annotated[str, typer.Option("--name", help="Dataset name.")] = "",
            query: Annotated[str | None, typer.Option("--query", help="SQL to run on the SOURCE database URL.")] = None,
+           connection: Annotated[str | None, typer.Option("--connection", help="Run --query over a stored "
+                                                          "connection (conveyor connections add).")] = None,
            on_error: Annotated[str | None, typer.Option("--on-error", help="When contract checks fail: reject, "
                                                         "quarantine (bad rows to NAME.quarantine) or warn.")] = None,
            against: Annotated[str | None, typer.Option("--against", help="Check against a contract inferred "
@@ -97,12 +101,25 @@ def ingest(source: Annotated[str, typer.Argument(help="A .csv/.parquet/.jsonl fi
     """Store a source as a content-addressed dataset version (the same content gives the same version)."""
     from conveyor.data.contracts import ValidationFailed
 
-    folder = Path(source).is_dir()
+    for missing, what in ((source is None and connection is None, "argument 'SOURCE' (or --connection NAME)"),
+                          (not name, "option '--name'")):
+        if missing:  # a usage error, as typer reports a missing argument
+            typer.echo(f"Usage: conveyor data ingest [OPTIONS] [SOURCE]\nError: Missing {what}.", err=True)
+            raise typer.Exit(2)
+    if source is not None and connection is not None:
+        raise BadInputError("Give a SOURCE or --connection NAME, not both.", field="source",
+                            hint="A file, folder, module:function or database URL; or a stored connection with "
+                                 "--connection NAME --query 'SELECT ...'.")
+    folder = source is not None and Path(source).is_dir()
     with open_project(project) as proj, byte_progress(f"ingest {name}", not json,
                                                       unit="files" if folder else "bytes") as progress:
         try:
-            version, created = proj.data.ingest(source, name, query=query, on_error=on_error, pii=pii,
-                                                  against=against, contract=contract, progress=progress)
+            if connection is not None:
+                version, created = proj.connections.ingest(connection, query or "", name, on_error=on_error,
+                                                           pii=pii, against=against, contract=contract)
+            else:
+                version, created = proj.data.ingest(source, name, query=query, on_error=on_error, pii=pii,
+                                                      against=against, contract=contract, progress=progress)
         except ValidationFailed as failed:
             _print_report(failed.report, json)
             raise
@@ -121,6 +138,19 @@ def ingest(source: Annotated[str, typer.Argument(help="A .csv/.parquet/.jsonl fi
     if version.meta.get("pii"):
         done = version.meta["pii"]
         typer.echo(f"personal data ({done['action']}): {', '.join(c['column'] for c in done['columns']) or 'none'}")
+
+
+@app.command("refresh")
+def refresh(name: Annotated[str, typer.Argument(help="A dataset ingested through a stored connection.")],
+            project: ProjectOption = None, json: JsonOption = False) -> None:
+    """Run the query of the dataset's newest version again through its stored connection."""
+    with open_project(project) as proj:
+        version, created = proj.connections.refresh(name)
+    if json:
+        emit_json({**version_dict(version), "created": created})
+        return
+    state = "new version" if created else "unchanged (already stored)"
+    typer.echo(f"{version.ref}  {version.rows} rows x {len(version.columns)} columns  {state}")
 
 
 @app.command("add")

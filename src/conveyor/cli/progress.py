@@ -48,3 +48,23 @@ def rows_progress(label: str, enabled: bool = True):
             progress.update(task, completed=done, total=total)
 
         yield on_chunk
+
+
+@contextmanager
+def items_progress(label: str, enabled: bool = True):
+    """Yields an ``on_item(kind, n)`` callback counting items done per kind on one bar (on stderr)."""
+    if not enabled:
+        yield None
+        return
+    progress = Progress(TextColumn("[bold]{task.description}"), BarColumn(), TextColumn("{task.fields[status]}"),
+                        console=err_console, transient=False)
+    with progress:
+        task = progress.add_task(label, total=None, status="")
+        counts: dict[str, int] = {}
+
+        def on_item(kind, n=1):
+            counts[kind] = counts.get(kind, 0) + n
+            progress.update(task, advance=n, status="  ".join(f"{k} {v}" for k, v in counts.items()))
+
+        yield on_item
+        progress.update(task, total=sum(counts.values()) or 1, completed=sum(counts.values()) or 1)

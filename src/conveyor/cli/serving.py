@@ -73,10 +73,12 @@ def run_server(model: str, *, host: str, port: int, workers: int, project: Path 
 
     options = {k: v for k, v in options.items() if v is not None}
     with open_project(project) as proj:
-        if isinstance(proj, RemoteProject):
-            proj.serving_app(model)  # refuses, naming why: serving runs beside the store
-        model, env_options = serving_target(proj, model, environment)  # --env: its alias and serve settings
-        options = {**env_options, **options}
+        remote = isinstance(proj, RemoteProject)
+        if remote:  # the server's registry: an environment's name is its alias there
+            model = f"{model}@{environment}" if environment else model
+        else:
+            model, env_options = serving_target(proj, model, environment)  # --env: its alias and serve settings
+            options = {**env_options, **options}
         version = proj.models.get(model).ref
         url = f"{scheme_of(tls)}://{host}:{port}"
 
@@ -95,6 +97,7 @@ def run_server(model: str, *, host: str, port: int, workers: int, project: Path 
                 announce()
                 serve_forever(app, host, port, tls=tls)
                 return
-            os.environ[_ENV] = jsonlib.dumps({"project": str(proj.root), "model": model, "options": options})
+            os.environ[_ENV] = jsonlib.dumps({"project": None if remote else str(proj.root), "model": model,
+                                              "options": options})
             announce()
             serve_workers("conveyor.cli.serving:worker_app", host, port, workers, tls=tls)

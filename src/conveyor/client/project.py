@@ -5,8 +5,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from conveyor.client.connections import RemoteConnections
 from conveyor.client.credentials import resolve_target
 from conveyor.client.data import RemoteData
+from conveyor.client.feedback import RemoteFeedback
 from conveyor.client.http import Connection
 from conveyor.client.models import RemoteModels
 from conveyor.client.monitoring import RemoteMonitoring
@@ -27,6 +29,8 @@ class RemoteProject:
         self.models = RemoteModels(connection)
         self.monitoring = RemoteMonitoring(connection)
         self.training = RemoteTraining(connection)
+        self.feedback = RemoteFeedback(connection)
+        self.connections = RemoteConnections(connection)
 
     def whoami(self) -> dict[str, Any]:
         return self.connection.get("/whoami")
@@ -45,9 +49,11 @@ class RemoteProject:
                             hint="Run this verb on the server's host.")
 
     def serving_app(self, ref: str, **options: Any) -> Any:
-        raise BadInputError(f"`conveyor serve` runs beside the store, not against the server at {self.url}.",
-                            field="server", hint="Serve on a platform host with the store's settings (unset "
-                                                 "CONVEYOR_SERVER there).")
+        """An ASGI app serving ``ref`` with the server's versions (it follows an alias); ``options`` as for a local
+        project's (the server's serve: section is not applied: pass them)."""
+        from conveyor.client.serving import remote_serving_app
+
+        return remote_serving_app(self.models, ref, **options)
 
     def close(self) -> None:
         self.connection.close()

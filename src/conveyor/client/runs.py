@@ -9,6 +9,7 @@ from typing import Any
 from urllib.parse import quote
 
 from conveyor.client._base import RemoteAPI
+from conveyor.client.tracking import RemoteActiveRun, start_remote_run
 from conveyor.core.entities import DatasetVersion, Metric, Run
 from conveyor.project._base import write_page
 from conveyor.train.report import render_report
@@ -22,9 +23,10 @@ class RemoteRuns(RemoteAPI):
     """:class:`~conveyor.project.runs.RunsAPI` over a server."""
 
     def start(self, *, name: str | None = None, dataset: DatasetVersion | str | None = None,
-              tags: dict[str, Any] | None = None) -> Any:
-        self._local_only("Tracking your own run (runs.start)", "Track it in a local project, or train with "
-                                                               "`conveyor train`, which runs on the server.")
+              tags: dict[str, Any] | None = None) -> RemoteActiveRun:
+        """A tracked run for your own training code, recorded on the server: ``with project.runs.start(...)``."""
+        ref = dataset.ref if isinstance(dataset, DatasetVersion) else dataset
+        return start_remote_run(self.connection, name=name, dataset=ref, tags=tags)
 
     def get(self, run_id: str) -> Run:
         return run_from(self.connection.get(f"/runs/{quote(run_id)}"))

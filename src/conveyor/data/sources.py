@@ -104,6 +104,7 @@ class IngestOptions:
     format: str | None = None
     search_path: Path | None = None
     progress: Callable[[int, int], None] | None = None
+    label: str | None = None
 
     @property
     def checked(self) -> bool:
@@ -168,8 +169,8 @@ class SqlSource(Source):
     def ingest(self, stores: Stores, source: Any, name: str, options: IngestOptions) -> tuple[DatasetVersion, bool]:
         url, query = str(source), options.query or ""
         if not options.checked:
-            return ingest_sql(stores, url, query, name)
-        return intake.ingest_checked(stores, read_sql(url, query), name, source=sql_label(url, query),
+            return ingest_sql(stores, url, query, name, label=options.label)
+        return intake.ingest_checked(stores, read_sql(url, query), name, source=options.label or sql_label(url, query),
                                      contract=options.contract, on_error=options.on_error, pii=options.pii)
 
 

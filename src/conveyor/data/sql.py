@@ -78,12 +78,14 @@ def query_chunks(url: str, query: str, chunk_rows: int | None = None
 
 
 def ingest_sql(stores: Stores, url: str, query: str, name: str, *,
-               progress: Callable[[int], None] | None = None) -> tuple[DatasetVersion, bool]:
-    """Run ``query`` on the database at ``url`` and stream the result into a version of ``name``."""
+               progress: Callable[[int], None] | None = None, label: str | None = None
+               ) -> tuple[DatasetVersion, bool]:
+    """Run ``query`` on the database at ``url`` and stream the result into a version of ``name`` (recording
+    ``label``, else the masked URL and the query, as its source)."""
     with query_chunks(url, query) as (first, chunks):
         table = to_table(first)
         return ingest_batches(stores, name, table.schema, _batches(table, chunks, progress),
-                              source=sql_label(url, query))
+                              source=label or sql_label(url, query))
 
 
 def read_sql(url: str, query: str) -> pd.DataFrame:

@@ -19,6 +19,7 @@ factory called as ``factory(max_workers=N)``; a ``concurrent.futures.Executor`` 
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable
 from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor
 from typing import Any
@@ -71,7 +72,28 @@ def check_executor(kind: str, *, field: str = DEFAULT_FIELD) -> str:
         raise exc.with_field(field) from None
 
 
-def get_executor(kind: str = "inline", max_workers: int | None = None, *, field: str = DEFAULT_FIELD) -> Executor:
-    """A new executor of ``kind``; the caller shuts it down (or uses it as a context manager)."""
+def get_executor(kind: str = "inline", max_workers: int | None = None, *, field: str = DEFAULT_FIELD,
+                 num_cpus: float | None = None, num_gpus: float | None = None) -> Executor:
+    """A new executor of ``kind``; the caller shuts it down (or uses it as a context manager).
+
+    ``num_cpus``/``num_gpus``: what each task asks of an executor that schedules by resources (its factory takes
+    those keywords, as :class:`~conveyor.execution.ray.RayExecutor` does). Other executors run one task per worker
+    and have no GPUs to hand out: for them ``num_cpus`` is moot and ``num_gpus`` above 0 is refused."""
     check_executor(kind, field=field)
-    return EXECUTORS.get(kind)(max_workers=max_workers)
+    factory = EXECUTORS.get(kind)
+    if num_cpus is None and num_gpus is None:
+        return factory(max_workers=max_workers)
+    if _takes_resources(factory):
+        return factory(max_workers=max_workers, num_cpus=num_cpus, num_gpus=num_gpus)
+    if num_gpus:
+        raise BadInputError(f"The {kind!r} executor cannot give each task {num_gpus:g} GPU(s).", field=field,
+                            hint="Use the ray executor (it schedules tasks on GPUs), or set train.trial_gpus to 0.")
+    return factory(max_workers=max_workers)
+
+
+def _takes_resources(factory: ExecutorFactory) -> bool:
+    try:
+        parameters = inspect.signature(factory).parameters
+    except (TypeError, ValueError):
+        return False
+    return "num_cpus" in parameters and "num_gpus" in parameters

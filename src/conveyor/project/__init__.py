@@ -14,16 +14,34 @@ remote client can implement; ``Local*`` work on this machine's stores. This laye
 the CLI and servers only translate to and from it.
 """
 
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
 from conveyor.project._base import LocalAPI, SubAPI
 from conveyor.project._project import Project, serving_app
-from conveyor.project.audit import AuditAPI, LocalAudit
-from conveyor.project.data import DataAPI, LocalData
-from conveyor.project.features import FeaturesAPI, LocalFeatures
-from conveyor.project.identities import IdentitiesAPI, LocalIdentities
-from conveyor.project.models import LocalModels, ModelsAPI
-from conveyor.project.monitoring import LocalMonitoring, MonitoringAPI
-from conveyor.project.runs import LocalRuns, RunsAPI
-from conveyor.project.training import LocalTraining, TrainingAPI
+
+# the sub-APIs' modules load on first use (PEP 562): opening a project does not import pandas
+_LAZY = {"AuditAPI": "audit", "LocalAudit": "audit", "DataAPI": "data", "LocalData": "data",
+         "FeaturesAPI": "features", "LocalFeatures": "features", "IdentitiesAPI": "identities",
+         "LocalIdentities": "identities", "LocalModels": "models", "ModelsAPI": "models",
+         "LocalMonitoring": "monitoring", "MonitoringAPI": "monitoring", "LocalRuns": "runs", "RunsAPI": "runs",
+         "LocalTraining": "training", "TrainingAPI": "training"}
+
+if TYPE_CHECKING:
+    from conveyor.project.audit import AuditAPI, LocalAudit
+    from conveyor.project.data import DataAPI, LocalData
+    from conveyor.project.features import FeaturesAPI, LocalFeatures
+    from conveyor.project.identities import IdentitiesAPI, LocalIdentities
+    from conveyor.project.models import LocalModels, ModelsAPI
+    from conveyor.project.monitoring import LocalMonitoring, MonitoringAPI
+    from conveyor.project.runs import LocalRuns, RunsAPI
+    from conveyor.project.training import LocalTraining, TrainingAPI
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        return getattr(import_module(f"conveyor.project.{_LAZY[name]}"), name)
+    raise AttributeError(f"module 'conveyor.project' has no attribute {name!r}")
 
 __all__ = [
     "AuditAPI",

@@ -4,6 +4,7 @@ class of the local implementations (the project's stores, root and typed configu
 from __future__ import annotations
 
 from collections.abc import Callable
+from importlib import import_module
 from pathlib import Path
 from typing import Any, Generic, Protocol, TypeVar, overload
 
@@ -24,10 +25,12 @@ class ProjectState(Protocol):
 
 
 class SubAPI(Generic[T]):
-    """``data = SubAPI[DataAPI](LocalData)`` in the Project class: ``project.data`` is made on first use, once per
-    project. The type parameter is the sub-API's Protocol, which a remote client implements as well."""
+    """``data: SubAPI[DataAPI] = SubAPI("conveyor.project.data:LocalData")`` in the Project class: ``project.data``
+    is made on first use, once per project. The type parameter is the sub-API's Protocol, which a remote client
+    implements as well. The factory is a class, or its ``"module:Class"`` name, imported on first use (so a server
+    answers /health without pandas)."""
 
-    def __init__(self, factory: Callable[[Any], T]) -> None:
+    def __init__(self, factory: Callable[[Any], T] | str) -> None:
         self.factory = factory
         self.name = ""
 
@@ -43,7 +46,11 @@ class SubAPI(Generic[T]):
     def __get__(self, project: ProjectState | None, owner: type | None = None) -> Any:
         if project is None:
             return self
-        api = self.factory(project)
+        factory = self.factory
+        if isinstance(factory, str):
+            module, _, name = factory.partition(":")
+            factory = self.factory = getattr(import_module(module), name)
+        api = factory(project)
         project.__dict__[self.name] = api  # a non-data descriptor: the instance's own attribute wins from now on
         return api
 

@@ -34,11 +34,13 @@ def train_options(project: Project, *, executor: bool = True) -> dict[str, Any]:
         "gates": gates.rules() or None,
         "intended_use": train.intended_use,
         "evaluate": train.evaluate,
+        "device": train.device,
     }
     if executor:
         kind = project.settings.executor
         options["workers"] = train.workers
-        options["executor"] = None if kind == "inline" else get_executor(kind, train.workers)
+        options["executor"] = None if kind == "inline" else get_executor(
+            kind, train.workers, num_cpus=train.trial_cpus, num_gpus=train.trial_gpus)
     return options
 
 

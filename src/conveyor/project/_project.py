@@ -20,20 +20,24 @@ from conveyor.core.settings import PROJECT_FILE, STATE_DIR, Settings, find_proje
 from conveyor.execution import check_executor
 from conveyor.project._base import SubAPI
 from conveyor.project._deprecated import FlatAliases
-from conveyor.project.audit import AuditAPI, LocalAudit, audit_sealing, model_signing
-from conveyor.project.data import DataAPI, LocalData
-from conveyor.project.features import FeaturesAPI, LocalFeatures
-from conveyor.project.identities import IdentitiesAPI, LocalIdentities
-from conveyor.project.models import LocalModels, ModelsAPI
-from conveyor.project.monitoring import LocalMonitoring, MonitoringAPI
-from conveyor.project.pipelines import LocalPipelines, PipelinesAPI
-from conveyor.project.runs import LocalRuns, RunsAPI
-from conveyor.project.training import LocalTraining, TrainingAPI
+from conveyor.project.audit import audit_sealing, model_signing
 from conveyor.store import Stores
 from conveyor.store.encryption import load_keyring
 
 if TYPE_CHECKING:
     from fastapi import FastAPI
+
+    from conveyor.project.audit import AuditAPI
+    from conveyor.project.connections import ConnectionsAPI
+    from conveyor.project.data import DataAPI
+    from conveyor.project.features import FeaturesAPI
+    from conveyor.project.feedback import FeedbackAPI
+    from conveyor.project.identities import IdentitiesAPI
+    from conveyor.project.models import ModelsAPI
+    from conveyor.project.monitoring import MonitoringAPI
+    from conveyor.project.pipelines import PipelinesAPI
+    from conveyor.project.runs import RunsAPI
+    from conveyor.project.training import TrainingAPI
 
 DEFAULT_CONFIG: dict[str, Any] = {
     "data": {},
@@ -45,15 +49,18 @@ DEFAULT_CONFIG: dict[str, Any] = {
 class Project(FlatAliases):
     """A project folder: ``Project.open(path)`` or ``Project.init(path)``, then its sub-APIs."""
 
-    data = SubAPI[DataAPI](LocalData)
-    runs = SubAPI[RunsAPI](LocalRuns)
-    models = SubAPI[ModelsAPI](LocalModels)
-    monitoring = SubAPI[MonitoringAPI](LocalMonitoring)
-    training = SubAPI[TrainingAPI](LocalTraining)
-    identities = SubAPI[IdentitiesAPI](LocalIdentities)
-    audit_trail = SubAPI[AuditAPI](LocalAudit)  # `audit` is the deprecated flat alias of models.audit until 0.3
-    features = SubAPI[FeaturesAPI](LocalFeatures)
-    pipelines = SubAPI[PipelinesAPI](LocalPipelines)
+    # each sub-API's module is imported on first use (pandas and the training stack only when a verb needs them)
+    data: SubAPI[DataAPI] = SubAPI("conveyor.project.data:LocalData")
+    runs: SubAPI[RunsAPI] = SubAPI("conveyor.project.runs:LocalRuns")
+    models: SubAPI[ModelsAPI] = SubAPI("conveyor.project.models:LocalModels")
+    monitoring: SubAPI[MonitoringAPI] = SubAPI("conveyor.project.monitoring:LocalMonitoring")
+    training: SubAPI[TrainingAPI] = SubAPI("conveyor.project.training:LocalTraining")
+    identities: SubAPI[IdentitiesAPI] = SubAPI("conveyor.project.identities:LocalIdentities")
+    audit_trail: SubAPI[AuditAPI] = SubAPI("conveyor.project.audit:LocalAudit")  # `audit`: deprecated alias until 0.3
+    features: SubAPI[FeaturesAPI] = SubAPI("conveyor.project.features:LocalFeatures")
+    pipelines: SubAPI[PipelinesAPI] = SubAPI("conveyor.project.pipelines:LocalPipelines")
+    feedback: SubAPI[FeedbackAPI] = SubAPI("conveyor.project.feedback:LocalFeedback")
+    connections: SubAPI[ConnectionsAPI] = SubAPI("conveyor.project.connections:LocalConnections")
 
     def __init__(self, root: Path, config: ProjectConfig | dict[str, Any], stores: Stores,
                  settings: Settings | None = None) -> None:

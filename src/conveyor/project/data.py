@@ -83,6 +83,14 @@ class LocalData(LocalAPI):
         The contract checked is ``contract`` (a YAML file), else one inferred from ``against``, else the project's
         ``contracts/NAME.yaml`` when it exists; ``on_error`` (reject | quarantine | warn) defaults to
         ``data.on_error``."""
+        options = self.ingest_options(name, query=query, on_error=on_error, pii=pii, against=against,
+                                      contract=contract, progress=progress)
+        return sources.ingest_source(self.stores, source, name, options)
+
+    def ingest_options(self, name: str, *, query: str | None = None, on_error: str | None = None,
+                       pii: str | None = None, against: str | None = None, contract: str | Path | None = None,
+                       progress: Progress | None = None) -> sources.IngestOptions:
+        """The checked options of an ingest into ``name`` (its contract and policies resolved); see ingest."""
         check_name(name, "dataset name")
         if on_error is not None and on_error not in intake.ON_ERROR:
             raise BadInputError(f"Unknown --on-error {on_error!r}.", field="on_error",
@@ -96,9 +104,8 @@ class LocalData(LocalAPI):
                                      "or pass --against or --contract.")
         if rules is not None:
             on_error = on_error or self.config.data.on_error
-        options = sources.IngestOptions(query=query, contract=rules, on_error=on_error, pii=pii,
-                                        search_path=self.root, progress=progress)
-        return sources.ingest_source(self.stores, source, name, options)
+        return sources.IngestOptions(query=query, contract=rules, on_error=on_error, pii=pii, search_path=self.root,
+                                     progress=progress)
 
     def add(self, path: str | Path, name: str, *, progress: Progress | None = None
             ) -> tuple[DatasetVersion, bool]:

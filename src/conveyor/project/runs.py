@@ -7,15 +7,14 @@ import json
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from conveyor.core.entities import DatasetVersion, Metric, Run
 from conveyor.core.errors import BadInputError, NotFoundError
-from conveyor.data import datasets
 from conveyor.project._base import LocalAPI, write_page
-from conveyor.registry import models
-from conveyor.train.report import render_report
-from conveyor.train.tracking import ActiveRun, start_run
+
+if TYPE_CHECKING:  # the tracking, registry and report stacks (pandas) load when a verb needs them, not to list runs
+    from conveyor.train.tracking import ActiveRun
 
 
 class RunsAPI(Protocol):
@@ -46,6 +45,9 @@ class LocalRuns(LocalAPI):
     def start(self, *, name: str | None = None, dataset: DatasetVersion | str | None = None,
               tags: dict[str, Any] | None = None) -> ActiveRun:
         """A tracked run for your own training code: ``with project.runs.start(dataset=ds) as run: ...``."""
+        from conveyor.data import datasets
+        from conveyor.train.tracking import start_run
+
         if isinstance(dataset, str):
             found = datasets.resolve(self.stores, dataset)
             dataset = f"{found.name}@{found.version}"
@@ -66,6 +68,8 @@ class LocalRuns(LocalAPI):
     def resolve(self, ref: str) -> Run:
         """The run ``ref`` names: a run id (or prefix), or a model ``MODEL[@ALIAS|:N]``, which resolves to the run
         that produced it."""
+        from conveyor.registry import models
+
         if "@" not in ref and ":" not in ref:
             try:
                 return self.get(ref)
@@ -93,6 +97,8 @@ class LocalRuns(LocalAPI):
     def report(self, ref: str, path: str | Path) -> Path:
         """Write the self-contained HTML report (works offline) of a run, or of the run that produced a model
         ``MODEL[@ALIAS|:N]``, to ``path``, atomically."""
+        from conveyor.train.report import render_report
+
         run = self.resolve(ref)
         return write_page(path, render_report(run, self.evaluation(run.id)))
 

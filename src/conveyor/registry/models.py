@@ -54,8 +54,26 @@ def register_model(stores: Stores, model: Any, name: str, *, flavor: str | None 
     check_name(name, "model name")
     flavor = flavor or detect_flavor(model)
     signature = signature or build_signature(model, flavor, input_example)
+    return register_package(stores, dump_model(model, flavor), name, flavor=flavor, signature=signature,
+                            run_id=run_id, dataset=dataset, metrics=metrics, meta=meta)
+
+
+def check_flavor(flavor: str) -> str:
+    if flavor not in FLAVORS:
+        raise BadInputError(f"Flavor {flavor!r} is not one this installation knows.", field="flavor",
+                            hint=f"Use one of: {', '.join(sorted(FLAVORS.names()))}.")
+    return flavor
+
+
+def register_package(stores: Stores, package: bytes, name: str, *, flavor: str, signature: dict[str, Any],
+                     run_id: str | None = None, dataset: str | None = None, metrics: dict[str, float] | None = None,
+                     meta: dict[str, Any] | None = None) -> ModelVersion:
+    """Register a model from its package bytes (what ``dump_model`` wrote; never unpickled here): how a client's
+    ``run.log_model`` registers on a server."""
+    check_name(name, "model name")
+    check_flavor(flavor)
     metrics = finite_metrics(metrics)  # checked before anything is written
-    digest = stores.artifacts.put_bytes(dump_model(model, flavor))  # bytes first: no record without its artifact
+    digest = stores.artifacts.put_bytes(package)  # bytes first: no record without its artifact
     signed = stores.signing.sign(digest, flavor)
     meta = {**(meta or {}), **({SIGNATURE_META: signed} if signed else {})}
     note = AuditNote(current_actor(), "register",

@@ -39,6 +39,7 @@ ACTIONS: dict[str, frozenset[str]] = {
     "monitor.write": _SCIENTISTS,  # monitor, retrain, alerts acknowledgement
     "models.approve": _APPROVERS,  # approve or reject a promotion to a protected alias
     "models.trust": _APPROVERS,  # make an imported pickle loadable
+    "feedback.relabel": _APPROVERS,  # change a prediction's label once it has one (a correction)
     "users.manage": _ADMINS,  # add, list and revoke identities; tokens of others
     "settings.write": _ADMINS,  # conveyor.yaml through the API, key rotation, audit anchors
 }

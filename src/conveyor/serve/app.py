@@ -30,7 +30,7 @@ from conveyor.serve import v2
 from conveyor.serve.batching import MicroBatcher
 from conveyor.serve.conform import MAX_ROWS, conform
 from conveyor.serve.explain import explain
-from conveyor.serve.holder import ModelHolder
+from conveyor.serve.holder import ModelHolder, ModelSource
 from conveyor.serve.inputs import Inputs, fast_matrix, fast_v2_matrix
 from conveyor.serve.metrics import MetricsAndAuth, ServerMetrics
 from conveyor.serve.payloads import (
@@ -114,20 +114,20 @@ async def read_body(request: Request, limit: int) -> bytes:
 class Server:
     """The state behind the routes: the model holders, the prediction log, the batchers, the metrics."""
 
-    def __init__(self, stores: Stores, ref: str, options: ServeOptions) -> None:
+    def __init__(self, stores: Stores, ref: str, options: ServeOptions, source: ModelSource | None = None) -> None:
         self.stores = stores
         self.options = options
         self.logger = PredictionLogger(stores.predictions) if options.log_predictions else None
         self.metrics = ServerMetrics()
-        self.primary = ModelHolder(stores, ref, self.logger, interval=options.reload_interval)
+        self.primary = ModelHolder(stores, ref, self.logger, interval=options.reload_interval, source=source)
         self.canary: ModelHolder | None = None
         self.canary_percent = 0.0
         if options.canary:
             canary_ref, self.canary_percent = parse_canary(options.canary)
             self.canary = ModelHolder(stores, canary_ref, self.logger, role="canary",
-                                      interval=options.reload_interval)
+                                      interval=options.reload_interval, source=source)
         self.shadow = (ModelHolder(stores, options.shadow, self.logger, role="shadow",
-                                   interval=options.reload_interval) if options.shadow else None)
+                                   interval=options.reload_interval, source=source) if options.shadow else None)
         self.predict_pool = ThreadPoolExecutor(1, thread_name_prefix="conveyor-predict")
         self.shadow_pool = ThreadPoolExecutor(1, thread_name_prefix="conveyor-shadow") if self.shadow else None
         self.shadow_backlog = 0
@@ -238,19 +238,21 @@ class Server:
                       ignored_columns=payload.ignored_columns)
 
 
-def create_app(stores: Stores, ref: str, *, options: ServeOptions | None = None, **overrides: Any) -> FastAPI:
+def create_app(stores: Stores, ref: str, *, options: ServeOptions | None = None, source: ModelSource | None = None,
+               **overrides: Any) -> FastAPI:
     """An ASGI app serving the model ``ref`` (``NAME``, ``NAME:N`` or ``NAME@ALIAS``) from ``stores``.
 
     Options (:class:`ServeOptions`, or its fields as keywords): ``max_body_bytes`` and ``max_rows`` bound one
     request (413 beyond them); ``log_predictions=False`` keeps the prediction log (and so ``/feedback``) out of it;
     ``max_batch_size`` / ``max_wait_ms`` shape micro-batching; ``shadow``, ``canary`` and ``token`` as on the CLI.
+    ``source`` says where versions come from (default: ``stores``' registry; a server's for a remote serve).
     """
     options = options or ServeOptions()
     for key, value in overrides.items():
         if not hasattr(options, key):
             raise TypeError(f"create_app() got an unexpected option {key!r}")
         setattr(options, key, value)
-    server = Server(stores, ref, options)
+    server = Server(stores, ref, options, source)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

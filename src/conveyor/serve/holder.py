@@ -6,6 +6,9 @@ For an alias (or a bare name, which means the newest version) a watcher thread p
 reference requests read. A request reads that reference once, at its start, and uses that version for everything
 (predict, log, response header), so no request is mixed and none fails: the old version keeps serving the requests
 that already hold it and is freed when the last of them is done.
+
+Where versions come from is a :class:`ModelSource`: the project's stores (:class:`StoreSource`), or a conveyor
+server when `conveyor serve` runs against one (``conveyor.client.serving.RemoteSource``).
 """
 
 from __future__ import annotations
@@ -14,8 +17,11 @@ import gc
 import logging
 import threading
 from collections.abc import Callable
+from typing import Protocol
 
+from conveyor.core.entities import ModelVersion
 from conveyor.core.refs import ModelRef
+from conveyor.registry.loaded import LoadedModel
 from conveyor.registry.models import load_model, resolve_model
 from conveyor.serve.predlog import PredictionLogger
 from conveyor.serve.scoring import Served
@@ -24,16 +30,38 @@ from conveyor.store import Stores
 log = logging.getLogger(__name__)
 
 
+class ModelSource(Protocol):
+    """Where a server finds the version a reference names now, and loads it."""
+
+    def resolve(self, ref: str) -> ModelVersion: ...
+
+    def load(self, version: ModelVersion) -> LoadedModel: ...
+
+
+class StoreSource:
+    """Versions from the project's stores (the registry; trust and signatures checked on load)."""
+
+    def __init__(self, stores: Stores) -> None:
+        self.stores = stores
+
+    def resolve(self, ref: str) -> ModelVersion:
+        return resolve_model(self.stores, ref)
+
+    def load(self, version: ModelVersion) -> LoadedModel:
+        return load_model(self.stores, version)
+
+
 class ModelHolder:
     def __init__(self, stores: Stores, ref: str, logger: PredictionLogger | None, *, role: str = "primary",
-                 interval: float = 1.0) -> None:
+                 interval: float = 1.0, source: ModelSource | None = None) -> None:
         self.stores = stores
+        self.source = source or StoreSource(stores)
         self.ref = ref
         self.parsed = ModelRef.parse(ref)
         self.logger = logger
         self.role = role
         self.interval = interval
-        self.current = Served(load_model(stores, resolve_model(stores, ref)), logger, role)
+        self.current = Served(self.source.load(self.source.resolve(ref)), logger, role)
         self.on_swap: list[Callable[[Served, Served], None]] = []
         self.reloads = 0
         self.reload_errors = 0
@@ -51,10 +79,10 @@ class ModelHolder:
 
     def check(self) -> bool:
         """Swap in the version the reference points to now, if it changed; True when it did."""
-        version = resolve_model(self.stores, self.ref)
+        version = self.source.resolve(self.ref)
         if version.ref == self.current.ref:
             return False
-        fresh = Served(load_model(self.stores, version), self.logger, self.role)
+        fresh = Served(self.source.load(version), self.logger, self.role)
         old, self.current = self.current, fresh  # one reference assignment: atomic for every reader
         self.reloads += 1
         if gc.get_freeze_count():  # a server process that froze its heap at start (runner.tune_gc): the new model too

@@ -48,6 +48,16 @@ def page(fetch: Callable[[int], Sequence[Any]], cursor: str | None, limit: int,
     return {"items": [render(item) for item in shown], "next": encode(start + limit) if more else None}
 
 
+def page_at(fetch: Callable[[int, int], Sequence[Any]], cursor: str | None, limit: int,
+            render: Callable[[Any], Any] = lambda item: as_json(item)) -> dict[str, Any]:
+    """One page from a list that can skip: ``fetch(offset, n)`` returns up to ``n`` items from ``offset``, so a
+    deep page reads no more rows than a first one."""
+    start = decode(cursor)
+    items = list(fetch(start, limit + 1))
+    more = len(items) > limit
+    return {"items": [render(item) for item in items[:limit]], "next": encode(start + limit) if more else None}
+
+
 def as_json(item: Any) -> Any:
     """An entity (a dataclass) as a JSON-ready dict; anything else as it is."""
     if dataclasses.is_dataclass(item) and not isinstance(item, type):

@@ -12,6 +12,9 @@ import secrets
 import threading
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Annotated
+
+from fastapi import Depends, Request
 
 from conveyor.core.errors import BadInputError, ConflictError, NotFoundError
 
@@ -88,3 +91,11 @@ class UploadArea:
 
     def _meta(self, upload_id: str) -> Path:
         return self.root / f"{upload_id}.json"
+
+
+def area(request: Request) -> UploadArea:
+    """The app's upload area (a route's dependency)."""
+    return request.app.state.uploads
+
+
+Area = Annotated[UploadArea, Depends(area)]

@@ -11,7 +11,8 @@ scheme                        metadata roles                                    
 ``postgresql``,               SQL (PostgreSQL through psycopg 3; the            --
 ``postgresql+psycopg``        ``postgres`` extra)
 ``file`` (and plain paths)    --                                                a local folder (fsspec)
-``s3``                        --                                                S3 through fsspec + s3fs (``s3`` extra)
+``s3``                        --                                                S3 through s3fs (``s3`` extra;
+                                                                                multipart, retries: store/s3)
 ============================  ================================================  ==========================
 
 A plug-in adds a scheme in its ``pyproject.toml``::
@@ -62,7 +63,9 @@ STORE_BACKENDS: Registry[StoreBackend] = Registry("store backend", "conveyor.sto
 
 def _open_s3(url: str) -> ArtifactStore:
     require("s3fs", "s3", field="CONVEYOR_ARTIFACTS")
-    return FsspecArtifactStore(url)
+    from conveyor.store.s3 import S3ArtifactStore, s3_settings_from_env  # only where s3:// is used
+
+    return S3ArtifactStore(url, **s3_settings_from_env())
 
 
 STORE_BACKENDS.register("memory", StoreBackend(metadata=memory_roles, artifacts=lambda _url: InMemoryArtifactStore()))

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from conveyor.store.approvals import ApprovalStore, InMemoryApprovalStore
+from conveyor.store.connections import ConnectionStore, InMemoryConnectionStore
 from conveyor.store.datasets import DatasetStore, InMemoryDatasetStore
 from conveyor.store.features import FeatureViewStore, InMemoryFeatureViewStore
 from conveyor.store.identities import IdentityStore, InMemoryIdentityStore
@@ -25,7 +26,7 @@ from conveyor.store.runs import InMemoryRunStore, RunStore
 __all__ = ["ROLE_NAMES", "MetadataRoles", "memory_roles"]
 
 ROLE_NAMES = ("datasets", "runs", "registry", "predictions", "monitoring", "leases", "identities", "approvals",
-              "features", "pipelines")
+              "features", "pipelines", "connections")
 
 
 def _nothing() -> None:
@@ -47,6 +48,7 @@ class MetadataRoles:
     approvals: ApprovalStore
     features: FeatureViewStore
     pipelines: PipelineStore
+    connections: ConnectionStore
     closer: Callable[[], None] = _nothing
 
     def close(self) -> None:
@@ -58,4 +60,4 @@ def memory_roles(url: str = "memory://") -> MetadataRoles:
     return MetadataRoles(url, InMemoryDatasetStore(url), InMemoryRunStore(url), InMemoryRegistryStore(url),
                          InMemoryPredictionStore(url), InMemoryMonitoringStore(url), InMemoryLeaseStore(url),
                          InMemoryIdentityStore(url), InMemoryApprovalStore(url), features=InMemoryFeatureViewStore(url),
-                         pipelines=InMemoryPipelineStore(url))
+                         pipelines=InMemoryPipelineStore(url), connections=InMemoryConnectionStore(url))

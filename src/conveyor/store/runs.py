@@ -94,8 +94,9 @@ class RunStore(abc.ABC):
 
     @abc.abstractmethod
     def search(self, *, order_by_metric: str | None = None, ascending: bool = False, dataset_name: str | None = None,
-               limit: int | None = None) -> list[Run]:
-        """Newest first, or by a metric's latest value (runs without it last); ``limit`` keeps the first ones."""
+               limit: int | None = None, offset: int = 0) -> list[Run]:
+        """Newest first, or by a metric's latest value (runs without it last); ``offset`` skips the first ones and
+        ``limit`` keeps the next ones (a page reads only its own rows)."""
 
     # the backend's hooks (full ids only)
     @abc.abstractmethod
@@ -175,7 +176,7 @@ class InMemoryRunStore(RunStore):
             return [r for r in self._runs if r.startswith(run_id)][:2]
 
     def search(self, *, order_by_metric: str | None = None, ascending: bool = False, dataset_name: str | None = None,
-               limit: int | None = None) -> list[Run]:
+               limit: int | None = None, offset: int = 0) -> list[Run]:
         with self._lock:
             runs = [r for r in self._runs.values()
                     if dataset_name is None or (r.dataset or "").split("@")[0] == dataset_name]
@@ -184,4 +185,4 @@ class InMemoryRunStore(RunStore):
                 have = [r for r in runs if order_by_metric in r.metrics]
                 have.sort(key=lambda r: r.metrics[order_by_metric], reverse=not ascending)
                 runs = have + [r for r in runs if order_by_metric not in r.metrics]
-            return copy.deepcopy(runs[:limit] if limit else runs)
+            return copy.deepcopy(runs[offset:offset + limit] if limit else runs[offset:])

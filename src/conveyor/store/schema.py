@@ -279,3 +279,14 @@ pipeline_steps = sa.Table(
     sa.Column("error", sa.Text),
     sa.Index("ix_pipeline_steps_cache", "pipeline", "step", "cache_key"),
 )
+
+# migration 0020: stored connections (source credentials, sealed)
+connections = sa.Table(
+    "connections", metadata,
+    sa.Column("name", sa.String(128), primary_key=True),
+    sa.Column("sealed", sa.Text, nullable=False),
+    sa.Column("display", sa.Text, nullable=False),
+    sa.Column("created_at", sa.Float, nullable=False),
+    sa.Column("updated_at", sa.Float, nullable=False),
+    sa.Column("actor", sa.String(256), nullable=False),
+)

@@ -2,8 +2,8 @@
 
 ``Stores`` holds one object per role — ``datasets``, ``runs``, ``registry`` (with the audit trail),
 ``predictions``, ``monitoring``, ``leases``, ``identities`` (users, service identities and their tokens),
-``approvals``, ``features``, ``pipelines`` — and the ``artifacts`` store. Domain code asks for the role it needs
-(``stores.runs.log_metrics(...)``), so a role can move to another backend without touching it.
+``approvals``, ``features``, ``pipelines``, ``connections`` — and the ``artifacts`` store. Domain code asks for
+the role it needs (``stores.runs.log_metrics(...)``), so a role can move to another backend without touching it.
 
 Composition: ``Stores.open(db_url, artifacts_url)`` opens the metadata roles on ``db_url`` (one database, one
 engine) and the artifact store on ``artifacts_url``; URL schemes resolve through
@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from conveyor.store.approvals import ApprovalStore
 from conveyor.store.artifacts import ArtifactStore, InMemoryArtifactStore
 from conveyor.store.backends import open_artifact_store, open_metadata_roles
+from conveyor.store.connections import ConnectionStore, InMemoryConnectionStore
 from conveyor.store.datasets import DatasetStore
 from conveyor.store.encrypted_artifacts import EncryptedArtifactStore
 from conveyor.store.encryption import Keyring
@@ -60,6 +61,9 @@ class Stores:
     signing: ModelSigning = field(default_factory=ModelSigning, repr=False)
     features: FeatureViewStore = field(default_factory=InMemoryFeatureViewStore)  # feature view versions
     pipelines: PipelineStore = field(default_factory=InMemoryPipelineStore)
+    connections: ConnectionStore = field(default_factory=InMemoryConnectionStore)  # source credentials, sealed
+    #: the encryption keyring (``security.encryption``); None while encryption at rest is off
+    keyring: Keyring | None = field(default=None, repr=False)
 
     @classmethod
     def from_roles(cls, roles: MetadataRoles, artifacts: ArtifactStore, *,
@@ -69,7 +73,7 @@ class Stores:
         closers = [roles.close] + ([log.close] if log is not roles else [])
         return cls(roles.datasets, roles.runs, roles.registry, log.predictions, roles.monitoring, roles.leases,
                    artifacts, roles.identities, roles.approvals, roles.url, closers, features=roles.features,
-                   pipelines=roles.pipelines)
+                   pipelines=roles.pipelines, connections=roles.connections)
 
     @classmethod
     def open(cls, db_url: str, artifacts_url: str, *, predictions_url: str | None = None,
@@ -84,7 +88,9 @@ class Stores:
             artifacts = open_artifact_store(artifacts_url)
             if keyring is not None:
                 artifacts = EncryptedArtifactStore(artifacts, keyring)
-            return cls.from_roles(roles, artifacts, predictions=log)
+            stores = cls.from_roles(roles, artifacts, predictions=log)
+            stores.keyring = keyring
+            return stores
         except BaseException:
             roles.close()
             raise

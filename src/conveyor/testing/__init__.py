@@ -8,8 +8,9 @@
   (``flavor_check``);
 - the online feature store suite and a throwaway ``redis-server`` (``online_store_contract``);
 - the metadata and artifact store suites (``metadata_contract``, ``artifact_contract``), a throwaway PostgreSQL
-  (``postgres``), a plug-in distribution writer (``plugins``) and helpers for conveyor's own tests (``browser``,
-  ``processes``).
+  (``postgres``), a throwaway S3-compatible server and a throttling proxy (``s3``), a mixed concurrent load on a
+  metadata store and its invariants (``concurrency``), a plug-in distribution writer (``plugins``) and helpers for
+  conveyor's own tests (``browser``, ``processes``).
 
 The checkers resolve on first use (PEP 562), so importing one helper module does not import them all.
 """

@@ -145,6 +145,9 @@ class RunStoreContract:
         assert names(ascending=True) == ["d", "a", "c", "e", "b"]
         assert names(limit=2) == ["c", "a"]
         assert names(ascending=True, limit=4) == ["d", "a", "c", "e"]
+        assert names(offset=2, limit=2) == ["d", "e"]  # a page from the middle
+        assert names(offset=3) == ["e", "b"]
+        assert names(offset=9, limit=2) == []
         listed = run_store.search(order_by_metric="score")
         assert listed[0].metrics == {"score": 0.9, "other": 3.0}
 

@@ -244,11 +244,12 @@ def run_automl(frame: pd.DataFrame, target: str, *, task: str = "auto", metric: 
                executor: Executor | None = None, workers: int = 1, folds: int | None = None,
                feature_selection: dict[str, Any] | None = None, ensemble: bool = True,
                storage: str | None = None, study_name: str | None = None,
-               deadline: Deadline | None = None, refit_all: bool = True) -> AutoMLResult:
+               deadline: Deadline | None = None, refit_all: bool = True, device: str = "cpu") -> AutoMLResult:
     """``deadline`` (default: ``budget_seconds`` from now) bounds the whole call, refit and holdout metrics
     included, and leaves its ``after_search`` share for the caller. ``refit_all``: when the holdout is split off
     here, the returned model is refitted on every labelled row (training and holdout) once its holdout metrics are
-    taken, as the defaults a user compares with would be; ``evaluated_pipeline`` is the model those metrics are of."""
+    taken, as the defaults a user compares with would be; ``evaluated_pipeline`` is the model those metrics are of.
+    ``device`` (cpu or cuda, see conveyor.execution.devices) is where the families that can use a GPU train."""
     deadline = deadline or Deadline(budget_seconds)
     strategy = check_options(search, families, folds)
     frame, task, classes, dropped = prepare(frame, target, task)
@@ -278,7 +279,7 @@ def run_automl(frame: pd.DataFrame, target: str, *, task: str = "auto", metric: 
     selection = select_features(sample[all_features], sample[target], task, options.pop("method", "none"),
                                 seed=seed, **options)
     features = [d.column for d in selection if d.kept]
-    ctx = _context(task, classes, sample[target])
+    ctx = _context(task, classes, sample[target], device)
     data = TrialData(sample[all_features], sample[target], make_folds(sample[target], task, n_folds, seed), ctx,
                      classes, metric, seed, features)
     sign = 1.0 if greater_is_better(metric) else -1.0
@@ -369,15 +370,15 @@ def _refit_final(chosen: list[TrialResult], weights: list[float] | None, space: 
     return fitted[0] if weights is None else make_ensemble(fitted, weights, task, classes)
 
 
-def _context(task: str, classes: list, y: pd.Series) -> SearchContext:
+def _context(task: str, classes: list, y: pd.Series, device: str = "cpu") -> SearchContext:
     if task == "regression":
-        return SearchContext(task)
+        return SearchContext(task, device=device)
     counts = y.value_counts()
     # the minority's share against an even split (IMBALANCE_RATIO of two classes): seven equal classes hold 14% each
     # and are balanced; weighting them would only cost log-loss
     imbalanced = counts.min() / counts.sum() < IMBALANCE_RATIO * 2 / max(len(classes), 2)
     pos_weight = float(counts.get(classes[0], 1) / max(counts.get(classes[-1], 1), 1)) if len(classes) == 2 else 1.0
-    return SearchContext(task, len(classes), bool(imbalanced), pos_weight)
+    return SearchContext(task, len(classes), bool(imbalanced), pos_weight, device)
 
 
 def default_trial(family: Family, ctx: SearchContext) -> dict[str, Any]:

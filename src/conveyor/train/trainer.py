@@ -16,6 +16,7 @@ from conveyor.core.entities import DatasetVersion, ModelVersion, Run
 from conveyor.core.errors import BadInputError, NotFoundError
 from conveyor.data.datasets import load_frame
 from conveyor.evaluate.analysis import check_columns
+from conveyor.execution.devices import choose_device
 from conveyor.registry.cards import build_card, render_markdown
 from conveyor.registry.models import load_model
 from conveyor.registry.packaging import infer_inputs
@@ -86,13 +87,16 @@ def train(stores: Stores, dataset: DatasetVersion, target: str, *, model_name: s
           executor: Executor | None = None, workers: int = 1, storage: str | None = None,
           sensitive: list[str] | None = None, slice_column: str | None = None,
           gates: dict[str, Any] | None = None, intended_use: str | None = None, evaluate: str = "full",
-          started: float | None = None, clock: Callable[[], float] | None = None) -> TrainResult:
+          started: float | None = None, clock: Callable[[], float] | None = None, device: str = "auto",
+          device_probe: Callable[[], dict[str, Any]] | None = None) -> TrainResult:
     """``frame`` (rows of ``dataset``) and ``holdout`` let a caller fix the split, e.g. a common recent holdout.
     ``sensitive`` columns are evaluated for fairness but are not features; ``gates`` come from conveyor.yaml.
     The budget runs from ``started`` (a ``clock`` reading; `conveyor train` passes its process start, the default
     is now) and bounds the search, the refit, the evaluation and storing the run; ``evaluate`` is basic or full
     (importances too, when the budget leaves time). The run stores each phase's seconds (``timings.json`` and
-    ``timing.<phase>`` metrics)."""
+    ``timing.<phase>`` metrics). ``device`` (auto, cpu, cuda) is where XGBoost trains; the run records the choice
+    and why (``device_probe`` stands in for NVML in tests)."""
+    chosen = choose_device(device, device_probe)
     deadline = Deadline(budget_seconds, started, **({"clock": clock} if clock else {}))
     if evaluate not in EVALUATE_MODES:
         raise BadInputError(f"Unknown evaluation {evaluate!r}.", field="train.evaluate",
@@ -108,7 +112,8 @@ def train(stores: Stores, dataset: DatasetVersion, target: str, *, model_name: s
                         holdout=None if holdout is None else holdout.drop(columns=sensitive, errors="ignore"),
                         on_trial=on_trial, families=families, feature_selection=feature_selection, folds=folds,
                         ensemble=ensemble, executor=executor, workers=workers, storage=storage,
-                        study_name=f"{name}-{dataset.version}-{seed}" if storage else None, deadline=deadline)
+                        study_name=f"{name}-{dataset.version}-{seed}" if storage else None, deadline=deadline,
+                        device=chosen.name)
     # the held-out rows with their sensitive columns back, for slices and fairness
     source = frame if holdout is None else holdout  # the frame the holdout rows (and their index) came from
     evaluated_on = result.holdout.join(source[sensitive]) if sensitive else result.holdout
@@ -148,7 +153,7 @@ def train(stores: Stores, dataset: DatasetVersion, target: str, *, model_name: s
                         "budget_seconds": budget_seconds, "max_trials": max_trials, "seed": seed,
                         "family": result.family, "validation": result.validation,
                         "features_kept": sum(d.kept for d in result.selection), "evaluate": evaluate,
-                        "refit": result.refit,
+                        "refit": result.refit, "device": chosen.name,
                         **{f"model.{k}": v for k, v in result.params.items()}})
         run.log_batch([("trial_score", t.score, t.number) for t in result.trials if t.score is not None])
         run.log_metrics({f"validation_{result.metric}": result.validation_score})
@@ -156,6 +161,7 @@ def train(stores: Stores, dataset: DatasetVersion, target: str, *, model_name: s
         run.log_artifact("trials.json", {"trials": [t.__dict__ for t in result.trials],
                                          "dropped_columns": result.dropped,
                                          "skipped_families": result.skipped_families})
+        run.set_tags({"device_reason": chosen.reason})
         if result.skipped_families:
             run.set_tags({"families_skipped": ", ".join(result.skipped_families)})
         run.log_artifact("features.json", {"selection": [d.to_dict() for d in result.selection],

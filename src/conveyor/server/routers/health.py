@@ -8,7 +8,6 @@ from typing import Any
 from fastapi import APIRouter
 
 from conveyor._version import __version__
-from conveyor.registry.models import current_actor
 from conveyor.server.auth import public, requires
 from conveyor.server.deps import ProjectDep
 from conveyor.store.identities import Identity
@@ -28,6 +27,8 @@ def whoami(project: ProjectDep, identity: Identity | None = requires("tokens.own
     """The caller: the token's identity with its role and grants (authentication on), else the local,
     unauthenticated actor."""
     if identity is None:
+        from conveyor.registry.models import current_actor  # deferred: pandas
+
         return {"actor": f"local:{current_actor()}", "authenticated": False, "roles": []}
     grants = [{"kind": g.kind, "name": g.name, "role": g.role} for g in project.stores.identities.grants(identity.name)]
     return {"actor": identity.name, "authenticated": True, "kind": identity.kind, "role": identity.role,

@@ -14,6 +14,7 @@ from conveyor.server.deps import ProjectDep
 from conveyor.server.limits import json_body
 from conveyor.server.paging import Cursor, Limit, as_json, page
 from conveyor.server.routers.approvals import promotion_answer
+from conveyor.server.uploads import Area
 
 router = APIRouter(tags=["models"])
 Body = Annotated[dict[str, Any], Depends(json_body)]
@@ -45,6 +46,34 @@ def card(project: ProjectDep, ref: str) -> dict[str, Any]:
     return project.models.card(ref)
 
 
+@router.post("/models/{name}/versions", status_code=201, dependencies=[requires("models.register", model="name")])
+def register(project: ProjectDep, uploads: Area, name: str, body: Body) -> dict[str, Any]:
+    """Register a version from an upload of its package: ``{"upload", "flavor", "signature", "run_id"?,
+    "dataset"?, "metrics"?, "meta"?}`` (what ``run.log_model`` sends from a client; the bytes are stored, never
+    loaded here). Without ``metrics``, the run's latest metrics."""
+    from conveyor.registry.models import check_flavor, register_package  # deferred: pandas
+
+    upload, flavor, signature = body.get("upload"), body.get("flavor"), body.get("signature")
+    if not isinstance(upload, str) or not isinstance(flavor, str) or not isinstance(signature, dict):
+        raise BadInputError("A registration needs upload (the package's upload id), flavor and signature.",
+                            field="upload" if not isinstance(upload, str) else
+                            "flavor" if not isinstance(flavor, str) else "signature")
+    check_flavor(flavor)
+    run_id, dataset = body.get("run_id"), body.get("dataset")
+    metrics, meta = body.get("metrics"), body.get("meta") or {}
+    if not isinstance(meta, dict) or (metrics is not None and not isinstance(metrics, dict)):
+        raise BadInputError("metrics and meta must be objects.", field="meta" if not isinstance(meta, dict)
+                            else "metrics")
+    if run_id is not None:
+        run = project.runs.get(str(run_id))
+        run_id, dataset = run.id, dataset or run.dataset
+        metrics = run.metrics if metrics is None else metrics
+    version = register_package(project.stores, uploads.finished(upload).read_bytes(), name, flavor=flavor,
+                               signature=signature, run_id=run_id, dataset=dataset, metrics=metrics, meta=meta)
+    uploads.remove(upload)
+    return as_json(version)
+
+
 @router.get("/models/{name}/versions/{version}", dependencies=[requires("read")])
 def show(project: ProjectDep, name: str, version: int) -> dict[str, Any]:
     return as_json(project.models.get(f"{name}:{version}"))
@@ -57,8 +86,12 @@ def evaluation(project: ProjectDep, name: str, version: int) -> dict[str, Any]:
 
 @router.get("/models/{name}/versions/{version}/file", dependencies=[requires("models.download", model="name")])
 def package(request: Request, project: ProjectDep, name: str, version: int) -> Response:
-    """The version's model package (its bytes are checked against their hash on load); audited."""
+    """The version's model package (its bytes are checked against their hash on load); audited. An imported
+    pickle nobody trusted is refused (403), as loading it locally is."""
+    from conveyor.registry.trust import check_loadable
+
     found = project.models.get(f"{name}:{version}")
+    check_loadable(project.stores, found)
     data = project.stores.artifacts.get_bytes(found.artifact)
     downloaded(request, "model", found.ref, len(data))
     return Response(data, media_type="application/octet-stream")

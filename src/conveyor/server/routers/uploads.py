@@ -15,8 +15,6 @@ import io
 from dataclasses import asdict
 from typing import Annotated, Any
 
-import pyarrow as pa
-import pyarrow.parquet as pq
 from fastapi import APIRouter, Depends, Query, Request
 
 from conveyor.core.errors import BadInputError, PayloadTooLargeError, first_line
@@ -24,18 +22,11 @@ from conveyor.server.auth import requires
 from conveyor.server.deps import ProjectDep
 from conveyor.server.limits import json_body, limits_of, read_body, require_type
 from conveyor.server.paging import as_json
-from conveyor.server.uploads import UploadArea
+from conveyor.server.uploads import Area
 
 router = APIRouter(prefix="/uploads", tags=["uploads"])
 Body = Annotated[dict[str, Any], Depends(json_body)]
 INGEST_OPTIONS = ("on_error", "pii", "against")
-
-
-def area(request: Request) -> UploadArea:
-    return request.app.state.uploads
-
-
-Area = Annotated[UploadArea, Depends(area)]
 
 
 @router.post("", status_code=201, dependencies=[requires("data.write")])
@@ -80,6 +71,9 @@ def ingest(project: ProjectDep, uploads: Area, upload_id: str, body: Body) -> di
     if unknown:
         raise BadInputError(f"Unknown ingest option {unknown[0]!r}.", field=unknown[0],
                             hint=f"Use {', '.join(INGEST_OPTIONS)}.")
+    import pyarrow as pa  # deferred: not needed to answer anything but an ingest
+    import pyarrow.parquet as pq
+
     path = uploads.finished(upload_id)
     try:
         frame = pq.read_table(io.BytesIO(path.read_bytes())).to_pandas()

@@ -8,7 +8,6 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from conveyor.core.errors import BadInputError, NotFoundError
-from conveyor.data.diff import diff_charts, schema_text
 from conveyor.server.ui.pages import Pages
 
 
@@ -36,6 +35,8 @@ def router(pages: Pages) -> APIRouter:
     def diff(request: Request, name: str, a: str, b: str) -> Response:
         first, second = project.data.get(f"{name}@{a}"), project.data.get(f"{name}@{b}")
         result = project.data.diff(f"{name}@{first.version}", f"{name}@{second.version}")
+        from conveyor.data.diff import diff_charts, schema_text  # deferred: pandas
+
         return pages.render(request, "dataset_diff.html", title=f"Diff {first.ref} vs {second.ref}", name=name,
                             diff=result, a=first, b=second, schema_text=schema_text(result),
                             charts=diff_charts(result, first, second))

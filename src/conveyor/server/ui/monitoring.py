@@ -3,11 +3,12 @@ and resources, its alerts), and the alerts page with acknowledge."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 
-from conveyor.monitor.report import history_charts
 from conveyor.render import charts
 from conveyor.server.ui.pages import Pages
 
@@ -49,7 +50,7 @@ def router(pages: Pages) -> APIRouter:
         last = {s.series: s for s in samples if s.series.startswith("drift.")}
         alerts = project.monitoring.alerts(subject=model.ref, limit=200)
         return pages.render(request, "monitoring.html", title=f"Monitoring {model.ref}", mv=model,
-                            per_column=per_column, performance=performance, others=history_charts(others),
+                            per_column=per_column, performance=performance, others=_history_charts(others),
                             last=sorted(last.values(), key=lambda s: -s.value), alerts=alerts, samples=len(samples))
 
     @api.get("/alerts")
@@ -68,3 +69,9 @@ def router(pages: Pages) -> APIRouter:
         return pages.redirect("/alerts", done=f"acknowledged {alert.id[:8]}")
 
     return api
+
+
+def _history_charts(others: Any) -> Any:
+    from conveyor.monitor.report import history_charts  # deferred: the monitoring stack (scikit-learn)
+
+    return history_charts(others)

@@ -11,7 +11,6 @@ from fastapi.responses import Response
 from conveyor.core.errors import BadInputError
 from conveyor.render import charts
 from conveyor.server.ui.pages import Pages
-from conveyor.train.report import report_parts
 
 PAGE = 100  # rows shown
 SCAN = 5000  # the newest runs a filter or a column sort looks at
@@ -88,6 +87,12 @@ def router(pages: Pages) -> APIRouter:
         ev = project.runs.evaluation(found.id) if "evaluation.json" in found.artifacts else None
         models = [m for m in project.models.list() if m.run_id == found.id]
         return pages.render(request, "run.html", title=f"Run {found.name}", run=found, history=history, ev=ev,
-                            charts=report_parts(ev) if ev else None, models=models)
+                            charts=_report_parts(ev) if ev else None, models=models)
 
     return api
+
+
+def _report_parts(evaluation: Any) -> Any:
+    from conveyor.train.report import report_parts  # deferred: the training report's stack
+
+    return report_parts(evaluation)

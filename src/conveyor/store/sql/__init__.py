@@ -1,7 +1,8 @@
 """The SQL backend of the metadata roles: SQLite (WAL) by default, PostgreSQL through the same SQLAlchemy Core code.
 
 One module per role (``datasets``, ``runs``, ``registry``, ``predictions``, ``monitoring``, ``leases``,
-``identities``, ``approvals``, ``features``), all on one :class:`~conveyor.store.sql.database.SqlDatabase` per URL.
+``identities``, ``approvals``, ``features``, ``pipelines``, ``connections``), all on one
+:class:`~conveyor.store.sql.database.SqlDatabase` per URL.
 The schema is :mod:`conveyor.store.schema`, changed only through the Alembic migrations in
 ``conveyor/store/migrations``.
 """
@@ -11,6 +12,7 @@ from __future__ import annotations
 from conveyor.store.backends import StoreBackend
 from conveyor.store.roles import MetadataRoles
 from conveyor.store.sql.approvals import SqlApprovalStore
+from conveyor.store.sql.connections import SqlConnectionStore
 from conveyor.store.sql.database import SqlDatabase, create_engine
 from conveyor.store.sql.datasets import SqlDatasetStore
 from conveyor.store.sql.features import SqlFeatureViewStore
@@ -25,6 +27,7 @@ from conveyor.store.sql.runs import SqlRunStore
 __all__ = [
     "BACKEND",
     "SqlApprovalStore",
+    "SqlConnectionStore",
     "SqlDatabase",
     "SqlDatasetStore",
     "SqlFeatureViewStore",
@@ -46,6 +49,7 @@ def sql_roles(url: str) -> MetadataRoles:
     return MetadataRoles(url, SqlDatasetStore(db), SqlRunStore(db), SqlRegistryStore(db), SqlPredictionStore(db),
                          SqlMonitoringStore(db), SqlLeaseStore(db), SqlIdentityStore(db), SqlApprovalStore(db),
                          features=SqlFeatureViewStore(db), pipelines=SqlPipelineStore(db),
+                         connections=SqlConnectionStore(db),
                          closer=db.close)
 
 

@@ -7,6 +7,7 @@ the same :class:`SqlDatabase`, so they share one connection pool and the schema 
 from __future__ import annotations
 
 import functools
+import hashlib
 import json
 import time
 from collections.abc import Callable, Sequence
@@ -74,6 +75,11 @@ def create_engine(url: str) -> sa.Engine:
     return sa.create_engine(url, pool_pre_ping=True, json_serializer=strict_json)
 
 
+def _lock_key(name: str) -> int:
+    """A stable signed 64-bit advisory lock key for ``name`` (namespaced, so other applications' keys differ)."""
+    return int.from_bytes(hashlib.blake2b(f"conveyor:{name}".encode(), digest_size=8).digest(), "big", signed=True)
+
+
 class SqlDatabase:
     """One database: its engine (schema brought to the newest migration on open) and the helpers every role uses."""
 
@@ -107,12 +113,23 @@ class SqlDatabase:
         update = {c.name: stmt.excluded[c.name] for c in table.columns if c.name not in keys}
         return stmt.on_conflict_do_update(index_elements=list(keys), set_=update)
 
-    def retrying(self, what: str, work: Callable[[sa.Connection], T]) -> T:
-        """Run ``work`` in one transaction, again when a concurrent writer took the same key (a version number or
-        an audit sequence number) first."""
+    def lock(self, conn: sa.Connection, *names: str) -> None:
+        """Serialise the transactions that take the same named locks: on PostgreSQL, transaction-scoped advisory
+        locks (released at commit or rollback), taken in the order given, before the transaction writes anything
+        (always in one order across callers, so two writers cannot deadlock). SQLite serialises writers with its
+        database lock; there the primary keys and :meth:`retrying` settle a race."""
+        if self.dialect != "postgresql":
+            return
+        for name in names:
+            conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": _lock_key(name)})
+
+    def retrying(self, what: str, work: Callable[[sa.Connection], T], *, locks: Sequence[str] = ()) -> T:
+        """Run ``work`` in one transaction (after taking ``locks``, see :meth:`lock`), again when a concurrent
+        writer took the same key (a version number or an audit sequence number) first."""
         for attempt in range(self.RETRIES):
             try:
                 with self.engine.begin() as conn:
+                    self.lock(conn, *locks)
                     return work(conn)
             except sa.exc.IntegrityError:
                 time.sleep(0.01 * (attempt + 1))

@@ -2,7 +2,10 @@
 
 A registry write and its audit row share one transaction. Version numbers and audit sequence numbers are primary
 keys: of two concurrent writers that picked the same number one fails its insert, and its whole transaction is
-retried (so the numbering has no gaps and no repeats on SQLite and PostgreSQL alike).
+retried (so the numbering has no gaps and no repeats on SQLite and PostgreSQL alike). On PostgreSQL the writers do
+not race at all: a transaction that numbers a model's versions takes that model's advisory lock, and one that appends
+to the audit chain takes the chain's, first thing and always in that order (:meth:`SqlDatabase.lock`), so under load
+they queue instead of failing and retrying (tests/store/test_postgres_concurrency.py).
 """
 
 from __future__ import annotations
@@ -21,6 +24,8 @@ from conveyor.store.registry import RegistryStore, alias_audit_details
 from conveyor.store.sql.database import SqlDatabase
 
 __all__ = ["SqlRegistryStore"]
+
+AUDIT_LOCK = "audit"
 
 
 def _model(row: Any) -> ModelVersion:
@@ -71,7 +76,8 @@ class SqlRegistryStore(RegistryStore):
                                                  audit.details, self.sealing.key))
             return replace(mv, version=number)
 
-        numbered = self.db.retrying(f"number a new version of model {mv.name!r}", work)
+        locks = [f"model-versions:{mv.name}", *([AUDIT_LOCK] if audit is not None else [])]
+        numbered = self.db.retrying(f"number a new version of model {mv.name!r}", work, locks=locks)
         self._sealed(written)
         return numbered
 
@@ -117,7 +123,7 @@ class SqlRegistryStore(RegistryStore):
                                                  alias_audit_details(audit, version, previous), self.sealing.key))
             return change
 
-        change = self.db.retrying(f"move alias {name}@{alias}", work)
+        change = self.db.retrying(f"move alias {name}@{alias}", work, locks=[AUDIT_LOCK] if audit is not None else [])
         self._sealed(written)
         return change
 
@@ -136,7 +142,7 @@ class SqlRegistryStore(RegistryStore):
         # a concurrent writer that took this seq makes the insert fail: chain onto theirs instead
         entry = self.db.retrying("append to the audit trail",
                                  lambda conn: _append_audit_row(conn, actor, action, subject, details,
-                                                                self.sealing.key))
+                                                                self.sealing.key), locks=[AUDIT_LOCK])
         self._sealed([entry])
         return entry
 

@@ -110,7 +110,7 @@ class SqlRunStore(RunStore):
             return [Metric(r.key, r.value, r.step, r.timestamp) for r in rows]
 
     def search(self, *, order_by_metric: str | None = None, ascending: bool = False, dataset_name: str | None = None,
-               limit: int | None = None) -> list[Run]:
+               limit: int | None = None, offset: int = 0) -> list[Run]:
         query = sa.select(t.runs)
         if dataset_name is not None:
             query = query.where(sa.or_(t.runs.c.dataset == dataset_name,
@@ -122,6 +122,8 @@ class SqlRunStore(RunStore):
             query = query.order_by(metric.c.value.is_(None), value_order, t.runs.c.started_at.desc())
         else:
             query = query.order_by(t.runs.c.started_at.desc())
+        if offset:
+            query = query.offset(offset)
         if limit:
             query = query.limit(limit)
         with self.db.engine.connect() as conn:

@@ -28,6 +28,7 @@ class SearchContext:
     n_classes: int = 0
     imbalanced: bool = False
     pos_weight: float = 1.0  # negatives per positive, for XGBoost's scale_pos_weight
+    device: str = "cpu"  # cpu or cuda (conveyor.execution.devices), for the families that can use a GPU
 
 
 class Family:

@@ -38,7 +38,7 @@ class XGBoostFamily(Family):
     def build(self, ctx: SearchContext, params: dict[str, Any], seed: int) -> Any:
         xgb = require("xgboost", "xgboost", field="train.families")
         kept = without_balanced(params)
-        common = {"tree_method": "hist", "n_jobs": 1, "random_state": seed, "verbosity": 0}
+        common = {"tree_method": "hist", "n_jobs": 1, "random_state": seed, "verbosity": 0, "device": ctx.device}
         if ctx.task == "regression":
             return xgb.XGBRegressor(**kept, **common)
         weight = {"scale_pos_weight": ctx.pos_weight} if params.get("balanced") else {}

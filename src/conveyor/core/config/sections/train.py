@@ -51,6 +51,14 @@ class TrainSection(Section):
                            doc="Trials in flight at once (with the processes or ray executor).")
     executor: str = setting("inline", Name(example="processes"),
                             doc="Where trials run: inline, processes or ray. CONVEYOR_EXECUTOR wins.")
+    trial_cpus: float = setting(1.0, Number(0, example="2"),
+                                doc="CPUs each trial's tasks ask of the ray executor (Ray's num_cpus).")
+    trial_gpus: float = setting(0.0, Number(0, example="1"),
+                                doc="GPUs each trial's tasks ask of the ray executor (Ray's num_gpus: a task waits "
+                                    "for a free GPU and sees only its own); other executors refuse more than 0.")
+    device: str = setting("auto", OneOf("auto", "cpu", "cuda"),
+                          doc="Where XGBoost trains: auto (a GPU when NVML finds one), cpu or cuda (refused without "
+                              "a GPU). LightGBM and scikit-learn families always train on the CPU.")
     study_storage: str | None = setting(None, Text("a file path or database URL",
                                                    example="postgresql://host/optuna"),
                                         doc="Optuna's state: a journal file (workers of one host) or a database URL "

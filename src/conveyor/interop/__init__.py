@@ -1,0 +1,1 @@
+"""Interoperability with other tools' stores and clients (MLflow: :mod:`conveyor.interop.mlflow`)."""
