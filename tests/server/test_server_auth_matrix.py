@@ -47,7 +47,20 @@ EXPECTED = {
     ("POST", "/api/v1/uploads/{upload_id}/ingest"): "data.write",
     ("POST", "/api/v1/jobs"): "runs.write", ("GET", "/api/v1/jobs"): "read", ("GET", "/api/v1/jobs/{job_id}"): "read",
     ("GET", "/api/v1/jobs/{job_id}/log"): "read",
+    ("POST", "/api/v1/runs"): "runs.write", ("POST", "/api/v1/runs/{run_id}/params"): "runs.write",
+    ("POST", "/api/v1/runs/{run_id}/tags"): "runs.write", ("POST", "/api/v1/runs/{run_id}/metrics"): "runs.write",
+    ("PUT", "/api/v1/runs/{run_id}/artifacts/{name:path}"): "runs.write",
+    ("POST", "/api/v1/runs/{run_id}/artifacts/{name:path}"): "runs.write",
+    ("POST", "/api/v1/runs/{run_id}/end"): "runs.write",
+    ("GET", "/api/v1/connections"): "read", ("POST", "/api/v1/connections"): "settings.write",
+    ("DELETE", "/api/v1/connections/{name}"): "settings.write",
+    ("POST", "/api/v1/connections/{name}/test"): "settings.write",
+    ("POST", "/api/v1/connections/{name}/ingest"): "data.write",
+    ("POST", "/api/v1/datasets/{name}/refresh"): "data.write",
+    ("POST", "/api/v1/feedback"): "monitor.write",
 }
+# bodies that make an allowed call fail after the permission check (the walk must not create anything)
+BODIES = {("POST", "/api/v1/runs"): {"name": 7}}
 PLACEHOLDERS = {"version": "999", "key": "score", "name:path": "nosuch"}
 
 
@@ -81,9 +94,11 @@ def test_the_routes_declare_the_actions_of_the_table(authed: Served) -> None:
 
 def test_each_role_gets_exactly_the_allowed_set_over_http(authed: Served) -> None:
     mismatches = []
+    runs_before = len(authed.project.runs.list(limit=10_000))
+    aliases_before = authed.project.models.aliases("churn")
     for method, path, route in api_routes(authed.app):
         action = action_of(route)[0]
-        kwargs = {"json": {}} if method in ("POST", "PATCH") else {}
+        kwargs = {"json": BODIES.get((method, path), {})} if method in ("POST", "PATCH", "PUT") else {}
         anonymous = authed.call(method, concrete(path), **kwargs)
         if action == PUBLIC:
             assert anonymous.status_code == 200, (method, path, anonymous.text)
@@ -98,6 +113,8 @@ def test_each_role_gets_exactly_the_allowed_set_over_http(authed: Served) -> Non
             if refused:
                 assert answer.json()["error"] == "forbidden", answer.text
     assert not mismatches, mismatches
+    assert len(authed.project.runs.list(limit=10_000)) == runs_before  # the walk created nothing
+    assert authed.project.models.aliases("churn") == aliases_before
 
 
 def test_every_role_and_action_pair_is_walked(authed: Served) -> None:

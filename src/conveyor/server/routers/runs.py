@@ -95,7 +95,7 @@ def _tracked(project: Any, run_id: str) -> Any:
     return ActiveRun(project.stores, project.runs.get(run_id))
 
 
-@router.post("", status_code=201)
+@router.post("", status_code=201, dependencies=[requires("runs.write")])
 def create(project: ProjectDep, body: Body) -> dict[str, Any]:
     """Start a run ``{"name"?, "dataset"?, "tags"?}`` (``dataset``: ``NAME[@VERSION]``, recorded resolved); the
     client sends its own environment tags (git commit, packages), since the code runs there."""
@@ -109,21 +109,21 @@ def create(project: ProjectDep, body: Body) -> dict[str, Any]:
     return as_json(project.stores.runs.create(run))
 
 
-@router.post("/{run_id}/params")
+@router.post("/{run_id}/params", dependencies=[requires("runs.write")])
 def log_params(project: ProjectDep, run_id: str, body: Body) -> dict[str, Any]:
     """``{"params": {KEY: VALUE}}``: set parameters (later values replace earlier ones)."""
     _tracked(project, run_id).log_params(_mapping(body, "params"))
     return {"logged": len(body.get("params", {}))}
 
 
-@router.post("/{run_id}/tags")
+@router.post("/{run_id}/tags", dependencies=[requires("runs.write")])
 def set_tags(project: ProjectDep, run_id: str, body: Body) -> dict[str, Any]:
     """``{"tags": {KEY: VALUE}}``."""
     _tracked(project, run_id).set_tags(_mapping(body, "tags"))
     return {"logged": len(body.get("tags", {}))}
 
 
-@router.post("/{run_id}/metrics")
+@router.post("/{run_id}/metrics", dependencies=[requires("runs.write")])
 def log_metrics(project: ProjectDep, run_id: str, body: Body) -> dict[str, Any]:
     """``{"metrics": [{"key", "value", "step"?}]}``: up to 1,000 values in one transaction (NaN and infinities
     refused, naming the key)."""
@@ -143,7 +143,7 @@ def log_metrics(project: ProjectDep, run_id: str, body: Body) -> dict[str, Any]:
     return {"logged": len(triples)}
 
 
-@router.put("/{run_id}/artifacts/{name:path}")
+@router.put("/{run_id}/artifacts/{name:path}", dependencies=[requires("runs.write")])
 async def put_artifact(request: Request, project: ProjectDep, run_id: str, name: str) -> dict[str, Any]:
     """An artifact's bytes as the body (``application/octet-stream``, up to ``--max-body``); larger ones go
     through ``/uploads`` and ``POST /runs/ID/artifacts/NAME {"upload": ID}``."""
@@ -153,7 +153,7 @@ async def put_artifact(request: Request, project: ProjectDep, run_id: str, name:
     return {"name": name, "digest": run.log_artifact(name, data)}
 
 
-@router.post("/{run_id}/artifacts/{name:path}")
+@router.post("/{run_id}/artifacts/{name:path}", dependencies=[requires("runs.write")])
 def artifact_from_upload(project: ProjectDep, uploads: Area, run_id: str, name: str, body: Body) -> dict[str, Any]:
     """``{"upload": ID}``: a complete upload becomes the artifact ``name``; the upload is deleted."""
     upload = _optional_str(body, "upload")
@@ -165,7 +165,7 @@ def artifact_from_upload(project: ProjectDep, uploads: Area, run_id: str, name: 
     return {"name": name, "digest": digest}
 
 
-@router.post("/{run_id}/end")
+@router.post("/{run_id}/end", dependencies=[requires("runs.write")])
 def end(project: ProjectDep, run_id: str, body: Body) -> dict[str, Any]:
     """``{"status": "finished" | "failed", "error"?}``: end the run (a failed one keeps its error as a tag)."""
     status = body.get("status", "finished")
