@@ -42,3 +42,25 @@ def test_a_platform_token_is_accepted_and_others_are_refused(tmp_path) -> None:
         other = add_identity(project.stores, "late", "viewer", actor="tests").secret
         tokens = PlatformTokens(platform)
         assert tokens.check(other) is False and tokens.cached(other) is False
+
+
+def test_remote_serve_against_a_server_with_users_takes_its_tokens(tmp_path) -> None:
+    from conveyor.client import connect
+    from conveyor.client.serving import remote_serving_app
+
+    rng = np.random.default_rng(1)
+    frame = pd.DataFrame({"a": rng.normal(size=60), "b": rng.normal(size=60)})
+    with Project.init(tmp_path / "p", name="platform") as project:
+        register_model(project.stores, LogisticRegression().fit(frame, frame["a"] > 0), "churn",
+                       input_example=frame.head(3))
+        replica = add_identity(project.stores, "replica", "viewer", kind="service", actor="tests").secret
+        user = add_identity(project.stores, "ana", "scientist", actor="tests").secret
+        body = {"dataframe_split": {"columns": ["a", "b"], "data": [[0.5, 0.1]]}}
+        with (running_server(platform_app(project)) as platform, connect(platform, token=replica) as remote,
+              running_server(remote_serving_app(remote.models, "churn:1", log_predictions=False)) as url):
+            signed = httpx.post(f"{url}/invocations", json=body, headers={"Authorization": f"Bearer {user}"},
+                                timeout=30)
+            anonymous = httpx.post(f"{url}/invocations", json=body, timeout=30)
+        assert signed.status_code == 200 and anonymous.status_code == 401
+        downloads = [e for e in project.models.audit() if e.action == "model.download"]
+        assert [(e.actor, e.subject) for e in downloads] == [("replica", "churn:1")]

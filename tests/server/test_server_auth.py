@@ -183,3 +183,17 @@ def test_the_session_cookie_is_secure_under_tls_and_always_httponly_and_strict(t
             plain = login_cookie(url, token, True).lower()
     assert "secure" in secure and "httponly" in secure and "samesite=strict" in secure
     assert "secure" not in plain and "httponly" in plain and "samesite=strict" in plain
+
+
+def test_a_ui_form_needs_its_own_action_a_viewer_may_read_pages_but_not_promote(authed: Served) -> None:
+    with httpx.Client(follow_redirects=False) as browser:
+        csrf = re.search(r'name="csrf" value="([^"]+)"', browser.get(f"{authed.url}/login").text).group(1)
+        signed_in = browser.post(f"{authed.url}/login", data={"csrf": csrf, "token": authed.tokens["viewer"]})
+        assert signed_in.status_code == 303
+        page = browser.get(f"{authed.url}/models/churn")
+        assert page.status_code == 200 and 'id="signed-in">viewer<' in page.text
+        before = authed.project.models.aliases("churn")
+        refused = browser.post(f"{authed.url}/models/churn/promote",
+                               data={"csrf": csrf, "version": "1", "alias": "candidate"})
+        assert refused.status_code == 403 and "may not do models.promote" in refused.text
+        assert authed.project.models.aliases("churn") == before

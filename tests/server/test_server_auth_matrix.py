@@ -62,6 +62,8 @@ EXPECTED = {
     ("GET", "/api/v1/pipelines"): "read", ("GET", "/api/v1/pipelines/runs"): "read",
     ("GET", "/api/v1/pipelines/runs/{run_id}"): "read", ("POST", "/api/v1/pipelines/{name}/webhook"): "runs.write",
 }
+# bodies that make an allowed call fail after the permission check (the walk must not create anything)
+BODIES = {("POST", "/api/v1/runs"): {"name": 7}}
 PLACEHOLDERS = {"version": "999", "key": "score", "name:path": "nosuch"}
 
 
@@ -95,9 +97,11 @@ def test_the_routes_declare_the_actions_of_the_table(authed: Served) -> None:
 
 def test_each_role_gets_exactly_the_allowed_set_over_http(authed: Served) -> None:
     mismatches = []
+    runs_before = len(authed.project.runs.list(limit=10_000))
+    aliases_before = authed.project.models.aliases("churn")
     for method, path, route in api_routes(authed.app):
         action = action_of(route)[0]
-        kwargs = {"json": {}} if method in ("POST", "PATCH") else {}
+        kwargs = {"json": BODIES.get((method, path), {})} if method in ("POST", "PATCH", "PUT") else {}
         anonymous = authed.call(method, concrete(path), **kwargs)
         if action == PUBLIC:
             assert anonymous.status_code == 200, (method, path, anonymous.text)
@@ -112,6 +116,8 @@ def test_each_role_gets_exactly_the_allowed_set_over_http(authed: Served) -> Non
             if refused:
                 assert answer.json()["error"] == "forbidden", answer.text
     assert not mismatches, mismatches
+    assert len(authed.project.runs.list(limit=10_000)) == runs_before  # the walk created nothing
+    assert authed.project.models.aliases("churn") == aliases_before
 
 
 def test_every_role_and_action_pair_is_walked(authed: Served) -> None:

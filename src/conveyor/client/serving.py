@@ -1,6 +1,8 @@
 """`conveyor serve` against a server: the served versions come from the server (the alias re-resolved there every
 ``reload_interval``, the package downloaded and checked against its hash), and the serving process keeps its
-prediction log and feedback in memory (it holds no store credentials)."""
+prediction log and feedback in memory (it holds no store credentials). Where the server has authentication on,
+requests may carry the token of any identity of that server (checked at its /api/v1/whoami), beside the replica's
+own serve token."""
 
 from __future__ import annotations
 
@@ -33,5 +35,7 @@ def remote_serving_app(models: RemoteModels, ref: str, **options: Any) -> FastAP
     from conveyor.serve.app import create_app  # deferred: FastAPI and the scoring stack
     from conveyor.store import Stores
 
-    return create_app(Stores.in_memory(), ref, source=RemoteSource(models),
-                      **{k: v for k, v in options.items() if v is not None})
+    options = {k: v for k, v in options.items() if v is not None}
+    if models.connection.get("/whoami").get("authenticated"):  # authentication on there: its identities may call
+        options.setdefault("platform_url", models.connection.url)
+    return create_app(Stores.in_memory(), ref, source=RemoteSource(models), **options)
