@@ -5,6 +5,7 @@ nothing; a bad --from exits 2 with a clear message."""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -181,3 +182,22 @@ def test_a_file_store_folder_imports_too(run_in_mlflow, mlflow_python, tmp_path)
     assert [(m.value, m.step, m.timestamp) for m in stores.runs.metric_history(run_id, "m")] == [(1.0, 0, 1.0),
                                                                                                   (2.0, 1, 2.0)]
     assert stores.artifacts.get_bytes(run.artifacts["a.txt"]) == b"hello"
+
+
+def test_with_authentication_on_a_viewer_may_not_import(tmp_path, mlflow_store, mlflow_python):
+    env = {k: v for k, v in os.environ.items() if k not in ("CONVEYOR_TOKEN", "CONVEYOR_BOOTSTRAP_TOKEN_FILE")}
+
+    def cli(*args: str, token: str | None = None, code: int = 0) -> subprocess.CompletedProcess:
+        done = subprocess.run([sys.executable, "-m", "conveyor", *args], cwd=tmp_path, capture_output=True, text=True,
+                              timeout=600, env={**env, **({"CONVEYOR_TOKEN": token} if token else {})})
+        assert done.returncode == code, done.stderr[-2000:]
+        return done
+
+    cli("init", str(tmp_path))
+    admin = json.loads(cli("users", "add", "ana", "--role", "admin", "--json").stdout)["token"]
+    viewer = cli("users", "add", "bob", "--role", "viewer", token=admin).stdout.strip()
+    refused = cli("import", "mlflow", "--from", mlflow_store["uri"], "--mlflow-python", str(mlflow_python),
+                  token=viewer, code=2)
+    assert "'bob' (viewer) may not do runs.write" in refused.stderr
+    with Project.open(tmp_path) as project:
+        assert project.stores.runs.search() == [] and project.stores.registry.versions() == []

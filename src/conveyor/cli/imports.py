@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Annotated
 
@@ -27,9 +28,12 @@ def mlflow(source: Annotated[str, typer.Option(
     from MLflow, keeping MLflow's run ids; a second import adds nothing. Pickled models arrive untrusted: `conveyor
     models trust NAME:N` makes one loadable."""
     from conveyor.interop.mlflow.importer import KINDS, import_mlflow
+    from conveyor.security.identities import authorize
 
     with open_project(project, remote=False) as proj, items_progress("importing from MLflow",
                                                                       enabled=not json) as on_item:
+        for action in ("runs.write", "models.register"):  # with authentication on, the token's role must allow both
+            authorize(proj.stores, action, os.environ.get("CONVEYOR_TOKEN"))
         summary = import_mlflow(proj.stores, source, artifacts=artifacts, python=mlflow_python,
                                 on_progress=on_item)
     if json:

@@ -38,9 +38,9 @@ def copy_artifacts(client, run, staging, artifacts_dir):
 def main():
     uri, staging = sys.argv[1], sys.argv[2]
     artifacts_dir = sys.argv[3] if len(sys.argv) > 3 else ""
-    import mlflow
-    from mlflow.entities import ViewType
-    from mlflow.tracking import MlflowClient
+    import mlflow  # type: ignore[import-not-found]  # MLflow's Python, never Conveyor's
+    from mlflow.entities import ViewType  # type: ignore[import-not-found]
+    from mlflow.tracking import MlflowClient  # type: ignore[import-not-found]
 
     mlflow.set_tracking_uri(uri)
     mlflow.set_registry_uri(uri)

@@ -21,6 +21,7 @@ resumes that run on the next import (upserts for params and tags, metrics only f
 
 from __future__ import annotations
 
+import math
 import tempfile
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -155,8 +156,13 @@ class _Importer:
             if existing is not None and runs.metric_history(r["id"], key):
                 self.count("metric values", 0, len(history))
                 continue
-            runs.log_metrics(r["id"], [Metric(key, float(v), int(step), ts / 1000) for v, step, ts in history])
-            self.count("metric values", len(history))
+            values = [Metric(key, float(v), int(step), ts / 1000) for v, step, ts in history
+                      if v is not None and not math.isnan(float(v))]
+            if len(values) < len(history):
+                self.summary.skipped.append(f"run {r['id']}: {len(history) - len(values)} NaN value(s) of metric "
+                                            f"{key!r} (not stored)")
+            runs.log_metrics(r["id"], values)
+            self.count("metric values", len(values))
         for name, path in _files(Path(r["artifacts"])).items():
             runs.add_artifact(r["id"], name, self.stores.artifacts.put_bytes(path.read_bytes()))
             self.count("artifacts", 1)
