@@ -11,6 +11,7 @@ from conveyor.core.settings import STATE_DIR
 from conveyor.server import errors
 from conveyor.server.jobs import JobBoard
 from conveyor.server.limits import Limits
+from conveyor.server.mlflow import build_router as mlflow_router
 from conveyor.server.routers import approvals, data, health, jobs, models, monitoring, runs, training, uploads
 from conveyor.server.ui import mount_ui
 from conveyor.server.uploads import UploadArea
@@ -33,5 +34,6 @@ def create_app(project: Project, *, limits: Limits | None = None, jobs_board: Jo
     errors.install(app)
     for module in ROUTERS:
         app.include_router(module.router, prefix=API)
+    app.include_router(mlflow_router())  # /api/2.0/mlflow/...: MLflow clients log into this project
     mount_ui(app, project)  # the team's pages at /, beside the API
     return app

@@ -9,8 +9,8 @@ from typing import Any
 import sqlalchemy as sa
 
 from conveyor.core.entities import Experiment, Metric, Run
-from conveyor.store import schema as t
 from conveyor.core.errors import ConflictError
+from conveyor.store import schema as t
 from conveyor.store.runs import MIN_PREFIX, RunField, RunStore
 from conveyor.store.sql.database import SqlDatabase
 
