@@ -27,7 +27,7 @@ class RunsAPI(Protocol):
     def get(self, run_id: str) -> Run: ...
 
     def list(self, *, order_by_metric: str | None = None, ascending: bool = False, dataset: str | None = None,
-             limit: int | None = None) -> builtins.list[Run]: ...
+             limit: int | None = None, experiment: str | None = None) -> builtins.list[Run]: ...
 
     def compare(self, run_ids: Sequence[str]) -> builtins.list[Run]: ...
 
@@ -97,10 +97,15 @@ class LocalRuns(LocalAPI):
         return write_page(path, render_report(run, self.evaluation(run.id)))
 
     def list(self, *, order_by_metric: str | None = None, ascending: bool = False, dataset: str | None = None,
-             limit: int | None = None) -> builtins.list[Run]:
-        """Runs, newest first (or best first by ``order_by_metric``)."""
+             limit: int | None = None, experiment: str | None = None) -> builtins.list[Run]:
+        """Runs, newest first (or best first by ``order_by_metric``); of one ``experiment`` (its name or id, as
+        MLflow clients create them) when given."""
+        experiment_id = None
+        if experiment is not None:
+            found = self.stores.runs.experiment_by_name(experiment)
+            experiment_id = found.id if found else self.stores.runs.get_experiment(experiment).id
         return self.stores.runs.search(order_by_metric=order_by_metric, ascending=ascending,
-                                              dataset_name=dataset, limit=limit)
+                                       dataset_name=dataset, limit=limit, experiment=experiment_id)
 
     def __call__(self, **kwargs: Any) -> builtins.list[Run]:
         warnings.warn("project.runs(...) is deprecated; use project.runs.list(...).", DeprecationWarning,

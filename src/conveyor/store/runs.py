@@ -108,7 +108,7 @@ class RunStore(abc.ABC):
         found = self._load_experiment(str(experiment_id))
         if found is None:
             raise NotFoundError(f"Unknown experiment {experiment_id!r}.", field="experiment_id",
-                                hint="List experiments with `conveyor runs experiments`.")
+                                hint="Give the name or id of an experiment that MLflow clients created.")
         return found
 
     def set_experiment_tags(self, experiment_id: str, tags: Mapping[str, Any]) -> None:

@@ -9,14 +9,15 @@ import sys
 import mlflow
 import mlflow.sklearn
 import numpy as np
+import pandas as pd
 from mlflow import MlflowClient
 from sklearn.linear_model import LogisticRegression
 
 name, out = sys.argv[1], sys.argv[2]
 major = int(mlflow.__version__.split(".")[0])
 rng = np.random.default_rng(0)
-X = rng.normal(size=(120, 3))
-y = (X[:, 0] + 0.5 * X[:, 1] > 0).astype(int)
+X = pd.DataFrame(rng.normal(size=(120, 3)), columns=["age", "income", "tenure"])
+y = (X["age"] + 0.5 * X["income"] > 0).astype(int)
 
 mlflow.set_experiment("churn-mlflow")
 experiment = mlflow.get_experiment_by_name("churn-mlflow")
@@ -41,7 +42,7 @@ with mlflow.start_run(run_name="manual") as run:
     model = LogisticRegression(C=1.0, max_iter=200).fit(X, y)
     kwargs = {"name": "model"} if major >= 3 else {"artifact_path": "model"}
     info = mlflow.sklearn.log_model(model, registered_model_name=name, serialization_format="cloudpickle",
-                                    input_example=X[:2], **kwargs)
+                                    input_example=X.head(2), **kwargs)
 
 client = MlflowClient()
 version = client.get_latest_versions(name)[0].version if major < 3 else \
@@ -50,8 +51,8 @@ client.set_registered_model_alias(name, "champion", version)
 by_alias = client.get_model_version_by_alias(name, "champion")
 
 loaded = mlflow.pyfunc.load_model(f"models:/{name}@champion")
-predicted = loaded.predict(X[:10]).tolist()
-expected = model.predict(X[:10]).tolist()
+predicted = loaded.predict(X.head(10)).tolist()
+expected = model.predict(X.head(10)).tolist()
 
 found = mlflow.search_runs(experiment_ids=[experiment.experiment_id],
                            filter_string="metrics.auc > 0.9 and params.solver = 'lbfgs' and tags.team = 'risk'",
@@ -80,4 +81,5 @@ with open(out, "w") as handle:
         "predicted": predicted, "expected": expected,
         "found": [r.info.run_id for r in found],
         "all_runs": [r.info.run_id for r in everything],
+        "rows": X.head(10).values.tolist(),
     }, handle)

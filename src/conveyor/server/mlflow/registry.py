@@ -9,6 +9,7 @@ approvals, the audit trail); where an approval is needed the answer is MLflow's 
 
 from __future__ import annotations
 
+import json
 import re
 from typing import TYPE_CHECKING, Any
 
@@ -157,13 +158,40 @@ def _model_file(project: Project, holder: Run, folder: str) -> tuple[bytes, dict
     return project.stores.artifacts.get_bytes(digest), description
 
 
+_DTYPES = {"double": "float64", "float": "float32", "long": "int64", "integer": "int32", "boolean": "bool",
+           "string": "object", "datetime": "datetime64[ns]"}
+
+
+def signature_inputs(description: dict[str, Any]) -> list[dict[str, str]]:
+    """The input columns of an MLmodel's signature, as Conveyor's signature lists them (a tensor of k columns is
+    ``f0..f{k-1}``, as for a NumPy example); [] when there is none."""
+    raw = (description.get("signature") or {}).get("inputs")
+    try:
+        specs = json.loads(raw) if isinstance(raw, str) else (raw or [])
+    except ValueError:
+        return []
+    inputs = []
+    for i, spec in enumerate(specs if isinstance(specs, list) else []):
+        if not isinstance(spec, dict):
+            return []
+        if spec.get("type") == "tensor":
+            shape = (spec.get("tensor-spec") or {}).get("shape") or []
+            width = shape[-1] if len(shape) == 2 and isinstance(shape[-1], int) and shape[-1] > 0 else 0
+            dtype = str((spec.get("tensor-spec") or {}).get("dtype", "float64"))
+            return [{"name": f"f{k}", "dtype": dtype, "kind": "numeric"} for k in range(width)]
+        dtype = _DTYPES.get(str(spec.get("type")), "object")
+        inputs.append({"name": str(spec.get("name", f"f{i}")), "dtype": dtype,
+                       "kind": "categorical" if dtype in ("object", "bool") else "numeric"})
+    return inputs
+
+
 @endpoint("/model-versions/create", "POST", action="models.register")
 def create_model_version(project: Project, fields: dict[str, Any]) -> dict[str, Any]:
     name = c.text(fields, "name")
     source = c.text(fields, "source", required=False)
     model_id = c.text(fields, "model_id", required=False)
     holder, folder = _source_location(project, source, model_id)
-    data, _description = _model_file(project, holder, folder)
+    data, description = _model_file(project, holder, folder)
     run_id = c.text(fields, "run_id", required=False) or holder.tags.get(SOURCE_RUN_TAG) or holder.id
     training = load_run(project, run_id)
     experiment = holder.experiment or "0"
@@ -174,7 +202,7 @@ def create_model_version(project: Project, fields: dict[str, Any]) -> dict[str, 
                        "tags": c.key_values(fields.get("tags"), "tags"),
                        "description": c.text(fields, "description", required=False)}}
     version = register_untrusted(project.stores, data, name, flavor="sklearn", run_id=training.id,
-                                 dataset=training.dataset, meta=meta)
+                                 dataset=training.dataset, meta=meta, inputs=signature_inputs(description))
     return {"model_version": version_out(project, version)}
 
 

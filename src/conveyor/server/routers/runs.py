@@ -16,10 +16,11 @@ router = APIRouter(prefix="/runs", tags=["runs"])
 
 @router.get("")
 def search(project: ProjectDep, order_by: str | None = None, ascending: bool = False, dataset: str | None = None,
-           cursor: Cursor = None, limit: Limit = 50) -> dict[str, Any]:
-    """Runs, newest first (or best first by the metric ``order_by``), of ``dataset`` only when given."""
+           cursor: Cursor = None, limit: Limit = 50, experiment: str | None = None) -> dict[str, Any]:
+    """Runs, newest first (or best first by the metric ``order_by``), of ``dataset`` and ``experiment`` (a name or
+    id) only when given."""
     return page(lambda n: project.runs.list(order_by_metric=order_by, ascending=ascending, dataset=dataset,
-                                            limit=n), cursor, limit)
+                                            limit=n, experiment=experiment), cursor, limit)
 
 
 @router.get("/compare")
