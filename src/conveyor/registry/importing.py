@@ -113,7 +113,8 @@ def _import_untrusted(stores: Stores, path: Path, name: str, data: bytes, file_h
 
 def register_untrusted(stores: Stores, data: bytes, name: str, *, flavor: str, run_id: str | None,
                        dataset: str | None = None, meta: dict[str, Any] | None = None,
-                       inputs: list[dict[str, str]] | None = None) -> ModelVersion:
+                       inputs: list[dict[str, str]] | None = None,
+                       metrics: dict[str, float] | None = None) -> ModelVersion:
     """A new version of ``name`` holding ``data`` (a pickle-based model file of ``flavor``) as it came, never
     unpickled: marked untrusted, it loads only after `conveyor models trust` (MLflow uploads and imports)."""
     check_name(name, "model name")
@@ -125,6 +126,6 @@ def register_untrusted(stores: Stores, data: bytes, name: str, *, flavor: str, r
                                                    "flavor": flavor, "untrusted": True})
     return stores.registry.create_version(ModelVersion(
         name=name, version=0, artifact=digest, flavor=flavor, run_id=run_id, dataset=dataset,
-        signature={"inputs": inputs or [], "task": None, "classes": [], "target": None},
+        signature={"inputs": inputs or [], "task": None, "classes": [], "target": None}, metrics=metrics or {},
         meta={"source_blake3": digest_bytes(data), **(meta or {}), "untrusted": True,
               **({SIGNATURE_META: signed} if signed else {})}), audit=note)

@@ -10,6 +10,7 @@ approvals, the audit trail); where an approval is needed the answer is MLflow's 
 from __future__ import annotations
 
 import json
+import math
 import re
 from typing import TYPE_CHECKING, Any
 
@@ -26,6 +27,7 @@ from conveyor.server.mlflow.artifacts import load_run, locate, run_of_model
 from conveyor.server.mlflow.endpoints import endpoint
 from conveyor.server.mlflow.errors import MlflowError, invalid, missing
 from conveyor.server.mlflow.logged_models import SOURCE_RUN_TAG
+from conveyor.train.gates import evaluate_gates, summary
 
 if TYPE_CHECKING:
     from conveyor.project import Project
@@ -185,6 +187,16 @@ def signature_inputs(description: dict[str, Any]) -> list[dict[str, str]]:
     return inputs
 
 
+def _gates(project: Project, metrics: dict[str, float], model_bytes: int) -> dict[str, Any] | None:
+    """The project's quality gates on the training run's logged metrics (``min``, ``max``, ``max_model_mb``: the
+    rules that need a holdout Conveyor evaluated itself are not checked), as training records them."""
+    rules = {k: v for k, v in (project.config.gates.rules() or {}).items() if k in ("min", "max", "max_model_mb")}
+    if not rules:
+        return None
+    return summary(evaluate_gates(rules, metrics=metrics, metric="", fairness={}, latency_ms=0.0,
+                                  model_bytes=model_bytes, champion=None))
+
+
 @endpoint("/model-versions/create", "POST", action="models.register")
 def create_model_version(project: Project, fields: dict[str, Any]) -> dict[str, Any]:
     name = c.text(fields, "name")
@@ -198,11 +210,16 @@ def create_model_version(project: Project, fields: dict[str, Any]) -> dict[str, 
     download = (f"mlflow-artifacts:/{experiment}/models/m-{holder.id}/artifacts"
                 if holder.tags.get(c.KIND_TAG) == "logged_model"
                 else c.run_artifact_uri(experiment, holder.id) + (f"/{folder}" if folder else ""))
-    meta = {"mlflow": {"source": source or download, "download_uri": download, "model_id": model_id,
+    metrics = {k: v for k, v in training.metrics.items() if math.isfinite(v)}
+    meta: dict[str, Any] = {"mlflow": {"source": source or download, "download_uri": download, "model_id": model_id,
                        "tags": c.key_values(fields.get("tags"), "tags"),
                        "description": c.text(fields, "description", required=False)}}
+    gates = _gates(project, metrics, len(data))
+    if gates is not None:
+        meta["gates"] = gates
     version = register_untrusted(project.stores, data, name, flavor="sklearn", run_id=training.id,
-                                 dataset=training.dataset, meta=meta, inputs=signature_inputs(description))
+                                 dataset=training.dataset, meta=meta, inputs=signature_inputs(description),
+                                 metrics=metrics)
     return {"model_version": version_out(project, version)}
 
 
