@@ -163,7 +163,8 @@ class RunStoreContract:
         churn = run_store.create_experiment("churn", artifact_location="mlflow-artifacts:/1", tags={"team": 7})
         assert (default.id, churn.id) == ("0", "1")
         assert run_store.get_experiment("1").tags == {"team": "7"}
-        assert run_store.experiment_by_name("churn").artifact_location == "mlflow-artifacts:/1"
+        found = run_store.experiment_by_name("churn")
+        assert found is not None and found.artifact_location == "mlflow-artifacts:/1"
         assert run_store.experiment_by_name("missing") is None
         assert [e.name for e in run_store.experiments()] == ["Default", "churn"]
         with pytest.raises(ConflictError):

@@ -120,9 +120,9 @@ def _ordered(runs: list[Run], clause: str) -> list[Run]:
     kind, _, key = words[0].partition(".")
     if not key:
         kind, key = "attributes", kind
-    kind = _KINDS.get(kind.lower())
-    if kind is None:
+    if kind.lower() not in _KINDS:
         raise invalid(f"Invalid order_by clause {clause!r}.")
+    kind = _KINDS[kind.lower()]
     have = [r for r in runs if _value_of(r, kind, key.strip("`\"")) is not None]
     lacking = [r for r in runs if _value_of(r, kind, key.strip("`\"")) is None]
     have.sort(key=lambda r: _value_of(r, kind, key.strip("`\"")), reverse=descending)

@@ -135,8 +135,9 @@ def create_run(project: Project, fields: dict[str, Any]) -> dict[str, Any]:
     tags = {k: v for k, v in tags.items() if not k.startswith(c.HIDDEN_TAG)}
     tags.update({c.RUN_NAME_TAG: name, c.ACTOR_TAG: current_actor()})  # user_id is the client's claim: not kept
     started = c.seconds(fields.get("start_time"))
-    run = Run(id=new_id(), name=name, experiment=found.id, tags=tags,
-              **({"started_at": started} if started else {}))
+    run = Run(id=new_id(), name=name, experiment=found.id, tags=tags)
+    if started:
+        run.started_at = started
     return {"run": c.run_out(project.stores.runs.create(run))}
 
 
