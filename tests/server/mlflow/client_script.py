@@ -5,6 +5,7 @@ named by MLFLOW_TRACKING_URI; it prints one JSON object of what it logged and re
 
 import json
 import sys
+from pathlib import Path
 
 import mlflow
 import mlflow.sklearn
@@ -63,7 +64,7 @@ got = client.get_run(run.info.run_id)
 auto = client.get_run(auto_run.info.run_id)
 history = client.get_metric_history(run.info.run_id, "loss")
 artifacts = [f.path for f in client.list_artifacts(run.info.run_id)]
-notes = open(client.download_artifacts(run.info.run_id, "notes.txt")).read()
+notes = Path(client.download_artifacts(run.info.run_id, "notes.txt")).read_text()
 
 with open(out, "w") as handle:
     json.dump({

@@ -5,7 +5,6 @@ API, the registered model is stored untrusted until `models trust`, then served 
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
