@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -94,6 +95,13 @@ def test_conveyor_rest_api_lists_the_mlflow_runs_by_experiment(logged: dict[str,
     ids = [item["id"] for item in page["items"]]
     assert logged["run_id"] in ids and logged["auto_run_id"] in ids
     assert {item["experiment"] for item in page["items"]} == {logged["experiment_id"]}
+    listed = subprocess.run([sys.executable, "-m", "conveyor", "runs", "list", "--experiment", "churn-mlflow",
+                             "--json", "--project", str(tracking[0].root)], capture_output=True, text=True,
+                            timeout=120)
+    assert listed.returncode == 0, listed.stderr
+    rows = json.loads(listed.stdout)
+    assert {logged["run_id"], logged["auto_run_id"]} <= {r["id"] for r in rows}
+    assert {r["experiment"] for r in rows} == {logged["experiment_id"]}
 
 
 def test_model_from_mlflow_is_untrusted_until_trusted_then_served(logged: dict[str, Any],

@@ -5,4 +5,7 @@ into Conveyor: ``build_router(requires=None)`` for the app, ``actions()`` for th
 
 from conveyor.server.mlflow.endpoints import PREFIXES, actions, build_router
 
-__all__ = ["PREFIXES", "actions", "build_router"]
+#: "METHOD /path" (below the MLflow prefix) -> the action of conveyor.security.roles.ACTIONS it needs
+ENDPOINT_ACTIONS: dict[str, str] = actions()
+
+__all__ = ["ENDPOINT_ACTIONS", "PREFIXES", "actions", "build_router"]

@@ -1,0 +1,1 @@
+"""Working with other tools' data: MLflow (``conveyor.interop.mlflow``)."""
