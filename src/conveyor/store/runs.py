@@ -85,6 +85,10 @@ class RunStore(abc.ABC):
         """A run by id or unique id prefix."""
         return self._load(self.resolve_id(run_id))
 
+    def params_of(self, run_id: str) -> dict[str, str]:
+        """The run's params alone (a backend may read them without the rest of the run)."""
+        return self.get(run_id).params
+
     def metric_history(self, run_id: str, key: str) -> list[Metric]:
         """Every value logged for ``key``, in logging order."""
         return self._history(self.resolve_id(run_id), key)

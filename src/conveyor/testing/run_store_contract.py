@@ -48,6 +48,7 @@ class RunStoreContract:
         run_store.log_params(r.id, {})
         assert run_store.get(r.id).params == {
             "lr": "0.1", "depth": "5", "loss": "log", "flag": "True", "none": "None"}
+        assert run_store.params_of(r.id[:8]) == run_store.get(r.id).params
 
     def test_tags(self, run_store: RunStore) -> None:
         r = run_store.create(run(tags={"team": "risk"}))

@@ -51,6 +51,18 @@ def active_run(project: Project, fields: dict[str, Any]) -> Run:
     return run
 
 
+def run_id_of(project: Project, fields: dict[str, Any]) -> str:
+    """The id of the run a write names, checked without loading the run (writes stay cheap)."""
+    run_id = c.text(fields, "run_id", required=False) or c.text(fields, "run_uuid")
+    try:
+        found = project.stores.runs.resolve_id(run_id)
+    except NotFoundError:
+        raise missing(f"Run with id={run_id} not found") from None
+    if found != run_id:
+        raise missing(f"Run with id={run_id} not found")
+    return run_id
+
+
 @endpoint("/experiments/create", "POST", action="runs.write")
 def create_experiment(project: Project, fields: dict[str, Any]) -> dict[str, Any]:
     name = c.text(fields, "name")
@@ -179,42 +191,43 @@ def restore_run(project: Project, fields: dict[str, Any]) -> dict[str, Any]:
     return _set_lifecycle(project, fields, "active")
 
 
-def _log_params(project: Project, run: Run, params: dict[str, str]) -> None:
+def _log_params(project: Project, run_id: str, params: dict[str, str]) -> None:
+    if not params:
+        return
+    earlier = project.stores.runs.params_of(run_id)
     for key, value in params.items():
-        if key in run.params and run.params[key] != value:
+        if key in earlier and earlier[key] != value:
             raise invalid(f"Changing param values is not allowed. Param with key='{key}' was already logged with "
-                          f"value='{run.params[key]}' for run ID='{run.id}'. Attempted logging new value "
-                          f"'{value}'.")
-    project.stores.runs.log_params(run.id, params)
+                          f"value='{earlier[key]}' for run ID='{run_id}'. Attempted logging new value '{value}'.")
+    project.stores.runs.log_params(run_id, params)
 
 
 @endpoint("/runs/log-parameter", "POST", action="runs.write")
 def log_param(project: Project, fields: dict[str, Any]) -> dict[str, Any]:
-    run = active_run(project, fields)
-    _log_params(project, run, {c.text(fields, "key"): c.text(fields, "value", required=False)})
+    _log_params(project, run_id_of(project, fields), {c.text(fields, "key"): c.text(fields, "value",
+                                                                                   required=False)})
     return {}
 
 
 @endpoint("/runs/log-metric", "POST", action="runs.write")
 def log_metric(project: Project, fields: dict[str, Any]) -> dict[str, Any]:
-    run = active_run(project, fields)
-    project.stores.runs.log_metrics(run.id, [c.metric_in(fields)])
+    project.stores.runs.log_metrics(run_id_of(project, fields), [c.metric_in(fields)])
     return {}
 
 
 @endpoint("/runs/set-tag", "POST", action="runs.write")
 def set_tag(project: Project, fields: dict[str, Any]) -> dict[str, Any]:
-    run = active_run(project, fields)
+    run_id = run_id_of(project, fields)
     key = c.text(fields, "key")
     if key.startswith(c.HIDDEN_TAG):
         raise invalid(f"Tag keys starting with {c.HIDDEN_TAG!r} are reserved for the server.")
-    project.stores.runs.set_tags(run.id, {key: c.text(fields, "value", required=False)})
+    project.stores.runs.set_tags(run_id, {key: c.text(fields, "value", required=False)})
     return {}
 
 
 @endpoint("/runs/log-batch", "POST", action="runs.write")
 def log_batch(project: Project, fields: dict[str, Any]) -> dict[str, Any]:
-    run = active_run(project, fields)
+    run_id = run_id_of(project, fields)
     metrics = fields.get("metrics") or []
     if not isinstance(metrics, list):
         raise invalid("metrics must be a list.")
@@ -224,13 +237,13 @@ def log_batch(project: Project, fields: dict[str, Any]) -> dict[str, Any]:
         raise invalid(f"A batch holds at most {MAX_BATCH} metrics, params and tags together.")
     if any(k.startswith(c.HIDDEN_TAG) for k in tags):
         raise invalid(f"Tag keys starting with {c.HIDDEN_TAG!r} are reserved for the server.")
-    _log_params(project, run, params)
-    project.stores.runs.set_tags(run.id, tags)
-    project.stores.runs.log_metrics(run.id, _new_metrics(project, run, metrics))
+    _log_params(project, run_id, params)
+    project.stores.runs.set_tags(run_id, tags)
+    project.stores.runs.log_metrics(run_id, _new_metrics(project, run_id, metrics))
     return {}
 
 
-def _new_metrics(project: Project, run: Run, items: list[Any]) -> list[Metric]:
+def _new_metrics(project: Project, run_id: str, items: list[Any]) -> list[Metric]:
     """The metrics to append; MLflow 3 logs a run's metrics again with a ``model_id`` when it logs a model, and
     MLflow keeps one row per (key, step, timestamp, value): so do we for those."""
     metrics = [c.metric_in(m) for m in items]
@@ -241,7 +254,7 @@ def _new_metrics(project: Project, run: Run, items: list[Any]) -> list[Metric]:
     for m in metrics:
         if m.key not in seen:
             seen[m.key] = {(h.step, c.ms(h.timestamp), h.value)
-                           for h in project.stores.runs.metric_history(run.id, m.key)}
+                           for h in project.stores.runs.metric_history(run_id, m.key)}
         row = (m.step, c.ms(m.timestamp), m.value)
         if row not in seen[m.key]:
             seen[m.key].add(row)
@@ -252,7 +265,7 @@ def _new_metrics(project: Project, run: Run, items: list[Any]) -> list[Metric]:
 @endpoint("/runs/log-inputs", "POST", action="runs.write")
 def log_inputs(project: Project, fields: dict[str, Any]) -> dict[str, Any]:
     """Dataset inputs are accepted and not kept (Conveyor's lineage names its own dataset versions)."""
-    active_run(project, fields)
+    run_id_of(project, fields)
     return {}
 
 

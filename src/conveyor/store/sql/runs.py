@@ -105,6 +105,11 @@ class SqlRunStore(RunStore):
             rows = list(conn.execute(sa.select(t.runs).where(t.runs.c.id == run_id)))
             return self._runs_from_rows(conn, rows)[0]
 
+    def params_of(self, run_id: str) -> dict[str, str]:
+        rid = self.resolve_id(run_id)
+        with self.db.engine.connect() as conn:
+            return {r.key: r.value for r in conn.execute(sa.select(t.run_params).where(t.run_params.c.run_id == rid))}
+
     def _history(self, run_id: str, key: str) -> list[Metric]:
         h = t.metric_history
         with self.db.engine.connect() as conn:
