@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Run one benchmark, creating its anchor's venv under .bench/ first if it is missing.
-#   bash bench/run.sh tracking [--repeats N] [--json PATH] [--markdown PATH]
+#   bash bench/run.sh tracking [--repeats N] [--server-runs 20] [--json PATH] [--markdown PATH]
 #   bash bench/run.sh demo [--repeats N] [--fast]
 #   bash bench/run.sh monitoring [--sizes 10000,100000,1000000] [--skip-loop] [--markdown PATH]
 #   bash bench/run.sh automl [--budgets 10,30,60] [--datasets wine,shuttle] [--seeds 0,1,2] [--json PATH]

@@ -50,6 +50,11 @@ echo "==> lint-imports"
 echo "==> mypy"
 .venv/bin/mypy
 
+# the real MLflow clients (3.x, and 2.x for the slow test) that the MLflow compatibility tests run, in venvs built
+# once and cached under .cache/ (or $CONVEYOR_TEST_CACHE)
+echo "==> MLflow client venvs"
+.venv/bin/python -c "from conveyor.testing.mlflow_env import mlflow_python; mlflow_python(3); mlflow_python(2)"
+
 if (($# == 0)); then
     # the whole suite, with coverage (CLI subprocesses included) and the floor in [tool.coverage.report]
     echo "==> pytest --cov"

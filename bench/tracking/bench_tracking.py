@@ -21,6 +21,7 @@ import tempfile
 import time
 from pathlib import Path
 
+import servers
 import workload
 
 HERE = Path(__file__).resolve().parent
@@ -60,7 +61,7 @@ def median_timings(results: list[dict]) -> dict[str, dict[str, float]]:
             for op in operations}
 
 
-def measure(repeats: int) -> dict:
+def measure(repeats: int, server_runs: int = 0) -> dict:
     workers = {"conveyor": (CONVEYOR_BIN / "python", HERE / "worker_conveyor.py"),
                "mlflow": (MLFLOW_BIN / "python", HERE / "worker_mlflow.py")}
     raw: dict[str, list[dict]] = {side: [] for side in SIDES}
@@ -85,6 +86,9 @@ def measure(repeats: int) -> dict:
     rows.append({"operation": "CLI --version",
                  "conveyor": time_command([str(CONVEYOR_BIN / "conveyor"), "--version"], CLI_REPEATS),
                  "mlflow": time_command([str(MLFLOW_BIN / "mlflow"), "--version"], CLI_REPEATS)})
+    if server_runs:
+        print("the MLflow client against conveyor server and mlflow server ...", file=sys.stderr, flush=True)
+        rows.extend(servers.measure_servers(CONVEYOR_BIN / "python", MLFLOW_BIN / "python", server_runs, repeats))
     for row in rows:
         row["ratio"] = {kind: row["mlflow"][kind] / row["conveyor"][kind] for kind in ("wall", "cpu")}
 
@@ -133,6 +137,11 @@ What the rows time (each in a fresh process and temporary folder, imports and mo
   as the original.
 - search: `project.runs.list(order_by_metric="m0", limit=10)` vs `mlflow.search_runs(order_by=["metrics.m0 DESC"],
   max_results=10)` over 102 runs; both checked to return the same top run.
+- MLflow client -> server: the same MLflow script (worker_mlflow_client.py: runs of 10 `log_param` + 20
+  `log_metric` calls, then `mlflow.sklearn.log_model(..., registered_model_name=...)` with `pip_requirements` given)
+  with `MLFLOW_TRACKING_URI` at `conveyor server` (its MLflow routes) vs at `mlflow server --workers 1` (SQLite,
+  proxied artifacts), both on 127.0.0.1 and warmed by one run; the client's wall seconds. Its CPU is the client's
+  own, alike on both sides. `--server-runs 0` leaves these rows out.
 - import: `python -c "import conveyor; conveyor.Project"` (names load lazily, so this is the first use) vs
   `python -c "import mlflow"`; CLI: `conveyor --version` vs `mlflow --version`.
 """
@@ -162,6 +171,8 @@ def show(result: dict) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=3, help="workload runs per side (default 3)")
+    parser.add_argument("--server-runs", type=int, default=20,
+                        help="runs the MLflow client logs into each tracking server (0: skip the servers)")
     parser.add_argument("--json", type=Path, help="also write the results, raw timings included, as JSON")
     parser.add_argument("--markdown", type=Path, help="also write the table as markdown")
     args = parser.parse_args()
@@ -169,7 +180,7 @@ def main() -> None:
         if not python.exists():
             raise SystemExit(f"{python} is missing; `bash bench/run.sh tracking` creates the MLflow venv.")
 
-    result = measure(args.repeats)
+    result = measure(args.repeats, args.server_runs)
     show(result)
     if args.json:
         args.json.write_text(json.dumps(result, indent=2))

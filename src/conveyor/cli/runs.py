@@ -22,17 +22,22 @@ app = typer.Typer(help="Tracked runs: list, show, compare.", no_args_is_help=Tru
 
 def run_dict(r) -> dict:
     return {"id": r.id, "name": r.name, "status": r.status, "started_at": r.started_at, "ended_at": r.ended_at,
-            "dataset": r.dataset, "params": r.params, "metrics": r.metrics, "tags": r.tags, "artifacts": r.artifacts}
+            "dataset": r.dataset, "params": r.params, "metrics": r.metrics, "tags": r.tags, "artifacts": r.artifacts,
+            "experiment": getattr(r, "experiment", None)}
 
 
 @app.command("list")
 def list_runs(order_by: Annotated[str | None, typer.Option("--order-by", help="Sort by this metric.")] = None,
               ascending: Annotated[bool, typer.Option("--ascending", help="Smallest metric first.")] = False,
               limit: Annotated[int, typer.Option("--limit", min=1)] = 50,
+              experiment: Annotated[str | None, typer.Option(
+                  "--experiment", help="Only runs of this experiment (name or id; MLflow clients create them).")
+              ] = None,
               project: ProjectOption = None, json: JsonOption = False) -> None:
     """List runs, newest first (or best first by --order-by METRIC)."""
     with open_project(project) as proj:
-        found = proj.runs.list(order_by_metric=order_by, ascending=ascending, limit=limit)
+        found = proj.runs.list(order_by_metric=order_by, ascending=ascending, limit=limit,
+                               **({"experiment": experiment} if experiment is not None else {}))
     if json:
         emit_json([run_dict(r) for r in found])
         return

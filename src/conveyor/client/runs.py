@@ -32,9 +32,10 @@ class RemoteRuns(RemoteAPI):
         return run_from(self.connection.get(f"/runs/{quote(run_id)}"))
 
     def list(self, *, order_by_metric: str | None = None, ascending: bool = False, dataset: str | None = None,
-             limit: int | None = None) -> builtins.list[Run]:
+             limit: int | None = None, experiment: str | None = None) -> builtins.list[Run]:
         return [run_from(item) for item in self.connection.items("/runs", limit, order_by=order_by_metric,
-                                                                 ascending=ascending, dataset=dataset)]
+                                                                 ascending=ascending, dataset=dataset,
+                                                                 experiment=experiment)]
 
     def compare(self, run_ids: Sequence[str]) -> builtins.list[Run]:
         return [run_from(item) for item in self.connection.get("/runs/compare", ids=list(run_ids))]

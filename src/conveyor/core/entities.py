@@ -60,6 +60,19 @@ class Run:
     metrics: dict[str, float] = field(default_factory=dict)  # latest value per key
     tags: dict[str, str] = field(default_factory=dict)
     artifacts: dict[str, str] = field(default_factory=dict)  # name -> digest
+    experiment: str | None = None  # the id of the experiment it was logged under (MLflow clients)
+
+
+@dataclass
+class Experiment:
+    """A named group of runs, as MLflow clients create them (ids are decimal strings; "0" is "Default")."""
+
+    id: str
+    name: str
+    artifact_location: str = ""
+    lifecycle: str = "active"  # active | deleted
+    created_at: float = field(default_factory=now)
+    tags: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass

@@ -1,1 +1,1 @@
-"""Interoperability with other tools' stores and clients (MLflow: :mod:`conveyor.interop.mlflow`)."""
+"""Working with other tools' data: MLflow (``conveyor.interop.mlflow``)."""

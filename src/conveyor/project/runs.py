@@ -26,7 +26,7 @@ class RunsAPI(Protocol):
     def get(self, run_id: str) -> Run: ...
 
     def list(self, *, order_by_metric: str | None = None, ascending: bool = False, dataset: str | None = None,
-             limit: int | None = None) -> builtins.list[Run]: ...
+             limit: int | None = None, experiment: str | None = None) -> builtins.list[Run]: ...
 
     def compare(self, run_ids: Sequence[str]) -> builtins.list[Run]: ...
 
@@ -103,10 +103,17 @@ class LocalRuns(LocalAPI):
         return write_page(path, render_report(run, self.evaluation(run.id)))
 
     def list(self, *, order_by_metric: str | None = None, ascending: bool = False, dataset: str | None = None,
-             limit: int | None = None) -> builtins.list[Run]:
-        """Runs, newest first (or best first by ``order_by_metric``)."""
+             limit: int | None = None, experiment: str | None = None) -> builtins.list[Run]:
+        """Runs, newest first (or best first by ``order_by_metric``); of one ``experiment`` (its name or id, as
+        MLflow clients create them) when given."""
+        experiment_id = self.experiment_id(experiment) if experiment is not None else None
         return self.stores.runs.search(order_by_metric=order_by_metric, ascending=ascending,
-                                              dataset_name=dataset, limit=limit)
+                                       dataset_name=dataset, limit=limit, experiment=experiment_id)
+
+    def experiment_id(self, experiment: str) -> str:
+        """The id of the experiment named ``experiment`` (or with that id); NotFoundError naming it otherwise."""
+        found = self.stores.runs.experiment_by_name(experiment)
+        return found.id if found else self.stores.runs.get_experiment(experiment).id
 
     def __call__(self, **kwargs: Any) -> builtins.list[Run]:
         warnings.warn("project.runs(...) is deprecated; use project.runs.list(...).", DeprecationWarning,

@@ -101,18 +101,31 @@ def _import_untrusted(stores: Stores, path: Path, name: str, data: bytes, file_h
     run = Run(id=new_id(), name=f"import-{name}", dataset=dataset, tags=tags)
     stores.runs.create(run)
     try:
-        digest = stores.artifacts.put_bytes(data)
-        signed = stores.signing.sign(digest, reader.name)  # vouches for the bytes, not for running them
-        note = AuditNote(current_actor(), "register", {"run": run.id, "dataset": dataset, "artifact": digest,
-                                                       "flavor": reader.name, "untrusted": True})
-        version = stores.registry.create_version(ModelVersion(
-            name=name, version=0, artifact=digest, flavor=reader.name, run_id=run.id, dataset=dataset,
-            signature={"inputs": [], "task": None, "classes": [], "target": None},
-            meta={"imported_from": str(path.resolve()), "source_blake3": file_hash, "untrusted": True,
-                  **({SIGNATURE_META: signed} if signed else {})}), audit=note)
+        version = register_untrusted(stores, data, name, flavor=reader.name, run_id=run.id, dataset=dataset,
+                                     meta={"imported_from": str(path.resolve()), "source_blake3": file_hash})
     except BaseException:
         stores.runs.end(run.id, "failed")
         raise
     stores.runs.set_tags(run.id, {"model_version": version.ref})
     stores.runs.end(run.id, "finished")
     return version
+
+
+def register_untrusted(stores: Stores, data: bytes, name: str, *, flavor: str, run_id: str | None,
+                       dataset: str | None = None, meta: dict[str, Any] | None = None,
+                       inputs: list[dict[str, str]] | None = None,
+                       metrics: dict[str, float] | None = None) -> ModelVersion:
+    """A new version of ``name`` holding ``data`` (a pickle-based model file of ``flavor``) as it came, never
+    unpickled: marked untrusted, it loads only after `conveyor models trust` (MLflow uploads and imports)."""
+    check_name(name, "model name")
+    if not data:
+        raise BadInputError(f"The model file for {name} is empty.", field="file")
+    digest = stores.artifacts.put_bytes(data)
+    signed = stores.signing.sign(digest, flavor)  # vouches for the bytes, not for running them
+    note = AuditNote(current_actor(), "register", {"run": run_id, "dataset": dataset, "artifact": digest,
+                                                   "flavor": flavor, "untrusted": True})
+    return stores.registry.create_version(ModelVersion(
+        name=name, version=0, artifact=digest, flavor=flavor, run_id=run_id, dataset=dataset,
+        signature={"inputs": inputs or [], "task": None, "classes": [], "target": None}, metrics=metrics or {},
+        meta={"source_blake3": digest_bytes(data), **(meta or {}), "untrusted": True,
+              **({SIGNATURE_META: signed} if signed else {})}), audit=note)

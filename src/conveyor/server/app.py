@@ -9,9 +9,10 @@ from fastapi import FastAPI
 from conveyor._version import __version__
 from conveyor.core.settings import STATE_DIR
 from conveyor.server import errors
-from conveyor.server.auth import Gate
+from conveyor.server.auth import Gate, requires
 from conveyor.server.jobs import JobBoard
 from conveyor.server.limits import Limits
+from conveyor.server.mlflow import build_router as mlflow_router
 from conveyor.server.routers import (
     approvals,
     connections,
@@ -49,5 +50,6 @@ def create_app(project: Project, *, limits: Limits | None = None, jobs_board: Jo
     errors.install(app)
     for module in ROUTERS:
         app.include_router(module.router, prefix=API)
+    app.include_router(mlflow_router(requires))  # /api/2.0/mlflow/...: MLflow clients, under the same roles
     mount_ui(app, project)  # the team's pages at /, beside the API
     return app

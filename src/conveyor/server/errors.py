@@ -18,6 +18,7 @@ from conveyor.server.responses import JSONBytes
 from conveyor.store.urls import mask
 
 RETRY_AFTER_S = 2
+MLFLOW_PREFIXES = ("/api/2.0/mlflow", "/ajax-api/2.0/mlflow", "/api/3.0/mlflow")  # -artifacts too
 _HTTP_CODES = {400: "bad_request", 404: "not_found", 405: "method_not_allowed", 413: "payload_too_large",
                415: "unsupported_media_type", 422: "bad_input"}
 
@@ -36,6 +37,11 @@ async def _conveyor_error(request: Request, exc: Exception) -> Response:
     headers.update(getattr(exc, "http_headers", None) or {})  # e.g. a 429's Retry-After
     if exc.http_status == 401:
         headers["WWW-Authenticate"] = "Bearer"
+    if request.url.path.startswith(MLFLOW_PREFIXES):  # a refusal before the MLflow route ran (auth, rate limits)
+        from conveyor.server.mlflow.errors import from_conveyor
+
+        refused = from_conveyor(exc)
+        return JSONBytes(refused.body(), status_code=refused.status, headers=headers)
     return JSONBytes(error_body(exc), status_code=exc.http_status, headers=headers)
 
 
@@ -57,6 +63,11 @@ async def _validation_error(request: Request, exc: Exception) -> Response:
 
 async def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
+    if request.url.path.startswith(MLFLOW_PREFIXES):  # MLflow clients read MLflow's error shape
+        code = "ENDPOINT_NOT_FOUND" if exc.status_code in (404, 405) else "BAD_REQUEST"
+        return JSONBytes({"error_code": code, "message": f"{request.method} {request.url.path}: "
+                          f"{'not supported by this server' if exc.status_code in (404, 405) else exc.detail}."},
+                         status_code=exc.status_code, headers=dict(exc.headers or {}))
     message = str(exc.detail)
     if exc.status_code == 404 and message == "Not Found":
         message = f"No endpoint at {request.url.path!r}."

@@ -13,6 +13,10 @@ Interface (:class:`RunStore`; ``conveyor.testing.run_store_contract`` checks eve
   the value of the highest step (among equal steps, the last logged).
 * ``search`` lists runs newest first, or by a metric's latest value (runs without it last, newest first), filtered
   by dataset name (``dataset`` is ``NAME`` or ``NAME@VERSION``).
+* ``experiment`` (a run attribute, the id of an :class:`Experiment`) groups runs logged by MLflow clients:
+  ``create_experiment`` (a taken name is a :class:`ConflictError`), ``get_experiment`` (unknown: NotFoundError),
+  ``experiment_by_name`` (None when unknown), ``experiments()`` (by id), ``set_experiment_tags``; ``search``
+  filters by ``experiment`` (an id) when given.
 * Every method is safe to call from several threads; records handed out are copies.
 
 The public methods live here, once: they resolve ids, stringify values and skip empty writes, then call the
@@ -30,8 +34,8 @@ from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any, Literal
 
-from conveyor.core.entities import Metric, Run, now
-from conveyor.core.errors import NotFoundError
+from conveyor.core.entities import Experiment, Metric, Run, now
+from conveyor.core.errors import ConflictError, NotFoundError
 from conveyor.store.lookup import pick_by_prefix
 
 __all__ = ["MIN_PREFIX", "InMemoryRunStore", "RunField", "RunStore"]
@@ -81,6 +85,10 @@ class RunStore(abc.ABC):
         """A run by id or unique id prefix."""
         return self._load(self.resolve_id(run_id))
 
+    def params_of(self, run_id: str) -> dict[str, str]:
+        """The run's params alone (a backend may read them without the rest of the run)."""
+        return self.get(run_id).params
+
     def metric_history(self, run_id: str, key: str) -> list[Metric]:
         """Every value logged for ``key``, in logging order."""
         return self._history(self.resolve_id(run_id), key)
@@ -92,11 +100,46 @@ class RunStore(abc.ABC):
                               not_found=lambda: NotFoundError(f"Unknown run {run_id!r}.",
                                                               hint="List runs with `conveyor runs list`."))
 
+    def create_experiment(self, name: str, *, artifact_location: str = "", tags: Mapping[str, Any] | None = None,
+                          experiment_id: str | None = None) -> Experiment:
+        """A new experiment (the next id unless ``experiment_id`` is given); a taken name is a ConflictError."""
+        if self.experiment_by_name(name) is not None:
+            raise ConflictError(f"Experiment {name!r} already exists.", field="name",
+                                hint="Pick another name, or use the existing experiment.")
+        return self._insert_experiment(name, artifact_location, _strings(tags or {}), experiment_id)
+
+    def get_experiment(self, experiment_id: str) -> Experiment:
+        found = self._load_experiment(str(experiment_id))
+        if found is None:
+            raise NotFoundError(f"Unknown experiment {experiment_id!r}.", field="experiment_id",
+                                hint="Give the name or id of an experiment that MLflow clients created.")
+        return found
+
+    def set_experiment_tags(self, experiment_id: str, tags: Mapping[str, Any]) -> None:
+        self._merge_experiment_tags(self.get_experiment(experiment_id).id, _strings(tags))
+
+    @abc.abstractmethod
+    def experiment_by_name(self, name: str) -> Experiment | None: ...
+
+    @abc.abstractmethod
+    def experiments(self) -> list[Experiment]:
+        """Every experiment, by id."""
+
     @abc.abstractmethod
     def search(self, *, order_by_metric: str | None = None, ascending: bool = False, dataset_name: str | None = None,
-               limit: int | None = None, offset: int = 0) -> list[Run]:
+               limit: int | None = None, offset: int = 0, experiment: str | None = None) -> list[Run]:
         """Newest first, or by a metric's latest value (runs without it last); ``offset`` skips the first ones and
-        ``limit`` keeps the next ones (a page reads only its own rows)."""
+        ``limit`` keeps the next ones (a page reads only its own rows); ``experiment`` keeps one experiment's."""
+
+    @abc.abstractmethod
+    def _insert_experiment(self, name: str, artifact_location: str, tags: dict[str, str],
+                           experiment_id: str | None) -> Experiment: ...
+
+    @abc.abstractmethod
+    def _load_experiment(self, experiment_id: str) -> Experiment | None: ...
+
+    @abc.abstractmethod
+    def _merge_experiment_tags(self, experiment_id: str, tags: dict[str, str]) -> None: ...
 
     # the backend's hooks (full ids only)
     @abc.abstractmethod
@@ -135,6 +178,33 @@ class InMemoryRunStore(RunStore):
         self._runs: dict[str, Run] = {}
         self._history_of: dict[tuple[str, str], list[Metric]] = defaultdict(list)
         self._latest_step: dict[tuple[str, str], int] = {}
+        self._experiments: dict[str, Experiment] = {}
+
+    def _insert_experiment(self, name: str, artifact_location: str, tags: dict[str, str],
+                           experiment_id: str | None) -> Experiment:
+        with self._lock:
+            if experiment_id is None:
+                experiment_id = str(max((int(i) for i in self._experiments), default=0) + 1)
+            if experiment_id in self._experiments:
+                raise ConflictError(f"Experiment id {experiment_id!r} is taken.", field="experiment_id")
+            self._experiments[experiment_id] = Experiment(experiment_id, name, artifact_location, tags=tags)
+            return copy.deepcopy(self._experiments[experiment_id])
+
+    def _load_experiment(self, experiment_id: str) -> Experiment | None:
+        with self._lock:
+            return copy.deepcopy(self._experiments.get(experiment_id))
+
+    def _merge_experiment_tags(self, experiment_id: str, tags: dict[str, str]) -> None:
+        with self._lock:
+            self._experiments[experiment_id].tags.update(tags)
+
+    def experiment_by_name(self, name: str) -> Experiment | None:
+        with self._lock:
+            return next((copy.deepcopy(e) for e in self._experiments.values() if e.name == name), None)
+
+    def experiments(self) -> list[Experiment]:
+        with self._lock:
+            return copy.deepcopy(sorted(self._experiments.values(), key=lambda e: int(e.id)))
 
     def _insert(self, run: Run) -> None:
         with self._lock:
@@ -176,10 +246,11 @@ class InMemoryRunStore(RunStore):
             return [r for r in self._runs if r.startswith(run_id)][:2]
 
     def search(self, *, order_by_metric: str | None = None, ascending: bool = False, dataset_name: str | None = None,
-               limit: int | None = None, offset: int = 0) -> list[Run]:
+               limit: int | None = None, offset: int = 0, experiment: str | None = None) -> list[Run]:
         with self._lock:
             runs = [r for r in self._runs.values()
-                    if dataset_name is None or (r.dataset or "").split("@")[0] == dataset_name]
+                    if (dataset_name is None or (r.dataset or "").split("@")[0] == dataset_name)
+                    and (experiment is None or r.experiment == experiment)]
             runs.sort(key=lambda r: r.started_at, reverse=True)
             if order_by_metric:
                 have = [r for r in runs if order_by_metric in r.metrics]

@@ -28,6 +28,7 @@ runs = sa.Table(
     sa.Column("started_at", sa.Float, nullable=False, index=True),
     sa.Column("ended_at", sa.Float),
     sa.Column("dataset", sa.String(256), index=True),
+    sa.Column("experiment", sa.String(32), index=True),  # migration 0016
 )
 
 run_params = sa.Table(
@@ -278,6 +279,17 @@ pipeline_steps = sa.Table(
     sa.Column("outputs", sa.JSON, nullable=False),
     sa.Column("error", sa.Text),
     sa.Index("ix_pipeline_steps_cache", "pipeline", "step", "cache_key"),
+)
+
+# migration 0016: experiments (MLflow clients group runs by them; runs.experiment holds the id)
+experiments = sa.Table(
+    "experiments", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("name", sa.String(256), nullable=False, unique=True),
+    sa.Column("artifact_location", sa.Text, nullable=False),
+    sa.Column("lifecycle", sa.String(16), nullable=False),
+    sa.Column("created_at", sa.Float, nullable=False),
+    sa.Column("tags", sa.JSON, nullable=False),
 )
 
 # migration 0020: stored connections (source credentials, sealed)

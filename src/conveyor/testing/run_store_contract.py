@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from conveyor.core.entities import Metric
-from conveyor.core.errors import BadInputError, NotFoundError
+from conveyor.core.errors import BadInputError, ConflictError, NotFoundError
 from conveyor.store.runs import RunStore
 from conveyor.testing.store_records import T0, run
 
@@ -48,6 +48,7 @@ class RunStoreContract:
         run_store.log_params(r.id, {})
         assert run_store.get(r.id).params == {
             "lr": "0.1", "depth": "5", "loss": "log", "flag": "True", "none": "None"}
+        assert run_store.params_of(r.id[:8]) == run_store.get(r.id).params
 
     def test_tags(self, run_store: RunStore) -> None:
         r = run_store.create(run(tags={"team": "risk"}))
@@ -159,3 +160,27 @@ class RunStoreContract:
         assert [r.name for r in run_store.search(dataset_name="wine")] == ["3"]
         assert run_store.search(dataset_name="iri") == []
         assert len(run_store.search()) == len(datasets)
+
+    def test_experiments(self, run_store: RunStore) -> None:
+        assert run_store.experiments() == []
+        default = run_store.create_experiment("Default", experiment_id="0")
+        churn = run_store.create_experiment("churn", artifact_location="mlflow-artifacts:/1", tags={"team": 7})
+        assert (default.id, churn.id) == ("0", "1")
+        assert run_store.get_experiment("1").tags == {"team": "7"}
+        found = run_store.experiment_by_name("churn")
+        assert found is not None and found.artifact_location == "mlflow-artifacts:/1"
+        assert run_store.experiment_by_name("missing") is None
+        assert [e.name for e in run_store.experiments()] == ["Default", "churn"]
+        with pytest.raises(ConflictError):
+            run_store.create_experiment("churn")
+        with pytest.raises(NotFoundError):
+            run_store.get_experiment("99")
+        run_store.set_experiment_tags("1", {"stage": "dev"})
+        assert run_store.get_experiment("1").tags == {"team": "7", "stage": "dev"}
+
+    def test_search_by_experiment(self, run_store: RunStore) -> None:
+        inside = run_store.create(run(experiment="3"))
+        run_store.create(run(at=T0 + 1))
+        assert run_store.get(inside.id).experiment == "3"
+        assert [r.id for r in run_store.search(experiment="3")] == [inside.id]
+        assert len(run_store.search()) == 2

@@ -25,11 +25,13 @@ END_STATUSES = ("finished", "failed")
 
 @router.get("", dependencies=[requires("read")])
 def search(project: ProjectDep, order_by: str | None = None, ascending: bool = False, dataset: str | None = None,
-           cursor: Cursor = None, limit: Limit = 50) -> dict[str, Any]:
-    """Runs, newest first (or best first by the metric ``order_by``), of ``dataset`` only when given; a page reads
-    only its own rows from the store, however deep it is."""
+           cursor: Cursor = None, limit: Limit = 50, experiment: str | None = None) -> dict[str, Any]:
+    """Runs, newest first (or best first by the metric ``order_by``), of ``dataset`` and ``experiment`` (a name or
+    id) only when given; a page reads only its own rows from the store, however deep it is."""
+    experiment_id = project.runs.experiment_id(experiment) if experiment is not None else None
     return page_at(lambda start, n: project.stores.runs.search(order_by_metric=order_by, ascending=ascending,
-                                                               dataset_name=dataset, limit=n, offset=start),
+                                                               dataset_name=dataset, limit=n, offset=start,
+                                                               experiment=experiment_id),
                    cursor, limit)
 
 

@@ -8,7 +8,8 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from conveyor.core.entities import Metric, Run
+from conveyor.core.entities import Experiment, Metric, Run
+from conveyor.core.errors import ConflictError
 from conveyor.store import schema as t
 from conveyor.store.runs import MIN_PREFIX, RunField, RunStore
 from conveyor.store.sql.database import SqlDatabase
@@ -34,7 +35,7 @@ class SqlRunStore(RunStore):
         with self.db.engine.begin() as conn:
             conn.execute(t.runs.insert().values(id=run.id, name=run.name, status=run.status,
                                                 started_at=run.started_at, ended_at=run.ended_at,
-                                                dataset=run.dataset))
+                                                dataset=run.dataset, experiment=run.experiment))
             for field in ("params", "tags"):
                 self._merge_rows(conn, run.id, field, getattr(run, field))
         self._known.add(run.id)
@@ -84,7 +85,8 @@ class SqlRunStore(RunStore):
                                             where=insert.excluded.step >= t.latest_metrics.c.step)
 
     def _runs_from_rows(self, conn: sa.Connection, rows: list[Any]) -> list[Run]:
-        runs = {r.id: Run(r.id, r.name, r.status, r.started_at, r.ended_at, r.dataset) for r in rows}
+        runs = {r.id: Run(r.id, r.name, r.status, r.started_at, r.ended_at, r.dataset, experiment=r.experiment)
+                for r in rows}
         ids = list(runs)
         for start in range(0, len(ids), _CHUNK):
             chunk = ids[start : start + _CHUNK]
@@ -103,6 +105,11 @@ class SqlRunStore(RunStore):
             rows = list(conn.execute(sa.select(t.runs).where(t.runs.c.id == run_id)))
             return self._runs_from_rows(conn, rows)[0]
 
+    def params_of(self, run_id: str) -> dict[str, str]:
+        rid = self.resolve_id(run_id)
+        with self.db.engine.connect() as conn:
+            return {r.key: r.value for r in conn.execute(sa.select(t.run_params).where(t.run_params.c.run_id == rid))}
+
     def _history(self, run_id: str, key: str) -> list[Metric]:
         h = t.metric_history
         with self.db.engine.connect() as conn:
@@ -110,8 +117,10 @@ class SqlRunStore(RunStore):
             return [Metric(r.key, r.value, r.step, r.timestamp) for r in rows]
 
     def search(self, *, order_by_metric: str | None = None, ascending: bool = False, dataset_name: str | None = None,
-               limit: int | None = None, offset: int = 0) -> list[Run]:
+               limit: int | None = None, offset: int = 0, experiment: str | None = None) -> list[Run]:
         query = sa.select(t.runs)
+        if experiment is not None:
+            query = query.where(t.runs.c.experiment == experiment)
         if dataset_name is not None:
             query = query.where(sa.or_(t.runs.c.dataset == dataset_name,
                                        t.runs.c.dataset.startswith(dataset_name + "@", autoescape=True)))
@@ -128,3 +137,50 @@ class SqlRunStore(RunStore):
             query = query.limit(limit)
         with self.db.engine.connect() as conn:
             return self._runs_from_rows(conn, list(conn.execute(query)))
+
+    def _insert_experiment(self, name: str, artifact_location: str, tags: dict[str, str],
+                           experiment_id: str | None) -> Experiment:
+        e = t.experiments
+        for _attempt in range(3):  # two creators may pick the same next id: the loser picks again
+            with self.db.engine.begin() as conn:
+                next_id = int(experiment_id) if experiment_id is not None else (
+                    conn.execute(sa.select(sa.func.max(e.c.id))).scalar() or 0) + 1
+                try:
+                    with conn.begin_nested():
+                        created = Experiment(str(next_id), name, artifact_location, tags=tags)
+                        conn.execute(e.insert().values(id=next_id, name=name, artifact_location=artifact_location,
+                                                       lifecycle=created.lifecycle, created_at=created.created_at,
+                                                       tags=tags))
+                    return created
+                except sa.exc.IntegrityError:
+                    if experiment_id is not None or self.experiment_by_name(name) is not None:
+                        raise ConflictError(f"Experiment {name!r} (or id {experiment_id}) already exists.",
+                                            field="name") from None
+        raise ConflictError(f"Could not pick an id for experiment {name!r}; try again.", field="name")
+
+    @staticmethod
+    def _experiment(row: Any) -> Experiment:
+        return Experiment(str(row.id), row.name, row.artifact_location, row.lifecycle, row.created_at,
+                          dict(row.tags or {}))
+
+    def _load_experiment(self, experiment_id: str) -> Experiment | None:
+        if not experiment_id.isdigit():
+            return None
+        with self.db.engine.connect() as conn:
+            row = conn.execute(sa.select(t.experiments).where(t.experiments.c.id == int(experiment_id))).first()
+        return self._experiment(row) if row else None
+
+    def _merge_experiment_tags(self, experiment_id: str, tags: dict[str, str]) -> None:
+        e = t.experiments
+        with self.db.engine.begin() as conn:
+            current = conn.execute(sa.select(e.c.tags).where(e.c.id == int(experiment_id))).scalar() or {}
+            conn.execute(e.update().where(e.c.id == int(experiment_id)).values(tags={**current, **tags}))
+
+    def experiment_by_name(self, name: str) -> Experiment | None:
+        with self.db.engine.connect() as conn:
+            row = conn.execute(sa.select(t.experiments).where(t.experiments.c.name == name)).first()
+        return self._experiment(row) if row else None
+
+    def experiments(self) -> list[Experiment]:
+        with self.db.engine.connect() as conn:
+            return [self._experiment(r) for r in conn.execute(sa.select(t.experiments).order_by(t.experiments.c.id))]

@@ -7,7 +7,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0020"
-down_revision = "0011"
+down_revision = "0016"
 
 
 def upgrade() -> None:
