@@ -11,7 +11,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from conveyor.core.entities import Metric, Run
 from conveyor.core.errors import BadInputError
 from conveyor.interop.mlflow.filters import Clause, OrderBy, parse_filter, parse_order_by
-from conveyor.interop.mlflow.search import EXPERIMENT_TAG, search_runs
+from conveyor.interop.mlflow.search import search_runs
 from conveyor.store import Stores
 from conveyor.store import schema as t
 
@@ -45,16 +45,16 @@ def stores(request, tmp_path):
              ("a4", "gamma", "running", {"model": "rf"}, {}, {"auc": 0.8})]
     for i, (rid, name, status, params, tags, metrics) in enumerate(specs):
         opened.runs.create(Run(id=rid * 8, name=name, status=status, started_at=1000.0 + i, params=params,
-                               tags={**tags, EXPERIMENT_TAG: "exp-a" if i < 3 else "exp-b"}))
+                               tags=tags, experiment="1" if i < 3 else "2"))
         opened.runs.log_metrics(rid * 8, [Metric(k, v, 0, 1.0) for k, v in metrics.items()])
     for i, value in enumerate(HOSTILE):
         opened.runs.create(Run(id=f"h{i}" * 8, name=value, started_at=10.0 + i, params={"model": value},
-                               tags={"team": value, EXPERIMENT_TAG: "hostile"}))
+                               tags={"team": value}, experiment="3"))
     yield opened
     opened.close()
 
 
-def names(stores, filter_string="", order=None, experiments=("exp-a", "exp-b")) -> list[str]:
+def names(stores, filter_string="", order=None, experiments=("1", "2")) -> list[str]:
     return [r.name for r in search_runs(stores, list(experiments), filter_string, order or [], max_results=100)[0]]
 
 
@@ -113,7 +113,7 @@ def test_clauses_combine_and_compare_as_mlflow_does(stores):
     assert names(stores, "attributes.status IN ('FAILED', 'RUNNING')") == ["gamma", "Alpha-2"]
     assert names(stores, "attributes.start_time >= 1001000 and attributes.start_time < 1003000") == ["beta",
                                                                                                       "Alpha-2"]
-    assert names(stores, "", experiments=["exp-b"]) == ["gamma"]
+    assert names(stores, "", experiments=["2"]) == ["gamma"]
 
 
 def test_like_is_case_sensitive_and_ilike_is_not_on_every_backend(stores):
@@ -137,12 +137,12 @@ def test_hostile_values_are_compared_literally_and_change_nothing(stores, value)
              f"attributes.run_name = {_quoted(value)}", f"attributes.run_id IN ({_quoted(value)}, 'a1a1a1a1')",
              f"attributes.run_name != {_quoted(value)} and attributes.run_name = {_quoted(value)}"]
     for clause in exact:
-        assert names(stores, clause, experiments=["hostile"]) == ([] if "!=" in clause or "IN" in clause
+        assert names(stores, clause, experiments=["3"]) == ([] if "!=" in clause or "IN" in clause
                                                                   else [value]), clause
-    matched = names(stores, f"tags.team LIKE {_quoted(value)}", experiments=["hostile"])
+    matched = names(stores, f"tags.team LIKE {_quoted(value)}", experiments=["3"])
     assert value in matched and (len(matched) == 1 or "%" in value)  # a wildcard in the value is a wildcard
     assert len(names(stores, "")) == 4  # nothing dropped or deleted
-    assert len(names(stores, "", experiments=["hostile"])) == len(HOSTILE)
+    assert len(names(stores, "", experiments=["3"])) == len(HOSTILE)
     assert names(stores, f"tags.`{value.replace('`', '')}` = 'x'") == []  # a hostile key is a key
 
 
@@ -160,7 +160,7 @@ def test_values_reach_the_database_as_bound_parameters(dialect):
 def test_pages_follow_one_another_and_bad_tokens_or_sizes_are_refused(stores):
     seen, token = [], None
     while True:
-        page, token = search_runs(stores, ["exp-a", "exp-b"], "", ["attributes.run_name"], max_results=3,
+        page, token = search_runs(stores, ["1", "2"], "", ["attributes.run_name"], max_results=3,
                                   page_token=token)
         seen += [r.name for r in page]
         if token is None:

@@ -98,7 +98,7 @@ def test_runs_read_back_equal_with_full_metric_history_and_artifacts(imported, e
             assert round(run.ended_at * 1000) == want["end_time"]
             assert run.params == want["params"]
             assert {k: run.tags[k] for k in want["tags"]} == want["tags"]
-            assert run.tags["conveyor.experiment"] == want["experiment"]
+            assert stores.runs.get_experiment(run.experiment).name == want["experiment"]
             for key, history in want["metrics"].items():
                 got = [[m.value, m.step, round(m.timestamp * 1000)] for m in stores.runs.metric_history(rid, key)]
                 assert got == history, (rid, key)
@@ -131,7 +131,8 @@ def test_a_second_import_adds_nothing(imported):
     assert all(n > 0 for n in first["added"].values()), first["added"]
     assert imported["after"] == imported["before"]
     assert imported["before"]["metric values"] == first["added"]["metric values"]
-    assert any("empty-one" in line for line in first["skipped"])
+    with Project.open(imported["root"]) as project:
+        assert project.stores.runs.experiment_by_name("empty-one") is not None
     rows = {line.split("│")[1].strip(): [c.strip() for c in line.split("│")[2:4]]
             for line in imported["second"].splitlines() if line.count("│") >= 4}
     assert rows["metric values"] == ["0", str(first["added"]["metric values"])]
@@ -178,7 +179,8 @@ def test_a_file_store_folder_imports_too(run_in_mlflow, mlflow_python, tmp_path)
     summary = import_mlflow(stores, str(tmp_path / "mlruns"), python=str(mlflow_python))
     assert summary.added["runs"] == 1
     run = stores.runs.get(run_id)
-    assert (run.name, run.params, run.tags["conveyor.experiment"]) == ("fs-run", {"p": "1"}, "fs-exp")
+    assert (run.name, run.params, stores.runs.get_experiment(run.experiment).name) == ("fs-run", {"p": "1"},
+                                                                                         "fs-exp")
     assert [(m.value, m.step, m.timestamp) for m in stores.runs.metric_history(run_id, "m")] == [(1.0, 0, 1.0),
                                                                                                   (2.0, 1, 2.0)]
     assert stores.artifacts.get_bytes(run.artifacts["a.txt"]) == b"hello"

@@ -95,13 +95,14 @@ def mlflow_answers(run_in_mlflow, mlflow_store, cases) -> list[list[str]]:
 
 
 @pytest.fixture(scope="module")
-def imported(mlflow_python, mlflow_store, tmp_path_factory) -> list[Run]:
-    """The imported runs (read back from a SQLite store the importer wrote)."""
+def imported(mlflow_python, mlflow_store, tmp_path_factory) -> tuple[list[Run], list[str]]:
+    """The imported runs (read back from a SQLite store the importer wrote) and the ids of EXPERIMENTS there."""
     folder = tmp_path_factory.mktemp("conveyor")
     stores = Stores.open(f"sqlite:///{folder / 'meta.db'}", str(folder / "artifacts"))
     try:
         import_mlflow(stores, mlflow_store["uri"], python=str(mlflow_python))
-        return [stores.runs.get(r.id) for r in stores.runs.search()]
+        return ([stores.runs.get(r.id) for r in stores.runs.search()],
+                [stores.runs.experiment_by_name(name).id for name in EXPERIMENTS])
     finally:
         stores.close()
 
@@ -122,15 +123,16 @@ def searched(request, imported, tmp_path) -> Stores:
         stores = Stores.open(f"sqlite:///{tmp_path / 'meta.db'}", str(tmp_path / "artifacts"))
     else:
         stores = Stores.open(request.getfixturevalue("postgres_db_url"), str(tmp_path / "artifacts"))
-    yield copy_runs(imported, stores)
+    yield copy_runs(imported[0], stores), imported[1]
     stores.close()
 
 
 def test_every_filter_and_order_gives_the_runs_mlflow_gives_in_its_order(searched, cases, mlflow_answers):
+    searched, experiment_ids = searched
     assert len(mlflow_answers) == len(cases)
     differences = []
     for (filter_string, order), expected in zip(cases, mlflow_answers, strict=True):
-        got, token = search_runs(searched, EXPERIMENTS, filter_string, order, max_results=1000)
+        got, token = search_runs(searched, experiment_ids, filter_string, order, max_results=1000)
         if [r.id for r in got] != expected or token is not None:
             differences.append((filter_string, order, expected, [r.id for r in got]))
     assert not differences

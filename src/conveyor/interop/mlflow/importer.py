@@ -5,8 +5,8 @@ What is copied, and how it maps:
 * A run keeps its MLflow run id as its Conveyor id (that is the id mapping, and what makes a second import add
   nothing), its name, status (lower case), start and end times, params, tags (``mlflow.*`` system tags included),
   every metric value with its step and timestamp, and every artifact file (``NAME`` = its path under the run's
-  artifact root, content-addressed). Its experiment's name goes to the :data:`EXPERIMENT_TAG` tag. Deleted runs and
-  runs of deleted experiments are skipped.
+  artifact root, content-addressed) and its experiment: an MLflow experiment becomes the Conveyor experiment of the
+  same name (created with its tags, keeping MLflow's id when it is free). Deleted runs and experiments are skipped.
 * A registered model version becomes a Conveyor version of the same model name, numbered by Conveyor (the MLflow
   number is kept in ``meta["mlflow"]["version"]``: that is the version mapping); its run is the MLflow run (lineage
   run -> model version). The model's pickle is stored as it came, never unpickled, marked untrusted:
@@ -33,12 +33,10 @@ import yaml
 from conveyor.core.entities import AuditNote, Metric, ModelVersion, Run
 from conveyor.core.errors import BadInputError, NotFoundError
 from conveyor.core.refs import check_name
-from conveyor.interop.mlflow.search import EXPERIMENT_TAG
 from conveyor.interop.mlflow.source import find_mlflow_python, read_store, tracking_uri
+from conveyor.registry.importing import register_untrusted
 from conveyor.registry.models import current_actor
 from conveyor.store import Stores
-from conveyor.store.hashing import digest_bytes
-from conveyor.store.signing import META_KEY as SIGNATURE_META
 
 __all__ = ["IMPORT_TAG", "KINDS", "STAGE_ALIASES", "ImportSummary", "import_mlflow"]
 
@@ -85,8 +83,7 @@ class _Importer:
     def __init__(self, stores: Stores, summary: ImportSummary, progress: Progress) -> None:
         self.stores, self.summary, self.progress = stores, summary, progress
         self.deleted_experiments: set[str] = set()
-        self.experiments_with_runs: dict[str, bool] = {}  # name -> any run newly added
-        self.empty_experiments: list[str] = []
+        self.experiment_ids: dict[str, str] = {}  # MLflow experiment id -> Conveyor experiment id
         self.models: dict[str, dict[str, Any]] = {}
         self.stages: dict[str, dict[str, int]] = {}  # model -> alias -> conveyor version
 
@@ -95,13 +92,10 @@ class _Importer:
         self.summary.existing[kind] += existing
 
     def consume(self, records: Iterable[dict[str, Any]]) -> None:
-        experiments: dict[str, str] = {}
         for record in records:
             kind = record["kind"]
             if kind == "experiment":
-                experiments[record["id"]] = record["name"]
-                if record["lifecycle_stage"] == "deleted":
-                    self.deleted_experiments.add(record["id"])
+                self.experiment(record)
             elif kind == "run":
                 self.run(record)
                 self.progress("runs", 1)
@@ -114,12 +108,21 @@ class _Importer:
                 continue
         for name, model in self.models.items():
             self.aliases(name, model)
-        for added in self.experiments_with_runs.values():
-            self.count("experiments", int(added), int(not added))
-        used = set(self.experiments_with_runs)
-        self.summary.skipped += [f"experiment {name!r}: no runs (Conveyor keeps experiments on their runs)"
-                                 for eid, name in experiments.items()
-                                 if name not in used and eid not in self.deleted_experiments]
+
+    def experiment(self, e: dict[str, Any]) -> None:
+        if e["lifecycle_stage"] == "deleted":
+            self.deleted_experiments.add(e["id"])
+            self.summary.skipped.append(f"experiment {e['name']!r}: deleted in MLflow")
+            return
+        runs = self.stores.runs
+        found = runs.experiment_by_name(e["name"])
+        if found is None:
+            keep = e["id"].isdigit() and len(e["id"]) < 10 and not self._experiment_exists(e["id"])
+            found = runs.create_experiment(e["name"], tags=e["tags"], experiment_id=e["id"] if keep else None)
+            self.count("experiments", 1)
+        else:
+            self.count("experiments", 0, 1)
+        self.experiment_ids[e["id"]] = found.id
 
     # runs
     def run(self, r: dict[str, Any]) -> None:
@@ -132,23 +135,21 @@ class _Importer:
         except NotFoundError:
             existing = None
         if existing is not None and existing.tags.get(IMPORT_TAG) == "complete":
-            self.experiments_with_runs.setdefault(r["experiment"], False)
             self.count("runs", 0, 1)
             self.count("params", 0, len(r["params"]))
             self.count("tags", 0, len(r["tags"]))
             self.count("metric values", 0, sum(len(h) for h in r["metrics"].values()))
             self.count("artifacts", 0, len(_files(Path(r["artifacts"]))))
             return
-        tags = {**r["tags"], EXPERIMENT_TAG: r["experiment"], IMPORT_TAG: "partial"}
+        tags = {**r["tags"], IMPORT_TAG: "partial"}
         if existing is None:
             end = r["end_time"]
             runs.create(Run(id=r["id"], name=r["name"] or r["id"], status=r["status"].lower(),
                             started_at=(r["start_time"] or 0) / 1000, ended_at=None if end is None else end / 1000,
-                            params=r["params"], tags=tags))
+                            params=r["params"], tags=tags, experiment=self.experiment_ids[r["experiment_id"]]))
         else:
             runs.log_params(r["id"], r["params"])
             runs.set_tags(r["id"], tags)
-        self.experiments_with_runs[r["experiment"]] = True
         self.count("runs", 1)
         self.count("params", len(r["params"]))
         self.count("tags", len(r["tags"]))
@@ -203,23 +204,20 @@ class _Importer:
             self.stages[name][f"{alias}#mlflow"] = number
 
     def _register(self, v: dict[str, Any], pickle: Path) -> ModelVersion:
-        data = pickle.read_bytes()
-        digest = self.stores.artifacts.put_bytes(data)
         run_id = v["run_id"] if v["run_id"] and self._run_exists(v["run_id"]) else None
-        signed = self.stores.signing.sign(digest, "sklearn")
-        origin = f"mlflow:models:/{v['name']}/{v['version']}"
-        note = AuditNote(current_actor(), "register", {"run": run_id, "artifact": digest, "flavor": "sklearn",
-                                                       "untrusted": True, "imported_from": origin})
-        return self.stores.registry.create_version(ModelVersion(
-            name=v["name"], version=0, artifact=digest, flavor="sklearn", run_id=run_id, dataset=None,
-            signature={"inputs": [], "task": None, "classes": [], "target": None},
-            created_at=(v["creation_timestamp"] or 0) / 1000,
-            meta={"imported_from": origin, "source_blake3": digest_bytes(data), "untrusted": True,
-                  "mlflow": {"version": v["version"], "run_id": v["run_id"], "source": v["source"],
-                             "stage": v["stage"], "description": v["description"], "tags": v["tags"],
-                             "model_description": self.models.get(v["name"], {}).get("description", ""),
-                             "model_tags": self.models.get(v["name"], {}).get("tags", {})},
-                  **({SIGNATURE_META: signed} if signed else {})}), audit=note)
+        model = self.models.get(v["name"], {})
+        return register_untrusted(self.stores, pickle.read_bytes(), v["name"], flavor="sklearn", run_id=run_id, meta={
+            "imported_from": f"mlflow:models:/{v['name']}/{v['version']}",
+            "mlflow": {"version": v["version"], "run_id": v["run_id"], "source": v["source"], "stage": v["stage"],
+                       "description": v["description"], "tags": v["tags"], "created_at": v["creation_timestamp"],
+                       "model_description": model.get("description", ""), "model_tags": model.get("tags", {})}})
+
+    def _experiment_exists(self, experiment_id: str) -> bool:
+        try:
+            self.stores.runs.get_experiment(experiment_id)
+        except NotFoundError:
+            return False
+        return True
 
     def _run_exists(self, run_id: str) -> bool:
         try:
