@@ -119,3 +119,33 @@ def test_tracked_runs_agree(served: tuple[Path, str], tmp_path: Path, seeded_pro
     assert expected["history"] == [("loss", 1.0, 0), ("loss", 0.5, 1), ("loss", 1 / 3, 2)]
     for key in expected:
         assert got[key] == expected[key], key
+
+
+def serving(api: Any, frame_of: Callable[..., Any]) -> dict[str, Any]:
+    """What a serving app built on ``api`` answers for churn@champion (the same version promoted on both)."""
+    import httpx
+
+    from conveyor.serve import running_server
+
+    api.models.promote("churn:1", "champion", reason="serve it")
+    rows = frame_of(n=7, seed=11)[["age", "income"]]
+    with running_server(api.serving_app("churn@champion", log_predictions=False)) as url, \
+            httpx.Client(base_url=url, timeout=30) as client:
+        health = client.get("/health").json()
+        answer = client.post("/invocations", json={"dataframe_split": {"columns": list(rows.columns),
+                                                                        "data": rows.values.tolist()}})
+        refused = client.post("/invocations", json={"dataframe_split": {"columns": ["age"], "data": [[1]]}})
+    return {"health": health["model_version"], "status": answer.status_code,
+            "version": answer.headers["X-Model-Version"], "predictions": answer.json()["predictions"],
+            "refused": (refused.status_code, refused.json().get("error"))}
+
+
+def test_serving_agrees(served: tuple[Path, str], tmp_path: Path, seeded_project, churn_frame) -> None:
+    """A serving app over the server's registry answers as one over the local registry."""
+    _root, url = served
+    with Project.open(seeded_project(tmp_path / "local")) as local:
+        expected = serving(local, churn_frame)
+    with connect(url) as remote:
+        got = serving(remote, churn_frame)
+    assert expected["status"] == 200 and expected["version"] == "churn:1" and expected["refused"][0] == 422
+    assert got == expected

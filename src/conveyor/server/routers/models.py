@@ -68,10 +68,26 @@ def register(project: ProjectDep, uploads: Area, name: str, body: Body) -> dict[
         run = project.runs.get(str(run_id))
         run_id, dataset = run.id, dataset or run.dataset
         metrics = run.metrics if metrics is None else metrics
-    version = register_package(project.stores, uploads.finished(upload).read_bytes(), name, flavor=flavor,
-                               signature=signature, run_id=run_id, dataset=dataset, metrics=metrics, meta=meta)
+    package = uploads.finished(upload).read_bytes()
+    version = register_package(project.stores, package, name, flavor=flavor, signature=signature, run_id=run_id,
+                               dataset=dataset, metrics=metrics, meta=_logged_meta(project, meta))
     uploads.remove(upload)
     return as_json(version)
+
+
+def _logged_meta(project: Any, meta: dict[str, Any]) -> dict[str, Any]:
+    """A client's meta without what only the server may say (gate results, signatures). Where the server's
+    conveyor.yaml sets ``gates:``, the version records one failed gate: it was not evaluated on the server's
+    holdout, so promoting it takes ``--override-gates`` with a reason (audited), as any failed gate does."""
+    from conveyor.store.signing import META_KEY
+
+    kept = {k: v for k, v in meta.items() if k not in ("gates", META_KEY)}
+    if project.config.gates.rules():
+        kept["gates"] = {"passed": False, "rules": [{
+            "rule": "trained_on_server", "passed": False, "value": None, "threshold": None,
+            "detail": "logged from a client's run: the server's gates were not evaluated on its holdout; train "
+                      "with `conveyor train` against the server, or promote with --override-gates and a reason"}]}
+    return kept
 
 
 @router.get("/models/{name}/versions/{version}", dependencies=[requires("read")])
