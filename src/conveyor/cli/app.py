@@ -11,6 +11,7 @@ from conveyor.cli import (
     deploy,
     encryption,
     features,
+    gc,
     identities,
     lifecycle,
     models,
@@ -48,3 +49,4 @@ app.add_typer(pipelines.app, name="pipelines")
 app.command("server")(server.server)
 app.command("login")(remote.login)
 app.command("logout")(remote.logout)
+app.command("gc")(gc.gc)

@@ -26,6 +26,7 @@ from conveyor.project.features import FeaturesAPI, LocalFeatures
 from conveyor.project.identities import IdentitiesAPI, LocalIdentities
 from conveyor.project.models import LocalModels, ModelsAPI
 from conveyor.project.monitoring import LocalMonitoring, MonitoringAPI
+from conveyor.project.operations import LocalOperations, OperationsAPI
 from conveyor.project.pipelines import LocalPipelines, PipelinesAPI
 from conveyor.project.runs import LocalRuns, RunsAPI
 from conveyor.project.training import LocalTraining, TrainingAPI
@@ -54,6 +55,7 @@ class Project(FlatAliases):
     audit_trail = SubAPI[AuditAPI](LocalAudit)  # `audit` is the deprecated flat alias of models.audit until 0.3
     features = SubAPI[FeaturesAPI](LocalFeatures)
     pipelines = SubAPI[PipelinesAPI](LocalPipelines)
+    operations = SubAPI[OperationsAPI](LocalOperations)
 
     def __init__(self, root: Path, config: ProjectConfig | dict[str, Any], stores: Stores,
                  settings: Settings | None = None) -> None:
