@@ -10,6 +10,7 @@ from conveyor.cli import (
     delivery,
     deploy,
     encryption,
+    erasure,
     features,
     gc,
     identities,
@@ -50,3 +51,4 @@ app.command("server")(server.server)
 app.command("login")(remote.login)
 app.command("logout")(remote.logout)
 app.command("gc")(gc.gc)
+erasure.register(data.app)

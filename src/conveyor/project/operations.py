@@ -6,8 +6,10 @@ erasure of personal data, backups.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Protocol
 
+from conveyor.data.erasure import ErasureReport, Predicate, forget
 from conveyor.project._base import LocalAPI
 from conveyor.registry.models import current_actor
 from conveyor.store.backends import open_artifact_store
@@ -18,6 +20,9 @@ class OperationsAPI(Protocol):
     """Garbage collection, erasure and backups."""
 
     def gc(self, *, dry_run: bool = False) -> GcReport: ...
+
+    def forget(self, name: str, *, where: str | None = None, values: Sequence[str] = (),
+               columns: Sequence[str] = ()) -> ErasureReport: ...
 
 
 class LocalOperations(LocalAPI):
@@ -35,3 +40,11 @@ class LocalOperations(LocalAPI):
         archive = open_artifact_store(archive_url, field="retention.archive") if archive_url else None
         return collect(self.stores, self._policy(), actor=current_actor(), dry_run=dry_run,
                        archive=archive)
+
+    def forget(self, name: str, *, where: str | None = None, values: Sequence[str] = (),
+               columns: Sequence[str] = ()) -> ErasureReport:
+        """Erase rows from dataset ``name`` and everything derived from it: those ``where`` selects (a pandas
+        expression), or those holding any of ``values`` in ``columns`` (default: data.sensitive). Old versions are
+        tombstoned, the newest written again without the rows; audited without the values."""
+        predicate = Predicate(where, tuple(columns or self.config.data.sensitive), tuple(str(v) for v in values))
+        return forget(self.stores, name, predicate, actor=current_actor())
