@@ -6,6 +6,7 @@ import typer
 
 from conveyor.cli import (
     audit,
+    backup,
     data,
     delivery,
     deploy,
@@ -52,3 +53,5 @@ app.command("login")(remote.login)
 app.command("logout")(remote.logout)
 app.command("gc")(gc.gc)
 erasure.register(data.app)
+app.command("backup")(backup.backup)
+app.command("restore")(backup.restore)
