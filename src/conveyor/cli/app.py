@@ -8,6 +8,7 @@ from conveyor.cli import (
     audit,
     backup,
     data,
+    db,
     delivery,
     deploy,
     encryption,
@@ -55,3 +56,4 @@ app.command("gc")(gc.gc)
 erasure.register(data.app)
 app.command("backup")(backup.backup)
 app.command("restore")(backup.restore)
+app.add_typer(db.app, name="db")

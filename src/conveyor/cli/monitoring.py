@@ -132,7 +132,9 @@ def agent(model: Annotated[str | None, typer.Argument(help="Model name (default:
     """The self-healing loop: triggers -> retrain -> gates -> champion vs challenger -> promote or keep;
     watches each promotion and rolls it back on a live regression."""
     from conveyor.core.durations import parse_duration
+    from conveyor.store.migrate import refuse_schema_changes  # a platform process: never migrates the store
 
+    refuse_schema_changes()
     pause = parse_duration(interval, "interval")
     with open_project(project) as proj:
         worker = proj.monitoring.agent(model)
