@@ -154,3 +154,5 @@ def test_forget_by_a_personal_value_and_models_show_names_the_erasure(tmp_path, 
     with cv.Project.open(root) as project:
         assert _readable(project) == []
         assert MARKERS[1].decode() not in json.dumps(project.stores.registry.audit_log()[-1].details)
+        with pytest.raises(NotFoundError, match="was erased"):
+            project.data.load_frame(f"d@{version.version}")

@@ -14,6 +14,7 @@ from conveyor.cli import (
     encryption,
     erasure,
     features,
+    feedback,
     gc,
     identities,
     lifecycle,
@@ -57,3 +58,4 @@ erasure.register(data.app)
 app.command("backup")(backup.backup)
 app.command("restore")(backup.restore)
 app.add_typer(db.app, name="db")
+app.add_typer(feedback.app, name="feedback")

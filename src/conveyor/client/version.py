@@ -58,6 +58,8 @@ def check_server(connection: Any) -> str | None:
             info = response.json()
         except ValueError:
             return None
+        if not isinstance(info, dict) or "version" not in info:  # not a server-info answer: nothing to judge
+            return None
     problem = version_problem(info, connection.url)
     if problem:
         warnings.warn(problem, ServerVersionWarning, stacklevel=3)

@@ -21,6 +21,9 @@ __all__ = ["SqlMaintenance", "maintenance_of"]
 
 _HEX64 = re.compile(rb"[0-9a-f]{64}")
 _RUN_CHILDREN = (t.metric_history, t.latest_metrics, t.run_params, t.run_tags, t.run_artifacts)
+# Tables that never name an artifact (numbers, the trail's history, token hashes) and can be large: not scanned.
+_NO_DIGESTS = frozenset({"alembic_version", "audit", "metric_history", "latest_metrics", "monitor_samples",
+                         "alias_history", "predictions", "api_tokens"})
 
 
 def maintenance_of(store: Any, what: str) -> SqlMaintenance:
@@ -125,11 +128,11 @@ class SqlMaintenance:
     def referenced_digests(self) -> set[str]:
         """Every 64-hex string any row of any table holds: a superset of the artifact digests in use (dataset,
         model and run artifacts, and digests kept in JSON metadata), so gc never removes what something names. The audit
-        trail is not scanned: it names the artifacts of versions long deleted."""
+        trail is not scanned (it names the artifacts of versions long deleted), nor the tables of numbers."""
         found: set[str] = set()
         with self.engine.connect() as conn:
             for table in sa.inspect(conn).get_table_names():
-                if table in ("alembic_version", "audit"):  # the trail records history, it needs no bytes
+                if table in _NO_DIGESTS:
                     continue
                 for row in conn.execute(sa.text(f'SELECT * FROM "{table}"')):
                     text = repr(tuple(row)).encode()
