@@ -15,6 +15,7 @@ import yaml
 import conveyor as cv
 from conveyor.core.entities import ApprovalRequest, AuditNote, ModelVersion, PredictionRecord, Run, new_id, now
 from conveyor.store.backends import open_artifact_store
+from conveyor.store.pipelines import PipelineRun
 
 DAY = 86400.0
 
@@ -49,6 +50,7 @@ def _populate(project: cv.Project) -> dict[str, object]:
     stores.predictions.log([PredictionRecord(new_id(), "m:1", {"x": 1}, {"y": 1}, at=old) for _ in range(2)]
                            + [PredictionRecord(new_id(), "m:1", {"x": 1}, {"y": 1})])
     stray = stores.artifacts.put_bytes(b"an upload whose record never came")
+    stores.pipelines.add_run(PipelineRun(new_id(), "features", outputs={"table": f"d@{data[2].version}"}))
     return {"data": data, "models": models, "runs": {"m1": run_of_m1.id, "m2": run_of_m2.id, "stale": stale.id,
                                                      "running": running.id, "fresh": fresh.id}, "stray": stray}
 
@@ -71,7 +73,7 @@ def test_gc_deletes_what_retention_allows_and_keeps_what_is_needed(tmp_path, db_
             (sorted(report.datasets), report.models, sorted(report.runs), report.predictions, report.artifacts)
 
         kept_data = {v.version for v in stores.datasets.versions("d")}
-        assert kept_data == {data[0].version, data[3].version}  # newest, and m:1's lineage
+        assert kept_data == {data[0].version, data[2].version, data[3].version}  # m:1's lineage, a pipeline's, newest
         assert [v.version for v in stores.registry.versions("m")] == [1, 3, 4, 5]  # alias, approval, rollback
         assert report.models == ["m:2"]
         runs = made["runs"]
@@ -79,15 +81,16 @@ def test_gc_deletes_what_retention_allows_and_keeps_what_is_needed(tmp_path, db_
         remaining = {r.id for r in stores.runs.search()}
         assert remaining == {runs["m1"], runs["running"], runs["fresh"]}
         assert report.predictions == 2 and len(stores.predictions.recent()) == 1
-        # artifacts: the two dataset files, m:2's package, the stale run's report and the stray upload
-        gone = {data[1].artifact, data[2].artifact, models[1].artifact, made["stray"]}
+        # artifacts: the dataset file, m:2's package, the stale run's report and the stray upload
+        gone = {data[1].artifact, models[1].artifact, made["stray"]}
         assert gone <= digests_before and not gone & set(stores.artifacts.digests())
-        assert report.artifacts == 5 and report.bytes_freed > 0
-        for version in (data[0], data[3]):
+        assert report.artifacts == 4 and report.bytes_freed > 0
+        assert "pipeline" in report.kept[data[2].ref]
+        for version in (data[0], data[2], data[3]):
             assert len(project.data.load_frame(f"d@{version.version}")) == 3
         assert stores.artifacts.get_bytes(models[0].artifact) == b"model package 0"
         last = stores.registry.audit_log()[-1]
-        assert (last.action, last.details["models"], last.details["artifacts"]) == ("gc", ["m:2"], 5)
+        assert (last.action, last.details["models"], last.details["artifacts"]) == ("gc", ["m:2"], 4)
         assert project.audit_trail.verify().rows == len(stores.registry.audit_log())
         assert "m:3" in report.kept and "pending approval" in report.kept["m:3"]
 

@@ -4,7 +4,8 @@ What goes: dataset versions beyond the newest N of each dataset, model versions 
 finished runs older than a duration, prediction-log rows older than a duration, and then every artifact no record
 names any more. What always stays: a version an alias points to, the version each alias would roll back to, a
 version waiting for an approval, and the lineage of every model version that stays (its run, its dataset version
-and that version's parents, transitively); the newest version of each dataset.
+and that version's parents, transitively); the newest version of each dataset; a dataset version that a pipeline
+step, a feature view or another table names.
 
 Artifacts count as named when their digest appears anywhere in the metadata (a scan of every row), so a digest
 kept in some JSON field is never collected; artifacts younger than ``grace`` are kept (bytes are written before
@@ -110,12 +111,16 @@ def plan(stores: Stores, policy: RetentionPolicy, *, at: float | None = None) ->
         needed_data[ref] = why
         stack += [(parent, why) for parent in by_ref[ref].parents]
     if policy.datasets:
+        named = maintenance_of(stores.datasets, "gc").named_elsewhere()
         for name in stores.datasets.names():
             versions = stores.datasets.versions(name)
             for version in versions[:max(0, len(versions) - policy.datasets)]:
                 ref = f"{version.name}@{version.version}"
                 if ref in needed_data:
                     result.kept[version.ref] = needed_data[ref]
+                    continue
+                if version.version in named:
+                    result.kept[version.ref] = "named by a pipeline step, a feature view or an approval"
                     continue
                 result.datasets.append((version.name, version.version))
                 result.record_artifacts.add(version.artifact)

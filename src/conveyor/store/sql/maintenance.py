@@ -24,6 +24,8 @@ _RUN_CHILDREN = (t.metric_history, t.latest_metrics, t.run_params, t.run_tags, t
 # Tables that never name an artifact (numbers, the trail's history, token hashes) and can be large: not scanned.
 _NO_DIGESTS = frozenset({"alembic_version", "audit", "metric_history", "latest_metrics", "monitor_samples",
                          "alias_history", "predictions", "api_tokens"})
+_MANAGED = frozenset({"dataset_versions", "model_versions", "runs", "run_params", "run_tags", "run_artifacts",
+                      "aliases", "reference_stats"})
 
 
 def maintenance_of(store: Any, what: str) -> SqlMaintenance:
@@ -125,14 +127,19 @@ class SqlMaintenance:
                                         ).rowcount or 0
         return deleted
 
-    def referenced_digests(self) -> set[str]:
+    def named_elsewhere(self) -> set[str]:
+        """The 64-hex strings held by tables other than the records retention manages (pipeline steps, feature
+        views, approvals, a plug-in's tables): a dataset version named there is kept."""
+        return self.referenced_digests(skip=_MANAGED)
+
+    def referenced_digests(self, skip: frozenset[str] = frozenset()) -> set[str]:
         """Every 64-hex string any row of any table holds: a superset of the artifact digests in use (dataset,
         model and run artifacts, and digests kept in JSON metadata), so gc never removes what something names. The audit
         trail is not scanned (it names the artifacts of versions long deleted), nor the tables of numbers."""
         found: set[str] = set()
         with self.engine.connect() as conn:
             for table in sa.inspect(conn).get_table_names():
-                if table in _NO_DIGESTS:
+                if table in _NO_DIGESTS or table in skip:
                     continue
                 for row in conn.execute(sa.text(f'SELECT * FROM "{table}"')):
                     text = repr(tuple(row)).encode()
