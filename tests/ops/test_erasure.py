@@ -156,3 +156,15 @@ def test_forget_by_a_personal_value_and_models_show_names_the_erasure(tmp_path, 
         assert MARKERS[1].decode() not in json.dumps(project.stores.registry.audit_log()[-1].details)
         with pytest.raises(NotFoundError, match="was erased"):
             project.data.load_frame(f"d@{version.version}")
+
+
+def test_when_the_rewrite_equals_an_older_version_latest_is_that_one(tmp_path, monkeypatch):
+    monkeypatch.delenv("CONVEYOR_DB_URL", raising=False)
+    monkeypatch.delenv("CONVEYOR_ENCRYPTION_KEY", raising=False)
+    with cv.Project.init(tmp_path / "p") as project:
+        before, _ = project.data.ingest(_people(range(1, 11)), "d")
+        after, _ = project.data.ingest(_with_person(_people(range(1, 11))), "d")
+        report = project.operations.forget("d", where="customer_id == 42")
+        assert report.tombstoned == [after.ref] and report.new_versions == [before.ref]
+        assert project.stores.datasets.get_version("d").version == before.version  # not the erased one
+        assert len(project.data.load_frame("d")) == 10
