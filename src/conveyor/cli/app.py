@@ -14,7 +14,6 @@ from conveyor.cli import (
     encryption,
     erasure,
     features,
-    feedback,
     gc,
     identities,
     lifecycle,
@@ -58,4 +57,3 @@ erasure.register(data.app)
 app.command("backup")(backup.backup)
 app.command("restore")(backup.restore)
 app.add_typer(db.app, name="db")
-app.add_typer(feedback.app, name="feedback")

@@ -7,7 +7,7 @@ erasure of personal data, backups.
 from __future__ import annotations
 
 import shutil
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -24,7 +24,6 @@ from conveyor.store.retention import GcReport, RetentionPolicy, collect
 
 if TYPE_CHECKING:
     from conveyor.data.erasure import ErasureReport
-    from conveyor.monitor.feedback_batch import FeedbackReport
 
 
 class OperationsAPI(Protocol):
@@ -36,9 +35,6 @@ class OperationsAPI(Protocol):
                columns: Sequence[str] = ()) -> ErasureReport: ...
 
     def backup(self, dest: str | Path) -> dict[str, Any]: ...
-
-    def ingest_feedback(self, source: str | Path | Any, *, id_column: str = "id", label_column: str = "label",
-                        progress: Callable[[int, int], None] | None = None) -> FeedbackReport: ...
 
 
 class LocalOperations(LocalAPI):
@@ -93,16 +89,6 @@ class LocalOperations(LocalAPI):
                           "anchor": audit.anchor, "keyed": sealing.key is not None,
                           "public_key": public.public_bytes_raw().hex() if public is not None else None}}
 
-
-    def ingest_feedback(self, source: str | Path | Any, *, id_column: str = "id", label_column: str = "label",
-                        progress: Callable[[int, int], None] | None = None) -> FeedbackReport:
-        """Ground truth in bulk: a file (CSV, Parquet, JSON lines) or a DataFrame of prediction ids and labels,
-        written once per id; the report counts matched, unmatched, duplicate and conflicting rows."""
-        from conveyor.data.readers import checked_reader  # pandas: only when used
-        from conveyor.monitor.feedback_batch import ingest_labels, labels_from_frame
-
-        frame = checked_reader(source).load(source) if isinstance(source, str | Path) else source
-        return ingest_labels(self.stores, labels_from_frame(frame, id_column, label_column), progress=progress)
 
 
 PROJECT_FOLDERS = ("contracts", "pipelines")

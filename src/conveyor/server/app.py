@@ -11,19 +11,7 @@ from conveyor.core.settings import STATE_DIR
 from conveyor.server import errors
 from conveyor.server.jobs import JobBoard
 from conveyor.server.limits import Limits
-from conveyor.server.routers import (
-    approvals,
-    data,
-    feedback,
-    health,
-    info,
-    jobs,
-    models,
-    monitoring,
-    runs,
-    training,
-    uploads,
-)
+from conveyor.server.routers import approvals, data, health, info, jobs, models, monitoring, runs, training, uploads
 from conveyor.server.ui import mount_ui
 from conveyor.server.uploads import UploadArea
 
@@ -31,7 +19,7 @@ if TYPE_CHECKING:
     from conveyor.project import Project
 
 API = "/api/v1"
-ROUTERS = (health, info, data, runs, models, approvals, monitoring, feedback, training, uploads, jobs)
+ROUTERS = (health, info, data, runs, models, approvals, monitoring, training, uploads, jobs)
 
 
 def create_app(project: Project, *, limits: Limits | None = None, jobs_board: JobBoard | None = None) -> FastAPI:
