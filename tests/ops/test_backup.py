@@ -172,3 +172,39 @@ def test_restore_refuses_a_folder_with_a_project_and_a_non_backup(tmp_path, monk
         restore_project(tmp_path / "b", root)
     with pytest.raises(BadInputError, match="not a conveyor backup"):
         restore_project(tmp_path, tmp_path / "new")
+
+
+def test_a_sqlite_project_moves_to_postgresql_through_backup_and_restore(tmp_path, monkeypatch, postgres_db_url):
+    monkeypatch.delenv("CONVEYOR_DB_URL", raising=False)
+    root = tmp_path / "proj"
+    with cv.Project.init(root) as project:
+        stores = project.stores
+        data, _ = project.data.ingest(pd.DataFrame({"x": [1.0, 2.0, 3.0]}), "d")
+        run = stores.runs.create(Run(new_id(), "r", dataset=f"d@{data.version}"))
+        stores.runs.log_metrics(run.id, [Metric("auc", 0.8, step, time.time()) for step in range(3)])
+        version = stores.registry.create_version(
+            ModelVersion("m", 0, stores.artifacts.put_bytes(b"model"), "sklearn", run.id, f"d@{data.version}", {}),
+            AuditNote("tester", "register"))
+        stores.registry.set_alias("m", "champion", version.version, AuditNote("tester", "promote"))
+        with stores.datasets.db.engine.begin() as conn:  # a plug-in's own table, with JSON and bytes
+            conn.execute(sa.text("CREATE TABLE plugin_things (id INTEGER PRIMARY KEY, doc JSON, blob BLOB)"))
+            conn.execute(sa.text("INSERT INTO plugin_things VALUES (1, :doc, :blob)"),
+                         {"doc": json.dumps({"a": [1, 2]}), "blob": b"\x00\xffsecret"})
+        before = _inventory(project)
+        project.operations.backup(tmp_path / "b")
+    monkeypatch.setenv("CONVEYOR_DB_URL", postgres_db_url)
+    from conveyor.project.operations import restore_project
+
+    restore_project(tmp_path / "b", tmp_path / "moved")
+    with cv.Project.open(tmp_path / "moved") as project:
+        assert project.stores.url.startswith("postgresql")
+        assert _inventory(project) == before
+        assert project.stores.runs.metric_history(run.id, "auc")[-1].step == 2
+        assert project.audit_trail.verify().rows == 2
+        with project.stores.datasets.db.engine.connect() as conn:
+            row = conn.execute(sa.text("SELECT doc, blob FROM plugin_things")).one()
+        doc = json.loads(row.doc) if isinstance(row.doc, str) else row.doc
+        assert doc == {"a": [1, 2]}
+        assert bytes(row.blob) == b"\x00\xffsecret"
+        run2 = project.stores.runs.create(Run(new_id(), "after"))
+        project.stores.runs.log_metrics(run2.id, [Metric("auc", 0.9, 0, time.time())])  # ids continue

@@ -58,11 +58,28 @@ def _tables(conn: sa.Connection) -> list[sa.Table]:
     return known
 
 
+def _generic(kind: sa.types.TypeEngine[Any]) -> sa.types.TypeEngine[Any]:
+    try:
+        return kind.as_generic()
+    except NotImplementedError:
+        return kind
+
+
+def _portable(table: sa.Table) -> sa.Table:
+    """A reflected table in generic types (SQLite's BLOB is PostgreSQL's bytea), to create on another backend."""
+    return sa.Table(table.name, sa.MetaData(), *(
+        sa.Column(c.name, _generic(c.type), primary_key=c.primary_key, nullable=c.nullable,
+                  autoincrement=False) for c in table.columns))
+
+
 def _copy(source: sa.Connection, target: sa.Connection, only: set[str] | None = None) -> dict[str, int]:
     counts = {}
+    present = set(sa.inspect(target).get_table_names())
     for table in _tables(source):
         if only is not None and table.name not in only:
             continue
+        if table.name not in present:  # a plug-in's table no migration of this conveyor makes: as it was
+            _portable(table).create(target)
         result = source.execute(sa.select(table))
         copied = 0
         while batch := result.mappings().fetchmany(BATCH):
