@@ -92,13 +92,13 @@ def _copy(source: sa.Connection, target: sa.Connection, only: set[str] | None = 
 def _snapshot(db: SqlDatabase, path: Path, only: set[str] | None = None) -> dict[str, int]:
     """A consistent copy of ``db`` into the SQLite file ``path``; the row count of each table copied."""
     if db.dialect == "sqlite" and only is None:
-        source = sqlite3.connect(str(db.engine.url.database), timeout=30)
-        target = sqlite3.connect(str(path))
+        live = sqlite3.connect(str(db.engine.url.database), timeout=30)
+        copy = sqlite3.connect(str(path))
         try:
-            source.backup(target)
+            live.backup(copy)
         finally:
-            target.close()
-            source.close()
+            copy.close()
+            live.close()
         engine = create_engine(f"sqlite:///{path}")
         try:
             with engine.connect() as conn:
@@ -147,6 +147,7 @@ def backup_stores(stores: Stores, dest: Path, *, files: dict[str, Path], keys: d
     log_db = getattr(stores.predictions, "db", None)
     separate = isinstance(log_db, SqlDatabase) and log_db is not db
     if separate:
+        assert isinstance(log_db, SqlDatabase)
         tables_log = _snapshot(log_db, dest / "predictions.sqlite", only={"predictions"})
         tables["predictions"] = tables_log.get("predictions", 0)
     raw = stores.artifacts.stored()

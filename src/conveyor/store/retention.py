@@ -113,17 +113,17 @@ def plan(stores: Stores, policy: RetentionPolicy, *, at: float | None = None) ->
     if policy.datasets:
         named = maintenance_of(stores.datasets, "gc").named_elsewhere()
         for name in stores.datasets.names():
-            versions = stores.datasets.versions(name)
-            for version in versions[:max(0, len(versions) - policy.datasets)]:
-                ref = f"{version.name}@{version.version}"
+            data_versions = stores.datasets.versions(name)
+            for data in data_versions[:max(0, len(data_versions) - policy.datasets)]:
+                ref = f"{data.name}@{data.version}"
                 if ref in needed_data:
-                    result.kept[version.ref] = needed_data[ref]
+                    result.kept[data.ref] = needed_data[ref]
                     continue
-                if version.version in named:
-                    result.kept[version.ref] = "named by a pipeline step, a feature view or an approval"
+                if data.version in named:
+                    result.kept[data.ref] = "named by a pipeline step, a feature view or an approval"
                     continue
-                result.datasets.append((version.name, version.version))
-                result.record_artifacts.add(version.artifact)
+                result.datasets.append((data.name, data.version))
+                result.record_artifacts.add(data.artifact)
     if policy.runs:
         cutoff = at - policy.runs
         for run in stores.runs.search():
