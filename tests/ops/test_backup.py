@@ -208,3 +208,28 @@ def test_a_sqlite_project_moves_to_postgresql_through_backup_and_restore(tmp_pat
         assert bytes(row.blob) == b"\x00\xffsecret"
         run2 = project.stores.runs.create(Run(new_id(), "after"))
         project.stores.runs.log_metrics(run2.id, [Metric("auc", 0.9, 0, time.time())])  # ids continue
+
+
+def test_an_encrypted_project_backs_up_as_ciphertext_and_restores_with_its_key(tmp_path, monkeypatch):
+    from conveyor.store.encryption import new_key
+
+    monkeypatch.delenv("CONVEYOR_DB_URL", raising=False)
+    key = new_key()
+    monkeypatch.setenv("CONVEYOR_ENCRYPTION_KEY", key)
+    with cv.Project.init(tmp_path / "p") as project:
+        project.data.ingest(pd.DataFrame({"secret": ["PLAINTEXT-MARKER-1"] * 3}), "d")
+        manifest = project.operations.backup(tmp_path / "b")
+    assert manifest["keys"]["encryption"]["on"] and manifest["keys"]["encryption"]["key_ids"]
+    assert key not in json.dumps(manifest)
+    from conveyor.store.encryption import is_sealed
+
+    objects = [p for p in (tmp_path / "b" / "artifacts").rglob("*") if p.is_file()]
+    data = [p for p in objects if not p.name.endswith(".key")]
+    assert data and len(objects) == 2 * len(data)  # each object with its wrapped data key
+    assert all(is_sealed(p.read_bytes()) for p in data)  # still ciphertext in the backup
+    from conveyor.project.operations import restore_project
+
+    result = restore_project(tmp_path / "b", tmp_path / "r")
+    assert any("encryption" in note for note in result["notes"])
+    with cv.Project.open(tmp_path / "r") as project:
+        assert project.data.load_frame("d")["secret"].tolist() == ["PLAINTEXT-MARKER-1"] * 3
