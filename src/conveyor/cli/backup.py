@@ -26,7 +26,8 @@ def backup(dest: Annotated[Path, typer.Argument(help="A new, empty folder to wri
 
 
 def restore(src: Annotated[Path, typer.Argument(help="A folder written by `conveyor backup`.")],
-            into: Annotated[Path, typer.Option("--into", help="The new project folder (default: here).")] = Path("."),
+            into: Annotated[Path, typer.Option("--into", "--project",
+                                               help="The new project folder (default: here).")] = Path("."),
             json: JsonOption = False) -> None:
     """Rebuild a project from a backup: conveyor.yaml, the audit anchor, every table and artifact (into
     CONVEYOR_DB_URL / CONVEYOR_ARTIFACTS when set, which must be empty). Then put the keys back and run
