@@ -78,4 +78,5 @@ def test_the_token_is_sent_as_a_bearer_header() -> None:
     finally:
         server.shutdown()
         server.server_close()
-    assert seen == ["Bearer t0k3n", None]
+    # each connection first asks /server-info (the version check), then /whoami
+    assert seen == ["Bearer t0k3n", "Bearer t0k3n", None, None]

@@ -17,7 +17,7 @@ from conveyor.server.auth import PUBLIC, action_of, api_routes
 
 # (method, path) -> the action it must declare; the table pins today's routes
 EXPECTED = {
-    ("GET", "/api/v1/health"): PUBLIC, ("GET", "/api/v1/whoami"): "tokens.own",
+    ("GET", "/api/v1/health"): PUBLIC, ("GET", "/api/v1/server-info"): PUBLIC, ("GET", "/api/v1/whoami"): "tokens.own",
     ("GET", "/api/v1/datasets"): "read", ("GET", "/api/v1/datasets/diff"): "read",
     ("POST", "/api/v1/datasets/validate"): "read", ("POST", "/api/v1/datasets/contracts"): "data.write",
     ("GET", "/api/v1/datasets/{name}/log"): "read", ("GET", "/api/v1/datasets/{ref}"): "read",

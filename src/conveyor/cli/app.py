@@ -6,13 +6,17 @@ import typer
 
 from conveyor.cli import (
     audit,
+    backup,
     connections,
     data,
+    db,
     delivery,
     deploy,
     encryption,
+    erasure,
     features,
     feedback,
+    gc,
     identities,
     imports,
     lifecycle,
@@ -55,3 +59,8 @@ app.command("server")(server.server)
 app.command("login")(remote.login)
 app.command("logout")(remote.logout)
 app.add_typer(imports.app, name="import")
+app.command("gc")(gc.gc)
+erasure.register(data.app)
+app.command("backup")(backup.backup)
+app.command("restore")(backup.restore)
+app.add_typer(db.app, name="db")

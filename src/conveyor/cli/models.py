@@ -65,10 +65,12 @@ def show(ref: Annotated[str, typer.Argument(help="MODEL, MODEL:N or MODEL@ALIAS.
         aliases = proj.models.aliases(mv.name)
         run = proj.runs.get(mv.run_id) if mv.run_id else None
         model_card = proj.models.card(mv.ref)
+        erased = _erased(proj, mv.dataset)
     data = version_dict(mv, aliases)
     data["lineage"] = {"run": mv.run_id, "dataset": mv.dataset,
                        "git_commit": run.tags.get("git.commit") if run else None,
                        "packages": {k[4:]: v for k, v in (run.tags if run else {}).items() if k.startswith("pkg.")}}
+    data["lineage"]["trained_on_erased_data"] = erased
     data["card"] = model_card
     if json:
         emit_json(data)
@@ -80,6 +82,8 @@ def show(ref: Annotated[str, typer.Argument(help="MODEL, MODEL:N or MODEL@ALIAS.
     typer.echo(f"  run={mv.run_id}  dataset={mv.dataset}  commit={data['lineage']['git_commit'] or '-'}")
     typer.echo(f"  task={mv.signature.get('task')}  target={mv.signature.get('target')}  "
                f"inputs={', '.join(c['name'] for c in mv.signature.get('inputs', []))}")
+    if erased:
+        typer.echo(f"  trained on erased data (erasure {erased['erasure']}): retrain it and retire this version")
     table("Metrics", ["metric", "value"], sorted(mv.metrics.items()))
     gates = model_card["gates"]
     if gates:
@@ -89,6 +93,19 @@ def show(ref: Annotated[str, typer.Argument(help="MODEL, MODEL:N or MODEL@ALIAS.
     for note in model_card["limitations"]:
         typer.echo(f"  limitation: {note}")
     typer.echo(f"  (full model card: conveyor models show {mv.ref} --card)")
+
+
+def _erased(proj, dataset: str | None) -> dict | None:
+    """The erasure that tombstoned the version a model was trained on, if any (None: its data is intact)."""
+    from conveyor.core.errors import NotFoundError
+    from conveyor.data.erasure import erased_lineage
+
+    if not dataset:
+        return None
+    try:
+        return erased_lineage(proj.data.get(dataset))
+    except NotFoundError:
+        return None
 
 
 def _report_promotion(result, json: bool) -> None:

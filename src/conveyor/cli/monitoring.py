@@ -133,7 +133,9 @@ def agent(model: Annotated[str | None, typer.Argument(help="Model name (default:
     watches each promotion and rolls it back on a live regression. Each tick then runs the pipelines whose
     schedules and events are due (once across agents sharing the store)."""
     from conveyor.core.durations import parse_duration
+    from conveyor.store.migrate import refuse_schema_changes  # a platform process: never migrates the store
 
+    refuse_schema_changes()
     pause = parse_duration(interval, "interval")
     with open_project(project) as proj:
         worker = _agent(proj, model)

@@ -25,7 +25,9 @@ _ENV = "CONVEYOR_SERVER_WORKER"
 def _app(project_dir: str | None, max_body: int | None, max_upload: int | None) -> FastAPI:
     from conveyor.server import create_app
     from conveyor.server.limits import Limits
+    from conveyor.store.migrate import refuse_schema_changes  # a platform process: never migrates the store
 
+    refuse_schema_changes()
     proj = open_project(Path(project_dir) if project_dir else None, remote=False, authenticate=False)
     limits = {k: v for k, v in (("max_body", max_body), ("max_upload", max_upload)) if v}
     return create_app(proj, limits=Limits(**limits))
@@ -72,7 +74,9 @@ def server(project: ProjectOption = None,
         require(module, "server")  # a core install is told which extra to add
     from conveyor.core.tls import scheme_of, tls_options
     from conveyor.serve.runner import serve_forever, serve_workers
+    from conveyor.store.migrate import refuse_schema_changes  # a platform process: never migrates the store
 
+    refuse_schema_changes()
     tls = tls_options(tls_cert, tls_key)
     url = f"{scheme_of(tls)}://{host}:{port}"
     # a missing project or a bad conveyor.yaml is reported here

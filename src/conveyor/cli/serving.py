@@ -58,7 +58,9 @@ def serve_token(token_file: Path | None, on_command_line: str | None = None) -> 
 def worker_app() -> FastAPI:
     spec = jsonlib.loads(os.environ[_ENV])
     from conveyor.serve.runner import tune_gc
+    from conveyor.store.migrate import refuse_schema_changes  # a serving replica: never migrates the store
 
+    refuse_schema_changes()
     proj = open_project(Path(spec["project"]) if spec["project"] else None)
     app = proj.serving_app(spec["model"], **spec["options"])
     tune_gc()
@@ -70,7 +72,9 @@ def run_server(model: str, *, host: str, port: int, workers: int, project: Path 
     from conveyor.client.project import RemoteProject
     from conveyor.project._options import serving_target
     from conveyor.serve.runner import serve_forever, serve_workers
+    from conveyor.store.migrate import refuse_schema_changes  # a serving replica: never migrates the store
 
+    refuse_schema_changes()
     options = {k: v for k, v in options.items() if v is not None}
     with open_project(project) as proj:
         remote = isinstance(proj, RemoteProject)

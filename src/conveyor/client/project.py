@@ -14,6 +14,7 @@ from conveyor.client.models import RemoteModels
 from conveyor.client.monitoring import RemoteMonitoring
 from conveyor.client.runs import RemoteRuns
 from conveyor.client.training import RemoteTraining
+from conveyor.client.version import check_server
 from conveyor.core.errors import BadInputError
 
 
@@ -75,4 +76,6 @@ def connect(url: str | None = None, *, token: str | None = None, ca_bundle: str 
     if target is None:
         raise BadInputError("No server given.", field="server",
                             hint="Pass a URL, set CONVEYOR_SERVER, or run `conveyor login URL`.")
-    return RemoteProject(Connection(target.url, token=target.token, ca_bundle=ca_bundle))
+    connection = Connection(target.url, token=target.token, ca_bundle=ca_bundle)
+    check_server(connection)  # a warning when the server runs a release this client does not support
+    return RemoteProject(connection)

@@ -332,6 +332,10 @@ def load_table(stores: Stores, version: DatasetVersion) -> pa.Table:
     if version.meta.get("kind") == "files":
         raise BadInputError(f"{version.ref} is a set of files, not a table.", field="dataset",
                             hint=f"Write it out with `conveyor data checkout {version.ref} FOLDER`.")
+    tombstone = version.meta.get("tombstone")
+    if tombstone:
+        raise NotFoundError(f"{version.ref} was erased (erasure {tombstone.get('erasure')}): its rows are gone.",
+                            hint=f"Use {tombstone.get('replaced_by') or 'a newer version'}, written without them.")
     data = stores.artifacts.get_bytes(version.artifact)
     # An Arrow buffer, not io.BytesIO: reading from a Python file object leaves Arrow cleanup work that needs
     # the GIL after read_table returns, which aborts the process if it exits first (apache/arrow#33975, #34314).

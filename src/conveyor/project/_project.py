@@ -35,6 +35,7 @@ if TYPE_CHECKING:
     from conveyor.project.identities import IdentitiesAPI
     from conveyor.project.models import ModelsAPI
     from conveyor.project.monitoring import MonitoringAPI
+    from conveyor.project.operations import OperationsAPI
     from conveyor.project.pipelines import PipelinesAPI
     from conveyor.project.runs import RunsAPI
     from conveyor.project.training import TrainingAPI
@@ -61,6 +62,7 @@ class Project(FlatAliases):
     pipelines: SubAPI[PipelinesAPI] = SubAPI("conveyor.project.pipelines:LocalPipelines")
     feedback: SubAPI[FeedbackAPI] = SubAPI("conveyor.project.feedback:LocalFeedback")
     connections: SubAPI[ConnectionsAPI] = SubAPI("conveyor.project.connections:LocalConnections")
+    operations: SubAPI[OperationsAPI] = SubAPI("conveyor.project.operations:LocalOperations")
 
     def __init__(self, root: Path, config: ProjectConfig | dict[str, Any], stores: Stores,
                  settings: Settings | None = None) -> None:

@@ -19,6 +19,7 @@ from conveyor.server.routers import (
     data,
     feedback,
     health,
+    info,
     jobs,
     models,
     monitoring,
@@ -34,7 +35,7 @@ if TYPE_CHECKING:
     from conveyor.project import Project
 
 API = "/api/v1"
-ROUTERS = (health, data, connections, runs, models, approvals, monitoring, feedback, training, uploads, jobs,
+ROUTERS = (health, info, data, connections, runs, models, approvals, monitoring, feedback, training, uploads, jobs,
            pipelines)
 
 

@@ -42,6 +42,26 @@ class ArtifactStore(abc.ABC):
     def digests(self) -> list[str]:
         """Every digest stored (for integrity checks and garbage collection)."""
 
+    def _remove(self, name: str) -> int:
+        """Remove what is stored under ``name``; the bytes freed (0 when absent)."""
+        raise NotImplementedError(f"{type(self).__name__} cannot delete")
+
+    def _modified(self, name: str) -> float | None:
+        """When ``name`` was written (epoch seconds), None when the backend cannot tell."""
+        return None
+
+    def delete(self, digest: str) -> int:
+        """Remove an object (garbage collection, erasure); the bytes freed."""
+        return self._remove(digest)
+
+    def modified(self, digest: str) -> float | None:
+        return self._modified(digest)
+
+    def stored(self) -> ArtifactStore:
+        """The store that holds the bytes as they are at rest (an encrypting wrapper answers its inner store):
+        backups and archives copy these, so they stay encrypted."""
+        return self
+
     def put_bytes(self, data: bytes) -> str:
         digest = digest_bytes(data)
         if not self.exists(digest):
@@ -100,6 +120,10 @@ class InMemoryArtifactStore(ArtifactStore):
     def digests(self) -> list[str]:
         return sorted(self._blobs)
 
+    def _remove(self, name: str) -> int:
+        with self._lock:
+            return len(self._blobs.pop(name, b""))
+
 
 class FsspecArtifactStore(ArtifactStore):
     """Any fsspec URL: a local folder by default, ``s3://bucket/prefix`` with the ``s3`` extra.
@@ -152,6 +176,21 @@ class FsspecArtifactStore(ArtifactStore):
             if rest and not rest.startswith(".tmp-"):
                 found.append(prefix + rest)
         return sorted(found)
+
+    def _remove(self, name: str) -> int:
+        path = self._path(name)
+        try:
+            size = int(self.fs.size(path) or 0)
+            self.fs.rm_file(path)
+        except FileNotFoundError:
+            return 0
+        return size
+
+    def _modified(self, name: str) -> float | None:
+        try:
+            return float(self.fs.modified(self._path(name)).timestamp())
+        except (FileNotFoundError, NotImplementedError, AttributeError):
+            return None
 
     def _write_file(self, digest: str, path: str | os.PathLike[str]) -> None:
         final = self._path(digest)

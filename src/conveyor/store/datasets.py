@@ -58,6 +58,9 @@ class DatasetStore(abc.ABC):
         """Version ``version`` (a unique id prefix, or "latest") of dataset ``name``."""
         found = self._candidates(name, version)
         if version in LATEST:
+            if found and found[0].meta.get("tombstone"):  # erased: the newest version that was not
+                alive = [v for v in self.versions(name) if not v.meta.get("tombstone")]
+                found = alive[-1:] or found
             if found:
                 return found[0]
             raise NotFoundError.for_name("dataset", name, self.names())

@@ -81,6 +81,20 @@ class EncryptedArtifactStore(ArtifactStore):
     def digests(self) -> list[str]:
         return [d for d in self.inner.digests() if _DIGEST.fullmatch(d)]
 
+    def _remove(self, name: str) -> int:
+        # the data key first: without it the sealed bytes are unreadable even if deleting them fails
+        return self.inner._remove(name + KEY_SUFFIX) + self.inner._remove(name)
+
+    def _modified(self, name: str) -> float | None:
+        return self.inner._modified(name)
+
+    def stored(self) -> ArtifactStore:
+        return self.inner
+
+    def destroy_key(self, digest: str) -> int:
+        """Delete an object's data key only (crypto-shredding): its sealed bytes can never be read again."""
+        return self.inner._remove(digest + KEY_SUFFIX)
+
     def sealed_bytes(self, digest: str) -> bytes:
         """What the inner store holds for ``digest`` (for tests and audits)."""
         try:

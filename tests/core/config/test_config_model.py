@@ -31,7 +31,7 @@ def test_an_empty_file_gives_every_section_its_defaults():
     config = ProjectConfig.parse({})
     assert config.name is None
     assert set(config.sections) == {"data", "train", "gates", "serve", "environments", "registry", "monitor", "alerts",
-                                   "retrain", "security", "features"}
+                                   "retrain", "security", "features", "retention"}
     assert config.train.budget == 60.0 and config.train.search == "bayesian" and config.train.workers == 1
     assert config.monitor.window == 1000 and config.monitor.resource_interval == 5.0
     assert config.retrain.watch == 86400.0 and config.retrain.rollback.max_drop == 0.05
