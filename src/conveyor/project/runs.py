@@ -106,14 +106,12 @@ class LocalRuns(LocalAPI):
              limit: int | None = None, experiment: str | None = None) -> builtins.list[Run]:
         """Runs, newest first (or best first by ``order_by_metric``); of one ``experiment`` (its name or id, as
         MLflow clients create them) when given."""
-        experiment_id = self.experiment_id(experiment) if experiment is not None else None
+        experiment_id = None
+        if experiment is not None:
+            found = self.stores.runs.experiment_by_name(experiment)
+            experiment_id = found.id if found else self.stores.runs.get_experiment(experiment).id
         return self.stores.runs.search(order_by_metric=order_by_metric, ascending=ascending,
                                        dataset_name=dataset, limit=limit, experiment=experiment_id)
-
-    def experiment_id(self, experiment: str) -> str:
-        """The id of the experiment named ``experiment`` (or with that id); NotFoundError naming it otherwise."""
-        found = self.stores.runs.experiment_by_name(experiment)
-        return found.id if found else self.stores.runs.get_experiment(experiment).id
 
     def __call__(self, **kwargs: Any) -> builtins.list[Run]:
         warnings.warn("project.runs(...) is deprecated; use project.runs.list(...).", DeprecationWarning,
