@@ -1,50 +1,23 @@
 """The real MLflow client for the interop tests: a venv with mlflow-skinny (+ SQLAlchemy and Alembic for its SQLite
-store) and scikit-learn, built once under the repository's ``.cache/mlflow3``, and an MLflow store it logged."""
+store) and scikit-learn (``conveyor.testing.mlflow_env``, built once), and an MLflow store it logged."""
 
 from __future__ import annotations
 
-import fcntl
 import json
-import os
-import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[2]
-REQUIREMENTS = ("mlflow-skinny>=3,<4", "scikit-learn", "pandas", "sqlalchemy", "alembic")
+from conveyor.testing.mlflow_env import mlflow_env
+from conveyor.testing.mlflow_env import mlflow_python as shared_mlflow_python
+
 HERE = Path(__file__).parent
-
-
-def _build_venv() -> Path:
-    folder = REPO / ".cache" / "mlflow3"
-    python = folder / "bin" / "python"
-    marker = folder / ".conveyor-requirements"
-    wanted = "\n".join(REQUIREMENTS)
-    folder.parent.mkdir(parents=True, exist_ok=True)
-    with open(folder.parent / ".mlflow3.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        if python.exists() and marker.exists() and marker.read_text() == wanted:
-            return python
-        if folder.exists():
-            shutil.rmtree(folder)
-        subprocess.run([sys.executable, "-m", "venv", str(folder)], check=True)
-        subprocess.run([str(python), "-m", "pip", "install", "--quiet", *REQUIREMENTS], check=True,
-                       capture_output=True)
-        marker.write_text(wanted)
-    return python
-
-
-def mlflow_env() -> dict[str, str]:
-    return {**os.environ, "MLFLOW_DISABLE_TELEMETRY": "true", "DO_NOT_TRACK": "true", "GIT_PYTHON_REFRESH": "quiet",
-            "PYTHONPATH": ""}
 
 
 @pytest.fixture(scope="session")
 def mlflow_python() -> Path:
-    return _build_venv()
+    return shared_mlflow_python(3)
 
 
 @pytest.fixture(scope="session")

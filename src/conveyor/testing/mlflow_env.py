@@ -1,6 +1,7 @@
 """Virtual environments holding the real MLflow client, for the MLflow compatibility tests and the importer's tests.
 
-`mlflow_python(3)` returns the python of a venv with the latest `mlflow-skinny` 3.x, scikit-learn and pandas;
+`mlflow_python(3)` returns the python of a venv with the latest `mlflow-skinny` 3.x, scikit-learn and pandas (and
+SQLAlchemy with Alembic, which MLflow's SQLite store needs, for the importer's tests);
 `mlflow_python(2)` the same with 2.x. Each venv is built once and reused (a marker file records the requirements it
 was built from), under `$CONVEYOR_TEST_CACHE`, else `.cache/` in the repository root (ignored by git), else
 `~/.cache/conveyor`. Builds are serialised with a file lock, so parallel test processes build a venv once."""
@@ -15,7 +16,7 @@ import sys
 from pathlib import Path
 
 REQUIREMENTS: dict[int, tuple[str, ...]] = {
-    3: ("mlflow-skinny>=3,<4", "scikit-learn", "pandas"),
+    3: ("mlflow-skinny>=3,<4", "scikit-learn", "pandas", "sqlalchemy", "alembic"),  # the last two: its SQLite store
     2: ("mlflow-skinny>=2.17,<3", "scikit-learn<1.6", "pandas<2.3", "numpy<2"),
 }
 
