@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
@@ -89,7 +89,7 @@ def download(project: Project, path: str) -> bytes:
 
 def add_proxy_routes(router: APIRouter, requires: Callable[[str], Any] | None) -> None:
     def deps(action: str) -> list[Any]:
-        return [Depends(requires(action))] if requires else []
+        return [requires(action)] if requires else []
 
     async def put(request: Request, path: str) -> Response:
         try:
