@@ -194,3 +194,14 @@ def test_a_damaged_hash_cache_is_ignored(stores, folder, tmp_path, reads):
     cache.write_text("{not json")
     _, created = add_files(stores, folder, "images", hash_cache=cache)
     assert created and len(reads) == 201 and json.loads(cache.read_text())["files"]
+
+
+def test_the_hash_cache_forgets_files_gone_from_the_folder(stores, folder, tmp_path):
+    cache = tmp_path / "hashes.json"
+    add_files(stores, folder, "images", hash_cache=cache)
+    gone = folder / "class_2" / "img_010.bin"
+    assert str(gone.resolve()) in json.loads(cache.read_text())["files"]
+    gone.unlink()
+    add_files(stores, folder, "images", hash_cache=cache)
+    kept = json.loads(cache.read_text())["files"]
+    assert str(gone.resolve()) not in kept and len(kept) == 200

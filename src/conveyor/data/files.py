@@ -110,6 +110,8 @@ def add_files(stores: Stores, path: str | Path, name: str, *,
         if progress is not None:
             progress(done, len(entries))
     pack.close()
+    if cache.path is not None and root.is_dir():
+        cache.forget_missing(root, [full for _, full in entries])
     cache.save()
     manifest = [{"path": relative, "bytes": size, **entry} for relative, size, entry in located]
     identity = [{"path": f["path"], "bytes": f["bytes"], "digest": f["digest"]} for f in manifest]

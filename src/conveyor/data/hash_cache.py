@@ -70,6 +70,16 @@ class HashCache:
             self.entries[absolute] = entry
             self.changed = True
 
+    def forget_missing(self, folder: str | Path, seen: list[str]) -> None:
+        """Drop the entries under ``folder`` for files a walk of it did not find (deleted or moved away), so the
+        cache holds about as many entries as the file sets it was used on."""
+        prefix = os.path.join(os.path.abspath(folder), "")
+        present = {os.path.abspath(p) for p in seen}
+        stale = [p for p in self.entries if p.startswith(prefix) and p not in present]
+        for path in stale:
+            del self.entries[path]
+        self.changed = self.changed or bool(stale)
+
     def save(self) -> None:
         """Write the cache whole (temporary name, then rename) when it changed; a failure only loses the cache."""
         if self.path is None or not self.changed:
