@@ -178,3 +178,13 @@ def test_data_add_imports_only_what_it_needs(root, tmp_path):
     heavy = {"pandas", "pyarrow", "numpy", "sklearn", "alembic", "conveyor.cli.app", "conveyor.cli.runs",
              "conveyor.project", "conveyor.data.datasets"}
     assert not heavy & loaded
+
+
+def test_data_add_keeps_the_stat_cache_in_the_project(root, tmp_path):
+    folder = tmp_path / "cached"
+    folder.mkdir()
+    (folder / "a.txt").write_text("a")
+    (folder / "b.txt").write_text("b")
+    conveyor("data", "add", str(folder), "--name", "cached", cwd=root)
+    cached = json.loads((root / ".conveyor" / "hashes.json").read_text())["files"]
+    assert {str((folder / n).resolve()) for n in ("a.txt", "b.txt")} <= set(cached)
