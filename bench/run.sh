@@ -4,7 +4,7 @@
 #   bash bench/run.sh demo [--repeats N] [--fast]
 #   bash bench/run.sh monitoring [--sizes 10000,100000,1000000] [--skip-loop] [--markdown PATH]
 #   bash bench/run.sh automl [--budgets 10,30,60] [--datasets wine,shuttle] [--seeds 0,1,2] [--json PATH]
-#   bash bench/run.sh data [--gb 1.0] [--files 10000] [--rows 1000000] [--markdown PATH]
+#   bash bench/run.sh data [--gb 1.0] [--files 10000] [--rows 1000000] [--skip-validation] [--markdown PATH]
 #   bash bench/run.sh serving [--seconds S] [--loadtest-seconds S] [--json PATH]
 #   bash bench/run.sh security [--repeats N]
 #   bash bench/run.sh features [--feature-rows 1000000] [--entity-rows 100000] [--repeats 3] [--markdown PATH]
@@ -51,7 +51,7 @@ case "$benchmark" in
       python3 -m venv .bench/dvc-venv
       .bench/dvc-venv/bin/python -m pip install --quiet dvc
     fi
-    if [ ! -x .bench/validation-venv/bin/python ] || ! .bench/validation-venv/bin/python -c "import great_expectations, pandera, pyarrow" 2>/dev/null; then
+    if [[ " $* " != *" --skip-validation "* ]] && { [ ! -x .bench/validation-venv/bin/python ] || ! .bench/validation-venv/bin/python -c "import great_expectations, pandera, pyarrow" 2>/dev/null; }; then
       python3 -m venv .bench/validation-venv
       .bench/validation-venv/bin/python -m pip install --quiet pandera great-expectations pyarrow
     fi

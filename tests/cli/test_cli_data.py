@@ -150,3 +150,41 @@ def test_files_sql_and_functions_through_the_cli(root, tmp_path):
     (root / "loaders.py").write_text("import pandas as pd\n\ndef load():\n    return pd.DataFrame({'a': [1, 2]})\n")
     made = json.loads(conveyor("data", "ingest", "loaders:load", "--name", "made", "--json", cwd=root).stdout)
     assert made["rows"] == 2 and made["source"] == "python:loaders:load"
+
+
+IMPORTS_AFTER_ADD = """
+import sys
+from conveyor.cli.main import main
+try:
+    main(sys.argv[1:])
+except SystemExit as exc:
+    assert not exc.code, exc.code
+print(" ".join(sorted(sys.modules)))
+"""
+
+
+def test_data_add_imports_only_what_it_needs(root, tmp_path):
+    """`data add` is called by scripts like `dvc add`: start-up is most of its cost on a folder of small files.
+    It builds only the `data` verb group and never imports the table stack, the other verbs or Alembic (the store
+    here is already at the newest schema)."""
+    folder = tmp_path / "few"
+    folder.mkdir()
+    (folder / "a.txt").write_text("a")
+    done = subprocess.run([sys.executable, "-c", IMPORTS_AFTER_ADD, "data", "add", str(folder), "--name", "few"],
+                          cwd=root, capture_output=True, text=True, timeout=300, env={**os.environ})
+    assert done.returncode == 0, done.stderr
+    loaded = set(done.stdout.split())
+    assert "conveyor.data.files" in loaded  # the verb did run here
+    heavy = {"pandas", "pyarrow", "numpy", "sklearn", "alembic", "conveyor.cli.app", "conveyor.cli.runs",
+             "conveyor.project", "conveyor.data.datasets"}
+    assert not heavy & loaded
+
+
+def test_data_add_keeps_the_stat_cache_in_the_project(root, tmp_path):
+    folder = tmp_path / "cached"
+    folder.mkdir()
+    (folder / "a.txt").write_text("a")
+    (folder / "b.txt").write_text("b")
+    conveyor("data", "add", str(folder), "--name", "cached", cwd=root)
+    cached = json.loads((root / ".conveyor" / "hashes.json").read_text())["files"]
+    assert {str((folder / n).resolve()) for n in ("a.txt", "b.txt")} <= set(cached)

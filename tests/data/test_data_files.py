@@ -127,3 +127,81 @@ def test_file_sets_and_quarantine_on_a_postgresql_store(postgres_db_url, tmp_pat
         assert kept.rows == 50 and stores.datasets.get_version("t.quarantine").rows == 50
     finally:
         stores.close()
+
+
+@pytest.fixture
+def reads(monkeypatch):
+    """Paths whose bytes `add_files` opened (every file it reads or hashes goes through files._read_small)."""
+    import conveyor.data.files as files
+
+    opened: list[str] = []
+    real = files._read_small
+
+    def counting(path):
+        opened.append(path)
+        return real(path)
+
+    monkeypatch.setattr(files, "_read_small", counting)
+    return opened
+
+
+@pytest.mark.parametrize("large", [False, True])
+def test_an_unchanged_readd_with_the_hash_cache_reads_no_file(stores, folder, tmp_path, reads, monkeypatch, large):
+    import conveyor.data.files as files
+    import conveyor.data.hash_cache as hash_cache
+
+    monkeypatch.setattr(hash_cache, "SETTLE_NS", 0)  # the files here were written just now (see the racy test)
+    if large:
+        monkeypatch.setattr(files, "LARGE_FILE", 1024 * 1024)  # big.bin goes the memory-mapped, kernel-copied way
+    cache = tmp_path / "hashes.json"
+    first, _ = add_files(stores, folder, "images", hash_cache=cache)
+    assert len(reads) == 201
+    reads.clear()
+    again, created = add_files(stores, folder, "images", hash_cache=cache)
+    assert not created and again.version == first.version and reads == []
+    assert add_files(stores, folder, "images")[0].version == first.version and len(reads) == 201  # no cache: read
+
+
+def test_an_edited_file_of_the_same_size_and_mtime_is_hashed_again(stores, folder, tmp_path, reads, monkeypatch):
+    import os
+
+    import conveyor.data.hash_cache as hash_cache
+
+    monkeypatch.setattr(hash_cache, "SETTLE_NS", 0)
+    cache = tmp_path / "hashes.json"
+    add_files(stores, folder, "images", hash_cache=cache)
+    edited = folder / "class_1" / "img_005.bin"
+    before = edited.stat()
+    edited.write_bytes(b"\xff" * before.st_size)  # same size
+    os.utime(edited, ns=(before.st_atime_ns, before.st_mtime_ns))  # and the mtime set back: only ctime moved
+    assert edited.stat().st_size == before.st_size and edited.stat().st_mtime_ns == before.st_mtime_ns
+    reads.clear()
+    second, created = add_files(stores, folder, "images", hash_cache=cache)
+    assert created and second.meta["changes"]["modified"] == ["class_1/img_005.bin"]
+    assert reads == [str(edited)]
+
+
+def test_a_file_hashed_within_the_settle_time_of_its_change_is_read_again(stores, folder, tmp_path, reads):
+    cache = tmp_path / "hashes.json"
+    add_files(stores, folder, "images", hash_cache=cache)  # written a moment ago: could change within one tick
+    reads.clear()
+    add_files(stores, folder, "images", hash_cache=cache)
+    assert len(reads) == 201
+
+
+def test_a_damaged_hash_cache_is_ignored(stores, folder, tmp_path, reads):
+    cache = tmp_path / "hashes.json"
+    cache.write_text("{not json")
+    _, created = add_files(stores, folder, "images", hash_cache=cache)
+    assert created and len(reads) == 201 and json.loads(cache.read_text())["files"]
+
+
+def test_the_hash_cache_forgets_files_gone_from_the_folder(stores, folder, tmp_path):
+    cache = tmp_path / "hashes.json"
+    add_files(stores, folder, "images", hash_cache=cache)
+    gone = folder / "class_2" / "img_010.bin"
+    assert str(gone.resolve()) in json.loads(cache.read_text())["files"]
+    gone.unlink()
+    add_files(stores, folder, "images", hash_cache=cache)
+    kept = json.loads(cache.read_text())["files"]
+    assert str(gone.resolve()) not in kept and len(kept) == 200

@@ -28,10 +28,11 @@ from conveyor.cli import (
     runs,
     server,
 )
+from conveyor.cli.main import HELP
 
 app = typer.Typer(
     name="conveyor",
-    help="Conveyor: data versions, AutoML, registry, serving, monitoring and retraining in one tool.",
+    help=HELP,
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     add_completion=False,

@@ -158,14 +158,17 @@ def add(path: Annotated[str, typer.Argument(help="A file or folder to version as
         name: Annotated[str, typer.Option("--name", help="Dataset name.")],
         project: ProjectOption = None, json: JsonOption = False) -> None:
     """Version a file or folder as bytes: a manifest of content-addressed files; unchanged files cost a hash."""
+    from conveyor.core.settings import STATE_DIR, find_project_root
     from conveyor.data.files import add_files
 
     # The stores alone, not the Project: `data add` is DVC's `add`, and scripts call it often; the Project would
     # import pandas and the training stack first (about a second) for nothing.
     stores = open_stores(project)
+    hashes = find_project_root(project) / STATE_DIR / "hashes.json"  # unchanged files are not read again
     try:
         with byte_progress(f"add {name}", not json, unit="files") as progress:
-            version, created = add_files(stores, path, name, progress=progress)  # str: "" is not "."
+            version, created = add_files(stores, path, name, progress=progress,  # str: "" is not "."
+                                         hash_cache=hashes)
     finally:
         stores.close()
     changes = version.meta.get("changes", {})

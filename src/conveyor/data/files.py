@@ -12,6 +12,7 @@ import contextlib
 import json
 import os
 import tempfile
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -21,6 +22,7 @@ import blake3
 from conveyor.core.entities import DatasetVersion
 from conveyor.core.errors import BadInputError, IntegrityError, NotFoundError
 from conveyor.core.refs import check_name
+from conveyor.data.hash_cache import HashCache
 from conveyor.store import Stores
 
 LARGE_FILE = 64 * 1024 * 1024
@@ -67,8 +69,13 @@ def list_files(root: Path) -> list[tuple[str, str]]:
 
 
 def add_files(stores: Stores, path: str | Path, name: str, *,
-              progress: Callable[[int, int], None] | None = None) -> tuple[DatasetVersion, bool]:
-    """Version the file or folder at ``path`` as dataset ``name``; return (version, whether it was new)."""
+              progress: Callable[[int, int], None] | None = None,
+              hash_cache: str | Path | None = None) -> tuple[DatasetVersion, bool]:
+    """Version the file or folder at ``path`` as dataset ``name``; return (version, whether it was new).
+
+    With ``hash_cache`` (a file; the CLI uses the project's ``.conveyor/hashes.json``) a file whose stat is
+    unchanged since it was hashed is not read again when the store already holds its bytes: see
+    :mod:`conveyor.data.hash_cache` for when a cached digest is trusted."""
     check_name(name, "dataset name")
     if isinstance(path, str) and (not path.strip() or "\x00" in path):
         raise BadInputError(f"{path!r} is not a file or folder path.", field="source",
@@ -82,23 +89,30 @@ def add_files(stores: Stores, path: str | Path, name: str, *,
                                         for f in old_manifest}
     located: list[tuple[str, int, dict[str, Any]]] = []
     pack = _Pack(stores)
+    cache = HashCache(hash_cache)
     for done, (relative, full) in enumerate(entries, 1):
-        size, data = _read_small(full)
-        entry: dict[str, Any]
-        if data is None:
-            entry = {"digest": stores.artifacts.put_file(full)}
-        else:
-            digest = blake3.blake3(data).hexdigest()
-            if digest in known:
-                entry = known[digest]
-            elif size > PACKED_FILE:
-                entry = {"digest": stores.artifacts.put_bytes(data)}
+        size, entry = _cached(stores, cache, full, known) if cache.path is not None else (0, None)
+        if entry is None:
+            started = time.time_ns()  # before the stat and the read: see HashCache.lookup
+            size, data, stat = _read_small(full)
+            if data is None:
+                entry = {"digest": stores.artifacts.put_file(full)}
             else:
-                entry = known[digest] = pack.add(digest, data)  # gets its "pack" when the pack is written
+                digest = blake3.blake3(data).hexdigest()
+                if digest in known:
+                    entry = known[digest]
+                elif size > PACKED_FILE:
+                    entry = {"digest": stores.artifacts.put_bytes(data)}
+                else:
+                    entry = known[digest] = pack.add(digest, data)  # gets its "pack" when the pack is written
+            cache.record(full, stat, entry["digest"], started)
         located.append((relative, size, entry))
         if progress is not None:
             progress(done, len(entries))
     pack.close()
+    if cache.path is not None and root.is_dir():
+        cache.forget_missing(root, [full for _, full in entries])
+    cache.save()
     manifest = [{"path": relative, "bytes": size, **entry} for relative, size, entry in located]
     identity = [{"path": f["path"], "bytes": f["bytes"], "digest": f["digest"]} for f in manifest]
     version_id = blake3.blake3(_canonical(identity)).hexdigest()
@@ -116,21 +130,37 @@ def add_files(stores: Stores, path: str | Path, name: str, *,
     return stores.datasets.add_version(version)
 
 
-def _read_small(path: str) -> tuple[int, bytes | None]:
-    """(size, bytes) of a file, or (size, None) above LARGE_FILE. os.open/os.read: four system calls per file
-    where open().read() makes seven, which is most of the cost for thousands of small files."""
+def _cached(stores: Stores, cache: HashCache, full: str,
+            known: dict[str, dict[str, Any]]) -> tuple[int, dict[str, Any] | None]:
+    """(size, manifest entry) of a file whose cached digest is trusted and whose bytes the store holds (by the
+    previous version, or as a blob of its own), without reading it; (0, None) when it has to be read."""
+    stat = os.stat(full)
+    digest = cache.lookup(full, stat)
+    if digest is None:
+        return 0, None
+    if digest in known:
+        return stat.st_size, known[digest]
+    if stat.st_size > PACKED_FILE and stores.artifacts.exists(digest):
+        return stat.st_size, {"digest": digest}
+    return 0, None
+
+
+def _read_small(path: str) -> tuple[int, bytes | None, os.stat_result]:
+    """(size, bytes, stat) of a file, or (size, None, stat) above LARGE_FILE. os.open/os.read: four system calls
+    per file where open().read() makes seven, which is most of the cost for thousands of small files."""
     fd = os.open(path, os.O_RDONLY)
     try:
-        size = os.fstat(fd).st_size
+        stat = os.fstat(fd)
+        size = stat.st_size
         if size > LARGE_FILE:
-            return size, None
+            return size, None, stat
         data = os.read(fd, size)
         while len(data) < size:  # a short read (network file systems): continue to the size fstat gave
             more = os.read(fd, size - len(data))
             if not more:
                 break
             data += more
-        return len(data), data
+        return len(data), data, stat
     finally:
         os.close(fd)
 

@@ -14,13 +14,13 @@ from __future__ import annotations
 import abc
 import contextlib
 import os
-import shutil
 import threading
 import uuid
 
 import fsspec
 
 from conveyor.core.errors import IntegrityError, NotFoundError
+from conveyor.store.copying import copy_file
 from conveyor.store.hashing import digest_bytes, digest_file
 
 
@@ -201,7 +201,7 @@ class FsspecArtifactStore(ArtifactStore):
             return
         tmp = f"{folder}/.tmp-{uuid.uuid4().hex}"
         try:
-            shutil.copyfile(path, tmp)  # the kernel copies (copy_file_range), never through Python memory
+            copy_file(path, tmp)  # a reflink or the kernel's copy_file_range, never through Python memory
             with open(tmp, "rb+") as handle:
                 os.fsync(handle.fileno())
             os.replace(tmp, final)
