@@ -20,6 +20,7 @@ One tick (:meth:`Agent.run_once`, what ``conveyor agent --once`` and cron run):
 
 from __future__ import annotations
 
+import logging
 import os
 import socket
 import threading
@@ -33,10 +34,12 @@ import pandas as pd
 from conveyor.core.config.sections.monitor import MonitorSection
 from conveyor.core.config.sections.retrain import TRIGGERS, RetrainSection
 from conveyor.core.entities import AgentJob, AliasChange, ApprovalRequest, ModelVersion, now
-from conveyor.core.errors import BadInputError, CheckFailedError, ConflictError
+from conveyor.core.errors import BadInputError, CheckFailedError, ConflictError, ConveyorError
 from conveyor.core.refs import DatasetRef
 from conveyor.core.schedules import parse_schedule
+from conveyor.data import connections
 from conveyor.data.datasets import load_frame
+from conveyor.data.sources import IngestOptions
 from conveyor.evaluate.metrics import improvement
 from conveyor.monitor import alerts
 from conveyor.monitor.monitoring import MonitorReport, monitor_frame, reference_stats
@@ -46,6 +49,8 @@ from conveyor.registry.environments import PromotionPolicy, promote_to
 from conveyor.registry.models import current_actor, load_model, promote, resolve_model, rollback
 from conveyor.stats import DriftPolicy
 from conveyor.store import Stores
+
+log = logging.getLogger("conveyor.agent")
 
 MIN_WINDOW = 100
 
@@ -64,6 +69,7 @@ class Policy:
     rollback_drop: float = 0.05
     lease: float = 600.0
     min_improvement: float = 0.0
+    refresh: bool = False  # re-run the training data's stored-connection query before each tick
 
 
 def policy_from_config(retrain: RetrainSection, monitor: MonitorSection, model: str | None = None) -> Policy:
@@ -75,7 +81,7 @@ def policy_from_config(retrain: RetrainSection, monitor: MonitorSection, model: 
                             hint="Pass the model name (conveyor agent MODEL) or set retrain.model in conveyor.yaml.")
     return Policy(name, retrain.environment or "champion", list(retrain.on), retrain.drift_share,
                   retrain.performance_drop, retrain.schedule, monitor.window, retrain.min_labels, retrain.watch,
-                  retrain.rollback.max_drop, retrain.lease, retrain.min_improvement)
+                  retrain.rollback.max_drop, retrain.lease, retrain.min_improvement, retrain.refresh)
 
 
 def _live_metric(task: str) -> str:
@@ -128,6 +134,8 @@ class Agent:
                 if resumed is not None:
                     outcome["decision"] = resumed
                     return outcome
+        if self.policy.refresh:
+            outcome["refresh"] = self.refresh(champion)
         fired, checks = self.check_triggers(champion)
         fired.update({name: why for name, why in (events or {}).items() if name in self.policy.triggers})
         outcome["triggers"], outcome["checks"] = fired, checks
@@ -136,6 +144,23 @@ class Agent:
             newest = self.stores.datasets.get_version(trained_on.name, "latest")
             outcome["decision"] = self._run_job(f"retrain:{champion.ref}:{newest.version}", champion, fired)
         return outcome
+
+    def refresh(self, champion: ModelVersion) -> dict[str, Any]:
+        """Run the query that made the newest version of the champion's training data again, through its stored
+        connection (a new version when the source changed). A source that cannot be read is reported, not raised:
+        the tick goes on with the data it has."""
+        name = DatasetRef.parse(champion.dataset or "").name
+        newest = self.stores.datasets.get_version(name, "latest") if name else None
+        recorded = connections.recorded_query(newest.source if newest else None)
+        if newest is None or recorded is None:
+            return {"dataset": name, "skipped": "not made through a stored connection"}
+        connection, query = recorded
+        try:
+            version, created = connections.ingest_through(self.stores, connection, name, IngestOptions(query=query))
+        except ConveyorError as exc:  # its message has the password removed
+            log.warning("refreshing %s through connection %s failed: %s", name, connection, exc)
+            return {"dataset": name, "connection": connection, "error": str(exc)}
+        return {"dataset": name, "connection": connection, "version": version.ref, "created": created}
 
     # triggers --------------------------------------------------------------------------------------------------
     def check_triggers(self, champion: ModelVersion) -> tuple[dict[str, str], dict[str, Any]]:

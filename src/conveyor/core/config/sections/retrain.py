@@ -5,7 +5,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from conveyor.core.config.constraints import Constraint, Duration, Integer, ListOf, Name, Nested, Number, OneOf
+from conveyor.core.config.constraints import (
+    Boolean,
+    Constraint,
+    Duration,
+    Integer,
+    ListOf,
+    Name,
+    Nested,
+    Number,
+    OneOf,
+)
 from conveyor.core.config.section import Section, setting
 from conveyor.core.errors import BadInputError, MissingDependencyError
 from conveyor.core.schedules import parse_schedule
@@ -93,6 +103,10 @@ class RetrainSection(Section):
                                    old=("policy.budget",))
     max_trials: int | None = setting(None, Integer(min=1, example="20"),
                                      doc="Trial budget of a retrain (`--trials` wins).", old=("policy.max_trials",))
+    refresh: bool = setting(False, Boolean(),
+                            doc="Before each agent tick, run the query of the training dataset's newest version "
+                                "again through its stored connection (`conveyor data refresh`), so new rows in the "
+                                "source become a new version (and the new_data trigger sees them).")
 
 
 SECTION = RetrainSection
