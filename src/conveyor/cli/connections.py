@@ -54,10 +54,14 @@ def list_connections(project: ProjectOption = None, json: JsonOption = False) ->
 
 
 @app.command("remove")
-def remove(name: Annotated[str, typer.Argument(help="A stored connection.")], project: ProjectOption = None) -> None:
+def remove(name: Annotated[str, typer.Argument(help="A stored connection.")], project: ProjectOption = None,
+           json: JsonOption = False) -> None:
     """Delete a stored connection (audited)."""
     with open_project(project) as proj:
         proj.connections.remove(name)
+    if json:
+        emit_json({"name": name, "removed": True})
+        return
     typer.echo(f"removed connection {name}")
 
 

@@ -86,7 +86,7 @@ def _print_report(report, json: bool) -> None:
 def ingest(source: Annotated[str | None, typer.Argument(help="A .csv/.parquet/.jsonl file, a folder, "
                                                              "module:function, or a SQLAlchemy URL with --query "
                                                              "(none with --connection).")] = None,
-           name: Annotated[str, typer.Option("--name", help="Dataset name.")] = "",
+           name: Annotated[str | None, typer.Option("--name", help="Dataset name.")] = None,
            query: Annotated[str | None, typer.Option("--query", help="SQL to run on the SOURCE database URL.")] = None,
            connection: Annotated[str | None, typer.Option("--connection", help="Run --query over a stored "
                                                           "connection (conveyor connections add).")] = None,
@@ -102,7 +102,7 @@ def ingest(source: Annotated[str | None, typer.Argument(help="A .csv/.parquet/.j
     from conveyor.data.contracts import ValidationFailed
 
     for missing, what in ((source is None and connection is None, "argument 'SOURCE' (or --connection NAME)"),
-                          (not name, "option '--name'")):
+                          (name is None, "option '--name'")):
         if missing:  # a usage error, as typer reports a missing argument
             typer.echo(f"Usage: conveyor data ingest [OPTIONS] [SOURCE]\nError: Missing {what}.", err=True)
             raise typer.Exit(2)
