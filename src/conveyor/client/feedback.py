@@ -10,8 +10,7 @@ from typing import Any
 import pandas as pd
 
 from conveyor.client._base import RemoteAPI
-from conveyor.core.errors import BadInputError
-from conveyor.monitor.feedback import LabelReport, labels_frame, labels_of
+from conveyor.monitor.feedback import LabelReport, ingest_labels, labels_frame
 
 REQUEST_LABELS = 5_000
 """Labels per request: well inside the server's JSON body limit."""
@@ -25,21 +24,13 @@ class RemoteFeedback(RemoteAPI):
                on_rows: Callable[[int], None] | None = None) -> LabelReport:
         from conveyor.project.feedback import label_chunks  # reading files is the client's job
 
-        report, seen = LabelReport(), dict[str, Any]()
-        for chunk in label_chunks(source, id_column, format, rows=REQUEST_LABELS):
-            labels = labels_of(chunk, id_column, label_column, seen, report)
-            if labels:
-                answer = self.connection.post("/feedback", {"labels": labels, "relabel": relabel})
-                report.labelled += answer["labelled"]
-                report.not_updated += answer["not_updated"]
-                for pid in answer["examples"].get("not_updated", []):
-                    report.note("not_updated", pid)
-            if on_rows is not None:
-                on_rows(report.rows)
-        if report.rows == 0:
-            raise BadInputError("The labels file has no rows.", field="file",
-                                hint="Give a CSV, Parquet or JSON lines file with a row per labelled prediction.")
-        return report
+
+        def write(labels: dict[str, Any]) -> tuple[int, int, list[str]]:
+            answer = self.connection.post("/feedback", {"labels": labels, "relabel": relabel})
+            return answer["labelled"], answer["not_updated"], answer["examples"].get("not_updated", [])
+
+        return ingest_labels(write, label_chunks(source, id_column, format, rows=REQUEST_LABELS), id_column,
+                             label_column, on_rows=on_rows)
 
     def add(self, labels: Mapping[str, Any], *, relabel: bool = False) -> LabelReport:
         return self.ingest(labels_frame(labels), relabel=relabel)

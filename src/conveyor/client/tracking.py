@@ -5,15 +5,14 @@ machine's; values are checked here as a local run checks them, before anything i
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
 from conveyor.client.data import RemoteData
 from conveyor.client.http import Connection
+from conveyor.core.artifact_bytes import artifact_bytes
 from conveyor.core.entities import ModelVersion, Run
-from conveyor.core.errors import BadInputError
 from conveyor.core.numbers import finite_number
 
 DIRECT_ARTIFACT = 8 * 1024 * 1024  # larger artifacts go through the resumable upload area
@@ -55,15 +54,7 @@ class RemoteActiveRun:
             self.connection.post(f"{self._path}/metrics", {"metrics": checked[start:start + METRICS_PER_REQUEST]})
 
     def log_artifact(self, name: str, data: bytes | str | Path | dict) -> str:
-        if isinstance(data, dict):
-            payload = json.dumps(data, indent=2, sort_keys=True, default=str).encode()
-        elif isinstance(data, (str, Path)):
-            path = Path(data)
-            if not path.is_file():
-                raise BadInputError(f"Artifact file not found: {path}.", field="artifact")
-            payload = path.read_bytes()
-        else:
-            payload = bytes(data)
+        payload = artifact_bytes(data)
         where = f"{self._path}/artifacts/{quote(name)}"
         if len(payload) <= DIRECT_ARTIFACT:
             answer = self.connection.request("PUT", where, content=payload,

@@ -26,7 +26,8 @@ import pandas as pd
 from conveyor.core.errors import BadInputError
 from conveyor.store.predictions import PredictionStore
 
-__all__ = ["EXAMPLES", "LabelReport", "clean_label", "ingest_labels", "labels_frame", "labels_of"]
+__all__ = ["EXAMPLES", "LabelReport", "Writer", "clean_label", "ingest_labels", "labels_frame", "labels_of",
+           "store_writer"]
 
 EXAMPLES = 20
 """How many ids of each kind the report lists (the counts are always complete)."""
@@ -113,22 +114,36 @@ def labels_of(frame: pd.DataFrame, id_column: str, label_column: str, seen: dict
     return labels
 
 
-def ingest_labels(predictions: PredictionStore, chunks: Iterable[pd.DataFrame], id_column: str, label_column: str,
-                  *, relabel: bool = False, on_rows: Callable[[int], None] | None = None,
-                  before_write: Callable[[], None] | None = None) -> LabelReport:
-    """Attach the labels of ``chunks`` (DataFrames with ``id_column`` and ``label_column``) to the prediction log,
-    one ``add_feedback`` call per chunk; ``on_rows(rows_done)`` drives a progress bar; ``before_write`` runs before
-    each write (a serving process flushes its queued predictions there)."""
+Writer = Callable[[dict[str, Any]], tuple[int, int, list[str]]]
+"""Writes one chunk's ``{id: label}``: (labelled, not updated, ids of those not updated, all or some)."""
+
+
+def store_writer(predictions: PredictionStore, *, relabel: bool = False,
+                 before_write: Callable[[], None] | None = None) -> Writer:
+    """A :data:`Writer` into a prediction store, one ``add_feedback`` call per chunk; ``before_write`` runs first
+    (a serving process flushes its queued predictions there)."""
+
+    def write(labels: dict[str, Any]) -> tuple[int, int, list[str]]:
+        if before_write is not None:
+            before_write()
+        missing = predictions.add_feedback(labels, relabel=relabel)
+        return len(labels) - len(missing), len(missing), missing
+
+    return write
+
+
+def ingest_labels(write: Writer, chunks: Iterable[pd.DataFrame], id_column: str, label_column: str, *,
+                  on_rows: Callable[[int], None] | None = None) -> LabelReport:
+    """Attach the labels of ``chunks`` (DataFrames with ``id_column`` and ``label_column``) through ``write``, one
+    call per chunk; ``on_rows(rows_done)`` drives a progress bar."""
     report, seen = LabelReport(), dict[str, Any]()
     for chunk in chunks:
         labels = labels_of(chunk, id_column, label_column, seen, report)
         if labels:
-            if before_write is not None:
-                before_write()
-            missing = predictions.add_feedback(labels, relabel=relabel)
-            report.labelled += len(labels) - len(missing)
-            report.not_updated += len(missing)
-            for pid in missing:
+            labelled, not_updated, examples = write(labels)
+            report.labelled += labelled
+            report.not_updated += not_updated
+            for pid in examples:
                 report.note("not_updated", pid)
         if on_rows is not None:
             on_rows(report.rows)

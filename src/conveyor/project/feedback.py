@@ -10,7 +10,7 @@ from typing import Any, Protocol
 import pandas as pd
 
 from conveyor.data.readers import checked_reader
-from conveyor.monitor.feedback import LabelReport, ingest_labels, labels_frame
+from conveyor.monitor.feedback import LabelReport, ingest_labels, labels_frame, store_writer
 from conveyor.project._acting import acting_for
 from conveyor.project._base import LocalAPI
 
@@ -42,8 +42,8 @@ class LocalFeedback(LocalAPI):
                on_rows: Callable[[int], None] | None = None) -> LabelReport:
         """Attach the labels of a table (CSV, Parquet, JSON lines or a DataFrame) by prediction id."""
         actor = acting_for(self.stores, "feedback.relabel") if relabel else None
-        report = ingest_labels(self.stores.predictions, label_chunks(source, id_column, format), id_column,
-                               label_column, relabel=relabel, on_rows=on_rows)
+        report = ingest_labels(store_writer(self.stores.predictions, relabel=relabel),
+                               label_chunks(source, id_column, format), id_column, label_column, on_rows=on_rows)
         if actor is not None:
             self.stores.registry.append_audit(actor, "feedback.relabel", "predictions",
                                               {"rows": report.rows, "labelled": report.labelled})

@@ -7,15 +7,14 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
+from conveyor.core.artifact_bytes import artifact_bytes
 from conveyor.core.entities import DatasetVersion, Metric, ModelVersion, Run, new_id, now
 from conveyor.core.environment import environment_tags
-from conveyor.core.errors import BadInputError
 from conveyor.core.numbers import finite_number
 from conveyor.registry.models import build_signature, register_model
 from conveyor.registry.packaging import detect_flavor
@@ -57,15 +56,7 @@ class ActiveRun:
         self.stores.runs.log_metrics(self.id, checked)
 
     def log_artifact(self, name: str, data: bytes | str | Path | dict) -> str:
-        if isinstance(data, dict):
-            payload = json.dumps(data, indent=2, sort_keys=True, default=str).encode()
-        elif isinstance(data, (str, Path)):
-            path = Path(data)
-            if not path.is_file():
-                raise BadInputError(f"Artifact file not found: {path}.", field="artifact")
-            payload = path.read_bytes()
-        else:
-            payload = bytes(data)
+        payload = artifact_bytes(data)
         digest = self.stores.artifacts.put_bytes(payload)
         self.stores.runs.add_artifact(self.id, name, digest)
         return digest
