@@ -188,3 +188,18 @@ def test_data_add_keeps_the_stat_cache_in_the_project(root, tmp_path):
     conveyor("data", "add", str(folder), "--name", "cached", cwd=root)
     cached = json.loads((root / ".conveyor" / "hashes.json").read_text())["files"]
     assert {str((folder / n).resolve()) for n in ("a.txt", "b.txt")} <= set(cached)
+
+
+def test_the_fast_data_group_has_every_verb_of_the_full_tree():
+    """`conveyor data ...` builds the data group alone (start-up); it must offer what the full tree does."""
+    import typer
+
+    from conveyor.cli.app import app
+    from conveyor.cli.main import _app_for
+
+    def data_verbs(tree: typer.Typer) -> set[str]:
+        group = typer.main.get_command(tree).commands["data"]
+        return set(group.commands)
+
+    assert data_verbs(_app_for(["data", "add"])) == data_verbs(app)
+    assert {"forget", "refresh", "add", "ingest"} <= data_verbs(app)

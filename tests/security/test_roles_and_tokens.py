@@ -28,7 +28,7 @@ EXPECTED = {  # the whole matrix, spelled out: a change to the table must change
     "viewer": {"read", "models.download", "tokens.own"},
     "scientist": {"read", "models.download", "tokens.own", "data.write", "runs.write", "models.register",
                   "models.promote", "monitor.write"},
-    "approver": {"read", "models.download", "tokens.own", "models.approve", "models.trust"},
+    "approver": {"read", "models.download", "tokens.own", "models.approve", "models.trust", "feedback.relabel"},
     "admin": set(ACTIONS),
 }
 

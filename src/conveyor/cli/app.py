@@ -13,7 +13,6 @@ from conveyor.cli import (
     delivery,
     deploy,
     encryption,
-    erasure,
     features,
     feedback,
     gc,
@@ -61,7 +60,6 @@ app.command("login")(remote.login)
 app.command("logout")(remote.logout)
 app.add_typer(imports.app, name="import")
 app.command("gc")(gc.gc)
-erasure.register(data.app)
 app.command("backup")(backup.backup)
 app.command("restore")(backup.restore)
 app.add_typer(db.app, name="db")

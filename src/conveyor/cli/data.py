@@ -8,6 +8,7 @@ from typing import Annotated
 
 import typer
 
+from conveyor.cli import erasure
 from conveyor.cli.output import JsonOption, ProjectOption, emit_json, err_console, open_project, table, when
 from conveyor.core.errors import BadInputError
 
@@ -358,3 +359,6 @@ def split(ref: Annotated[str, typer.Argument(help="NAME@VERSION to split.")],
         return
     for version in parts:
         typer.echo(f"{version.ref}  {version.rows} rows")
+
+
+erasure.register(app)  # `data forget` lives in its own module; registered here so `conveyor data` alone has it

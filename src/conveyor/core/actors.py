@@ -7,11 +7,13 @@ label (``CONVEYOR_USER``, else the OS login); once set, no environment variable 
 
 from __future__ import annotations
 
+import getpass
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 
-__all__ = ["acting_as", "authenticated_actor", "set_actor"]
+__all__ = ["acting_as", "authenticated_actor", "current_actor", "set_actor"]
 
 _ACTOR: ContextVar[str | None] = ContextVar("conveyor_actor", default=None)
 
@@ -34,3 +36,18 @@ def acting_as(name: str | None) -> Iterator[None]:
         yield
     finally:
         _ACTOR.reset(token)
+
+
+def current_actor() -> str:
+    """The authenticated identity; while authentication is off, the unauthenticated local label:
+    ``CONVEYOR_USER``, else the OS login."""
+    authenticated = authenticated_actor()
+    if authenticated:
+        return authenticated
+    explicit = os.environ.get("CONVEYOR_USER")
+    if explicit:
+        return explicit
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "unknown"

@@ -73,7 +73,7 @@ class LocalConnections(LocalAPI):
                ) -> tuple[DatasetVersion, bool]:
         """Run ``query`` over the stored connection into a version of ``name``; the version records
         ``connection:NAME: QUERY`` as its source, so `data refresh` can run it again."""
-        options = LocalData(self._project).ingest_options(name, query=query, on_error=on_error, pii=pii,
+        options = LocalData(self._project)._ingest_options(name, query=query, on_error=on_error, pii=pii,
                                                      against=against, contract=contract)
         return stored.ingest_through(self.stores, connection, name, options)
 

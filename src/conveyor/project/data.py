@@ -83,11 +83,11 @@ class LocalData(LocalAPI):
         The contract checked is ``contract`` (a YAML file), else one inferred from ``against``, else the project's
         ``contracts/NAME.yaml`` when it exists; ``on_error`` (reject | quarantine | warn) defaults to
         ``data.on_error``."""
-        options = self.ingest_options(name, query=query, on_error=on_error, pii=pii, against=against,
+        options = self._ingest_options(name, query=query, on_error=on_error, pii=pii, against=against,
                                       contract=contract, progress=progress)
         return sources.ingest_source(self.stores, source, name, options)
 
-    def ingest_options(self, name: str, *, query: str | None = None, on_error: str | None = None,
+    def _ingest_options(self, name: str, *, query: str | None = None, on_error: str | None = None,
                        pii: str | None = None, against: str | None = None, contract: str | Path | None = None,
                        progress: Progress | None = None) -> sources.IngestOptions:
         """The checked options of an ingest into ``name`` (its contract and policies resolved); see ingest."""

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import getpass
-import os
 from typing import Any
 
 import pandas as pd
 
-from conveyor.core.actors import authenticated_actor
+from conveyor.core.actors import current_actor
 from conveyor.core.entities import AliasChange, AuditNote, ModelVersion
 from conveyor.core.errors import BadInputError, CheckFailedError, NotFoundError
 from conveyor.core.numbers import finite_metrics
@@ -19,21 +17,6 @@ from conveyor.registry.packaging import detect_flavor, dump_model, infer_inputs,
 from conveyor.registry.trust import check_loadable
 from conveyor.store import Stores
 from conveyor.store.signing import META_KEY as SIGNATURE_META
-
-
-def current_actor() -> str:
-    """The authenticated identity (:mod:`conveyor.core.actors`); while authentication is off, the unauthenticated
-    local label: ``CONVEYOR_USER``, else the OS login."""
-    authenticated = authenticated_actor()
-    if authenticated:
-        return authenticated
-    explicit = os.environ.get("CONVEYOR_USER")
-    if explicit:
-        return explicit
-    try:
-        return getpass.getuser()
-    except (KeyError, OSError):
-        return "unknown"
 
 
 def build_signature(model: Any, flavor: str, input_example: pd.DataFrame | None, *, task: str | None = None,

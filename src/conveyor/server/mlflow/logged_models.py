@@ -7,8 +7,8 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any
 
+from conveyor.core.actors import current_actor
 from conveyor.core.entities import Run, new_id
-from conveyor.registry.models import current_actor
 from conveyor.server.mlflow import convert as c
 from conveyor.server.mlflow.artifacts import MODEL_ID_PREFIX, load_run, run_of_model
 from conveyor.server.mlflow.endpoints import endpoint

@@ -16,18 +16,15 @@ from typing import TYPE_CHECKING, Any
 
 import yaml
 
+from conveyor.core.actors import current_actor
 from conveyor.core.entities import ApprovalRequest, AuditNote, ModelVersion, Run
 from conveyor.core.errors import NotFoundError
 from conveyor.core.refs import check_name
-from conveyor.project._options import promotion_policy
-from conveyor.registry.importing import register_untrusted
-from conveyor.registry.models import current_actor
 from conveyor.server.mlflow import convert as c
 from conveyor.server.mlflow.artifacts import load_run, locate, run_of_model
 from conveyor.server.mlflow.endpoints import endpoint
 from conveyor.server.mlflow.errors import MlflowError, invalid, missing
 from conveyor.server.mlflow.logged_models import SOURCE_RUN_TAG
-from conveyor.train.gates import evaluate_gates, summary
 
 if TYPE_CHECKING:
     from conveyor.project import Project
@@ -193,6 +190,8 @@ def _gates(project: Project, metrics: dict[str, float], model_bytes: int) -> dic
     rules = {k: v for k, v in (project.config.gates.rules() or {}).items() if k in ("min", "max", "max_model_mb")}
     if not rules:
         return None
+    from conveyor.train.gates import evaluate_gates, summary  # deferred: the training stack
+
     return summary(evaluate_gates(rules, metrics=metrics, metric="", fairness={}, latency_ms=0.0,
                                   model_bytes=model_bytes, champion=None))
 
@@ -310,3 +309,15 @@ def transition_stage(project: Project, fields: dict[str, Any]) -> dict[str, Any]
     _promote(project, version, alias)
     return {"model_version": version_out(project, project.stores.registry.get_version(version.name,
                                                                                         version.version))}
+
+
+def promotion_policy(project: Project) -> Any:
+    from conveyor.project._options import promotion_policy as policy  # deferred: the registry's stack
+
+    return policy(project)
+
+
+def register_untrusted(*args: Any, **kwargs: Any) -> Any:
+    from conveyor.registry.importing import register_untrusted as register  # deferred: pandas
+
+    return register(*args, **kwargs)

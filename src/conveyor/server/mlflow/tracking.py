@@ -6,9 +6,9 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, Any
 
+from conveyor.core.actors import current_actor
 from conveyor.core.entities import Experiment, Metric, Run, new_id
 from conveyor.core.errors import NotFoundError
-from conveyor.registry.models import current_actor
 from conveyor.server.mlflow import convert as c
 from conveyor.server.mlflow.endpoints import endpoint
 from conveyor.server.mlflow.errors import RESOURCE_DOES_NOT_EXIST, MlflowError, invalid, missing

@@ -63,14 +63,14 @@ class SqlMaintenance:
     def delete_dataset_versions(self, keys: Sequence[tuple[str, str]]) -> int:
         table = t.dataset_versions
         with self.engine.begin() as conn:
-            return sum(conn.execute(table.delete().where(table.c.name == name, table.c.version == version))
-                       .rowcount or 0 for name, version in keys)
+            return sum(_deleted(conn, table.delete().where(table.c.name == name, table.c.version == version),
+                                table.c.name) for name, version in keys)
 
     def delete_model_versions(self, keys: Sequence[tuple[str, int]]) -> int:
         table = t.model_versions
         with self.engine.begin() as conn:
-            return sum(conn.execute(table.delete().where(table.c.name == name, table.c.version == version))
-                       .rowcount or 0 for name, version in keys)
+            return sum(_deleted(conn, table.delete().where(table.c.name == name, table.c.version == version),
+                                table.c.name) for name, version in keys)
 
     def delete_runs(self, run_ids: Sequence[str]) -> int:
         deleted = 0
@@ -78,7 +78,7 @@ class SqlMaintenance:
             for chunk in _chunks(list(run_ids)):
                 for child in _RUN_CHILDREN:
                     conn.execute(child.delete().where(child.c.run_id.in_(chunk)))
-                deleted += conn.execute(t.runs.delete().where(t.runs.c.id.in_(chunk))).rowcount or 0
+                deleted += _deleted(conn, t.runs.delete().where(t.runs.c.id.in_(chunk)), t.runs.c.id)
         return deleted
 
     def old_predictions(self, before: float) -> list[dict[str, Any]]:
@@ -93,13 +93,14 @@ class SqlMaintenance:
 
     def delete_predictions_before(self, before: float) -> int:
         with self.engine.begin() as conn:
-            return conn.execute(t.predictions.delete().where(t.predictions.c.at < before)).rowcount or 0
+            return _deleted(conn, t.predictions.delete().where(t.predictions.c.at < before), t.predictions.c.id)
 
     def delete_predictions(self, ids: Sequence[str]) -> int:
         deleted = 0
         with self.engine.begin() as conn:
             for chunk in _chunks(list(ids)):
-                deleted += conn.execute(t.predictions.delete().where(t.predictions.c.id.in_(chunk))).rowcount or 0
+                deleted += _deleted(conn, t.predictions.delete().where(t.predictions.c.id.in_(chunk)),
+                                    t.predictions.c.id)
         return deleted
 
     def predictions_of(self, model_names: Iterable[str]) -> list[dict[str, Any]]:
@@ -123,8 +124,8 @@ class SqlMaintenance:
         deleted = 0
         with self.engine.begin() as conn:
             for model in models:
-                deleted += conn.execute(t.reference_stats.delete().where(t.reference_stats.c.model == model)
-                                        ).rowcount or 0
+                deleted += _deleted(conn, t.reference_stats.delete().where(t.reference_stats.c.model == model),
+                                    t.reference_stats.c.model)
         return deleted
 
     def named_elsewhere(self) -> set[str]:
@@ -158,3 +159,8 @@ class SqlMaintenance:
         with self.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
             for table in ("dataset_versions", "predictions", "reference_stats", "runs", "model_versions"):
                 conn.exec_driver_sql(f"VACUUM FULL {table}")
+
+
+def _deleted(conn: sa.Connection, statement: sa.Delete, key: sa.ColumnElement[Any]) -> int:
+    """The rows ``statement`` deleted, counted from RETURNING (never ``rowcount``: see the store's contract)."""
+    return len(conn.execute(statement.returning(key)).all())
