@@ -20,8 +20,8 @@ rng = np.random.default_rng(0)
 X = pd.DataFrame(rng.normal(size=(120, 3)), columns=["age", "income", "tenure"])
 y = (X["age"] + 0.5 * X["income"] > 0).astype(int)
 
-mlflow.set_experiment("churn-mlflow")
-experiment = mlflow.get_experiment_by_name("churn-mlflow")
+mlflow.set_experiment(name)  # one experiment per script run: the searches below stay its own
+experiment = mlflow.get_experiment_by_name(name)
 
 # 1. autolog of a scikit-learn fit
 mlflow.sklearn.autolog(log_models=False, log_datasets=False, silent=True)

@@ -72,7 +72,7 @@ def check_read_back(out: dict[str, Any], project: Project, model: str) -> None:
     assert [(m.step, m.value) for m in project.runs.metric_history(run.id, "loss")] == \
         [tuple(p) for p in out["history"]]
     assert project.stores.artifacts.get_bytes(run.artifacts["notes.txt"]) == out["notes"].encode()
-    listed = {r.id for r in project.runs.list(experiment="churn-mlflow")}
+    listed = {r.id for r in project.runs.list(experiment=model)}  # the script names its experiment after it
     assert {out["run_id"], out["auto_run_id"]} <= listed
     assert out["run_id"] not in {r.id for r in project.runs.list(experiment="Default")}
     version = project.models.get(f"{model}@champion")
