@@ -86,3 +86,21 @@ def lgbm_regressor() -> Trained:
     model = lgb.LGBMRegressor(n_estimators=30, verbose=-1, n_jobs=1).fit(X, y)
     signature = {"inputs": infer_inputs(X, None), "task": "regression", "classes": [], "target": "y"}
     return Trained(model, signature, X.head(20))
+
+
+@pytest.fixture(scope="session")
+def churn_data() -> pd.DataFrame:
+    return churn_frame()
+
+
+@pytest.fixture(scope="session")
+def churn_project(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A project that trained churn (AutoML, one trial) and promoted it to @champion."""
+    import conveyor as cv
+
+    root = tmp_path_factory.mktemp("edge-project")
+    with cv.Project.init(root) as project:
+        dataset = project.data.ingest(churn_frame(), "churn")[0]
+        result = project.training.train(dataset, "churn", max_trials=1, budget=60)
+        project.models.promote(result.model_version.ref, "champion")
+    return root

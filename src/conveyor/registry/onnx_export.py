@@ -240,7 +240,8 @@ def original_output(loaded: LoadedModel, frame: pd.DataFrame) -> np.ndarray:
     return np.asarray(loaded.predict(frame), dtype=np.float64).reshape(-1)
 
 
-def _columns(frame: pd.DataFrame) -> dict[str, list]:
+def frame_columns(frame: pd.DataFrame) -> dict[str, list]:
+    """A frame as the runner's column -> values (pandas' missing markers as None)."""
     return {str(c): [None if v is pd.NA else v for v in frame[c].tolist()] for c in frame.columns}
 
 
@@ -263,7 +264,7 @@ def export_onnx(stores: Stores | None, loaded: LoadedModel, check: pd.DataFrame,
                             field="check", hint="Pass rows with every input column of the model.")
     frame = check[names].reset_index(drop=True)
     try:
-        theirs = OnnxModel(data, schema).run(_columns(frame))
+        theirs = OnnxModel(data, schema).run(frame_columns(frame))
     except Exception as exc:  # onnxruntime refusing a check row: the export does not answer what the model does
         raise BadInputError(f"The ONNX export of {ref} fails on the check rows: {str(exc).splitlines()[0][:300]}",
                             field="model", hint="Serve with the default runtime.") from None
@@ -290,4 +291,5 @@ def schema_json(export: OnnxExport) -> str:
     return json.dumps(export.schema, indent=2, default=str)
 
 
-__all__ = ["DEFAULT_TOLERANCE", "OnnxExport", "convert", "export_onnx", "original_output", "schema_json"]
+__all__ = ["DEFAULT_TOLERANCE", "OnnxExport", "convert", "export_onnx", "frame_columns", "original_output",
+           "schema_json"]
