@@ -104,3 +104,20 @@ def churn_project(tmp_path_factory: pytest.TempPathFactory) -> Path:
         result = project.training.train(dataset, "churn", max_trials=1, budget=60)
         project.models.promote(result.model_version.ref, "champion")
     return root
+
+
+@pytest.fixture(scope="session")
+def native_boosters() -> dict[str, Trained]:
+    """A native lightgbm.Booster (binary) and xgboost.Booster (regression) on named numeric columns."""
+    import xgboost as xgb
+
+    rng = np.random.default_rng(5)
+    X = pd.DataFrame(rng.normal(size=(300, 3)), columns=["a", "b", "c"])
+    y = (X["a"] + X["b"] > 0).astype(int)
+    binary = lgb.train({"objective": "binary", "verbose": -1, "num_threads": 1}, lgb.Dataset(X, y), 20)
+    regressor = xgb.train({"objective": "reg:squarederror", "nthread": 1}, xgb.DMatrix(X, 2 * X["a"] - X["c"]), 20)
+    inputs = infer_inputs(X, None)
+    return {"lightgbm": Trained(binary, {"inputs": inputs, "task": "classification", "classes": [0, 1],
+                                         "target": "y"}, X.head(20)),
+            "xgboost": Trained(regressor, {"inputs": inputs, "task": "regression", "classes": [], "target": "y"},
+                               X.head(20))}

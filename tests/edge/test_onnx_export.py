@@ -59,3 +59,18 @@ def test_export_refuses_an_unknown_function(stores):
     loaded = load_model(stores, register_model(stores, model, "logs", signature=signature))
     with pytest.raises(BadInputError, match=r"the step model\.log \(FunctionTransformer log1p\)"):
         export_onnx(stores, loaded, frame)
+
+
+@pytest.mark.parametrize("flavor", ["lightgbm", "xgboost"])
+def test_native_boosters_export(flavor, native_boosters, stores):
+    trained = native_boosters[flavor]
+    version = trained.register(stores, f"native-{flavor}")
+    assert version.flavor == flavor
+    loaded = load_model(stores, version)
+    export = export_onnx(stores, loaded, trained.rows)
+    assert export.max_abs_diff <= 1e-4 and export.schema["layout"] == "matrix"
+    predictions, _ = export.runtime().predict(trained.rows.to_dict("records"))
+    if flavor == "lightgbm":
+        assert predictions == list(loaded.predict(trained.rows))
+    else:
+        assert np.abs(np.asarray(predictions) - loaded.predict(trained.rows)).max() <= 1e-4

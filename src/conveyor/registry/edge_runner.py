@@ -53,6 +53,7 @@ class OnnxModel:
         options = ort.SessionOptions()
         options.intra_op_num_threads = threads
         options.inter_op_num_threads = 1
+        options.log_severity_level = 3  # errors only: a booster's label output warns about its declared shape
         self.session = ort.InferenceSession(model, options, providers=["CPUExecutionProvider"])
         self.schema = schema
         self.inputs = schema["inputs"]

@@ -2,11 +2,12 @@
 
 Converts with skl2onnx: scikit-learn pipelines of standard steps (ColumnTransformer, SimpleImputer, StandardScaler,
 OneHotEncoder, OrdinalEncoder, TargetEncoder, linear and tree models), LightGBM's and XGBoost's scikit-learn
-estimators (onnxmltools' converters, registered with skl2onnx here), and conveyor's own pieces: the casting helpers
-of :mod:`conveyor.features.preprocess` (``_as_float`` -> a cast, ``_as_text`` -> identity: the runner feeds text
+estimators (onnxmltools' converters, registered with skl2onnx here), native boosters (``lightgbm`` and ``xgboost``
+flavors, through onnxmltools) and conveyor's own pieces: the casting helpers of
+:mod:`conveyor.features.preprocess` (``_as_float`` -> a cast, ``_as_text`` -> identity: the runner feeds text
 with missing values as ``"__missing__"``) and :class:`conveyor.train.estimators.EncodedLabels` (unwrapped: the
 ONNX model gives probabilities and the label is ``classes[argmax]``, as the estimator itself answers). Anything
-else (date parts, free text, ensembles, native boosters) is refused with a :class:`BadInputError` naming the step.
+else (date parts, free text, ensembles, other functions) is refused with a :class:`BadInputError` naming the step.
 
 Each input column becomes one ONNX input (float32 for numbers and bools, text for categories); a model with no
 column preprocessing and only numeric inputs takes one float matrix. :func:`export_onnx` scores a check set with
@@ -34,6 +35,8 @@ from conveyor.store import Stores
 
 DEFAULT_TOLERANCE = 1e-4
 TARGET_OPSET = 17
+BOOSTER_OPSET = 15  # the highest onnxmltools' booster converters take
+NATIVE_BOOSTERS = ("lightgbm", "xgboost")
 _FLOAT_HELPERS = {"_as_float"}
 _TEXT_HELPERS = {"_as_text"}
 _lock = threading.Lock()
@@ -193,9 +196,11 @@ def convert(loaded: LoadedModel) -> tuple[bytes, dict[str, Any]]:
     inputs = loaded.version.signature.get("inputs", [])
     if not inputs:
         raise _refuse(ref, "the model", "has no input signature", "Register it with an input example.")
+    if loaded.version.flavor in NATIVE_BOOSTERS:
+        return _convert_booster(loaded, inputs)
     if loaded.version.flavor != "sklearn":
-        raise _refuse(ref, f"a native {loaded.version.flavor} booster", "is not exported yet",
-                      "Register the library's scikit-learn estimator (LGBMClassifier, XGBRegressor, ...) instead.")
+        raise _refuse(ref, f"a {loaded.version.flavor} model", "has no ONNX converter here",
+                      "Register a scikit-learn, LightGBM or XGBoost model, or serve with the default runtime.")
     _register()
     from skl2onnx import convert_sklearn
     from sklearn.compose import ColumnTransformer
@@ -222,14 +227,44 @@ def convert(loaded: LoadedModel) -> tuple[bytes, dict[str, Any]]:
             from None
     outputs = [o.name for o in onnx_model.graph.output]
     output = next((o for o in outputs if "prob" in o), outputs[-1]) if classifier else outputs[0]
-    schema = {"model_version": ref, "task": loaded.task, "classes": list(loaded.classes),
+    return onnx_model.SerializeToString(), _schema(loaded, inputs, columns, output)
+
+
+def _schema(loaded: LoadedModel, inputs: list[dict[str, Any]], columns: bool, output: str) -> dict[str, Any]:
+    schema = {"model_version": loaded.version.ref, "task": loaded.task, "classes": list(loaded.classes),
               "layout": "columns" if columns else "matrix", "output": output,
               "inputs": [{"name": c["name"], "kind": c.get("kind"), "dtype": c.get("dtype"),
                           "onnx": "float" if (not columns or c.get("kind") in {"numeric", "bool"}) else "string"}
                          for c in inputs]}
     if not columns:
         schema["matrix_input"] = "input"
-    return onnx_model.SerializeToString(), schema
+    return schema
+
+
+def _convert_booster(loaded: LoadedModel, inputs: list[dict[str, Any]]) -> tuple[bytes, dict[str, Any]]:
+    """A native ``lightgbm.Booster`` or ``xgboost.Booster`` (numeric inputs, one float matrix) via onnxmltools."""
+    ref = loaded.version.ref
+    if not all(c.get("kind") in {"numeric", "bool"} for c in inputs):
+        raise _refuse(ref, "a native booster", "takes non-numeric inputs", "Serve with the default runtime.")
+    onnxmltools = require("onnxmltools", "onnx", field="runtime")
+    from onnxmltools.convert.common.data_types import FloatTensorType
+
+    types = [("input", FloatTensorType([None, len(inputs)]))]
+    classifier = loaded.task == "classification"
+    try:
+        if loaded.version.flavor == "lightgbm":
+            onnx_model = onnxmltools.convert_lightgbm(loaded.model, initial_types=types, zipmap=False,
+                                                      target_opset=BOOSTER_OPSET)
+        else:
+            booster = loaded.model.copy()
+            booster.feature_names = None  # the converter reads trees by position (f0, f1, ...), not by name
+            onnx_model = onnxmltools.convert_xgboost(booster, initial_types=types, target_opset=BOOSTER_OPSET)
+    except Exception as exc:
+        raise _refuse(ref, f"the {loaded.version.flavor} booster", f"does not convert "
+                      f"({str(exc).splitlines()[0][:200]})", "Serve with the default runtime.") from None
+    outputs = [o.name for o in onnx_model.graph.output]
+    output = next((o for o in outputs if "prob" in o), outputs[-1]) if classifier else outputs[0]
+    return onnx_model.SerializeToString(), _schema(loaded, inputs, False, output)
 
 
 def original_output(loaded: LoadedModel, frame: pd.DataFrame) -> np.ndarray:
