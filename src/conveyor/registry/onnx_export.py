@@ -311,8 +311,8 @@ def export_onnx(stores: Stores | None, loaded: LoadedModel, check: pd.DataFrame,
     if not np.isfinite(diff) or diff > tolerance:
         raise BadInputError(f"The ONNX export of {ref} differs from the model by up to {diff:.3g} on "
                             f"{len(frame)} check rows (bound {tolerance:g}).", field="tolerance",
-                            hint="Serve with the default runtime, or raise the bound with --tolerance if that "
-                                 "difference is acceptable.")
+                            hint="Serve with the default runtime, or raise the bound (`deploy edge --tolerance`, "
+                                 "the serving option onnx_tolerance) if that difference is acceptable.")
     schema["max_abs_diff"] = diff
     schema["check_rows"] = len(frame)
     result = OnnxExport(ref, data, schema, diff, len(frame), tolerance)
