@@ -104,3 +104,18 @@ def test_cli_serve_onnx_refuses_a_model_it_cannot_check(tmp_path, lgbm_regressor
     assert done.returncode == 2, done.stderr
     assert "loose:1 names no training dataset, so its ONNX export cannot be checked" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_serve_section_picks_the_runtime(tmp_path, lgbm_regressor):
+    from conveyor.core.errors import BadInputError, ConveyorError
+
+    with cv.Project.init(tmp_path) as project:
+        lgbm_regressor.register(project.stores, "loose")
+    config = tmp_path / "conveyor.yaml"
+    base = config.read_text()
+    config.write_text(base + "serve:\n  runtime: onnx\n")
+    with cv.Project.open(tmp_path) as project, pytest.raises(BadInputError, match="names no training dataset"):
+        project.serving_app("loose")
+    config.write_text(base + "serve:\n  runtime: tensorrt\n")
+    with pytest.raises(ConveyorError, match="tensorrt"):
+        cv.Project.open(tmp_path).close()
