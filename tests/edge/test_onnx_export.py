@@ -74,3 +74,31 @@ def test_native_boosters_export(flavor, native_boosters, stores):
         assert predictions == list(loaded.predict(trained.rows))
     else:
         assert np.abs(np.asarray(predictions) - loaded.predict(trained.rows)).max() <= 1e-4
+
+
+def test_a_weighted_ensemble_exports_as_one_graph(lgbm_churn, linear_churn, xgb_churn, stores):
+    from conveyor.train.estimators import make_ensemble
+
+    ensemble = make_ensemble([lgbm_churn.model, linear_churn.model, xgb_churn.model], [0.5, 0.3, 0.2],
+                             "classification", ["no", "yes"])
+    version = register_model(stores, ensemble, "blend", signature=lgbm_churn.signature)
+    loaded = load_model(stores, version)
+    export = export_onnx(stores, loaded, lgbm_churn.rows)
+    assert export.max_abs_diff <= 1e-4
+    labels, proba = export.runtime().predict(lgbm_churn.rows.to_dict("records"))
+    assert labels == list(loaded.predict(lgbm_churn.rows))
+    assert np.abs(np.asarray(proba) - loaded.predict_proba(lgbm_churn.rows)).max() <= 1e-4
+
+
+def test_a_regression_ensemble_exports(lgbm_regressor, stores):
+    from sklearn.linear_model import Ridge
+
+    from conveyor.train.estimators import make_ensemble
+
+    X = lgbm_regressor.rows
+    ridge = Ridge().fit(X, 2 * X["x0"] - X["x1"])
+    ensemble = make_ensemble([lgbm_regressor.model, ridge], [2.0, 1.0], "regression", [])  # as AutoML makes it
+    loaded = load_model(stores, register_model(stores, ensemble, "avg", signature=lgbm_regressor.signature))
+    export = export_onnx(stores, loaded, X)
+    values, _ = export.runtime().predict(X.to_dict("records"))
+    assert export.max_abs_diff <= 1e-4 and np.abs(np.asarray(values) - loaded.predict(X)).max() <= 1e-4

@@ -6,8 +6,10 @@ estimators (onnxmltools' converters, registered with skl2onnx here), native boos
 flavors, through onnxmltools) and conveyor's own pieces: the casting helpers of
 :mod:`conveyor.features.preprocess` (``_as_float`` -> a cast, ``_as_text`` -> identity: the runner feeds text
 with missing values as ``"__missing__"``) and :class:`conveyor.train.estimators.EncodedLabels` (unwrapped: the
-ONNX model gives probabilities and the label is ``classes[argmax]``, as the estimator itself answers). Anything
-else (date parts, free text, ensembles, other functions) is refused with a :class:`BadInputError` naming the step.
+ONNX model gives probabilities and the label is ``classes[argmax]``, as the estimator itself answers). AutoML's
+weighted ensemble becomes one graph: its members side by side on the shared inputs, their outputs weighted and
+summed. Anything else (date parts, free text, other functions) is refused with a :class:`BadInputError` naming
+the step.
 
 Each input column becomes one ONNX input (float32 for numbers and bools, text for categories); a model with no
 column preprocessing and only numeric inputs takes one float matrix. :func:`export_onnx` scores a check set with
@@ -37,6 +39,8 @@ DEFAULT_TOLERANCE = 1e-4
 TARGET_OPSET = 17
 BOOSTER_OPSET = 15  # the highest onnxmltools' booster converters take
 NATIVE_BOOSTERS = ("lightgbm", "xgboost")
+ENSEMBLES = {"Ensemble", "EnsembleClassifier", "EnsembleRegressor"}
+ENSEMBLE_OUTPUT = "ensemble_output"
 _FLOAT_HELPERS = {"_as_float"}
 _TEXT_HELPERS = {"_as_text"}
 _lock = threading.Lock()
@@ -166,9 +170,9 @@ def _check_step(ref: str, step: Any, where: str) -> Any:
         return clone
     if name == "EncodedLabels":
         return _check_step(ref, step.estimator, f"{where}.estimator")
-    if name in {"Ensemble", "EnsembleClassifier", "EnsembleRegressor"}:
-        raise _refuse(ref, f"the step {where} (a weighted ensemble)", "does not convert",
-                      "Register the best single model of the run and export that one.")
+    if name in ENSEMBLES:  # the top-level ensemble is merged by convert(); one nested inside a pipeline is not
+        raise _refuse(ref, f"the step {where} (a weighted ensemble inside a pipeline)", "does not convert",
+                      "Register the ensemble itself or the best single model of the run.")
     if name == "TfidfVectorizer":
         raise _refuse(ref, f"the step {where} (TfidfVectorizer)", "tokenizes differently in ONNX",
                       "Drop the free-text column or serve with the default runtime.")
@@ -202,17 +206,34 @@ def convert(loaded: LoadedModel) -> tuple[bytes, dict[str, Any]]:
         raise _refuse(ref, f"a {loaded.version.flavor} model", "has no ONNX converter here",
                       "Register a scikit-learn, LightGBM or XGBoost model, or serve with the default runtime.")
     _register()
+    classifier = loaded.task == "classification"
+    model = loaded.model
+    if type(model).__name__ in ENSEMBLES:
+        parts = [_convert_sklearn(ref, member, inputs, classifier, f"model.members[{k}]")
+                 for k, member in enumerate(model.members)]
+        if len({columns for _, columns, _ in parts}) != 1:
+            raise _refuse(ref, "the ensemble", "mixes members with and without column preprocessing",
+                          "Register the best single model of the run and export that one.")
+        merged = _weighted_sum([(m.graph, out) for m, _, out in parts], list(model.weights),
+                               [m for m, _, _ in parts])
+        return merged.SerializeToString(), _schema(loaded, inputs, parts[0][1], ENSEMBLE_OUTPUT)
+    onnx_model, columns, output = _convert_sklearn(ref, model, inputs, classifier, "model")
+    return onnx_model.SerializeToString(), _schema(loaded, inputs, columns, output)
+
+
+def _convert_sklearn(ref: str, model: Any, inputs: list[dict[str, Any]], classifier: bool,
+                     where: str) -> tuple[Any, bool, str]:
+    """One scikit-learn model or pipeline as (ONNX ModelProto, one input per column?, output name)."""
     from skl2onnx import convert_sklearn
     from sklearn.compose import ColumnTransformer
     from sklearn.pipeline import Pipeline
 
-    model = _check_step(ref, loaded.model, "model")
-    steps = model.steps if isinstance(model, Pipeline) else [("model", model)]
+    model = _check_step(ref, model, where)
+    steps = model.steps if isinstance(model, Pipeline) else [(where, model)]
     columns = any(isinstance(s, ColumnTransformer) for _, s in steps)
     if not columns and not all(c.get("kind") in {"numeric", "bool"} for c in inputs):
         raise _refuse(ref, "a model without a ColumnTransformer", "takes non-numeric inputs",
                       "Put the encoding of text columns inside the pipeline (conveyor train does).")
-    classifier = loaded.task == "classification"
     options = {id(steps[-1][1]): {"zipmap": False}} if classifier else None
     try:
         onnx_model = convert_sklearn(model, initial_types=_initial_types(ref, inputs, columns),
@@ -227,7 +248,49 @@ def convert(loaded: LoadedModel) -> tuple[bytes, dict[str, Any]]:
             from None
     outputs = [o.name for o in onnx_model.graph.output]
     output = next((o for o in outputs if "prob" in o), outputs[-1]) if classifier else outputs[0]
-    return onnx_model.SerializeToString(), _schema(loaded, inputs, columns, output)
+    return onnx_model, columns, output
+
+
+def _weighted_sum(graphs: list[tuple[Any, str]], weights: list[float], models: list[Any]) -> Any:
+    """One ONNX model from several sharing their inputs: each member's output times its weight, summed (the
+    ensemble's average). Member names get a prefix so that nothing but the inputs is shared."""
+    from onnx import TensorProto, helper, numpy_helper
+
+    shared = {i.name for i in graphs[0][0].input}
+    total = float(sum(weights))
+    nodes: list[Any] = []
+    initializers: list[Any] = []
+    scaled: list[str] = []
+    for k, (graph, output) in enumerate(graphs):
+        prefix = f"m{k}_"
+
+        def rename(name: str, prefix: str = prefix) -> str:
+            return name if not name or name in shared else prefix + name
+
+        for node in graph.node:
+            copied = copy.deepcopy(node)
+            copied.name = prefix + node.name
+            copied.input[:] = [rename(n) for n in node.input]
+            copied.output[:] = [rename(n) for n in node.output]
+            nodes.append(copied)
+        for init in graph.initializer:
+            renamed = copy.deepcopy(init)
+            renamed.name = rename(init.name)
+            initializers.append(renamed)
+        weight = numpy_helper.from_array(np.array([weights[k] / total], dtype=np.float32), f"{prefix}weight")
+        initializers.append(weight)
+        nodes.append(helper.make_node("Mul", [rename(output), weight.name], [f"{prefix}scaled"], name=f"{prefix}mul"))
+        scaled.append(f"{prefix}scaled")
+    nodes.append(helper.make_node("Sum", scaled, [ENSEMBLE_OUTPUT], name="ensemble_sum"))
+    out = helper.make_tensor_value_info(ENSEMBLE_OUTPUT, TensorProto.FLOAT, None)
+    graph = helper.make_graph(nodes, "conveyor_ensemble", list(graphs[0][0].input), [out], initializers)
+    opsets: dict[str, int] = {}
+    for model in models:
+        for opset in model.opset_import:
+            opsets[opset.domain] = max(opsets.get(opset.domain, 0), opset.version)
+    merged = helper.make_model(graph, opset_imports=[helper.make_opsetid(d, v) for d, v in opsets.items()])
+    merged.ir_version = models[0].ir_version
+    return merged
 
 
 def _schema(loaded: LoadedModel, inputs: list[dict[str, Any]], columns: bool, output: str) -> dict[str, Any]:
