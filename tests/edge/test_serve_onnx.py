@@ -119,3 +119,23 @@ def test_serve_section_picks_the_runtime(tmp_path, lgbm_regressor):
     config.write_text(base + "serve:\n  runtime: tensorrt\n")
     with pytest.raises(ConveyorError, match="tensorrt"):
         cv.Project.open(tmp_path).close()
+
+
+def test_hot_reload_keeps_the_onnx_runtime(lgbm_regressor, stores):
+    import lightgbm as lgb
+
+    from conveyor.registry.models import register_model
+
+    X = lgbm_regressor.rows
+    lgbm_regressor.register(stores, "m")
+    shifted = lgb.LGBMRegressor(n_estimators=10, min_child_samples=2, verbose=-1, n_jobs=1).fit(X, 100 + X["x0"])
+    register_model(stores, shifted, "m", signature=lgbm_regressor.signature)
+    promote(stores, "m:1", "champion")
+    app = create_app(stores, "m@champion", log_predictions=False, runtime="onnx", onnx_check=X)
+    holder = app.state.server.primary
+    promote(stores, "m:2", "champion")
+    assert holder.check()
+    served = holder.current
+    assert served.ref == "m:2" and type(served.predictor).__name__ == "OnnxPredictor"
+    values, _ = served.predictor.predict_frame(X)
+    assert np.abs(values - shifted.predict(X)).max() <= 1e-4
