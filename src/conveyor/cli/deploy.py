@@ -63,6 +63,25 @@ def k8s(model: ModelArg, out: OutOption,
     typer.echo(f"wrote {', '.join(Path(f).name for f in summary['files'])} to {out} for {summary['model_version']}")
 
 
+@app.command("edge")
+def edge(model: ModelArg, out: OutOption,
+         tolerance: Annotated[float, typer.Option("--tolerance", min=0.0, help="The largest difference from the "
+                                                  "model the ONNX export may show on its training rows.")] = 1e-4,
+         project: ProjectOption = None, json: JsonOption = False) -> None:
+    """A bundle for small devices: model.onnx, runner.py (onnxruntime and numpy only), schema.json and
+    requirements.txt. Refused (exit 2) when the model does not convert or the export disagrees with it."""
+    from conveyor.serve.edge import edge_bundle
+
+    with open_project(project) as proj:
+        summary = edge_bundle(proj.stores, model, out, tolerance=tolerance)
+    if json:
+        emit_json(summary)
+        return
+    typer.echo(f"wrote {out} for {summary['model_version']}: {summary['bytes']} bytes, largest difference from "
+               f"the model {summary['max_abs_diff']:.2g} on {summary['check_rows']} rows; run: "
+               f"python {out}/runner.py ROWS.json")
+
+
 @app.command("kustomize")
 def kustomize(model: Annotated[str, typer.Argument(help="The model name the serving replicas and the agent look "
                                                         "after.")], out: OutOption,

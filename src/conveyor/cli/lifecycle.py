@@ -125,6 +125,9 @@ def serve(model: Annotated[str, typer.Argument(help="MODEL@ALIAS, MODEL:N or MOD
           workers: Annotated[int, typer.Option("--workers", min=1, help="Worker processes (model loaded once "
                                                                         "per worker).")] = 1,
           no_log: Annotated[bool, typer.Option("--no-log", help="Do not log predictions.")] = False,
+          runtime: Annotated[str | None, typer.Option("--runtime", help="sklearn (the model's own library) or "
+                                                      "onnx (onnxruntime; exported and checked against the model "
+                                                      "on its training rows at start).")] = None,
           tls_cert: TlsCertOption = None,
           tls_key: TlsKeyOption = None,
           env: Annotated[str | None, typer.Option("--env", help="Serve this environment's model (MODEL@ENV) with "
@@ -139,7 +142,8 @@ def serve(model: Annotated[str, typer.Argument(help="MODEL@ALIAS, MODEL:N or MOD
     run_server(model, host=host, port=port, workers=workers, project=project, json=json, environment=env,
                tls=tls_options(tls_cert, tls_key),
                options={"shadow": shadow, "canary": canary, "token": serve_token(token_file, token),
-                        "max_batch_size": max_batch_size, "max_wait_ms": max_wait_ms, "log_predictions": not no_log})
+                        "max_batch_size": max_batch_size, "max_wait_ms": max_wait_ms, "log_predictions": not no_log,
+                        "runtime": runtime})
 
 
 def score(model: Annotated[str, typer.Argument(help="MODEL@ALIAS, MODEL:N or MODEL.")],

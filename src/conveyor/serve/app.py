@@ -37,6 +37,7 @@ from conveyor.core.errors import (
 from conveyor.core.refs import ModelRef
 from conveyor.features.online import OnlineStore
 from conveyor.registry.environment_gates import SHADOW_ERRORS
+from conveyor.registry.loaded import LoadedModel
 from conveyor.serve import v2
 from conveyor.serve.batching import MicroBatcher
 from conveyor.serve.conform import MAX_ROWS, conform
@@ -90,6 +91,9 @@ class ServeOptions:
     token: str | None = None  # bearer token required on every endpoint but health and metrics
     platform_url: str | None = None  # a platform server whose identities' tokens are accepted too
     online_store: Callable[[], OnlineStore] | None = None  # opens the store of a model trained on feature views
+    runtime: str = "sklearn"  # "onnx": score through onnxruntime (exported and checked at load)
+    onnx_tolerance: float = 1e-4  # the largest difference from the model the ONNX export may show
+    onnx_check: pd.DataFrame | None = None  # rows to check the export on (default: the training dataset's)
 
 
 def parse_canary(spec: str) -> tuple[str, float]:
@@ -135,13 +139,22 @@ class Server:
         self.options = options
         self.logger = PredictionLogger(stores.predictions) if options.log_predictions else None
         self.metrics = ServerMetrics()
-        self.primary = ModelHolder(stores, ref, self.logger, interval=options.reload_interval, source=source)
+        predictor: Callable[[LoadedModel], Any] | None = None
+        if options.runtime != "sklearn":
+            from conveyor.serve.onnx_runtime import check_runtime, onnx_predictor  # deferred: the data layer
+
+            check_runtime(options.runtime)
+
+            def predictor(model: LoadedModel) -> Any:
+                return onnx_predictor(stores, model, tolerance=options.onnx_tolerance, check=options.onnx_check)
+        self.primary = ModelHolder(stores, ref, self.logger, interval=options.reload_interval, source=source,
+                                   predictor=predictor)
         self.canary: ModelHolder | None = None
         self.canary_percent = 0.0
         if options.canary:
             canary_ref, self.canary_percent = parse_canary(options.canary)
             self.canary = ModelHolder(stores, canary_ref, self.logger, role="canary",
-                                      interval=options.reload_interval, source=source)
+                                      interval=options.reload_interval, source=source, predictor=predictor)
         self.shadow = (ModelHolder(stores, options.shadow, self.logger, role="shadow",
                                    interval=options.reload_interval, source=source) if options.shadow else None)
         self.predict_pool = ThreadPoolExecutor(1, thread_name_prefix="conveyor-predict")

@@ -17,7 +17,7 @@ import gc
 import logging
 import threading
 from collections.abc import Callable
-from typing import Protocol
+from typing import Any, Protocol
 
 from conveyor.core.entities import ModelVersion
 from conveyor.core.refs import ModelRef
@@ -53,7 +53,8 @@ class StoreSource:
 
 class ModelHolder:
     def __init__(self, stores: Stores, ref: str, logger: PredictionLogger | None, *, role: str = "primary",
-                 interval: float = 1.0, source: ModelSource | None = None) -> None:
+                 interval: float = 1.0, source: ModelSource | None = None,
+                 predictor: Callable[[LoadedModel], Any] | None = None) -> None:
         self.stores = stores
         self.source = source or StoreSource(stores)
         self.ref = ref
@@ -61,7 +62,8 @@ class ModelHolder:
         self.logger = logger
         self.role = role
         self.interval = interval
-        self.current = Served(self.source.load(self.source.resolve(ref)), logger, role)
+        self.predictor = predictor  # how a loaded version scores (None: its own library)
+        self.current = Served(self.source.load(self.source.resolve(ref)), logger, role, predictor)
         self.on_swap: list[Callable[[Served, Served], None]] = []
         self.reloads = 0
         self.reload_errors = 0
@@ -82,7 +84,7 @@ class ModelHolder:
         version = self.source.resolve(self.ref)
         if version.ref == self.current.ref:
             return False
-        fresh = Served(self.source.load(version), self.logger, self.role)
+        fresh = Served(self.source.load(version), self.logger, self.role, self.predictor)
         old, self.current = self.current, fresh  # one reference assignment: atomic for every reader
         self.reloads += 1
         if gc.get_freeze_count():  # a server process that froze its heap at start (runner.tune_gc): the new model too

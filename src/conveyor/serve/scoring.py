@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 import os
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -113,13 +113,14 @@ class _LogBatch:
 class Served:
     """One loaded model version, ready to score :class:`Inputs` (in the role it plays on this server)."""
 
-    def __init__(self, model: LoadedModel, logger: PredictionLogger | None = None, role: str = "primary") -> None:
+    def __init__(self, model: LoadedModel, logger: PredictionLogger | None = None, role: str = "primary",
+                 predictor: Callable[[LoadedModel], Any] | None = None) -> None:
         self.model = model
         self.version = model.version
         self.ref = model.version.ref
         self.logger = logger
         self.role = role
-        self.predictor = Predictor(model)
+        self.predictor = (predictor or Predictor)(model)  # the model's library, or another runtime (ONNX)
         self.classes = list(model.classes)  # in predict_proba's column order
         self.inputs = model.version.signature.get("inputs", [])
         self.names = [c["name"] for c in self.inputs]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar
 
-from conveyor.core.config.constraints import Duration, Integer, Number
+from conveyor.core.config.constraints import Duration, Integer, Number, OneOf
 from conveyor.core.config.section import Section, setting
 
 
@@ -27,6 +27,12 @@ class ServeSection(Section):
                                    doc="Rows per request (413 beyond).")
     max_body_bytes: int | None = setting(None, Integer(min=1, example="20971520"),
                                          doc="Request body size limit in bytes (413 beyond).")
+    runtime: str | None = setting(None, OneOf("sklearn", "onnx"),
+                                  doc="`--runtime`: score with the model's own library (sklearn) or through "
+                                      "onnxruntime (onnx; exported and checked against the model at start).")
+    onnx_tolerance: float | None = setting(None, Number(min=0, example="0.0001"),
+                                           doc="The largest difference from the model an ONNX export may show "
+                                               "on its training rows (default 1e-4).")
 
     def options(self) -> dict[str, float | int]:
         """The settings that are set, as keyword arguments of the serving app."""
