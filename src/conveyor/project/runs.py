@@ -106,10 +106,7 @@ class LocalRuns(LocalAPI):
              limit: int | None = None, experiment: str | None = None) -> builtins.list[Run]:
         """Runs, newest first (or best first by ``order_by_metric``); of one ``experiment`` (its name or id, as
         MLflow clients create them) when given."""
-        experiment_id = None
-        if experiment is not None:
-            found = self.stores.runs.experiment_by_name(experiment)
-            experiment_id = found.id if found else self.stores.runs.get_experiment(experiment).id
+        experiment_id = None if experiment is None else self.stores.runs.find_experiment(experiment).id
         return self.stores.runs.search(order_by_metric=order_by_metric, ascending=ascending,
                                        dataset_name=dataset, limit=limit, experiment=experiment_id)
 

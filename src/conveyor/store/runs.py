@@ -108,6 +108,10 @@ class RunStore(abc.ABC):
                                 hint="Pick another name, or use the existing experiment.")
         return self._insert_experiment(name, artifact_location, _strings(tags or {}), experiment_id)
 
+    def find_experiment(self, name_or_id: str) -> Experiment:
+        """The experiment named ``name_or_id``, else the one with that id; NotFoundError naming it otherwise."""
+        return self.experiment_by_name(name_or_id) or self.get_experiment(name_or_id)
+
     def get_experiment(self, experiment_id: str) -> Experiment:
         found = self._load_experiment(str(experiment_id))
         if found is None:

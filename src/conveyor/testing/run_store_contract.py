@@ -170,6 +170,9 @@ class RunStoreContract:
         found = run_store.experiment_by_name("churn")
         assert found is not None and found.artifact_location == "mlflow-artifacts:/1"
         assert run_store.experiment_by_name("missing") is None
+        assert run_store.find_experiment("churn").id == run_store.find_experiment("1").id == "1"  # by name, by id
+        with pytest.raises(NotFoundError):
+            run_store.find_experiment("missing")
         assert [e.name for e in run_store.experiments()] == ["Default", "churn"]
         with pytest.raises(ConflictError):
             run_store.create_experiment("churn")

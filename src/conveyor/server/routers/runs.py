@@ -28,10 +28,7 @@ def search(project: ProjectDep, order_by: str | None = None, ascending: bool = F
            cursor: Cursor = None, limit: Limit = 50, experiment: str | None = None) -> dict[str, Any]:
     """Runs, newest first (or best first by the metric ``order_by``), of ``dataset`` and ``experiment`` (a name or
     id) only when given; a page reads only its own rows from the store, however deep it is."""
-    experiment_id = None
-    if experiment is not None:  # a name or an id (unknown: 404 naming it)
-        named = project.stores.runs.experiment_by_name(experiment)
-        experiment_id = named.id if named else project.stores.runs.get_experiment(experiment).id
+    experiment_id = None if experiment is None else project.stores.runs.find_experiment(experiment).id
     return page_at(lambda start, n: project.stores.runs.search(order_by_metric=order_by, ascending=ascending,
                                                                dataset_name=dataset, limit=n, offset=start,
                                                                experiment=experiment_id),
