@@ -10,7 +10,7 @@
 #   bash bench/run.sh features [--feature-rows 1000000] [--entity-rows 100000] [--repeats 3] [--markdown PATH]
 #   bash bench/run.sh server [--runs 10000] [--requests 200] [--skip-mlflow] [--markdown PATH]
 #   bash bench/run.sh edge [--repeats 3] [--requests 300] [--family lightgbm] [--json PATH]
-#   bash bench/run.sh capacity [--seconds 5] [--rows 50000] [--runs 40] [--processes 1,4] [--skip-postgres] [--json PATH]
+#   bash bench/run.sh capacity [--seconds 5] [--rows 50000] [--runs 100] [--processes 1,4] [--skip-postgres] [--json PATH]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export MLFLOW_DISABLE_TELEMETRY=true

@@ -1,6 +1,6 @@
 """Measure the figures docs/scaling.md's capacity model is built from, in one run, and print one table.
 
-    bash bench/run.sh capacity [--seconds 5] [--rows 50000] [--runs 40] [--processes 1,4] [--artifact-mib 64]
+    bash bench/run.sh capacity [--seconds 5] [--rows 50000] [--runs 100] [--processes 1,4] [--artifact-mib 64]
                                [--skip-serving] [--skip-postgres] [--skip-s3] [--json PATH]
 
 1. Serving: one `conveyor serve` replica (1 worker, pinned to CPU 0; the load generator on CPU 1, concurrency 16)
@@ -115,7 +115,9 @@ def table(out: dict[str, Any]) -> str:
             lines.append(f"| runs (3 params, 3 metrics) | {engine}, {r['processes']} process"
                          f"{'es' if r['processes'] > 1 else ''} | {r['runs_per_s']:,.0f} runs/s | "
                          f"{r['cpu_s']:.2f} s | {r['runs']} runs in {r['wall_s']:.2f} s; "
-                         f"{r['runs_per_cpu_s']:,.0f} runs per client CPU-s |")
+                         f"{r['runs_per_cpu_s']:,.0f} runs per client CPU-s"
+                         + ("" if r.get("server_cpu_s") is None else
+                            f"; PostgreSQL server {r['server_cpu_s']:.2f} CPU s") + " |")
     for engine, a in out["artifacts"].items():
         lines.append(f"| artifact {a['mib']} MiB put / get | {engine} | {a['put_mb_s']:,.0f} / {a['get_mb_s']:,.0f}"
                      f" MB/s | {a['put_cpu_s']:.2f} / {a['get_cpu_s']:.2f} s | median of {a['repeats']}; "
@@ -128,7 +130,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seconds", type=float, default=5.0, help="Duration of each serving cell.")
     parser.add_argument("--concurrency", type=int, default=16, help="Connections driving the replica.")
     parser.add_argument("--rows", type=int, default=50_000, help="Prediction records logged for store growth.")
-    parser.add_argument("--runs", type=int, default=40, help="Runs each run-logging process logs.")
+    parser.add_argument("--runs", type=int, default=100, help="Runs each run-logging process logs.")
     parser.add_argument("--processes", default="1,4", help="Concurrent run-logging processes, comma-separated.")
     parser.add_argument("--artifact-mib", type=int, default=64)
     parser.add_argument("--skip-serving", action="store_true")

@@ -119,6 +119,30 @@ def _run_logger(url: str, runs: int, barrier: Any, results: Any) -> None:
         roles.close()
 
 
+def postgres_cpu(url: str) -> float | None:
+    """CPU seconds the PostgreSQL server on ``url``'s port has used so far: its postmaster, the backends it has
+    reaped (``children_*``) and those still running; None when it is not a local server we can see."""
+    import psutil
+    import sqlalchemy as sa
+
+    port = sa.engine.make_url(url).port
+    if not port:
+        return None
+    for proc in psutil.process_iter(["cmdline"]):
+        cmdline = proc.info["cmdline"] or []
+        if "-p" in cmdline and str(port) in cmdline and any(c.endswith("postgres") for c in cmdline[:1]):
+            try:
+                own = proc.cpu_times()
+                total = own.user + own.system + own.children_user + own.children_system
+                for child in proc.children():
+                    t = child.cpu_times()
+                    total += t.user + t.system
+                return total
+            except psutil.Error:
+                return None
+    return None
+
+
 def runs_throughput(url: str, processes: int, runs: int) -> dict[str, Any]:
     """``processes`` OS processes each log ``runs`` runs (create, 3 params, 3 metrics, end) on the store at ``url``,
     released together; runs/s is all runs over the time from the first start to the last finish."""
@@ -130,6 +154,7 @@ def runs_throughput(url: str, processes: int, runs: int) -> dict[str, Any]:
     context = multiprocessing.get_context("spawn")
     barrier, results = context.Barrier(processes), context.Queue()
     workers = [context.Process(target=_run_logger, args=(url, runs, barrier, results)) for _ in range(processes)]
+    server_cpu = postgres_cpu(url) if url.startswith("postgresql") else None
     for worker in workers:
         worker.start()
     try:
@@ -142,6 +167,9 @@ def runs_throughput(url: str, processes: int, runs: int) -> dict[str, Any]:
     failed = [w.exitcode for w in workers if w.exitcode]
     if failed:
         raise RuntimeError(f"a run-logging process exited with {failed}")
+    if server_cpu is not None:
+        after = postgres_cpu(url)
+        server_cpu = after - server_cpu if after is not None else None
     span = max(d[3] for d in done) - min(d[2] for d in done)
     total = processes * runs
     cpu = sum(d[1] for d in done)
@@ -154,7 +182,7 @@ def runs_throughput(url: str, processes: int, runs: int) -> dict[str, Any]:
     if complete != total:
         raise RuntimeError(f"{total} runs were logged but {complete} are stored complete")
     return {"processes": processes, "runs": complete, "wall_s": span, "cpu_s": cpu, "runs_per_s": total / span,
-            "runs_per_cpu_s": total / cpu if cpu else float("nan")}
+            "runs_per_cpu_s": total / cpu if cpu else float("nan"), "server_cpu_s": server_cpu}
 
 
 def artifact_throughput(store_url: str, mib: int, repeats: int = 2, env: dict[str, str] | None = None
