@@ -48,18 +48,21 @@ def _cpu() -> float:
 
 def prediction_records(count: int, *, start: int = 0, seed: int = 0) -> list[Any]:
     """``count`` records shaped like the server's: 20 float inputs, the prediction and both class probabilities,
-    a 32-hex id, and one request id per 32 rows."""
+    a 32-hex id, a full-precision latency, and one 32-hex request id per 32 rows (short request ids made rows 15%
+    smaller than the served ones)."""
     from conveyor.core.entities import PredictionRecord, now
 
     rng = np.random.default_rng(seed + start)
     values = rng.normal(size=(count, FEATURES)).tolist()
     proba = rng.random(count).tolist()
     ids = os.urandom(16 * count).hex()
+    requests = [os.urandom(16).hex() for _ in range((start + count) // 32 - start // 32 + 1)]
+    latency = rng.random(count).tolist()
     at = now()
     names = [f"f{i}" for i in range(FEATURES)]
     return [PredictionRecord(ids[32 * i:32 * i + 32], "bench:1", dict(zip(names, values[i], strict=True)),
                              {"prediction": int(proba[i] > 0.5), "proba": {"0": 1 - proba[i], "1": proba[i]}},
-                             at, 0.4, None, None, "primary", f"req-{(start + i) // 32}")
+                             at, latency[i], None, None, "primary", requests[(start + i) // 32 - start // 32])
             for i in range(count)]
 
 
