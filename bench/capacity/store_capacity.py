@@ -138,7 +138,10 @@ def postgres_cpu(url: str) -> float | None:
                 own = proc.cpu_times()
                 total = own.user + own.system + own.children_user + own.children_system
                 for child in proc.children():
-                    t = child.cpu_times()
+                    try:
+                        t = child.cpu_times()
+                    except psutil.Error:  # gone between the listing and the read: its time is the postmaster's now
+                        continue
                     total += t.user + t.system
                 return total
             except psutil.Error:

@@ -51,3 +51,13 @@ def test_the_command_measures_runs_and_artifacts_and_writes_its_table_and_json(c
     assert "| runs (3 params, 3 metrics) | sqlite, 1 process |" in printed
     assert "| artifact 1 MiB put / get | local |" in printed
     assert "| store growth, PredictionStore.log | sqlite |" in printed
+
+
+def test_on_postgresql_the_growth_is_read_from_the_database_and_the_server_cpu_is_found(capacity,
+                                                                                      postgres_db_url: str) -> None:
+    _, store_capacity = capacity
+    before = store_capacity.postgres_cpu(postgres_db_url)  # runs/s reports the server's CPU beside the clients'
+    growth = store_capacity.store_growth(postgres_db_url, 300)
+    after = store_capacity.postgres_cpu(postgres_db_url)
+    assert 300 < growth["bytes_per_row"] < 5_000, growth
+    assert before is not None and after is not None and after > before, (before, after)
