@@ -10,6 +10,7 @@
 #   bash bench/run.sh features [--feature-rows 1000000] [--entity-rows 100000] [--repeats 3] [--markdown PATH]
 #   bash bench/run.sh server [--runs 10000] [--requests 200] [--skip-mlflow] [--markdown PATH]
 #   bash bench/run.sh edge [--repeats 3] [--requests 300] [--family lightgbm] [--json PATH]
+#   bash bench/run.sh capacity [--seconds 5] [--rows 50000] [--runs 100] [--processes 1,4] [--skip-postgres] [--json PATH]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export MLFLOW_DISABLE_TELEMETRY=true
@@ -100,8 +101,13 @@ case "$benchmark" in
     [ -x "$python" ] || python=python
     PYTHONPATH="$PWD/src${PYTHONPATH:+:$PYTHONPATH}" exec "$python" bench/edge/bench_edge.py "$@"
     ;;
+  capacity)
+    python="${PYTHON:-.venv/bin/python}"
+    [ -x "$python" ] || python="$(command -v python)"
+    PYTHONPATH="$PWD/src${PYTHONPATH:+:$PYTHONPATH}" exec "$python" bench/capacity/bench_capacity.py "$@"
+    ;;
   *)
-    echo "usage: bash bench/run.sh tracking|demo|data|monitoring|automl|serving|security|features|server|edge [options]   (options: --help)" >&2
+    echo "usage: bash bench/run.sh tracking|demo|data|monitoring|automl|serving|security|features|server|edge|capacity [options]   (options: --help)" >&2
     exit 2
     ;;
 esac
