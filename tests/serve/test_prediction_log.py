@@ -49,6 +49,9 @@ def test_a_store_that_fails_does_not_fail_predictions(stores, churn, monkeypatch
     assert response.status_code == 200 and len(response.json()["predictions"]) == 2
     stats = app.state.prediction_logger.stats
     assert stats.failed_writes >= 2 and stats.dropped == 2 and stats.written == 0
+    scraped = app.state.metrics.render().decode()  # what /metrics answers
+    assert 'conveyor_prediction_log_rows_total{outcome="dropped"} 2.0' in scraped
+    assert 'conveyor_prediction_log_rows_total{outcome="written"} 0.0' in scraped
 
 
 def test_an_app_served_twice_keeps_logging(stores, churn):
@@ -99,6 +102,8 @@ def test_every_row_of_concurrent_requests_is_logged_once_and_shutdown_writes_the
         with ThreadPoolExecutor(8) as pool:
             sent = list(pool.map(send, range(24)))
         assert stores.predictions.recent("bin") == []  # still queued: the interval is an hour
+        total = sum(len(ids) for _, ids, _ in sent)
+        assert f"conveyor_prediction_log_backlog {total}.0" in httpx.get(f"{url}/metrics").text
     logged = {p.id: p for p in stores.predictions.recent("bin")}
     expected = {pid: (row, prediction) for chunk, ids, predictions in sent
                 for pid, row, prediction in zip(ids, chunk, predictions, strict=True)}
@@ -112,3 +117,5 @@ def test_every_row_of_concurrent_requests_is_logged_once_and_shutdown_writes_the
     assert any(None in r.inputs.values() for r in logged.values())
     assert np.isfinite([v for r in logged.values() for v in r.inputs.values() if v is not None]).all()
     assert app.state.prediction_logger.stats.dropped == 0
+    assert f'conveyor_prediction_log_rows_total{{outcome="written"}} {len(expected)}.0' in \
+        app.state.metrics.render().decode()
