@@ -18,6 +18,7 @@ from conveyor.security.roles import ACTIONS
 from conveyor.serve import running_server
 from conveyor.server import create_app
 from conveyor.server.mlflow import actions
+from conveyor.server.mlflow import artifacts as mlflow_artifacts
 
 API = "/api/2.0/mlflow"
 MLMODEL = """flavors:
@@ -202,6 +203,22 @@ def test_set_alias_and_stages_go_through_promote_with_gates(served: tuple[Projec
     assert [m["name"] for m in found["registered_models"]] == ["gated"]
     versions = call(client, "GET", "/model-versions/search", {"filter": "name = 'gated'"})["model_versions"]
     assert sorted(v["version"] for v in versions) == ["1", "2"]
+
+
+def test_large_artifact_uploads_stream_to_the_store(served: tuple[Project, httpx.Client],
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    project, client = served
+    monkeypatch.setattr(mlflow_artifacts, "STREAM_ABOVE", 1000)  # this test's files count as large
+    run_id = new_run(client, "0")["info"]["run_id"]
+    base = f"/api/2.0/mlflow-artifacts/artifacts/0/{run_id}/artifacts"
+    sized, unsized = bytes(range(256)) * 200, b"chunked " * 5000
+    assert client.put(f"{base}/big.bin", content=sized).status_code == 200
+    assert client.put(f"{base}/unsized.txt", content=iter([unsized[:7], unsized[7:]])).status_code == 200
+    assert client.get(f"{base}/big.bin").content == sized and client.get(f"{base}/unsized.txt").content == unsized
+    artifacts = project.runs.get(run_id).artifacts
+    assert project.stores.artifacts.get_bytes(artifacts["big.bin"]) == sized
+    missing = client.put(f"/api/2.0/mlflow-artifacts/artifacts/0/{'0' * 32}/artifacts/x.bin", content=sized)
+    assert (missing.status_code, missing.json()["error_code"]) == (404, "RESOURCE_DOES_NOT_EXIST")
 
 
 def _audited(project: Project, action: str) -> list[str]:

@@ -31,6 +31,7 @@ if TYPE_CHECKING:
 
 STAGE_ALIASES = {"Production": "champion", "Staging": "challenger"}
 PICKLE_FORMATS = ("pickle", "cloudpickle")
+SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml's parser: an MLmodel in a millisecond
 
 
 def _versions(project: Project, name: str) -> list[ModelVersion]:
@@ -207,7 +208,7 @@ def _model_file(project: Project, holder: Run, folder: str) -> tuple[bytes, dict
     if mlmodel_digest is None:
         raise invalid(f"No MLmodel file under {folder or 'the model root'!r}: register a folder written by "
                       "mlflow.<flavor>.log_model.")
-    description = yaml.safe_load(project.stores.artifacts.get_bytes(mlmodel_digest)) or {}
+    description = yaml.load(project.stores.artifacts.get_bytes(mlmodel_digest), Loader=SAFE_LOADER) or {}
     sklearn = (description.get("flavors") or {}).get("sklearn") or {}
     file = sklearn.get("pickled_model")
     if not file or sklearn.get("serialization_format", "cloudpickle") not in PICKLE_FORMATS:
