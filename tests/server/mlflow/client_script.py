@@ -87,6 +87,7 @@ client.update_model_version(name, version, description="first fit")
 registered = client.get_registered_model(name)
 described = client.get_model_version(name, version)
 second = client.create_model_version(name, info.model_uri, run.info.run_id).version
+copied = mlflow.register_model(f"models:/{name}/{version}", f"{name}-copy")  # what a rename is refused for
 client.delete_model_version(name, second)
 scratch = f"{name}-scratch"
 client.create_registered_model(scratch, tags={"k": "v"}, description="to delete")
@@ -103,7 +104,8 @@ restored = client.get_experiment(experiment_id)
 edits = {
     "model_tags": registered.tags, "model_description": registered.description,
     "version_tags": described.tags, "version_description": described.description,
-    "second": str(second), "versions_left": sorted(v.version for v in client.search_model_versions(f"name = '{name}'")),
+    "second": str(second), "copied": [copied.name, str(copied.version), copied.run_id],
+    "versions_left": sorted(v.version for v in client.search_model_versions(f"name = '{name}'")),
     "delete_aliased": refused(client.delete_model_version, name, version),
     "rename": refused(client.rename_registered_model, name, f"{name}-renamed"),
     "scratch_after_delete": refused(client.get_registered_model, scratch),

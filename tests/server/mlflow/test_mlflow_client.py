@@ -91,6 +91,7 @@ def check_edits(out: dict[str, Any], project: Project, model: str) -> None:
     assert (edits["model_tags"], edits["model_description"]) == ({"owner": "risk"}, "churn model")
     assert (edits["version_tags"], edits["version_description"]) == ({"validated": "yes"}, "first fit")
     assert edits["second"] == "2" and edits["versions_left"] == ["1"]
+    assert edits["copied"] == [f"{model}-copy", "1", out["run_id"]]  # registered again under another name
     assert edits["delete_aliased"] == "INVALID_STATE" and edits["rename"] == "INVALID_STATE"
     assert edits["scratch_after_delete"] == "RESOURCE_DOES_NOT_EXIST"
     assert edits["experiment_deleted"] == "deleted"
