@@ -71,6 +71,7 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=1, help="worker runs per side, alternating")
     parser.add_argument("--no-example", action="store_true", help="log without an input example")
     args = parser.parse_args()
+    args.mlflow_python = os.path.abspath(args.mlflow_python)  # the venv's bin/ holds the mlflow command too
 
     sys.path.insert(0, str(HERE))
     import servers
