@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Run one benchmark, creating its anchor's venv under .bench/ first if it is missing.
 #   bash bench/run.sh tracking [--repeats N] [--server-runs 20] [--json PATH] [--markdown PATH]
+#   bash bench/run.sh tracking-profile [--count 4] [--repeats 3] [--no-example]
 #   bash bench/run.sh demo [--repeats N] [--fast]
 #   bash bench/run.sh monitoring [--sizes 10000,100000,1000000] [--skip-loop] [--markdown PATH]
 #   bash bench/run.sh automl [--budgets 10,30,60] [--datasets wine,shuttle] [--seeds 0,1,2] [--json PATH]
@@ -25,6 +26,15 @@ case "$benchmark" in
       "$venv/bin/pip" install --quiet mlflow scikit-learn
     fi
     exec .venv/bin/python bench/tracking/bench_tracking.py "$@"
+    ;;
+  tracking-profile)
+    venv=.bench/mlflow-venv
+    if [ ! -x "$venv/bin/mlflow" ]; then
+      python3 -m venv "$venv"
+      "$venv/bin/pip" install --quiet mlflow scikit-learn
+    fi
+    PYTHONPATH="$PWD/src${PYTHONPATH:+:$PYTHONPATH}" exec .venv/bin/python bench/tracking/profile_log_model.py \
+      --mlflow-python "$venv/bin/python" "$@"
     ;;
   demo)
     exec .venv/bin/python bench/demo/bench_demo.py "$@"
