@@ -15,7 +15,7 @@ import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import blake3
 
@@ -23,7 +23,18 @@ from conveyor.core.entities import DatasetVersion
 from conveyor.core.errors import BadInputError, IntegrityError, NotFoundError
 from conveyor.core.refs import check_name
 from conveyor.data.hash_cache import HashCache
-from conveyor.store import Stores
+
+if TYPE_CHECKING:
+    from conveyor.store.artifacts import ArtifactStore
+    from conveyor.store.datasets import DatasetStore
+
+
+class Stores(Protocol):
+    """What file sets use of :class:`conveyor.store.Stores`: the datasets role and the artifact store (so the
+    CLI's `data add` can hand in the two it opened without SQLAlchemy, see conveyor.cli.fast_add)."""
+
+    datasets: DatasetStore
+    artifacts: ArtifactStore
 
 LARGE_FILE = 64 * 1024 * 1024
 """Files above this are hashed memory-mapped on every core and copied by the kernel, never read into Python."""

@@ -17,8 +17,6 @@ import os
 import threading
 import uuid
 
-import fsspec
-
 from conveyor.core.errors import IntegrityError, NotFoundError
 from conveyor.store.copying import copy_file
 from conveyor.store.hashing import digest_bytes, digest_file
@@ -132,6 +130,8 @@ class FsspecArtifactStore(ArtifactStore):
     """
 
     def __init__(self, url: str) -> None:
+        import fsspec  # here: `conveyor data add` on a local folder uses LocalArtifactStore and never imports it
+
         self.url = url
         self.fs, self.root = fsspec.core.url_to_fs(url)
         self._local = "file" in (self.fs.protocol if isinstance(self.fs.protocol, tuple) else (self.fs.protocol,))
