@@ -165,7 +165,7 @@ def validation(rows: int) -> dict:
     from conveyor.store import Stores
 
     version, _ = ingest_frame(Stores.in_memory(), frame, "bench")
-    contract = infer_contract(version)
+    contract = infer_contract(version, row_bounds=True)  # the row-count check too, for every tool
     contract_path = WORK / "contract.json"
     contract_path.write_text(json.dumps(contract))
     results = {"checks": sum(1 + ("min" in s) + ("allowed" in s) + bool(s.get("unique"))

@@ -26,6 +26,7 @@ def frame() -> pd.DataFrame:
         "c": pd.Series(rng.choice(["a", "b", "c"], N), dtype=object).where(np.arange(N) != 7, None),
         "cat": pd.Categorical(rng.choice(["lo", "hi"], N)), "b": rng.integers(0, 2, N).astype(bool),
         "s": pd.array(rng.choice(["p", "q"], N), dtype="string"),
+        "down": np.arange(N)[::-1] * 1.5, "r": np.where(np.arange(N) == 5, 4, np.arange(N)),  # sorted, one repeat
     })
 
 
@@ -62,6 +63,9 @@ CASES = {
     "numbers not allowed": contract(n={"kind": "numeric", "allowed": [0, 1, 2]}),
     "not unique": contract(n={"kind": "numeric", "unique": True}),
     "unique": contract(y={"kind": "numeric", "unique": True}),
+    "unique and sorted": contract(id={"kind": "numeric", "unique": True}),
+    "decreasing and unique": contract(down={"kind": "numeric", "unique": True}),
+    "sorted with a repeat": contract(r={"kind": "numeric", "unique": True}),
     "rows in range": {**contract(id={"kind": "numeric"}), "rows": {"min": 10, "max": N}},
     "too few rows": {**contract(id={"kind": "numeric"}), "rows": {"min": N + 1, "max": 10 * N}},
     "too many rows": {**contract(id={"kind": "numeric"}), "rows": {"min": 1, "max": N - 1}},
@@ -79,7 +83,8 @@ def test_the_expected_verdicts(frame):
     """The cases above are not all passing (or all failing): which ones pass is known."""
     verdicts = {case: passes(spec, frame) for case, spec in CASES.items()}
     assert {case for case, ok in verdicts.items() if ok} == {
-        "all pass", "min only", "max only, integer bound on floats", "unique", "rows in range"}
+        "all pass", "min only", "max only, integer bound on floats", "unique", "unique and sorted",
+        "decreasing and unique", "rows in range"}
 
 
 def test_what_it_does_not_decide_goes_to_pandera(frame):
