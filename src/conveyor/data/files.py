@@ -98,6 +98,7 @@ def add_files(stores: Stores, path: str | Path, name: str, *,
     # where each file's bytes are already stored (by the previous version, or earlier in this walk)
     known: dict[str, dict[str, Any]] = {f["digest"]: {k: f[k] for k in ("digest", "pack", "offset") if k in f}
                                         for f in old_manifest}
+    old_sizes = {f["bytes"] for f in old_manifest}
     located: list[tuple[str, int, dict[str, Any]]] = []
     pack = _Pack(stores)
     cache = HashCache(hash_cache)
@@ -106,8 +107,9 @@ def add_files(stores: Stores, path: str | Path, name: str, *,
         if entry is None:
             started = time.time_ns()  # before the stat and the read: see HashCache.lookup
             size, data, stat = _read_small(full)
-            if data is None:
-                entry = {"digest": stores.artifacts.put_file(full)}
+            if data is None:  # large: copied by the kernel; hashed during the copy when its size is new
+                put = stores.artifacts.put_file if size in old_sizes else stores.artifacts.put_new_file
+                entry = {"digest": put(full)}
             else:
                 digest = blake3.blake3(data).hexdigest()
                 if digest in known:

@@ -18,7 +18,7 @@ import threading
 import uuid
 
 from conveyor.core.errors import IntegrityError, NotFoundError
-from conveyor.store.copying import copy_file
+from conveyor.store.copying import copy_file, copy_in_hashing
 from conveyor.store.hashing import digest_bytes, digest_file
 
 
@@ -90,6 +90,12 @@ class ArtifactStore(abc.ABC):
         if not self.exists(digest):
             self._write_file(digest, path)
         return digest
+
+    def put_new_file(self, path: str | os.PathLike[str]) -> str:
+        """``put_file`` for a file whose bytes are probably not stored yet: a local folder copies it while hashing
+        it (no second pass over the bytes); an unchanged file costs that copy, so callers that expect the bytes to
+        be stored already (the same size as before) call ``put_file``, which hashes first."""
+        return self.put_file(path)
 
     def _write_file(self, digest: str, path: str | os.PathLike[str]) -> None:
         with open(path, "rb") as handle:
@@ -191,6 +197,11 @@ class FsspecArtifactStore(ArtifactStore):
             return float(self.fs.modified(self._path(name)).timestamp())
         except (FileNotFoundError, NotImplementedError, AttributeError):
             return None
+
+    def put_new_file(self, path: str | os.PathLike[str]) -> str:
+        if not self._local:
+            return self.put_file(path)
+        return copy_in_hashing(path, self.root, self._path, self.exists)
 
     def _write_file(self, digest: str, path: str | os.PathLike[str]) -> None:
         final = self._path(digest)

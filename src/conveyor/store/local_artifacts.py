@@ -11,7 +11,7 @@ import os
 import uuid
 
 from conveyor.store.artifacts import ArtifactStore
-from conveyor.store.copying import copy_file
+from conveyor.store.copying import copy_file, copy_in_hashing
 
 __all__ = ["LocalArtifactStore", "local_folder"]
 
@@ -58,6 +58,9 @@ class LocalArtifactStore(ArtifactStore):
             with contextlib.suppress(OSError):
                 os.remove(tmp)
             raise
+
+    def put_new_file(self, path: str | os.PathLike[str]) -> str:
+        return copy_in_hashing(path, self.root, self._path, self.exists)
 
     def _write_file(self, digest: str, path: str | os.PathLike[str]) -> None:
         final, tmp = self._temporary(digest)
