@@ -36,13 +36,12 @@ def passes(contract: dict[str, Any], frame: pd.DataFrame) -> bool:
 def _column_passes(series: pd.Series, spec: dict[str, Any]) -> bool:
     dtype = series.dtype
     numeric = isinstance(dtype, np.dtype) and dtype.kind in "iufb"
-    values = series.to_numpy() if numeric else None
-    nulls: np.ndarray | None = None
-    if numeric and dtype.kind == "f":
-        nulls = np.isnan(values)
-    elif not numeric:
-        nulls = series.isna().to_numpy()
-    has_nulls = bool(nulls is not None and nulls.any())
+    values: np.ndarray = series.to_numpy() if numeric else np.empty(0)
+    if not numeric:
+        nulls: np.ndarray = series.isna().to_numpy()
+    else:  # integers and booleans of NumPy hold no nulls
+        nulls = np.isnan(values) if dtype.kind == "f" else np.zeros(0, dtype=bool)
+    has_nulls = bool(nulls.any())
     if has_nulls and not spec.get("nullable", True):
         return False
     low, high = spec.get("min"), spec.get("max")
@@ -62,10 +61,10 @@ def _column_passes(series: pd.Series, spec: dict[str, Any]) -> bool:
     return True
 
 
-def _strictly_monotonic(values: np.ndarray | None) -> bool:
+def _strictly_monotonic(values: np.ndarray) -> bool:
     """An id column is usually sorted: strictly increasing (or decreasing) numbers are unique, which one
     comparison pass tells faster than hashing every value (compared, not subtracted: no overflow)."""
-    if values is None or values.dtype.kind not in "iuf" or values.size < 2:
+    if values.dtype.kind not in "iuf" or values.size < 2:
         return False
     before, after = values[:-1], values[1:]
     return bool((after > before).all() or (after < before).all())
