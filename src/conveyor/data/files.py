@@ -93,6 +93,12 @@ def add_files(stores: Stores, path: str | Path, name: str, *,
                             hint="Pass the file or folder to version.")
     root = Path(path)
     entries = list_files(root)
+    # absolute paths, made once: the stat cache is keyed by them (a walk's names hold no "." or ".." to normalise)
+    base = os.path.abspath(root)
+    if len(entries) > 1 or root.is_dir():
+        entries = [(relative, os.path.join(base, relative)) for relative, _ in entries]
+    else:
+        entries = [(entries[0][0], base)]
     previous = _latest_files_version(stores, name)
     old_manifest = read_manifest(stores, previous) if previous else []
     # where each file's bytes are already stored (by the previous version, or earlier in this walk)
