@@ -96,7 +96,8 @@ def add_files(stores: Stores, path: str | Path, name: str, *,
     # absolute paths, made once: the stat cache is keyed by them (a walk's names hold no "." or ".." to normalise)
     base = os.path.abspath(root)
     if len(entries) > 1 or root.is_dir():
-        entries = [(relative, os.path.join(base, relative)) for relative, _ in entries]
+        prefix = os.path.join(base, "")  # ends with one separator
+        entries = [(relative, prefix + relative) for relative, _ in entries]
     else:
         entries = [(entries[0][0], base)]
     previous = _latest_files_version(stores, name)
