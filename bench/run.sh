@@ -5,7 +5,7 @@
 #   bash bench/run.sh demo [--repeats N] [--fast]
 #   bash bench/run.sh monitoring [--sizes 10000,100000,1000000] [--skip-loop] [--markdown PATH]
 #   bash bench/run.sh automl [--budgets 10,30,60] [--datasets wine,shuttle] [--seeds 0,1,2] [--json PATH]
-#   bash bench/run.sh data [--gb 1.0] [--files 10000] [--rows 1000000] [--skip-validation] [--markdown PATH]
+#   bash bench/run.sh data [--gb 1.0] [--files 10000] [--rows 1000000] [--skip-validation] [--skip-ingest] [--markdown PATH]
 #   bash bench/run.sh serving [--seconds S] [--loadtest-seconds S] [--only conveyor,mlserver] [--concurrency 16] [--rows 32] [--json PATH]
 #   bash bench/run.sh security [--repeats N]
 #   bash bench/run.sh features [--feature-rows 1000000] [--entity-rows 100000] [--repeats 3] [--markdown PATH]

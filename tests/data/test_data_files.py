@@ -205,3 +205,21 @@ def test_the_hash_cache_forgets_files_gone_from_the_folder(stores, folder, tmp_p
     add_files(stores, folder, "images", hash_cache=cache)
     kept = json.loads(cache.read_text())["files"]
     assert str(gone.resolve()) not in kept and len(kept) == 200
+
+
+def test_the_hash_cache_knows_a_folder_by_any_spelling_of_its_path(stores, folder, tmp_path, reads, monkeypatch):
+    """Cache entries are keyed by absolute, normalised paths: a folder added as `images` from its parent and
+    again as `/abs/.../sub/../images/` (or a single file by a relative path) is not read again."""
+    import conveyor.data.hash_cache as hash_cache
+
+    monkeypatch.setattr(hash_cache, "SETTLE_NS", 0)
+    cache = tmp_path / "hashes.json"
+    monkeypatch.chdir(folder.parent)
+    first, _ = add_files(stores, "images", "images", hash_cache=cache)
+    one, _ = add_files(stores, "images/big.bin", "big", hash_cache=cache)
+    reads.clear()
+    (folder.parent / "sub").mkdir()
+    again, created = add_files(stores, f"{folder.parent}/sub/../images/", "images", hash_cache=cache)
+    assert not created and again.version == first.version and reads == []
+    assert add_files(stores, str(folder / "big.bin"), "big", hash_cache=cache)[0] == one and reads == []
+    assert set(json.loads(cache.read_text())["files"]) == {str(p) for p in folder.rglob("*") if p.is_file()}

@@ -9,17 +9,12 @@ from typing import Annotated
 import typer
 
 from conveyor.cli import erasure
+from conveyor.cli.fast_add import print_added, version_dict
 from conveyor.cli.output import JsonOption, ProjectOption, emit_json, err_console, open_project, table, when
 from conveyor.core.errors import BadInputError
 
 app = typer.Typer(help="Dataset versions: ingest, log, validate, diff, lineage, personal data.",
                   no_args_is_help=True)
-
-
-def version_dict(v) -> dict:
-    return {"name": v.name, "version": v.version, "ref": v.ref, "rows": v.rows, "columns": v.columns,
-            "source": v.source, "created_at": v.created_at, "parents": v.parents, "bytes": v.meta.get("bytes"),
-            "kind": v.meta.get("kind", "table")}
 
 
 @contextmanager
@@ -159,6 +154,8 @@ def add(path: Annotated[str, typer.Argument(help="A file or folder to version as
         name: Annotated[str, typer.Option("--name", help="Dataset name.")],
         project: ProjectOption = None, json: JsonOption = False) -> None:
     """Version a file or folder as bytes: a manifest of content-addressed files; unchanged files cost a hash."""
+    # Usually answered before this (conveyor.cli.main -> conveyor.cli.fast_add); here when the store needs
+    # SQLAlchemy (another URL, a schema to create or upgrade), encryption is on, or a progress bar is drawn.
     from conveyor.core.settings import STATE_DIR, find_project_root
     from conveyor.data.files import add_files
 
@@ -172,14 +169,7 @@ def add(path: Annotated[str, typer.Argument(help="A file or folder to version as
                                          hash_cache=hashes)
     finally:
         stores.close()
-    changes = version.meta.get("changes", {})
-    if json:
-        emit_json({**version_dict(version), "created": created, "changes": changes})
-        return
-    state = "new version" if created else "unchanged (already stored)"
-    counts = ", ".join(f"{len(v)} {k}" for k, v in changes.items() if v)
-    typer.echo(f"{version.ref}  {version.rows} files  {version.meta['bytes']} bytes  {state}"
-               + (f"  ({counts})" if created and counts else ""))
+    print_added(version, created, json)  # the fast path (conveyor.cli.fast_add) prints the same
 
 
 @app.command("checkout")

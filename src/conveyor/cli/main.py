@@ -16,10 +16,14 @@ def main(argv: list[str] | None = None) -> None:
         return
     from conveyor.core.errors import ConveyorError
 
-    app = _app_for(args)  # keeps `--version` free of typer/rich imports
-
-    _plain_warnings()
     try:
+        if args[:2] == ["data", "add"]:  # scripts call it like `dvc add`: no typer, SQLAlchemy or pydantic
+            from conveyor.cli.fast_add import run
+
+            if run(args[2:]):
+                return
+        app = _app_for(args)  # keeps `--version` free of typer/rich imports
+        _plain_warnings()
         app(args=args, prog_name="conveyor", standalone_mode=True)
     except SystemExit as exc:
         # typer has already shown a usage error (unknown option, missing argument) on stderr, with exit code 2

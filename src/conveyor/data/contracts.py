@@ -1,5 +1,5 @@
 """Validation contracts: what a batch of a dataset must look like, inferred from a reference version's profile,
-kept as an editable YAML file in the project, and checked with pandera.
+kept as an editable YAML file in the project, and checked vectorised (a failing batch's report comes from pandera).
 
 A contract (``contracts/NAME.yaml``)::
 
@@ -35,6 +35,7 @@ import yaml
 from conveyor.core.entities import DatasetVersion
 from conveyor.core.errors import BadInputError, CheckFailedError
 from conveyor.core.kinds import column_kind
+from conveyor.data.vector_checks import passes
 from conveyor.stats import OTHER
 
 RANGE_MARGIN = 0.1
@@ -234,9 +235,13 @@ def count_checks(contract: dict[str, Any]) -> int:
 
 
 def validate(contract: dict[str, Any], frame: pd.DataFrame, source: str = "the batch") -> ValidationReport:
+    """Check ``frame`` against ``contract``. A passing batch is decided vectorised (:mod:`conveyor.data.vector_checks`,
+    no pandera import); a failing one runs the pandera schema, which names each failure with counts and rows."""
+    check_shape(contract, frame, source)
+    if passes(contract, frame):
+        return ValidationReport(len(frame), count_checks(contract), [], [], False)
     import pandera.errors as pe
 
-    check_shape(contract, frame, source)
     if not isinstance(frame.index, pd.RangeIndex) or frame.index.start != 0 or frame.index.step != 1:
         frame = frame.reset_index(drop=True)  # failure cases report positions
     try:

@@ -15,7 +15,7 @@ import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import blake3
 
@@ -23,7 +23,18 @@ from conveyor.core.entities import DatasetVersion
 from conveyor.core.errors import BadInputError, IntegrityError, NotFoundError
 from conveyor.core.refs import check_name
 from conveyor.data.hash_cache import HashCache
-from conveyor.store import Stores
+
+if TYPE_CHECKING:
+    from conveyor.store.artifacts import ArtifactStore
+    from conveyor.store.datasets import DatasetStore
+
+
+class Stores(Protocol):
+    """What file sets use of :class:`conveyor.store.Stores`: the datasets role and the artifact store (so the
+    CLI's `data add` can hand in the two it opened without SQLAlchemy, see conveyor.cli.fast_add)."""
+
+    datasets: DatasetStore
+    artifacts: ArtifactStore
 
 LARGE_FILE = 64 * 1024 * 1024
 """Files above this are hashed memory-mapped on every core and copied by the kernel, never read into Python."""
@@ -82,11 +93,19 @@ def add_files(stores: Stores, path: str | Path, name: str, *,
                             hint="Pass the file or folder to version.")
     root = Path(path)
     entries = list_files(root)
+    # absolute paths, made once: the stat cache is keyed by them (a walk's names hold no "." or ".." to normalise)
+    base = os.path.abspath(root)
+    if len(entries) > 1 or root.is_dir():
+        prefix = os.path.join(base, "")  # ends with one separator
+        entries = [(relative, prefix + relative) for relative, _ in entries]
+    else:
+        entries = [(entries[0][0], base)]
     previous = _latest_files_version(stores, name)
     old_manifest = read_manifest(stores, previous) if previous else []
     # where each file's bytes are already stored (by the previous version, or earlier in this walk)
     known: dict[str, dict[str, Any]] = {f["digest"]: {k: f[k] for k in ("digest", "pack", "offset") if k in f}
                                         for f in old_manifest}
+    old_sizes = {f["bytes"] for f in old_manifest}
     located: list[tuple[str, int, dict[str, Any]]] = []
     pack = _Pack(stores)
     cache = HashCache(hash_cache)
@@ -95,8 +114,9 @@ def add_files(stores: Stores, path: str | Path, name: str, *,
         if entry is None:
             started = time.time_ns()  # before the stat and the read: see HashCache.lookup
             size, data, stat = _read_small(full)
-            if data is None:
-                entry = {"digest": stores.artifacts.put_file(full)}
+            if data is None:  # large: copied by the kernel; hashed during the copy when its size is new
+                put = stores.artifacts.put_file if size in old_sizes else stores.artifacts.put_new_file
+                entry = {"digest": put(full)}
             else:
                 digest = blake3.blake3(data).hexdigest()
                 if digest in known:

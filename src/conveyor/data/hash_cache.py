@@ -49,8 +49,9 @@ class HashCache:
                     self.entries = loaded["files"]
 
     def lookup(self, path: str, stat: os.stat_result) -> str | None:
-        """The digest recorded for ``path`` if its stat is unchanged and was settled when hashed, else None."""
-        entry = self.entries.get(os.path.abspath(path))
+        """The digest recorded for ``path`` (absolute and normalised, as ``os.path.abspath`` gives it: the caller
+        makes it once per file) if its stat is unchanged and was settled when hashed, else None."""
+        entry = self.entries.get(path)
         if not isinstance(entry, list) or len(entry) != 3:
             return None
         key, hashed_at, digest = entry
@@ -61,20 +62,20 @@ class HashCache:
         return digest
 
     def record(self, path: str, stat: os.stat_result, digest: str, hashed_at: int) -> None:
-        """Remember ``digest`` for ``path`` as hashed at ``hashed_at`` (time.time_ns() taken before reading)."""
+        """Remember ``digest`` for ``path`` (absolute, see :meth:`lookup`) as hashed at ``hashed_at`` (time.time_ns()
+        taken before reading)."""
         if self.path is None:
             return
         entry = [_key(stat), hashed_at, digest]
-        absolute = os.path.abspath(path)
-        if self.entries.get(absolute) != entry:
-            self.entries[absolute] = entry
+        if self.entries.get(path) != entry:
+            self.entries[path] = entry
             self.changed = True
 
     def forget_missing(self, folder: str | Path, seen: list[str]) -> None:
         """Drop the entries under ``folder`` for files a walk of it did not find (deleted or moved away), so the
-        cache holds about as many entries as the file sets it was used on."""
+        cache holds about as many entries as the file sets it was used on. ``seen``: absolute paths."""
         prefix = os.path.join(os.path.abspath(folder), "")
-        present = {os.path.abspath(p) for p in seen}
+        present = set(seen)
         stale = [p for p in self.entries if p.startswith(prefix) and p not in present]
         for path in stale:
             del self.entries[path]

@@ -17,10 +17,8 @@ import os
 import threading
 import uuid
 
-import fsspec
-
 from conveyor.core.errors import BadInputError, IntegrityError, NotFoundError
-from conveyor.store.copying import copy_file
+from conveyor.store.copying import copy_file, copy_in_hashing
 from conveyor.store.hashing import digest_bytes, digest_file
 
 # The first bytes of an object sealed by encryption at rest (conveyor.store.encryption.MAGIC, not imported here so
@@ -110,6 +108,12 @@ class ArtifactStore(abc.ABC):
             self._write_file(digest, path)
         return digest
 
+    def put_new_file(self, path: str | os.PathLike[str]) -> str:
+        """``put_file`` for a file whose bytes are probably not stored yet: a local folder copies it while hashing
+        it (no second pass over the bytes); an unchanged file costs that copy, so callers that expect the bytes to
+        be stored already (the same size as before) call ``put_file``, which hashes first."""
+        return self.put_file(path)
+
     def _write_file(self, digest: str, path: str | os.PathLike[str]) -> None:
         with open(path, "rb") as handle:
             self._write(digest, handle.read())
@@ -149,6 +153,8 @@ class FsspecArtifactStore(ArtifactStore):
     """
 
     def __init__(self, url: str) -> None:
+        import fsspec  # here: `conveyor data add` on a local folder uses LocalArtifactStore and never imports it
+
         self.url = url
         self.fs, self.root = fsspec.core.url_to_fs(url)
         self._local = "file" in (self.fs.protocol if isinstance(self.fs.protocol, tuple) else (self.fs.protocol,))
@@ -208,6 +214,11 @@ class FsspecArtifactStore(ArtifactStore):
             return float(self.fs.modified(self._path(name)).timestamp())
         except (FileNotFoundError, NotImplementedError, AttributeError):
             return None
+
+    def put_new_file(self, path: str | os.PathLike[str]) -> str:
+        if not self._local:
+            return self.put_file(path)
+        return copy_in_hashing(path, self.root, self._path, self.exists)
 
     def _write_file(self, digest: str, path: str | os.PathLike[str]) -> None:
         final = self._path(digest)

@@ -8,9 +8,12 @@ e.g. across file systems on an old kernel).
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import os
 import shutil
+import uuid
+from collections.abc import Callable
 
 FICLONE = 0x40049409
 """ioctl(dest, FICLONE, source) on Linux (the _IOW(0x94, 9, int) of linux/fs.h)."""
@@ -64,3 +67,35 @@ def _copy_range(src: int, dst: int, size: int) -> bool:
             raise OSError(errno.EIO, f"The file shrank from {size} to {done} bytes while it was being copied.")
         done += n
     return True
+
+
+def copy_in_hashing(source: str | os.PathLike[str], folder: str, final: Callable[[str], str],
+                    exists: Callable[[str], bool]) -> str:
+    """Store a local file whose digest is not known yet into a local content-addressed folder in one go: copy it
+    to a temporary name in ``folder`` (the kernel's copy, see :func:`copy_file`) while hashing it on the other cores,
+    so the hash costs no time beside the copy; then fsync and rename it to ``final(digest)``, or drop the copy when
+    ``exists(digest)`` (the bytes were stored already). Returns the digest."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from conveyor.store.hashing import digest_file
+
+    os.makedirs(folder, exist_ok=True)
+    tmp = os.path.join(folder, f".tmp-{uuid.uuid4().hex}")
+    try:
+        with ThreadPoolExecutor(1) as pool:  # both release the GIL: the copy in the kernel, BLAKE3 in its threads
+            copied = pool.submit(copy_file, source, tmp)
+            digest = digest_file(source)
+            copied.result()
+        if exists(digest):
+            os.remove(tmp)
+            return digest
+        with open(tmp, "rb+") as handle:
+            os.fsync(handle.fileno())
+        target = final(digest)
+        os.makedirs(os.path.dirname(target), exist_ok=True)
+        os.replace(tmp, target)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.remove(tmp)
+        raise
+    return digest

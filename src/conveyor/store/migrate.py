@@ -13,11 +13,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import sqlalchemy as sa
-
 from conveyor.core.errors import StoreError
 
 if TYPE_CHECKING:
+    import sqlalchemy as sa
     from alembic.config import Config
 
 MIGRATIONS = Path(__file__).with_name("migrations")
@@ -54,6 +53,8 @@ def head_revision() -> str:
 
 def current_revision(engine: sa.Engine) -> str | None:
     """The store's revision, or None for a store no migration has touched yet."""
+    import sqlalchemy as sa  # here, not at the top: the `data add` fast path reads HEAD without SQLAlchemy
+
     with engine.connect() as connection:
         if not sa.inspect(connection).has_table("alembic_version"):
             return None

@@ -86,3 +86,18 @@ class ArtifactStoreContract:
         empty = tmp_path / "empty.bin"
         empty.write_bytes(b"")
         assert artifact_store.get_bytes(artifact_store.put_file(empty)) == b""
+
+    def test_put_new_file_hashes_while_it_stores(self, artifact_store: ArtifactStore, tmp_path) -> None:
+        """``put_new_file`` (a file probably not stored yet): the same digest and blob as ``put_file``; a file
+        stored already keeps one blob, and nothing temporary is left behind."""
+        data = os.urandom(3 * 1024 * 1024 + 17)
+        path = tmp_path / "new.bin"
+        path.write_bytes(data)
+        digest = artifact_store.put_new_file(path)
+        assert digest == digest_bytes(data) and artifact_store.get_bytes(digest) == data
+        assert artifact_store.put_new_file(path) == digest
+        empty = tmp_path / "empty.bin"
+        empty.write_bytes(b"")
+        nothing = artifact_store.put_new_file(empty)
+        assert artifact_store.get_bytes(nothing) == b""
+        assert artifact_store.digests() == sorted([digest, nothing])
