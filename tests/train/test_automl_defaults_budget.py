@@ -252,7 +252,7 @@ def test_a_boosted_trial_chooses_its_rounds_without_the_rows_it_is_scored_on():
     params = {**FAMILIES.get("lightgbm").defaults, "n_estimators": 400, "min_child_samples": 5}
     scored = TrialData(X, y, folds, ctx, [0, 1, 2], "log_loss", 0, list(X.columns))
     # the same fitting rows, but the scored rows' labels scrambled: rounds chosen on them would change
-    fit_rows, valid_rows = folds[0]
+    _, valid_rows = folds[0]
     scrambled_y = y.copy()
     scrambled_y.iloc[valid_rows] = np.roll(y.iloc[valid_rows].to_numpy(), 7)
     scrambled = TrialData(X, scrambled_y, folds, ctx, [0, 1, 2], "log_loss", 0, list(X.columns))
@@ -267,9 +267,9 @@ def test_on_tiny_multiclass_data_the_search_ends_at_least_as_good_as_every_defau
     from sklearn.datasets import load_wine
 
     wine = load_wine(as_frame=True).frame  # 178 rows, 3 classes: the linear defaults are hard to beat on log-loss
-    result = run_automl(wine, "target", metric="log_loss", families=["linear", "lightgbm", "random_forest"],
-                        max_trials=9, budget_seconds=300, seed=0)
-    defaults = {t.family: t for t in result.trials[:3]}
-    assert set(defaults) == {"linear", "lightgbm", "random_forest"}
+    result = run_automl(wine, "target", metric="log_loss", families=["linear", "lightgbm"], max_trials=4,
+                        budget_seconds=300, seed=0)
+    defaults = {t.family: t for t in result.trials[:2]}
+    assert set(defaults) == {"linear", "lightgbm"}
     assert all(t.state == "complete" and len(t.fold_scores) == 5 for t in defaults.values())
     assert result.validation_score <= min(t.score for t in defaults.values()) + 1e-12
