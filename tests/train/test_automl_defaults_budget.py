@@ -239,30 +239,6 @@ def test_a_train_command_ends_within_its_budget_and_the_stated_overhead(tmp_path
     assert timings["search"] > 0 and "evaluate" in timings and "store" in timings
 
 
-def test_a_boosted_trial_chooses_its_rounds_without_the_rows_it_is_scored_on():
-    from sklearn.datasets import load_wine
-
-    from conveyor.train.automl import make_folds
-    from conveyor.train.trials import TrialData, run_fold
-
-    wine = load_wine(as_frame=True).frame
-    X, y = wine.drop(columns="target"), wine["target"]
-    folds = make_folds(y, "classification", 5, 0)
-    ctx = _context("classification", [0, 1, 2], y)
-    params = {**FAMILIES.get("lightgbm").defaults, "n_estimators": 400, "min_child_samples": 5}
-    scored = TrialData(X, y, folds, ctx, [0, 1, 2], "log_loss", 0, list(X.columns))
-    # the same fitting rows, but the scored rows' labels scrambled: rounds chosen on them would change
-    _, valid_rows = folds[0]
-    scrambled_y = y.copy()
-    scrambled_y.iloc[valid_rows] = np.roll(y.iloc[valid_rows].to_numpy(), 7)
-    scrambled = TrialData(X, scrambled_y, folds, ctx, [0, 1, 2], "log_loss", 0, list(X.columns))
-    lightgbm = FAMILIES.get("lightgbm")
-    first, second = run_fold(scored, lightgbm, params, 0), run_fold(scrambled, lightgbm, params, 0)
-    assert first.best_iteration is not None and first.best_iteration < 400
-    assert first.best_iteration == second.best_iteration
-    assert first.score < second.score  # the scrambled labels are scored, and score worse
-
-
 def test_on_tiny_multiclass_data_the_search_ends_at_least_as_good_as_every_default():
     from sklearn.datasets import load_wine
 
