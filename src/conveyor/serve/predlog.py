@@ -40,6 +40,14 @@ class LazyRecords(Protocol):
     def records(self) -> list[PredictionRecord]: ...
 
 
+class LazyBatch(Protocol):
+    """One request's rows, made columnar on the writer's thread (``batch()``), off the request's path."""
+
+    def __len__(self) -> int: ...
+
+    def batch(self) -> PredictionBatch: ...
+
+
 Unit = PredictionBatch | PredictionRecord  # what the writer holds: a columnar batch, or one record
 
 
@@ -103,7 +111,7 @@ class PredictionLogger:
     def closed(self) -> bool:
         return self._closed
 
-    def log(self, records: Sequence[PredictionRecord] | PredictionBatch | LazyRecords) -> None:
+    def log(self, records: Sequence[PredictionRecord] | PredictionBatch | LazyRecords | LazyBatch) -> None:
         """Queue records for writing; never raises. Waits (at most ``max_wait`` s) only while the backlog is full."""
         count = len(records)
         if not count:

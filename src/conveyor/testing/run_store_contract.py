@@ -186,7 +186,8 @@ class RunStoreContract:
         taken = run_store.create_experiment("taken")
         renamed = run_store.update_experiment("1", name="churn-v2", untag=("team", "absent"))
         assert (renamed.name, renamed.tags, renamed.lifecycle) == ("churn-v2", {"stage": "dev"}, "active")
-        assert run_store.experiment_by_name("churn") is None and run_store.experiment_by_name("churn-v2").id == "1"
+        found = run_store.experiment_by_name("churn-v2")
+        assert run_store.experiment_by_name("churn") is None and found is not None and found.id == "1"
         assert run_store.update_experiment("1", lifecycle="deleted").lifecycle == "deleted"
         assert run_store.get_experiment("1").name == "churn-v2"  # a delete keeps the name
         assert run_store.update_experiment("1", lifecycle="active").lifecycle == "active"

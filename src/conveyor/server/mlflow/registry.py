@@ -155,7 +155,7 @@ def search_registered_models(project: Project, fields: dict[str, Any]) -> dict[s
     keep = _name_filter(c.text(fields, "filter", required=False))
     size = c.integer(fields, "max_results", 100)
     registry = project.stores.registry
-    found = []
+    found: list[dict[str, Any]] = []
     for name in sorted(set(registry.names()) | {n.name for n in registry.notes() if n.version == 0}):
         if len(found) >= size:
             break
