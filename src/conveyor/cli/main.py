@@ -95,19 +95,15 @@ def _plain_warnings() -> None:
 
 
 def _exit_now(code: int | str | None) -> None:
-    """End the process at once (no interpreter teardown) after what ``sys.exit`` would still do here: flush the
-    output and the log handlers, and save coverage data when the test suite measures this process."""
-    import logging
+    """End the process at once (no teardown of the interpreter's modules) after what ``sys.exit`` would still do
+    here: the exit handlers (log handlers flushed, coverage data saved when the test suite measures this process,
+    temporary folders removed, thread pools joined) and the output flushed."""
+    import atexit
 
     if isinstance(code, str):
         print(code, file=sys.stderr)
         code = 1
-    logging.shutdown()
-    coverage = sys.modules.get("coverage")  # a measured test run saves its data at exit: save it now
-    measuring = coverage.Coverage.current() if coverage is not None else None
-    if measuring is not None:
-        measuring.stop()
-        measuring.save()
+    atexit._run_exitfuncs()
     for stream in (sys.stdout, sys.stderr):
         try:
             stream.flush()
