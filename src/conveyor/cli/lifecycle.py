@@ -82,7 +82,7 @@ def train(dataset: Annotated[str, typer.Argument(help="NAME or NAME@VERSION.")],
                                 hint="Set CONVEYOR_SERVER or run `conveyor login URL`, or leave out --remote.")
         with search_progress(seconds, "training", enabled=not json and not remote) as on_trial, \
                 proj.monitoring.resource_sampler(f"train:{model or dataset.split('@')[0]}"):  # resources of training
-            if remote:
+            if on_server is not None and remote:
                 result = on_server(dataset, target, model_name=model, task=task, metric=metric, budget=seconds,
                                    max_trials=trials, search=search, seed=seed, folds=folds, evaluate=evaluate)
             else:

@@ -116,7 +116,8 @@ class SqlRunStore(RunStore):
 
     @functools.cached_property
     def _one_run(self) -> sa.Executable:
-        run_id, no_text, no_number = sa.bindparam("run_id"), sa.cast(sa.null(), sa.Text), sa.cast(sa.null(), sa.Float)
+        run_id: sa.BindParameter[str] = sa.bindparam("run_id", type_=sa.String)
+        no_text, no_number = sa.cast(sa.null(), sa.Text), sa.cast(sa.null(), sa.Float)
 
         def part(kind: str, table: sa.Table, key: str, text: Any, number: Any) -> sa.Select[Any]:
             return (sa.select(sa.literal_column(f"'{kind}'").label("kind"), table.c[key].label("key"),
