@@ -1,15 +1,17 @@
 #!/usr/bin/env bash
 # Run one benchmark, creating its anchor's venv under .bench/ first if it is missing.
 #   bash bench/run.sh tracking [--repeats N] [--server-runs 20] [--json PATH] [--markdown PATH]
+#   bash bench/run.sh tracking-profile [--count 4] [--repeats 3] [--no-example]
 #   bash bench/run.sh demo [--repeats N] [--fast]
 #   bash bench/run.sh monitoring [--sizes 10000,100000,1000000] [--skip-loop] [--markdown PATH]
 #   bash bench/run.sh automl [--budgets 10,30,60] [--datasets wine,shuttle] [--seeds 0,1,2] [--json PATH]
 #   bash bench/run.sh data [--gb 1.0] [--files 10000] [--rows 1000000] [--skip-validation] [--markdown PATH]
-#   bash bench/run.sh serving [--seconds S] [--loadtest-seconds S] [--json PATH]
+#   bash bench/run.sh serving [--seconds S] [--loadtest-seconds S] [--only conveyor,mlserver] [--concurrency 16] [--rows 32] [--json PATH]
 #   bash bench/run.sh security [--repeats N]
 #   bash bench/run.sh features [--feature-rows 1000000] [--entity-rows 100000] [--repeats 3] [--markdown PATH]
 #   bash bench/run.sh server [--runs 10000] [--requests 200] [--skip-mlflow] [--markdown PATH]
 #   bash bench/run.sh edge [--repeats 3] [--requests 300] [--family lightgbm] [--json PATH]
+#   bash bench/run.sh capacity [--seconds 5] [--rows 50000] [--runs 100] [--processes 1,4] [--skip-postgres] [--json PATH]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export MLFLOW_DISABLE_TELEMETRY=true
@@ -24,6 +26,15 @@ case "$benchmark" in
       "$venv/bin/pip" install --quiet mlflow scikit-learn
     fi
     exec .venv/bin/python bench/tracking/bench_tracking.py "$@"
+    ;;
+  tracking-profile)
+    venv=.bench/mlflow-venv
+    if [ ! -x "$venv/bin/mlflow" ]; then
+      python3 -m venv "$venv"
+      "$venv/bin/pip" install --quiet mlflow scikit-learn
+    fi
+    PYTHONPATH="$PWD/src${PYTHONPATH:+:$PYTHONPATH}" exec .venv/bin/python bench/tracking/profile_log_model.py \
+      --mlflow-python "$venv/bin/python" "$@"
     ;;
   demo)
     exec .venv/bin/python bench/demo/bench_demo.py "$@"
@@ -100,8 +111,13 @@ case "$benchmark" in
     [ -x "$python" ] || python=python
     PYTHONPATH="$PWD/src${PYTHONPATH:+:$PYTHONPATH}" exec "$python" bench/edge/bench_edge.py "$@"
     ;;
+  capacity)
+    python="${PYTHON:-.venv/bin/python}"
+    [ -x "$python" ] || python="$(command -v python)"
+    PYTHONPATH="$PWD/src${PYTHONPATH:+:$PYTHONPATH}" exec "$python" bench/capacity/bench_capacity.py "$@"
+    ;;
   *)
-    echo "usage: bash bench/run.sh tracking|demo|data|monitoring|automl|serving|security|features|server|edge [options]   (options: --help)" >&2
+    echo "usage: bash bench/run.sh tracking|demo|data|monitoring|automl|serving|security|features|server|edge|capacity [options]   (options: --help)" >&2
     exit 2
     ;;
 esac

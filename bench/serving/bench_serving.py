@@ -3,6 +3,7 @@ drive each with the same load generator, and print one table; then a bounded loa
 promotions. Usually started through ``bash bench/run.sh serving`` (which creates the anchors' venvs).
 
     python bench/serving/bench_serving.py [--seconds 8] [--loadtest-seconds 60] [--json out.json]
+        [--only conveyor,conveyor-nolog,mlserver] [--concurrency 16] [--rows 32]
 
 Every server runs pinned to CPU 0 (``taskset -c 0``) and the load generator to CPU 1, so the servers get the same
 share of a shared machine; the table reports each server's CPU seconds (process tree) beside the wall time.
@@ -163,10 +164,13 @@ def setup_mlflow(root: Path) -> Path:
     return folder
 
 
+CELLS = {"concurrency": (1, 16), "rows": (1, 32)}  # narrowed by --concurrency / --rows
+
+
 def measure(server: Server, make_body, path: str, X: pd.DataFrame, seconds: float) -> list[dict]:
     rows_out = []
-    for concurrency in (1, 16):
-        for rows in (1, 32):
+    for concurrency in CELLS["concurrency"]:
+        for rows in CELLS["rows"]:
             request = build_request("127.0.0.1", server.port, path, make_body(X.head(rows).to_numpy()))
             run_load("127.0.0.1", server.port, request, concurrency, 1.0)  # warm-up
             cpu = server.cpu_seconds()
@@ -265,8 +269,12 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=8.0, help="Duration of each load cell.")
     parser.add_argument("--loadtest-seconds", type=float, default=60.0)
     parser.add_argument("--only", default="conveyor,conveyor-nolog,mlserver,mlserver-batching,mlflow")
+    parser.add_argument("--concurrency", default="1,16", help="Concurrency levels to measure (comma-separated).")
+    parser.add_argument("--rows", default="1,32", help="Rows per request to measure (comma-separated).")
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
+    CELLS["concurrency"] = tuple(int(c) for c in args.concurrency.split(","))
+    CELLS["rows"] = tuple(int(r) for r in args.rows.split(","))
     only = set(args.only.split(","))
     root = Path(tempfile.mkdtemp(prefix="serve-bench-", dir="/tmp"))
     results: list[dict] = []

@@ -2,7 +2,7 @@
 
 Usage: python mlflow_fixture.py TRACKING_URI. Writes, on stdout, a JSON summary of what it logged.
 Three experiments; runs with params, tags, statuses, metric history (steps, timestamps) and artifacts; a registered
-sklearn model with two versions, an alias and a stage; one deleted run.
+sklearn model (a description, a tag) with two versions, an alias and a stage; one deleted run.
 """
 
 import json
@@ -79,5 +79,7 @@ for c in (0.5, 1.0):
 client.set_registered_model_alias("churn-model", "champion", "2")
 client.set_registered_model_alias("churn-model", "old", "1")
 client.transition_model_version_stage("churn-model", "1", "Staging")
+client.update_registered_model("churn-model", description="churn, from MLflow")
+client.set_registered_model_tag("churn-model", "team", "risk")
 logged["model_runs"] = model_runs
 print(json.dumps(logged))

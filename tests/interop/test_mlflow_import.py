@@ -118,6 +118,8 @@ def test_model_versions_keep_their_run_their_aliases_and_arrive_untrusted(import
         assert all(v.meta["untrusted"] and v.flavor == "sklearn" for v in versions.values())
         assert project.stores.registry.aliases("churn-model") == {
             **{alias: int(n) for alias, n in expected["aliases"].items()}, "challenger": 1}  # Staging -> challenger
+        (note,) = project.stores.registry.notes("churn-model")  # MLflow clients of Conveyor read them back
+        assert (note.version, note.description, note.tags) == (0, "churn, from MLflow", {"team": "risk"})
         with pytest.raises(Exception, match="models trust churn-model:2"):
             project.models.load("churn-model:2")
     conveyor("models", "trust", "churn-model:2", "--reason", "our own MLflow store", cwd=root)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from conveyor.core.entities import Metric, Run
 from conveyor.interop.mlflow.importer import IMPORT_TAG, ImportSummary, _Importer
+from conveyor.testing.store_records import model
 
 
 def run_record(**changes):
@@ -37,3 +38,15 @@ def test_a_run_left_partial_is_completed_without_doubling_its_history(stores):
     assert len(stores.runs.metric_history("f" * 32, "loss")) == 1
     assert [m.value for m in stores.runs.metric_history("f" * 32, "acc")] == [0.9]
     assert (summary.added["metric values"], summary.existing["metric values"]) == (1, 1)
+
+
+def test_a_registered_models_description_and_tags_are_carried_once(stores):
+    stores.registry.create_version(model("churn"))
+    record = {"kind": "model", "name": "churn", "description": "the churn model", "tags": {"team": "risk"},
+              "aliases": {}}
+    for expected in [(1, 0), (0, 1)]:  # the second import adds nothing
+        summary = ImportSummary(source="test")
+        _Importer(stores, summary, lambda kind, n: None).consume([record])
+        assert (summary.added["model notes"], summary.existing["model notes"]) == expected
+    (note,) = stores.registry.notes("churn")
+    assert (note.version, note.description, note.tags) == (0, "the churn model", {"team": "risk"})

@@ -139,3 +139,35 @@ def test_close_returns_promptly(count):
     started = time.monotonic()
     logger.close()
     assert time.monotonic() - started < 2
+
+
+def test_columnar_batches_go_to_log_batches_in_one_write_beside_plain_records():
+    from conveyor.store.predictions import PredictionBatch
+
+    class Counting(InMemoryPredictionStore):
+        def __init__(self) -> None:
+            super().__init__()
+            self.writes: list[tuple[str, int]] = []
+
+        def log(self, batch):
+            self.writes.append(("records", len(batch)))
+            super().log(batch)
+
+        def log_batches(self, batches):
+            self.writes.append(("batches", sum(len(b) for b in batches)))
+            super().log_batches(batches)
+
+    store = Counting()
+    logger = PredictionLogger(store, flush_interval=60.0, batch_size=1000)
+    batches = [PredictionBatch([new_id() for _ in range(3)], "m:1", 1.0, 0.5, ["x"], [[1.0], [2.0], [None]],
+                               [0, 1, 0]) for _ in range(4)]
+    for batch in batches[:2]:
+        logger.log(batch)
+    logger.log(records(2))
+    for batch in batches[2:]:
+        logger.log(batch)
+    logger.close()
+    assert store.writes == [("batches", 6), ("records", 2), ("batches", 6)]
+    logged = {p.id: p for p in store.recent()}
+    assert len(logged) == 14 and logger.stats.written == 14
+    assert logged[batches[3].ids[2]].inputs == {"x": None}

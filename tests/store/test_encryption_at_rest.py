@@ -176,6 +176,11 @@ def test_a_dataset_ingested_with_a_key_file_leaves_no_plaintext_on_disk(tmp_path
                       code=2)
     assert "security.encryption.key_file" in failed.stderr + failed.stdout
     assert "Traceback" not in failed.stderr
+    (tmp_path / "conveyor.yaml").write_text((tmp_path / "conveyor.yaml").read_text().replace("key_file: kek", ""))
+    keyless = conveyor("data", "filter", "people@latest", "--query", "id < 9", "--name", "more", cwd=tmp_path,
+                       env=env, code=2)  # no key at all: named as a missing key, not as corruption
+    assert "is encrypted at rest, and no encryption key is set" in keyless.stderr
+    assert "CONVEYOR_ENCRYPTION_KEY" in keyless.stderr and "corrupt" not in keyless.stderr
 
 
 def test_rotate_from_the_command_line(tmp_path, monkeypatch):

@@ -102,6 +102,20 @@ class AliasChange:
     at: float = field(default_factory=now)
 
 
+@dataclass
+class ModelNote:
+    """What MLflow clients keep about a registered model (``version`` 0) or one of its versions: a description, tags,
+    and whether a client deleted it (Conveyor keeps the version, its lineage and audit rows; MLflow clients no longer
+    see it)."""
+
+    name: str
+    version: int  # 0: the registered model itself
+    description: str = ""
+    tags: dict[str, str] = field(default_factory=dict)
+    deleted: bool = False
+    updated_at: float = field(default_factory=now)
+
+
 @dataclass(frozen=True)
 class AuditNote:
     """What to write to the audit trail in the same transaction as a registry change; the store fills in the

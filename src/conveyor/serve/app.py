@@ -139,6 +139,8 @@ class Server:
         self.options = options
         self.logger = PredictionLogger(stores.predictions) if options.log_predictions else None
         self.metrics = ServerMetrics()
+        if self.logger is not None:
+            self.metrics.watch_log(lambda: self.logger)
         predictor: Callable[[LoadedModel], Any] | None = None
         if options.runtime != "sklearn":
             from conveyor.serve.onnx_runtime import check_runtime, onnx_predictor  # deferred: the data layer

@@ -44,6 +44,17 @@ class Inputs:
         payload = conform(self.as_frame(), inputs, max_rows=max(max_rows, len(self)))
         return Inputs(names, frame=payload.frame, ignored_columns=payload.ignored_columns)
 
+    def input_values(self) -> tuple[list[str], list[list[Any]]]:
+        """The prediction log's columnar view: the column names and one list of values per row (NaN -> None; a
+        frame's values may still be numpy scalars or timestamps)."""
+        if self.matrix is not None:
+            values = self.matrix.tolist()
+            if np.isnan(self.matrix).any():
+                values = [[None if v != v else v for v in row] for row in values]
+            return self.names, values
+        frame = self.as_frame()
+        return [str(c) for c in frame.columns], frame.astype(object).where(frame.notna(), None).to_numpy().tolist()
+
     def input_rows(self) -> list[dict[str, Any]]:
         """One ``{column: value}`` per row for the prediction log (NaN -> None)."""
         if self.matrix is not None:

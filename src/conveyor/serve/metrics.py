@@ -4,13 +4,16 @@ cost more per request than a whole native predict).
 Metrics live in a registry of the app's own, so two apps in one process (tests) never share counters:
 ``conveyor_requests_total{endpoint,status}``, ``conveyor_request_seconds{endpoint}`` (histogram),
 ``conveyor_errors_total{kind}``, ``conveyor_batch_rows`` and ``conveyor_batch_requests`` (histograms),
-``conveyor_predictions_total{role}`` and ``conveyor_model_info{role,model,version}`` (1 for the version in use).
+``conveyor_predictions_total{role}`` and ``conveyor_model_info{role,model,version}`` (1 for the version in use);
+with the prediction log on, ``conveyor_prediction_log_rows_total{outcome}`` (``written`` or ``dropped``) and
+``conveyor_prediction_log_backlog`` (rows queued, not yet written), read from the logger at each scrape.
 """
 
 from __future__ import annotations
 
 import hmac
 import time
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import anyio
@@ -20,6 +23,7 @@ from conveyor.core.dependencies import extra_imports
 
 with extra_imports("serve"):
     from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+    from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 
 OPEN_PATHS = frozenset({"/health", "/v2/health/live", "/v2/health/ready", "/metrics"})
 _LATENCY_BUCKETS = (0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0)
@@ -85,8 +89,29 @@ class ServerMetrics:
             self.reloads.labels(role).inc()
         self.model_info.labels(role, name, str(version)).set(1)
 
+    def watch_log(self, logger: Callable[[], Any]) -> None:
+        """Report the prediction logger ``logger()`` returns (the current one: a restarted app makes a new one)."""
+        self.registry.register(_LogCollector(logger))
+
     def render(self) -> bytes:
         return generate_latest(self.registry)
+
+
+class _LogCollector:
+    def __init__(self, logger: Callable[[], Any]) -> None:
+        self.logger = logger
+
+    def collect(self) -> Iterator[Any]:
+        current = self.logger()
+        if current is None:
+            return
+        rows = CounterMetricFamily("conveyor_prediction_log_rows", "Prediction log rows, written or dropped.",
+                                   labels=["outcome"])
+        rows.add_metric(["written"], current.stats.written)
+        rows.add_metric(["dropped"], current.stats.dropped)
+        yield rows
+        yield GaugeMetricFamily("conveyor_prediction_log_backlog", "Prediction log rows queued, not yet written.",
+                                value=current.backlog())
 
 
 class MetricsAndAuth:

@@ -6,8 +6,10 @@ hiccup must never fail a prediction or stop the thread: a batch that fails is ke
 write, then dropped and counted. :meth:`PredictionLogger.flush` lets ``/feedback`` see predictions made an instant
 earlier; :meth:`PredictionLogger.close` writes everything still pending before the server exits.
 
-A request may hand over a *lazy* batch (anything with ``__len__`` and ``records()``): building the record objects,
-input dicts and all, then happens on the writer thread, not on the request path. An answered prediction is never
+A request may hand over a *lazy* batch (anything with ``__len__`` and ``batch()`` returning a columnar
+:class:`~conveyor.store.predictions.PredictionBatch`, or ``records()``): building it then happens on the writer
+thread, not on the request path, and columnar batches reach the store through ``log_batches`` (one multi-row write
+with no record object per row). Writes are grouped up to ``batch_size`` rows. An answered prediction is never
 dropped for lack of room: when the backlog is full, :meth:`PredictionLogger.log` waits for the writer
 (back-pressure, ``max_wait`` seconds at most) instead of throwing records away.
 """
@@ -24,7 +26,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from conveyor.core.entities import PredictionRecord
-from conveyor.store.predictions import PredictionStore
+from conveyor.store.predictions import PredictionBatch, PredictionStore
 
 log = logging.getLogger(__name__)
 
@@ -38,8 +40,36 @@ class LazyRecords(Protocol):
     def records(self) -> list[PredictionRecord]: ...
 
 
-def _materialise(item: Sequence[PredictionRecord] | LazyRecords) -> list[PredictionRecord]:
-    return list(item) if isinstance(item, list | tuple) else item.records()  # type: ignore[union-attr]
+Unit = PredictionBatch | PredictionRecord  # what the writer holds: a columnar batch, or one record
+
+
+def _materialise(item: object) -> list[Unit]:
+    if isinstance(item, list | tuple):
+        return list(item)
+    if isinstance(item, PredictionBatch):
+        return [item]
+    make = getattr(item, "batch", None)
+    return [make()] if make is not None else item.records()  # type: ignore[attr-defined]
+
+
+def _rows(unit: Unit) -> int:
+    return len(unit) if isinstance(unit, PredictionBatch) else 1
+
+
+def _chunks(units: list[Unit], size: int) -> list[list[Unit]]:
+    """Groups of at most ``size`` rows (a batch is never split), each all batches or all records."""
+    chunks: list[list[Unit]] = []
+    current: list[Unit] = []
+    rows = 0
+    for unit in units:
+        if current and (rows >= size or isinstance(unit, PredictionBatch) != isinstance(current[0], PredictionBatch)):
+            chunks.append(current)
+            current, rows = [], 0
+        current.append(unit)
+        rows += _rows(unit)
+    if current:
+        chunks.append(current)
+    return chunks
 
 
 @dataclass
@@ -51,7 +81,7 @@ class LoggerStats:
 
 
 class PredictionLogger:
-    def __init__(self, predictions: PredictionStore, *, flush_interval: float = 0.2, batch_size: int = 500,
+    def __init__(self, predictions: PredictionStore, *, flush_interval: float = 0.2, batch_size: int = 4096,
                  max_backlog: int = 200_000, max_wait: float = 30.0) -> None:
         self.predictions = predictions
         self.flush_interval = flush_interval
@@ -73,7 +103,7 @@ class PredictionLogger:
     def closed(self) -> bool:
         return self._closed
 
-    def log(self, records: Sequence[PredictionRecord] | LazyRecords) -> None:
+    def log(self, records: Sequence[PredictionRecord] | PredictionBatch | LazyRecords) -> None:
         """Queue records for writing; never raises. Waits (at most ``max_wait`` s) only while the backlog is full."""
         count = len(records)
         if not count:
@@ -118,9 +148,15 @@ class PredictionLogger:
             log.warning("The prediction logger did not finish writing within %.0f s.", timeout)
 
     # the writer thread
+    def backlog(self) -> int:
+        """Rows accepted but not yet attempted."""
+        with self._lock:
+            return self._accepted - self._attempted
+
     def _run(self) -> None:
-        pending: list[PredictionRecord] = []
-        retry: list[PredictionRecord] = []
+        pending: list[Unit] = []
+        rows = 0
+        retry: list[list[Unit]] = []
         deadline: float | None = None
         while True:
             wait = None if deadline is None else max(0.0, deadline - time.monotonic())
@@ -129,40 +165,40 @@ class PredictionLogger:
             except queue.Empty:
                 item = None  # the interval is up
             if item is not None and item is not _STOP and item is not _WAKE and not isinstance(item, threading.Event):
-                pending.extend(self._build(item))
+                built = self._build(item)
+                pending.extend(built)
+                rows += sum(map(_rows, built))
                 if deadline is None:
                     deadline = time.monotonic() + self.flush_interval
-                if len(pending) < self.batch_size and time.monotonic() < deadline:
+                if rows < self.batch_size and time.monotonic() < deadline:
                     continue
             stop = item is _STOP
-            retry = self._write(retry, pending, final=stop)
-            pending = []
+            retry = self._write(retry, pending, rows, final=stop)
+            pending, rows = [], 0
             deadline = time.monotonic() + self.flush_interval if retry else None
             if isinstance(item, threading.Event):
                 item.set()
             if stop:
                 return
 
-    def _write(self, retry: list[PredictionRecord], pending: list[PredictionRecord], *,
-               final: bool) -> list[PredictionRecord]:
-        """Write the retry batch then the new records; returns the new records to retry next time."""
-        if retry and not self._store(retry):
-            self._drop(retry, "failed twice")
-        failed: list[PredictionRecord] = []
-        for start in range(0, len(pending), self.batch_size):
-            batch = pending[start:start + self.batch_size]
-            if not self._store(batch):
-                failed.extend(batch)
+    def _write(self, retry: list[list[Unit]], pending: list[Unit], rows: int, *,
+               final: bool) -> list[list[Unit]]:
+        """Write the chunks to retry then the new rows; returns the new chunks to retry next time."""
+        for chunk in retry:
+            if not self._store(chunk):
+                self._drop(chunk, "failed twice")
+        failed = [chunk for chunk in _chunks(pending, self.batch_size) if not self._store(chunk)]
         with self._lock:
-            self._attempted += len(pending)
+            self._attempted += rows
             self._room.notify_all()
         if failed and final:  # the last chance: retry now rather than never
-            if not self._store(failed):
-                self._drop(failed, "failed twice at shutdown")
+            for chunk in failed:
+                if not self._store(chunk):
+                    self._drop(chunk, "failed twice at shutdown")
             return []
         return failed
 
-    def _build(self, item: object) -> list[PredictionRecord]:
+    def _build(self, item: object) -> list[Unit]:
         try:
             return _materialise(item)  # type: ignore[arg-type]
         except Exception:  # a bug in a lazy batch must not kill the writer; count its records as lost
@@ -174,17 +210,22 @@ class PredictionLogger:
             log.exception("Building %d prediction records failed.", count)
             return []
 
-    def _store(self, batch: list[PredictionRecord]) -> bool:
+    def _store(self, chunk: list[Unit]) -> bool:
+        count = sum(map(_rows, chunk))
         try:
-            self.predictions.log(batch)
+            if isinstance(chunk[0], PredictionBatch):
+                self.predictions.log_batches(chunk)  # type: ignore[arg-type]
+            else:
+                self.predictions.log(chunk)  # type: ignore[arg-type]
         except Exception:  # any backend error: the server must keep serving
             self.stats.failed_writes += 1
-            log.warning("Writing %d prediction records failed; will retry once.", len(batch), exc_info=True)
+            log.warning("Writing %d prediction records failed; will retry once.", count, exc_info=True)
             return False
-        self.stats.written += len(batch)
+        self.stats.written += count
         return True
 
-    def _drop(self, batch: list[PredictionRecord], why: str) -> None:
+    def _drop(self, chunk: list[Unit], why: str) -> None:
+        count = sum(map(_rows, chunk))
         with self._lock:
-            self.stats.dropped += len(batch)
-        log.error("Dropped %d prediction records (%s).", len(batch), why)
+            self.stats.dropped += count
+        log.error("Dropped %d prediction records (%s).", count, why)

@@ -19,11 +19,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from conveyor.core.entities import PredictionRecord, now
+from conveyor.core.entities import now
 from conveyor.registry.loaded import LoadedModel
 from conveyor.serve.inputs import Inputs
 from conveyor.serve.predictor import Predictor, model_predict
 from conveyor.serve.predlog import PredictionLogger
+from conveyor.store.predictions import PredictionBatch
 
 __all__ = ["Scored", "Served", "model_predict", "native", "native_list"]
 
@@ -85,7 +86,7 @@ def native_list(values: Any) -> list[Any]:
 
 
 class _LogBatch:
-    """The log records of one scored request, built only when the logger's thread asks."""
+    """The log batch of one scored request (columnar), built only when the logger's thread asks."""
 
     __slots__ = ("at", "inputs", "request_id", "scored")
 
@@ -95,19 +96,14 @@ class _LogBatch:
     def __len__(self) -> int:
         return len(self.scored.ids)
 
-    def records(self) -> list[PredictionRecord]:
+    def batch(self) -> PredictionBatch:
         scored = self.scored
-        probabilities = scored.probabilities()
-        rows = self.inputs.input_rows()
+        names, values = self.inputs.input_values()
         if self.inputs.matrix is None:  # a frame may hold numpy scalars, timestamps, NaN: make them JSON-ready
-            rows = [{k: native(v) for k, v in row.items()} for row in rows]
-        model, at, latency, role, rid = scored.model_version, self.at, scored.latency_ms, scored.role, self.request_id
-        if probabilities is None:
-            outputs: list[dict[str, Any]] = [{"prediction": p} for p in scored.predictions]
-        else:
-            outputs = [{"prediction": p, "proba": q} for p, q in zip(scored.predictions, probabilities, strict=True)]
-        return [PredictionRecord(pid, model, row, out, at, latency, None, None, role, rid)
-                for pid, row, out in zip(scored.ids, rows, outputs, strict=True)]
+            values = [[native(v) for v in row] for row in values]
+        return PredictionBatch(scored.ids, scored.model_version, self.at, scored.latency_ms, names, values,
+                               scored.predictions, [str(c) for c in scored.classes], scored.proba, scored.role,
+                               self.request_id)
 
 
 class Served:

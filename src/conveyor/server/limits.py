@@ -43,18 +43,18 @@ async def read_body(request: Request, limit: int) -> bytes:
         except ValueError:
             raise BadInputError(f"Content-Length {declared!r} is not a number.", field="content-length") from None
         if size > limit:
-            raise _too_large(size, limit)
+            raise too_large(size, limit)
     chunks: list[bytes] = []
     total = 0
     async for chunk in request.stream():
         total += len(chunk)
         if total > limit:
-            raise _too_large(total, limit)
+            raise too_large(total, limit)
         chunks.append(chunk)
     return b"".join(chunks)
 
 
-def _too_large(size: int, limit: int) -> PayloadTooLargeError:
+def too_large(size: int, limit: int) -> PayloadTooLargeError:
     return PayloadTooLargeError(f"The request body ({size} bytes or more) is over the server's limit of {limit} "
                                 "bytes.", field="body",
                                 hint="Upload data in chunks through /api/v1/uploads, or raise the limit "

@@ -19,13 +19,18 @@ import uuid
 
 import fsspec
 
-from conveyor.core.errors import IntegrityError, NotFoundError
+from conveyor.core.errors import BadInputError, IntegrityError, NotFoundError
 from conveyor.store.copying import copy_file
 from conveyor.store.hashing import digest_bytes, digest_file
+
+# The first bytes of an object sealed by encryption at rest (conveyor.store.encryption.MAGIC, not imported here so
+# that a plain store never loads the cryptography package).
+SEALED_MAGIC = b"CVE1"
 
 
 class ArtifactStore(abc.ABC):
     url: str
+    encrypting = False  # True for a store that decrypts what it reads (EncryptedArtifactStore)
 
     @abc.abstractmethod
     def _write(self, digest: str, data: bytes) -> None:
@@ -78,6 +83,18 @@ class ArtifactStore(abc.ABC):
             ) from None
         actual = digest_bytes(data)
         if actual != digest:
+            if data[:4] == SEALED_MAGIC and not self.encrypting:
+                raise BadInputError(
+                    f"Artifact {digest[:12]} is encrypted at rest, and no encryption key is set.",
+                    field="CONVEYOR_ENCRYPTION_KEY",
+                    hint="Set CONVEYOR_ENCRYPTION_KEY (or security.encryption.key_file or .hook in conveyor.yaml) "
+                         "to the key this project was encrypted with.",
+                )
+            if data[:4] == SEALED_MAGIC:
+                raise IntegrityError(
+                    f"Artifact {digest[:12]} is corrupt: it is encrypted, but its key record is missing.",
+                    hint="Restore the object and its .key record from a backup.",
+                )
             raise IntegrityError(
                 f"Artifact {digest[:12]} is corrupt: its bytes hash to {actual[:12]}.",
                 hint="Restore it from a backup or re-create the object that wrote it.",

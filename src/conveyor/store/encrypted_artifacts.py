@@ -40,6 +40,8 @@ class EncryptedArtifactStore(ArtifactStore):
     """Wraps ``inner``: what it stores is ciphertext; what callers get back is the plaintext, checked twice (the
     AES-GCM tags and the content digest)."""
 
+    encrypting = True
+
     def __init__(self, inner: ArtifactStore, keyring: Keyring, *, chunk: int = CHUNK) -> None:
         self.inner, self.keyring, self.chunk = inner, keyring, chunk
         self.url = inner.url

@@ -7,6 +7,10 @@ metadata store.
 Interface (:class:`PredictionStore`; ``conveyor.testing.prediction_store_contract`` checks every implementation):
 
 * ``log(records)`` appends prediction records (ids are unique; an empty list is a no-op).
+* ``log_batches(batches)`` appends columnar :class:`PredictionBatch` es (one request or micro-batch each: ids, one
+  model version, one time, the input matrix as rows of values, the predictions and class probabilities) in one
+  write; reading them back gives exactly the records :meth:`PredictionBatch.records` describes. It is the serving
+  path: no record object or input dict per row unless the backend needs one.
 * ``add_feedback(labels)`` attaches ground truth by prediction id (any JSON value, stamped with the time it
   arrived) and returns the ids that were not found.
 * ``recent(model_name=None, limit=None, *, model_version=None)`` lists records newest first: ``model_name`` keeps
@@ -20,12 +24,52 @@ from __future__ import annotations
 import abc
 import copy
 import threading
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 from conveyor.core.entities import PredictionRecord, now
 
-__all__ = ["InMemoryPredictionStore", "PredictionStore"]
+__all__ = ["InMemoryPredictionStore", "PredictionBatch", "PredictionStore"]
+
+
+@dataclass
+class PredictionBatch:
+    """The predictions of one request (or micro-batch) by one model version, column by column.
+
+    ``values[i]`` holds row ``i``'s inputs in ``names`` order, already JSON-ready (None for a missing value);
+    ``classes`` names the columns of ``proba`` as text. Row ``i`` is logged as the record with id ``ids[i]``, inputs
+    ``dict(zip(names, values[i]))`` and outputs ``{"prediction": predictions[i]}`` plus ``"proba": {class: p}`` for a
+    classifier."""
+
+    ids: list[str]
+    model: str  # "NAME:N"
+    at: float
+    latency_ms: float
+    names: list[str]
+    values: list[list[Any]]
+    predictions: list[Any]
+    classes: list[str] = field(default_factory=list)
+    proba: list[list[float]] | None = None
+    role: str = "primary"
+    request_id: str | None = None
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def outputs(self) -> list[dict[str, Any]]:
+        if self.proba is None:
+            return [{"prediction": p} for p in self.predictions]
+        keys = self.classes
+        return [{"prediction": p, "proba": dict(zip(keys, q, strict=True))}
+                for p, q in zip(self.predictions, self.proba, strict=True)]
+
+    def records(self) -> list[PredictionRecord]:
+        names, model, at, latency, role, rid = self.names, self.model, self.at, self.latency_ms, self.role, \
+            self.request_id
+        return [PredictionRecord(pid, model, dict(zip(names, row, strict=True)), out, at, latency, None, None, role,
+                                 rid)
+                for pid, row, out in zip(self.ids, self.values, self.outputs(), strict=True)]
 
 
 class PredictionStore(abc.ABC):
@@ -34,6 +78,13 @@ class PredictionStore(abc.ABC):
     url: str
 
     def log(self, records: list[PredictionRecord]) -> None:
+        if records:
+            self._append(records)
+
+    def log_batches(self, batches: Sequence[PredictionBatch]) -> None:
+        """Append columnar batches in one write (see :class:`PredictionBatch`); backends override it to skip the
+        per-row record objects."""
+        records = [r for b in batches for r in b.records()]
         if records:
             self._append(records)
 

@@ -12,6 +12,10 @@ Interface (:class:`RegistryStore`; ``conveyor.testing.registry_store_contract`` 
 * ``set_alias(name, alias, version, audit=None)`` points an alias at an existing version (None removes it),
   appends to ``alias_history`` (oldest first) and returns the change; the audit subject is ``NAME@ALIAS`` and its
   details gain ``version`` and ``previous``. A missing version is refused before anything is written.
+* ``annotate(name, version, description=, tags=, untag=, deleted=, audit=None)`` changes the note MLflow clients
+  keep on a registered model (``version`` 0, no version needed) or on an existing version: a description, tags
+  (set, and ``untag`` removes keys) and a deleted mark; ``notes(name=None)`` lists them, ordered by name, then
+  number. With ``audit`` its row (subject ``NAME`` or ``NAME:N``) lands in the same transaction.
 * ``append_audit`` adds a row to the append-only chain (sequence numbers from 1, no gaps, also under concurrent
   writers); ``audit_log()`` lists it in sequence order; ``verify_audit()`` recomputes the chain and raises
   :class:`IntegrityError` at the first edited row or gap. With ``sealing`` (``security.audit``) each new row's hash
@@ -24,18 +28,37 @@ from __future__ import annotations
 import abc
 import copy
 import threading
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
-from conveyor.core.entities import AliasChange, AuditEntry, AuditNote, ModelVersion
+from conveyor.core.entities import AliasChange, AuditEntry, AuditNote, ModelNote, ModelVersion
 from conveyor.core.errors import NotFoundError
 from conveyor.store.audit import GENESIS, AuditSealing, AuditVerdict, chained_entry
 
-__all__ = ["InMemoryRegistryStore", "RegistryStore", "alias_audit_details"]
+__all__ = ["InMemoryRegistryStore", "NoteChange", "RegistryStore", "alias_audit_details", "note_subject"]
 
 
 def alias_audit_details(audit: AuditNote, version: int | None, previous: int | None) -> dict[str, Any]:
     """What an alias change's audit row records: the note's details plus the new and previous versions."""
     return {**audit.details, "version": version, "previous": previous}
+
+
+@dataclass(frozen=True)
+class NoteChange:
+    description: str | None
+    tags: dict[str, str]
+    untag: tuple[str, ...]
+    deleted: bool | None
+
+    def apply(self, note: ModelNote) -> ModelNote:
+        tags = {k: v for k, v in {**note.tags, **self.tags}.items() if k not in self.untag}
+        return ModelNote(note.name, note.version, note.description if self.description is None else self.description,
+                         tags, note.deleted if self.deleted is None else self.deleted)
+
+
+def note_subject(name: str, version: int) -> str:
+    return f"{name}:{version}" if version else name
 
 
 class RegistryStore(abc.ABC):
@@ -71,6 +94,10 @@ class RegistryStore(abc.ABC):
     def append_audit(self, actor: str, action: str, subject: str, details: dict[str, Any]) -> AuditEntry: ...
 
     @abc.abstractmethod
+    def notes(self, name: str | None = None) -> list[ModelNote]:
+        """Ordered by name, then version (0, the registered model, first)."""
+
+    @abc.abstractmethod
     def audit_log(self) -> list[AuditEntry]:
         """Every audit row, in sequence order."""
 
@@ -83,6 +110,11 @@ class RegistryStore(abc.ABC):
         """Point (or with None, remove) the alias, append the change to its history and, with ``audit``, write the
         audit row (subject ``NAME@ALIAS``, details from :func:`alias_audit_details`): all in one transaction.
         ``version`` is known to exist."""
+
+    @abc.abstractmethod
+    def _write_note(self, name: str, version: int, change: NoteChange, audit: AuditNote | None) -> ModelNote:
+        """Apply ``change`` to the note (a missing one starts empty) and, with ``audit``, write its row (subject
+        ``NAME`` for version 0, else ``NAME:N``): in one transaction."""
 
     # derived
     def names(self) -> list[str]:
@@ -103,6 +135,16 @@ class RegistryStore(abc.ABC):
             self.get_version(name, version)
         return self._move_alias(name, alias, version, audit)
 
+    def annotate(self, name: str, version: int = 0, *, description: str | None = None,
+                 tags: Mapping[str, str] | None = None, untag: Iterable[str] = (), deleted: bool | None = None,
+                 audit: AuditNote | None = None) -> ModelNote:
+        """Change what MLflow clients keep about model ``name`` (``version`` 0) or its version ``version`` (which
+        must exist); None leaves a field as it is."""
+        if version:
+            self.get_version(name, version)
+        change = NoteChange(description, {str(k): str(v) for k, v in (tags or {}).items()}, tuple(untag), deleted)
+        return self._write_note(name, version, change, audit)
+
     def verify_audit(self) -> int:
         """Recompute the chain; return the number of rows, or raise IntegrityError at the first bad row."""
         return self.verify_sealed().rows
@@ -122,6 +164,7 @@ class InMemoryRegistryStore(RegistryStore):
         self._aliases: dict[tuple[str, str], int] = {}
         self._alias_log: list[AliasChange] = []
         self._audit: list[AuditEntry] = []
+        self._notes: dict[tuple[str, int], ModelNote] = {}
 
     def create_version(self, mv: ModelVersion, audit: AuditNote | None = None) -> ModelVersion:
         with self._lock:
@@ -174,3 +217,15 @@ class InMemoryRegistryStore(RegistryStore):
     def audit_log(self) -> list[AuditEntry]:
         with self._lock:
             return copy.deepcopy(self._audit)
+
+    def notes(self, name: str | None = None) -> list[ModelNote]:
+        with self._lock:
+            return copy.deepcopy([m for (n, _), m in sorted(self._notes.items()) if name is None or n == name])
+
+    def _write_note(self, name: str, version: int, change: NoteChange, audit: AuditNote | None) -> ModelNote:
+        with self._lock:
+            note = change.apply(self._notes.get((name, version)) or ModelNote(name, version))
+            self._notes[(name, version)] = note
+            if audit is not None:
+                self.append_audit(audit.actor, audit.action, note_subject(name, version), audit.details)
+            return copy.deepcopy(note)

@@ -15,8 +15,9 @@ Interface (:class:`RunStore`; ``conveyor.testing.run_store_contract`` checks eve
   by dataset name (``dataset`` is ``NAME`` or ``NAME@VERSION``).
 * ``experiment`` (a run attribute, the id of an :class:`Experiment`) groups runs logged by MLflow clients:
   ``create_experiment`` (a taken name is a :class:`ConflictError`), ``get_experiment`` (unknown: NotFoundError),
-  ``experiment_by_name`` (None when unknown), ``experiments()`` (by id), ``set_experiment_tags``; ``search``
-  filters by ``experiment`` (an id) when given.
+  ``experiment_by_name`` (None when unknown), ``experiments()`` (by id), ``set_experiment_tags``,
+  ``update_experiment`` (a new name, taken: ConflictError; a lifecycle, ``active`` or ``deleted``; tag keys to
+  remove); ``search`` filters by ``experiment`` (an id) when given.
 * Every method is safe to call from several threads; records handed out are copies.
 
 The public methods live here, once: they resolve ids, stringify values and skip empty writes, then call the
@@ -35,7 +36,7 @@ from dataclasses import replace
 from typing import Any, Literal
 
 from conveyor.core.entities import Experiment, Metric, Run, now
-from conveyor.core.errors import ConflictError, NotFoundError
+from conveyor.core.errors import BadInputError, ConflictError, NotFoundError
 from conveyor.store.lookup import pick_by_prefix
 
 __all__ = ["MIN_PREFIX", "InMemoryRunStore", "RunField", "RunStore"]
@@ -122,6 +123,18 @@ class RunStore(abc.ABC):
     def set_experiment_tags(self, experiment_id: str, tags: Mapping[str, Any]) -> None:
         self._merge_experiment_tags(self.get_experiment(experiment_id).id, _strings(tags))
 
+    def update_experiment(self, experiment_id: str, *, name: str | None = None, lifecycle: str | None = None,
+                          untag: tuple[str, ...] = ()) -> Experiment:
+        """Rename, delete/restore (``lifecycle``) or untag an experiment; None leaves a field as it is."""
+        found = self.get_experiment(experiment_id)
+        if lifecycle not in (None, "active", "deleted"):
+            raise BadInputError(f"Unknown experiment lifecycle {lifecycle!r}.", field="lifecycle",
+                                hint="Use active or deleted.")
+        if name is not None and name != found.name and self.experiment_by_name(name) is not None:
+            raise ConflictError(f"Experiment {name!r} already exists.", field="name", hint="Pick another name.")
+        self._update_experiment(found.id, name, lifecycle, tuple(untag))
+        return self.get_experiment(found.id)
+
     @abc.abstractmethod
     def experiment_by_name(self, name: str) -> Experiment | None: ...
 
@@ -144,6 +157,11 @@ class RunStore(abc.ABC):
 
     @abc.abstractmethod
     def _merge_experiment_tags(self, experiment_id: str, tags: dict[str, str]) -> None: ...
+
+    @abc.abstractmethod
+    def _update_experiment(self, experiment_id: str, name: str | None, lifecycle: str | None,
+                           untag: tuple[str, ...]) -> None:
+        """The experiment exists; a taken ``name`` is a ConflictError."""
 
     # the backend's hooks (full ids only)
     @abc.abstractmethod
@@ -201,6 +219,17 @@ class InMemoryRunStore(RunStore):
     def _merge_experiment_tags(self, experiment_id: str, tags: dict[str, str]) -> None:
         with self._lock:
             self._experiments[experiment_id].tags.update(tags)
+
+    def _update_experiment(self, experiment_id: str, name: str | None, lifecycle: str | None,
+                           untag: tuple[str, ...]) -> None:
+        with self._lock:
+            found = self._experiments[experiment_id]
+            if name is not None and any(e.name == name and e.id != experiment_id for e in self._experiments.values()):
+                raise ConflictError(f"Experiment {name!r} already exists.", field="name")
+            found.name = found.name if name is None else name
+            found.lifecycle = found.lifecycle if lifecycle is None else lifecycle
+            for key in untag:
+                found.tags.pop(key, None)
 
     def experiment_by_name(self, name: str) -> Experiment | None:
         with self._lock:

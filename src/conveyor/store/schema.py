@@ -303,3 +303,14 @@ connections = sa.Table(
     sa.Column("updated_at", sa.Float, nullable=False),
     sa.Column("actor", sa.String(256), nullable=False),
 )
+
+# migration 0021: what MLflow clients keep about registered models (version 0) and versions
+model_notes = sa.Table(
+    "model_notes", metadata,
+    sa.Column("name", sa.String(128), primary_key=True),
+    sa.Column("version", sa.Integer, primary_key=True),  # 0: the registered model itself
+    sa.Column("description", sa.Text, nullable=False),
+    sa.Column("tags", sa.JSON, nullable=False),
+    sa.Column("deleted", sa.Boolean, nullable=False),
+    sa.Column("updated_at", sa.Float, nullable=False),
+)

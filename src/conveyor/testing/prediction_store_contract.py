@@ -7,7 +7,7 @@ Subclass it in a test module and provide a ``prediction_store`` fixture that yie
 from __future__ import annotations
 
 from conveyor.core.entities import PredictionRecord, new_id
-from conveyor.store.predictions import PredictionStore
+from conveyor.store.predictions import PredictionBatch, PredictionStore
 from conveyor.testing.store_records import NESTED, T0, prediction
 
 __all__ = ["PredictionStoreContract"]
@@ -64,3 +64,25 @@ class PredictionStoreContract:
         (got,) = prediction_store.recent()
         assert (got.inputs, got.outputs) == (NESTED, {"proba": [0.25, 0.75]})
         assert got.label == {"label": [1, "ja"], "nested": NESTED}
+
+    def test_log_batches_round_trip_as_records(self, prediction_store: PredictionStore) -> None:
+        classified = PredictionBatch([new_id(), new_id()], "churn:1", T0, 1.5, ["a", "b", "city"],
+                                     [[1.0, None, "Oslo"], [-2.5, 3, None]], [1, 0], ["0", "1"],
+                                     [[0.25, 0.75], [0.875, 0.125]])
+        regressed = PredictionBatch([new_id()], "price:2", T0 + 1, 0.5, ["x"], [[7]], [12.5], role="shadow",
+                                    request_id="req-9")
+        prediction_store.log_batches([classified, regressed])
+        prediction_store.log_batches([])
+        got = prediction_store.recent()
+        assert got[0].id == regressed.ids[0]  # newest first; the two rows of one batch share a time
+        assert sorted(p.id for p in got[1:]) == sorted(classified.ids)
+        by_id = {p.id: p for p in got}
+        for record in classified.records() + regressed.records():
+            assert by_id[record.id] == record
+        assert by_id[classified.ids[0]].inputs == {"a": 1.0, "b": None, "city": "Oslo"}
+        assert by_id[classified.ids[1]].outputs == {"prediction": 0, "proba": {"0": 0.875, "1": 0.125}}
+        assert (by_id[regressed.ids[0]].outputs, by_id[regressed.ids[0]].role) == ({"prediction": 12.5}, "shadow")
+        assert sorted(p.id for p in prediction_store.recent("churn")) == sorted(classified.ids)
+        assert prediction_store.add_feedback({classified.ids[1]: 1, regressed.ids[0]: 11.0}) == []
+        assert {p.id: p.label for p in prediction_store.recent()}[classified.ids[1]] == 1
+        assert [p.label for p in prediction_store.recent(model_version="price:2")] == [11.0]

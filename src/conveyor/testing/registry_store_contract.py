@@ -116,6 +116,35 @@ class RegistryStoreContract:
             registry_store.set_alias("nobody", "champion", 3, audit=AuditNote("ana", "promote"))
         assert registry_store.audit_log() == []
 
+    # notes MLflow clients keep (descriptions, tags, a deleted mark)
+
+    def test_notes_on_models_and_versions(self, registry_store: RegistryStore) -> None:
+        registry_store.create_version(model("noted"))
+        assert registry_store.notes() == []
+        registry_store.annotate("noted", description="churn model", tags={"team": "ml", "tier": "1"})
+        registry_store.annotate("noted", tags={"tier": "2"}, untag=["team"])
+        registry_store.annotate("noted", 1, tags={"ok": "yes"})
+        registry_store.annotate("empty", description="no versions yet")  # a registered model needs no version
+        found = {(n.name, n.version): n for n in registry_store.notes()}
+        assert (found["noted", 0].description, found["noted", 0].tags) == ("churn model", {"tier": "2"})
+        assert (found["noted", 1].description, found["noted", 1].tags, found["noted", 1].deleted) == ("", {"ok": "yes"},
+                                                                                                     False)
+        assert [(n.name, n.version) for n in registry_store.notes("noted")] == [("noted", 0), ("noted", 1)]
+        with pytest.raises(NotFoundError):
+            registry_store.annotate("noted", 7, tags={"x": "y"})
+        assert registry_store.audit_log() == []
+
+    def test_a_delete_mark_and_its_audit_row_land_together(self, registry_store: RegistryStore) -> None:
+        registry_store.create_version(model("gone"))
+        note = registry_store.annotate("gone", 1, deleted=True, audit=AuditNote("ana", "version.delete", {"via": "x"}))
+        assert note.deleted and registry_store.notes("gone")[0].deleted
+        registry_store.annotate("gone", deleted=True, audit=AuditNote("ana", "model.delete"))
+        first, second = registry_store.audit_log()
+        assert (first.action, first.subject, first.details) == ("version.delete", "gone:1", {"via": "x"})
+        assert (second.action, second.subject) == ("model.delete", "gone")
+        assert registry_store.get_version("gone", 1).version == 1  # the version itself is kept
+        assert registry_store.verify_audit() == 2
+
     # the audit trail
 
     def test_audit_chain(self, registry_store: RegistryStore) -> None:

@@ -181,6 +181,23 @@ class RunStoreContract:
         run_store.set_experiment_tags("1", {"stage": "dev"})
         assert run_store.get_experiment("1").tags == {"team": "7", "stage": "dev"}
 
+    def test_update_experiment(self, run_store: RunStore) -> None:
+        run_store.create_experiment("churn", tags={"team": "ml", "stage": "dev"})
+        taken = run_store.create_experiment("taken")
+        renamed = run_store.update_experiment("1", name="churn-v2", untag=("team", "absent"))
+        assert (renamed.name, renamed.tags, renamed.lifecycle) == ("churn-v2", {"stage": "dev"}, "active")
+        assert run_store.experiment_by_name("churn") is None and run_store.experiment_by_name("churn-v2").id == "1"
+        assert run_store.update_experiment("1", lifecycle="deleted").lifecycle == "deleted"
+        assert run_store.get_experiment("1").name == "churn-v2"  # a delete keeps the name
+        assert run_store.update_experiment("1", lifecycle="active").lifecycle == "active"
+        with pytest.raises(ConflictError):
+            run_store.update_experiment("1", name=taken.name)
+        with pytest.raises(BadInputError):
+            run_store.update_experiment("1", lifecycle="archived")
+        with pytest.raises(NotFoundError):
+            run_store.update_experiment("99", name="x")
+        assert run_store.get_experiment("1").name == "churn-v2"
+
     def test_search_by_experiment(self, run_store: RunStore) -> None:
         inside = run_store.create(run(experiment="3"))
         run_store.create(run(at=T0 + 1))

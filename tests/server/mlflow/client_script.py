@@ -12,6 +12,7 @@ import mlflow.sklearn
 import numpy as np
 import pandas as pd
 from mlflow import MlflowClient
+from mlflow.exceptions import MlflowException
 from sklearn.linear_model import LogisticRegression
 
 name, out = sys.argv[1], sys.argv[2]
@@ -66,6 +67,51 @@ history = client.get_metric_history(run.info.run_id, "loss")
 artifacts = [f.path for f in client.list_artifacts(run.info.run_id)]
 notes = Path(client.download_artifacts(run.info.run_id, "notes.txt")).read_text()
 
+# 3. registry and experiment edits: tags, descriptions, deletes, renames (refused ones answer MLflow's error)
+def refused(call, *args):
+    try:
+        call(*args)
+    except MlflowException as exc:
+        return exc.error_code
+    return "accepted"
+
+
+client.set_registered_model_tag(name, "owner", "risk")
+client.set_registered_model_tag(name, "draft", "yes")
+client.delete_registered_model_tag(name, "draft")
+client.update_registered_model(name, description="churn model")
+client.set_model_version_tag(name, version, "validated", "yes")
+client.set_model_version_tag(name, version, "draft", "yes")
+client.delete_model_version_tag(name, version, "draft")
+client.update_model_version(name, version, description="first fit")
+registered = client.get_registered_model(name)
+described = client.get_model_version(name, version)
+second = client.create_model_version(name, info.model_uri, run.info.run_id).version
+copied = mlflow.register_model(f"models:/{name}/{version}", f"{name}-copy")  # what a rename is refused for
+client.delete_model_version(name, second)
+scratch = f"{name}-scratch"
+client.create_registered_model(scratch, tags={"k": "v"}, description="to delete")
+client.delete_registered_model(scratch)
+experiment_id = client.create_experiment(f"{name}-edits", tags={"k": "v"})
+client.set_experiment_tag(experiment_id, "stage", "dev")
+if hasattr(client, "delete_experiment_tag"):
+    client.delete_experiment_tag(experiment_id, "k")
+client.rename_experiment(experiment_id, f"{name}-renamed")
+client.delete_experiment(experiment_id)
+deleted_stage = client.get_experiment(experiment_id).lifecycle_stage
+client.restore_experiment(experiment_id)
+restored = client.get_experiment(experiment_id)
+edits = {
+    "model_tags": registered.tags, "model_description": registered.description,
+    "version_tags": described.tags, "version_description": described.description,
+    "second": str(second), "copied": [copied.name, str(copied.version), copied.run_id],
+    "versions_left": sorted(v.version for v in client.search_model_versions(f"name = '{name}'")),
+    "delete_aliased": refused(client.delete_model_version, name, version),
+    "rename": refused(client.rename_registered_model, name, f"{name}-renamed"),
+    "scratch_after_delete": refused(client.get_registered_model, scratch),
+    "experiment_deleted": deleted_stage, "experiment": [restored.name, restored.lifecycle_stage, restored.tags],
+}
+
 with open(out, "w") as handle:
     json.dump({
         "mlflow": mlflow.__version__,
@@ -83,4 +129,5 @@ with open(out, "w") as handle:
         "found": [r.info.run_id for r in found],
         "all_runs": [r.info.run_id for r in everything],
         "rows": X.head(10).values.tolist(),
+        "edits": edits,
     }, handle)

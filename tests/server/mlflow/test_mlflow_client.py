@@ -81,6 +81,26 @@ def check_read_back(out: dict[str, Any], project: Project, model: str) -> None:
     assert [i["name"] for i in version.signature["inputs"]] == ["age", "income", "tenure"]
     actions = [(e.action, e.subject) for e in project.models.audit()]
     assert ("register", f"{model}:1") in actions and ("promote", f"{model}@champion") in actions
+    check_edits(out, project, model)
+
+
+def check_edits(out: dict[str, Any], project: Project, model: str) -> None:
+    """Tags, descriptions, deletes and renames through the client: kept where Conveyor keeps them, refused in
+    MLflow's error shape where it does not (an aliased version, a rename), deletes audited."""
+    edits = out["edits"]
+    assert (edits["model_tags"], edits["model_description"]) == ({"owner": "risk"}, "churn model")
+    assert (edits["version_tags"], edits["version_description"]) == ({"validated": "yes"}, "first fit")
+    assert edits["second"] == "2" and edits["versions_left"] == ["1"]
+    assert edits["copied"] == [f"{model}-copy", "1", out["run_id"]]  # registered again under another name
+    assert edits["delete_aliased"] == "INVALID_STATE" and edits["rename"] == "INVALID_STATE"
+    assert edits["scratch_after_delete"] == "RESOURCE_DOES_NOT_EXIST"
+    assert edits["experiment_deleted"] == "deleted"
+    tags = {"stage": "dev"} if out["mlflow"].startswith("3.") else {"k": "v", "stage": "dev"}
+    assert edits["experiment"] == [f"{model}-renamed", "active", tags]
+    assert project.models.get(f"{model}:2").version == 2  # hidden from MLflow clients, kept by Conveyor
+    actions = [(e.action, e.subject) for e in project.models.audit()]
+    assert ("version.delete", f"{model}:2") in actions and ("model.delete", f"{model}-scratch") in actions
+    assert sum(a == "experiment.delete" for a, _ in actions) >= 1
 
 
 def test_real_mlflow3_client_logs_registers_loads_and_searches(logged: dict[str, Any],

@@ -18,6 +18,7 @@ from conveyor.security.roles import ACTIONS
 from conveyor.serve import running_server
 from conveyor.server import create_app
 from conveyor.server.mlflow import actions
+from conveyor.server.mlflow import artifacts as mlflow_artifacts
 
 API = "/api/2.0/mlflow"
 MLMODEL = """flavors:
@@ -163,7 +164,7 @@ def _register(project: Project, client: httpx.Client, name: str, auc: float) -> 
     assert httpx.put(f"{base}/model.pkl", content=pickle.dumps(model)).status_code == 200
     listed = client.get("/api/2.0/mlflow-artifacts/artifacts", params={"path": f"0/{run_id}/artifacts/model"})
     assert sorted(f["path"] for f in listed.json()["files"]) == ["MLmodel", "model.pkl"]
-    if not project.stores.registry.versions(name):
+    if client.get(f"{API}/registered-models/get", params={"name": name}).status_code == 404:
         call(client, "POST", "/registered-models/create", {"name": name})
     version = call(client, "POST", "/model-versions/create", {"name": name, "source": f"runs:/{run_id}/model",
                                                               "run_id": run_id})["model_version"]
@@ -202,6 +203,109 @@ def test_set_alias_and_stages_go_through_promote_with_gates(served: tuple[Projec
     assert [m["name"] for m in found["registered_models"]] == ["gated"]
     versions = call(client, "GET", "/model-versions/search", {"filter": "name = 'gated'"})["model_versions"]
     assert sorted(v["version"] for v in versions) == ["1", "2"]
+
+
+def test_large_artifact_uploads_stream_to_the_store(served: tuple[Project, httpx.Client],
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    project, client = served
+    monkeypatch.setattr(mlflow_artifacts, "STREAM_ABOVE", 1000)  # this test's files count as large
+    run_id = new_run(client, "0")["info"]["run_id"]
+    base = f"/api/2.0/mlflow-artifacts/artifacts/0/{run_id}/artifacts"
+    sized, unsized = bytes(range(256)) * 200, b"chunked " * 5000
+    assert client.put(f"{base}/big.bin", content=sized).status_code == 200
+    assert client.put(f"{base}/unsized.txt", content=iter([unsized[:7], unsized[7:]])).status_code == 200
+    assert client.get(f"{base}/big.bin").content == sized and client.get(f"{base}/unsized.txt").content == unsized
+    artifacts = project.runs.get(run_id).artifacts
+    assert project.stores.artifacts.get_bytes(artifacts["big.bin"]) == sized
+    missing = client.put(f"/api/2.0/mlflow-artifacts/artifacts/0/{'0' * 32}/artifacts/x.bin", content=sized)
+    assert (missing.status_code, missing.json()["error_code"]) == (404, "RESOURCE_DOES_NOT_EXIST")
+
+
+def _audited(project: Project, action: str) -> list[str]:
+    return [e.subject for e in project.stores.registry.audit_log() if e.action == action]
+
+
+def test_registry_tags_descriptions_and_deletes(served: tuple[Project, httpx.Client]) -> None:
+    project, client = served
+    made = call(client, "POST", "/registered-models/create", {"name": "noted", "description": "churn",
+                                                              "tags": [{"key": "team", "value": "ml"}]})
+    assert (made["registered_model"]["description"], made["registered_model"]["tags"]) == \
+        ("churn", [{"key": "team", "value": "ml"}])
+    assert call(client, "GET", "/registered-models/get", {"name": "noted"})["registered_model"]["latest_versions"] \
+        == []  # a registered model without versions is there for MLflow clients
+    _register(project, client, "noted", auc=0.97)
+    _register(project, client, "noted", auc=0.98)
+    call(client, "POST", "/registered-models/set-tag", {"name": "noted", "key": "tier", "value": "1"})
+    call(client, "DELETE", "/registered-models/delete-tag", {"name": "noted", "key": "team"})
+    updated = call(client, "PATCH", "/registered-models/update", {"name": "noted", "description": "churn v2"})
+    assert updated["registered_model"]["description"] == "churn v2"
+    got = call(client, "GET", "/registered-models/get", {"name": "noted"})["registered_model"]
+    assert (got["description"], got["tags"]) == ("churn v2", [{"key": "tier", "value": "1"}])
+
+    version = {"name": "noted", "version": "1"}
+    call(client, "POST", "/model-versions/set-tag", {**version, "key": "checked", "value": "yes"})
+    call(client, "POST", "/model-versions/set-tag", {**version, "key": "gone", "value": "soon"})
+    call(client, "DELETE", "/model-versions/delete-tag", {**version, "key": "gone"})
+    answer = call(client, "PATCH", "/model-versions/update", {**version, "description": "first fit"})
+    assert answer["model_version"]["description"] == "first fit"
+    got = call(client, "GET", "/model-versions/get", version)["model_version"]
+    assert (got["description"], got["tags"]) == ("first fit", [{"key": "checked", "value": "yes"}])
+    assert call(client, "POST", "/model-versions/set-tag", {"name": "noted", "version": "9", "key": "k",
+                                                            "value": "v"}, status=404)["error_code"] == \
+        "RESOURCE_DOES_NOT_EXIST"
+
+    call(client, "POST", "/registered-models/alias", {"name": "noted", "alias": "candidate", "version": "1"})
+    held = call(client, "DELETE", "/model-versions/delete", version, status=400)
+    assert held["error_code"] == "INVALID_STATE" and "noted@candidate" in held["message"]
+    call(client, "DELETE", "/model-versions/delete", {"name": "noted", "version": "2"})
+    assert call(client, "GET", "/model-versions/get", {"name": "noted", "version": "2"}, status=404)
+    listed = call(client, "GET", "/model-versions/search", {"filter": "name = 'noted'"})["model_versions"]
+    assert [v["version"] for v in listed] == ["1"]
+    assert project.models.get("noted:2").version == 2  # Conveyor keeps it: lineage and audit name it
+    assert _audited(project, "version.delete") == ["noted:2"]
+
+    renamed = call(client, "POST", "/registered-models/rename", {"name": "noted", "new_name": "other"}, status=400)
+    assert renamed["error_code"] == "INVALID_STATE" and "does not rename" in renamed["message"]
+    assert call(client, "DELETE", "/registered-models/delete", {"name": "noted"}, status=400)["error_code"] == \
+        "INVALID_STATE"
+    call(client, "DELETE", "/registered-models/alias", {"name": "noted", "alias": "candidate"})
+    call(client, "DELETE", "/registered-models/delete", {"name": "noted"})
+    assert call(client, "GET", "/registered-models/get", {"name": "noted"}, status=404)
+    assert "noted" not in [m["name"] for m in call(client, "GET", "/registered-models/search")["registered_models"]]
+    assert _audited(project, "model.delete") == ["noted"]
+    again = call(client, "POST", "/registered-models/create", {"name": "noted"})["registered_model"]
+    assert (again["latest_versions"], again["tags"], again["description"]) == ([], [], "")
+
+
+def test_experiments_rename_delete_restore(served: tuple[Project, httpx.Client]) -> None:
+    project, client = served
+    exp = call(client, "POST", "/experiments/create", {"name": "to-edit", "tags": [{"key": "a", "value": "1"}]})
+    exp_id = exp["experiment_id"]
+    call(client, "POST", "/experiments/delete-experiment-tag", {"experiment_id": exp_id, "key": "a"})
+    call(client, "POST", "/experiments/update", {"experiment_id": exp_id, "new_name": "edited"})
+    got = call(client, "GET", "/experiments/get", {"experiment_id": exp_id})["experiment"]
+    assert (got["name"], got["tags"], got["artifact_location"]) == ("edited", [], f"mlflow-artifacts:/{exp_id}")
+    assert call(client, "GET", "/experiments/get-by-name", {"experiment_name": "to-edit"}, status=404)
+    call(client, "POST", "/experiments/create", {"name": "taken"})
+    assert call(client, "POST", "/experiments/update", {"experiment_id": exp_id, "new_name": "taken"},
+                status=400)["error_code"] == "RESOURCE_ALREADY_EXISTS"
+
+    call(client, "POST", "/experiments/delete", {"experiment_id": exp_id})
+    assert call(client, "GET", "/experiments/get", {"experiment_id": exp_id})["experiment"]["lifecycle_stage"] == \
+        "deleted"
+
+    def searched(view: str) -> list[str]:
+        return [e["name"] for e in call(client, "POST", "/experiments/search", {"view_type": view})["experiments"]]
+
+    assert "edited" not in searched("ACTIVE_ONLY") and "edited" in searched("DELETED_ONLY")
+    refused = call(client, "POST", "/runs/create", {"experiment_id": exp_id}, status=400)
+    assert "must be in the 'active' state" in refused["message"]
+    assert _audited(project, "experiment.delete") == [f"experiment:{exp_id}"]
+    call(client, "POST", "/experiments/restore", {"experiment_id": exp_id})
+    assert "edited" in searched("ACTIVE_ONLY")
+    new_run(client, exp_id)
+    assert call(client, "POST", "/experiments/delete", {"experiment_id": "0"}, status=400)["error_code"] == \
+        "INVALID_PARAMETER_VALUE"
 
 
 def test_every_mlflow_route_declares_a_known_action() -> None:

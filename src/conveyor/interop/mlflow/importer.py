@@ -42,7 +42,8 @@ __all__ = ["IMPORT_TAG", "KINDS", "STAGE_ALIASES", "ImportSummary", "import_mlfl
 
 IMPORT_TAG = "conveyor.import"
 STAGE_ALIASES = {"Production": "champion", "Staging": "challenger"}
-KINDS = ("experiments", "runs", "params", "tags", "metric values", "artifacts", "model versions", "aliases")
+KINDS = ("experiments", "runs", "params", "tags", "metric values", "artifacts", "model versions", "aliases",
+         "model notes")
 
 Progress = Callable[[str, int], None]
 
@@ -108,6 +109,7 @@ class _Importer:
                 continue
         for name, model in self.models.items():
             self.aliases(name, model)
+            self.model_note(name, model)
 
     def experiment(self, e: dict[str, Any]) -> None:
         if e["lifecycle_stage"] == "deleted":
@@ -225,6 +227,19 @@ class _Importer:
         except NotFoundError:
             return False
         return True
+
+    def model_note(self, name: str, model: dict[str, Any]) -> None:
+        """The registered model's description and tags, as MLflow clients of Conveyor then read them (the versions'
+        own travel in their ``meta["mlflow"]``)."""
+        description, tags = model.get("description") or "", dict(model.get("tags") or {})
+        if not (description or tags) or not self.stores.registry.versions(name):
+            return
+        current = next((n for n in self.stores.registry.notes(name) if n.version == 0), None)
+        if current is not None and (current.description, current.tags) == (description, tags):
+            self.count("model notes", 0, 1)
+            return
+        self.stores.registry.annotate(name, description=description, tags=tags)
+        self.count("model notes", 1)
 
     def aliases(self, name: str, model: dict[str, Any]) -> None:
         wanted = {alias: self.stages[name][alias] for alias in STAGE_ALIASES.values()

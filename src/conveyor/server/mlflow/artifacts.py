@@ -6,16 +6,18 @@ names each file (``runs show`` lists them beside the artifacts of ``conveyor tra
 
 from __future__ import annotations
 
+import tempfile
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+import blake3
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
 from conveyor.core.entities import Run
 from conveyor.core.errors import NotFoundError
-from conveyor.server.limits import limits_of, read_body
+from conveyor.server.limits import limits_of, read_body, too_large
 from conveyor.server.mlflow import convert as c
 from conveyor.server.mlflow.endpoints import endpoint, error_response
 from conveyor.server.mlflow.errors import invalid, missing
@@ -28,6 +30,7 @@ PROXY_PREFIXES = ("/api/2.0/mlflow-artifacts/artifacts", "/ajax-api/2.0/mlflow-a
 PROXY_ACTIONS = {"GET /mlflow-artifacts/artifacts/{path}": "read", "PUT /mlflow-artifacts/artifacts/{path}":
                  "runs.write", "GET /mlflow-artifacts/artifacts": "read"}
 MODEL_ID_PREFIX = "m-"
+STREAM_ABOVE = 8 * 1024 * 1024  # bytes: a larger upload goes to a temporary file as it arrives
 
 
 def run_of_model(model_id: str) -> str:
@@ -71,12 +74,46 @@ def listing(run: Run, folder: str) -> list[dict[str, Any]]:
             for name, is_dir in seen.items()]
 
 
+def check_run(project: Project, run_id: str) -> None:
+    """RESOURCE_DOES_NOT_EXIST unless a run has exactly this id (one indexed lookup, the run is not loaded)."""
+    try:
+        found = project.stores.runs.resolve_id(run_id)
+    except NotFoundError:
+        found = None
+    if found != run_id:
+        raise missing(f"Run with id={run_id} not found")
+
+
 def upload(project: Project, path: str, data: bytes) -> None:
     run_id, name = locate(path)
     if not name:
         raise invalid(f"Artifact path {path!r} names a folder, not a file.")
-    load_run(project, run_id)
+    check_run(project, run_id)
     project.stores.runs.add_artifact(run_id, name, project.stores.artifacts.put_bytes(data))
+
+
+async def upload_streamed(request: Request, path: str, limit: int) -> None:
+    """Receive the body into a temporary file, hashing as it arrives, and hand the file to the artifact store."""
+    project: Project = request.app.state.project
+    run_id, name = locate(path)
+    if not name:
+        raise invalid(f"Artifact path {path!r} names a folder, not a file.")
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        raise too_large(int(declared), limit)
+    await run_in_threadpool(check_run, project, run_id)
+    hasher = blake3.blake3()
+    total = 0
+    with tempfile.NamedTemporaryFile(prefix="conveyor-upload-") as spool:
+        async for chunk in request.stream():
+            total += len(chunk)
+            if total > limit:
+                raise too_large(total, limit)
+            hasher.update(chunk)
+            await run_in_threadpool(spool.write, chunk)
+        await run_in_threadpool(spool.flush)
+        digest = await run_in_threadpool(project.stores.artifacts.put_file, spool.name, hasher.hexdigest())
+    await run_in_threadpool(project.stores.runs.add_artifact, run_id, name, digest)
 
 
 def download(project: Project, path: str) -> bytes:
@@ -93,8 +130,13 @@ def add_proxy_routes(router: APIRouter, requires: Callable[[str], Any] | None) -
 
     async def put(request: Request, path: str) -> Response:
         try:
-            data = await read_body(request, limits_of(request).max_body)
-            await run_in_threadpool(upload, request.app.state.project, path, data)
+            limit = limits_of(request).max_body
+            declared = request.headers.get("content-length", "")
+            if declared.isdigit() and int(declared) <= STREAM_ABOVE:
+                data = await read_body(request, limit)
+                await run_in_threadpool(upload, request.app.state.project, path, data)
+            else:  # a large (or unsized) file: streamed to disk, never whole in memory
+                await upload_streamed(request, path, limit)
         except Exception as exc:
             return error_response(exc)
         return JSONBytes({})

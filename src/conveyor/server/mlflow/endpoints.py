@@ -7,6 +7,7 @@ as the MLflow client sends them. Every failure leaves in MLflow's shape (:mod:`.
 
 from __future__ import annotations
 
+import importlib
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -93,10 +94,21 @@ def _route(item: Endpoint) -> Callable[[Request], Any]:
     return route
 
 
+DECLARING = ("artifacts", "experiments", "logged_models", "registry", "registry_edits", "tracking")
+
+
+def declare_all() -> None:
+    """Import the modules that declare endpoints (each ``@endpoint`` adds one to ENDPOINTS)."""
+    for module in DECLARING:
+        importlib.import_module(f"conveyor.server.mlflow.{module}")
+
+
 def build_router(requires: Callable[[str], Any] | None = None) -> APIRouter:
     """Every declared endpoint under both prefixes; ``requires(action)``, when given, is a dependency that checks
     the caller may do the endpoint's action (the auth layer's role check)."""
-    from conveyor.server.mlflow import artifacts, logged_models, registry, tracking  # noqa: F401 - they declare
+    from conveyor.server.mlflow import artifacts
+
+    declare_all()
 
     router = APIRouter(include_in_schema=False)
     for prefix in PREFIXES:
@@ -110,6 +122,8 @@ def build_router(requires: Callable[[str], Any] | None = None) -> APIRouter:
 
 def actions() -> dict[str, str]:
     """``"METHOD /path"`` (below the MLflow prefix) -> the action a caller needs, for every MLflow endpoint."""
-    from conveyor.server.mlflow import artifacts, logged_models, registry, tracking  # noqa: F401
+    from conveyor.server.mlflow import artifacts
+
+    declare_all()
 
     return {**{f"{e.method} {e.path}": e.action for e in ENDPOINTS}, **artifacts.PROXY_ACTIONS}

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 import yaml
 
 from conveyor.core.actors import current_actor
-from conveyor.core.entities import ApprovalRequest, AuditNote, ModelVersion, Run
+from conveyor.core.entities import ApprovalRequest, AuditNote, ModelNote, ModelVersion, Run
 from conveyor.core.errors import NotFoundError
 from conveyor.core.refs import check_name
 from conveyor.server.mlflow import convert as c
@@ -31,39 +31,86 @@ if TYPE_CHECKING:
 
 STAGE_ALIASES = {"Production": "champion", "Staging": "challenger"}
 PICKLE_FORMATS = ("pickle", "cloudpickle")
+SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml's parser: an MLmodel in a millisecond
 
 
 def _versions(project: Project, name: str) -> list[ModelVersion]:
-    return project.stores.registry.versions(name)
+    """The versions of ``name`` MLflow clients see (not those a client deleted)."""
+    return visible(project, name)[0]
+
+
+def visible(project: Project, name: str) -> tuple[list[ModelVersion], dict[int, ModelNote]]:
+    """The versions of ``name`` that no MLflow client deleted, and the notes on the model (0) and its versions."""
+    notes = {n.version: n for n in project.stores.registry.notes(name)}
+    versions = [v for v in project.stores.registry.versions(name)
+                if not (v.version in notes and notes[v.version].deleted)]
+    return versions, notes
+
+
+def model_exists(versions: list[ModelVersion], notes: dict[int, ModelNote]) -> bool:
+    """A registered model is there for MLflow clients while it has a version they see, or was created (and not
+    deleted) through MLflow without one."""
+    return bool(versions) or (0 in notes and not notes[0].deleted)
+
+
+def version_note(version: ModelVersion, notes: dict[int, ModelNote]) -> ModelNote:
+    """The version's note; before its first edit, the description and tags it was registered with."""
+    if version.version in notes:
+        return notes[version.version]
+    mlflow = version.meta.get("mlflow", {})
+    return ModelNote(version.name, version.version, mlflow.get("description") or "", dict(mlflow.get("tags") or {}))
 
 
 def _stage(aliases: dict[str, int], version: int) -> str:
     return next((stage for stage, alias in STAGE_ALIASES.items() if aliases.get(alias) == version), "None")
 
 
-def version_out(project: Project, version: ModelVersion, aliases: dict[str, int] | None = None) -> dict[str, Any]:
+def version_out(project: Project, version: ModelVersion, aliases: dict[str, int] | None = None,
+                notes: dict[int, ModelNote] | None = None) -> dict[str, Any]:
     aliases = project.stores.registry.aliases(version.name) if aliases is None else aliases
-    return c.model_version_out(version, aliases, _stage(aliases, version.version))
+    notes = {n.version: n for n in project.stores.registry.notes(version.name)} if notes is None else notes
+    out = c.model_version_out(version, aliases, _stage(aliases, version.version))
+    note = version_note(version, notes)
+    out.update(description=note.description, tags=c.as_key_values(note.tags))
+    if version.version in notes:
+        out["last_updated_timestamp"] = c.ms(max(note.updated_at, version.created_at))
+    return out
 
 
-def registered_model_out(project: Project, name: str, versions: list[ModelVersion]) -> dict[str, Any]:
+def registered_model_out(project: Project, name: str, versions: list[ModelVersion],
+                         notes: dict[int, ModelNote] | None = None) -> dict[str, Any]:
+    notes = {n.version: n for n in project.stores.registry.notes(name)} if notes is None else notes
     aliases = project.stores.registry.aliases(name) if versions else {}
-    latest = [version_out(project, versions[-1], aliases)] if versions else []
-    created = versions[0].created_at if versions else None
-    return {"name": name, "creation_timestamp": c.ms(created), "last_updated_timestamp":
-            c.ms(versions[-1].created_at if versions else None), "description": "", "latest_versions": latest,
-            "aliases": [{"alias": a, "version": str(v)} for a, v in sorted(aliases.items())], "tags": []}
+    latest = [version_out(project, versions[-1], aliases, notes)] if versions else []
+    note = notes.get(0) or ModelNote(name, 0)
+    times = [v.created_at for v in versions] + ([note.updated_at] if 0 in notes else [])
+    return {"name": name, "creation_timestamp": c.ms(min(times, default=None)),
+            "last_updated_timestamp": c.ms(max(times, default=None)), "description": note.description,
+            "latest_versions": latest, "tags": c.as_key_values(note.tags),
+            "aliases": [{"alias": a, "version": str(v)} for a, v in sorted(aliases.items())]}
 
 
 def _model_version(project: Project, fields: dict[str, Any]) -> ModelVersion:
+    """The version a request names, unless an MLflow client deleted it."""
     name = c.text(fields, "name")
     version = c.text(fields, "version")
     if not version.isdigit():
         raise invalid(f"Model version must be an integer, not {version!r}.")
     try:
-        return project.stores.registry.get_version(name, int(version))
+        found = project.stores.registry.get_version(name, int(version))
     except NotFoundError:
-        raise missing(f"Model Version (name={name}, version={version}) not found") from None
+        found = None
+    if found is None or any(n.version == found.version and n.deleted for n in project.stores.registry.notes(name)):
+        raise missing(f"Model Version (name={name}, version={version}) not found")
+    return found
+
+
+def model_of(project: Project, name: str) -> tuple[list[ModelVersion], dict[int, ModelNote]]:
+    """The visible versions and notes of a registered model a request names; RESOURCE_DOES_NOT_EXIST without."""
+    versions, notes = visible(project, name)
+    if not model_exists(versions, notes):
+        raise missing(f"Registered Model with name={name} not found")
+    return versions, notes
 
 
 @endpoint("/registered-models/create", "POST", action="models.register")
@@ -71,18 +118,21 @@ def create_registered_model(project: Project, fields: dict[str, Any]) -> dict[st
     """A name for versions to come (Conveyor knows a model by its versions: an empty one is not listed)."""
     name = c.text(fields, "name")
     check_name(name, "model name")
-    if _versions(project, name):
+    versions, notes = visible(project, name)
+    if model_exists(versions, notes):
         raise MlflowError("RESOURCE_ALREADY_EXISTS", f"Registered Model (name={name}) already exists.")
-    return {"registered_model": registered_model_out(project, name, [])}
+    tags = c.key_values(fields.get("tags"), "tags")
+    project.stores.registry.annotate(name, description=c.text(fields, "description", required=False), tags=tags,
+                                     untag=[k for k in (notes[0].tags if 0 in notes else {}) if k not in tags],
+                                     deleted=False)
+    return {"registered_model": registered_model_out(project, name, versions)}
 
 
 @endpoint("/registered-models/get", "GET", action="read")
 def get_registered_model(project: Project, fields: dict[str, Any]) -> dict[str, Any]:
     name = c.text(fields, "name")
-    versions = _versions(project, name)
-    if not versions:
-        raise missing(f"Registered Model with name={name} not found")
-    return {"registered_model": registered_model_out(project, name, versions)}
+    versions, notes = model_of(project, name)
+    return {"registered_model": registered_model_out(project, name, versions, notes)}
 
 
 def _name_filter(text: str) -> Any:
@@ -104,22 +154,28 @@ def _name_filter(text: str) -> Any:
 def search_registered_models(project: Project, fields: dict[str, Any]) -> dict[str, Any]:
     keep = _name_filter(c.text(fields, "filter", required=False))
     size = c.integer(fields, "max_results", 100)
-    names = [n for n in project.stores.registry.names() if keep(n)][:size]
-    return {"registered_models": [registered_model_out(project, n, _versions(project, n)) for n in names]}
+    registry = project.stores.registry
+    found = []
+    for name in sorted(set(registry.names()) | {n.name for n in registry.notes() if n.version == 0}):
+        if len(found) >= size:
+            break
+        if keep(name):
+            versions, notes = visible(project, name)
+            if model_exists(versions, notes):
+                found.append(registered_model_out(project, name, versions, notes))
+    return {"registered_models": found}
 
 
 @endpoint("/registered-models/get-latest-versions", "POST", action="read")
 def get_latest_versions(project: Project, fields: dict[str, Any]) -> dict[str, Any]:
     name = c.text(fields, "name")
-    versions = _versions(project, name)
-    if not versions:
-        raise missing(f"Registered Model with name={name} not found")
+    versions, notes = model_of(project, name)
     aliases = project.stores.registry.aliases(name)
     stages = c.strings(fields, "stages")
     latest: dict[str, ModelVersion] = {}
     for v in versions:
         latest[_stage(aliases, v.version)] = v
-    return {"model_versions": [version_out(project, v, aliases) for s, v in latest.items()
+    return {"model_versions": [version_out(project, v, aliases, notes) for s, v in latest.items()
                                if not stages or s in stages]}
 
 
@@ -129,6 +185,13 @@ def _source_location(project: Project, source: str, model_id: str) -> tuple[Run,
         return load_run(project, run_of_model(model_id)), ""
     if source.startswith("models:/m-"):
         return load_run(project, run_of_model(source[len("models:/"):].strip("/"))), ""
+    registered = re.fullmatch(r"models:/([^/@]+)/(\d+)/?", source)
+    if registered:  # another registered version: the folder it was registered from
+        version = _model_version(project, {"name": registered.group(1), "version": registered.group(2)})
+        mlflow = version.meta.get("mlflow", {})
+        if not mlflow.get("download_uri"):
+            raise invalid(f"Model {version.ref} was not logged through MLflow: register its run's model instead.")
+        return _source_location(project, mlflow["download_uri"], mlflow.get("model_id") or "")
     if source.startswith("mlflow-artifacts:"):
         run_id, folder = locate(re.sub(r"^mlflow-artifacts:(//[^/]*)?/?", "", source))
         return load_run(project, run_id), folder
@@ -145,7 +208,7 @@ def _model_file(project: Project, holder: Run, folder: str) -> tuple[bytes, dict
     if mlmodel_digest is None:
         raise invalid(f"No MLmodel file under {folder or 'the model root'!r}: register a folder written by "
                       "mlflow.<flavor>.log_model.")
-    description = yaml.safe_load(project.stores.artifacts.get_bytes(mlmodel_digest)) or {}
+    description = yaml.load(project.stores.artifacts.get_bytes(mlmodel_digest), Loader=SAFE_LOADER) or {}
     sklearn = (description.get("flavors") or {}).get("sklearn") or {}
     file = sklearn.get("pickled_model")
     if not file or sklearn.get("serialization_format", "cloudpickle") not in PICKLE_FORMATS:
@@ -240,7 +303,8 @@ def get_download_uri(project: Project, fields: dict[str, Any]) -> dict[str, Any]
 @endpoint("/model-versions/search", "GET", action="read")
 def search_model_versions(project: Project, fields: dict[str, Any]) -> dict[str, Any]:
     text = c.text(fields, "filter", required=False)
-    versions = project.stores.registry.versions()
+    deleted = {(n.name, n.version) for n in project.stores.registry.notes() if n.deleted and n.version}
+    versions = [v for v in project.stores.registry.versions() if (v.name, v.version) not in deleted]
     if text:
         match = re.match(r"^\s*(name|run_id)\s*=\s*'([^']*)'\s*$", text, re.IGNORECASE)
         if match:

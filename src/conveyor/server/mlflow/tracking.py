@@ -109,7 +109,11 @@ _NAME_FILTER = re.compile(r"^\s*(?:attribute\.|attributes\.)?name\s*(=|LIKE|ILIK
 def search_experiments(project: Project, fields: dict[str, Any]) -> dict[str, Any]:
     """Every active experiment by id; a filter on the name (``name = 'x'``, ``name LIKE 'x%'``) is understood."""
     ensure_default(project)
-    found = [e for e in project.stores.runs.experiments() if e.lifecycle == "active"]
+    view = c.text(fields, "view_type", required=False, default="ACTIVE_ONLY").upper()
+    wanted = {"ACTIVE_ONLY": ("active",), "DELETED_ONLY": ("deleted",), "ALL": ("active", "deleted")}.get(view)
+    if wanted is None:
+        raise invalid(f"Unknown view_type {view!r}; use ACTIVE_ONLY, DELETED_ONLY or ALL.")
+    found = [e for e in project.stores.runs.experiments() if e.lifecycle in wanted]
     flt = c.text(fields, "filter", required=False)
     if flt:
         match = _NAME_FILTER.match(flt)
@@ -142,6 +146,9 @@ def set_experiment_tag(project: Project, fields: dict[str, Any]) -> dict[str, An
 @endpoint("/runs/create", "POST", action="runs.write")
 def create_run(project: Project, fields: dict[str, Any]) -> dict[str, Any]:
     found = experiment(project, c.text(fields, "experiment_id", required=False, default="0"))
+    if found.lifecycle != "active":
+        raise invalid(f"The experiment {found.id} must be in the 'active' state. Current state is "
+                      f"{found.lifecycle}.")
     tags = c.key_values(fields.get("tags"), "tags")
     name = c.text(fields, "run_name", required=False) or tags.get(c.RUN_NAME_TAG) or f"mlflow-{new_id()[:8]}"
     tags = {k: v for k, v in tags.items() if not k.startswith(c.HIDDEN_TAG)}
@@ -177,6 +184,8 @@ def update_run(project: Project, fields: dict[str, Any]) -> dict[str, Any]:
 def _set_lifecycle(project: Project, fields: dict[str, Any], stage: str) -> dict[str, Any]:
     run = active_run(project, fields)
     project.stores.runs.set_tags(run.id, {c.DELETED_TAG: stage})
+    project.stores.registry.append_audit(current_actor(), "run.delete" if stage == "deleted" else "run.restore",
+                                         f"run:{run.id}", {"via": "mlflow", "name": run.name})
     return {}
 
 

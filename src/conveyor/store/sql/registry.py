@@ -16,11 +16,11 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from conveyor.core.entities import AliasChange, AuditEntry, AuditNote, ModelVersion
+from conveyor.core.entities import AliasChange, AuditEntry, AuditNote, ModelNote, ModelVersion
 from conveyor.core.errors import IntegrityError
 from conveyor.store import schema as t
 from conveyor.store.audit import GENESIS, RESTORE, chained_entry
-from conveyor.store.registry import RegistryStore, alias_audit_details
+from conveyor.store.registry import NoteChange, RegistryStore, alias_audit_details, note_subject
 from conveyor.store.sql.database import SqlDatabase
 
 __all__ = ["SqlRegistryStore"]
@@ -158,3 +158,36 @@ class SqlRegistryStore(RegistryStore):
                           c.prev_hash, c.hash, c.keyed).order_by(c.seq)
         with self.db.engine.connect() as conn:
             return [_audit_entry(r) for r in conn.execute(query)]
+
+    def notes(self, name: str | None = None) -> list[ModelNote]:
+        n = t.model_notes.c
+        query = sa.select(t.model_notes).order_by(n.name, n.version)
+        if name is not None:
+            query = query.where(n.name == name)
+        with self.db.engine.connect() as conn:
+            return [_note(r) for r in conn.execute(query)]
+
+    def _write_note(self, name: str, version: int, change: NoteChange, audit: AuditNote | None) -> ModelNote:
+        n = t.model_notes.c
+        written: list[AuditEntry] = []
+
+        def work(conn: sa.Connection) -> ModelNote:
+            written.clear()
+            row = conn.execute(sa.select(t.model_notes).where(n.name == name, n.version == version)).first()
+            note = change.apply(_note(row) if row else ModelNote(name, version))
+            self.db.upsert(conn, t.model_notes, [{"name": name, "version": version, "description": note.description,
+                                                  "tags": note.tags, "deleted": note.deleted,
+                                                  "updated_at": note.updated_at}], ["name", "version"])
+            if audit is not None:
+                written.append(_append_audit_row(conn, audit.actor, audit.action, note_subject(name, version),
+                                                 audit.details, self.sealing.key))
+            return note
+
+        note = self.db.retrying(f"annotate model {note_subject(name, version)}", work,
+                                locks=[AUDIT_LOCK] if audit is not None else [])
+        self._sealed(written)
+        return note
+
+
+def _note(row: Any) -> ModelNote:
+    return ModelNote(row.name, row.version, row.description, dict(row.tags or {}), bool(row.deleted), row.updated_at)

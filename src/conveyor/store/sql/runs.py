@@ -200,6 +200,24 @@ class SqlRunStore(RunStore):
             current = conn.execute(sa.select(e.c.tags).where(e.c.id == int(experiment_id))).scalar() or {}
             conn.execute(e.update().where(e.c.id == int(experiment_id)).values(tags={**current, **tags}))
 
+    def _update_experiment(self, experiment_id: str, name: str | None, lifecycle: str | None,
+                           untag: tuple[str, ...]) -> None:
+        e = t.experiments
+        values: dict[str, Any] = {}
+        if name is not None:
+            values["name"] = name
+        if lifecycle is not None:
+            values["lifecycle"] = lifecycle
+        try:
+            with self.db.engine.begin() as conn:
+                if untag:
+                    current = conn.execute(sa.select(e.c.tags).where(e.c.id == int(experiment_id))).scalar() or {}
+                    values["tags"] = {k: v for k, v in current.items() if k not in untag}
+                if values:
+                    conn.execute(e.update().where(e.c.id == int(experiment_id)).values(**values))
+        except sa.exc.IntegrityError:
+            raise ConflictError(f"Experiment {name!r} already exists.", field="name") from None
+
     def experiment_by_name(self, name: str) -> Experiment | None:
         with self.db.engine.connect() as conn:
             row = conn.execute(sa.select(t.experiments).where(t.experiments.c.name == name)).first()

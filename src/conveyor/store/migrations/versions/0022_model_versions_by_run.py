@@ -1,12 +1,12 @@
 """The model versions a run produced, read by an index (a run page asks for them): ``ix_model_versions_run_id``.
 
-Revision ID: 0021
+Revision ID: 0022
 """
 
 from alembic import op
 
-revision = "0021"
-down_revision = "0020"
+revision = "0022"
+down_revision = "0021"
 
 
 def upgrade() -> None:
