@@ -158,8 +158,9 @@ def measure(name: str, command: list[str], health: str, cwd: Path, calls: dict[s
     process, ready = start(command, health, cwd)
     ps = psutil.Process(process.pid)
     try:
+        ready_cpu = cpu_s(ps)  # what start-up cost, whatever else ran on the machine meanwhile
         time.sleep(2.0)
-        row: dict[str, float] = {"ready_s": ready, "idle_rss_mb": rss_mb(ps)}
+        row: dict[str, float] = {"ready_s": ready, "ready_cpu_s": ready_cpu, "idle_rss_mb": rss_mb(ps)}
         cpu_before = cpu_s(ps)
         for concurrency in (1, 8):
             for label, call in calls.items():

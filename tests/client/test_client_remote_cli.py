@@ -93,18 +93,35 @@ def test_login_to_something_that_is_not_a_server_stores_nothing(tmp_path: Path, 
 
 
 @pytest.mark.slow
-def test_train_runs_on_the_server_and_registers_there(served: tuple[Path, str], tmp_path: Path, user_env,
-                                                      churn_frame) -> None:
+def test_train_runs_here_or_on_the_server_and_registers_there(served: tuple[Path, str], tmp_path: Path, user_env,
+                                                               churn_frame) -> None:
     root, url = served
     csv = tmp_path / "train.csv"
     churn_frame(300, seed=4).to_csv(csv, index=False)
     remote = {**user_env, "CONVEYOR_SERVER": url}
     conveyor("data", "ingest", str(csv), "--name", "subs", env=remote, cwd=tmp_path)
-    trained = json.loads(conveyor("train", "subs", "--target", "churn", "--trials", "2", "--budget", "30s",
-                                  "--json", env=remote, cwd=tmp_path).stdout)
-    assert trained["model_version"] == "subs:1" and trained["trials"] >= 1
+    on_server = json.loads(conveyor("train", "subs", "--target", "churn", "--trials", "2", "--budget", "30s",
+                                    "--remote", "--json", env=remote, cwd=tmp_path).stdout)
+    assert on_server["model_version"] == "subs:1" and on_server["trials"] >= 1
+    here = json.loads(conveyor("train", "subs", "--target", "churn", "--trials", "2", "--budget", "30s",
+                               "--evaluate", "basic", "--json", env=remote, cwd=tmp_path).stdout)
+    assert here["model_version"] == "subs:2" and here["trials"] >= 1
+    assert not (tmp_path / ".conveyor").exists()  # trained here, stored only on the server
+    from conveyor.client import connect
     from conveyor.project import Project
 
-    with Project.open(root) as project:  # it is in the server's project
-        assert project.models.get("subs:1").run_id == trained["run"]
-        assert project.monitoring.reference_stats("subs:1")
+    with connect(url) as client:  # one job: --remote's; the default trained in the CLI's process
+        assert [job["kind"] for job in client.connection.get("/jobs")["items"]] == ["train"]
+    with Project.open(root) as project:  # both are in the server's project
+        for trained in (on_server, here):
+            assert project.models.get(trained["model_version"]).run_id == trained["run"]
+            assert project.monitoring.reference_stats(trained["model_version"])
+        assert "evaluation.json" in project.runs.get(here["run"]).artifacts
+
+
+def test_remote_training_needs_a_server(tmp_path: Path, user_env) -> None:
+    from conveyor.project import Project
+
+    Project.init(tmp_path).close()  # a local project, and no server set
+    done = conveyor("train", "subs", "--remote", "--project", str(tmp_path), env=user_env, cwd=tmp_path, code=2)
+    assert "--remote" in done.stderr and "Traceback" not in done.stderr

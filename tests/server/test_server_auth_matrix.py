@@ -41,7 +41,7 @@ EXPECTED = {
     ("GET", "/api/v1/alerts"): "read", ("POST", "/api/v1/alerts/{alert_id}/ack"): "monitor.write",
     ("GET", "/api/v1/monitoring/samples"): "read", ("GET", "/api/v1/monitoring/reference"): "read",
     ("POST", "/api/v1/monitoring/checks"): "monitor.write", ("GET", "/api/v1/predictions"): "read",
-    ("GET", "/api/v1/training/budget"): "read",
+    ("GET", "/api/v1/training/budget"): "read", ("GET", "/api/v1/training/options"): "read",
     ("POST", "/api/v1/uploads"): "data.write", ("GET", "/api/v1/uploads/{upload_id}"): "data.write",
     ("PATCH", "/api/v1/uploads/{upload_id}"): "data.write",
     ("POST", "/api/v1/uploads/{upload_id}/ingest"): "data.write",

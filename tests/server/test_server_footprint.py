@@ -1,5 +1,5 @@
 """What `conveyor server` loads to answer /api/v1/health: not the data and training stacks (pandas, scikit-learn,
-SciPy, PyArrow), which only the verbs that need them import. Start-up time itself is measured in bench/server."""
+SciPy, PyArrow, numpy), which only the verbs that need them import. Start-up time itself is measured in bench/server."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from pathlib import Path
 
 from conveyor.project import Project
 
-HEAVY = ("pandas", "sklearn", "scipy", "pyarrow", "lightgbm", "xgboost")
+HEAVY = ("pandas", "numpy", "sklearn", "scipy", "pyarrow", "lightgbm", "xgboost")
 
 PROBE = """
 import json, sys

@@ -59,11 +59,17 @@ def train(dataset: Annotated[str, typer.Argument(help="NAME or NAME@VERSION.")],
                                                     "default: by data size).")] = None,
           evaluate: Annotated[str | None, typer.Option("--evaluate", help="basic or full (also importances, when "
                                                        "the budget leaves time).")] = None,
+          remote: Annotated[bool, typer.Option("--remote", help="With a server (CONVEYOR_SERVER or `conveyor "
+                                               "login`): train there, as a job under its gates, instead of here.")]
+          = False,
           project: ProjectOption = None, json: JsonOption = False) -> None:
     """AutoML over linear, forest, gradient-boosting, LightGBM and XGBoost pipelines; records a run (with its
     evaluation, gates and model card) and a model version. Exits 1 when a quality gate fails. The budget runs from
-    the command's start to its exit (search, refit, evaluation, storing the run; each phase's seconds are stored)."""
-    from conveyor.core.errors import CheckFailedError
+    the command's start to its exit (search, refit, evaluation, storing the run; each phase's seconds are stored).
+    Against a server it trains here on the server's dataset version and logs the run and the model version there
+    (the server's gates then decide: where it has any, the version records a failed trained_on_server gate);
+    --remote trains on the server instead."""
+    from conveyor.core.errors import BadInputError, CheckFailedError
     from conveyor.train.budget import process_started
 
     started = process_started()
@@ -72,11 +78,19 @@ def train(dataset: Annotated[str, typer.Argument(help="NAME or NAME@VERSION.")],
 
     with open_project(project) as proj:
         seconds = proj.training.budget(budget)
-        with search_progress(seconds, "training", enabled=not json) as on_trial, \
+        on_server = getattr(proj.training, "train_on_server", None)
+        if remote and on_server is None:
+            raise BadInputError("--remote trains on a conveyor server, and none is set.", field="--remote",
+                                hint="Set CONVEYOR_SERVER or run `conveyor login URL`, or leave out --remote.")
+        with search_progress(seconds, "training", enabled=not json and not remote) as on_trial, \
                 proj.monitoring.resource_sampler(f"train:{model or dataset.split('@')[0]}"):  # resources of training
-            result = proj.training.train(dataset, target, model_name=model, task=task, metric=metric,
-                                         budget=seconds, max_trials=trials, search=search, seed=seed,
-                                         on_trial=on_trial, folds=folds, evaluate=evaluate, started=started)
+            if on_server is not None and remote:
+                result = on_server(dataset, target, model_name=model, task=task, metric=metric, budget=seconds,
+                                   max_trials=trials, search=search, seed=seed, folds=folds, evaluate=evaluate)
+            else:
+                result = proj.training.train(dataset, target, model_name=model, task=task, metric=metric,
+                                             budget=seconds, max_trials=trials, search=search, seed=seed,
+                                             on_trial=on_trial, folds=folds, evaluate=evaluate, started=started)
         proj.monitoring.reference_stats(result.model_version.ref)  # reference statistics stored once, at training
     automl = result.automl
     states = [t.state for t in automl.trials]

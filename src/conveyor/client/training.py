@@ -1,4 +1,6 @@
-"""``project.training`` against a server: training and retraining run there as jobs; this polls until one ends."""
+"""``project.training`` against a server: ``train`` runs here, on the server's dataset version and its train:
+settings, and logs the run, its artifacts and the model version to the server (whose gates then decide what may be
+promoted); ``train_on_server`` and ``retrain`` run there as jobs, polled until they end."""
 
 from __future__ import annotations
 
@@ -9,11 +11,15 @@ from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any
 
 from conveyor.client._base import RemoteAPI
+from conveyor.client.data import RemoteData
 from conveyor.client.http import error_from
+from conveyor.client.runs import RemoteRuns
 from conveyor.core.entities import DatasetVersion, ModelVersion, Run
+from conveyor.core.errors import BadInputError
 
 if TYPE_CHECKING:
     from conveyor.pipeline.retrain import RetrainDecision
+    from conveyor.train.trainer import TrainResult
 
 OnTrial = Callable[..., None]
 POLL_S = 0.5
@@ -41,9 +47,42 @@ class RemoteTraining(RemoteAPI):
               task: str | None = None, metric: str | None = None, budget: str | float | None = None,
               max_trials: int | None = None, search: str | None = None, seed: int = 0,
               on_trial: OnTrial | None = None, folds: int | None = None, evaluate: str | None = None,
-              started: float | None = None) -> RemoteTrainResult:
-        """Train on the server as a job. Its budget runs from the job's start there (``started``, a moment on this
-        machine's clock, does not carry over)."""
+              started: float | None = None) -> TrainResult:
+        """Train here, with the same trainer as a local project, on the server's dataset version and its data:
+        and train: settings (arguments win); the run, its metrics and artifacts and the model version are logged to
+        the server as ``project.runs.start()`` logs them. The server's gates were not evaluated on this machine:
+        where it sets ``gates:``, the version is registered with a failed ``trained_on_server`` gate (the result's
+        ``gates``), so promoting it takes ``--override-gates`` with a reason; ``train_on_server`` evaluates them
+        there."""
+        from conveyor.train.trainer import train  # deferred: scikit-learn, LightGBM, Optuna
+
+        data = RemoteData(self.connection)
+        version = data.get(dataset.ref if isinstance(dataset, DatasetVersion) else dataset)
+        settings = self.connection.get("/training/options")
+        target = target or settings["target"]
+        if not target:
+            raise BadInputError("No target column given.", field="target",
+                                hint="Pass --target COLUMN or set data.target in the server's conveyor.yaml.")
+        frame = data.load_frame(version.ref)
+        time_column = settings["time_column"]
+        if time_column and time_column in frame.columns:  # it orders rows for retraining; no feature
+            frame = frame.drop(columns=[time_column])
+        options = {k: settings[k] for k in ("families", "feature_selection", "folds", "ensemble", "sensitive",
+                                            "slice_column", "intended_use", "evaluate")}
+        options.update({k: v for k, v in {"folds": folds, "evaluate": evaluate}.items() if v is not None})
+        result = train(None, version, target, model_name=model_name, frame=frame, task=task or settings["task"],
+                       metric=metric or settings["metric"], budget_seconds=self.budget(budget),
+                       max_trials=max_trials, search=search or settings["search"], seed=seed, on_trial=on_trial,
+                       started=started, runs=RemoteRuns(self.connection), **options)
+        result.gates = result.model_version.meta.get("gates")  # the server's word on what was logged
+        return result
+
+    def train_on_server(self, dataset: str | DatasetVersion, target: str | None = None, *,
+                        model_name: str | None = None, task: str | None = None, metric: str | None = None,
+                        budget: str | float | None = None, max_trials: int | None = None, search: str | None = None,
+                        seed: int = 0, folds: int | None = None, evaluate: str | None = None) -> RemoteTrainResult:
+        """Train on the server as a job (`conveyor train --remote`), under its gates; its budget runs from the
+        job's start there."""
         ref = dataset.ref if isinstance(dataset, DatasetVersion) else dataset
         params = {"dataset": ref, "target": target, "model_name": model_name, "task": task, "metric": metric,
                   "budget": budget, "max_trials": max_trials, "search": search, "seed": seed, "folds": folds,

@@ -7,14 +7,13 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from conveyor.core.refs import check_name
-from conveyor.execution import get_executor
 from conveyor.project._base import ProjectState as Project
-from conveyor.registry.environments import PromotionPolicy
-from conveyor.stats import DriftPolicy
-from conveyor.train.budget import parse_budget
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # the registry, the executors and the drift tests load pandas/pyarrow: imported where used, so
+    # a reader of one setting (the server's alert pass, /training/options) does not pay for them
     from conveyor.pipeline.agent import Agent
+    from conveyor.registry.environments import PromotionPolicy
+    from conveyor.stats import DriftPolicy
 
 
 def train_options(project: Project, *, executor: bool = True) -> dict[str, Any]:
@@ -37,6 +36,8 @@ def train_options(project: Project, *, executor: bool = True) -> dict[str, Any]:
         "device": train.device,
     }
     if executor:
+        from conveyor.execution import get_executor
+
         kind = project.settings.executor
         options["workers"] = train.workers
         options["executor"] = None if kind == "inline" else get_executor(
@@ -47,6 +48,8 @@ def train_options(project: Project, *, executor: bool = True) -> dict[str, Any]:
 def train_budget(project: Project, budget: str | float | None = None, *, retrain: bool = False) -> float:
     """Seconds of a search: ``budget`` when given, else retrain.budget (for a retrain), else train.budget."""
     if budget is not None:
+        from conveyor.train.budget import parse_budget
+
         return parse_budget(budget)
     config = project.config
     if retrain and config.retrain.budget is not None:
@@ -76,6 +79,8 @@ def retrain_options(project: Project, *, budget: str | float | None = None,
 def drift_policy(project: Project) -> DriftPolicy:
     """How every verb judges drift (`conveyor monitor`, `data diff`, `retrain`, the agent): the monitor: section's
     tests and thresholds, so the same window gets the same verdict from each."""
+    from conveyor.stats import DriftPolicy
+
     return DriftPolicy(**project.config.monitor.drift_policy())
 
 
@@ -90,6 +95,7 @@ def authentication_on(project: Project) -> bool:
 def promotion_policy(project: Project) -> PromotionPolicy:
     """What `conveyor models promote` obeys: environments:, registry.protected and whether authentication is on."""
     from conveyor.pipeline.gate_measures import DataMeasures
+    from conveyor.registry.environments import PromotionPolicy
 
     config = project.config
     measures = DataMeasures(project.stores, config.retrain.holdout_fraction, config.data.time_column)

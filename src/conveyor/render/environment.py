@@ -51,7 +51,8 @@ def shade(value: float, top: float) -> str:
 @cache
 def _environment(extra: tuple[str, ...]) -> jinja2.Environment:
     loaders: list[jinja2.BaseLoader] = [jinja2.FileSystemLoader([*extra, str(TEMPLATES)])]
-    env = jinja2.Environment(loader=jinja2.ChoiceLoader(loaders), autoescape=True,
+    # the templates ship with the package: compiled once, never stat()ed again on a render (auto_reload off)
+    env = jinja2.Environment(loader=jinja2.ChoiceLoader(loaders), autoescape=True, auto_reload=False,
                              undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
     env.filters.update(num=number, when=when, shade=shade, shortref=shortref)
     env.globals.update(inline_styles=lambda: Markup("".join(asset_text(n) for n in STYLES)),

@@ -7,9 +7,9 @@ request FastAPI itself rejected (422), an unknown route (404) or a server bug (5
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
-import numpy as np
 import orjson
 
 from conveyor.core.dependencies import extra_imports
@@ -25,9 +25,10 @@ _STATUS_CODES = {400: "bad_request", 404: "not_found", 405: "method_not_allowed"
 
 
 def _default(value: Any) -> Any:
-    if isinstance(value, np.generic):
+    np = sys.modules.get("numpy")  # a numpy value exists only once numpy is loaded: never imported for this
+    if np is not None and isinstance(value, np.generic):
         return value.item()
-    if isinstance(value, np.ndarray):
+    if np is not None and isinstance(value, np.ndarray):
         return value.tolist()
     if hasattr(value, "isoformat"):
         return value.isoformat()

@@ -14,8 +14,6 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-import httpx
-
 from conveyor.core.dependencies import extra_imports
 from conveyor.core.errors import BadInputError, ConveyorError
 from conveyor.core.tls import TlsOptions
@@ -99,6 +97,8 @@ def _run(server: uvicorn.Server, sock: socket.socket) -> None:
 
 
 def _wait_until_answering(url: str, thread: threading.Thread, timeout: float) -> None:
+    import httpx  # only an in-process server (tests, `conveyor serve` in a notebook) waits with a client
+
     deadline = time.monotonic() + timeout
     # A liveness probe of our own server on loopback: no data is sent, so the certificate is not checked here.
     with httpx.Client(timeout=2.0, verify=False) as client:

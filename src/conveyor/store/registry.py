@@ -77,6 +77,11 @@ class RegistryStore(abc.ABC):
     def versions(self, name: str | None = None) -> list[ModelVersion]:
         """Ordered by name, then version."""
 
+    def versions_of_run(self, run_id: str) -> list[ModelVersion]:
+        """The versions run ``run_id`` (a full id) produced, ordered by name, then version; a backend reads only
+        those (a run page asks this; scanning every version is the fallback here)."""
+        return [m for m in self.versions() if m.run_id == run_id]
+
     @abc.abstractmethod
     def aliases(self, name: str) -> dict[str, int]:
         """Alias -> version of model ``name`` (empty for an unknown model)."""

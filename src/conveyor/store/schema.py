@@ -84,6 +84,7 @@ model_versions = sa.Table(
     sa.Column("metrics", sa.JSON, nullable=False),
     sa.Column("created_at", sa.Float, nullable=False),
     sa.Column("meta", sa.JSON, nullable=False),
+    sa.Index("ix_model_versions_run_id", "run_id"),
 )
 
 aliases = sa.Table(

@@ -7,6 +7,7 @@ audit row behind the store's back) belong in the backend's own tests.
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import pytest
@@ -32,6 +33,13 @@ class RegistryStoreContract:
         assert [m.ref for m in registry_store.versions("b")] == ["b:1", "b:2"]
         assert registry_store.versions("c") == []
         assert registry_store.names() == ["a", "b"]
+
+    def test_versions_of_a_run(self, registry_store: RegistryStore) -> None:
+        for name, run_id in [("a", "r1"), ("b", "r2"), ("a", None), ("b", "r1"), ("a", "r1")]:
+            registry_store.create_version(dataclasses.replace(model(name), run_id=run_id))
+        assert [m.ref for m in registry_store.versions_of_run("r1")] == ["a:1", "a:3", "b:2"]
+        assert [m.ref for m in registry_store.versions_of_run("r2")] == ["b:1"]
+        assert registry_store.versions_of_run("r") == []  # a full id, not a prefix
 
     def test_get_version_round_trips(self, registry_store: RegistryStore) -> None:
         mv = model(signature={"inputs": [{"name": "x", "dtype": "float64"}], "classes": [0, 1]},

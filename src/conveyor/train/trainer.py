@@ -60,6 +60,13 @@ def _champion(stores: Stores, name: str, alias: str, holdout: pd.DataFrame, resu
     return loaded.version.ref, scored
 
 
+def _stores(stores: Stores | None) -> Stores:
+    if stores is None:
+        raise BadInputError("Training without a project's stores needs the rows (frame), a run recorder (runs) and "
+                            "no beat_champion gate.", field="stores")
+    return stores
+
+
 def _limitations(result: AutoMLResult, evaluation: dict[str, Any]) -> list[str]:
     notes = [f"Column {c!r} was not used: {why}." for c, why in result.dropped.items()]
     notes += [f"Model family {f!r} was not searched: {why}" for f, why in result.skipped_families.items()]
@@ -78,7 +85,7 @@ def _limitations(result: AutoMLResult, evaluation: dict[str, Any]) -> list[str]:
     return notes
 
 
-def train(stores: Stores, dataset: DatasetVersion, target: str, *, model_name: str | None = None,
+def train(stores: Stores | None, dataset: DatasetVersion, target: str, *, model_name: str | None = None,
           task: str = "auto", metric: str | None = None, budget_seconds: float = 60.0,
           max_trials: int | None = None, search: str = "bayesian", seed: int = 0,
           frame: pd.DataFrame | None = None, holdout: pd.DataFrame | None = None, project_root: Path | None = None,
@@ -89,21 +96,23 @@ def train(stores: Stores, dataset: DatasetVersion, target: str, *, model_name: s
           sensitive: list[str] | None = None, slice_column: str | None = None,
           gates: dict[str, Any] | None = None, intended_use: str | None = None, evaluate: str = "full",
           started: float | None = None, clock: Callable[[], float] | None = None, device: str = "auto",
-          device_probe: Callable[[], dict[str, Any]] | None = None) -> TrainResult:
+          device_probe: Callable[[], dict[str, Any]] | None = None, runs: Any = None) -> TrainResult:
     """``frame`` (rows of ``dataset``) and ``holdout`` let a caller fix the split, e.g. a common recent holdout.
     ``sensitive`` columns are evaluated for fairness but are not features; ``gates`` come from conveyor.yaml.
     The budget runs from ``started`` (a ``clock`` reading; `conveyor train` passes its process start, the default
     is now) and bounds the search, the refit, the evaluation and storing the run; ``evaluate`` is basic or full
     (importances too, when the budget leaves time). The run stores each phase's seconds (``timings.json`` and
     ``timing.<phase>`` metrics). ``device`` (auto, cpu, cuda) is where XGBoost trains; the run records the choice
-    and why (``device_probe`` stands in for NVML in tests)."""
+    and why (``device_probe`` stands in for NVML in tests). ``runs`` (a ``project.runs``: ``start`` and ``get``)
+    records the run and its model elsewhere, e.g. on a server (then ``stores`` may be None and ``frame`` is given);
+    by default they go to ``stores``."""
     chosen = choose_device(device, device_probe)
     deadline = Deadline(budget_seconds, started, **({"clock": clock} if clock else {}))
     if evaluate not in EVALUATE_MODES:
         raise BadInputError(f"Unknown evaluation {evaluate!r}.", field="train.evaluate",
                             hint="Use basic (metrics, curves, slices, fairness) or full (also importances).")
     with deadline.phase("load"):
-        frame = load_frame(stores, dataset) if frame is None else frame
+        frame = load_frame(_stores(stores), dataset) if frame is None else frame
         prepare_dump()  # the store's imports, paid before the search plans its time
     check_gates(gates)
     sensitive = list(sensitive or [])
@@ -130,7 +139,7 @@ def train(stores: Stores, dataset: DatasetVersion, target: str, *, model_name: s
     gate_summary = None
     if gates:
         try:
-            champion = _champion(stores, name, (gates.get("beat_champion") or {}).get("alias", "champion"),
+            champion = _champion(_stores(stores), name, (gates.get("beat_champion") or {}).get("alias", "champion"),
                                  evaluated_on, result) if "beat_champion" in gates else None
         except NotFoundError:
             champion = None
@@ -149,8 +158,14 @@ def train(stores: Stores, dataset: DatasetVersion, target: str, *, model_name: s
                          "trials": len(result.trials), "validation_score": result.validation_score,
                          "budget_seconds": budget_seconds, "seed": seed, "model_mb": round(model_bytes / 1e6, 3)},
             "fairness": fairness_gaps, "limitations": _limitations(result, evaluation)}
-    with start_run(stores, name=f"train-{name}", dataset=dataset, project_root=project_root,
-                   tags={"kind": "automl", **(tags or {})}) as run:
+    run_tags = {"kind": "automl", **(tags or {})}
+    if runs is None:  # this project's stores
+        tracked: Any = start_run(_stores(stores), name=f"train-{name}", dataset=dataset, project_root=project_root,
+                                 tags=run_tags)
+        read_run = _stores(stores).runs.get
+    else:
+        tracked, read_run = runs.start(name=f"train-{name}", dataset=dataset, tags=run_tags), runs.get
+    with tracked as run:
         run.log_params({"task": result.task, "target": target, "metric": result.metric, "search": search,
                         "budget_seconds": budget_seconds, "max_trials": max_trials, "seed": seed,
                         "family": result.family, "validation": result.validation,
@@ -178,7 +193,7 @@ def train(stores: Stores, dataset: DatasetVersion, target: str, *, model_name: s
             meta["gates"] = gate_summary
         version = run.log_model(result.pipeline, name, signature=signature, metrics=result.holdout_metrics,
                                 meta=meta)
-        final_card = build_card(version, stores.runs.get(run.id))
+        final_card = build_card(version, read_run(run.id))
         run.log_artifact("model_card.json", final_card)
         run.log_artifact("model_card.md", render_markdown(final_card).encode())
         deadline.timings["store"] = round(deadline.clock() - store_began, 4)
@@ -186,4 +201,4 @@ def train(stores: Stores, dataset: DatasetVersion, target: str, *, model_name: s
         result.timings = timings  # with the total so far and the budget
         run.log_metrics({f"timing.{phase}": seconds for phase, seconds in timings.items()})
         run.log_artifact("timings.json", timings)
-    return TrainResult(stores.runs.get(run.id), version, result, evaluation, gate_summary)
+    return TrainResult(read_run(run.id), version, result, evaluation, gate_summary)

@@ -85,8 +85,9 @@ def _logged_meta(project: Any, meta: dict[str, Any]) -> dict[str, Any]:
     if project.config.gates.rules():
         kept["gates"] = {"passed": False, "rules": [{
             "rule": "trained_on_server", "passed": False, "value": None, "threshold": None,
-            "detail": "logged from a client's run: the server's gates were not evaluated on its holdout; train "
-                      "with `conveyor train` against the server, or promote with --override-gates and a reason"}]}
+            "detail": "trained on a client and logged here: the server's gates were not evaluated on its "
+                      "holdout; train on the server with `conveyor train --remote`, or promote with "
+                      "--override-gates and a reason"}]}
     return kept
 
 

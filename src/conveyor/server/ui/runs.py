@@ -15,6 +15,8 @@ from conveyor.server.ui.pages import Pages
 PAGE = 100  # rows shown
 SCAN = 5000  # the newest runs a filter or a column sort looks at
 COLUMNS = ("started", "name", "status", "dataset", "duration")
+HISTORIES = 12  # metric charts on a run's page
+POINTS = 1000  # points drawn of one metric's history
 
 
 def _key(column: str) -> Any:
@@ -79,17 +81,26 @@ def router(pages: Pages) -> APIRouter:
     def run(request: Request, run_id: str) -> Response:
         found = project.runs.get(run_id)
         history = {}
-        for key in sorted(found.metrics)[:12]:
+        for key in sorted(found.metrics)[:HISTORIES]:
             points = project.stores.runs.metric_history(found.id, key)
             if len(points) > 1:
-                history[key] = charts.line(f"{key} by step", {key: [[p.step, p.value] for p in points]},
+                history[key] = charts.line(f"{key} by step", {key: _thinned([[p.step, p.value] for p in points])},
                                            x_label="step", y_label=key)
         ev = project.runs.evaluation(found.id) if "evaluation.json" in found.artifacts else None
-        models = [m for m in project.models.list() if m.run_id == found.id]
+        models = project.stores.registry.versions_of_run(found.id)  # by an index, not every version
         return pages.render(request, "run.html", title=f"Run {found.name}", run=found, history=history, ev=ev,
                             charts=_report_parts(ev) if ev else None, models=models)
 
     return api
+
+
+def _thinned(points: list[list[float]]) -> list[list[float]]:
+    """At most about POINTS points of a long history for its chart (every k-th, the last one kept): the page's
+    size and its drawing stay bounded however many steps a run logged."""
+    if len(points) <= POINTS:
+        return points
+    stride = -(-len(points) // POINTS)
+    return [*points[:-1:stride], points[-1]]
 
 
 def _report_parts(evaluation: Any) -> Any:

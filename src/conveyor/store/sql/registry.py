@@ -93,6 +93,12 @@ class SqlRegistryStore(RegistryStore):
         with self.db.engine.connect() as conn:
             return [_model(r) for r in conn.execute(query)]
 
+    def versions_of_run(self, run_id: str) -> list[ModelVersion]:
+        mv = t.model_versions
+        query = sa.select(mv).where(mv.c.run_id == run_id).order_by(mv.c.name, mv.c.version)
+        with self.db.engine.connect() as conn:
+            return [_model(r) for r in conn.execute(query)]
+
     def names(self) -> list[str]:
         with self.db.engine.connect() as conn:
             return sorted(conn.execute(sa.select(t.model_versions.c.name).distinct()).scalars())

@@ -101,9 +101,33 @@ class SqlRunStore(RunStore):
         return [runs[r.id] for r in rows]
 
     def _load(self, run_id: str) -> Run:
+        """One run in two statements: its row, then its params, tags, artifacts and latest metrics together."""
         with self.db.engine.connect() as conn:
-            rows = list(conn.execute(sa.select(t.runs).where(t.runs.c.id == run_id)))
-            return self._runs_from_rows(conn, rows)[0]
+            row = conn.execute(sa.select(t.runs).where(t.runs.c.id == run_id)).one()
+            run = Run(row.id, row.name, row.status, row.started_at, row.ended_at, row.dataset,
+                      experiment=row.experiment)
+            fields = {"p": run.params, "g": run.tags, "a": run.artifacts}
+            for kind, key, text, number in conn.execute(self._one_run, {"run_id": run_id}):
+                if kind == "m":
+                    run.metrics[key] = number
+                else:
+                    fields[kind][key] = text
+            return run
+
+    @functools.cached_property
+    def _one_run(self) -> sa.Executable:
+        run_id: sa.BindParameter[str] = sa.bindparam("run_id", type_=sa.String)
+        no_text, no_number = sa.cast(sa.null(), sa.Text), sa.cast(sa.null(), sa.Float)
+
+        def part(kind: str, table: sa.Table, key: str, text: Any, number: Any) -> sa.Select[Any]:
+            return (sa.select(sa.literal_column(f"'{kind}'").label("kind"), table.c[key].label("key"),
+                              sa.cast(text, sa.Text).label("text"), number.label("number"))
+                    .where(table.c.run_id == run_id))
+
+        return sa.union_all(part("p", t.run_params, "key", t.run_params.c.value, no_number),
+                            part("g", t.run_tags, "key", t.run_tags.c.value, no_number),
+                            part("a", t.run_artifacts, "name", t.run_artifacts.c.digest, no_number),
+                            part("m", t.latest_metrics, "key", no_text, t.latest_metrics.c.value))
 
     def params_of(self, run_id: str) -> dict[str, str]:
         rid = self.resolve_id(run_id)
