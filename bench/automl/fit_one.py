@@ -31,6 +31,33 @@ def as_numbers(frame: pd.DataFrame) -> pd.DataFrame:
                          if pd.api.types.is_datetime64_any_dtype(frame[c])})
 
 
+def is_free_text(series: pd.Series) -> bool:
+    """A string column whose values average four words or more (the linear anchor gives it TF-IDF)."""
+    sample = series.dropna().astype(str).head(500)
+    return len(sample) > 0 and sample.str.split().str.len().mean() >= 4
+
+
+def conveyor_details(result, metric: str) -> dict:
+    """What the search did, for the findings: validation, trials per state, each family's first (default) trial."""
+    trials = list(getattr(result, "trials", []))
+    first: dict = {}
+    best: dict = {}
+    for trial in trials:
+        if trial.score is None:
+            continue
+        first.setdefault(trial.family, trial.score)
+        best[trial.family] = max(best.get(trial.family, trial.score), trial.score)
+    states: dict = {}
+    for trial in trials:
+        states[trial.state] = states.get(trial.state, 0) + 1
+    holdout = getattr(result, "holdout_metrics", {}) or {}
+    return {"family": result.family, "trials": len(trials), "states": states,
+            "validation": getattr(result, "validation", "?"), "validation_score": result.validation_score,
+            "holdout_score": holdout.get(metric), "refit": getattr(result, "refit", "?"),
+            "first_trial": first, "best_trial": best, "skipped": getattr(result, "skipped_families", {}),
+            "timings": {k: round(v, 2) for k, v in (getattr(result, "timings", {}) or {}).items()}}
+
+
 def lightgbm_defaults(kind: str, X: pd.DataFrame, y: pd.Series, X_test: pd.DataFrame, seed: int) -> np.ndarray:
     import lightgbm as lgb
 
@@ -45,6 +72,7 @@ def lightgbm_defaults(kind: str, X: pd.DataFrame, y: pd.Series, X_test: pd.DataF
 
 def linear_model(kind: str, X: pd.DataFrame, y: pd.Series, X_test: pd.DataFrame) -> np.ndarray:
     from sklearn.compose import make_column_transformer
+    from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.impute import SimpleImputer
     from sklearn.linear_model import LogisticRegression, RidgeCV
     from sklearn.pipeline import make_pipeline
@@ -52,12 +80,14 @@ def linear_model(kind: str, X: pd.DataFrame, y: pd.Series, X_test: pd.DataFrame)
 
     X, X_test = as_numbers(X), as_numbers(X_test)
     numeric = [c for c in X.columns if pd.api.types.is_numeric_dtype(X[c])]
-    other = [c for c in X.columns if c not in numeric]
+    text = [c for c in X.columns if c not in numeric and is_free_text(X[c])]
+    other = [c for c in X.columns if c not in numeric and c not in text]
     X, X_test = X.astype({c: object for c in other}), X_test.astype({c: object for c in other})
     prep = make_column_transformer(
         (make_pipeline(SimpleImputer(strategy="median"), StandardScaler()), numeric),
         (make_pipeline(SimpleImputer(strategy="most_frequent"),
-                       OneHotEncoder(handle_unknown="infrequent_if_exist", min_frequency=5)), other))
+                       OneHotEncoder(handle_unknown="infrequent_if_exist", min_frequency=5)), other),
+        *[(TfidfVectorizer(min_df=2), c) for c in text])  # free text: one TF-IDF per column
     if kind == "regression":
         return make_pipeline(prep, RidgeCV()).fit(X, y).predict(X_test)
     return make_pipeline(prep, LogisticRegression(max_iter=2000)).fit(X, y).predict_proba(X_test)
@@ -81,7 +111,7 @@ def main() -> None:
         model = result.pipeline
         output = model.predict(X_test) if kind == "regression" else model.predict_proba(X_test)
         np.save(f"{out}.npy", np.asarray(output, dtype=float))
-        info = {"family": result.family, "trials": len(result.trials), "refit": result.refit}
+        info = conveyor_details(result, metric)
     elif tool == "anchors":
         for name, fit in (("lightgbm", lambda: lightgbm_defaults(kind, X, y, X_test, seed)),
                           ("linear", lambda: linear_model(kind, X, y, X_test))):
@@ -98,7 +128,7 @@ def main() -> None:
             model.predict_proba(as_categories(X_test))
         np.save(f"{out}.npy", np.asarray(output, dtype=float))
         info = {"family": model.best_estimator}
-    print(json.dumps(info))
+    print(json.dumps(info, default=float))
 
 
 if __name__ == "__main__":
