@@ -54,6 +54,7 @@ def conveyor_details(result, metric: str) -> dict:
     return {"family": result.family, "trials": len(trials), "states": states,
             "validation": getattr(result, "validation", "?"), "validation_score": result.validation_score,
             "holdout_score": holdout.get(metric), "refit": getattr(result, "refit", "?"),
+            "errors": sorted({str(t.error).strip().splitlines()[-1][:120] for t in trials if t.error}),
             "first_trial": first, "best_trial": best, "skipped": getattr(result, "skipped_families", {}),
             "timings": {k: round(v, 2) for k, v in (getattr(result, "timings", {}) or {}).items()}}
 
@@ -106,12 +107,15 @@ def main() -> None:
         from conveyor.train.budget import Deadline, process_started
 
         deadline = Deadline(budget, process_started())
+        before_search = deadline.elapsed()  # interpreter start-up, imports, reading the split
         result = run_automl(train, "target", task="regression" if kind == "regression" else "classification",
                             metric=metric, budget_seconds=budget, seed=seed, deadline=deadline)
+        returned = deadline.elapsed()
         model = result.pipeline
         output = model.predict(X_test) if kind == "regression" else model.predict_proba(X_test)
         np.save(f"{out}.npy", np.asarray(output, dtype=float))
-        info = conveyor_details(result, metric)
+        info = {**conveyor_details(result, metric), "started_search_s": round(before_search, 2),
+                "returned_s": round(returned, 2), "predicted_s": round(deadline.elapsed(), 2)}
     elif tool == "anchors":
         for name, fit in (("lightgbm", lambda: lightgbm_defaults(kind, X, y, X_test, seed)),
                           ("linear", lambda: linear_model(kind, X, y, X_test))):
