@@ -74,7 +74,14 @@ def main() -> None:
     parser.add_argument("--work", default="/tmp/train-bench")
     parser.add_argument("--json", default=None)
     parser.add_argument("--tools", default="conveyor,flaml", help="the searches to run (the defaults always run)")
+    parser.add_argument("--report", default=None,
+                        help="comma-separated JSON files of earlier runs: print their joined table, run nothing")
     args = parser.parse_args()
+    if args.report:
+        cells = [c for path in args.report.split(",") for c in json.loads(Path(path).read_text())]
+        print(markdown(cells, sorted({c["budget_s"] for c in cells})))
+        print(goal(cells))
+        return
     tools = args.tools.split(",")
     budgets = [float(b) for b in args.budgets.split(",")]
     seeds = [int(s) for s in args.seeds.split(",")]
@@ -101,6 +108,8 @@ def main() -> None:
                           f" wall {outcome['wall_s']:.1f}s cpu {outcome['cpu_s']:.1f}s "
                           f"(defaults {defaults})", file=sys.stderr, flush=True)
                 cells.append(cell)
+                if args.json:  # after every cell: a run stopped early keeps what it measured
+                    Path(args.json).write_text(json.dumps(cells, indent=2, default=str))
     print(markdown(cells, budgets))
     print(goal(cells))
     print("\nCategories: " + "; ".join(f"{k}: {', '.join(v)}" for k, v in CATEGORIES.items()))
@@ -119,7 +128,7 @@ def markdown(cells: list[dict], budgets: list[float]) -> str:
         names = list(dict.fromkeys(c["dataset"] for c in rows))
         lines += [f"\n### Budget {budget:g} s (single-threaded; medians over seeds)\n",
                   "| dataset | task | rows | metric | conveyor | FLAML | LightGBM defaults | linear | conveyor vs best "
-                  "default | conveyor wall / CPU s | FLAML wall / CPU s | conveyor family |",
+                  "default | conveyor wall / CPU s | FLAML wall / CPU s | conveyor family (trials) |",
                   "|---|---|---|---|---|---|---|---|---|---|---|---|"]
         within = beat_flaml = both = in_time = total = 0
         for name in names:
@@ -143,7 +152,8 @@ def markdown(cells: list[dict], budgets: list[float]) -> str:
                     both += 1
                     beat_flaml += gap(c["conveyor"]["score"], c["flaml"]["score"], metric) <= 0
                 in_time += c["conveyor"]["wall_s"] <= budget * 1.1
-            families = sorted({c["conveyor"].get("family", "-") for c in group})
+            families = sorted({f'{c["conveyor"].get("family", "-")} ({c["conveyor"].get("trials", "?")})'
+                               for c in group})
             lines.append(f"| {name} | {first['kind']} | {first['rows']} | {metric} | {conv:.4f} | {flaml:.4f} | "
                          f"{anchors['lightgbm']:.4f} | {anchors['linear']:.4f} | {median(gaps):+.2f}% | "
                          f"{median(values('conveyor', 'wall_s')):.1f} / {median(values('conveyor', 'cpu_s')):.1f} | "

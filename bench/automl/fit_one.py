@@ -114,7 +114,11 @@ def main() -> None:
         model = result.pipeline
         output = model.predict(X_test) if kind == "regression" else model.predict_proba(X_test)
         np.save(f"{out}.npy", np.asarray(output, dtype=float))
-        info = {**conveyor_details(result, metric), "started_search_s": round(before_search, 2),
+        try:
+            details = conveyor_details(result, metric)
+        except (AttributeError, TypeError) as exc:  # a renamed field must not lose the score
+            details = {"family": getattr(result, "family", "?"), "details_error": str(exc)}
+        info = {**details, "started_search_s": round(before_search, 2),
                 "returned_s": round(returned, 2), "predicted_s": round(deadline.elapsed(), 2)}
     elif tool == "anchors":
         for name, fit in (("lightgbm", lambda: lightgbm_defaults(kind, X, y, X_test, seed)),
