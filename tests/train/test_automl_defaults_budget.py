@@ -206,3 +206,70 @@ def test_train_command_takes_evaluate_and_reports_its_timings(tmp_path):
     assert out["refit"] == "all rows (training and holdout)"
     bad = conveyor("train", "values", "--target", "y", "--trials", "1", "--evaluate", "everything")
     assert bad.returncode == 2 and "Unknown evaluation 'everything'" in bad.stderr
+
+
+STARTUP_ALLOWANCE = 0.5  # seconds: spawning the interpreter before /proc dates the process's start (docs/training.md)
+
+
+@pytest.mark.slow
+def test_a_train_command_ends_within_its_budget_and_the_stated_overhead(tmp_path):
+    import subprocess
+    import sys
+    import time
+
+    regression_rows(600).to_csv(tmp_path / "values.csv", index=False)
+    for args in (["init"], ["data", "ingest", "values.csv", "--name", "values"]):
+        assert subprocess.run([sys.executable, "-m", "conveyor", *args], cwd=tmp_path, capture_output=True,
+                              timeout=300).returncode == 0
+    # the command's fixed cost is its imports (3 CPU s; 10-15 s of wall when a 2-core machine runs ten processes):
+    # the budget is three times what they take here and now, at least 10 s, so the search gets most of it
+    began = time.monotonic()
+    subprocess.run([sys.executable, "-c", "import conveyor.cli.app, conveyor.train.trainer, "
+                    "conveyor.monitor.monitoring, conveyor.registry.flavors.sklearn as s; s.prepare_dump()"],
+                   check=True, timeout=300)
+    budget = round(max(10.0, 3 * (time.monotonic() - began)))
+    began = time.monotonic()
+    # the default settings: every default family, the default evaluation, storing the run and its reference stats
+    done = subprocess.run([sys.executable, "-m", "conveyor", "train", "values", "--target", "y", "--budget",
+                           f"{budget:g}s", "--json"], cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    wall = time.monotonic() - began
+    assert done.returncode == 0, done.stderr
+    timings = __import__("json").loads(done.stdout)["timings"]
+    assert wall <= budget * (1 + OVERHEAD) + STARTUP_ALLOWANCE, (wall, budget, str(timings))
+    assert timings["search"] > 0 and "evaluate" in timings and "store" in timings
+
+
+def test_a_boosted_trial_chooses_its_rounds_without_the_rows_it_is_scored_on():
+    from sklearn.datasets import load_wine
+
+    from conveyor.train.automl import make_folds
+    from conveyor.train.trials import TrialData, run_fold
+
+    wine = load_wine(as_frame=True).frame
+    X, y = wine.drop(columns="target"), wine["target"]
+    folds = make_folds(y, "classification", 5, 0)
+    ctx = _context("classification", [0, 1, 2], y)
+    params = {**FAMILIES.get("lightgbm").defaults, "n_estimators": 400, "min_child_samples": 5}
+    scored = TrialData(X, y, folds, ctx, [0, 1, 2], "log_loss", 0, list(X.columns))
+    # the same fitting rows, but the scored rows' labels scrambled: rounds chosen on them would change
+    fit_rows, valid_rows = folds[0]
+    scrambled_y = y.copy()
+    scrambled_y.iloc[valid_rows] = np.roll(y.iloc[valid_rows].to_numpy(), 7)
+    scrambled = TrialData(X, scrambled_y, folds, ctx, [0, 1, 2], "log_loss", 0, list(X.columns))
+    lightgbm = FAMILIES.get("lightgbm")
+    first, second = run_fold(scored, lightgbm, params, 0), run_fold(scrambled, lightgbm, params, 0)
+    assert first.best_iteration is not None and first.best_iteration < 400
+    assert first.best_iteration == second.best_iteration
+    assert first.score < second.score  # the scrambled labels are scored, and score worse
+
+
+def test_on_tiny_multiclass_data_the_search_ends_at_least_as_good_as_every_default():
+    from sklearn.datasets import load_wine
+
+    wine = load_wine(as_frame=True).frame  # 178 rows, 3 classes: the linear defaults are hard to beat on log-loss
+    result = run_automl(wine, "target", metric="log_loss", families=["linear", "lightgbm", "random_forest"],
+                        max_trials=9, budget_seconds=300, seed=0)
+    defaults = {t.family: t for t in result.trials[:3]}
+    assert set(defaults) == {"linear", "lightgbm", "random_forest"}
+    assert all(t.state == "complete" and len(t.fold_scores) == 5 for t in defaults.values())
+    assert result.validation_score <= min(t.score for t in defaults.values()) + 1e-12

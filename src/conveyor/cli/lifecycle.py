@@ -67,6 +67,8 @@ def train(dataset: Annotated[str, typer.Argument(help="NAME or NAME@VERSION.")],
     from conveyor.train.budget import process_started
 
     started = process_started()
+    # the reference statistics stored after training need SciPy: imported now, inside the budget's view
+    import conveyor.monitor.monitoring  # noqa: F401
 
     with open_project(project) as proj:
         seconds = proj.training.budget(budget)

@@ -18,6 +18,7 @@ from conveyor.data.datasets import load_frame
 from conveyor.evaluate.analysis import check_columns
 from conveyor.execution.devices import choose_device
 from conveyor.registry.cards import build_card, render_markdown
+from conveyor.registry.flavors.sklearn import prepare_dump
 from conveyor.registry.models import load_model
 from conveyor.registry.packaging import infer_inputs
 from conveyor.store import Stores
@@ -103,6 +104,7 @@ def train(stores: Stores, dataset: DatasetVersion, target: str, *, model_name: s
                             hint="Use basic (metrics, curves, slices, fairness) or full (also importances).")
     with deadline.phase("load"):
         frame = load_frame(stores, dataset) if frame is None else frame
+        prepare_dump()  # the store's imports, paid before the search plans its time
     check_gates(gates)
     sensitive = list(sensitive or [])
     check_columns(frame, [*sensitive, *([slice_column] if slice_column else [])], "data.sensitive/train.slice")
@@ -181,6 +183,7 @@ def train(stores: Stores, dataset: DatasetVersion, target: str, *, model_name: s
         run.log_artifact("model_card.md", render_markdown(final_card).encode())
         deadline.timings["store"] = round(deadline.clock() - store_began, 4)
         timings = deadline.record()
+        result.timings = timings  # with the total so far and the budget
         run.log_metrics({f"timing.{phase}": seconds for phase, seconds in timings.items()})
         run.log_artifact("timings.json", timings)
     return TrainResult(stores.runs.get(run.id), version, result, evaluation, gate_summary)

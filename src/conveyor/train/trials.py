@@ -23,7 +23,11 @@ from conveyor.features.preprocess import build_preprocessor
 from conveyor.train.families import EARLY_STOPPING_ROUNDS, Family, SearchContext
 
 with extra_imports("train"):
+    from sklearn.model_selection import train_test_split
     from sklearn.pipeline import Pipeline
+
+STOPPING_SHARE = 0.2  # of a fold's fitting rows, held back to choose a boosted trial's rounds
+REFIT_ROWS = 5_000  # up to this many fitting rows, a fold refits on all of them with the rounds chosen
 
 
 @dataclass
@@ -68,12 +72,41 @@ def _load(path: str) -> TrialData:
         return pickle.load(handle)  # a file this process's parent wrote a moment ago
 
 
-def _fit_early_stopping(pipeline: Pipeline, family: Family, X_fit, y_fit, X_valid, y_valid) -> int:
-    """Fit with early stopping on the validation fold; returns the number of rounds that did best."""
+def _stopping_split(y_fit: pd.Series, task: str, seed: int) -> tuple[np.ndarray, np.ndarray] | None:
+    """The fold's fitting rows split into rows to fit and rows that choose the rounds (stratified for classes);
+    None when a class has too few rows to appear in both."""
+    index = np.arange(len(y_fit))
+    stratify = None
+    if task == "classification":
+        if y_fit.value_counts().min() < 2 or len(y_fit) < 10:
+            return None
+        stratify = y_fit.to_numpy()
+    fit, stop = train_test_split(index, test_size=STOPPING_SHARE, random_state=seed, stratify=stratify)
+    return np.sort(fit), np.sort(stop)
+
+
+def _fit_early_stopping(data: TrialData, family: Family, params: dict[str, Any], X_fit, y_fit) -> tuple[Pipeline,
+                                                                                                         int | None]:
+    """Fit with early stopping whose rounds are chosen on a share of the fold's own fitting rows, never on the
+    rows the fold is scored on (stopping on those flatters a boosted trial against one fitted as it is: 2-4% of
+    RMSE on 400 rows, up to 40% of log-loss on 140 in our measurements). On up to REFIT_ROWS fitting rows the
+    model is then refitted on all of them with those rounds, as the final refit will be; the fitted pipeline and
+    the rounds."""
+    frame = data.X[data.features or list(data.X.columns)]
+    split = _stopping_split(y_fit, data.ctx.task, data.seed)
+    if split is None:
+        return make_pipeline(family, data.ctx, params, frame, data.seed).fit(X_fit, y_fit), None
+    inner, stop = split
+    pipeline = make_pipeline(family, data.ctx, params, frame, data.seed)
     transform = pipeline[:-1]
-    Xt = transform.fit_transform(X_fit, y_fit)
-    Xv = transform.transform(X_valid)
-    return family.fit_early_stopping(pipeline.steps[-1][1], Xt, y_fit, Xv, y_valid, EARLY_STOPPING_ROUNDS)
+    Xt = transform.fit_transform(X_fit.iloc[inner], y_fit.iloc[inner])
+    Xs = transform.transform(X_fit.iloc[stop])
+    best = family.fit_early_stopping(pipeline.steps[-1][1], Xt, y_fit.iloc[inner], Xs, y_fit.iloc[stop],
+                                     EARLY_STOPPING_ROUNDS)
+    if len(y_fit) > REFIT_ROWS:
+        return pipeline, best
+    refit = make_pipeline(family, data.ctx, {**params, "n_estimators": max(1, best)}, frame, data.seed)
+    return refit.fit(X_fit, y_fit), best
 
 
 def score_predictions(data: TrialData, y_true: np.ndarray, output: np.ndarray) -> float | None:
@@ -93,14 +126,15 @@ def run_fold(data_ref: TrialData | str, family: Family, params: dict[str, Any], 
     train_idx, valid_idx = data.folds[fold]
     X_fit, y_fit = data.X.iloc[train_idx], data.y.iloc[train_idx]
     X_valid, y_valid = data.X.iloc[valid_idx], data.y.iloc[valid_idx]
-    pipeline = make_pipeline(family, data.ctx, params, data.X[data.features or list(data.X.columns)], data.seed)
     best = None
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # a trial's convergence notes are search noise, not the user's concern
             if family.early_stopping and early_stopping:
-                best = _fit_early_stopping(pipeline, family, X_fit, y_fit, X_valid, y_valid)
+                pipeline, best = _fit_early_stopping(data, family, params, X_fit, y_fit)
             else:
+                pipeline = make_pipeline(family, data.ctx, params, data.X[data.features or list(data.X.columns)],
+                                         data.seed)
                 pipeline.fit(X_fit, y_fit)
             if data.ctx.task == "regression":
                 output = np.asarray(pipeline.predict(X_valid), dtype=float)
