@@ -48,7 +48,8 @@ def conveyor_details(result, metric: str) -> dict:
         if trial.score is None:
             continue
         first.setdefault(trial.family, trial.score)
-        best[trial.family] = max(best.get(trial.family, trial.score), trial.score)
+        pick = min if metric in ("log_loss", "rmse", "mae", "mse") else max  # trial scores are the metric's own
+        best[trial.family] = pick(best.get(trial.family, trial.score), trial.score)
     states: dict = {}
     for trial in trials:
         states[trial.state] = states.get(trial.state, 0) + 1
