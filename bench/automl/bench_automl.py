@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from datasets import DATASETS, LOWER_IS_BETTER, metric_for, score, split
+from datasets import CATEGORIES, DATASETS, LOWER_IS_BETTER, metric_for, score, split
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
@@ -73,7 +73,16 @@ def main() -> None:
     parser.add_argument("--seeds", default="0,1,2")
     parser.add_argument("--work", default="/tmp/train-bench")
     parser.add_argument("--json", default=None)
+    parser.add_argument("--tools", default="conveyor,flaml", help="the searches to run (the defaults always run)")
+    parser.add_argument("--report", default=None,
+                        help="comma-separated JSON files of earlier runs: print their joined table, run nothing")
     args = parser.parse_args()
+    if args.report:
+        cells = [c for path in args.report.split(",") for c in json.loads(Path(path).read_text())]
+        print(markdown(cells, sorted({c["budget_s"] for c in cells})))
+        print(goal(cells))
+        return
+    tools = args.tools.split(",")
     budgets = [float(b) for b in args.budgets.split(",")]
     seeds = [int(s) for s in args.seeds.split(",")]
     work = Path(args.work)
@@ -88,7 +97,7 @@ def main() -> None:
                         for tool in DEFAULTS} if "prefix" in anchors else {}
             for budget in budgets:
                 cell = {"dataset": name, "seed": seed, "budget_s": budget, **meta, **defaults}
-                for tool in ("conveyor", "flaml"):
+                for tool in tools:
                     outcome = fit(tool, folder, budget, seed)
                     if "prefix" in outcome:
                         outcome["score"] = score(meta["kind"], test_y, np.load(f"{outcome.pop('prefix')}.npy"),
@@ -99,7 +108,11 @@ def main() -> None:
                           f" wall {outcome['wall_s']:.1f}s cpu {outcome['cpu_s']:.1f}s "
                           f"(defaults {defaults})", file=sys.stderr, flush=True)
                 cells.append(cell)
+                if args.json:  # after every cell: a run stopped early keeps what it measured
+                    Path(args.json).write_text(json.dumps(cells, indent=2, default=str))
     print(markdown(cells, budgets))
+    print(goal(cells))
+    print("\nCategories: " + "; ".join(f"{k}: {', '.join(v)}" for k, v in CATEGORIES.items()))
     if args.json:
         Path(args.json).write_text(json.dumps(cells, indent=2, default=str))
 
@@ -115,7 +128,7 @@ def markdown(cells: list[dict], budgets: list[float]) -> str:
         names = list(dict.fromkeys(c["dataset"] for c in rows))
         lines += [f"\n### Budget {budget:g} s (single-threaded; medians over seeds)\n",
                   "| dataset | task | rows | metric | conveyor | FLAML | LightGBM defaults | linear | conveyor vs best "
-                  "default | conveyor wall / CPU s | FLAML wall / CPU s | conveyor family |",
+                  "default | conveyor wall / CPU s | FLAML wall / CPU s | conveyor family (trials) |",
                   "|---|---|---|---|---|---|---|---|---|---|---|---|"]
         within = beat_flaml = both = in_time = total = 0
         for name in names:
@@ -139,7 +152,8 @@ def markdown(cells: list[dict], budgets: list[float]) -> str:
                     both += 1
                     beat_flaml += gap(c["conveyor"]["score"], c["flaml"]["score"], metric) <= 0
                 in_time += c["conveyor"]["wall_s"] <= budget * 1.1
-            families = sorted({c["conveyor"].get("family", "-") for c in group})
+            families = sorted({f'{c["conveyor"].get("family", "-")} ({c["conveyor"].get("trials", "?")})'
+                               for c in group})
             lines.append(f"| {name} | {first['kind']} | {first['rows']} | {metric} | {conv:.4f} | {flaml:.4f} | "
                          f"{anchors['lightgbm']:.4f} | {anchors['linear']:.4f} | {median(gaps):+.2f}% | "
                          f"{median(values('conveyor', 'wall_s')):.1f} / {median(values('conveyor', 'cpu_s')):.1f} | "
@@ -149,6 +163,37 @@ def markdown(cells: list[dict], budgets: list[float]) -> str:
                      f"at least FLAML's score in {beat_flaml} of the {both} FLAML finished, wall time within "
                      f"budget + 10% in {in_time}.")
     return "\n".join(lines)
+
+
+
+def goal(cells: list[dict]) -> str:
+    """Issue 13's goal over every cell (dataset x seed x budget), with each miss named."""
+    scored = [c for c in cells if "score" in c.get("conveyor", {})]
+    far, lost, late = [], [], []
+    versus = 0
+    for c in scored:
+        metric, mine = c["metric"], c["conveyor"]["score"]
+        best = (min if metric in LOWER_IS_BETTER else max)(c[t] for t in DEFAULTS)
+        where = f"{c['dataset']}@{c['budget_s']:g}s/seed{c['seed']}"
+        if gap(mine, best, metric) > 0.5:
+            far.append(f"{where} {gap(mine, best, metric):+.1f}%")
+        if "score" in c.get("flaml", {}):
+            versus += 1
+            if gap(mine, c["flaml"]["score"], metric) > 0:
+                lost.append(f"{where} {gap(mine, c['flaml']['score'], metric):+.1f}%")
+        if c["conveyor"]["wall_s"] > c["budget_s"] * 1.1:
+            late.append(f"{where} {c['conveyor']['wall_s']:.1f}s")
+    failed = [f"{c['dataset']}@{c['budget_s']:g}s/seed{c['seed']}" for c in cells if c not in scored]
+    n = len(scored)
+    share = 100.0 * (versus - len(lost)) / versus if versus else float("nan")
+    return "\n".join([
+        f"\nGoal over all {n} cells (dataset x budget x seed): within 0.5% of the best default in {n - len(far)} of "
+        f"{n} (goal: all); at least FLAML's score in {versus - len(lost)} of {versus} ({share:.0f}%, goal: 90%); "
+        f"wall within budget + 10% in {n - len(late)} of {n} (goal: all).",
+        f"- worse than the best default by over 0.5%: {', '.join(far) or 'none'}",
+        f"- below FLAML: {', '.join(lost) or 'none'}",
+        f"- over budget + 10%: {', '.join(late) or 'none'}",
+        *([f"- conveyor failed: {', '.join(failed)}"] if failed else [])])
 
 
 if __name__ == "__main__":
