@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 
 import httpx
@@ -134,3 +135,32 @@ def test_a_streamed_body_over_the_limit_is_413_without_content_length(client):
 def test_a_missing_content_type_is_read_as_json(client):
     response = client.post("/invocations", content=records({}))
     assert response.status_code == 200 and len(response.json()["predictions"]) == 1
+
+
+def test_an_unexpected_error_on_a_scoring_route_is_a_json_500_counted_in_metrics(tmp_path, churn):
+    stores = Stores.open(f"sqlite:///{tmp_path / 'meta.db'}", str(tmp_path / "artifacts"))
+    churn.register(stores, "churn")
+    app = create_app(stores, "churn", log_predictions=False)
+
+    def broken(inputs):
+        raise RuntimeError("boom")
+
+    app.state.server.primary.current.predict = broken
+    body = orjson.dumps({"inputs": [{"name": n, "shape": [1], "datatype": "BYTES" if n == "plan" else "FP64",
+                                     "data": [v]} for n, v in GOOD.items()]})
+
+    async def calls() -> str:  # in process: the app's own answer (uvicorn drops the connection after a re-raise)
+        transport = httpx.ASGITransport(app, raise_app_exceptions=False)
+        async with app.router.lifespan_context(app), httpx.AsyncClient(transport=transport,
+                                                                         base_url="http://serve") as http:
+            for path, payload in (("/invocations", records({})), ("/v2/models/churn/infer", body)):
+                answer = await http.post(path, content=payload, headers={"content-type": JSON})
+                assert answer.status_code == 500, answer.text
+                assert answer.json()["error"] == "internal" and "RuntimeError" in answer.json()["message"]
+            return (await http.get("/metrics")).text
+
+    metrics = asyncio.run(calls())
+    stores.close()
+    assert 'conveyor_errors_total{kind="internal"} 2.0' in metrics
+    assert any('status="500"' in line and "infer" in line and line.startswith("conveyor_requests_total")
+               for line in metrics.splitlines())

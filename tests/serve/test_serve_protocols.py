@@ -14,7 +14,7 @@ import tritonclient.http as triton
 
 from conveyor.registry.models import load_model, register_model
 from conveyor.registry.packaging import infer_inputs
-from conveyor.serve import create_app, running_server
+from conveyor.serve import create_app, running_server, v2
 from conveyor.serve.inputs import Inputs, fast_matrix, fast_v2_matrix
 from conveyor.serve.predictor import Predictor, model_predict
 
@@ -78,6 +78,42 @@ def test_fast_decoders_build_the_same_matrix_as_the_general_path(regressor):
         assert fast_matrix(body, names, 100) is None
     np.testing.assert_array_equal(fast_matrix({"instances": [[None, 1, 2, 3]]}, names, 100)[0],
                                   [np.nan, 1.0, 2.0, 3.0])
+
+
+def test_the_v2_fast_decoder_takes_flat_and_per_column_tensors_and_leaves_the_rest(regressor):
+    names = regressor.features
+    expected = regressor.rows.to_numpy()
+    n, k = expected.shape
+    flat = {"inputs": [{"name": "x", "shape": [n, k], "datatype": "FP64", "data": expected.ravel().tolist()}]}
+    columns = {"inputs": [{"name": c, "shape": [n], "datatype": "FP64", "data": expected[:, i].tolist()}
+                          for i, c in enumerate(names)]}
+    for body in (flat, columns):
+        matrix = fast_v2_matrix(body, names, 100)
+        np.testing.assert_array_equal(matrix, expected)
+        assert matrix.dtype == np.float64 and matrix.flags.c_contiguous
+    ints = {"inputs": [{"name": "x", "shape": [1, k], "datatype": "INT64", "data": list(range(k))}]}
+    np.testing.assert_array_equal(fast_v2_matrix(ints, names, 100), [list(range(k))])
+    with_none = {"inputs": [{"name": "x", "shape": [1, k], "datatype": "FP64", "data": [None] + [1.0] * (k - 1)}]}
+    assert np.isnan(fast_v2_matrix(with_none, names, 100)[0, 0])  # the careful decoder still takes None
+    for bad in (True, "1.5", float("inf")):  # booleans, text, infinities: the general path names the problem
+        data = [bad] + [1.0] * (k - 1)
+        assert fast_v2_matrix({"inputs": [{"name": "x", "shape": [1, k], "datatype": "FP64", "data": data}]},
+                              names, 100) is None
+        cols = {"inputs": [{"name": c, "shape": [1], "datatype": "FP64", "data": [bad if i == 0 else 1.0]}
+                           for i, c in enumerate(names)]}
+        assert fast_v2_matrix(cols, names, 100) is None
+    short = {"inputs": [{"name": "x", "shape": [2, k], "datatype": "FP64", "data": [1.0] * (2 * k - 1)}]}
+    assert fast_v2_matrix(short, names, 100) is None
+    assert fast_v2_matrix(flat, names, n - 1) is None  # over max_rows: the general path answers 413
+
+
+def test_v2_output_datatypes():
+    assert v2.output_datatype([0, 1, None]) == "INT64"
+    assert v2.output_datatype([0.5, 1, None]) == "FP64"
+    assert v2.output_datatype([True, False]) == "BOOL"
+    assert v2.output_datatype([True, 1]) == "BYTES"
+    assert v2.output_datatype(["a", "b"]) == "BYTES"
+    assert v2.output_datatype([None]) == "FP64" and v2.output_datatype([]) == "FP64"
 
 
 @pytest.mark.parametrize("fixture", ["churn", "regressor", "booster"])

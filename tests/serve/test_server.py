@@ -163,7 +163,8 @@ def _records_as_lists(rows: pd.DataFrame) -> list[list]:
 
 def test_a_model_without_a_signature_still_answers_bad_input_with_a_4xx(stores, booster):
     stores_version = booster.register(stores, "bare")
-    stores_version.signature["inputs"] = []  # as if registered with no example and no feature names
+    stores_version.signature = {**stores_version.signature, "inputs": []}  # as if registered with no example and
+    # no feature names (a copy: the signature dict is the session-wide fixture's own)
     stores.registry.create_version(stores_version)  # version 2, without inputs
     with running_server(create_app(stores, "bare:2", log_predictions=False)) as url:
         good = httpx.post(f"{url}/invocations", json={"dataframe_records": booster.rows.to_dict("records")})

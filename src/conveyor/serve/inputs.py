@@ -9,6 +9,7 @@ the request takes the general path, which gives the same answer and, for bad inp
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from itertools import chain
 from typing import Any
 
 import numpy as np
@@ -17,6 +18,7 @@ import pandas as pd
 from conveyor.serve.conform import conform
 
 _NUMBER = (int, float)
+_PLAIN = {int, float}
 
 
 @dataclass
@@ -85,6 +87,18 @@ def _clean_rows(rows: Any, width: int, max_rows: int) -> np.ndarray | None:
     return matrix
 
 
+def _numeric(values: list[Any]) -> np.ndarray | None:
+    """``values`` (a flat list) as float64 when each is a plain int or float, with no Python loop of ours; None when
+    any is not (None, bool, text: :func:`_clean_rows` decides those) or is infinite."""
+    if not set(map(type, values)) <= _PLAIN:
+        return None
+    try:
+        array = np.array(values, dtype=np.float64)
+    except (ValueError, TypeError, OverflowError):
+        return None
+    return None if np.isinf(array).any() else array
+
+
 def _from_records(records: Any, names: list[str], max_rows: int) -> np.ndarray | None:
     if not isinstance(records, list) or not records or not all(type(r) is dict and len(r) == len(names)
                                                                for r in records):
@@ -148,6 +162,12 @@ def fast_v2_matrix(body: Any, names: list[str], max_rows: int) -> np.ndarray | N
             if t.get("datatype") not in _V2_NUMERIC:
                 return None
             data = t["data"]
+            rows_wanted = t["shape"][0]
+            if (type(data) is list and type(rows_wanted) is int and 0 < rows_wanted <= max_rows
+                    and len(data) == rows_wanted * len(names)):
+                flat = _numeric(data)  # the common flat [N * k] list of numbers, checked and copied in C
+                if flat is not None:
+                    return flat.reshape(rows_wanted, len(names))
             rows = data if data and type(data[0]) is list else [data[i:i + len(names)]
                                                                   for i in range(0, len(data), len(names))]
             if len(rows) != t["shape"][0]:
@@ -165,6 +185,10 @@ def fast_v2_matrix(body: Any, names: list[str], max_rows: int) -> np.ndarray | N
             if type(shape) is not list or shape[:1] != [len(t["data"])] or shape[1:] not in ([], [1]):
                 return None
             columns[n] = t["data"]
+        if 0 < len(columns[names[0]]) <= max_rows and len({len(c) for c in columns.values()}) == 1:
+            flat = _numeric(list(chain.from_iterable(columns[n] for n in names)))
+            if flat is not None:
+                return flat.reshape(len(names), -1).T.copy()
         return _from_columns(columns, names, max_rows)
     except (KeyError, TypeError, AttributeError, IndexError):
         return None

@@ -86,7 +86,7 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     return error_response(exc.status_code, {**body, "message": message}, headers=dict(exc.headers or {}))
 
 
-async def _server_error(request: Request, exc: Exception) -> Response:
+async def server_error(request: Request, exc: Exception) -> Response:
     _count(request, "internal")
     # Starlette re-raises after sending this, so the server log keeps the traceback.
     return error_response(500, {"error": "internal", "message": f"Internal server error ({type(exc).__name__}). "
@@ -97,4 +97,4 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(ConveyorError, _conveyor_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(HTTPException, _http_error)
-    app.add_exception_handler(Exception, _server_error)
+    app.add_exception_handler(Exception, server_error)

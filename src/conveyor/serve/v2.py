@@ -23,10 +23,20 @@ from conveyor.serve.scoring import Scored, Served, fast_id
 KIND_DATATYPES = {"numeric": "FP64", "categorical": "BYTES", "bool": "BOOL", "datetime": "BYTES"}
 DATATYPES = ("BOOL", "UINT8", "UINT16", "UINT32", "UINT64", "INT8", "INT16", "INT32", "INT64", "FP16", "FP32",
              "FP64", "BYTES")
+_PLAIN_OUTPUTS = {bool, int, float}
 
 
 def output_datatype(values: list[Any]) -> str:
     """The V2 datatype of a list of plain Python values (bool before int: ``True`` is an ``int`` too)."""
+    types = set(map(type, values))  # the common all-plain cases without a Python call per value
+    types.discard(type(None))
+    if types <= _PLAIN_OUTPUTS:
+        if not types:
+            return "FP64"
+        if types == {bool}:
+            return "BOOL"
+        if bool not in types:
+            return "INT64" if types == {int} else "FP64"
     present = [v for v in values if v is not None]
     if present and all(isinstance(v, bool) for v in present):
         return "BOOL"
