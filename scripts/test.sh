@@ -56,10 +56,13 @@ echo "==> MLflow client venvs"
 .venv/bin/python -c "from conveyor.testing.mlflow_env import mlflow_python; mlflow_python(3); mlflow_python(2)"
 
 if (($# == 0)); then
-    # the whole suite, with coverage (CLI subprocesses included) and the floor in [tool.coverage.report]
-    echo "==> pytest --cov"
+    # the whole suite, with coverage (CLI subprocesses included) and the floor in [tool.coverage.report]: on two
+    # workers (a test file stays on one, with its module fixtures), then the tests that time themselves, alone
+    echo "==> pytest --cov -n 2 (all but the serial tests)"
     rm -f .coverage .coverage.*
-    exec .venv/bin/python -m pytest --cov --cov-report=term
+    .venv/bin/python -m pytest --cov --cov-report= --cov-fail-under=0 -n 2 --dist loadfile -m "not serial"
+    echo "==> pytest --cov -m serial (alone), then the coverage of both"
+    exec .venv/bin/python -m pytest --cov --cov-append --cov-report=term -m serial
 fi
 echo "==> pytest $*"
 exec .venv/bin/python -m pytest "$@"

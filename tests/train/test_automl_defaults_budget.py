@@ -212,6 +212,7 @@ STARTUP_ALLOWANCE = 0.5  # seconds: spawning the interpreter before /proc dates 
 
 
 @pytest.mark.slow
+@pytest.mark.serial  # its wall time is the thing tested: never beside another test process
 def test_a_train_command_ends_within_its_budget_and_the_stated_overhead(tmp_path):
     import subprocess
     import sys

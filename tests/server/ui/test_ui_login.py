@@ -41,6 +41,8 @@ def submit(browser, button) -> None:
     page = browser.find_element(By.TAG_NAME, "html")
     button.click()
     WebDriverWait(browser, 30).until(expected_conditions.staleness_of(page))
+    # the old document is gone as the new one starts loading: reading its nodes before it is complete races the load
+    WebDriverWait(browser, 30).until(lambda b: b.execute_script("return document.readyState") == "complete")
 
 
 def sign_in(browser, token: str) -> None:
