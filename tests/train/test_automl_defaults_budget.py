@@ -88,6 +88,14 @@ class CostlyTreeFamily(Family):
 FAMILIES.register("costly_tree", CostlyTreeFamily(), replace=True)
 
 
+class CostlyTreeFirst(CostlyTreeFamily):
+    name = "costly_tree_first"
+    warm_start = -1  # its defaults are tried before the linear model's
+
+
+FAMILIES.register("costly_tree_first", CostlyTreeFirst(), replace=True)
+
+
 def regression_rows(n: int = 400, seed: int = 0) -> pd.DataFrame:
     rng = np.random.default_rng(seed)
     X = rng.normal(size=(n, 4))
@@ -317,3 +325,18 @@ def test_boosting_defaults_go_first_on_many_rows_or_many_classes():
     assert names(SearchContext("classification", 2), 400) == ["linear", "lightgbm", "random_forest"]
     assert names(SearchContext("classification", 30), 400) == ["lightgbm", "linear", "random_forest"]
     assert names(SearchContext("regression"), 5_000) == ["lightgbm", "linear", "random_forest"]
+
+
+def test_a_slow_first_default_leaves_time_to_score_the_next_family_s_defaults():
+    # the slow tree's defaults first: one fold (2 s) of the 14 s, then scored on that fold only. The linear defaults
+    # still start: they need the tree's refit kept (about 6.5 s), not also the optional refit on every row (about
+    # 12 s), which would have left them unscored; on a linear target they win on the fold both were scored on
+    deadline = Deadline(14.0, clock=CLOCK)
+    result = run_automl(regression_rows(300), "y", metric="rmse", families=["linear", "costly_tree_first"], folds=3,
+                        max_trials=2, budget_seconds=14.0, deadline=deadline, ensemble=False)
+    tree, linear = result.trials
+    assert (tree.family, linear.family) == ("costly_tree_first", "linear")
+    assert tree.state == "complete" and tree.partial and len(tree.fold_scores) == 1
+    assert linear.state == "complete" and len(linear.fold_scores) == 3
+    assert result.family == "linear" and result.validation_score == linear.fold_scores[0] < tree.fold_scores[0]
+    assert deadline.elapsed() <= 14.0

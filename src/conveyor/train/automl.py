@@ -310,7 +310,7 @@ def run_automl(frame: pd.DataFrame, target: str, *, task: str = "auto", metric: 
                                                else 0))
             with deadline.phase("search"):
                 trials, predictions = _search(study, executor, shared, data, strategy, space, limit, deadline,
-                                              workers, sign, on_trial, warm_trials, refit_factor)
+                                              workers, sign, on_trial, warm_trials, refit_factor, rows_factor)
     finally:
         if own_executor:
             executor.shutdown()
@@ -413,18 +413,24 @@ def default_trial(family: Family, ctx: SearchContext) -> dict[str, Any]:
 
 def _search(study, executor, shared, data, strategy: Search, space: SearchSpace, limit, deadline: Deadline,
             workers, sign, on_trial, warm_trials: int = 0,
-            refit_factor: float = 1.0) -> tuple[list[TrialResult], dict[int, np.ndarray]]:
+            refit_factor: float = 1.0,
+            first_refit_factor: float | None = None) -> tuple[list[TrialResult], dict[int, np.ndarray]]:
     """Trials until the limit or the deadline: a trial or a fold starts only when its expected seconds (the mean
     fold of its family so far, else of any family) still leave the refit of the best trial and the deadline's
     ``after_search`` share; until one trial has completed the search does not stop. A family's defaults trial is
-    never cut: when its remaining folds (estimated from its folds so far) and its own refit would not fit, it is
-    scored on its first fold only (``partial``), and every trial is then compared on that fold (:func:`choose_best`)."""
+    never cut: when its remaining folds (estimated from its folds so far) and its refit would not fit, it is
+    scored on its first fold only (``partial``), and every trial is then compared on that fold (:func:`choose_best`).
+    A defaults trial (to start, or to go on with its folds) needs only the best trial's refit on the training rows
+    kept, not the optional refit on every row (skipped, and said so, when it does not fit): scoring every family's
+    defaults comes first."""
     running: dict[Future, _Running] = {}
     results: list[TrialResult] = []
     predictions: dict[int, np.ndarray] = {}
     asked = 0
     fold_count = len(data.folds)
     reserve = 0.0  # time kept for the final refit: the best trial's fold time scaled to the refit's rows
+    first_reserve = 0.0  # the same for the refit on the training rows alone (not the refit on every row)
+    first_refit_factor = refit_factor if first_refit_factor is None else first_refit_factor
     fold_seconds: dict[str, list[float]] = {}  # family -> seconds of its folds so far, on the deadline's clock
     submitted: dict[Future, float] = {}
 
@@ -440,17 +446,18 @@ def _search(study, executor, shared, data, strategy: Search, space: SearchSpace,
             seen = [x for values in fold_seconds.values() for x in values]
         return float(np.mean(seen)) if seen else 0.0
 
-    def out_of_time(family: str | None = None) -> bool:
+    def out_of_time(family: str | None = None, warm: bool = False) -> bool:
         if not any(r.state == "complete" for r in results):
             return False
         # 1.5: fold times vary (another family, a loaded machine); a fold that overruns eats the refit's time
-        return not deadline.fits(1.5 * expected_fold(family), reserve + deadline.after_search())
+        return not deadline.fits(1.5 * expected_fold(family), (first_reserve if warm else reserve)
+                                 + deadline.after_search())
 
     def rest_fits(state: _Running) -> bool:
         per_fold = expected_fold(state.family.name)
-        own_refit = per_fold * (refit_factor * 1.5 + 1)
+        own_refit = per_fold * (first_refit_factor * 1.5 + 1)
         return deadline.fits(1.5 * per_fold * (fold_count - len(state.folds)),
-                             max(reserve, own_refit) + deadline.after_search())
+                             max(first_reserve, own_refit) + deadline.after_search())
 
     def ask() -> None:
         nonlocal asked
@@ -462,7 +469,7 @@ def _search(study, executor, shared, data, strategy: Search, space: SearchSpace,
         submit(state, 0)
 
     def finish(state: _Running, status: str, error: str | None = None, partial: bool = False) -> None:
-        nonlocal reserve
+        nonlocal reserve, first_reserve
         scores = [f.score for f in state.folds if f.score is not None][:1 if partial else None]
         seconds = sum(f.seconds for f in state.folds)
         params = dict(state.params)
@@ -481,7 +488,9 @@ def _search(study, executor, shared, data, strategy: Search, space: SearchSpace,
             study.tell(state.trial, sign * score)
             best = choose_best([r for r in results if r.state == "complete"], sign)
             if best is result:  # its refits, and about one fold more for the holdout metrics
-                reserve = float(np.mean(fold_seconds[state.family.name][-fold_count:])) * (refit_factor * 1.5 + 1)
+                per_fold = float(np.mean(fold_seconds[state.family.name][-fold_count:]))
+                reserve = per_fold * (refit_factor * 1.5 + 1)
+                first_reserve = per_fold * (first_refit_factor * 1.5 + 1)
         else:
             study.tell(state.trial, state=optuna.trial.TrialState.PRUNED if status == "pruned"
                        else optuna.trial.TrialState.FAIL)
@@ -492,7 +501,7 @@ def _search(study, executor, shared, data, strategy: Search, space: SearchSpace,
             on_trial(result, best_score, deadline.elapsed())
 
     while True:
-        while len(running) < workers and (limit is None or asked < limit) and not out_of_time():
+        while len(running) < workers and (limit is None or asked < limit) and not out_of_time(warm=asked < warm_trials):
             ask()
         if not running:
             break
@@ -512,7 +521,7 @@ def _search(study, executor, shared, data, strategy: Search, space: SearchSpace,
                 finish(state, "complete", partial=True)
             elif fold_count > 1 and not state.warm and state.trial.should_prune():
                 finish(state, "pruned", f"pruned after fold {fold.fold + 1}: behind the median of earlier trials")
-            elif out_of_time(state.family.name):
+            elif out_of_time(state.family.name, state.warm):
                 finish(state, "failed", "budget spent before the trial finished")
             else:
                 submit(state, fold.fold + 1)
