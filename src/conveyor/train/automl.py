@@ -69,6 +69,10 @@ class TrialResult:
     fold_scores: list[float] = field(default_factory=list)
     partial: bool = False  # a defaults trial scored on the first fold only: its other folds did not fit the budget
 
+    def comparable_score(self, first_fold: bool) -> float:
+        """The score trials are compared on: the first fold's where any trial was scored on that fold only."""
+        return self.fold_scores[0] if first_fold and self.fold_scores else self.score
+
 
 @dataclass
 class AutoMLResult:
@@ -319,20 +323,16 @@ def run_automl(frame: pd.DataFrame, target: str, *, task: str = "auto", metric: 
         raise BadInputError(f"No model could be trained: {reasons}", field="data",
                             hint="Check the data, or give a larger --budget.")
     best = choose_best(completed, sign)
-    first_fold = best.partial
-    partial_best = max((t.fold_scores[0] for t in completed if t.partial), key=lambda s: sign * s, default=None)
+    first_fold = any(t.partial for t in completed)
     final_features = train[all_features]
     keep = deadline.after_search()
     with deadline.phase("refit"):
         pipeline = _refit(best, space, data, train, target, seed)
     refit_seconds = deadline.timings["refit"]
-    family, params, score, ensemble_info = best.family, best.params, best.score, None
+    family, params, score, ensemble_info = best.family, best.params, best.comparable_score(first_fold), None
     chosen_trials, chosen_weights = [best], None
     if ensemble and n_folds >= 1 and not first_fold:  # out-of-fold predictions cover every row only without it
         chosen = _ensemble_weights(completed, predictions, data, sign)
-        if chosen is not None and partial_best is not None and n_folds > 1 and \
-                sign * _first_fold_score(chosen[0], predictions, data) < sign * partial_best:
-            chosen = None  # it must also beat the defaults scored on the first fold only, there
         # members' refits are estimated from their trial times against the best's; left out when they overrun
         by_number = {t.number: t for t in completed}
         if chosen is not None and sign * chosen[1] > sign * best.score + 1e-9 and deadline.fits(
@@ -370,22 +370,11 @@ def run_automl(frame: pd.DataFrame, target: str, *, task: str = "auto", metric: 
 
 
 def choose_best(completed: list[TrialResult], sign: float) -> TrialResult:
-    """The best completed trial: the best on every fold (the mean) among the trials scored on every fold, unless a
-    defaults trial scored on the first fold only (its other folds did not fit the budget) beats it on that first
-    fold, the split they share; so the choice is never worse than any scored default on the split it was scored on."""
-    full = [t for t in completed if not t.partial]
-    contenders = [max(full, key=lambda t: sign * t.score)] if full else []
-    contenders += [t for t in completed if t.partial]
-    if len(contenders) == 1:
-        return contenders[0]
-    return max(contenders, key=lambda t: sign * t.fold_scores[0])
-
-
-def _first_fold_score(weights: dict[int, float], predictions: dict[int, np.ndarray], data: TrialData) -> float:
-    """An ensemble's score on the first fold's rows (with cross-validation, out-of-fold rows are every row)."""
-    rows = data.folds[0][1]
-    blend = sum(w * predictions[n][rows] for n, w in weights.items())
-    return score_predictions(data, data.y.iloc[rows].to_numpy(), blend)
+    """The best completed trial. Compared on their scores (the mean over every fold), except when a defaults trial
+    was scored on the first fold only (its other folds did not fit the budget): then every trial is compared on
+    that first fold, the split they all share, so the choice is never worse there than any scored default."""
+    first_fold = any(t.partial for t in completed)
+    return max(completed, key=lambda t: sign * t.comparable_score(first_fold))
 
 
 def _validation_name(n_folds: int, first_fold: bool) -> str:
@@ -430,7 +419,7 @@ def _search(study, executor, shared, data, strategy: Search, space: SearchSpace,
     fold of its family so far, else of any family) still leave the refit of the best trial and the deadline's
     ``after_search`` share; until one trial has completed the search does not stop. A family's defaults trial is
     never cut: when its remaining folds (estimated from its folds so far) and its refit would not fit, it is
-    scored on its first fold only (``partial``) and compared with the others on that fold (:func:`choose_best`).
+    scored on its first fold only (``partial``), and every trial is then compared on that fold (:func:`choose_best`).
     A defaults trial (to start, or to go on with its folds) needs only the best trial's refit on the training rows
     kept, not the optional refit on every row (skipped, and said so, when it does not fit): scoring every family's
     defaults comes first."""
@@ -507,7 +496,8 @@ def _search(study, executor, shared, data, strategy: Search, space: SearchSpace,
                        else optuna.trial.TrialState.FAIL)
         if on_trial:
             completed = [r for r in results if r.state == "complete"]
-            best_score = choose_best(completed, sign).score if completed else None
+            best_score = choose_best(completed, sign).comparable_score(any(r.partial for r in completed)) \
+                if completed else None
             on_trial(result, best_score, deadline.elapsed())
 
     while True:
