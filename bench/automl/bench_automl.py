@@ -148,7 +148,7 @@ def markdown(cells: list[dict], budgets: list[float]) -> str:
                 total += 1
                 best = (min if metric in LOWER_IS_BETTER else max)(c[t] for t in DEFAULTS)
                 within += gap(c["conveyor"]["score"], best, metric) <= 0.5
-                if "score" in c["flaml"]:
+                if "score" in c.get("flaml", {}):
                     both += 1
                     beat_flaml += gap(c["conveyor"]["score"], c["flaml"]["score"], metric) <= 0
                 in_time += c["conveyor"]["wall_s"] <= budget * 1.1

@@ -11,12 +11,13 @@ import pandas as pd
 import pytest
 from sklearn.datasets import load_breast_cancer
 from sklearn.dummy import DummyRegressor
+from sklearn.tree import DecisionTreeRegressor
 
 from conveyor.core.errors import BadInputError
 from conveyor.evaluate.metrics import evaluate_model
 from conveyor.train.automl import _context, default_trial, run_automl
 from conveyor.train.budget import OVERHEAD, Deadline
-from conveyor.train.families import FAMILIES, Family, SearchContext
+from conveyor.train.families import FAMILIES, Family, SearchContext, warm_start_order
 
 
 class FakeClock:
@@ -61,6 +62,38 @@ class CostlyFamily(Family):
 
 
 FAMILIES.register("costly_stub", CostlyFamily(), replace=True)
+
+
+class CostlyTree(_Costly, DecisionTreeRegressor):
+    pass
+
+
+class CostlyTreeFamily(Family):
+    """A slow family that is the right model for a step-shaped target (the linear model is not): as LightGBM's
+    defaults on 30 classes, its k folds do not fit a short budget, but one fold does."""
+
+    name = "costly_tree"
+    tasks = ("regression",)
+    requires = ()
+    defaults = {"max_depth": 3}
+    default = False
+
+    def suggest(self, trial, ctx):
+        return {"max_depth": trial.suggest_int("costly_tree.max_depth", 1, 6)}
+
+    def build(self, ctx, params, seed):
+        return CostlyTree(max_depth=params["max_depth"], random_state=seed)
+
+
+FAMILIES.register("costly_tree", CostlyTreeFamily(), replace=True)
+
+
+class CostlyTreeFirst(CostlyTreeFamily):
+    name = "costly_tree_first"
+    warm_start = -1  # its defaults are tried before the linear model's
+
+
+FAMILIES.register("costly_tree_first", CostlyTreeFirst(), replace=True)
 
 
 def regression_rows(n: int = 400, seed: int = 0) -> pd.DataFrame:
@@ -147,14 +180,16 @@ def test_the_search_leaves_time_for_the_refit_and_ends_within_the_budget(budget)
 
 
 def test_the_first_trial_always_finishes_and_the_rest_is_cut_to_the_budget():
-    deadline = Deadline(8.5, clock=CLOCK)  # one trial of two folds (4 s) plus its refit nearly fills it
-    result = run_automl(regression_rows(200), "y", families=["costly_stub"], folds=2, budget_seconds=8.5,
+    deadline = Deadline(6.5, clock=CLOCK)  # one fold (2 s) plus its refit nearly fills it; a second fold does not fit
+    result = run_automl(regression_rows(200), "y", families=["costly_stub"], folds=2, budget_seconds=6.5,
                         deadline=deadline, ensemble=False)
-    assert result.trials[0].state == "complete"
+    # the defaults trial is scored on the fold that fits instead of being cut
+    assert result.trials[0].state == "complete" and result.trials[0].partial
+    assert len(result.trials[0].fold_scores) == 1
     assert len(result.trials) == 1  # a second trial would overrun: it is not started
     # refitting on every row would end past the budget: the model keeps the training rows, and says so
     assert result.refit.startswith("training rows (refitting on all rows would overrun")
-    assert deadline.elapsed() <= 8.5 * (1 + OVERHEAD)
+    assert deadline.elapsed() <= 6.5 * (1 + OVERHEAD)
 
 
 def test_a_deadline_runs_from_its_start_and_records_each_phase():
@@ -250,3 +285,59 @@ def test_on_tiny_multiclass_data_the_search_ends_at_least_as_good_as_every_defau
     assert set(defaults) == {"linear", "lightgbm"}
     assert all(t.state == "complete" and len(t.fold_scores) == 5 for t in defaults.values())
     assert result.validation_score <= min(t.score for t in defaults.values()) + 1e-12
+
+
+def step_rows(n: int = 300, seed: int = 0) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, 3))
+    return pd.DataFrame(X, columns=["a", "b", "c"]).assign(y=4.0 * (X[:, 0] > 0.3) + rng.normal(0, 0.3, n))
+
+
+def test_a_defaults_trial_whose_folds_do_not_fit_is_scored_on_the_first_fold_and_can_win():
+    # linear's defaults first (fast: no fake seconds), then the slow tree's: one fold costs 2 s of the 12 s, its three
+    # folds and its refit would not fit, so before this fix it was cut unscored and the linear model returned
+    deadline = Deadline(12.0, clock=CLOCK)
+    result = run_automl(step_rows(), "y", metric="rmse", families=["linear", "costly_tree"], folds=3, max_trials=2,
+                        budget_seconds=12.0, deadline=deadline, ensemble=False)
+    linear, tree = result.trials
+    assert (linear.family, tree.family) == ("linear", "costly_tree")
+    assert linear.state == "complete" and not linear.partial and len(linear.fold_scores) == 3
+    assert tree.state == "complete" and tree.partial and tree.fold_scores == [tree.score]
+    # every trial compared on the first fold, the split they share; the returned model is the best default there
+    assert result.validation == "first fold of 3-fold CV (a defaults trial could not fit every fold)"
+    assert result.family == "costly_tree" and result.validation_score == tree.fold_scores[0]
+    assert result.validation_score <= min(linear.fold_scores[0], tree.fold_scores[0])
+    assert result.holdout_metrics["rmse"] < 0.6  # the step is learnt (a line's RMSE here is about 1.1)
+    assert deadline.elapsed() <= 12.0
+
+
+def test_when_every_fold_fits_the_defaults_are_scored_on_every_fold():
+    deadline = Deadline(120.0, clock=CLOCK)
+    result = run_automl(step_rows(), "y", metric="rmse", families=["linear", "costly_tree"], folds=3, max_trials=2,
+                        budget_seconds=120.0, deadline=deadline, ensemble=False)
+    assert [len(t.fold_scores) for t in result.trials] == [3, 3] and not any(t.partial for t in result.trials)
+    assert result.validation == "3-fold CV" and result.family == "costly_tree"
+    assert result.validation_score == min(t.score for t in result.trials)
+
+
+def test_boosting_defaults_go_first_on_many_rows_or_many_classes():
+    families = [FAMILIES.get(name) for name in ("linear", "lightgbm", "random_forest")]
+    names = lambda ctx, rows: [f.name for f in warm_start_order(families, ctx, rows)]  # noqa: E731
+    assert names(SearchContext("classification", 2), 400) == ["linear", "lightgbm", "random_forest"]
+    assert names(SearchContext("classification", 30), 400) == ["lightgbm", "linear", "random_forest"]
+    assert names(SearchContext("regression"), 5_000) == ["lightgbm", "linear", "random_forest"]
+
+
+def test_a_slow_first_default_leaves_time_to_score_the_next_family_s_defaults():
+    # the slow tree's defaults first: one fold (2 s) of the 14 s, then scored on that fold only. The linear defaults
+    # still start: they need the tree's refit kept (about 6.5 s), not also the optional refit on every row (about
+    # 12 s), which would have left them unscored; on a linear target they win on the fold both were scored on
+    deadline = Deadline(14.0, clock=CLOCK)
+    result = run_automl(regression_rows(300), "y", metric="rmse", families=["linear", "costly_tree_first"], folds=3,
+                        max_trials=2, budget_seconds=14.0, deadline=deadline, ensemble=False)
+    tree, linear = result.trials
+    assert (tree.family, linear.family) == ("costly_tree_first", "linear")
+    assert tree.state == "complete" and tree.partial and len(tree.fold_scores) == 1
+    assert linear.state == "complete" and len(linear.fold_scores) == 3
+    assert result.family == "linear" and result.validation_score == linear.fold_scores[0] < tree.fold_scores[0]
+    assert deadline.elapsed() <= 14.0

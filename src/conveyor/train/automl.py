@@ -67,6 +67,11 @@ class TrialResult:
     error: str | None = None
     state: str = "complete"  # complete | pruned | failed
     fold_scores: list[float] = field(default_factory=list)
+    partial: bool = False  # a defaults trial scored on the first fold only: its other folds did not fit the budget
+
+    def comparable_score(self, first_fold: bool) -> float:
+        """The score trials are compared on: the first fold's where any trial was scored on that fold only."""
+        return self.fold_scores[0] if first_fold and self.fold_scores else self.score
 
 
 @dataclass
@@ -293,7 +298,7 @@ def run_automl(frame: pd.DataFrame, target: str, *, task: str = "auto", metric: 
                                 storage=study_storage, study_name=study_name, load_if_exists=True)
     warm_trials = 0
     if strategy.warm_start:
-        for warm in warm_start_order(searched):
+        for warm in warm_start_order(searched, ctx, len(sample)):
             study.enqueue_trial(default_trial(warm, ctx), skip_if_exists=True)
             warm_trials += 1
     limit = strategy.trial_limit(max_trials, space)
@@ -305,7 +310,7 @@ def run_automl(frame: pd.DataFrame, target: str, *, task: str = "auto", metric: 
                                                else 0))
             with deadline.phase("search"):
                 trials, predictions = _search(study, executor, shared, data, strategy, space, limit, deadline,
-                                              workers, sign, on_trial, warm_trials, refit_factor)
+                                              workers, sign, on_trial, warm_trials, refit_factor, rows_factor)
     finally:
         if own_executor:
             executor.shutdown()
@@ -317,15 +322,16 @@ def run_automl(frame: pd.DataFrame, target: str, *, task: str = "auto", metric: 
         reasons = "; ".join(errors[:3]) or "no trial finished within the budget"
         raise BadInputError(f"No model could be trained: {reasons}", field="data",
                             hint="Check the data, or give a larger --budget.")
-    best = max(completed, key=lambda t: sign * t.score)
+    best = choose_best(completed, sign)
+    first_fold = any(t.partial for t in completed)
     final_features = train[all_features]
     keep = deadline.after_search()
     with deadline.phase("refit"):
         pipeline = _refit(best, space, data, train, target, seed)
     refit_seconds = deadline.timings["refit"]
-    family, params, score, ensemble_info = best.family, best.params, best.score, None
+    family, params, score, ensemble_info = best.family, best.params, best.comparable_score(first_fold), None
     chosen_trials, chosen_weights = [best], None
-    if ensemble and n_folds >= 1:
+    if ensemble and n_folds >= 1 and not first_fold:  # out-of-fold predictions cover every row only without it
         chosen = _ensemble_weights(completed, predictions, data, sign)
         # members' refits are estimated from their trial times against the best's; left out when they overrun
         by_number = {t.number: t for t in completed}
@@ -356,11 +362,26 @@ def run_automl(frame: pd.DataFrame, target: str, *, task: str = "auto", metric: 
         else:
             refit_note = "training rows (refitting on all rows would overrun the budget)"
     result = AutoMLResult(pipeline, task, classes, target, all_features, metric, family, params, score,
-                          holdout_metrics, trials, dropped, "holdout" if n_folds == 1 else f"{n_folds}-fold CV",
+                          holdout_metrics, trials, dropped, _validation_name(n_folds, first_fold),
                           selection, describe(final_features[features]), ensemble_info, holdout, skipped)
     result.evaluated_pipeline, result.training_rows, result.refit = evaluated, training_rows, refit_note
     result.timings = deadline.timings
     return result
+
+
+def choose_best(completed: list[TrialResult], sign: float) -> TrialResult:
+    """The best completed trial. Compared on their scores (the mean over every fold), except when a defaults trial
+    was scored on the first fold only (its other folds did not fit the budget): then every trial is compared on
+    that first fold, the split they all share, so the choice is never worse there than any scored default."""
+    first_fold = any(t.partial for t in completed)
+    return max(completed, key=lambda t: sign * t.comparable_score(first_fold))
+
+
+def _validation_name(n_folds: int, first_fold: bool) -> str:
+    if n_folds == 1:
+        return "holdout"
+    return f"first fold of {n_folds}-fold CV (a defaults trial could not fit every fold)" if first_fold \
+        else f"{n_folds}-fold CV"
 
 
 def _refit_final(chosen: list[TrialResult], weights: list[float] | None, space: SearchSpace, data: TrialData,
@@ -392,16 +413,24 @@ def default_trial(family: Family, ctx: SearchContext) -> dict[str, Any]:
 
 def _search(study, executor, shared, data, strategy: Search, space: SearchSpace, limit, deadline: Deadline,
             workers, sign, on_trial, warm_trials: int = 0,
-            refit_factor: float = 1.0) -> tuple[list[TrialResult], dict[int, np.ndarray]]:
+            refit_factor: float = 1.0,
+            first_refit_factor: float | None = None) -> tuple[list[TrialResult], dict[int, np.ndarray]]:
     """Trials until the limit or the deadline: a trial or a fold starts only when its expected seconds (the mean
     fold of its family so far, else of any family) still leave the refit of the best trial and the deadline's
-    ``after_search`` share; until one trial has completed the search does not stop."""
+    ``after_search`` share; until one trial has completed the search does not stop. A family's defaults trial is
+    never cut: when its remaining folds (estimated from its folds so far) and its refit would not fit, it is
+    scored on its first fold only (``partial``), and every trial is then compared on that fold (:func:`choose_best`).
+    A defaults trial (to start, or to go on with its folds) needs only the best trial's refit on the training rows
+    kept, not the optional refit on every row (skipped, and said so, when it does not fit): scoring every family's
+    defaults comes first."""
     running: dict[Future, _Running] = {}
     results: list[TrialResult] = []
     predictions: dict[int, np.ndarray] = {}
     asked = 0
     fold_count = len(data.folds)
     reserve = 0.0  # time kept for the final refit: the best trial's fold time scaled to the refit's rows
+    first_reserve = 0.0  # the same for the refit on the training rows alone (not the refit on every row)
+    first_refit_factor = refit_factor if first_refit_factor is None else first_refit_factor
     fold_seconds: dict[str, list[float]] = {}  # family -> seconds of its folds so far, on the deadline's clock
     submitted: dict[Future, float] = {}
 
@@ -417,11 +446,18 @@ def _search(study, executor, shared, data, strategy: Search, space: SearchSpace,
             seen = [x for values in fold_seconds.values() for x in values]
         return float(np.mean(seen)) if seen else 0.0
 
-    def out_of_time(family: str | None = None) -> bool:
+    def out_of_time(family: str | None = None, warm: bool = False) -> bool:
         if not any(r.state == "complete" for r in results):
             return False
         # 1.5: fold times vary (another family, a loaded machine); a fold that overruns eats the refit's time
-        return not deadline.fits(1.5 * expected_fold(family), reserve + deadline.after_search())
+        return not deadline.fits(1.5 * expected_fold(family), (first_reserve if warm else reserve)
+                                 + deadline.after_search())
+
+    def rest_fits(state: _Running) -> bool:
+        per_fold = expected_fold(state.family.name)
+        own_refit = per_fold * (first_refit_factor * 1.5 + 1)
+        return deadline.fits(1.5 * per_fold * (fold_count - len(state.folds)),
+                             max(first_reserve, own_refit) + deadline.after_search())
 
     def ask() -> None:
         nonlocal asked
@@ -432,36 +468,40 @@ def _search(study, executor, shared, data, strategy: Search, space: SearchSpace,
         state = _Running(trial, family, params, warm=asked <= warm_trials)
         submit(state, 0)
 
-    def finish(state: _Running, status: str, error: str | None = None) -> None:
-        nonlocal reserve
-        scores = [f.score for f in state.folds if f.score is not None]
+    def finish(state: _Running, status: str, error: str | None = None, partial: bool = False) -> None:
+        nonlocal reserve, first_reserve
+        scores = [f.score for f in state.folds if f.score is not None][:1 if partial else None]
         seconds = sum(f.seconds for f in state.folds)
         params = dict(state.params)
         rounds = [f.best_iteration for f in state.folds if f.best_iteration]
         if rounds:
             params["n_estimators"] = max(1, round(float(np.mean(rounds))))
         score = float(np.mean(scores)) if status == "complete" else None
-        result = TrialResult(state.trial.number, state.family.name, params, score, seconds, error, status, scores)
-        if status == "complete":
+        result = TrialResult(state.trial.number, state.family.name, params, score, seconds, error, status, scores,
+                             partial)
+        if status == "complete" and not partial:  # a partial trial's predictions cover the first fold only
             oof = _out_of_fold(state.folds, data)
             if oof is not None:
                 predictions[result.number] = oof
         results.append(result)
         if status == "complete":
             study.tell(state.trial, sign * score)
-            best = max((r for r in results if r.state == "complete"), key=lambda r: sign * r.score)
+            best = choose_best([r for r in results if r.state == "complete"], sign)
             if best is result:  # its refits, and about one fold more for the holdout metrics
-                reserve = float(np.mean(fold_seconds[state.family.name][-fold_count:])) * (refit_factor * 1.5 + 1)
+                per_fold = float(np.mean(fold_seconds[state.family.name][-fold_count:]))
+                reserve = per_fold * (refit_factor * 1.5 + 1)
+                first_reserve = per_fold * (first_refit_factor * 1.5 + 1)
         else:
             study.tell(state.trial, state=optuna.trial.TrialState.PRUNED if status == "pruned"
                        else optuna.trial.TrialState.FAIL)
         if on_trial:
-            scored = [r.score for r in results if r.score is not None]
-            best_score = max(scored, key=lambda s: sign * s) if scored else None
+            completed = [r for r in results if r.state == "complete"]
+            best_score = choose_best(completed, sign).comparable_score(any(r.partial for r in completed)) \
+                if completed else None
             on_trial(result, best_score, deadline.elapsed())
 
     while True:
-        while len(running) < workers and (limit is None or asked < limit) and not out_of_time():
+        while len(running) < workers and (limit is None or asked < limit) and not out_of_time(warm=asked < warm_trials):
             ask()
         if not running:
             break
@@ -477,9 +517,11 @@ def _search(study, executor, shared, data, strategy: Search, space: SearchSpace,
             state.trial.report(sign * fold.score, fold.fold)
             if len(state.folds) == fold_count:
                 finish(state, "complete")
+            elif state.warm and not rest_fits(state):
+                finish(state, "complete", partial=True)
             elif fold_count > 1 and not state.warm and state.trial.should_prune():
                 finish(state, "pruned", f"pruned after fold {fold.fold + 1}: behind the median of earlier trials")
-            elif out_of_time(state.family.name):
+            elif out_of_time(state.family.name, state.warm):
                 finish(state, "failed", "budget spent before the trial finished")
             else:
                 submit(state, fold.fold + 1)
