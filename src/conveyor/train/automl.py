@@ -71,7 +71,11 @@ class TrialResult:
 
     def comparable_score(self, first_fold: bool) -> float:
         """The score trials are compared on: the first fold's where any trial was scored on that fold only."""
-        return self.fold_scores[0] if first_fold and self.fold_scores else self.score
+        if first_fold and self.fold_scores:
+            return self.fold_scores[0]
+        if self.score is None:  # only complete trials are compared, and they all have a score
+            raise ValueError(f"Trial {self.number} ({self.state}) has no score to compare.")
+        return self.score
 
 
 @dataclass
