@@ -15,6 +15,14 @@ from conveyor.testing.ray import RayCluster, ray_cluster
 from conveyor.testing.s3 import S3Server, s3_server
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """A test on the two-node Ray cluster is ``serial``: scripts/test.sh runs it after the parallel part, alone, so
+    that one cluster at a time runs on the machine (a second one's node fails to join under xdist)."""
+    for item in items:
+        if "ray_two_nodes" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.serial)
+
+
 @pytest.fixture(scope="session")
 def postgres_url() -> Iterator[str]:
     """One throwaway PostgreSQL server for the whole session (started on first use).
