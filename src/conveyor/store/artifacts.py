@@ -12,13 +12,11 @@ Contract (``conveyor.testing.artifact_contract`` checks it on every implementati
 from __future__ import annotations
 
 import abc
-import contextlib
 import os
 import threading
-import uuid
 
 from conveyor.core.errors import BadInputError, IntegrityError, NotFoundError
-from conveyor.store.copying import copy_file, copy_in_hashing
+from conveyor.store.copying import copy_in_hashing, publish_bytes, publish_copy
 from conveyor.store.hashing import digest_bytes, digest_file
 
 # The first bytes of an object sealed by encryption at rest (conveyor.store.encryption.MAGIC, not imported here so
@@ -165,24 +163,13 @@ class FsspecArtifactStore(ArtifactStore):
 
     def _write(self, digest: str, data: bytes) -> None:
         final = self._path(digest)
-        folder = final.rsplit("/", 1)[0]
-        self.fs.makedirs(folder, exist_ok=True)
-        tmp = f"{folder}/.tmp-{uuid.uuid4().hex}"
         if self._local:
-            try:
-                with open(tmp, "wb") as handle:
-                    handle.write(data)
-                    handle.flush()
-                    os.fsync(handle.fileno())
-                os.replace(tmp, final)
-            except BaseException:  # a failed write (disk full, interrupted) leaves no temporary file behind
-                with contextlib.suppress(OSError):
-                    os.remove(tmp)
-                raise
-        else:
-            # Object stores publish a whole object at once on close; no rename needed.
-            with self.fs.open(final, "wb") as handle:
-                handle.write(data)
+            publish_bytes(final, data)
+            return
+        self.fs.makedirs(final.rsplit("/", 1)[0], exist_ok=True)
+        # Object stores publish a whole object at once on close; no rename needed.
+        with self.fs.open(final, "wb") as handle:
+            handle.write(data)
 
     def _read(self, digest: str) -> bytes:
         with self.fs.open(self._path(digest), "rb") as handle:
@@ -222,18 +209,8 @@ class FsspecArtifactStore(ArtifactStore):
 
     def _write_file(self, digest: str, path: str | os.PathLike[str]) -> None:
         final = self._path(digest)
-        folder = final.rsplit("/", 1)[0]
-        self.fs.makedirs(folder, exist_ok=True)
-        if not self._local:
-            self.fs.put_file(os.fspath(path), final)
+        if self._local:
+            publish_copy(final, path)
             return
-        tmp = f"{folder}/.tmp-{uuid.uuid4().hex}"
-        try:
-            copy_file(path, tmp)  # a reflink or the kernel's copy_file_range, never through Python memory
-            with open(tmp, "rb+") as handle:
-                os.fsync(handle.fileno())
-            os.replace(tmp, final)
-        except BaseException:
-            with contextlib.suppress(OSError):
-                os.remove(tmp)
-            raise
+        self.fs.makedirs(final.rsplit("/", 1)[0], exist_ok=True)
+        self.fs.put_file(os.fspath(path), final)

@@ -69,6 +69,44 @@ def _copy_range(src: int, dst: int, size: int) -> bool:
     return True
 
 
+def publish_bytes(final: str, data: bytes) -> None:
+    """Write ``data`` to the local path ``final`` atomically: a ``.tmp-*`` file beside it, fsynced, then renamed, so
+    a crash leaves the whole file or nothing (a failed write leaves no temporary file behind)."""
+    _publish(final, lambda tmp: _write_synced(tmp, data))
+
+
+def publish_copy(final: str, source: str | os.PathLike[str]) -> None:
+    """Copy the local file ``source`` to ``final`` atomically, as :func:`publish_bytes` does, by :func:`copy_file`
+    (a reflink or the kernel's copy, never through Python memory)."""
+    _publish(final, lambda tmp: _sync_copy(source, tmp))
+
+
+def _write_synced(tmp: str, data: bytes) -> None:
+    with open(tmp, "wb") as handle:
+        handle.write(data)
+        handle.flush()
+        os.fsync(handle.fileno())
+
+
+def _sync_copy(source: str | os.PathLike[str], tmp: str) -> None:
+    copy_file(source, tmp)
+    with open(tmp, "rb+") as handle:
+        os.fsync(handle.fileno())
+
+
+def _publish(final: str, fill: Callable[[str], None]) -> None:
+    folder = os.path.dirname(final)
+    os.makedirs(folder, exist_ok=True)
+    tmp = os.path.join(folder, f".tmp-{uuid.uuid4().hex}")
+    try:
+        fill(tmp)
+        os.replace(tmp, final)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.remove(tmp)
+        raise
+
+
 def copy_in_hashing(source: str | os.PathLike[str], folder: str, final: Callable[[str], str],
                     exists: Callable[[str], bool]) -> str:
     """Store a local file whose digest is not known yet into a local content-addressed folder in one go: copy it

@@ -6,12 +6,10 @@ and ``tests/store/test_local_artifacts.py`` check both)."""
 
 from __future__ import annotations
 
-import contextlib
 import os
-import uuid
 
 from conveyor.store.artifacts import ArtifactStore
-from conveyor.store.copying import copy_file, copy_in_hashing
+from conveyor.store.copying import copy_in_hashing, publish_bytes, publish_copy
 
 __all__ = ["LocalArtifactStore", "local_folder"]
 
@@ -40,39 +38,14 @@ class LocalArtifactStore(ArtifactStore):
     def _path(self, digest: str) -> str:
         return f"{self.root}/{digest[:2]}/{digest[2:]}"
 
-    def _temporary(self, digest: str) -> tuple[str, str]:
-        final = self._path(digest)
-        folder = os.path.dirname(final)
-        os.makedirs(folder, exist_ok=True)
-        return final, f"{folder}/.tmp-{uuid.uuid4().hex}"
-
     def _write(self, digest: str, data: bytes) -> None:
-        final, tmp = self._temporary(digest)
-        try:
-            with open(tmp, "wb") as handle:
-                handle.write(data)
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.replace(tmp, final)
-        except BaseException:  # a failed write (disk full, interrupted) leaves no temporary file behind
-            with contextlib.suppress(OSError):
-                os.remove(tmp)
-            raise
+        publish_bytes(self._path(digest), data)
 
     def put_new_file(self, path: str | os.PathLike[str]) -> str:
         return copy_in_hashing(path, self.root, self._path, self.exists)
 
     def _write_file(self, digest: str, path: str | os.PathLike[str]) -> None:
-        final, tmp = self._temporary(digest)
-        try:
-            copy_file(path, tmp)  # a reflink or the kernel's copy_file_range, never through Python memory
-            with open(tmp, "rb+") as handle:
-                os.fsync(handle.fileno())
-            os.replace(tmp, final)
-        except BaseException:
-            with contextlib.suppress(OSError):
-                os.remove(tmp)
-            raise
+        publish_copy(self._path(digest), path)
 
     def _read(self, digest: str) -> bytes:
         with open(self._path(digest), "rb") as handle:
