@@ -46,35 +46,26 @@ class FileStores:
 def parse(args: list[str]) -> tuple[str, str, Path | None, bool] | None:
     """(path, name, project, json) from ``data add``'s arguments, or None for anything but the plain form (help,
     an unknown or repeated option, a missing name): the full command answers those, with typer's messages."""
-    path = name = project = None
+    path: str | None = None
+    options: dict[str, str] = {}  # --name, --project, each given once, as `--opt value` or `--opt=value`
     as_json = False
     i = 0
     while i < len(args):
         arg = args[i]
+        key, equals, value = arg.partition("=")
         if arg == "--json" and not as_json:
             as_json = True
-        elif arg in ("--name", "--project") and i + 1 < len(args):
-            i += 1
-            value = args[i]
-            if arg == "--name" and name is None:
-                name = value
-            elif arg == "--project" and project is None:
-                project = value
-            else:
-                return None
-        elif arg.startswith(("--name=", "--project=")):
-            key, _, value = arg.partition("=")
-            if key == "--name" and name is None:
-                name = value
-            elif key == "--project" and project is None:
-                project = value
-            else:
-                return None
+        elif key in ("--name", "--project") and (equals or i + 1 < len(args)) and key not in options:
+            if not equals:
+                i += 1
+                value = args[i]
+            options[key] = value
         elif not arg.startswith("-") and path is None:
             path = arg
         else:
             return None
         i += 1
+    name, project = options.get("--name"), options.get("--project")
     if path is None or name is None:
         return None
     return path, name, Path(project) if project is not None else None, as_json
