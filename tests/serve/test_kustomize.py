@@ -67,6 +67,13 @@ def test_overlays_differ_only_where_environments_must(rendered):
         assert agent["args"] == ["agent", "churn"]
         secrets = {e["valueFrom"]["secretKeyRef"]["name"] for e in agent["env"] if "secretKeyRef" in e["valueFrom"]}
         assert secrets == {"conveyor-store"}  # by reference, nothing secret in the files
+        keys = {e["name"]: e["valueFrom"]["secretKeyRef"] for e in container["env"]
+                if "secretKeyRef" in e["valueFrom"]}
+        assert keys["CONVEYOR_DB_URL"] == {"name": "conveyor-store", "key": "db-url"}
+        # a log on its own database and an encrypted project's key reach the replicas; a Secret without them works
+        assert keys["CONVEYOR_PREDICTIONS_URL"] == {"name": "conveyor-store", "key": "predictions-url",
+                                                    "optional": True}
+        assert keys["CONVEYOR_ENCRYPTION_KEY"]["optional"] is True
     replicas = {env: _by_kind(docs, "Deployment", "conveyor-serve")["spec"]["replicas"]
                 for env, docs in rendered.items()}
     assert replicas == {"dev": 1, "staging": 1, "prod": 2}

@@ -2,7 +2,8 @@
 
 ``base/`` holds the platform server (Deployment + Service), the retraining agent (Deployment) and the serving
 replicas of MODEL (Deployment + Service + HorizontalPodAutoscaler), all reading the store's URLs from the Secret
-``conveyor-store`` (keys ``db-url`` and ``artifacts``; by reference, never written here). ``overlays/<env>/`` sets
+``conveyor-store`` (keys ``db-url`` and ``artifacts``, and the optional ``predictions-url`` and ``encryption-key``;
+by reference, never written here). ``overlays/<env>/`` sets
 the namespace, the environment the replicas serve (``conveyor serve MODEL --env ENV`` through a generated
 ConfigMap) and its replica counts, so dev, staging and prod differ only where they must. Render one with
 ``kubectl kustomize DIR/overlays/prod``.
@@ -28,9 +29,21 @@ STORE_SECRET = "conveyor-store"
 LABELS = {"app.kubernetes.io/part-of": "conveyor"}
 
 
+# (variable, Secret key, required): the prediction log's own URL and the encryption key are optional keys, so one
+# Secret serves a plain project and one whose log lives apart or whose artifacts are encrypted.
+STORE_KEYS = (("CONVEYOR_DB_URL", "db-url", True), ("CONVEYOR_ARTIFACTS", "artifacts", True),
+              ("CONVEYOR_PREDICTIONS_URL", "predictions-url", False),
+              ("CONVEYOR_ENCRYPTION_KEY", "encryption-key", False))
+
+
 def _store_env() -> list[dict[str, Any]]:
-    return [{"name": name, "valueFrom": {"secretKeyRef": {"name": STORE_SECRET, "key": key}}}
-            for name, key in (("CONVEYOR_DB_URL", "db-url"), ("CONVEYOR_ARTIFACTS", "artifacts"))]
+    env = []
+    for name, key, required in STORE_KEYS:
+        ref: dict[str, Any] = {"name": STORE_SECRET, "key": key}
+        if not required:
+            ref["optional"] = True
+        env.append({"name": name, "valueFrom": {"secretKeyRef": ref}})
+    return env
 
 
 def _container(name: str, image: str, args: list[str], port: int | None, env: list[dict[str, Any]]
