@@ -98,8 +98,11 @@ class _LogBatch:
 
     def batch(self) -> PredictionBatch:
         scored, matrix = self.scored, self.inputs.matrix
+        frame = self.inputs.frame
+        if matrix is None and frame is not None and all(d.kind == "f" for d in frame.dtypes):
+            matrix = frame.to_numpy(np.float64)  # a frame of float columns logs as a matrix (the same values)
         if matrix is not None:  # the float matrix as it is: the log makes rows (or Arrow columns) of it if it must
-            names, values = self.inputs.names, None
+            names, values = [str(c) for c in (self.inputs.names if frame is None else frame.columns)], None
         else:  # a frame may hold numpy scalars, timestamps, NaN: make them JSON-ready
             names, values = self.inputs.input_values()
             values = [[native(v) for v in row] for row in values]
