@@ -24,12 +24,16 @@ drainer claims it again and inserts nothing twice (the ids are there already). A
 Inputs that are not a float matrix (a frame with text or time columns) keep the wrapped store's own columnar write;
 they are rare on the serving path and their JSON values need no second format.
 
+With a ``keyring`` (encryption at rest) every segment is sealed like an artifact: a fresh data key wrapped by the
+KEK, the Parquet bytes in AES-GCM chunks bound to the segment's name (:mod:`conveyor.store.encryption`).
+
 pyarrow is imported when the first segment is written or read (the serving process imports it on its writer
 thread, not at start-up).
 """
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import os
 import threading
@@ -41,6 +45,7 @@ from typing import Any
 import orjson
 
 from conveyor.core.entities import PredictionRecord
+from conveyor.store.encryption import Keyring
 from conveyor.store.predictions import PredictionBatch, PredictionStore
 
 __all__ = ["SegmentedPredictionStore", "segment_folder_for"]
@@ -50,6 +55,7 @@ CLAIMED = ".claimed-"
 TMP = ".tmp-"
 _META = b"conveyor.segment"
 _PRIMITIVE = {int: "int64", float: "float64", str: "string", bool: "bool"}
+_SEALED = b"CVSEG1"  # a sealed segment: this, the key record's length (4 bytes), the key record, the sealed bytes
 
 
 def segment_folder_for(url: str) -> Path | None:
@@ -67,8 +73,10 @@ def segment_folder_for(url: str) -> Path | None:
 class SegmentedPredictionStore(PredictionStore):
     """A prediction store whose serving writes go to Parquet segments first; see the module docstring."""
 
-    def __init__(self, inner: PredictionStore, folder: Path | str, *, stale_after: float = 300.0) -> None:
+    def __init__(self, inner: PredictionStore, folder: Path | str, *, stale_after: float = 300.0,
+                 keyring: Keyring | None = None) -> None:
         self.inner = inner
+        self.keyring = keyring
         self.url = inner.url
         self.folder = Path(folder)
         self.stale_after = stale_after
@@ -103,16 +111,23 @@ class SegmentedPredictionStore(PredictionStore):
 
     def write_segment(self, batches: Sequence[PredictionBatch]) -> Path:
         """Write one segment of ``batches`` (one model version, input names and classes; each with a matrix)."""
+        import pyarrow as pa
         import pyarrow.parquet as pq
 
         table = _table(batches)
         self.folder.mkdir(parents=True, exist_ok=True)
         name = f"{time.time_ns():020d}-{os.getpid()}-{next(self._names):08d}"
         temporary = self.folder / f"{TMP}{name}"
-        # no dictionary pages or statistics for the float columns: they cost more to write than they save here
-        pq.write_table(table, temporary, compression="snappy", use_dictionary=["model", "role", "request_id"],
-                       write_statistics=False)
         final = self.folder / f"{name}{SUFFIX}"
+        # no dictionary pages or statistics for the float columns: they cost more to write than they save here
+        options = {"compression": "snappy", "use_dictionary": ["model", "role", "request_id"],
+                   "write_statistics": False}
+        if self.keyring is None:
+            pq.write_table(table, temporary, **options)
+        else:
+            sink = pa.BufferOutputStream()
+            pq.write_table(table, sink, **options)
+            temporary.write_bytes(_seal(self.keyring, final.name, sink.getvalue().to_pybytes()))
         os.replace(temporary, final)
         return final
 
@@ -143,10 +158,14 @@ class SegmentedPredictionStore(PredictionStore):
                 if claimed is None:
                     continue
                 try:
-                    batches = read_segment(claimed)
+                    batches = read_segment(claimed, self.keyring)
+                    self.inner.log_batches(batches, skip_existing=True)
                 except FileNotFoundError:  # a stale claim another drainer took over meanwhile
                     continue
-                self.inner.log_batches(batches, skip_existing=True)
+                except BaseException:  # unreadable, or the table refused it: back in line, and the reader is told
+                    with contextlib.suppress(OSError):
+                        os.rename(claimed, self.folder / claimed.name.split(CLAIMED, 1)[0])
+                    raise
                 claimed.unlink(missing_ok=True)
                 moved += sum(map(len, batches))
         return moved
@@ -241,12 +260,42 @@ def _table(batches: Sequence[PredictionBatch]) -> Any:
     return pa.table(columns).replace_schema_metadata({_META: orjson.dumps(meta)})
 
 
-def read_segment(path: Path) -> list[PredictionBatch]:
-    """The batches (one per request) a segment file holds."""
+def _seal(keyring: Keyring, name: str, data: bytes) -> bytes:
+    from conveyor.store.encryption import encrypt_chunks
+
+    data_key = os.urandom(32)
+    record = keyring.wrap(data_key, name)
+    return b"".join([_SEALED, len(record).to_bytes(4, "big"), record, *encrypt_chunks(data_key, name, data)])
+
+
+def _unseal(keyring: Keyring | None, path: Path) -> bytes:
+    from conveyor.core.errors import IntegrityError
+    from conveyor.store.encryption import decrypt_object
+
+    data = path.read_bytes()
+    name = path.name.split(CLAIMED, 1)[0]
+    if not data.startswith(_SEALED):
+        if keyring is not None:
+            raise IntegrityError(f"Prediction log segment {name} is not encrypted, but encryption at rest is on.",
+                                 hint="Segments written before encryption was turned on: drain them without the "
+                                      "key once (CONVEYOR_ENCRYPTION_KEY unset), or delete them.")
+        return data
+    if keyring is None:
+        raise IntegrityError(f"Prediction log segment {name} is encrypted, but no encryption key is configured.",
+                             field="CONVEYOR_ENCRYPTION_KEY",
+                             hint="Set security.encryption or CONVEYOR_ENCRYPTION_KEY.")
+    start = len(_SEALED) + 4
+    end = start + int.from_bytes(data[len(_SEALED):start], "big")
+    return decrypt_object(keyring.unwrap(data[start:end], name), name, data[end:])
+
+
+def read_segment(path: Path, keyring: Keyring | None = None) -> list[PredictionBatch]:
+    """The batches (one per request) a segment file holds (sealed under ``keyring`` when one is given)."""
     import numpy as np
+    import pyarrow as pa
     import pyarrow.parquet as pq
 
-    table = pq.read_table(path)
+    table = pq.read_table(pa.BufferReader(_unseal(keyring, path)))
     meta = orjson.loads(table.schema.metadata[_META])
     names, classes = meta["names"], meta["classes"]
     rows = table.num_rows

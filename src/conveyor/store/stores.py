@@ -15,9 +15,9 @@ With a ``keyring`` (``security.encryption`` or ``CONVEYOR_ENCRYPTION_KEY``) the 
 
 A prediction log on a SQLite file is wrapped in a
 :class:`~conveyor.store.prediction_segments.SegmentedPredictionStore`: serving writes Parquet segments beside the
-database file (``<file>-segments/``) and every reader drains them into the table first. Not on PostgreSQL (serving
-replicas on other hosts: their folders are not the readers') and not under encryption at rest (the segments would be
-plaintext files); there serving inserts its rows as before.
+database file (``<file>-segments/``; sealed under the ``keyring`` when there is one) and every reader drains them into
+the table first. Not on PostgreSQL (serving replicas on other hosts: their folders are not the readers'); there
+serving inserts its rows as before.
 
 """
 
@@ -98,8 +98,8 @@ class Stores:
             stores = cls.from_roles(roles, artifacts, predictions=log)
             stores.keyring = keyring
             folder = segment_folder_for((log or roles).url)
-            if folder is not None and keyring is None:
-                stores.predictions = SegmentedPredictionStore(stores.predictions, folder)
+            if folder is not None:
+                stores.predictions = SegmentedPredictionStore(stores.predictions, folder, keyring=keyring)
             return stores
         except BaseException:
             roles.close()
