@@ -109,3 +109,42 @@ def test_sigterm_under_load_loses_no_answered_prediction(project_with_champion, 
     with cv.Project.open(root) as project:
         logged = {r.id for r in project.stores.predictions.recent("cancer")}
     assert len(answered) > 40 and set(answered) <= logged
+
+
+def test_served_rows_go_through_log_segments_and_read_back_exactly(project_with_champion):
+    """`conveyor serve` over HTTP writes its logged rows as Parquet segments beside the SQLite log; /feedback and a
+    later reader drain them into the table and read back exactly the rows that were scored."""
+    root, frame = project_with_champion
+    port = free_port()
+    server = start_server("cancer@champion", "--port", str(port), "--project", str(root))
+    columns = ["a", "b", "c", "d"]
+    sent: dict[str, dict[str, float]] = {}
+    try:
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=10) as client:
+            def score(start: int) -> list[str]:
+                rows = frame.iloc[start:start + 8][columns]
+                body = {"dataframe_split": {"columns": columns, "data": rows.to_numpy().tolist()}}
+                response = client.post("/invocations", json=body)
+                assert response.status_code == 200, response.text
+                ids = response.json()["ids"]
+                sent.update(zip(ids, rows.to_dict("records"), strict=True))
+                return ids
+
+            first = score(0)
+            # the label of a row that may still sit in a segment (or in the writer's queue) is not lost
+            assert client.post("/feedback", json={"id": first[0], "label": 1}).json() == {"updated": 1, "missing": []}
+            for start in range(8, 64, 8):
+                score(start)
+    finally:
+        os.kill(server.pid, signal.SIGTERM)
+        _out, err = server.communicate(timeout=60)
+    assert "Traceback" not in err
+    with cv.Project.open(root) as project:
+        log = project.stores.predictions
+        assert log.pending(), "the rows scored after /feedback should wait in segments until a reader drains them"
+        assert log.folder.parent == root / ".conveyor"
+        logged = {r.id: r for r in log.recent("cancer")}
+        assert log.pending() == []
+    assert set(logged) == set(sent) and len(sent) == 64
+    assert all(logged[i].inputs == sent[i] for i in sent)
+    assert logged[first[0]].label == 1 and all(logged[i].label is None for i in first[1:])

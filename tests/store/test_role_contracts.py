@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import pytest
+
+from conveyor.store.prediction_segments import SegmentedPredictionStore
+from conveyor.store.predictions import PredictionStore
 from conveyor.store.roles import ROLE_NAMES, MetadataRoles
 from conveyor.testing.approval_store_contract import ApprovalStoreContract
 from conveyor.testing.connection_store_contract import ConnectionStoreContract
@@ -11,7 +17,7 @@ from conveyor.testing.identity_store_contract import IdentityStoreContract
 from conveyor.testing.lease_store_contract import LeaseStoreContract
 from conveyor.testing.monitoring_store_contract import MonitoringStoreContract
 from conveyor.testing.pipeline_store_contract import PipelineStoreContract
-from conveyor.testing.prediction_store_contract import PredictionStoreContract
+from conveyor.testing.prediction_store_contract import PredictionSegmentsContract, PredictionStoreContract
 from conveyor.testing.registry_store_contract import RegistryStoreContract
 from conveyor.testing.run_store_contract import RunStoreContract
 
@@ -70,3 +76,15 @@ def test_backends_are_what_they_claim(roles: MetadataRoles) -> None:
 
 def test_close_is_safe(roles: MetadataRoles) -> None:
     roles.close()
+
+
+class TestSegmentedPredictions(PredictionStoreContract):
+    """The whole prediction-log contract through the segment wrapper (serving writes segments, readers drain)."""
+
+    @pytest.fixture
+    def prediction_store(self, roles: MetadataRoles, tmp_path: Path) -> PredictionStore:
+        return SegmentedPredictionStore(roles.predictions, tmp_path / "segments")
+
+
+class TestPredictionSegments(PredictionSegmentsContract):
+    pass

@@ -1,7 +1,8 @@
 """Write served predictions to the metadata store off the request path.
 
-A request only appends to an in-process queue; one background thread batches the records (every
-``flush_interval`` seconds or ``batch_size`` records, whichever comes first) into ``log_predictions``. A database
+A request only appends to an in-process queue (it does not wake the writer); one background thread wakes every
+``flush_interval`` seconds, or as soon as ``batch_size`` records wait, and writes everything queued with
+``log_batches`` (on a SQLite log: Parquet segments, see :mod:`conveyor.store.prediction_segments`). A database
 hiccup must never fail a prediction or stop the thread: a batch that fails is kept and retried once with the next
 write, then dropped and counted. :meth:`PredictionLogger.flush` lets ``/feedback`` see predictions made an instant
 earlier; :meth:`PredictionLogger.close` writes everything still pending before the server exits.
@@ -31,7 +32,6 @@ from conveyor.store.predictions import PredictionBatch, PredictionStore
 log = logging.getLogger(__name__)
 
 _STOP = object()
-_WAKE = object()  # the backlog is full: write now rather than at the end of the interval
 
 
 class LazyRecords(Protocol):
@@ -98,6 +98,7 @@ class PredictionLogger:
         self.max_wait = max_wait
         self.stats = LoggerStats()
         self._queue: queue.SimpleQueue[object] = queue.SimpleQueue()
+        self._wake = threading.Event()  # the writer's alarm: a flush, close, a full batch or a full backlog
         self._lock = threading.Lock()
         self._room = threading.Condition(self._lock)  # notified whenever the writer takes records off the backlog
         self._accepted = 0  # records taken by log()
@@ -119,7 +120,7 @@ class PredictionLogger:
         with self._lock:
             if not self._closed and self._accepted - self._attempted + count > self.max_backlog:
                 self.stats.waited += 1
-                self._queue.put(_WAKE)
+                self._wake.set()
                 deadline = time.monotonic() + self.max_wait
                 while (not self._closed and self._accepted > self._attempted
                        and self._accepted - self._attempted + count > self.max_backlog
@@ -133,7 +134,10 @@ class PredictionLogger:
                                 "logger closed" if self._closed else "write backlog full", self.stats.dropped)
                 return
             self._accepted += count
+            full = self._accepted - self._attempted >= self.batch_size
         self._queue.put(records)
+        if full and not self._wake.is_set():  # a whole batch is waiting: write it now
+            self._wake.set()
 
     def flush(self, timeout: float = 10.0) -> bool:
         """Write every record logged before this call now (a failed batch gets its retry too); True when the writer
@@ -142,6 +146,7 @@ class PredictionLogger:
             return not self._thread.is_alive()
         done = threading.Event()
         self._queue.put(done)
+        self._wake.set()
         return done.wait(timeout)
 
     def close(self, timeout: float = 30.0) -> None:
@@ -151,6 +156,7 @@ class PredictionLogger:
                 return
             self._closed = True
         self._queue.put(_STOP)
+        self._wake.set()
         self._thread.join(timeout)
         if self._thread.is_alive():
             log.warning("The prediction logger did not finish writing within %.0f s.", timeout)
@@ -162,30 +168,32 @@ class PredictionLogger:
             return self._accepted - self._attempted
 
     def _run(self) -> None:
-        pending: list[Unit] = []
-        rows = 0
+        """Sleep until the interval is up (or a flush, close, a full batch or a full backlog wakes it), then take
+        everything queued at once: a request's ``log`` only appends to the queue and never wakes this thread, so
+        the serving thread does not hand the GIL over once per request."""
         retry: list[list[Unit]] = []
-        deadline: float | None = None
         while True:
-            wait = None if deadline is None else max(0.0, deadline - time.monotonic())
-            try:
-                item = self._queue.get(timeout=wait)
-            except queue.Empty:
-                item = None  # the interval is up
-            if item is not None and item is not _STOP and item is not _WAKE and not isinstance(item, threading.Event):
-                built = self._build(item)
-                pending.extend(built)
-                rows += sum(map(_rows, built))
-                if deadline is None:
-                    deadline = time.monotonic() + self.flush_interval
-                if rows < self.batch_size and time.monotonic() < deadline:
-                    continue
-            stop = item is _STOP
-            retry = self._write(retry, pending, rows, final=stop)
-            pending, rows = [], 0
-            deadline = time.monotonic() + self.flush_interval if retry else None
-            if isinstance(item, threading.Event):
-                item.set()
+            self._wake.wait(self.flush_interval)
+            self._wake.clear()
+            pending: list[Unit] = []
+            rows, stop, events = 0, False, []
+            while True:
+                try:
+                    item = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if item is _STOP:
+                    stop = True
+                elif isinstance(item, threading.Event):
+                    events.append(item)
+                else:
+                    built = self._build(item)
+                    pending.extend(built)
+                    rows += sum(map(_rows, built))
+            if pending or retry:
+                retry = self._write(retry, pending, rows, final=stop)
+            for event in events:
+                event.set()
             if stop:
                 return
 

@@ -97,13 +97,18 @@ class _LogBatch:
         return len(self.scored.ids)
 
     def batch(self) -> PredictionBatch:
-        scored = self.scored
-        names, values = self.inputs.input_values()
-        if self.inputs.matrix is None:  # a frame may hold numpy scalars, timestamps, NaN: make them JSON-ready
+        scored, matrix = self.scored, self.inputs.matrix
+        frame = self.inputs.frame
+        if matrix is None and frame is not None and all(d.kind == "f" for d in frame.dtypes):
+            matrix = frame.to_numpy(np.float64)  # a frame of float columns logs as a matrix (the same values)
+        if matrix is not None:  # the float matrix as it is: the log makes rows (or Arrow columns) of it if it must
+            names, values = [str(c) for c in (self.inputs.names if frame is None else frame.columns)], None
+        else:  # a frame may hold numpy scalars, timestamps, NaN: make them JSON-ready
+            names, values = self.inputs.input_values()
             values = [[native(v) for v in row] for row in values]
         return PredictionBatch(scored.ids, scored.model_version, self.at, scored.latency_ms, names, values,
                                scored.predictions, [str(c) for c in scored.classes], scored.proba, scored.role,
-                               self.request_id)
+                               self.request_id, matrix)
 
 
 class Served:

@@ -7,10 +7,12 @@ metadata store.
 Interface (:class:`PredictionStore`; ``conveyor.testing.prediction_store_contract`` checks every implementation):
 
 * ``log(records)`` appends prediction records (ids are unique; an empty list is a no-op).
-* ``log_batches(batches)`` appends columnar :class:`PredictionBatch` es (one request or micro-batch each: ids, one
-  model version, one time, the input matrix as rows of values, the predictions and class probabilities) in one
-  write; reading them back gives exactly the records :meth:`PredictionBatch.records` describes. It is the serving
-  path: no record object or input dict per row unless the backend needs one.
+* ``log_batches(batches, *, skip_existing=False)`` appends columnar :class:`PredictionBatch` es (one request or
+  micro-batch each: ids, one model version, one time, the inputs as rows of values or a float matrix, the
+  predictions and class probabilities) in one write; reading them back gives exactly the records
+  :meth:`PredictionBatch.records` describes. It is the serving path: no record object or input dict per row unless
+  the backend needs one. ``skip_existing`` leaves rows whose id is already stored as they are (``ON CONFLICT DO
+  NOTHING``): draining a prediction-log segment twice after a crash inserts nothing twice.
 * ``add_feedback(labels)`` attaches ground truth by prediction id (any JSON value, stamped with the time it
   arrived) and returns the ids that were not found.
 * ``recent(model_name=None, limit=None, *, model_version=None)`` lists records newest first: ``model_name`` keeps
@@ -37,8 +39,10 @@ __all__ = ["InMemoryPredictionStore", "PredictionBatch", "PredictionStore"]
 class PredictionBatch:
     """The predictions of one request (or micro-batch) by one model version, column by column.
 
-    ``values[i]`` holds row ``i``'s inputs in ``names`` order, already JSON-ready (None for a missing value);
-    ``classes`` names the columns of ``proba`` as text. Row ``i`` is logged as the record with id ``ids[i]``, inputs
+    ``values[i]`` holds row ``i``'s inputs in ``names`` order, already JSON-ready (None for a missing value); or
+    ``values`` is None and ``matrix`` (a float64 numpy matrix, NaN for a missing value) holds them, so the serving
+    path hands its request matrix over without a Python value per cell (:meth:`rows` makes the lists). ``classes``
+    names the columns of ``proba`` as text. Row ``i`` is logged as the record with id ``ids[i]``, inputs
     ``dict(zip(names, values[i]))`` and outputs ``{"prediction": predictions[i]}`` plus ``"proba": {class: p}`` for a
     classifier."""
 
@@ -47,15 +51,27 @@ class PredictionBatch:
     at: float
     latency_ms: float
     names: list[str]
-    values: list[list[Any]]
+    values: list[list[Any]] | None
     predictions: list[Any]
     classes: list[str] = field(default_factory=list)
     proba: list[list[float]] | None = None
     role: str = "primary"
     request_id: str | None = None
+    matrix: Any = None  # numpy float64, rows x len(names), when ``values`` is None
 
     def __len__(self) -> int:
         return len(self.ids)
+
+    def rows(self) -> list[list[Any]]:
+        """Row ``i``'s input values in ``names`` order (None for a missing value)."""
+        if self.values is not None:
+            return self.values
+        import numpy as np  # only a batch that holds a matrix gets here, so numpy is loaded already
+
+        values = self.matrix.tolist()
+        if np.isnan(self.matrix).any():  # NaN: a missing value
+            values = [[None if v != v else v for v in row] for row in values]
+        return values
 
     def outputs(self) -> list[dict[str, Any]]:
         if self.proba is None:
@@ -69,7 +85,7 @@ class PredictionBatch:
             self.request_id
         return [PredictionRecord(pid, model, dict(zip(names, row, strict=True)), out, at, latency, None, None, role,
                                  rid)
-                for pid, row, out in zip(self.ids, self.values, self.outputs(), strict=True)]
+                for pid, row, out in zip(self.ids, self.rows(), self.outputs(), strict=True)]
 
 
 class PredictionStore(abc.ABC):
@@ -81,12 +97,12 @@ class PredictionStore(abc.ABC):
         if records:
             self._append(records)
 
-    def log_batches(self, batches: Sequence[PredictionBatch]) -> None:
+    def log_batches(self, batches: Sequence[PredictionBatch], *, skip_existing: bool = False) -> None:
         """Append columnar batches in one write (see :class:`PredictionBatch`); backends override it to skip the
-        per-row record objects."""
+        per-row record objects. ``skip_existing``: rows whose id is stored already are left out."""
         records = [r for b in batches for r in b.records()]
         if records:
-            self._append(records)
+            self._append(records, skip_existing=skip_existing)
 
     @abc.abstractmethod
     def add_feedback(self, labels: Mapping[str, Any], *, relabel: bool = False) -> list[str]:
@@ -100,8 +116,8 @@ class PredictionStore(abc.ABC):
         """Newest first; ``model_name`` keeps every version of a model, ``model_version`` (``NAME:N``) one."""
 
     @abc.abstractmethod
-    def _append(self, records: list[PredictionRecord]) -> None:
-        """Write a non-empty batch of new records."""
+    def _append(self, records: list[PredictionRecord], *, skip_existing: bool = False) -> None:
+        """Write a non-empty batch of new records (leaving out ids already stored when ``skip_existing``)."""
 
 
 class InMemoryPredictionStore(PredictionStore):
@@ -112,10 +128,11 @@ class InMemoryPredictionStore(PredictionStore):
         self._lock = threading.Lock()
         self._records: dict[str, PredictionRecord] = {}
 
-    def _append(self, records: list[PredictionRecord]) -> None:
+    def _append(self, records: list[PredictionRecord], *, skip_existing: bool = False) -> None:
         with self._lock:
             for record in records:
-                self._records[record.id] = copy.deepcopy(record)
+                if not (skip_existing and record.id in self._records):
+                    self._records[record.id] = copy.deepcopy(record)
 
     def add_feedback(self, labels: Mapping[str, Any], *, relabel: bool = False) -> list[str]:
         with self._lock:

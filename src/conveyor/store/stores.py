@@ -13,6 +13,12 @@ database sized for serving traffic) while the other other roles stay on ``db_url
 With a ``keyring`` (``security.encryption`` or ``CONVEYOR_ENCRYPTION_KEY``) the artifact store is wrapped in an
 :class:`~conveyor.store.encrypted_artifacts.EncryptedArtifactStore`: every file at rest is ciphertext.
 
+A prediction log on a SQLite file is wrapped in a
+:class:`~conveyor.store.prediction_segments.SegmentedPredictionStore`: serving writes Parquet segments beside the
+database file (``<file>-segments/``; sealed under the ``keyring`` when there is one) and every reader drains them into
+the table first. Not on PostgreSQL (serving replicas on other hosts: their folders are not the readers'); there
+serving inserts its rows as before.
+
 """
 
 from __future__ import annotations
@@ -32,6 +38,7 @@ from conveyor.store.identities import IdentityStore
 from conveyor.store.leases import LeaseStore
 from conveyor.store.monitoring import MonitoringStore
 from conveyor.store.pipelines import InMemoryPipelineStore, PipelineStore
+from conveyor.store.prediction_segments import SegmentedPredictionStore, segment_folder_for
 from conveyor.store.predictions import PredictionStore
 from conveyor.store.registry import RegistryStore
 from conveyor.store.roles import MetadataRoles, memory_roles
@@ -90,6 +97,9 @@ class Stores:
                 artifacts = EncryptedArtifactStore(artifacts, keyring)
             stores = cls.from_roles(roles, artifacts, predictions=log)
             stores.keyring = keyring
+            folder = segment_folder_for((log or roles).url)
+            if folder is not None:
+                stores.predictions = SegmentedPredictionStore(stores.predictions, folder, keyring=keyring)
             return stores
         except BaseException:
             roles.close()

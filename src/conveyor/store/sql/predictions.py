@@ -52,22 +52,23 @@ _COLUMNS = ("id", "model", "model_name", "at", "latency_ms", "inputs", "outputs"
 _NULL = _encode(None)  # how a JSON column spells "no label yet" (as the record path writes it)
 
 
-def _insert_sql(paramstyle: str) -> str | None:
-    """The driver-level INSERT for a DBAPI paramstyle; None for one this module does not spell (then the SQLAlchemy
-    statement is used)."""
+def _insert_sql(paramstyle: str, *, skip_existing: bool = False) -> str | None:
+    """The driver-level INSERT for a DBAPI paramstyle (``ON CONFLICT (id) DO NOTHING`` when ``skip_existing``: SQLite
+    and PostgreSQL spell it alike); None for one this module does not spell (then the SQLAlchemy statement is used)."""
     mark = {"qmark": "?", "format": "%s", "pyformat": "%s"}.get(paramstyle)
     if mark is None:
         return None
-    return f"INSERT INTO predictions ({', '.join(_COLUMNS)}) VALUES ({', '.join([mark] * len(_COLUMNS))})"
+    conflict = " ON CONFLICT (id) DO NOTHING" if skip_existing else ""
+    return f"INSERT INTO predictions ({', '.join(_COLUMNS)}) VALUES ({', '.join([mark] * len(_COLUMNS))}){conflict}"
 
 
 def _batch_rows(batch: PredictionBatch) -> list[tuple[Any, ...]]:
     names = batch.names
     try:  # the common case in one comprehension each: orjson with no per-row function call of ours
-        inputs = [_dumps(dict(zip(names, row, strict=True))).decode() for row in batch.values]
+        inputs = [_dumps(dict(zip(names, row, strict=True))).decode() for row in batch.rows()]
         outputs = [_dumps(o).decode() for o in batch.outputs()]
     except TypeError:  # a value orjson does not know: the careful encoder, row by row
-        inputs = [_encode(dict(zip(names, row, strict=True))) for row in batch.values]
+        inputs = [_encode(dict(zip(names, row, strict=True))) for row in batch.rows()]
         outputs = [_encode(o) for o in batch.outputs()]
     return list(zip(batch.ids, repeat(batch.model), repeat(batch.model.split(":")[0]), repeat(batch.at),
                     repeat(batch.latency_ms), inputs, outputs, repeat(_NULL), repeat(None), repeat(batch.role),
@@ -78,19 +79,23 @@ class SqlPredictionStore(PredictionStore):
     def __init__(self, db: SqlDatabase) -> None:
         self.db = db
         self.url = db.url
-        self._insert = _insert_sql(db.engine.dialect.paramstyle)
+        self._insert = {skip: _insert_sql(db.engine.dialect.paramstyle, skip_existing=skip) for skip in (False, True)}
 
-    def log_batches(self, batches: Sequence[PredictionBatch]) -> None:
+    def log_batches(self, batches: Sequence[PredictionBatch], *, skip_existing: bool = False) -> None:
         rows = [row for batch in batches for row in _batch_rows(batch)]
         if not rows:
             return
-        with self.db.engine.begin() as conn:
-            if self._insert is None:
-                conn.execute(_ROWS.insert(), [dict(zip(_COLUMNS, row, strict=True)) for row in rows])
-            else:
-                conn.exec_driver_sql(self._insert, rows)
+        self._write(rows, skip_existing)
 
-    def _append(self, records: list[PredictionRecord]) -> None:
+    def _write(self, rows: list[tuple[Any, ...]], skip_existing: bool) -> None:
+        insert = self._insert[skip_existing]
+        with self.db.engine.begin() as conn:
+            if insert is None:
+                conn.execute(self._statement(skip_existing), [dict(zip(_COLUMNS, row, strict=True)) for row in rows])
+            else:
+                conn.exec_driver_sql(insert, rows)
+
+    def _append(self, records: list[PredictionRecord], *, skip_existing: bool = False) -> None:
         # The one table written at serving rates. Its JSON is encoded by orjson (~1 us for a 20-value row against
         # ~13 us for json.dumps), which writes null for a non-finite float: for predictions that is a missing value.
         rows = [{"id": r.id, "model": r.model, "model_name": r.model.split(":")[0], "at": r.at,
@@ -98,7 +103,13 @@ class SqlPredictionStore(PredictionStore):
                  "label": _encode(r.label), "labeled_at": r.labeled_at, "role": r.role, "request_id": r.request_id}
                 for r in records]
         with self.db.engine.begin() as conn:
-            conn.execute(_ROWS.insert(), rows)
+            conn.execute(self._statement(skip_existing), rows)
+
+    def _statement(self, skip_existing: bool) -> Any:
+        """The SQLAlchemy INSERT of already-encoded rows (``ON CONFLICT (id) DO NOTHING`` when ``skip_existing``)."""
+        if not skip_existing:
+            return _ROWS.insert()
+        return self.db.insert(_ROWS).on_conflict_do_nothing(index_elements=["id"])  # type: ignore[arg-type]
 
     def add_feedback(self, labels: Mapping[str, Any], *, relabel: bool = False) -> list[str]:
         missing = []
