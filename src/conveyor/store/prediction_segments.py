@@ -251,7 +251,7 @@ def _table(batches: Sequence[PredictionBatch]) -> Any:
         columns["prediction"] = pa.array([orjson.dumps(p, option=orjson.OPT_SERIALIZE_NUMPY).decode()
                                           for p in predictions], pa.string())
     if first.proba is not None:
-        proba = np.array(list(itertools.chain.from_iterable(b.proba for b in batches)),  # type: ignore[arg-type]
+        proba = np.array(list(itertools.chain.from_iterable(b.proba or [] for b in batches)),
                          dtype=np.float64).reshape(len(request), len(first.classes))
         for j in range(len(first.classes)):
             columns[f"p.{j}"] = pa.array(proba[:, j])

@@ -68,7 +68,7 @@ class PredictionBatch:
             return self.values
         import numpy as np  # only a batch that holds a matrix gets here, so numpy is loaded already
 
-        values = self.matrix.tolist()
+        values: list[list[Any]] = self.matrix.tolist()
         if np.isnan(self.matrix).any():  # NaN: a missing value
             values = [[None if v != v else v for v in row] for row in values]
         return values
