@@ -22,6 +22,7 @@ import blake3
 from conveyor.core.entities import DatasetVersion
 from conveyor.core.errors import BadInputError, IntegrityError, NotFoundError
 from conveyor.core.refs import check_name
+from conveyor.data.folder_cache import FolderCache, fingerprint
 from conveyor.data.hash_cache import HashCache
 
 if TYPE_CHECKING:
@@ -51,13 +52,14 @@ MANIFEST_COLUMNS = [{"name": "path", "dtype": "str", "kind": "categorical"},
                     {"name": "digest", "dtype": "str", "kind": "categorical"}]
 
 
-def list_files(root: Path) -> list[tuple[str, str]]:
-    """(relative POSIX path, path) of every regular file under ``root``, sorted; a file alone is its own set."""
+def list_files(root: Path) -> list[tuple[str, str, os.DirEntry | None]]:
+    """(relative POSIX path, path, directory entry) of every regular file under ``root``, sorted; a file alone is
+    its own set (and has no directory entry)."""
     if not root.exists():
         raise BadInputError(f"Not found: {root}.", field="source", hint="Check the path.")
     if root.is_file():
-        return [(root.name, os.fspath(root))]
-    found: list[tuple[str, str]] = []
+        return [(root.name, os.fspath(root), None)]
+    found: list[tuple[str, str, os.DirEntry]] = []
     inside = root.resolve()
     folders = [("", os.fspath(root))]
     while folders:  # scandir: the directory listing already says which entries are files, no stat per file
@@ -72,10 +74,10 @@ def list_files(root: Path) -> list[tuple[str, str]]:
                         raise BadInputError(f"{entry.path} is a symbolic link to {Path(entry.path).resolve()}, "
                                             f"outside {root}.", field="source",
                                             hint="Copy the file into the folder, or remove the link.")
-                    found.append((prefix + entry.name, entry.path))
+                    found.append((prefix + entry.name, entry.path, entry))
     if not found:
         raise BadInputError(f"{root} holds no files.", field="source", hint="Give a folder with at least one file.")
-    found.sort()
+    found.sort(key=lambda f: f[0])
     return found
 
 
@@ -85,21 +87,37 @@ def add_files(stores: Stores, path: str | Path, name: str, *,
     """Version the file or folder at ``path`` as dataset ``name``; return (version, whether it was new).
 
     With ``hash_cache`` (a file; the CLI uses the project's ``.conveyor/hashes.json``) a file whose stat is
-    unchanged since it was hashed is not read again when the store already holds its bytes: see
-    :mod:`conveyor.data.hash_cache` for when a cached digest is trusted."""
+    unchanged since it was hashed is not read again when the store already holds its bytes (see
+    :mod:`conveyor.data.hash_cache` for when a cached digest is trusted), and a folder none of whose files was
+    added, removed, renamed or changed since its last add is that add's version without looking at its files one by
+    one (a fingerprint of their stats: :mod:`conveyor.data.folder_cache`)."""
     check_name(name, "dataset name")
     if isinstance(path, str) and (not path.strip() or "\x00" in path):
         raise BadInputError(f"{path!r} is not a file or folder path.", field="source",
                             hint="Pass the file or folder to version.")
     root = Path(path)
-    entries = list_files(root)
-    # absolute paths, made once: the stat cache is keyed by them (a walk's names hold no "." or ".." to normalise)
+    started = time.time_ns()  # before the walk and every stat: see FolderCache.record and HashCache.lookup
+    listing = list_files(root)
+    # absolute paths, made once: the caches are keyed by them (a walk's names hold no "." or ".." to normalise)
     base = os.path.abspath(root)
-    if len(entries) > 1 or root.is_dir():
+    folders = FolderCache(hash_cache) if hash_cache is not None and listing[0][2] is not None else None
+    stats: list[os.stat_result] | None = None
+    if folders is not None and folders.known(base):  # one stat per file, then one hash of them all
+        stats = [entry.stat() for _, _, entry in listing]  # type: ignore[union-attr]  # a folder's entries
+        print_, _ = fingerprint([relative for relative, _, _ in listing], stats)
+        recorded = folders.lookup(base, print_)
+        if recorded is not None:
+            with contextlib.suppress(NotFoundError):
+                version = stores.datasets.get_version(name, recorded)
+                if version.meta.get("kind") == "files":
+                    if progress is not None:
+                        progress(len(listing), len(listing))
+                    return version, False
+    if listing[0][2] is not None:
         prefix = os.path.join(base, "")  # ends with one separator
-        entries = [(relative, prefix + relative) for relative, _ in entries]
+        entries = [(relative, prefix + relative) for relative, _, _ in listing]
     else:
-        entries = [(entries[0][0], base)]
+        entries = [(listing[0][0], base)]
     previous = _latest_files_version(stores, name)
     old_manifest = read_manifest(stores, previous) if previous else []
     # where each file's bytes are already stored (by the previous version, or earlier in this walk)
@@ -107,12 +125,16 @@ def add_files(stores: Stores, path: str | Path, name: str, *,
                                         for f in old_manifest}
     old_sizes = {f["bytes"] for f in old_manifest}
     located: list[tuple[str, int, dict[str, Any]]] = []
+    seen: list[os.stat_result] = []  # the stat each digest was taken with, for the folder's new fingerprint
     pack = _Pack(stores)
     cache = HashCache(hash_cache)
     for done, (relative, full) in enumerate(entries, 1):
-        size, entry = _cached(stores, cache, full, known) if cache.path is not None else (0, None)
+        stat, entry = None, None
+        if cache.path is not None and full in cache.entries:
+            stat = stats[done - 1] if stats is not None else os.stat(full)
+            entry = _cached(stores, cache, full, stat, known)
         if entry is None:
-            started = time.time_ns()  # before the stat and the read: see HashCache.lookup
+            hashed_at = time.time_ns()  # before the stat and the read: see HashCache.lookup
             size, data, stat = _read_small(full)
             if data is None:  # large: copied by the kernel; hashed during the copy when its size is new
                 put = stores.artifacts.put_file if size in old_sizes else stores.artifacts.put_new_file
@@ -125,44 +147,48 @@ def add_files(stores: Stores, path: str | Path, name: str, *,
                     entry = {"digest": stores.artifacts.put_bytes(data)}
                 else:
                     entry = known[digest] = pack.add(digest, data)  # gets its "pack" when the pack is written
-            cache.record(full, stat, entry["digest"], started)
+            cache.record(full, stat, entry["digest"], hashed_at)
+        else:
+            size = stat.st_size
+        seen.append(stat)
         located.append((relative, size, entry))
         if progress is not None:
             progress(done, len(entries))
     pack.close()
-    if cache.path is not None and root.is_dir():
+    if cache.path is not None and listing[0][2] is not None:
         cache.forget_missing(root, [full for _, full in entries])
     cache.save()
     manifest = [{"path": relative, "bytes": size, **entry} for relative, size, entry in located]
     identity = [{"path": f["path"], "bytes": f["bytes"], "digest": f["digest"]} for f in manifest]
     version_id = blake3.blake3(_canonical(identity)).hexdigest()
     try:
-        return stores.datasets.get_version(name, version_id), False
+        version, created = stores.datasets.get_version(name, version_id), False
     except NotFoundError:
-        pass
-    changes = compare_manifests(old_manifest, manifest)
-    digest = stores.artifacts.put_bytes(_canonical(manifest))
-    version = DatasetVersion(
-        name=name, version=version_id, artifact=digest, rows=len(manifest), columns=MANIFEST_COLUMNS,
-        profile={"rows": len(manifest), "columns": {}}, source=str(root.resolve()),
-        meta={"kind": "files", "bytes": sum(f["bytes"] for f in manifest), "changes": changes},
-    )
-    return stores.datasets.add_version(version)
+        changes = compare_manifests(old_manifest, manifest)
+        digest = stores.artifacts.put_bytes(_canonical(manifest))
+        version, created = stores.datasets.add_version(DatasetVersion(
+            name=name, version=version_id, artifact=digest, rows=len(manifest), columns=MANIFEST_COLUMNS,
+            profile={"rows": len(manifest), "columns": {}}, source=str(root.resolve()),
+            meta={"kind": "files", "bytes": sum(f["bytes"] for f in manifest), "changes": changes},
+        ))
+    if folders is not None:
+        folders.record(base, *fingerprint([relative for relative, _ in entries], seen), started, version.version)
+        folders.save()
+    return version, created
 
 
-def _cached(stores: Stores, cache: HashCache, full: str,
-            known: dict[str, dict[str, Any]]) -> tuple[int, dict[str, Any] | None]:
-    """(size, manifest entry) of a file whose cached digest is trusted and whose bytes the store holds (by the
-    previous version, or as a blob of its own), without reading it; (0, None) when it has to be read."""
-    stat = os.stat(full)
+def _cached(stores: Stores, cache: HashCache, full: str, stat: os.stat_result,
+            known: dict[str, dict[str, Any]]) -> dict[str, Any] | None:
+    """The manifest entry of a file whose cached digest is trusted for its ``stat`` and whose bytes the store holds
+    (by the previous version, or as a blob of its own), without reading it; None when it has to be read."""
     digest = cache.lookup(full, stat)
     if digest is None:
-        return 0, None
+        return None
     if digest in known:
-        return stat.st_size, known[digest]
+        return known[digest]
     if stat.st_size > PACKED_FILE and stores.artifacts.exists(digest):
-        return stat.st_size, {"digest": digest}
-    return 0, None
+        return {"digest": digest}
+    return None
 
 
 def _read_small(path: str) -> tuple[int, bytes | None, os.stat_result]:
