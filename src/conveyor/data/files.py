@@ -22,7 +22,7 @@ import blake3
 from conveyor.core.entities import DatasetVersion
 from conveyor.core.errors import BadInputError, IntegrityError, NotFoundError
 from conveyor.core.refs import check_name
-from conveyor.data.folder_cache import FolderCache, fingerprint
+from conveyor.data.folder_cache import FolderCache, fingerprint, newest_change
 from conveyor.data.hash_cache import HashCache
 
 if TYPE_CHECKING:
@@ -52,29 +52,40 @@ MANIFEST_COLUMNS = [{"name": "path", "dtype": "str", "kind": "categorical"},
                     {"name": "digest", "dtype": "str", "kind": "categorical"}]
 
 
-def list_files(root: Path) -> list[tuple[str, str, os.DirEntry | None]]:
-    """(relative POSIX path, path, directory entry) of every regular file under ``root``, sorted; a file alone is
-    its own set (and has no directory entry)."""
+_SCANDIR_FD = os.scandir in os.supports_fd
+"""Where a directory can be listed by descriptor, its files are stat-ed relative to it (``fstatat``): the kernel
+resolves one name per file instead of the whole path."""
+
+
+def list_files(root: Path, *, stat: bool = False) -> list[tuple[str, str, os.stat_result | None]]:
+    """(relative POSIX path, path, its stat when ``stat`` is asked for in a folder, else None) of every regular file
+    under ``root``, sorted; a file alone is its own set."""
     if not root.exists():
         raise BadInputError(f"Not found: {root}.", field="source", hint="Check the path.")
     if root.is_file():
         return [(root.name, os.fspath(root), None)]
-    found: list[tuple[str, str, os.DirEntry]] = []
+    found: list[tuple[str, str, os.stat_result | None]] = []
     inside = root.resolve()
-    folders = [("", os.fspath(root))]
+    folders = [("", os.path.join(os.fspath(root), ""))]
     while folders:  # scandir: the directory listing already says which entries are files, no stat per file
         prefix, folder = folders.pop()
-        with os.scandir(folder) as entries:
-            for entry in entries:
-                if entry.is_dir(follow_symlinks=False):
-                    if entry.name not in SKIPPED:
-                        folders.append((prefix + entry.name + "/", entry.path))
-                elif entry.is_file():
-                    if entry.is_symlink() and not Path(entry.path).resolve().is_relative_to(inside):
-                        raise BadInputError(f"{entry.path} is a symbolic link to {Path(entry.path).resolve()}, "
-                                            f"outside {root}.", field="source",
-                                            hint="Copy the file into the folder, or remove the link.")
-                    found.append((prefix + entry.name, entry.path, entry))
+        fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY) if _SCANDIR_FD else None
+        try:
+            with os.scandir(folder if fd is None else fd) as entries:
+                for entry in entries:
+                    if entry.is_dir(follow_symlinks=False):
+                        if entry.name not in SKIPPED:
+                            folders.append((prefix + entry.name + "/", folder + entry.name + "/"))
+                    elif entry.is_file():
+                        path = folder + entry.name
+                        if entry.is_symlink() and not Path(path).resolve().is_relative_to(inside):
+                            raise BadInputError(f"{path} is a symbolic link to {Path(path).resolve()}, "
+                                                f"outside {root}.", field="source",
+                                                hint="Copy the file into the folder, or remove the link.")
+                        found.append((prefix + entry.name, path, entry.stat() if stat else None))
+        finally:
+            if fd is not None:
+                os.close(fd)
     if not found:
         raise BadInputError(f"{root} holds no files.", field="source", hint="Give a folder with at least one file.")
     found.sort(key=lambda f: f[0])
@@ -97,15 +108,16 @@ def add_files(stores: Stores, path: str | Path, name: str, *,
                             hint="Pass the file or folder to version.")
     root = Path(path)
     started = time.time_ns()  # before the walk and every stat: see FolderCache.record and HashCache.lookup
-    listing = list_files(root)
     # absolute paths, made once: the caches are keyed by them (a walk's names hold no "." or ".." to normalise)
     base = os.path.abspath(root)
-    folders = FolderCache(hash_cache) if hash_cache is not None and listing[0][2] is not None else None
+    is_folder = root.is_dir()
+    folders = FolderCache(hash_cache) if hash_cache is not None and is_folder else None
+    known_folder = folders is not None and folders.known(base)
+    listing = list_files(root, stat=known_folder)  # one stat per file when there is a fingerprint to compare
     stats: list[os.stat_result] | None = None
-    if folders is not None and folders.known(base):  # one stat per file, then one hash of them all
-        stats = [entry.stat() for _, _, entry in listing]  # type: ignore[union-attr]  # a folder's entries
-        print_, _ = fingerprint([relative for relative, _, _ in listing], stats)
-        recorded = folders.lookup(base, print_)
+    if known_folder:
+        stats = [s for _, _, s in listing]  # type: ignore[misc]  # all there: asked for
+        recorded = folders.lookup(base, fingerprint([relative for relative, _, _ in listing], stats))
         if recorded is not None:
             with contextlib.suppress(NotFoundError):
                 version = stores.datasets.get_version(name, recorded)
@@ -113,7 +125,7 @@ def add_files(stores: Stores, path: str | Path, name: str, *,
                     if progress is not None:
                         progress(len(listing), len(listing))
                     return version, False
-    if listing[0][2] is not None:
+    if is_folder:
         prefix = os.path.join(base, "")  # ends with one separator
         entries = [(relative, prefix + relative) for relative, _, _ in listing]
     else:
@@ -155,7 +167,7 @@ def add_files(stores: Stores, path: str | Path, name: str, *,
         if progress is not None:
             progress(done, len(entries))
     pack.close()
-    if cache.path is not None and listing[0][2] is not None:
+    if cache.path is not None and is_folder:
         cache.forget_missing(root, [full for _, full in entries])
     cache.save()
     manifest = [{"path": relative, "bytes": size, **entry} for relative, size, entry in located]
@@ -172,7 +184,8 @@ def add_files(stores: Stores, path: str | Path, name: str, *,
             meta={"kind": "files", "bytes": sum(f["bytes"] for f in manifest), "changes": changes},
         ))
     if folders is not None:
-        folders.record(base, *fingerprint([relative for relative, _ in entries], seen), started, version.version)
+        folders.record(base, fingerprint([relative for relative, _ in entries], seen), newest_change(seen), started,
+                       version.version)
         folders.save()
     return version, created
 

@@ -33,12 +33,16 @@ import blake3
 from conveyor.data import hash_cache
 
 
-def fingerprint(relatives: Sequence[str], stats: Sequence[os.stat_result]) -> tuple[str, int]:
-    """(fingerprint, newest mtime or ctime in ns) of a folder's files: ``relatives`` sorted, ``stats`` alike."""
+def fingerprint(relatives: Sequence[str], stats: Sequence[os.stat_result]) -> str:
+    """The fingerprint of a folder's files: ``relatives`` sorted, ``stats`` in the same order."""
     rows = "".join([f"{r}\0{s.st_size}\0{s.st_mtime_ns}\0{s.st_ctime_ns}\0{s.st_ino}\0{s.st_dev}\n"
                     for r, s in zip(relatives, stats, strict=True)])
-    newest = max((max(s.st_mtime_ns, s.st_ctime_ns) for s in stats), default=0)
-    return blake3.blake3(rows.encode("utf-8", "surrogateescape")).hexdigest(), newest
+    return blake3.blake3(rows.encode("utf-8", "surrogateescape")).hexdigest()
+
+
+def newest_change(stats: Sequence[os.stat_result]) -> int:
+    """The latest mtime or ctime (ns) among ``stats``: what the settle rule compares."""
+    return max((max(s.st_mtime_ns, s.st_ctime_ns) for s in stats), default=0)
 
 
 class FolderCache:
