@@ -151,3 +151,29 @@ def test_a_damaged_folder_cache_only_costs_the_full_add(stores, tree, tmp_path, 
     assert _add(stores, tree, tmp_path) == (first, False) and looked == [("manifest", "t")]
     looked.clear()
     assert _add(stores, tree, tmp_path) == (first, False) and looked == []  # rewritten whole
+
+
+def test_packs_written_on_their_own_thread_round_trip(stores, tree, tmp_path, monkeypatch):
+    import conveyor.data.files as files
+
+    monkeypatch.setattr(files, "PACK_BYTES", 40)  # a new pack every two or three files: several in flight in turn
+    version, _ = _add(stores, tree, tmp_path)
+    manifest = files.read_manifest(stores, version)
+    assert len({f["pack"] for f in manifest}) >= 4
+    out = tmp_path / "out"
+    assert files.checkout(stores, version, out) == 12
+    assert all((out / f["path"]).read_bytes() == (tree / f["path"]).read_bytes() for f in manifest)
+
+
+def test_a_pack_that_cannot_be_written_fails_the_add_and_records_no_version(stores, tree, tmp_path, monkeypatch):
+    real = type(stores.artifacts).put_bytes
+
+    def failing(self, data):
+        if len(data) > 100:  # the pack, not the manifest
+            raise OSError(28, "No space left on device")
+        return real(self, data)
+
+    monkeypatch.setattr(type(stores.artifacts), "put_bytes", failing)
+    with pytest.raises(OSError, match="No space left"):
+        _add(stores, tree, tmp_path)
+    assert stores.datasets.versions("t") == []

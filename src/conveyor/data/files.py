@@ -12,6 +12,7 @@ import contextlib
 import json
 import os
 import tempfile
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -166,13 +167,16 @@ def add_files(stores: Stores, path: str | Path, name: str, *,
         located.append((relative, size, entry))
         if progress is not None:
             progress(done, len(entries))
-    pack.close()
-    if cache.path is not None and is_folder:
-        cache.forget_missing(root, [full for _, full in entries])
-    cache.save()
+    pack.close()  # the last pack is stored on its own thread while the cache and the version id are made
+    try:
+        if cache.path is not None and is_folder:
+            cache.forget_missing(root, [full for _, full in entries])
+        cache.save()
+        identity = [{"path": relative, "bytes": size, "digest": entry["digest"]} for relative, size, entry in located]
+        version_id = blake3.blake3(_canonical(identity)).hexdigest()
+    finally:
+        pack.wait()
     manifest = [{"path": relative, "bytes": size, **entry} for relative, size, entry in located]
-    identity = [{"path": f["path"], "bytes": f["bytes"], "digest": f["digest"]} for f in manifest]
-    version_id = blake3.blake3(_canonical(identity)).hexdigest()
     try:
         version, created = stores.datasets.get_version(name, version_id), False
     except NotFoundError:
@@ -230,13 +234,18 @@ def _canonical(manifest: list[dict[str, Any]]) -> bytes:
 
 class _Pack:
     """Small files concatenated into pack blobs: one write (and one fsync) per pack instead of one per file,
-    which is what makes a folder of 10,000 small files fast. Entries point at (pack, offset)."""
+    which is what makes a folder of 10,000 small files fast. Entries point at (pack, offset).
+
+    A full pack is written on a thread of its own (joining, hashing, writing and fsyncing it release the GIL for
+    the most part) while the caller goes on reading files or preparing the manifest; :meth:`wait` returns when
+    every pack is stored and its entries name it. One pack is in flight at a time."""
 
     def __init__(self, stores: Stores) -> None:
         self.stores = stores
         self.parts: list[bytes] = []
         self.pending: list[dict[str, Any]] = []
         self.size = 0
+        self.writing: _Writing | None = None
 
     def add(self, digest: str, data: bytes) -> dict[str, Any]:
         entry = {"digest": digest, "offset": self.size}
@@ -248,12 +257,44 @@ class _Pack:
         return entry
 
     def close(self) -> None:
+        """Start writing the pack filled so far (after the one in flight is stored)."""
         if not self.parts:
             return
-        pack = self.stores.artifacts.put_bytes(b"".join(self.parts))
-        for entry in self.pending:
-            entry["pack"] = pack
+        self.wait()
+        self.writing = _Writing(self.stores.artifacts, self.parts, self.pending)
         self.parts, self.pending, self.size = [], [], 0
+
+    def wait(self) -> None:
+        """Every pack started is stored and its entries name it; raises what writing it raised."""
+        if self.writing is not None:
+            writing, self.writing = self.writing, None
+            writing.finish()
+
+
+class _Writing(threading.Thread):
+    """One pack being stored (``put_bytes`` of the joined parts) on its own thread."""
+
+    def __init__(self, artifacts: ArtifactStore, parts: list[bytes], pending: list[dict[str, Any]]) -> None:
+        super().__init__(name="conveyor-pack", daemon=True)
+        self.artifacts, self.parts, self.pending = artifacts, parts, pending
+        self.digest: str | None = None
+        self.error: BaseException | None = None
+        self.start()
+
+    def run(self) -> None:
+        try:
+            self.digest = self.artifacts.put_bytes(b"".join(self.parts))
+        except BaseException as exc:  # handed to the caller by finish()
+            self.error = exc
+        finally:
+            self.parts = []
+
+    def finish(self) -> None:
+        self.join()
+        if self.error is not None:
+            raise self.error
+        for entry in self.pending:
+            entry["pack"] = self.digest
 
 
 def _latest_files_version(stores: Stores, name: str) -> DatasetVersion | None:
