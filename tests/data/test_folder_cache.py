@@ -177,3 +177,21 @@ def test_a_pack_that_cannot_be_written_fails_the_add_and_records_no_version(stor
     with pytest.raises(OSError, match="No space left"):
         _add(stores, tree, tmp_path)
     assert stores.datasets.versions("t") == []
+
+
+def test_a_pack_streamed_to_a_local_folder_that_fails_leaves_no_version_and_no_temporary_file(tmp_path, tree,
+                                                                                               monkeypatch):
+    from conveyor.store import Stores
+    from conveyor.store.copying import StreamedBlob
+    from conveyor.store.local_artifacts import LocalArtifactStore
+
+    stores = Stores.open(f"sqlite:///{tmp_path / 'meta.db'}", str(tmp_path / "blobs"))
+    stores.artifacts = LocalArtifactStore(str(tmp_path / "blobs"))  # what `data add` uses: the streamed writer
+    try:
+        monkeypatch.setattr(StreamedBlob, "commit", lambda self: (_ for _ in ()).throw(OSError(28, "No space")))
+        with pytest.raises(OSError, match="No space"):
+            _add(stores, tree, tmp_path)
+        assert stores.datasets.versions("t") == []
+        assert [p for p in (tmp_path / "blobs").rglob("*") if p.is_file()] == []
+    finally:
+        stores.close()

@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import queue
 import tempfile
 import threading
 import time
@@ -137,10 +138,48 @@ def add_files(stores: Stores, path: str | Path, name: str, *,
     known: dict[str, dict[str, Any]] = {f["digest"]: {k: f[k] for k in ("digest", "pack", "offset") if k in f}
                                         for f in old_manifest}
     old_sizes = {f["bytes"] for f in old_manifest}
-    located: list[tuple[str, int, dict[str, Any]]] = []
-    seen: list[os.stat_result] = []  # the stat each digest was taken with, for the folder's new fingerprint
     pack = _Pack(stores)
     cache = HashCache(hash_cache)
+    try:
+        located, seen = _store_files(stores, entries, stats, cache, known, old_sizes, pack, progress)
+    except BaseException:
+        pack.cancel()
+        raise
+    pack.close()  # the last pack is stored on its own thread while the cache and the version id are made
+    try:
+        if cache.path is not None and is_folder:
+            cache.forget_missing(root, [full for _, full in entries])
+        cache.save()
+        identity = [{"path": relative, "bytes": size, "digest": entry["digest"]} for relative, size, entry in located]
+        version_id = blake3.blake3(_canonical(identity)).hexdigest()
+    finally:
+        pack.wait()
+    manifest = [{"path": relative, "bytes": size, **entry} for relative, size, entry in located]
+    try:
+        version, created = stores.datasets.get_version(name, version_id), False
+    except NotFoundError:
+        changes = compare_manifests(old_manifest, manifest)
+        digest = stores.artifacts.put_bytes(_canonical(manifest))
+        version, created = stores.datasets.add_version(DatasetVersion(
+            name=name, version=version_id, artifact=digest, rows=len(manifest), columns=MANIFEST_COLUMNS,
+            profile={"rows": len(manifest), "columns": {}}, source=str(root.resolve()),
+            meta={"kind": "files", "bytes": sum(f["bytes"] for f in manifest), "changes": changes},
+        ))
+    if folders is not None:
+        folders.record(base, fingerprint([relative for relative, _ in entries], seen), newest_change(seen), started,
+                       version.version)
+        folders.save()
+    return version, created
+
+
+def _store_files(stores: Stores, entries: list[tuple[str, str]], stats: list[os.stat_result] | None,
+                 cache: HashCache, known: dict[str, dict[str, Any]], old_sizes: set[int], pack: _Pack,
+                 progress: Callable[[int, int], None] | None,
+                 ) -> tuple[list[tuple[str, int, dict[str, Any]]], list[os.stat_result]]:
+    """(relative path, size, manifest entry) per file, and the stat its digest was taken with: a trusted cached
+    digest, or the file read, hashed and stored (packed, a blob of its own, or copied by the kernel)."""
+    located: list[tuple[str, int, dict[str, Any]]] = []
+    seen: list[os.stat_result] = []
     for done, (relative, full) in enumerate(entries, 1):
         stat, entry = None, None
         if cache.path is not None and full in cache.entries:
@@ -167,31 +206,7 @@ def add_files(stores: Stores, path: str | Path, name: str, *,
         located.append((relative, size, entry))
         if progress is not None:
             progress(done, len(entries))
-    pack.close()  # the last pack is stored on its own thread while the cache and the version id are made
-    try:
-        if cache.path is not None and is_folder:
-            cache.forget_missing(root, [full for _, full in entries])
-        cache.save()
-        identity = [{"path": relative, "bytes": size, "digest": entry["digest"]} for relative, size, entry in located]
-        version_id = blake3.blake3(_canonical(identity)).hexdigest()
-    finally:
-        pack.wait()
-    manifest = [{"path": relative, "bytes": size, **entry} for relative, size, entry in located]
-    try:
-        version, created = stores.datasets.get_version(name, version_id), False
-    except NotFoundError:
-        changes = compare_manifests(old_manifest, manifest)
-        digest = stores.artifacts.put_bytes(_canonical(manifest))
-        version, created = stores.datasets.add_version(DatasetVersion(
-            name=name, version=version_id, artifact=digest, rows=len(manifest), columns=MANIFEST_COLUMNS,
-            profile={"rows": len(manifest), "columns": {}}, source=str(root.resolve()),
-            meta={"kind": "files", "bytes": sum(f["bytes"] for f in manifest), "changes": changes},
-        ))
-    if folders is not None:
-        folders.record(base, fingerprint([relative for relative, _ in entries], seen), newest_change(seen), started,
-                       version.version)
-        folders.save()
-    return version, created
+    return located, seen
 
 
 def _cached(stores: Stores, cache: HashCache, full: str, stat: os.stat_result,
@@ -233,68 +248,107 @@ def _canonical(manifest: list[dict[str, Any]]) -> bytes:
 
 
 class _Pack:
-    """Small files concatenated into pack blobs: one write (and one fsync) per pack instead of one per file,
-    which is what makes a folder of 10,000 small files fast. Entries point at (pack, offset).
+    """Small files concatenated into pack blobs: one blob (one fsync) per pack instead of one per file, which is
+    what makes a folder of 10,000 small files fast. Entries point at (pack, offset).
 
-    A full pack is written on a thread of its own (joining, hashing, writing and fsyncing it release the GIL for
-    the most part) while the caller goes on reading files or preparing the manifest; :meth:`wait` returns when
-    every pack is stored and its entries name it. One pack is in flight at a time."""
+    The bytes go to the artifact store's :meth:`~conveyor.store.artifacts.ArtifactStore.blob_writer` on a thread of
+    their own, a few MB at a time, while the caller reads the next files (writing and fsyncing release the GIL); a
+    pack is committed when it reaches PACK_BYTES and at :meth:`wait`, which returns when every pack is stored and
+    its entries name it. At most ``_IN_FLIGHT`` batches wait to be written, so memory stays bounded."""
+
+    _BATCH = 4 * 1024 * 1024
+    _IN_FLIGHT = 64
 
     def __init__(self, stores: Stores) -> None:
         self.stores = stores
-        self.parts: list[bytes] = []
+        self.batch: list[bytes] = []
+        self.batch_size = 0
         self.pending: list[dict[str, Any]] = []
         self.size = 0
-        self.writing: _Writing | None = None
+        self.thread: threading.Thread | None = None
+        self.jobs: queue.SimpleQueue = queue.SimpleQueue()
+        self.room = threading.BoundedSemaphore(self._IN_FLIGHT)
+        self.error: BaseException | None = None
 
     def add(self, digest: str, data: bytes) -> dict[str, Any]:
         entry = {"digest": digest, "offset": self.size}
-        self.parts.append(data)
+        self.batch.append(data)
+        self.batch_size += len(data)
         self.pending.append(entry)
         self.size += len(data)
         if self.size >= PACK_BYTES:
             self.close()
+        elif self.batch_size >= self._BATCH:
+            self._flush()
         return entry
 
+    def _put(self, job: tuple[str, list]) -> None:
+        if self.error is not None:  # a pack could not be written: no point reading on
+            self.cancel()
+            error, self.error = self.error, None
+            raise error
+        if self.thread is None:
+            self.thread = threading.Thread(target=self._work, name="conveyor-pack", daemon=True)
+            self.thread.start()
+        self.room.acquire()
+        self.jobs.put(job)
+
+    def _flush(self) -> None:
+        if self.batch:
+            self._put(("write", self.batch))
+            self.batch, self.batch_size = [], 0
+
     def close(self) -> None:
-        """Start writing the pack filled so far (after the one in flight is stored)."""
-        if not self.parts:
-            return
-        self.wait()
-        self.writing = _Writing(self.stores.artifacts, self.parts, self.pending)
-        self.parts, self.pending, self.size = [], [], 0
+        """End the pack filled so far: it is committed after its last bytes are written."""
+        self._flush()
+        if self.pending:
+            self._put(("commit", self.pending))
+            self.pending, self.size = [], 0
 
     def wait(self) -> None:
-        """Every pack started is stored and its entries name it; raises what writing it raised."""
-        if self.writing is not None:
-            writing, self.writing = self.writing, None
-            writing.finish()
-
-
-class _Writing(threading.Thread):
-    """One pack being stored (``put_bytes`` of the joined parts) on its own thread."""
-
-    def __init__(self, artifacts: ArtifactStore, parts: list[bytes], pending: list[dict[str, Any]]) -> None:
-        super().__init__(name="conveyor-pack", daemon=True)
-        self.artifacts, self.parts, self.pending = artifacts, parts, pending
-        self.digest: str | None = None
-        self.error: BaseException | None = None
-        self.start()
-
-    def run(self) -> None:
-        try:
-            self.digest = self.artifacts.put_bytes(b"".join(self.parts))
-        except BaseException as exc:  # handed to the caller by finish()
-            self.error = exc
-        finally:
-            self.parts = []
-
-    def finish(self) -> None:
-        self.join()
+        """Every pack is stored and its entries name it; raises what writing one raised."""
+        self.close()
+        self._stop(("stop", []))
         if self.error is not None:
-            raise self.error
-        for entry in self.pending:
-            entry["pack"] = self.digest
+            error, self.error = self.error, None
+            raise error
+
+    def cancel(self) -> None:
+        """Drop what is not committed yet (the add failed)."""
+        self.batch, self.pending = [], []
+        self._stop(("abort", []))
+
+    def _stop(self, job: tuple[str, list]) -> None:
+        if self.thread is not None:
+            self.jobs.put(job)
+            self.thread.join()
+            self.thread = None
+
+    def _work(self) -> None:
+        writer = None
+        while True:
+            action, payload = self.jobs.get()
+            if action in ("stop", "abort"):
+                if writer is not None:
+                    writer.abort()
+                return
+            self.room.release()
+            if self.error is not None:
+                continue
+            try:
+                if writer is None:
+                    writer = self.stores.artifacts.blob_writer()
+                if action == "write":
+                    writer.write(payload)
+                else:
+                    digest, writer = writer.commit(), None
+                    for entry in payload:
+                        entry["pack"] = digest
+            except BaseException as exc:  # handed to the caller by wait()
+                self.error = exc
+                if writer is not None:
+                    writer.abort()
+                    writer = None
 
 
 def _latest_files_version(stores: Stores, name: str) -> DatasetVersion | None:
