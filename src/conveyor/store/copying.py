@@ -141,9 +141,9 @@ def copy_in_hashing(source: str | os.PathLike[str], folder: str, final: Callable
 
 class StreamedBlob:
     """A blob streamed into a local content-addressed folder (the local :class:`~conveyor.store.artifacts.BlobWriter`):
-    each ``write`` goes to a temporary file in ``folder`` at once (``os.writev``, no joining in memory) and into the
-    BLAKE3 hasher; ``commit`` fsyncs the file and renames it to ``final(digest)``, or drops it when
-    ``exists(digest)``; ``abort`` (or a failed commit) removes it."""
+    each ``write`` goes to a temporary file in ``folder`` at once and into the BLAKE3 hasher; ``commit`` fsyncs the
+    file and renames it to ``final(digest)``, or drops it when ``exists(digest)``; ``abort`` (or a failed commit)
+    removes it."""
 
     def __init__(self, folder: str, final: Callable[[str], str], exists: Callable[[str], bool]) -> None:
         import blake3
@@ -155,9 +155,14 @@ class StreamedBlob:
         self.hasher = blake3.blake3()
 
     def write(self, parts: list[bytes]) -> None:
-        for part in parts:
-            self.hasher.update(part)
-        write_all(self.fd, parts)
+        # one joined buffer: hashing and writing it release the GIL, where a call per small piece would take it
+        # back each time from a thread that is reading files
+        if not parts:
+            return
+        data = memoryview(parts[0] if len(parts) == 1 else b"".join(parts))
+        self.hasher.update(data)
+        while data:
+            data = data[os.write(self.fd, data):]
 
     def commit(self) -> str:
         try:
@@ -184,16 +189,3 @@ class StreamedBlob:
         with contextlib.suppress(OSError):
             os.remove(self.tmp)
 
-
-def write_all(fd: int, parts: list[bytes]) -> None:
-    """Write ``parts`` one after the other to ``fd``: ``os.writev`` where there is one (up to 1,024 pieces a call),
-    finishing any short write by plain writes."""
-    writev = getattr(os, "writev", None)
-    for start in range(0, len(parts), 1024):
-        chunk = parts[start:start + 1024]
-        rest = memoryview(b"".join(chunk)) if writev is None else None
-        if writev is not None:
-            done, total = writev(fd, chunk), sum(map(len, chunk))
-            rest = memoryview(b"".join(chunk))[done:] if done < total else None
-        while rest:
-            rest = rest[os.write(fd, rest):]
