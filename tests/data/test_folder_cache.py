@@ -195,3 +195,15 @@ def test_a_pack_streamed_to_a_local_folder_that_fails_leaves_no_version_and_no_t
         assert [p for p in (tmp_path / "blobs").rglob("*") if p.is_file()] == []
     finally:
         stores.close()
+
+
+def test_the_canonical_manifest_is_json_dumps_byte_for_byte():
+    from conveyor.data.files import _canonical
+
+    paths = ["a.txt", 'quote"back\\slash', "tab\tnew\nline\x01", "ünïcödé/ß", "emoji 🙂", "surrogate \udcff", ""]
+    manifest = [{"path": p, "bytes": i * 1000, "digest": f"{i:064x}", **({"pack": "f" * 64, "offset": i} if i % 2
+                                                                          else {})} for i, p in enumerate(paths)]
+    manifest.append({"path": "odd", "bytes": 1, "digest": "0" * 64, "extra": [1.5, None, True]})  # any other shape
+    expected = json.dumps({"files": manifest}, separators=(",", ":"), sort_keys=True).encode()
+    assert _canonical(manifest) == expected
+    assert _canonical([]) == b'{"files":[]}'
