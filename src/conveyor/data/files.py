@@ -12,7 +12,6 @@ import contextlib
 import json
 import os
 import queue
-import tempfile
 import threading
 import time
 from collections.abc import Callable
@@ -390,6 +389,8 @@ def compare_manifests(before: list[dict[str, Any]], after: list[dict[str, Any]])
 def checkout(stores: Stores, version: DatasetVersion, dest: str | Path) -> int:
     """Write the version's files under ``dest``; return how many were written. Each file lands whole (temp name,
     then rename), and a file already holding the right bytes is left alone."""
+    import tempfile  # here: `data add` does not need it
+
     dest = Path(dest)
     written = 0
     packs: dict[str, bytes] = {}

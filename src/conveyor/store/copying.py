@@ -11,7 +11,6 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
-import shutil
 import uuid
 from collections.abc import Callable
 
@@ -32,6 +31,8 @@ def copy_file(source: str | os.PathLike[str], dest: str | os.PathLike[str]) -> s
         src.seek(0)
         dst.seek(0)
         dst.truncate()
+        import shutil  # the last resort only
+
         shutil.copyfileobj(src, dst, 8 * 1024 * 1024)
         return "read/write"
 
