@@ -42,3 +42,30 @@ def test_put_file_stores_the_bytes_under_their_digest(source, tmp_path):
     digest = store.put_file(source)
     assert store.get_bytes(digest) == source.read_bytes()
     assert not [p for p in (tmp_path / "artifacts").rglob(".tmp-*")]
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="O_DIRECT and /proc/self/mountinfo are Linux's")
+@pytest.mark.parametrize("size", [8192, 3 * 1024 * 1024 + 17])  # whole blocks, and a partial last block
+def test_a_large_file_on_a_local_disk_is_written_uncached(tmp_path, monkeypatch, size):
+    monkeypatch.setattr(copying, "DIRECT_MIN", 1)  # what is large here: any file
+    source = tmp_path / "source.bin"
+    source.write_bytes(os.urandom(size))
+    with open(tmp_path / "probe", "wb") as probe:
+        kind = copying.file_system(probe.fileno())
+    how = copying.copy_file(source, tmp_path / "copy.bin")
+    assert (tmp_path / "copy.bin").read_bytes() == source.read_bytes()
+    if how != "reflink":  # a reflink comes first where there is one
+        assert how == ("direct" if kind in copying.DIRECT_FILE_SYSTEMS else "copy_file_range")
+
+
+def test_a_file_system_refusing_direct_writes_gets_the_kernel_copy(source, tmp_path, monkeypatch):
+    monkeypatch.setattr(copying, "DIRECT_MIN", 1)
+    monkeypatch.setattr(copying, "_reflink", lambda _src, _dst: False)
+    monkeypatch.setattr(copying, "file_system", lambda _fd: "ext4")
+
+    def refused(*_args, **_kwargs):
+        raise OSError(errno.EINVAL, "Invalid argument")
+
+    monkeypatch.setattr(os, "pwrite", refused)
+    assert copying.copy_file(source, tmp_path / "copy.bin") in ("copy_file_range", "read/write")
+    assert (tmp_path / "copy.bin").read_bytes() == source.read_bytes()

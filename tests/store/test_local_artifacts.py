@@ -43,3 +43,21 @@ def test_only_local_folders() -> None:
     for url in ("s3://bucket/x", "memory://x", "~/blobs", "", "simplecache::s3://b/x"):
         assert local_folder(url) is None
     assert local_folder("file:///srv/blobs") == "/srv/blobs"
+
+
+def test_a_blob_in_pieces_is_streamed_to_disk_and_leaves_no_temporary_file(tmp_path: Path, monkeypatch) -> None:
+    store = LocalArtifactStore(str(tmp_path / "blobs"))
+    writer = store.blob_writer()
+    writer.write([b"a" * 10, b"b" * 20])
+    assert os.path.getsize(writer.tmp) == 30  # on disk before the commit, not held in memory
+    digest = writer.commit()
+    assert store.get_bytes(digest) == b"a" * 10 + b"b" * 20
+    aborted = store.blob_writer()
+    aborted.write([b"x"])
+    aborted.abort()
+    failing = store.blob_writer()
+    failing.write([b"y"])
+    monkeypatch.setattr(os, "fsync", lambda fd: (_ for _ in ()).throw(OSError(5, "I/O error")))
+    with pytest.raises(OSError, match="I/O error"):
+        failing.commit()
+    assert [p.name for p in (tmp_path / "blobs").rglob("*") if p.is_file()] == [digest[2:]]

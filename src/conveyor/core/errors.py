@@ -31,7 +31,6 @@ Messages name the object, the bad value and the fix.
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Iterable
 
 
@@ -96,6 +95,8 @@ class NotFoundError(ConveyorError):
     @classmethod
     def for_name(cls, kind: str, name: str, known: Iterable[str]) -> NotFoundError:
         known = sorted(set(known))
+        import difflib  # here: the `data add` fast path imports this module, and rarely needs a suggestion
+
         close = difflib.get_close_matches(name, known, n=1)
         if close:
             hint = f"Did you mean {close[0]!r}?"

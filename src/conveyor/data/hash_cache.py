@@ -24,7 +24,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import tempfile
 from pathlib import Path
 
 SETTLE_NS = 3_000_000_000
@@ -85,15 +84,23 @@ class HashCache:
         """Write the cache whole (temporary name, then rename) when it changed; a failure only loses the cache."""
         if self.path is None or not self.changed:
             return
-        with contextlib.suppress(OSError):
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(prefix=".hashes.", suffix=".tmp", dir=self.path.parent)
-            try:
-                with os.fdopen(fd, "wb") as handle:
-                    handle.write(json.dumps({"files": self.entries}, separators=(",", ":")).encode())
-                os.replace(tmp, self.path)
-            except BaseException:
-                with contextlib.suppress(OSError):
-                    os.remove(tmp)
-                raise
+        write_whole(self.path, {"files": self.entries})
         self.changed = False
+
+
+def write_whole(path: Path, document: dict) -> None:
+    """Write ``document`` as compact JSON to ``path`` whole (a temporary name beside it, then a rename), creating
+    the folder; a failure to write only loses the cache, it is not an error."""
+    import tempfile
+
+    with contextlib.suppress(OSError):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".tmp", dir=path.parent)
+        try:
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(json.dumps(document, separators=(",", ":")).encode())
+            os.replace(tmp, path)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.remove(tmp)
+            raise

@@ -97,6 +97,10 @@ class ArtifactStore(abc.ABC):
             )
         return data
 
+    def blob_writer(self) -> BlobWriter:
+        """A blob to write in pieces (see :class:`BlobWriter`); a local folder streams them to disk as they come."""
+        return BlobWriter(self)
+
     def put_file(self, path: str | os.PathLike[str], digest: str | None = None) -> str:
         """Store a file's bytes (same contract as ``put_bytes``) without holding them in memory where the
         backend allows: a large dataset version is streamed to a temporary file and handed over here. A caller
@@ -115,6 +119,27 @@ class ArtifactStore(abc.ABC):
     def _write_file(self, digest: str, path: str | os.PathLike[str]) -> None:
         with open(path, "rb") as handle:
             self._write(digest, handle.read())
+
+
+class BlobWriter:
+    """A blob written in pieces: ``write`` lists of bytes any number of times, then ``commit`` stores their
+    concatenation (the ``put_bytes`` contract) and returns its digest, or ``abort`` drops them. This default keeps the
+    pieces in memory until ``commit``; :class:`~conveyor.store.copying.StreamedBlob` (a local folder) writes them
+    to a temporary file as they come and renames it at the end."""
+
+    def __init__(self, store: ArtifactStore) -> None:
+        self.store = store
+        self.parts: list[bytes] = []
+
+    def write(self, parts: list[bytes]) -> None:
+        self.parts.extend(parts)
+
+    def commit(self) -> str:
+        data, self.parts = b"".join(self.parts), []
+        return self.store.put_bytes(data)
+
+    def abort(self) -> None:
+        self.parts = []
 
 
 class InMemoryArtifactStore(ArtifactStore):

@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 
 from conveyor.store.artifacts import ArtifactStore
-from conveyor.store.copying import copy_in_hashing, publish_bytes, publish_copy
+from conveyor.store.copying import StreamedBlob, copy_in_hashing, publish_bytes, publish_copy
 
 __all__ = ["LocalArtifactStore", "local_folder"]
 
@@ -40,6 +40,9 @@ class LocalArtifactStore(ArtifactStore):
 
     def _write(self, digest: str, data: bytes) -> None:
         publish_bytes(self._path(digest), data)
+
+    def blob_writer(self) -> StreamedBlob:
+        return StreamedBlob(self.root, self._path, self.exists)
 
     def put_new_file(self, path: str | os.PathLike[str]) -> str:
         return copy_in_hashing(path, self.root, self._path, self.exists)

@@ -101,3 +101,21 @@ class ArtifactStoreContract:
         nothing = artifact_store.put_new_file(empty)
         assert artifact_store.get_bytes(nothing) == b""
         assert artifact_store.digests() == sorted([digest, nothing])
+
+    def test_a_blob_written_in_pieces(self, artifact_store: ArtifactStore) -> None:
+        """``blob_writer``: the pieces joined are the blob (the digest ``put_bytes`` gives), bytes stored already
+        keep one blob, an aborted writer stores nothing, and nothing temporary is left behind."""
+        pieces = [os.urandom(n) for n in (1, 0, 5000, 70_000)] * 300  # 1,200 pieces, some empty
+        writer = artifact_store.blob_writer()
+        writer.write(pieces[:7])
+        writer.write(pieces[7:])
+        digest = writer.commit()
+        assert digest == digest_bytes(b"".join(pieces)) and artifact_store.get_bytes(digest) == b"".join(pieces)
+        again = artifact_store.blob_writer()
+        again.write([b"".join(pieces)])
+        assert again.commit() == digest
+        dropped = artifact_store.blob_writer()
+        dropped.write([b"never stored"])
+        dropped.abort()
+        assert not artifact_store.exists(digest_bytes(b"never stored"))
+        assert artifact_store.digests() == [digest]
