@@ -116,7 +116,7 @@ def add_files(stores: Stores, path: str | Path, name: str, *,
     known_folder = folders is not None and folders.known(base)
     listing = list_files(root, stat=known_folder)  # one stat per file when there is a fingerprint to compare
     stats: list[os.stat_result] | None = None
-    if known_folder:
+    if folders is not None and known_folder:
         stats = [s for _, _, s in listing]  # type: ignore[misc]  # all there: asked for
         recorded = folders.lookup(base, fingerprint([relative for relative, _, _ in listing], stats))
         if recorded is not None:
@@ -200,6 +200,7 @@ def _store_files(stores: Stores, entries: list[tuple[str, str]], stats: list[os.
                     entry = known[digest] = pack.add(digest, data)  # gets its "pack" when the pack is written
             cache.record(full, stat, entry["digest"], hashed_at)
         else:
+            assert stat is not None  # a cached entry is only taken with its stat
             size = stat.st_size
         seen.append(stat)
         located.append((relative, size, entry))

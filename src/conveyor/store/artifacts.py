@@ -14,6 +14,7 @@ from __future__ import annotations
 import abc
 import os
 import threading
+from typing import Protocol
 
 from conveyor.core.errors import BadInputError, IntegrityError, NotFoundError
 from conveyor.store.copying import copy_in_hashing, publish_bytes, publish_copy
@@ -97,7 +98,7 @@ class ArtifactStore(abc.ABC):
             )
         return data
 
-    def blob_writer(self) -> BlobWriter:
+    def blob_writer(self) -> PiecewiseBlob:
         """A blob to write in pieces (see :class:`BlobWriter`); a local folder streams them to disk as they come."""
         return BlobWriter(self)
 
@@ -119,6 +120,16 @@ class ArtifactStore(abc.ABC):
     def _write_file(self, digest: str, path: str | os.PathLike[str]) -> None:
         with open(path, "rb") as handle:
             self._write(digest, handle.read())
+
+
+class PiecewiseBlob(Protocol):
+    """What ``ArtifactStore.blob_writer`` hands out: :class:`BlobWriter` or a backend's streaming writer."""
+
+    def write(self, parts: list[bytes]) -> None: ...
+
+    def commit(self) -> str: ...
+
+    def abort(self) -> None: ...
 
 
 class BlobWriter:
