@@ -223,3 +223,21 @@ def test_the_hash_cache_knows_a_folder_by_any_spelling_of_its_path(stores, folde
     assert not created and again.version == first.version and reads == []
     assert add_files(stores, str(folder / "big.bin"), "big", hash_cache=cache)[0] == one and reads == []
     assert set(json.loads(cache.read_text())["files"]) == {str(p) for p in folder.rglob("*") if p.is_file()}
+
+
+def test_an_add_pauses_the_cyclic_collector_and_resumes_it_even_when_it_fails(stores, folder, tmp_path):
+    import gc
+
+    seen = []
+    add_files(stores, folder, "imgs", progress=lambda done, total: seen.append(gc.isenabled()))
+    assert seen and not any(seen)  # paused while the files were read
+    assert gc.isenabled()
+    with pytest.raises(BadInputError):
+        add_files(stores, tmp_path / "missing", "imgs")
+    assert gc.isenabled()
+    gc.disable()
+    try:  # a caller that had it off keeps it off
+        add_files(stores, folder, "imgs")
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
