@@ -171,8 +171,7 @@ def _add_files(stores: Stores, path: str | Path, name: str, progress: Callable[[
         if cache.path is not None and is_folder:
             cache.forget_missing(root, [full for _, full in entries])
         cache.save()
-        identity = [{"path": relative, "bytes": size, "digest": entry["digest"]} for relative, size, entry in located]
-        version_id = blake3.blake3(_canonical(identity)).hexdigest()
+        version_id = blake3.blake3(_identity(located)).hexdigest()
     finally:
         pack.wait()
     manifest = [{"path": relative, "bytes": size, **entry} for relative, size, entry in located]
@@ -201,33 +200,42 @@ def _store_files(stores: Stores, entries: list[tuple[str, str]], stats: list[os.
     digest, or the file read, hashed and stored (packed, a blob of its own, or copied by the kernel)."""
     located: list[tuple[str, int, dict[str, Any]]] = []
     seen: list[os.stat_result] = []
+    # per-file work is most of a first add of many small files: names bound once, the cache entry made inline
+    cached = cache.entries if cache.path is not None else {}
+    hash_of, now, record = blake3.blake3, time.time_ns, cache.path is not None
+    add_located, add_seen, total = located.append, seen.append, len(entries)
     for done, (relative, full) in enumerate(entries, 1):
         stat, entry = None, None
-        if cache.path is not None and full in cache.entries:
+        if full in cached:
             stat = stats[done - 1] if stats is not None else os.stat(full)
             entry = _cached(stores, cache, full, stat, known)
         if entry is None:
-            hashed_at = time.time_ns()  # before the stat and the read: see HashCache.lookup
+            hashed_at = now()  # before the stat and the read: see HashCache.lookup
             size, data, stat = _read_small(full)
             if data is None:  # large: copied by the kernel; hashed during the copy when its size is new
                 put = stores.artifacts.put_file if size in old_sizes else stores.artifacts.put_new_file
                 entry = {"digest": put(full)}
             else:
-                digest = blake3.blake3(data).hexdigest()
+                digest = hash_of(data).hexdigest()
                 if digest in known:
                     entry = known[digest]
                 elif size > PACKED_FILE:
                     entry = {"digest": stores.artifacts.put_bytes(data)}
                 else:
                     entry = known[digest] = pack.add(digest, data)  # gets its "pack" when the pack is written
-            cache.record(full, stat, entry["digest"], hashed_at)
+            if record:  # HashCache.record, inline
+                value = [[stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns, stat.st_ino, stat.st_dev], hashed_at,
+                         entry["digest"]]
+                if cached.get(full) != value:
+                    cached[full] = value
+                    cache.changed = True
         else:
             assert stat is not None  # a cached entry is only taken with its stat
             size = stat.st_size
-        seen.append(stat)
-        located.append((relative, size, entry))
+        add_seen(stat)
+        add_located((relative, size, entry))
         if progress is not None:
-            progress(done, len(entries))
+            progress(done, total)
     return located, seen
 
 
@@ -263,6 +271,19 @@ def _read_small(path: str) -> tuple[int, bytes | None, os.stat_result]:
         return len(data), data, stat
     finally:
         os.close(fd)
+
+
+def _identity(located: list[tuple[str, int, dict[str, Any]]]) -> bytes:
+    """``_canonical`` of the version's identity (path, bytes and digest per file), written from the walk's tuples
+    without a dict per file."""
+    text = json.encoder.encode_basestring_ascii
+    try:
+        rows = [f'{{"bytes":{size},"digest":{text(entry["digest"])},"path":{text(relative)}}}'
+                for relative, size, entry in located]
+    except TypeError:  # a digest that is not a string (an edited manifest): the general form says what it is
+        return _canonical([{"path": relative, "bytes": size, "digest": entry["digest"]}
+                           for relative, size, entry in located])
+    return ('{"files":[' + ",".join(rows) + "]}").encode()
 
 
 _PACKED_KEYS = ("bytes", "digest", "offset", "pack", "path")
