@@ -277,12 +277,8 @@ def _identity(located: list[tuple[str, int, dict[str, Any]]]) -> bytes:
     """``_canonical`` of the version's identity (path, bytes and digest per file), written from the walk's tuples
     without a dict per file."""
     text = json.encoder.encode_basestring_ascii
-    try:
-        rows = [f'{{"bytes":{size},"digest":{text(entry["digest"])},"path":{text(relative)}}}'
-                for relative, size, entry in located]
-    except TypeError:  # a digest that is not a string (an edited manifest): the general form says what it is
-        return _canonical([{"path": relative, "bytes": size, "digest": entry["digest"]}
-                           for relative, size, entry in located])
+    rows = [f'{{"bytes":{size},"digest":{text(entry["digest"])},"path":{text(relative)}}}'
+            for relative, size, entry in located]
     return ('{"files":[' + ",".join(rows) + "]}").encode()
 
 
