@@ -178,7 +178,7 @@ def test_data_add_imports_only_what_it_needs(root, tmp_path):
     heavy = {"pandas", "pyarrow", "numpy", "sklearn", "alembic", "conveyor.cli.app", "conveyor.cli.runs",
              "conveyor.project", "conveyor.data.datasets",
              # the fast path (conveyor.cli.fast_add): sqlite3 and os calls, not the CLI framework or SQLAlchemy
-             "sqlalchemy", "typer", "click", "rich", "pydantic", "fsspec", "yaml"}
+             "sqlalchemy", "typer", "click", "rich", "pydantic", "fsspec", "yaml", "tempfile", "random"}
     assert not heavy & loaded
 
 
