@@ -343,11 +343,18 @@ def run_automl(frame: pd.DataFrame, target: str, *, task: str = "auto", metric: 
     chosen_trials, chosen_weights = [best], None
     if ensemble:  # chosen on the rows the trials are compared on: every fold's, or the first fold's only
         chosen = _ensemble_weights(completed, predictions, data, sign, first_fold)
-        # members' refits are estimated from their trial times against the best's; left out when they overrun
+        # members' refits are estimated from their trial times against the best's; left out when they overrun, or
+        # when the ensemble could not then be refitted on every row where the best trial alone could: the rows a
+        # model is fitted on counted more than the ensemble (segment at 30 s: an ensemble on the training rows lost
+        # to LightGBM's defaults fitted on every row)
         by_number = {t.number: t for t in completed}
-        if chosen is not None and sign * chosen[1] > sign * score + 1e-9 and deadline.fits(
-                sum(refit_seconds * _per_fold(by_number[n]) / max(_per_fold(best), 1e-6) for n in chosen[0]
-                    if n != best.number), keep):
+        others = sum(refit_seconds * _per_fold(by_number[n]) / max(_per_fold(best), 1e-6) for n in chosen[0]
+                     if n != best.number) if chosen is not None else 0.0
+        all_rows = (len(train) + len(holdout)) / len(train) if refit_all and internal_holdout else 0.0
+        single_fits_all = deadline.fits(refit_seconds * all_rows, keep * 0.5)
+        ensemble_fits_all = deadline.fits(others + (refit_seconds + others) * all_rows, keep * 0.5)
+        if chosen is not None and sign * chosen[1] > sign * score + 1e-9 and deadline.fits(others, keep) and (
+                ensemble_fits_all or not single_fits_all):
             weights, ens_score = chosen
             with deadline.phase("refit"):
                 members = [pipeline if n == best.number else _refit(by_number[n], space, data, train, target, seed)
