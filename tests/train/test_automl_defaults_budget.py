@@ -427,3 +427,14 @@ def test_a_first_fold_comparison_can_still_end_in_an_ensemble_chosen_on_that_fol
     assert {m["family"] for m in result.ensemble["members"]} == {"linear", "costly_tree"}
     assert result.validation_score < min(linear.fold_scores[0], tree.fold_scores[0])
     assert deadline.elapsed() <= 14.0
+
+
+def test_on_more_rows_than_the_threshold_the_folds_stay_inside_the_training_rows(monkeypatch):
+    import conveyor.train.automl as automl
+
+    monkeypatch.setattr(automl, "CV_ON_EVERY_ROW", 100)  # 160 training rows count as "more rows" here
+    FIT_ROWS.clear()
+    result = run_automl(regression_rows(200), "y", families=["recording_stub"], folds=5, max_trials=1,
+                        budget_seconds=300, seed=0, ensemble=False)
+    assert FIT_ROWS[:5] == [128] * 5  # 4/5 of the 160 training rows: each fold costs no more than before
+    assert FIT_ROWS[5:] == [160, 200] and result.training_rows == 200
