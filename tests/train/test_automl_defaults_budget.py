@@ -64,6 +64,21 @@ class CostlyFamily(Family):
 FAMILIES.register("costly_stub", CostlyFamily(), replace=True)
 
 
+class CostlyStubTwo(CostlyFamily):
+    name = "costly_stub_two"
+
+    def suggest(self, trial, ctx):
+        return {"strategy": trial.suggest_categorical(f"{self.name}.strategy", ["mean", "median"])}
+
+
+class CostlyStubThree(CostlyStubTwo):
+    name = "costly_stub_three"
+
+
+FAMILIES.register("costly_stub_two", CostlyStubTwo(), replace=True)
+FAMILIES.register("costly_stub_three", CostlyStubThree(), replace=True)
+
+
 class CostlyTree(_Costly, DecisionTreeRegressor):
     pass
 
@@ -94,6 +109,32 @@ class CostlyTreeFirst(CostlyTreeFamily):
 
 
 FAMILIES.register("costly_tree_first", CostlyTreeFirst(), replace=True)
+
+
+FIT_ROWS: list[int] = []  # the rows each fit of the recording stub saw, in order
+
+
+class RecordingRegressor(DummyRegressor):
+    def fit(self, X, y):
+        FIT_ROWS.append(len(X))
+        return super().fit(X, y)
+
+
+class RecordingFamily(Family):
+    name = "recording_stub"
+    tasks = ("regression",)
+    requires = ()
+    defaults = {"strategy": "mean"}
+    default = False
+
+    def suggest(self, trial, ctx):
+        return {"strategy": trial.suggest_categorical("recording_stub.strategy", ["mean", "median"])}
+
+    def build(self, ctx, params, seed):
+        return RecordingRegressor(strategy=params["strategy"])
+
+
+FAMILIES.register("recording_stub", RecordingFamily(), replace=True)
 
 
 def regression_rows(n: int = 400, seed: int = 0) -> pd.DataFrame:
@@ -341,3 +382,59 @@ def test_a_slow_first_default_leaves_time_to_score_the_next_family_s_defaults():
     assert linear.state == "complete" and len(linear.fold_scores) == 3
     assert result.family == "linear" and result.validation_score == linear.fold_scores[0] < tree.fold_scores[0]
     assert deadline.elapsed() <= 14.0
+
+
+def test_cross_validation_runs_on_every_labelled_row_and_the_evaluated_model_never_sees_the_holdout():
+    # folds of 80% of all rows rank the families as the final fit on every row does (folds of 64% of them, the
+    # training rows' 80%, ranked the linear model above LightGBM's defaults on digits where the test rows disagree)
+    FIT_ROWS.clear()
+    result = run_automl(regression_rows(200), "y", families=["recording_stub"], folds=5, max_trials=1,
+                        budget_seconds=300, seed=0, ensemble=False)
+    assert len(result.holdout) == 40
+    assert FIT_ROWS[:5] == [160] * 5  # each fold: 4/5 of all 200 rows (before: 4/5 of the 160 training rows, 128)
+    assert FIT_ROWS[5:] == [160, 200]  # the evaluated model: the training rows only; the returned one: every row
+    assert result.training_rows == 200 and result.pipeline is not result.evaluated_pipeline
+
+
+def test_after_two_defaults_a_further_defaults_trial_keeps_the_refit_on_every_row():
+    # three stub families, each fit 2 s, 2 folds: the first two defaults trials run on the training rows' refit
+    # reserve alone; the third would need the reserve of both refits (about 13 s) and does not start. Before, it
+    # started on the smaller reserve, and on a real machine the refit on every row was the part then skipped
+    deadline = Deadline(22.0, clock=CLOCK)
+    result = run_automl(regression_rows(200), "y", families=["costly_stub", "costly_stub_two", "costly_stub_three"],
+                        folds=2, budget_seconds=22.0, deadline=deadline, ensemble=False)
+    assert [t.family for t in result.trials] == ["costly_stub", "costly_stub_two"]
+    assert all(t.state == "complete" and not t.partial for t in result.trials)
+    assert result.refit == "all rows (training and holdout)"
+    assert deadline.elapsed() <= 22.0
+
+
+def test_a_first_fold_comparison_can_still_end_in_an_ensemble_chosen_on_that_fold():
+    # a step plus a slope: the tree learns the step, the linear model the slope, their mean beats both. The slow
+    # tree's defaults are scored on the first fold only; the ensemble is chosen on that fold's rows, with the
+    # requested metric, and kept only where it beats every single trial there (before: no ensemble at all)
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(300, 3))
+    frame = pd.DataFrame(X, columns=["a", "b", "c"]).assign(
+        y=2.0 * (X[:, 0] > 0.3) + 1.0 * X[:, 1] + rng.normal(0, 0.3, 300))
+    deadline = Deadline(14.0, clock=CLOCK)
+    result = run_automl(frame, "y", metric="rmse", families=["linear", "costly_tree"], folds=3, max_trials=2,
+                        budget_seconds=14.0, deadline=deadline)
+    linear, tree = result.trials
+    assert tree.partial and not linear.partial
+    assert result.validation.startswith("first fold of 3-fold CV")
+    assert result.family == "ensemble"
+    assert {m["family"] for m in result.ensemble["members"]} == {"linear", "costly_tree"}
+    assert result.validation_score < min(linear.fold_scores[0], tree.fold_scores[0])
+    assert deadline.elapsed() <= 14.0
+
+
+def test_on_more_rows_than_the_threshold_the_folds_stay_inside_the_training_rows(monkeypatch):
+    import conveyor.train.automl as automl
+
+    monkeypatch.setattr(automl, "CV_ON_EVERY_ROW", 100)  # 160 training rows count as "more rows" here
+    FIT_ROWS.clear()
+    result = run_automl(regression_rows(200), "y", families=["recording_stub"], folds=5, max_trials=1,
+                        budget_seconds=300, seed=0, ensemble=False)
+    assert FIT_ROWS[:5] == [128] * 5  # 4/5 of the 160 training rows: each fold costs no more than before
+    assert FIT_ROWS[5:] == [160, 200] and result.training_rows == 200

@@ -34,6 +34,20 @@ def test_classification_and_regression_metrics_include_the_issue_list():
     assert "mape" not in regression_metrics(np.array([0.0, 1.0]), np.array([0.5, 1.0]))  # undefined at zero
 
 
+@pytest.mark.parametrize("n_classes", [2, 4])
+def test_one_metric_alone_is_the_value_the_full_set_gives_and_nothing_else(n_classes):
+    # the search scores every fold and every ensemble step on one metric only (the others cost more than a fit)
+    rng = np.random.default_rng(0)
+    classes = list(range(n_classes))
+    y = rng.integers(0, n_classes, 200)
+    proba = rng.random((200, n_classes))
+    predicted = proba.argmax(axis=1)
+    full = classification_metrics(y, predicted, proba, classes)
+    assert {"log_loss", "roc_auc", "accuracy", "f1"} <= set(full)
+    for name, value in full.items():
+        assert classification_metrics(y, predicted, proba, classes, only=name) == {name: value}
+
+
 def test_fairness_differences_follow_fairlearns_definitions():
     group = pd.Series(["a"] * 4 + ["b"] * 4)
     y_true = np.array([1, 0, 1, 0, 1, 0, 1, 0])

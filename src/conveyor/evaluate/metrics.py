@@ -34,32 +34,44 @@ def improvement(metric: str, new: float, old: float) -> float:
 
 
 def classification_metrics(y_true: np.ndarray, y_pred: np.ndarray, proba: np.ndarray | None,
-                           classes: list) -> dict[str, float]:
+                           classes: list, only: str | None = None) -> dict[str, float]:
+    """Every classification metric, or ``only`` the one named (the search scores each fold and each ensemble step on
+    one metric: the others, ROC AUC over many classes above all, cost more than the fit on small data)."""
     binary = len(classes) == 2
     average = "binary" if binary else "macro"
     pos = classes[1] if binary else None
     kwargs = {"average": average, "zero_division": 0}
     if binary:
         kwargs["pos_label"] = pos
-    result = {
-        "accuracy": skm.accuracy_score(y_true, y_pred),
-        "precision": skm.precision_score(y_true, y_pred, **kwargs),
-        "recall": skm.recall_score(y_true, y_pred, **kwargs),
-        "f1": skm.f1_score(y_true, y_pred, **kwargs),
-    }
-    if proba is not None and len(np.unique(y_true)) > 1:
+
+    def want(name: str) -> bool:
+        return only is None or only == name
+
+    labels = {"accuracy": lambda: skm.accuracy_score(y_true, y_pred),
+              "precision": lambda: skm.precision_score(y_true, y_pred, **kwargs),
+              "recall": lambda: skm.recall_score(y_true, y_pred, **kwargs),
+              "f1": lambda: skm.f1_score(y_true, y_pred, **kwargs)}
+    result = {name: compute() for name, compute in labels.items() if want(name)}
+    if proba is not None and len(np.unique(y_true)) > 1 and set(result) != {only}:
         proba = np.clip(np.asarray(proba, dtype=float), 1e-15, 1)
         proba = proba / proba.sum(axis=1, keepdims=True)
         if binary:
-            result["roc_auc"] = skm.roc_auc_score(y_true == pos, proba[:, 1])
-            result["pr_auc"] = skm.average_precision_score(y_true == pos, proba[:, 1])
-            result["brier"] = skm.brier_score_loss(y_true == pos, proba[:, 1])
+            if want("roc_auc"):
+                result["roc_auc"] = skm.roc_auc_score(y_true == pos, proba[:, 1])
+            if want("pr_auc"):
+                result["pr_auc"] = skm.average_precision_score(y_true == pos, proba[:, 1])
+            if want("brier"):
+                result["brier"] = skm.brier_score_loss(y_true == pos, proba[:, 1])
         elif len(np.unique(y_true)) == len(classes):
-            result["roc_auc"] = skm.roc_auc_score(y_true, proba, multi_class="ovr", labels=classes)
-            onehot = np.asarray(y_true)[:, None] == np.asarray(classes)[None, :]
-            result["pr_auc"] = skm.average_precision_score(onehot, proba, average="macro")
-        result["log_loss"] = skm.log_loss(y_true, proba, labels=classes)
-        result["calibration_error"] = calibration_error(y_true, proba, classes)
+            if want("roc_auc"):
+                result["roc_auc"] = skm.roc_auc_score(y_true, proba, multi_class="ovr", labels=classes)
+            if want("pr_auc"):
+                onehot = np.asarray(y_true)[:, None] == np.asarray(classes)[None, :]
+                result["pr_auc"] = skm.average_precision_score(onehot, proba, average="macro")
+        if want("log_loss"):
+            result["log_loss"] = skm.log_loss(y_true, proba, labels=classes)
+        if want("calibration_error"):
+            result["calibration_error"] = calibration_error(y_true, proba, classes)
     return _finite(result)
 
 

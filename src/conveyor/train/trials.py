@@ -80,7 +80,7 @@ def score_predictions(data: TrialData, y_true: np.ndarray, output: np.ndarray) -
     if data.ctx.task == "regression":
         return regression_metrics(y_true, output).get(data.metric)
     predicted = np.asarray(data.classes)[np.asarray(output).argmax(axis=1)]
-    return classification_metrics(y_true, predicted, output, data.classes).get(data.metric)
+    return classification_metrics(y_true, predicted, output, data.classes, only=data.metric).get(data.metric)
 
 
 def run_fold(data_ref: TrialData | str, family: Family, params: dict[str, Any], fold: int,
