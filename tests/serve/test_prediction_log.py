@@ -82,7 +82,9 @@ def test_every_row_of_concurrent_requests_is_logged_once_and_shutdown_writes_the
 
     booster.register(stores, "bin")
     app = create_app(stores, "bin")
-    app.state.prediction_logger.flush_interval = 3600.0  # nothing is written before shutdown
+    logger = app.state.prediction_logger
+    logger.flush_interval = 3600.0  # nothing is written before shutdown
+    assert logger.flush()  # the writer has left its first (default) wait and now sleeps for the hour
     rows = booster.rows.to_numpy().tolist()
     rows[4][1] = None
 
