@@ -121,9 +121,7 @@ class Agent:
         call: the built-in ``retrain`` pipeline passes the event that started it); each counts when the policy
         lists it in ``retrain.on``."""
         outcome: dict[str, Any] = {"model": self.policy.model, "watches": [], "triggers": {}, "decision": None}
-        drain = getattr(self.stores.predictions, "drain", None)
-        if drain is not None:  # the prediction log's pending segments go into its table on every tick
-            drain()
+        self.stores.predictions.drain()  # the prediction log's pending segments go into its table on every tick
         for job in self.stores.leases.jobs("pending_approval"):  # an approved promotion is watched from then on
             if job.result.get("model") == self.policy.model:
                 outcome.setdefault("approvals", []).append(self.follow_request(job))

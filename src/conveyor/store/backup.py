@@ -143,9 +143,7 @@ def backup_stores(stores: Stores, dest: Path, *, files: dict[str, Path], keys: d
             continue
         copied_files.append(relative)
     started = now()
-    drain = getattr(stores.predictions, "drain", None)
-    if drain is not None:  # the prediction log's pending segments belong in the snapshot
-        drain()
+    stores.predictions.drain()  # the prediction log's pending segments belong in the snapshot
     tables = _snapshot(db, dest / "metadata.sqlite")
     log_db = getattr(stores.predictions, "db", None)
     separate = isinstance(log_db, SqlDatabase) and log_db is not db

@@ -104,6 +104,11 @@ class PredictionStore(abc.ABC):
         if records:
             self._append(records, skip_existing=skip_existing)
 
+    def drain(self) -> int:
+        """Move rows logged elsewhere (a segmented log's pending segments) into the table; the rows moved. A store
+        that writes its table directly has nothing pending."""
+        return 0
+
     @abc.abstractmethod
     def add_feedback(self, labels: Mapping[str, Any], *, relabel: bool = False) -> list[str]:
         """Attach ground truth by prediction id; return the ids that were not updated. A label is written once:

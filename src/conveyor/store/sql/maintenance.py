@@ -15,6 +15,7 @@ import sqlalchemy as sa
 
 from conveyor.core.errors import BadInputError
 from conveyor.store import schema as t
+from conveyor.store.predictions import PredictionStore
 from conveyor.store.sql.database import SqlDatabase
 
 __all__ = ["SqlMaintenance", "maintenance_of"]
@@ -31,9 +32,8 @@ _MANAGED = frozenset({"dataset_versions", "model_versions", "runs", "run_params"
 def maintenance_of(store: Any, what: str) -> SqlMaintenance:
     """The maintenance view of the database a role ``store`` lives in; a clear error for a store without one. A
     prediction log with pending segments is drained first, so retention and erasure see every logged row."""
-    drain = getattr(store, "drain", None)
-    if drain is not None:
-        drain()
+    if isinstance(store, PredictionStore):
+        store.drain()
     db = getattr(store, "db", None)
     if not isinstance(db, SqlDatabase):
         raise BadInputError(f"{what} needs a SQL metadata store (SQLite or PostgreSQL), not {store.url!r}.",
