@@ -30,12 +30,14 @@ def test_gc_and_backup_with_artifacts_on_s3(tmp_path, monkeypatch, bucket):
         new = project.data.ingest(pd.DataFrame({"x": [3, 4, 5]}), "d")[0]
         report = project.operations.gc()
         assert report.artifacts == 1 and report.bytes_freed > 0
-        bucket = open_artifact_store(f"{bucket}/live")
-        assert not bucket.exists(old.artifact) and bucket.exists(new.artifact)
+        live = open_artifact_store(f"{bucket}/live")
+        assert not live.exists(old.artifact) and live.exists(new.artifact)
         project.operations.backup(tmp_path / "backup")
     monkeypatch.setenv("CONVEYOR_ARTIFACTS", f"{bucket}/restored")
     restore_project(tmp_path / "backup", tmp_path / "restored")
     with cv.Project.open(tmp_path / "restored") as project:
         assert project.stores.artifacts.url == f"{bucket}/restored"
+        assert project.stores.artifacts.url.startswith("s3://")
+        assert open_artifact_store(f"{bucket}/restored").exists(new.artifact)
         assert len(project.data.load_frame("d")) == 3
         assert [v.version for v in project.stores.datasets.versions("d")] == [new.version]
