@@ -10,10 +10,12 @@ import shutil
 import subprocess
 import sys
 import textwrap
+import threading
 import time
 import uuid
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 import sqlalchemy as sa
@@ -22,6 +24,9 @@ import yaml
 import conveyor as cv
 from conveyor.core.entities import AuditNote, Metric, ModelVersion, Run, new_id
 from conveyor.core.errors import BadInputError
+from conveyor.serve.predlog import PredictionLogger
+from conveyor.store.prediction_segments import SegmentedPredictionStore, read_segment
+from conveyor.store.predictions import PredictionBatch
 
 WRITER = textwrap.dedent("""
     import pathlib, sys, time
@@ -233,3 +238,60 @@ def test_an_encrypted_project_backs_up_as_ciphertext_and_restores_with_its_key(t
     assert any("encryption" in note for note in result["notes"])
     with cv.Project.open(tmp_path / "r") as project:
         assert project.data.load_frame("d")["secret"].tolist() == ["PLAINTEXT-MARKER-1"] * 3
+
+
+def _logged_batch(rows: int) -> PredictionBatch:
+    """One served request's rows as the serving path logs them: a float matrix (so they go to a segment)."""
+    return PredictionBatch([new_id() for _ in range(rows)], "m:1", time.time(), 1.0, ["x"], None,
+                           [0] * rows, ["0", "1"], [[0.75, 0.25]] * rows, request_id=new_id(),
+                           matrix=np.arange(rows, dtype=np.float64).reshape(rows, 1))
+
+
+def test_backup_holds_segments_pending_or_being_drained_and_restore_refuses_stray_ones(tmp_path, monkeypatch):
+    monkeypatch.delenv("CONVEYOR_DB_URL", raising=False)
+    monkeypatch.delenv("CONVEYOR_PREDICTIONS_URL", raising=False)
+    root = tmp_path / "proj"
+    with cv.Project.init(root) as project:
+        log = project.stores.predictions
+        assert isinstance(log, SegmentedPredictionStore)
+        logger = PredictionLogger(log, flush_interval=3600)
+        pending, in_flight, after = _logged_batch(3), _logged_batch(4), _logged_batch(2)
+        logger.log(in_flight)
+        assert logger.flush()
+        [segment] = log.pending()
+        # another reader (the server's monitoring, say) claims that segment and commits its rows a moment later
+        other = SegmentedPredictionStore(log.inner, log.folder)
+        claimed = other._claim(segment.name)
+        assert claimed is not None
+
+        def finish_drain() -> None:
+            time.sleep(0.5)
+            other.inner.log_batches(read_segment(claimed), skip_existing=True)
+            claimed.unlink()
+
+        drainer = threading.Thread(target=finish_drain)
+        drainer.start()
+        logger.log(pending)
+        assert logger.flush()
+        assert len(log.pending()) == 1
+        manifest = project.operations.backup(tmp_path / "b")
+        drainer.join()
+        assert manifest["tables"]["predictions"] == 7
+        logger.log(after)  # logged after the backup: the lost state's, not the backup's
+        logger.close()
+        assert log.pending()
+    # the database is lost; its segment folder survives, and the project is restored into the same folder
+    for name in ("conveyor.db", "conveyor.db-wal", "conveyor.db-shm"):
+        (root / ".conveyor" / name).unlink(missing_ok=True)
+    (root / "conveyor.yaml").unlink()
+    from conveyor.project.operations import restore_project
+
+    with pytest.raises(BadInputError, match="segments") as refused:
+        restore_project(tmp_path / "b", root)
+    assert refused.value.field == "CONVEYOR_DB_URL"
+    assert not (root / "conveyor.yaml").exists()  # refused before anything was written: the same command can retry
+    shutil.move(root / ".conveyor" / "conveyor.db-segments", tmp_path / "set-aside")
+    restore_project(tmp_path / "b", root)
+    with cv.Project.open(root) as project:
+        restored = {record.id for record in project.stores.predictions.recent()}
+    assert restored == set(pending.ids) | set(in_flight.ids)

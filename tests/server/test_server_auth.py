@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 import subprocess
 import sys
+import time
 
 import httpx
 import pytest
@@ -13,6 +14,7 @@ from tests.server.auth_fixtures import Served, add_users, bare_project, serve
 
 from conveyor.core.actors import acting_as
 from conveyor.core.tls import tls_options
+from conveyor.project import Project
 from conveyor.security import add_identity
 from conveyor.serve import running_server
 from conveyor.server import create_app
@@ -197,3 +199,46 @@ def test_a_ui_form_needs_its_own_action_a_viewer_may_read_pages_but_not_promote(
                                data={"csrf": csrf, "version": "1", "alias": "candidate"})
         assert refused.status_code == 403 and "may not do models.promote" in refused.text
         assert authed.project.models.aliases("churn") == before
+
+
+def test_with_no_users_requests_cost_no_auth_query_and_the_first_user_turns_auth_on_at_once(tmp_path) -> None:
+    import sqlalchemy as sa
+
+    project = bare_project(tmp_path / "p")
+    statements: list[str] = []
+
+    def count(conn, cursor, statement, parameters, context, executemany) -> None:
+        statements.append(statement)
+
+    engine = project.stores.identities.db.engine
+    sa.event.listen(engine, "before_cursor_execute", count)
+    try:
+        with project:
+            for served in serve(project):
+                served.app.state.gate.auth_recheck = 3600.0  # only this process's own additions may turn it on
+                assert served.call("GET", "/whoami").json()["authenticated"] is False
+                statements.clear()
+                for _ in range(50):
+                    assert served.call("GET", "/whoami").status_code == 200
+                assert statements == []  # /whoami reads nothing itself with auth off: any query was the check's
+                # the first identity, added through another store object of this process: on for the next request
+                with Project.open(tmp_path / "p") as other:
+                    secret = add_identity(other.stores, "ana", "admin", actor="tests").secret
+                refused = served.call("GET", "/whoami")
+                assert refused.status_code == 401, refused.text
+                assert served.call("GET", "/whoami", who=secret).json()["actor"] == "ana"
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", count)
+
+
+def test_the_first_user_added_by_another_process_counts_within_the_recheck_interval(tmp_path) -> None:
+    project = bare_project(tmp_path / "p")
+    with project:
+        for served in serve(project):
+            served.app.state.gate.auth_recheck = 0.2
+            assert served.call("GET", "/whoami").status_code == 200
+            done = subprocess.run([sys.executable, "-m", "conveyor", "users", "add", "ana", "--role", "admin",
+                                   "--project", str(tmp_path / "p")], capture_output=True, text=True, timeout=120)
+            assert done.returncode == 0, done.stdout + done.stderr
+            time.sleep(0.3)
+            assert served.call("GET", "/whoami").status_code == 401

@@ -28,6 +28,7 @@ EXPECTED = {
     ("GET", "/api/v1/runs/{run_id}"): "read", ("GET", "/api/v1/runs/{run_id}/metrics/{key}"): "read",
     ("GET", "/api/v1/runs/{ref}/evaluation"): "read", ("GET", "/api/v1/runs/{run_id}/artifacts/{name:path}"): "read",
     ("GET", "/api/v1/models"): "read", ("GET", "/api/v1/models/resolve"): "read",
+    ("GET", "/api/v1/models/deleted"): "read",
     ("GET", "/api/v1/models/card"): "read", ("GET", "/api/v1/models/{name}/versions/{version}"): "read",
     ("GET", "/api/v1/models/{name}/versions/{version}/evaluation"): "read",
     ("GET", "/api/v1/models/{name}/versions/{version}/file"): "models.download",

@@ -21,11 +21,12 @@ from conveyor.cli.output import (
 app = typer.Typer(help="Model registry: list, show, promote, rollback, import, audit.", no_args_is_help=True)
 
 
-def version_dict(mv, aliases: dict[str, int] | None = None) -> dict:
+def version_dict(mv, aliases: dict[str, int] | None = None, deleted: set[str] | None = None) -> dict:
+    """``deleted``: the refs an MLflow client deleted (kept here, hidden from MLflow clients)."""
     return {"model_version": mv.ref, "name": mv.name, "version": mv.version, "flavor": mv.flavor, "run": mv.run_id,
             "dataset": mv.dataset, "metrics": mv.metrics, "signature": mv.signature, "created_at": mv.created_at,
             "artifact": mv.artifact, "aliases": sorted(a for a, v in (aliases or {}).items() if v == mv.version),
-            "meta": mv.meta}
+            "meta": mv.meta, "deleted": mv.ref in (deleted or set())}
 
 
 def _report_alias_change(change, verb: str, json: bool) -> None:
@@ -39,17 +40,19 @@ def _report_alias_change(change, verb: str, json: bool) -> None:
 
 @app.command("list")
 def list_models(project: ProjectOption = None, json: JsonOption = False) -> None:
-    """Every model version, with its aliases."""
+    """Every model version, with its aliases; versions an MLflow client deleted are kept and marked deleted."""
     with open_project(project) as proj:
         versions = proj.models.list()
         aliases = {name: proj.models.aliases(name) for name in {v.name for v in versions}}
-    rows = [version_dict(v, aliases[v.name]) for v in versions]
+        deleted = proj.models.deleted()
+    rows = [version_dict(v, aliases[v.name], deleted) for v in versions]
     if json:
         emit_json(rows)
         return
-    table("Model versions", ["model", "aliases", "flavor", "metric", "created", "dataset"],
-          [[r["model_version"], " ".join("@" + a for a in r["aliases"]), r["flavor"],
-            headline(r["metrics"], r["meta"].get("metric")), when(r["created_at"]), short_ref(r["dataset"])]
+    table("Model versions", ["model", "state", "aliases", "flavor", "metric", "created", "dataset"],
+          [[r["model_version"], "deleted" if r["deleted"] else "active", " ".join("@" + a for a in r["aliases"]),
+            r["flavor"], headline(r["metrics"], r["meta"].get("metric")), when(r["created_at"]),
+            short_ref(r["dataset"])]
            for r in rows])
 
 
@@ -66,7 +69,8 @@ def show(ref: Annotated[str, typer.Argument(help="MODEL, MODEL:N or MODEL@ALIAS.
         run = proj.runs.get(mv.run_id) if mv.run_id else None
         model_card = proj.models.card(mv.ref)
         erased = _erased(proj, mv.dataset)
-    data = version_dict(mv, aliases)
+        deleted = proj.models.deleted(mv.name)
+    data = version_dict(mv, aliases, deleted)
     data["lineage"] = {"run": mv.run_id, "dataset": mv.dataset,
                        "git_commit": run.tags.get("git.commit") if run else None,
                        "packages": {k[4:]: v for k, v in (run.tags if run else {}).items() if k.startswith("pkg.")}}
@@ -78,7 +82,9 @@ def show(ref: Annotated[str, typer.Argument(help="MODEL, MODEL:N or MODEL@ALIAS.
     if card:
         typer.echo(render_markdown(model_card))
         return
-    typer.echo(f"{mv.ref}  flavor={mv.flavor}  aliases={' '.join('@' + a for a in data['aliases']) or '-'}")
+    typer.echo(f"{mv.ref}  flavor={mv.flavor}  aliases={' '.join('@' + a for a in data['aliases']) or '-'}"
+               + ("  DELETED (through an MLflow client: kept here, hidden from MLflow clients)"
+                  if data["deleted"] else ""))
     typer.echo(f"  run={mv.run_id}  dataset={mv.dataset}  commit={data['lineage']['git_commit'] or '-'}")
     typer.echo(f"  task={mv.signature.get('task')}  target={mv.signature.get('target')}  "
                f"inputs={', '.join(c['name'] for c in mv.signature.get('inputs', []))}")

@@ -4,6 +4,7 @@ and checks its bytes against the version's hash before loading."""
 from __future__ import annotations
 
 import builtins
+import dataclasses
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -27,8 +28,12 @@ def _promotion(answer: dict[str, Any]) -> AliasChange | ApprovalRequest:
     return AliasChange(**answer)
 
 
+_FIELDS = {f.name for f in dataclasses.fields(ModelVersion)}
+
+
 def model_from(item: dict[str, Any]) -> ModelVersion:
-    return ModelVersion(**item)
+    """A version from the server's JSON; fields a newer server adds are left out, not a TypeError."""
+    return ModelVersion(**{k: v for k, v in item.items() if k in _FIELDS})
 
 
 class RemoteModels(RemoteAPI):
@@ -39,6 +44,9 @@ class RemoteModels(RemoteAPI):
 
     def list(self, name: str | None = None) -> builtins.list[ModelVersion]:
         return [model_from(item) for item in self.connection.items("/models", name=name)]
+
+    def deleted(self, name: str | None = None) -> builtins.set[str]:
+        return set(self.connection.get("/models/deleted", name=name)["items"])
 
     def aliases(self, name: str) -> dict[str, int]:
         return self.connection.get(f"/models/{quote(name)}/aliases")

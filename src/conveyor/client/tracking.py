@@ -11,6 +11,7 @@ from urllib.parse import quote
 
 from conveyor.client.data import RemoteData
 from conveyor.client.http import Connection
+from conveyor.client.models import model_from
 from conveyor.core.artifact_bytes import artifact_bytes
 from conveyor.core.entities import ModelVersion, Run
 from conveyor.core.numbers import finite_number
@@ -78,7 +79,7 @@ class RemoteActiveRun:
                                 "meta": meta or {}}
         if metrics is not None:
             body["metrics"] = {k: finite_number(k, v) for k, v in metrics.items()}
-        version = ModelVersion(**self.connection.post(f"/models/{quote(name)}/versions", body))
+        version = model_from(self.connection.post(f"/models/{quote(name)}/versions", body))
         self.set_tags({"model_version": version.ref})
         return version
 

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 from conveyor.client._base import RemoteAPI
 from conveyor.client.data import RemoteData
 from conveyor.client.http import error_from
+from conveyor.client.models import model_from
 from conveyor.client.runs import RemoteRuns
 from conveyor.core.entities import DatasetVersion, ModelVersion, Run
 from conveyor.core.errors import BadInputError
@@ -89,7 +90,7 @@ class RemoteTraining(RemoteAPI):
                   "evaluate": evaluate}
         result = self.run_job("train", {k: v for k, v in params.items() if v is not None})
         run = Run(**self.connection.get(f"/runs/{result['run']}"))
-        version = ModelVersion(**self.connection.get("/models/resolve", ref=result["model_version"]))
+        version = model_from(self.connection.get("/models/resolve", ref=result["model_version"]))
         automl = SimpleNamespace(
             family=result["family"], task=result["task"], metric=result["metric"], validation=result["validation"],
             validation_score=result["validation_score"], params=result["params"], ensemble=result["ensemble"],

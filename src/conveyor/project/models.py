@@ -27,6 +27,8 @@ class ModelsAPI(Protocol):
 
     def list(self, name: str | None = None) -> builtins.list[ModelVersion]: ...
 
+    def deleted(self, name: str | None = None) -> builtins.set[str]: ...
+
     def aliases(self, name: str) -> dict[str, int]: ...
 
     def alias_history(self, name: str, alias: str) -> builtins.list[AliasChange]: ...
@@ -157,6 +159,12 @@ class LocalModels(LocalAPI):
         if name is not None:
             registry.resolve_model(self.stores, name)  # unknown name -> NotFoundError with "did you mean"
         return self.stores.registry.versions(name)
+
+    def deleted(self, name: str | None = None) -> builtins.set[str]:
+        """The refs (``NAME:N``) of the versions an MLflow client deleted (of ``name`` only, when given): Conveyor
+        keeps them (artifact, lineage, audit rows), MLflow clients no longer see them, and listings mark them."""
+        return {f"{note.name}:{note.version}" for note in self.stores.registry.notes(name)
+                if note.deleted and note.version}
 
     def __call__(self, name: str | None = None) -> builtins.list[ModelVersion]:
         warnings.warn("project.models(...) is deprecated; use project.models.list(...).", DeprecationWarning,

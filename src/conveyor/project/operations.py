@@ -18,7 +18,7 @@ from conveyor.core.settings import PROJECT_FILE, STATE_DIR, Settings
 from conveyor.project._base import LocalAPI
 from conveyor.registry.models import current_actor
 from conveyor.store.backends import open_artifact_store
-from conveyor.store.backup import backup_stores, read_manifest, restore_stores
+from conveyor.store.backup import backup_stores, check_restore_target, read_manifest, restore_stores
 from conveyor.store.encrypted_artifacts import EncryptedArtifactStore
 from conveyor.store.retention import GcReport, RetentionPolicy, collect
 
@@ -111,6 +111,8 @@ def restore_project(src: str | Path, into: str | Path = ".") -> dict[str, Any]:
                             hint="Restore into a new, empty folder (--into PATH).")
     root.mkdir(parents=True, exist_ok=True)
     (root / STATE_DIR).mkdir(exist_ok=True)
+    settings = Settings.for_project(root)  # from the environment and the folder, not from conveyor.yaml
+    check_restore_target(settings.db_url, settings.predictions_url)  # before any file lands: a refusal can be retried
     files = src / "files"
     notes: list[str] = []
     for relative in manifest.get("files", []):
@@ -130,7 +132,6 @@ def restore_project(src: str | Path, into: str | Path = ".") -> dict[str, Any]:
             notes.append(f"the audit anchor {setting} exists: the backup's is at {target}; compare them")
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(files / ANCHOR, target)
-    settings = Settings.for_project(root)
     result = restore_stores(src, db_url=settings.db_url, artifacts_url=settings.artifacts_url,
                             predictions_url=settings.predictions_url)
     keys = manifest.get("keys", {})

@@ -15,6 +15,12 @@ is a token or address over ``security.rate_limit``. The request then runs as tha
 decision is made from the role and grants alone, before the object is looked up, so it never tells a caller whether
 an object exists. With no identities nothing changes: no token is asked for and the actor is the local user.
 
+"Is authentication on?" is asked on every request, but it costs a database round trip only now and then: once on,
+it stays on (identities are never deleted); while off, the answer is kept for ``auth_recheck`` seconds (default
+:data:`AUTH_RECHECK_SECONDS`). An identity or token added in this process, through any store object
+(:func:`conveyor.store.identities.identity_generation`), turns it on for the very next request; one added by
+another process (`conveyor users add` beside a running server) counts within ``auth_recheck`` seconds.
+
 Auth failures, refusals and every mutating request go to the access log (``.conveyor/access.log``, batched JSON
 lines); model downloads are audited (the hash-chained trail). Every request feeds the security signals
 (:mod:`conveyor.security.anomalies`), which become alerts through the alert rules (:class:`Gate.observe`).
@@ -39,7 +45,7 @@ from conveyor.security.access_log import AccessLog
 from conveyor.security.anomalies import SUBJECT, SecuritySignals, security_rules
 from conveyor.security.ratelimit import RateLimiter, throttled
 from conveyor.server.limits import json_body
-from conveyor.store.identities import Identity
+from conveyor.store.identities import Identity, identity_generation
 
 if TYPE_CHECKING:
     from conveyor.project import Project
@@ -52,12 +58,14 @@ HOW_TO_GET_A_TOKEN = ("Send Authorization: Bearer TOKEN. An admin makes one with
                       "ROLE` (or you with `conveyor tokens create`); the CLI reads CONVEYOR_TOKEN or `conveyor login "
                       "URL`, the web UI asks for it at /login.")
 Target = str | Callable[[Request, Any], str | None] | None
+AUTH_RECHECK_SECONDS = 2.0  # how stale "no identities yet" may be when another process adds the first one
 
 
 class Gate:
     """The server's front door for one project: who a request is, whether it may, and what it leaves behind."""
 
-    def __init__(self, project: Project, *, observe_every: float = 10.0) -> None:
+    def __init__(self, project: Project, *, observe_every: float = 10.0,
+                 auth_recheck: float = AUTH_RECHECK_SECONDS) -> None:
         security = project.config.security
         self.project = project
         self.stores = project.stores
@@ -68,15 +76,28 @@ class Gate:
         self.access = AccessLog(project.root / STATE_DIR / "access.log")
         self.observe_every = observe_every
         self._anomalies = security.anomalies
+        self.auth_recheck = auth_recheck
         self._on = False
+        self._off_until = -1.0  # monotonic time until which "off" holds without asking the store
+        self._off_generation = -1  # this process's identity generation when "off" was last read from the store
         self._observed = time.monotonic()
         self._observing = threading.Lock()
 
     def on(self) -> bool:
-        """Is authentication on? Once true it stays true (identities are never deleted), so it is asked once."""
-        if not self._on:
-            self._on = authentication_on(self.stores)
+        """Is authentication on? Once true it stays true (identities are never deleted), so it is asked once;
+        "off" is asked again after ``auth_recheck`` seconds, or at once when this process adds an identity."""
+        if self._on or self.known_off():
+            return self._on
+        generation = identity_generation()  # before the query: an identity added during it forces another
+        self._on = authentication_on(self.stores)
+        self._off_generation = generation
+        self._off_until = time.monotonic() + self.auth_recheck
         return self._on
+
+    def known_off(self) -> bool:
+        """Authentication is off and that answer is fresh: no store round trip (nor thread hop) is needed."""
+        return (not self._on and self._off_generation == identity_generation()
+                and time.monotonic() < self._off_until)
 
     def identify(self, source: str, token: str | None) -> Identity | None:
         """The identity of ``token`` (None while authentication is off); 401/429 otherwise, logged."""
@@ -172,7 +193,8 @@ async def _identity(request: Request) -> Identity | None:
     if not hasattr(request.state, "identity"):
         gate = gate_of(request)
         source = source_of(request)
-        identity = await run_in_threadpool(gate.identify, source, bearer(request))
+        # with authentication known to be off, no store is asked: no need to leave the event loop
+        identity = None if gate.known_off() else await run_in_threadpool(gate.identify, source, bearer(request))
         request.state.identity = identity
         gate.signals.request(source, identity.name if identity else None)
         if gate.observation_due():

@@ -36,14 +36,16 @@ from conveyor.store import schema as t
 from conveyor.store.artifacts import FsspecArtifactStore
 from conveyor.store.backends import open_artifact_store
 from conveyor.store.migrate import HEAD, current_revision, upgrade
+from conveyor.store.prediction_segments import segment_folder_for
 from conveyor.store.sql.database import SqlDatabase, create_engine
 from conveyor.store.stores import Stores
 from conveyor.store.urls import mask
 
-__all__ = ["FORMAT", "backup_stores", "restore_stores"]
+__all__ = ["FORMAT", "backup_stores", "check_restore_target", "restore_stores"]
 
 FORMAT = 1
 BATCH = 1000
+SETTLE_SECONDS = 30.0  # how long a backup waits for another reader's drain in flight (one takes well under 1 s)
 
 
 def _tables(conn: sa.Connection) -> list[sa.Table]:
@@ -143,7 +145,8 @@ def backup_stores(stores: Stores, dest: Path, *, files: dict[str, Path], keys: d
             continue
         copied_files.append(relative)
     started = now()
-    stores.predictions.drain()  # the prediction log's pending segments belong in the snapshot
+    # the prediction log's pending segments belong in the snapshot, and so do those another reader is moving now
+    stores.predictions.drain(settle=SETTLE_SECONDS)
     tables = _snapshot(db, dest / "metadata.sqlite")
     log_db = getattr(stores.predictions, "db", None)
     separate = isinstance(log_db, SqlDatabase) and log_db is not db
@@ -194,14 +197,37 @@ def read_manifest(src: Path) -> dict[str, Any]:
     return dict(manifest)
 
 
-def _empty(engine: sa.Engine, url: str) -> None:
+def _empty(engine: sa.Engine, url: str, only: set[str] | None = None, *, field: str = "CONVEYOR_DB_URL") -> None:
     if current_revision(engine) is None:
         return
     with engine.connect() as conn:
         for table in _tables(conn):
+            if only is not None and table.name not in only:
+                continue
             if conn.execute(sa.select(sa.func.count()).select_from(table)).scalar():
                 raise BadInputError(f"The metadata store at {mask(url)} is not empty (table {table.name}).",
-                                    field="CONVEYOR_DB_URL", hint="Restore into a fresh database.")
+                                    field=field, hint="Restore into a fresh database.")
+
+
+def check_restore_target(db_url: str, predictions_url: str | None = None) -> None:
+    """Refuse a restore target that is not fresh, before anything is written: the metadata store must be empty,
+    so must a prediction log of its own, and no Parquet segment may wait beside a SQLite log (a later reader would
+    drain it into the restored table: rows the backup never had)."""
+    for url, only, field in ((db_url, None, "CONVEYOR_DB_URL"),
+                             *([(predictions_url, {"predictions"}, "CONVEYOR_PREDICTIONS_URL")]
+                               if predictions_url and predictions_url != db_url else [])):
+        engine = create_engine(url)
+        try:
+            _empty(engine, url, only, field=field)
+        finally:
+            engine.dispose()
+    folder = segment_folder_for(predictions_url or db_url)
+    if folder is not None and folder.is_dir() and any(folder.iterdir()):
+        raise BadInputError(
+            f"{folder} holds prediction log segments of another state of this database; restoring would let the "
+            "next reader drain them into the restored prediction log.",
+            field="CONVEYOR_PREDICTIONS_URL" if predictions_url and predictions_url != db_url else "CONVEYOR_DB_URL",
+            hint=f"Move {folder} away (its predictions are not in the backup), or restore into a fresh folder.")
 
 
 def _reset_sequences(conn: sa.Connection) -> None:
@@ -222,8 +248,6 @@ def _load(snapshot: Path, url: str, only: set[str] | None = None) -> dict[str, i
         source = create_engine(f"sqlite:///{copy}")
         target = create_engine(url)
         try:
-            if only is None:
-                _empty(target, url)
             upgrade(source)  # a backup of an older schema is brought up to this conveyor's first
             upgrade(target)
             with source.connect() as src, target.begin() as dst:
@@ -241,6 +265,7 @@ def restore_stores(src: Path, *, db_url: str, artifacts_url: str, predictions_ur
     """Rebuild the stores from the backup ``src`` into an empty database and artifact store."""
     src = Path(src)
     manifest = read_manifest(src)
+    check_restore_target(db_url, predictions_url)
     tables = _load(src / "metadata.sqlite", db_url)
     if (src / "predictions.sqlite").exists():
         tables["predictions"] = _load(src / "predictions.sqlite", predictions_url or db_url,

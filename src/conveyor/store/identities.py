@@ -17,6 +17,9 @@ Interface (:class:`IdentityStore`; ``conveyor.testing.identity_store_contract`` 
   ``revoke_grant(identity, kind, name)`` answers whether one existed; ``grants(identity=None)`` lists them by
   identity, kind and name.
 * Every method is safe to call from several threads and processes sharing the store; records handed out are copies.
+* ``add_identity`` and ``add_token`` call :func:`identities_added` once they have stored the record: a process-wide
+  counter (:func:`identity_generation`) that lets a cached "is authentication on?" answer (the platform server asks
+  it on every request) be dropped the moment this process adds an identity, through any store object.
 """
 
 from __future__ import annotations
@@ -29,9 +32,25 @@ from dataclasses import dataclass, field
 from conveyor.core.entities import now
 from conveyor.core.errors import ConflictError
 
-__all__ = ["ApiToken", "Grant", "Identity", "IdentityStore", "InMemoryIdentityStore"]
+__all__ = ["ApiToken", "Grant", "Identity", "IdentityStore", "InMemoryIdentityStore", "identities_added",
+           "identity_generation"]
 
 GRANT_KINDS = ("model", "dataset")
+
+_generation = 0
+_generation_lock = threading.Lock()
+
+
+def identities_added() -> None:
+    """Record that this process stored an identity or a token (see :func:`identity_generation`)."""
+    global _generation
+    with _generation_lock:
+        _generation += 1
+
+
+def identity_generation() -> int:
+    """How many identities and tokens this process has stored so far, through any identity store."""
+    return _generation
 
 
 @dataclass
@@ -142,7 +161,8 @@ class InMemoryIdentityStore(IdentityStore):
             if identity.name in self._identities:
                 raise self._conflict(identity.name)
             self._identities[identity.name] = copy.deepcopy(identity)
-            return copy.deepcopy(identity)
+        identities_added()
+        return copy.deepcopy(identity)
 
     def get_identity(self, name: str) -> Identity | None:
         with self._lock:
@@ -164,7 +184,8 @@ class InMemoryIdentityStore(IdentityStore):
             if token.id in self._tokens or any(t.hash == token.hash for t in self._tokens.values()):
                 raise ConflictError(f"Token {token.id!r} already exists.", field="token")
             self._tokens[token.id] = copy.deepcopy(token)
-            return copy.deepcopy(token)
+        identities_added()
+        return copy.deepcopy(token)
 
     def token_by_hash(self, token_hash: str) -> ApiToken | None:
         with self._lock:

@@ -143,8 +143,23 @@ class SegmentedPredictionStore(PredictionStore):
             return []
         return sorted(self.folder / n for n in names if n.endswith(SUFFIX))
 
-    def drain(self) -> int:
-        """Move every pending segment (and every stale claimed one) into the wrapped store; the rows moved."""
+    def drain(self, *, settle: float = 0.0) -> int:
+        """Move every pending segment (and every stale claimed one) into the wrapped store; the rows moved. With
+        ``settle`` > 0, then wait up to that many seconds while another drainer's claim is in flight: its rows were
+        logged before this call but commit only when that drainer is done (a backup's snapshot must hold them)."""
+        moved = self._drain()
+        deadline = time.monotonic() + settle
+        while settle > 0 and self._claims_in_flight() and time.monotonic() < deadline:
+            time.sleep(0.02)
+        return moved
+
+    def _claims_in_flight(self) -> bool:
+        try:
+            return any(CLAIMED in name for name in os.listdir(self.folder))
+        except FileNotFoundError:
+            return False
+
+    def _drain(self) -> int:
         try:
             names = os.listdir(self.folder)
         except FileNotFoundError:

@@ -104,9 +104,10 @@ class PredictionStore(abc.ABC):
         if records:
             self._append(records, skip_existing=skip_existing)
 
-    def drain(self) -> int:
-        """Move rows logged elsewhere (a segmented log's pending segments) into the table; the rows moved. A store
-        that writes its table directly has nothing pending."""
+    def drain(self, *, settle: float = 0.0) -> int:
+        """Move rows logged elsewhere (a segmented log's pending segments) into the table; the rows moved. With
+        ``settle`` > 0, also wait up to that many seconds for other drainers' moves in flight to commit (a backup
+        must see them). A store that writes its table directly has nothing pending."""
         return 0
 
     @abc.abstractmethod

@@ -10,7 +10,11 @@ Interface (:class:`RunStore`; ``conveyor.testing.run_store_contract`` checks eve
 * ``log_params`` and ``set_tags`` stringify values; a later value for a key replaces the earlier one.
   ``add_artifact`` points a name at its newest digest.
 * ``log_metrics`` keeps every value in ``metric_history`` (in logging order); a run's ``metrics`` hold, per key,
-  the value of the highest step (among equal steps, the last logged).
+  the value of the highest step (among equal steps, the last logged). ``metric_history(run, key, offset=, limit=)``
+  reads a slice of that order; ``metric_series(run, key, points)`` at most ``points`` values of it for a chart: the
+  first and the last logged, and in each of ``(points - 2) // 2`` runs of consecutive values its lowest (the first
+  of equals) and its highest (the last of equals), so the extremes survive; the whole history when it is no longer
+  than ``points``.
 * ``search`` lists runs newest first, or by a metric's latest value (runs without it last, newest first), filtered
   by dataset name (``dataset`` is ``NAME`` or ``NAME@VERSION``).
 * ``experiment`` (a run attribute, the id of an :class:`Experiment`) groups runs logged by MLflow clients:
@@ -90,9 +94,22 @@ class RunStore(abc.ABC):
         """The run's params alone (a backend may read them without the rest of the run)."""
         return self.get(run_id).params
 
-    def metric_history(self, run_id: str, key: str) -> list[Metric]:
-        """Every value logged for ``key``, in logging order."""
-        return self._history(self.resolve_id(run_id), key)
+    def metric_history(self, run_id: str, key: str, *, offset: int = 0, limit: int | None = None) -> list[Metric]:
+        """Every value logged for ``key``, in logging order (``limit`` of them from ``offset``, when given)."""
+        if offset < 0 or (limit is not None and limit < 0):
+            raise BadInputError("offset and limit are not negative.", field="limit" if offset >= 0 else "offset")
+        return self._history(self.resolve_id(run_id), key, offset, limit)
+
+    def metric_series(self, run_id: str, key: str, points: int = 1000) -> list[Metric]:
+        """At most ``points`` values of ``key``'s history for a chart, in logging order: the first and last logged
+        and, per run of consecutive values, its lowest and highest (see the module docstring)."""
+        if points < 4:
+            raise BadInputError(f"A series needs room for 4 points or more, not {points}.", field="points")
+        return self._series(self.resolve_id(run_id), key, points)
+
+    def _series(self, run_id: str, key: str, points: int) -> list[Metric]:
+        """The backend's hook: this default reads the whole history (a SQL backend lets its query do the work)."""
+        return downsample(self._history(run_id, key, 0, None), points)
 
     def resolve_id(self, run_id: str) -> str:
         """The full id of the run ``run_id`` names (itself, or the one run whose id starts with it)."""
@@ -183,12 +200,32 @@ class RunStore(abc.ABC):
     def _load(self, run_id: str) -> Run: ...
 
     @abc.abstractmethod
-    def _history(self, run_id: str, key: str) -> list[Metric]: ...
+    def _history(self, run_id: str, key: str, offset: int, limit: int | None) -> list[Metric]: ...
 
     @abc.abstractmethod
     def _ids_like(self, run_id: str) -> list[str]:
         """``run_id`` if a run has exactly that id; else (for MIN_PREFIX characters or more) up to two ids that start
         with it. Extra ids are filtered by the caller."""
+
+
+def downsample(history: list[Metric], points: int) -> list[Metric]:
+    """:meth:`RunStore.metric_series` over a history in memory: the same values a SQL backend's query picks."""
+    n = len(history)
+    if n <= points:
+        return history
+    buckets = (points - 2) // 2
+    keep = {0, n - 1}
+    start = 0
+    for bucket in range(buckets):
+        end = start
+        while end < n and end * buckets // n == bucket:  # the rows i with i * buckets // n == bucket, as in SQL
+            end += 1
+        if end > start:
+            indices = range(start, end)
+            keep.add(min(indices, key=lambda i: (history[i].value, i)))
+            keep.add(max(indices, key=lambda i: (history[i].value, i)))  # among equal highs, the last
+        start = end
+    return [history[i] for i in sorted(keep)]
 
 
 class InMemoryRunStore(RunStore):
@@ -266,9 +303,10 @@ class InMemoryRunStore(RunStore):
         with self._lock:
             return copy.deepcopy(self._runs[run_id])
 
-    def _history(self, run_id: str, key: str) -> list[Metric]:
+    def _history(self, run_id: str, key: str, offset: int, limit: int | None) -> list[Metric]:
         with self._lock:
-            return copy.deepcopy(self._history_of.get((run_id, key), []))
+            found = self._history_of.get((run_id, key), [])
+            return copy.deepcopy(found[offset:None if limit is None else offset + limit])
 
     def _ids_like(self, run_id: str) -> list[str]:
         with self._lock:

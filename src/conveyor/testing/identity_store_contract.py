@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 
 from conveyor.core.errors import ConflictError
-from conveyor.store.identities import ApiToken, Grant, Identity, IdentityStore
+from conveyor.store.identities import ApiToken, Grant, Identity, IdentityStore, identity_generation
 from conveyor.testing.store_records import T0, hammer
 
 __all__ = ["IdentityStoreContract"]
@@ -21,7 +21,9 @@ class IdentityStoreContract:
     def test_identities_are_added_once_listed_by_name_and_revoked(self, identity_store: IdentityStore) -> None:
         assert not identity_store.has_identities()
         assert identity_store.get_identity("ana") is None
+        before = identity_generation()
         identity_store.add_identity(Identity("zed", "viewer", "service", T0, "ana"))
+        assert identity_generation() > before  # a cached "authentication is off" in this process is dropped
         identity_store.add_identity(Identity("ana", "admin", created_at=T0 + 1))
         assert identity_store.has_identities()
         with pytest.raises(ConflictError, match="'ana' already exists"):
@@ -40,7 +42,9 @@ class IdentityStoreContract:
 
     def test_tokens_are_found_by_hash_listed_oldest_first_and_revoked(self, identity_store: IdentityStore) -> None:
         identity_store.add_identity(Identity("ana", "admin"))
+        before = identity_generation()
         identity_store.add_token(ApiToken("tok_b", "ana", "b" * 64, T0 + 1, expires_at=T0 + 100, description="ci"))
+        assert identity_generation() > before
         identity_store.add_token(ApiToken("tok_a", "ana", "a" * 64, T0))
         identity_store.add_token(ApiToken("tok_c", "bob", "c" * 64, T0 + 2))
         with pytest.raises(ConflictError):

@@ -87,6 +87,29 @@ class RunStoreContract:
             (m.key, m.value, m.step, m.timestamp) for m in logged]
         assert [m.value for m in run_store.metric_history(r.id, "acc")] == [0.5]
         assert run_store.metric_history(r.id, "never") == []
+        assert [m.step for m in run_store.metric_history(r.id, "loss", offset=1, limit=3)] == [1, 1, 5]
+        assert [m.step for m in run_store.metric_history(r.id, "loss", offset=4, limit=10)] == [2]
+
+    def test_metric_series_is_bounded_and_keeps_the_ends_and_the_extremes(self, run_store: RunStore) -> None:
+        r = run_store.create(run())
+        rows = 5003
+        values = [((step * 7919) % 1000) / 1000 for step in range(rows)]  # jagged, so every bucket differs
+        values[1234], values[4321] = -5.0, 9.0
+        run_store.log_metrics(r.id, [Metric("loss", v, step, T0 + step) for step, v in enumerate(values)])
+        series = run_store.metric_series(r.id, "loss", 200)
+        assert len(series) <= 200
+        steps = [m.step for m in series]
+        assert steps == sorted(steps) and steps[0] == 0 and steps[-1] == rows - 1
+        assert {1234, 4321} <= set(steps)
+        assert all(m.value == values[m.step] and m.timestamp == T0 + m.step for m in series)
+        from conveyor.store.runs import downsample  # the backend picks what the reference picks
+
+        assert steps == [m.step for m in downsample(run_store.metric_history(r.id, "loss"), 200)]
+        short = run_store.metric_series(r.id, "loss", rows)
+        assert len(short) == rows  # no longer than asked: every value
+        with pytest.raises(BadInputError, match="points"):
+            run_store.metric_series(r.id, "loss", 3)
+        assert run_store.metric_series(r.id, "never") == []
 
     def test_get_by_unique_prefix(self, run_store: RunStore) -> None:
         a = run_store.create(run("abcd1" + "0" * 27))

@@ -5,6 +5,8 @@ API, the registered model is stored untrusted until `models trust`, then served 
 from __future__ import annotations
 
 import json
+import os
+import re
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -142,3 +144,40 @@ def test_real_mlflow2_client(tracking: tuple[Project, str], tmp_path: Path) -> N
     out = run_script(mlflow_python(2), tracking[1], tmp_path, "churn-mlflow2")
     assert out["mlflow"].startswith("2.")
     check_read_back(out, tracking[0], "churn-mlflow2")
+
+
+def _conveyor_models(project: Project, *args: str, server: str = "") -> str:
+    env = {**os.environ, "COLUMNS": "250"} | ({"CONVEYOR_SERVER": server} if server else {})
+    done = subprocess.run([sys.executable, "-m", "conveyor", "models", *args, "--project", str(project.root)],
+                          capture_output=True, text=True, timeout=120, env=env)
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+def test_a_version_deleted_through_mlflow_is_marked_deleted_in_conveyor_models_and_the_ui(
+        logged: dict[str, Any], tracking: tuple[Project, str]) -> None:
+    project, url = tracking
+    assert logged["edits"]["second"] == "2"  # the script deleted MODEL:2 through the MLflow client
+    rows = {r["model_version"]: r for r in json.loads(_conveyor_models(project, "list", "--json"))}
+    assert rows[f"{MODEL}:2"]["deleted"] is True and rows[f"{MODEL}:1"]["deleted"] is False
+    cells = [[c.strip() for c in line.split("\u2502")[1:-1]] for line in _conveyor_models(project, "list").splitlines()]
+    states = {row[0]: row[1] for row in cells if row and row[0].startswith(f"{MODEL}:")}
+    assert states == {f"{MODEL}:1": "active", f"{MODEL}:2": "deleted"}
+    assert json.loads(_conveyor_models(project, "show", f"{MODEL}:2", "--json"))["deleted"] is True
+    assert "DELETED" in _conveyor_models(project, "show", f"{MODEL}:2")
+    assert "DELETED" not in _conveyor_models(project, "show", f"{MODEL}:1")
+    # Conveyor's API says it too, and a CLI pointed at the server reads it from there
+    assert httpx.get(f"{url}/api/v1/models/deleted", params={"name": MODEL}).json() == {"items": [f"{MODEL}:2"]}
+    remote = {r["model_version"]: r["deleted"] for r in json.loads(_conveyor_models(project, "list", "--json",
+                                                                                     server=url))}
+    assert remote[f"{MODEL}:2"] is True and remote[f"{MODEL}:1"] is False
+    assert json.loads(_conveyor_models(project, "show", f"{MODEL}:2", "--json", server=url))["deleted"] is True
+    # the web UI: the model page marks the row and leaves it out of the promote form; the version page says it
+    page = httpx.get(f"{url}/models/{MODEL}", timeout=30).text
+    rows_html = dict(re.findall(r'<tr[^>]*><td><a href="/models/[^/"]+/(\d+)">[^<]+</a>(.*?)</td>', page))
+    assert "deleted" in rows_html["2"] and "deleted" not in rows_html["1"]
+    form = re.search(r'<select name="version">(.*?)</select>', page, re.S)
+    assert form is not None and re.findall(r'<option value="(\d+)"', form.group(1)) == ["1"]
+    assert 'id="deleted"' in httpx.get(f"{url}/models/{MODEL}/2", timeout=30).text
+    assert 'id="deleted"' not in httpx.get(f"{url}/models/{MODEL}/1", timeout=30).text
+    assert "(1 deleted)" in httpx.get(f"{url}/models", timeout=30).text

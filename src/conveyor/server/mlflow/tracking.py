@@ -281,11 +281,14 @@ def log_inputs(project: Project, fields: dict[str, Any]) -> dict[str, Any]:
 @endpoint("/metrics/get-history", "GET", action="read")
 def metric_history(project: Project, fields: dict[str, Any]) -> dict[str, Any]:
     run = active_run(project, fields)
-    history = project.stores.runs.metric_history(run.id, c.text(fields, "metric_key"))
     start = decode_token(fields.get("page_token"))
     size = c.integer(fields, "max_results", 25000)
-    answer: dict[str, Any] = {"metrics": [c.metric_out(m) for m in history[start : start + size]]}
-    if start + size < len(history):
+    if size < 1:
+        raise c.invalid(f"Parameter 'max_results' must be at least 1, not {size}.")
+    # one more than the page: whether another page follows, without reading the whole history for each page
+    history = project.stores.runs.metric_history(run.id, c.text(fields, "metric_key"), offset=start, limit=size + 1)
+    answer: dict[str, Any] = {"metrics": [c.metric_out(m) for m in history[:size]]}
+    if len(history) > size:
         answer["next_page_token"] = encode_token(start + size)
     return answer
 

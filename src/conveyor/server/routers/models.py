@@ -34,6 +34,14 @@ def list_versions(project: ProjectDep, name: str | None = None, cursor: Cursor =
     return page(lambda n: project.models.list(name), cursor, limit)
 
 
+@router.get("/models/deleted", dependencies=[requires("read")])
+def deleted_versions(project: ProjectDep, name: str | None = None) -> dict[str, Any]:
+    """The refs (``NAME:N``, sorted) of the versions an MLflow client deleted (of ``name`` only, when given): kept
+    by Conveyor, hidden from MLflow clients. Apart from the versions' JSON, which older clients load field by
+    field."""
+    return {"items": sorted(project.models.deleted(name))}
+
+
 @router.get("/models/resolve", dependencies=[requires("read")])
 def resolve(project: ProjectDep, ref: str) -> dict[str, Any]:
     """The version ``MODEL:N``, ``MODEL@ALIAS`` or ``MODEL`` (its newest) names."""

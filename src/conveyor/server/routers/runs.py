@@ -14,12 +14,13 @@ from conveyor.core.errors import BadInputError, NotFoundError
 from conveyor.server.auth import requires
 from conveyor.server.deps import ProjectDep
 from conveyor.server.limits import json_body, limits_of, read_body, require_type
-from conveyor.server.paging import MAX_LIMIT, Cursor, Limit, as_json, page, page_at
+from conveyor.server.paging import MAX_LIMIT, Cursor, Limit, as_json, page_at
 from conveyor.server.uploads import Area
 
 router = APIRouter(prefix="/runs", tags=["runs"])
 Body = Annotated[dict[str, Any], Depends(json_body)]
 MAX_METRICS = 1000  # metrics in one batch (MLflow's log-batch cap)
+MAX_POINTS = 10_000  # the most values of one metric a chart series may ask for
 END_STATUSES = ("finished", "failed")
 
 
@@ -55,10 +56,17 @@ def show(project: ProjectDep, run_id: str) -> dict[str, Any]:
 
 
 @router.get("/{run_id}/metrics/{key}", dependencies=[requires("read")])
-def metric_history(project: ProjectDep, run_id: str, key: str, cursor: Cursor = None, limit: Limit = MAX_LIMIT
-                   ) -> dict[str, Any]:
-    """Every logged value of one metric, oldest first."""
-    return page(lambda n: project.runs.metric_history(run_id, key), cursor, limit)
+def metric_history(project: ProjectDep, run_id: str, key: str, cursor: Cursor = None, limit: Limit = MAX_LIMIT,
+                   points: Annotated[int | None, Query(ge=4, le=MAX_POINTS, description=(
+                       "Instead of a page: at most this many values for a chart (the first, the last, and each "
+                       "stretch's lowest and highest)."))] = None) -> dict[str, Any]:
+    """Every logged value of one metric, oldest first, a page at a time (the database reads that page only); with
+    ``points``, a bounded series of it in one answer."""
+    run = project.stores.runs.resolve_id(run_id)
+    if points is not None:
+        return {"items": [as_json(m) for m in project.stores.runs.metric_series(run, key, points)], "next": None}
+    return page_at(lambda offset, n: project.stores.runs.metric_history(run, key, offset=offset, limit=n), cursor,
+                   limit)
 
 
 @router.get("/{ref}/evaluation", dependencies=[requires("read")])

@@ -22,18 +22,19 @@ def router(pages: Pages) -> APIRouter:
         for name in project.stores.registry.names():
             versions = project.models.list(name)
             rows.append({"name": name, "versions": len(versions), "latest": max(versions, key=lambda v: v.version),
-                         "aliases": project.models.aliases(name)})
+                         "deleted": len(project.models.deleted(name)), "aliases": project.models.aliases(name)})
         return pages.render(request, "models.html", title="Models", rows=rows)
 
     @api.get("/models/{name}")
     @pages.page
     def model(request: Request, name: str, done: str = "", failed: str = "") -> Response:
         versions = sorted(project.models.list(name), key=lambda v: -v.version)
+        deleted = project.models.deleted(name)  # by an MLflow client: listed, marked, not offered for promotion
         aliases = project.models.aliases(name)
         history = sorted((c for alias in aliases for c in project.stores.registry.alias_history(name, alias)),
                          key=lambda c: -c.at)
         return pages.render(request, "model.html", title=f"Model {name}", name=name, versions=versions,
-                            aliases=aliases, history=history[:100], done=done, failed=failed)
+                            aliases=aliases, history=history[:100], done=done, failed=failed, deleted=deleted)
 
     @api.post("/models/{name}/promote")
     @pages.page
@@ -57,7 +58,8 @@ def router(pages: Pages) -> APIRouter:
         aliases = [a for a, v in project.models.aliases(name).items() if v == found.version]
         served = project.stores.monitoring.samples(found.ref, series="live.*", limit=1)
         return pages.render(request, "model_version.html", title=f"Model {found.ref}", mv=found, card=card,
-                            run=run, aliases=aliases, monitored=bool(served) or bool(
+                            run=run, aliases=aliases, deleted=found.ref in project.models.deleted(name),
+                            monitored=bool(served) or bool(
                                 project.stores.monitoring.samples(found.ref, series="drift.share", limit=1)))
 
     return api

@@ -16,7 +16,7 @@ PAGE = 100  # rows shown
 SCAN = 5000  # the newest runs a filter or a column sort looks at
 COLUMNS = ("started", "name", "status", "dataset", "duration")
 HISTORIES = 12  # metric charts on a run's page
-POINTS = 1000  # points drawn of one metric's history
+POINTS = 1000  # points drawn of one metric's history: the first, the last and each stretch's lowest and highest
 
 
 def _key(column: str) -> Any:
@@ -82,9 +82,9 @@ def router(pages: Pages) -> APIRouter:
         found = project.runs.get(run_id)
         history = {}
         for key in sorted(found.metrics)[:HISTORIES]:
-            points = project.stores.runs.metric_history(found.id, key)
+            points = project.stores.runs.metric_series(found.id, key, POINTS)  # bounded, by the database
             if len(points) > 1:
-                history[key] = charts.line(f"{key} by step", {key: _thinned([[p.step, p.value] for p in points])},
+                history[key] = charts.line(f"{key} by step", {key: [[p.step, p.value] for p in points]},
                                            x_label="step", y_label=key)
         ev = project.runs.evaluation(found.id) if "evaluation.json" in found.artifacts else None
         models = project.stores.registry.versions_of_run(found.id)  # by an index, not every version
@@ -92,15 +92,6 @@ def router(pages: Pages) -> APIRouter:
                             charts=_report_parts(ev) if ev else None, models=models)
 
     return api
-
-
-def _thinned(points: list[list[float]]) -> list[list[float]]:
-    """At most about POINTS points of a long history for its chart (every k-th, the last one kept): the page's
-    size and its drawing stay bounded however many steps a run logged."""
-    if len(points) <= POINTS:
-        return points
-    stride = -(-len(points) // POINTS)
-    return [*points[:-1:stride], points[-1]]
 
 
 def _report_parts(evaluation: Any) -> Any:

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from conveyor.core.entities import now
 from conveyor.core.errors import ConflictError
 from conveyor.store import schema as t
-from conveyor.store.identities import ApiToken, Grant, Identity, IdentityStore
+from conveyor.store.identities import ApiToken, Grant, Identity, IdentityStore, identities_added
 from conveyor.store.sql.database import SqlDatabase
 
 __all__ = ["SqlIdentityStore"]
@@ -38,6 +38,7 @@ class SqlIdentityStore(IdentityStore):
             if conn.execute(insert.on_conflict_do_nothing(index_elements=["name"])
                             .returning(t.identities.c.name)).first() is None:
                 raise self._conflict(identity.name)
+        identities_added()
         return identity
 
     def get_identity(self, name: str) -> Identity | None:
@@ -68,6 +69,7 @@ class SqlIdentityStore(IdentityStore):
                     expires_at=token.expires_at, revoked_at=token.revoked_at, description=token.description))
         except sa.exc.IntegrityError:
             raise ConflictError(f"Token {token.id!r} already exists.", field="token") from None
+        identities_added()
         return token
 
     def token_by_hash(self, token_hash: str) -> ApiToken | None:

@@ -25,6 +25,22 @@ _FIELDS: dict[str, tuple[sa.Table, str, str]] = {
 _CHUNK = 500
 
 
+SERIES = sa.text("""
+SELECT step, value, timestamp FROM (
+  SELECT step, value, timestamp, i, n, ROW_NUMBER() OVER by_value AS rank, COUNT(*) OVER (PARTITION BY b) AS size
+  FROM (
+    SELECT step, value, timestamp, i, n, (i * CAST(:buckets AS BIGINT)) / n AS b FROM (
+      SELECT step, value, timestamp, ROW_NUMBER() OVER (ORDER BY id) - 1 AS i, COUNT(*) OVER () AS n
+      FROM metric_history WHERE run_id = :run AND key = :key
+    ) AS numbered
+  ) AS bucketed
+  WINDOW by_value AS (PARTITION BY b ORDER BY value, i)
+) AS ranked
+WHERE n <= :points OR i = 0 OR i = n - 1 OR rank = 1 OR rank = size
+ORDER BY i
+""")  # b: the stretch row i falls in (integer division on SQLite and PostgreSQL); rank 1 its lowest, size its highest
+
+
 class SqlRunStore(RunStore):
     def __init__(self, db: SqlDatabase) -> None:
         self.db = db
@@ -134,11 +150,20 @@ class SqlRunStore(RunStore):
         with self.db.engine.connect() as conn:
             return {r.key: r.value for r in conn.execute(sa.select(t.run_params).where(t.run_params.c.run_id == rid))}
 
-    def _history(self, run_id: str, key: str) -> list[Metric]:
+    def _history(self, run_id: str, key: str, offset: int, limit: int | None) -> list[Metric]:
         h = t.metric_history
+        query = sa.select(h).where(h.c.run_id == run_id, h.c.key == key).order_by(h.c.id).offset(offset or None)
         with self.db.engine.connect() as conn:
-            rows = conn.execute(sa.select(h).where(h.c.run_id == run_id, h.c.key == key).order_by(h.c.id))
+            rows = conn.execute(query.limit(limit) if limit is not None else query)
             return [Metric(r.key, r.value, r.step, r.timestamp) for r in rows]
+
+    def _series(self, run_id: str, key: str, points: int) -> list[Metric]:
+        # window functions number the history in logging order and rank each run of consecutive rows (bucket b) by
+        # value: only the picked rows (at most ``points``) leave the database, however long the history is
+        with self.db.engine.connect() as conn:
+            rows = conn.execute(SERIES, {"run": run_id, "key": key, "points": points,
+                                         "buckets": (points - 2) // 2})
+            return [Metric(key, r.value, r.step, r.timestamp) for r in rows]
 
     def search(self, *, order_by_metric: str | None = None, ascending: bool = False, dataset_name: str | None = None,
                limit: int | None = None, offset: int = 0, experiment: str | None = None) -> list[Run]:
