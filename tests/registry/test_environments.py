@@ -238,3 +238,19 @@ def test_adding_a_user_turns_approvals_on_for_the_project(envproject, tiny_model
     envproject.models.promote_to(v1, "staging")
     request = envproject.models.promote_to(v1, "prod")
     assert isinstance(request, ApprovalRequest) and "prod" not in envproject.models.aliases("churn")
+
+
+def test_a_version_or_model_deleted_through_mlflow_is_never_promoted(envproject, tmp_path, tiny_model):
+    v1, v2 = _register(envproject, tiny_model, 0.9, 0.9)
+    envproject.stores.registry.annotate("churn", 2, deleted=True)
+    with pytest.raises(BadInputError, match="churn:2 was deleted through an MLflow client") as refused:
+        envproject.models.promote_to(v2, "dev")
+    assert refused.value.field == "ref"
+    assert envproject.models.promote_to(v1, "dev").version == 1  # its neighbour still goes
+    with _project(tmp_path / "plain") as plain:
+        (w1,) = _register(plain, tiny_model, 0.9)
+        plain.stores.registry.annotate("churn", 0, deleted=True)  # the registered model itself
+        with pytest.raises(BadInputError, match="model 'churn' was deleted"):
+            plain.models.promote(w1, "champion")
+        assert plain.models.aliases("churn") == {}
+    assert [a for a, s, _ in _audit(envproject) if s == "churn@dev"] == ["promote"]

@@ -21,7 +21,7 @@ from conveyor.core.entities import AliasChange, ApprovalRequest, AuditNote, Mode
 from conveyor.core.errors import BadInputError, CheckFailedError, ConflictError, ForbiddenError, NotFoundError
 from conveyor.core.refs import ModelRef, check_name
 from conveyor.registry.environment_gates import GateMeasures, environment_gates
-from conveyor.registry.models import current_actor, failed_gates, gate_check, resolve_model
+from conveyor.registry.models import check_not_deleted, current_actor, failed_gates, gate_check, resolve_model
 from conveyor.store import Stores
 
 __all__ = ["APPROVAL_SKIPPED", "ROLE_ALIASES", "GateMeasures", "Promotion", "PromotionPolicy", "approve",
@@ -105,6 +105,7 @@ def _plan(stores: Stores, version: ModelVersion, target: str, policy: PromotionP
           override_gates: bool) -> dict[str, Any]:
     """Everything a promotion checks before it moves anything: the order, the gates (training and the
     environment's); the audit details when it may go ahead."""
+    check_not_deleted(stores, version)
     stores.signing.verify(version.ref, version.artifact, version.flavor, version.meta)  # as a plain promote does
     _check_order(stores, version, target, policy)
     env_rules = environment_gates(stores, version, target, policy)

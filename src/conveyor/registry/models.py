@@ -119,6 +119,17 @@ def gate_check(version: ModelVersion, failed: list[dict[str, Any]], *, reason: s
     return details
 
 
+def check_not_deleted(stores: Stores, version: ModelVersion) -> None:
+    """Refuse a version an MLflow client deleted (or whose registered model it deleted): Conveyor keeps its files and
+    lineage, but an alias on it would serve a model MLflow clients no longer see."""
+    for note in stores.registry.notes(version.name):
+        if note.deleted and note.version in (0, version.version):
+            what = version.ref if note.version else f"model {version.name!r}"
+            raise BadInputError(f"{what} was deleted through an MLflow client; it cannot be promoted.", field="ref",
+                                hint=f"Promote another version (`conveyor models list {version.name}` marks the "
+                                     "deleted ones).")
+
+
 def promote(stores: Stores, ref: str, alias: str, *, reason: str = "", actor: str | None = None,
             override_gates: bool = False, details: dict[str, Any] | None = None) -> AliasChange:
     """Point ``alias`` at a version. A version that failed a quality gate is refused, whoever asks (CLI, API,
@@ -126,6 +137,7 @@ def promote(stores: Stores, ref: str, alias: str, *, reason: str = "", actor: st
     ``details`` adds to the audit row (an environment's gates, an approval)."""
     check_name(alias, "alias")
     version = resolve_model(stores, ref)
+    check_not_deleted(stores, version)
     stores.signing.verify(version.ref, version.artifact, version.flavor, version.meta)
     audited = gate_check(version, failed_gates(version), reason=reason, override_gates=override_gates)
     note = AuditNote(actor or current_actor(), "promote", {**audited, **(details or {})})
