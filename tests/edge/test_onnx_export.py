@@ -48,7 +48,7 @@ def test_export_names_the_step_that_does_not_convert(stores):
     signature = {"inputs": infer_inputs(frame, None), "task": "regression", "classes": [], "target": "y"}
     loaded = load_model(stores, register_model(stores, model, "dates", signature=signature))
     with pytest.raises(BadInputError, match=r"dates:1 cannot be exported to ONNX: the step model\.prep\.datetime"
-                                            r"\.parts \(FunctionTransformer _date_parts\)"):
+                                            r"\.parts \(FunctionTransformer _time_parts\)"):
         export_onnx(stores, loaded, frame)
 
 

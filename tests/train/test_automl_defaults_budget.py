@@ -15,7 +15,7 @@ from sklearn.tree import DecisionTreeRegressor
 
 from conveyor.core.errors import BadInputError
 from conveyor.evaluate.metrics import evaluate_model
-from conveyor.train.automl import _context, default_trial, run_automl
+from conveyor.train.automl import _context, default_trial, diverged, library_defaults, run_automl
 from conveyor.train.budget import OVERHEAD, Deadline
 from conveyor.train.families import FAMILIES, Family, SearchContext, warm_start_order
 
@@ -155,7 +155,22 @@ def test_the_defaults_trials_fix_class_weighting_off():
     ctx = SearchContext("classification", 2, imbalanced=True)
     lightgbm = FAMILIES.get("lightgbm")
     assert default_trial(lightgbm, ctx) == {"family": "lightgbm", "lightgbm.balanced": False,
-                                            **{f"lightgbm.{k}": v for k, v in lightgbm.defaults.items()}}
+                                            **{f"lightgbm.{k}": v for k, v in lightgbm.recorded_defaults.items()}}
+
+
+@pytest.mark.parametrize("task", ["classification", "regression"])
+def test_the_lightgbm_defaults_trial_fits_exactly_the_library_s_defaults(task):
+    # the search space's log scale starts reg_lambda at 1e-3; the library's 0 moved segment's test log-loss
+    # 0.0387 -> 0.0505. The trial records the space's nearest point and fits the library's own values
+    import lightgbm as lgb
+
+    family = FAMILIES.get("lightgbm")
+    ctx = SearchContext(task, 0 if task == "regression" else 3)
+    proposed = {k.split(".", 1)[1]: v for k, v in default_trial(family, ctx).items() if k != "family"}
+    fitted = family.build(ctx, library_defaults(family, proposed), seed=0).get_params()
+    library = (lgb.LGBMRegressor() if task == "regression" else lgb.LGBMClassifier()).get_params()
+    ours = {"n_jobs", "random_state", "verbose"}  # single-threaded, seeded and quiet by design
+    assert {k: v for k, v in fitted.items() if k not in ours} == {k: v for k, v in library.items() if k not in ours}
 
 
 def test_the_defaults_trials_are_the_library_defaults_on_the_same_folds():
@@ -169,6 +184,7 @@ def test_the_defaults_trials_are_the_library_defaults_on_the_same_folds():
     first = {t.family: t for t in result.trials[:2]}
     # fitted as the library would (no rounds chosen on the scored fold), unweighted, scored on every fold
     assert first["lightgbm"].params == {**FAMILIES.get("lightgbm").defaults, "balanced": False}
+    assert first["lightgbm"].params["reg_lambda"] == 0.0  # the library's, not the search space's floor
     assert first["linear"].params == {**FAMILIES.get("linear").defaults, "balanced": False}
     assert all(len(t.fold_scores) == 5 and t.state == "complete" for t in first.values())
 
@@ -438,3 +454,84 @@ def test_on_more_rows_than_the_threshold_the_folds_stay_inside_the_training_rows
                         budget_seconds=300, seed=0, ensemble=False)
     assert FIT_ROWS[:5] == [128] * 5  # 4/5 of the 160 training rows: each fold costs no more than before
     assert FIT_ROWS[5:] == [160, 200] and result.training_rows == 200
+
+
+DIVERGE_ABOVE = {"rows": 0}  # the diverging stub fits sanely on at most this many rows
+
+
+def _diverging_classifier():
+    """LightGBM that fits sanely on the folds and diverges on the refit: above ``DIVERGE_ABOVE`` rows (more than any
+    fold holds) it boosts with an absurd learning rate, as LightGBM's 15-class defaults did on flights_carrier (0.90
+    on their fold, 18 on the holdout)."""
+    import lightgbm as lgb
+
+    class Diverging(lgb.LGBMClassifier):
+        def fit(self, X, y, **kwargs):
+            if len(X) > DIVERGE_ABOVE["rows"]:
+                self.set_params(learning_rate=50.0)
+            return super().fit(X, y, **kwargs)
+
+    return Diverging
+
+
+class DivergingFamily(Family):
+    name = "diverging_stub"
+    tasks = ("classification",)
+    requires = (("lightgbm", "train"),)
+    defaults = {"num_leaves": 7}
+    default = False
+    warm_start = -1  # scored first
+
+    def suggest(self, trial, ctx):
+        return {"num_leaves": trial.suggest_int("diverging_stub.num_leaves", 4, 15)}
+
+    def build(self, ctx, params, seed):
+        return _diverging_classifier()(num_leaves=params["num_leaves"], n_jobs=1, verbose=-1, random_state=seed)
+
+
+FAMILIES.register("diverging_stub", DivergingFamily(), replace=True)
+
+
+def three_steps(n: int = 600, seed: int = 0) -> pd.DataFrame:
+    """Three classes set by thresholds: trees get them right, a linear model only roughly."""
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, 4))
+    y = (X[:, 0] > 0).astype(int) + (X[:, 1] > 0.5).astype(int)
+    return pd.DataFrame(X, columns=["a", "b", "c", "d"]).assign(y=y)
+
+
+@pytest.mark.parametrize("max_trials", [3, 1])
+def test_a_model_that_diverges_on_the_holdout_is_replaced_by_the_next_sane_candidate(max_trials):
+    # the holdout given, so the folds fit 80% of the 480 training rows (384) and the refit all 480: only the refit
+    # diverges. With 3 trials the linear defaults were scored and are the next candidate; with 1 trial they never
+    # ran, and are fitted as the fallback
+    frame = three_steps()
+    train, holdout = frame.iloc[:480], frame.iloc[480:]
+    DIVERGE_ABOVE["rows"] = 400
+    result = run_automl(train, "y", task="classification", metric="log_loss", holdout=holdout,
+                        families=["diverging_stub", "linear"], max_trials=max_trials, budget_seconds=300, seed=0,
+                        ensemble=False)
+    stub = [t for t in result.trials if t.family == "diverging_stub" and t.state == "complete"]
+    assert stub and stub[0].score < 0.5  # sane on its folds: the search ranks it first
+    assert result.family == "linear"
+    assert result.fallback is not None and "diverged" in result.fallback
+    if max_trials == 1:  # the linear defaults never ran in the search: their score is the holdout's, and says so
+        assert result.validation.startswith("holdout (a fallback")
+        assert result.validation_score == result.holdout_metrics["log_loss"]
+    assert result.holdout_metrics["log_loss"] < 1.0  # the constant prediction scores ~1.05 here
+    assert evaluate_model(result.pipeline, holdout, "y", "classification", result.classes)["log_loss"] < 1.0
+
+
+def test_a_sane_model_is_kept_and_small_losses_moving_are_not_divergence():
+    frame = three_steps()
+    train, holdout = frame.iloc[:480], frame.iloc[480:]
+    DIVERGE_ABOVE["rows"] = 10_000  # never diverges
+    result = run_automl(train, "y", task="classification", metric="log_loss", holdout=holdout,
+                        families=["diverging_stub", "linear"], max_trials=3, budget_seconds=300, seed=0,
+                        ensemble=False)
+    assert result.family == "diverging_stub" and result.fallback is None
+    assert not diverged(0.002, 0.0006, 1.09, "log_loss")  # wine: a tiny loss tripled is noise
+    assert diverged(18.0, 0.90, 2.3, "log_loss")  # flights_carrier's LightGBM refit
+    assert diverged(2.0, 0.5, 1.9, "log_loss")  # worse than predicting the class shares
+    assert diverged(0.45, 0.9, 0.5, "roc_auc") and not diverged(0.8, 0.9, 0.5, "roc_auc")
+    assert diverged(float("nan"), 0.9, 0.5, "roc_auc")

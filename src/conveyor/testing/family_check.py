@@ -9,7 +9,8 @@ family and the broken promise otherwise:
 
 * the declaration: name, parameter prefix, tasks, ``requires`` as ``(module, extra)`` pairs, encoding, grid;
 * its packages are installed (else the MissingDependencyError a user would get);
-* the defaults are points of its space (a warm-started trial gets exactly the defaults) and build a model that fits
+* the defaults (or ``recorded_defaults``, where a library default lies outside the space) are points of its space
+  (a warm-started trial gets exactly them), and the defaults build a model that fits
   and predicts the right shapes (classes among the labels, probabilities that sum to one);
 * a few random points of the space, with class weighting in play, and the first grid point do the same, each
   built as a fresh estimator that scikit-learn can clone;
@@ -84,15 +85,20 @@ def _contexts(family: Family) -> list[tuple[SearchContext, int]]:
 
 def _defaults_are_in_the_space(family: Family, ctx: SearchContext, seed: int) -> dict[str, Any]:
     prefix = family.param_prefix
+    recorded = family.defaults if family.recorded_defaults is None else family.recorded_defaults
+    if set(recorded) != set(family.defaults):
+        raise _fail(family, f"its recorded_defaults name {sorted(recorded)}, its defaults {sorted(family.defaults)}: "
+                            "they must name the same parameters (the space's nearest point to each default)")
     study = optuna.create_study(direction="maximize", sampler=optuna.samplers.RandomSampler(seed=seed))
-    study.enqueue_trial({f"{prefix}.{k}": v for k, v in family.defaults.items()})
+    study.enqueue_trial({f"{prefix}.{k}": v for k, v in recorded.items()})
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         params = family.suggest(study.ask(), ctx)
     outside = [str(w.message) for w in caught if "range" in str(w.message)]
-    if outside or any(params.get(k) != v for k, v in family.defaults.items()):
-        raise _fail(family, f"its defaults {family.defaults} are not a point of its space (a warm-started trial got "
-                            f"{params}{'; ' + outside[0] if outside else ''})")
+    if outside or any(params.get(k) != v for k, v in recorded.items()):
+        raise _fail(family, f"its defaults {recorded} are not a point of its space (a warm-started trial got "
+                            f"{params}{'; ' + outside[0] if outside else ''}); a library default outside the space "
+                            "goes in defaults, the space's nearest point in recorded_defaults")
     return params
 
 

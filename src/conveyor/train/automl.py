@@ -26,9 +26,11 @@ from conveyor.core.errors import BadInputError, NotFoundError, first_line
 from conveyor.evaluate.metrics import (
     CLASSIFICATION_METRICS,
     REGRESSION_METRICS,
+    classification_metrics,
     default_metric,
     evaluate_model,
     greater_is_better,
+    regression_metrics,
 )
 from conveyor.execution import InlineExecutor
 from conveyor.features.preprocess import describe, is_text
@@ -104,6 +106,7 @@ class AutoMLResult:
     training_rows: int = 0  # the rows ``pipeline`` was fitted on
     refit: str = "training rows"  # which rows, in words
     timings: dict[str, float] = field(default_factory=dict)  # seconds per phase (search, refit, holdout, ...)
+    fallback: str | None = None  # why the best-ranked model was replaced (it diverged on the holdout), if it was
 
 
 def detect_task(y: pd.Series) -> str:
@@ -371,10 +374,32 @@ def run_automl(frame: pd.DataFrame, target: str, *, task: str = "auto", metric: 
             family, params, score = "ensemble", {"members": list(weights)}, ens_score
     with deadline.phase("holdout"):
         holdout_metrics = evaluate_model(pipeline, holdout[[*all_features, target]], target, task, classes)
+    fallback_note, final_refit_seconds = None, deadline.timings["refit"]
+    validation = _validation_name(n_folds, first_fold)
+    constant = constant_score(train[target], holdout[target], task, classes, metric)
+    if diverged(holdout_metrics.get(metric), score, constant, metric):
+        # the refit broke where its folds did not (LightGBM's 15-class defaults on flights_carrier: 0.90 on their
+        # fold, 18 on the holdout): the next candidate instead, in the order the search ranked them
+        replaced = {best.number} if ensemble_info is None else set()  # an ensemble's best member goes first
+        replacement = _fall_back(completed, replaced, searched, ctx, space, data, train,
+                                 holdout[[*all_features, target]], target, seed, task, classes, metric, sign,
+                                 constant, deadline, first_fold)
+        if replacement is not None:
+            fallback_note = (f"{family} scored {score:.4g} in validation but {holdout_metrics.get(metric, np.nan):.4g}"
+                             f" on the holdout (diverged); replaced by {replacement.trial.family}"
+                             + (" defaults (not validated: the search ended before they ran)"
+                                if replacement.trial.state != "complete" else ""))
+            pipeline, holdout_metrics = replacement.pipeline, replacement.metrics
+            final_refit_seconds = replacement.refit_seconds
+            best, chosen_trials, chosen_weights, ensemble_info = replacement.trial, [replacement.trial], None, None
+            family, params = best.family, best.params
+            score = best.comparable_score(first_fold) if best.state == "complete" else holdout_metrics[metric]
+            if best.state != "complete":
+                validation = "holdout (a fallback the search never scored: the chosen model diverged)"
     evaluated, training_rows, refit_note = pipeline, len(train), "training rows"
     if refit_all and internal_holdout:
         rows = pd.concat([train, holdout[train.columns]])
-        estimate = deadline.timings["refit"] * len(rows) / len(train)
+        estimate = final_refit_seconds * len(rows) / len(train)
         if deadline.fits(estimate, keep * 0.5):  # the basic evaluation and the store need less than the whole share
             with deadline.phase("refit_all"):
                 pipeline = _refit_final(chosen_trials, chosen_weights, space, data, rows, target, seed, task,
@@ -383,11 +408,82 @@ def run_automl(frame: pd.DataFrame, target: str, *, task: str = "auto", metric: 
         else:
             refit_note = "training rows (refitting on all rows would overrun the budget)"
     result = AutoMLResult(pipeline, task, classes, target, all_features, metric, family, params, score,
-                          holdout_metrics, trials, dropped, _validation_name(n_folds, first_fold),
+                          holdout_metrics, trials, dropped, validation,
                           selection, describe(final_features[features]), ensemble_info, holdout, skipped)
     result.evaluated_pipeline, result.training_rows, result.refit = evaluated, training_rows, refit_note
+    result.fallback = fallback_note
     result.timings = deadline.timings
     return result
+
+
+DIVERGED_FACTOR = 3.0  # a holdout loss this many times the validation's (and half the constant's) is divergence
+
+
+def constant_score(y_train: pd.Series, y_holdout: pd.Series, task: str, classes: list, metric: str) -> float | None:
+    """The holdout ``metric`` of a constant prediction: the training rows' mean, or their class shares."""
+    if task == "regression":
+        return regression_metrics(y_holdout.to_numpy(), np.full(len(y_holdout), float(y_train.mean()))).get(metric)
+    shares = y_train.value_counts(normalize=True).reindex(classes, fill_value=0.0).to_numpy(dtype=float)
+    proba = np.tile(shares, (len(y_holdout), 1))
+    predicted = np.repeat(np.asarray(classes)[[int(np.argmax(shares))]], len(y_holdout))
+    return classification_metrics(y_holdout.to_numpy(), predicted, proba, classes, only=metric).get(metric)
+
+
+def diverged(holdout: float | None, validation: float | None, constant: float | None, metric: str) -> bool:
+    """Whether a model's holdout figure shows a broken fit, not the noise between a validation and a test set:
+    no figure, or worse than a constant prediction, or (for losses) ``DIVERGED_FACTOR`` times its validation
+    score and more than half the constant's loss. Tiny losses moving 3x (wine: 0.0006 -> 0.002) are not."""
+    if holdout is None or not np.isfinite(holdout):
+        return True
+    sign = 1.0 if greater_is_better(metric) else -1.0
+    if constant is not None and np.isfinite(constant) and sign * holdout < sign * constant:
+        return True
+    return (sign < 0 and validation is not None and constant is not None
+            and holdout > DIVERGED_FACTOR * validation and holdout > 0.5 * constant)
+
+
+@dataclass
+class _Replacement:
+    trial: TrialResult
+    pipeline: Any
+    metrics: dict[str, float]
+    refit_seconds: float
+
+
+def _fall_back(completed: list[TrialResult], chosen: set[int], searched: list[Family], ctx: SearchContext,
+               space: SearchSpace, data: TrialData, train: pd.DataFrame, holdout: pd.DataFrame, target: str,
+               seed: int, task: str, classes: list, metric: str, sign: float, constant: float | None,
+               deadline: Deadline, first_fold: bool) -> _Replacement | None:
+    """The next candidate whose holdout figure is sane: the other completed trials in the order the search ranked
+    them, then the defaults of families the search never scored (flights_carrier at 10 s scored only LightGBM's).
+    Each is refitted on the training rows and checked on the holdout; the first sane one is returned, else the
+    best on the holdout if it beats the constant prediction, else None. Tries no more once the budget is spent
+    (one at least)."""
+    ranked = sorted([t for t in completed if t.number not in chosen],
+                    key=lambda t: -sign * t.comparable_score(first_fold))
+    scored = {t.family for t in completed}
+    untried = [TrialResult(-1, f.name, library_defaults(f, {"balanced": False} if ctx.task == "classification"
+                                                        and ctx.imbalanced else {}), None, 0.0, state="fallback")
+               for f in warm_start_order(searched, ctx, len(train)) if f.name not in scored]
+    best: _Replacement | None = None
+    for trial in [*ranked, *untried]:
+        if best is not None and deadline.remaining() <= 0:
+            break
+        began = deadline.clock()
+        with deadline.phase("refit"):
+            pipeline = _refit(trial, space, data, train, target, seed)
+        seconds = deadline.clock() - began
+        with deadline.phase("holdout"):
+            metrics = evaluate_model(pipeline, holdout, target, task, classes)
+        value = metrics.get(metric)
+        validation = trial.comparable_score(first_fold) if trial.state == "complete" else None
+        if not diverged(value, validation, constant, metric):
+            return _Replacement(trial, pipeline, metrics, seconds)
+        if value is not None and np.isfinite(value) and (best is None or sign * value > sign * best.metrics[metric]):
+            best = _Replacement(trial, pipeline, metrics, seconds)
+    if best is None or constant is None or sign * best.metrics[metric] < sign * constant:
+        return None
+    return best
 
 
 def choose_best(completed: list[TrialResult], sign: float) -> TrialResult:
@@ -430,11 +526,19 @@ def _context(task: str, classes: list, y: pd.Series, device: str = "cpu") -> Sea
 
 def default_trial(family: Family, ctx: SearchContext) -> dict[str, Any]:
     """The enqueued parameters of a family's defaults trial: every choice its search draws is fixed, class weighting
-    off included (left open, the sampler drew it at random and the "defaults" were not the library's)."""
-    params = dict(family.defaults)
+    off included (left open, the sampler drew it at random and the "defaults" were not the library's). Values the
+    space cannot hold are enqueued as its nearest point (``recorded_defaults``); the trial fits ``defaults``
+    (:func:`library_defaults`)."""
+    params = dict(family.defaults if family.recorded_defaults is None else family.recorded_defaults)
     if ctx.task == "classification" and ctx.imbalanced:
         params.setdefault("balanced", False)
     return {"family": family.name, **{f"{family.param_prefix}.{k}": v for k, v in params.items()}}
+
+
+def library_defaults(family: Family, proposed: dict[str, Any]) -> dict[str, Any]:
+    """A defaults trial's parameters as fitted: what the enqueued trial proposed (class weighting off), with the
+    library's own values where the search space recorded its nearest point (LightGBM's ``reg_lambda`` 0, not 1e-3)."""
+    return {**proposed, **family.defaults}
 
 
 def _search(study, executor, shared, data, strategy: Search, space: SearchSpace, limit, deadline: Deadline,
@@ -498,7 +602,8 @@ def _search(study, executor, shared, data, strategy: Search, space: SearchSpace,
         name, params = strategy.propose(trial, space)
         family = space.family(name)
         asked += 1
-        state = _Running(trial, family, params, warm=asked <= warm_trials)
+        warm = asked <= warm_trials
+        state = _Running(trial, family, library_defaults(family, params) if warm else params, warm=warm)
         submit(state, 0)
 
     def finish(state: _Running, status: str, error: str | None = None, partial: bool = False) -> None:

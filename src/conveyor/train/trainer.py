@@ -153,7 +153,8 @@ def train(stores: Stores | None, dataset: DatasetVersion, target: str, *, model_
     card = {"intended_use": intended_use,
             "data": {"holdout_rows": evaluation["holdout_rows"],
                      "training_rows": result.training_rows or len(frame) - len(result.holdout),
-                     "refit": result.refit, "validation": result.validation},
+                     "refit": result.refit, "validation": result.validation,
+                     **({"fallback": result.fallback} if result.fallback else {})},
             "training": {"family": result.family, "metric": result.metric, "search": search,
                          "trials": len(result.trials), "validation_score": result.validation_score,
                          "budget_seconds": budget_seconds, "seed": seed, "model_mb": round(model_bytes / 1e6, 3)},
@@ -181,6 +182,8 @@ def train(stores: Stores | None, dataset: DatasetVersion, target: str, *, model_
         run.set_tags({"device_reason": chosen.reason})
         if result.skipped_families:
             run.set_tags({"families_skipped": ", ".join(result.skipped_families)})
+        if result.fallback:
+            run.set_tags({"fallback": result.fallback})
         run.log_artifact("features.json", {"selection": [d.to_dict() for d in result.selection],
                                            "preprocessing": result.preprocessing, "dropped_columns": result.dropped})
         run.log_artifact("evaluation.json", evaluation)

@@ -38,7 +38,10 @@ class Family:
       search (``forest.max_depth``), the name unless set;
     * ``tasks``: the tasks it can learn; ``requires``: ``(module, extra)`` pairs of the packages it needs;
     * ``needs_scaling`` and ``encoding`` (``onehot`` | ``ordinal``): the preprocessing in front of it;
-    * ``defaults``: its library defaults, tried first; ``grid``: the configurations the grid search tries;
+    * ``defaults``: its library defaults, tried first and fitted exactly so; ``recorded_defaults``: the same point
+      as the search space can record it, where a default lies outside the space (LightGBM's ``reg_lambda=0`` below
+      the log scale's floor of 1e-3): Optuna records that point, the fit uses ``defaults``; ``grid``: the
+      configurations the grid search tries;
     * ``early_stopping`` with ``flavor``: stops early on each validation fold through that flavor;
     * ``warm_start``: the rank of its defaults among the first trials; ``default``: searched when
       ``train.families`` is not set.
@@ -54,6 +57,7 @@ class Family:
     needs_scaling: bool = False
     encoding: str = "ordinal"
     defaults: dict[str, Any] = {}
+    recorded_defaults: dict[str, Any] | None = None  # None: ``defaults`` lie inside the search space
     grid: list[dict[str, Any]] = []
     early_stopping: bool = False
     flavor: str | None = None
