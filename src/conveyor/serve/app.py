@@ -656,6 +656,7 @@ class RawScoring:
         self.metrics.request(endpoint, 200, time.perf_counter() - started)
 
     def _fail(self, exc: Exception, endpoint: str, started: float, reply: _Reply) -> None:
+        body: dict[str, Any]
         if isinstance(exc, ConveyorError):
             status, body = exc.http_status, exc.to_dict()
             self.metrics.errors.labels(exc.code).inc()

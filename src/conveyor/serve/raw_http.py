@@ -120,14 +120,14 @@ class ScoringHttpProtocol(HttpToolsProtocol):
             self.pipeline.appendleft((cycle, None))  # type: ignore[arg-type]
 
     def on_body(self, body: bytes) -> None:
-        cycle = self.cycle
+        cycle: Any = self.cycle
         if type(cycle) is RawCycle:
             cycle.body.append(body)
             return
         super().on_body(body)
 
     def on_message_complete(self) -> None:
-        cycle = self.cycle
+        cycle: Any = self.cycle
         if type(cycle) is RawCycle:
             cycle.ready = True
             cycle.run_if_ready()
