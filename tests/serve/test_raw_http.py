@@ -135,6 +135,18 @@ def test_keep_alive_and_pipelined_requests_over_one_socket_answer_in_order(store
     assert handled == 8  # every POST above but none of the GETs
 
 
+def test_a_long_pipelined_run_of_requests_answered_at_once_is_answered_in_full(stores, booster):
+    booster.register(stores, "risk")
+    app = create_app(stores, "risk", log_predictions=False)
+    first = _request("POST", "/v2/models/risk/infer", _v2(booster.rows.head(2), "first"), {"Content-Type": JSON})
+    refused = _request("POST", "/v2/models/nope/infer", b"{}", {"Content-Type": JSON})  # a 404 before decoding
+    with running_server(app) as url, _connect(url) as sock:
+        sock.sendall(first + refused * 1500)  # all queued behind the first, then answered one after another
+        answers = _responses(sock, 1501)
+    assert answers[0][0] == 200 and answers[0][1]["x-request-id"] == "first"
+    assert {status for status, _, _ in answers[1:]} == {404}
+
+
 def test_auth_limits_errors_and_metrics_on_the_raw_path(stores, booster):
     booster.register(stores, "risk")
     rows = booster.rows.head(2)

@@ -137,6 +137,8 @@ class ScoringHttpProtocol(HttpToolsProtocol):
     def _start_asgi_task(self, cycle: Any, app: Any) -> None:
         if type(cycle) is RawCycle:  # its turn came (the request before it is answered)
             cycle.started = True
-            cycle.run_if_ready()
+            # on the next loop turn, not inside the previous answer's call: a pipelined run of requests answered at
+            # once (errors) would otherwise nest one call per request, and a long one overflow the stack
+            self.loop.call_soon(cycle.run_if_ready)
             return
         super()._start_asgi_task(cycle, app)
