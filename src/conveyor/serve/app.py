@@ -61,7 +61,14 @@ from conveyor.serve.payloads import (
     parse_json_payload,
 )
 from conveyor.serve.predlog import PredictionLogger
-from conveyor.serve.responses import JSONBytes, error_response, install_error_handlers, server_error
+from conveyor.serve.responses import (
+    JSONBytes,
+    error_response,
+    install_error_handlers,
+    render_json,
+    server_error,
+    server_error_body,
+)
 from conveyor.serve.scoring import Scored, Served, fast_id
 from conveyor.store import Stores
 
@@ -222,11 +229,18 @@ class Server:
         return batcher
 
     async def score(self, served: Served, inputs: Inputs, started: float, request_id: str) -> Scored:
-        scored = await self.batcher(served).submit(inputs, started, request_id)
-        self.metrics.predicted(served.role, len(scored.ids))
+        scored = await self.score_soon(served, inputs, started, request_id)
+        self.after_score(inputs, scored, request_id)
+        return scored
+
+    def score_soon(self, served: Served, inputs: Inputs, started: float, request_id: str) -> asyncio.Future:
+        """The micro-batcher's future of the request's :class:`Scored`; call :meth:`after_score` once it is done."""
+        return self.batcher(served).enqueue(inputs, started, request_id)
+
+    def after_score(self, inputs: Inputs, scored: Scored, request_id: str) -> None:
+        self.metrics.predicted(scored.role, len(scored.ids))
         if self.shadow is not None:
             self._shadow(inputs, request_id)
-        return scored
 
     def _shadow(self, inputs: Inputs, request_id: str) -> None:
         if self.shadow_backlog >= MAX_SHADOW_BACKLOG or self.shadow_pool is None:
@@ -258,6 +272,36 @@ class Server:
             self.stores.monitoring.add_samples([Sample(ref, SHADOW_ERRORS, 1.0)])
         except Exception as exc:  # the store being down must not break the shadow thread
             log.warning("Could not record the shadow failure of %s: %s", ref, exc)
+
+    # the two scoring doors, shared by their ASGI handlers and the raw HTTP path (RawScoring)
+    def check_v2(self, name: str, number: str | None = None) -> Served:
+        served = self.primary.current
+        version = served.version
+        if name != version.name:
+            raise NotFoundError(f"Unknown model {name!r}: this server serves {version.name!r}.", field="model",
+                                hint=f"Use /v2/models/{version.name}.")
+        if number is not None and number != str(version.version):
+            raise NotFoundError(f"Model {name!r} has no version {number!r} on this server; it serves version "
+                                f"{version.version}.", field="version", hint=f"Use /v2/models/{version.name}.")
+        return served
+
+    def decode_infer(self, body: bytes, content_type: str | None,
+                     key: str | None) -> tuple[Served, Inputs, str, list[str]]:
+        """A V2 inference body: the model that answers it, its inputs, its request id and the outputs asked for."""
+        data = decode_json_body(body, content_type)
+        if not isinstance(data, dict):
+            raise BadInputError("A V2 inference request must be a JSON object.", field="body",
+                                hint='For example {"inputs": [...]}.')
+        rid = v2.request_id(data)
+        served = self.route(key or rid)
+        return served, self.decode_v2(served, data), rid, v2.requested_outputs(data, served)
+
+    def infer_inline(self, body: bytes) -> bool:
+        """Whether a V2 body is decoded on the event loop (small, no online join) rather than on a thread."""
+        return len(body) <= INLINE_DECODE_BYTES and self.joins.get(self.primary.current.ref) is None
+
+    def invocations_inline(self, served: Served, body: bytes) -> bool:
+        return len(body) <= INLINE_DECODE_BYTES and self.joins.get(served.ref) is None
 
     # decoding
     def decode_mlflow(self, served: Served, body: bytes, content_type: str | None) -> Inputs:
@@ -353,6 +397,7 @@ def create_app(stores: Stores, ref: str, *, options: ServeOptions | None = None,
     app.add_middleware(MetricsAndAuth, metrics=server.metrics, token=options.token, platform=platform)
     app.scoring = MetricsAndAuth(ScoringFastPath(None, invocations=invocations, infer=infer, metrics=server.metrics),
                                  metrics=server.metrics, token=options.token, platform=platform)
+    app.raw_scoring = RawScoring(server, app.scoring)
     return app
 
 
@@ -407,7 +452,7 @@ def _mlflow_router(server: Server) -> tuple[APIRouter, Callable[..., Awaitable[R
         content_type = request.headers.get("content-type")
         request_id = request.headers.get("x-request-id") or fast_id()
         served = server.route(_request_key(request) or request_id)
-        if len(body) <= INLINE_DECODE_BYTES and server.joins.get(served.ref) is None:
+        if server.invocations_inline(served, body):
             inputs = server.decode_mlflow(served, body, content_type)
         else:
             inputs = await run_in_threadpool(server.decode_mlflow, served, body, content_type)
@@ -448,16 +493,7 @@ def _v2_router(server: Server) -> tuple[APIRouter, Callable[..., Awaitable[Respo
     router = APIRouter(prefix="/v2")
     options = server.options
 
-    def check(name: str, number: str | None = None) -> Served:
-        served = server.primary.current
-        version = served.version
-        if name != version.name:
-            raise NotFoundError(f"Unknown model {name!r}: this server serves {version.name!r}.", field="model",
-                                hint=f"Use /v2/models/{version.name}.")
-        if number is not None and number != str(version.version):
-            raise NotFoundError(f"Model {name!r} has no version {number!r} on this server; it serves version "
-                                f"{version.version}.", field="version", hint=f"Use /v2/models/{version.name}.")
-        return served
+    check = server.check_v2
 
     @router.get("")
     async def server_metadata() -> Response:
@@ -491,19 +527,11 @@ def _v2_router(server: Server) -> tuple[APIRouter, Callable[..., Awaitable[Respo
         body = await read_body(request, options.max_body_bytes)
         content_type = request.headers.get("content-type")
 
-        def decode() -> tuple[Served, Inputs, str, list[str]]:
-            data = decode_json_body(body, content_type)
-            if not isinstance(data, dict):
-                raise BadInputError("A V2 inference request must be a JSON object.", field="body",
-                                    hint='For example {"inputs": [...]}.')
-            rid = v2.request_id(data)
-            served = server.route(_request_key(request) or rid)
-            return served, server.decode_v2(served, data), rid, v2.requested_outputs(data, served)
-
-        if len(body) <= INLINE_DECODE_BYTES and server.joins.get(server.primary.current.ref) is None:
-            served, inputs, rid, outputs = decode()
+        key = _request_key(request)
+        if server.infer_inline(body):
+            served, inputs, rid, outputs = server.decode_infer(body, content_type, key)
         else:
-            served, inputs, rid, outputs = await run_in_threadpool(decode)
+            served, inputs, rid, outputs = await run_in_threadpool(server.decode_infer, body, content_type, key)
         scored = await server.score(served, inputs, started, rid)
         answer = v2.infer_response(served, scored, rid=rid, outputs=outputs, ignored_columns=inputs.ignored_columns)
         return JSONBytes(answer, headers=_headers(scored, rid))
@@ -515,7 +543,10 @@ def scoring_route(scope: dict) -> tuple[str, dict[str, str]] | None:
     """``("invocations" | "infer", path parameters)`` for a POST to one of the two scoring routes; None otherwise."""
     if scope["type"] != "http" or scope["method"] != "POST":
         return None
-    path = scope["path"]
+    return scoring_path(scope["path"])
+
+
+def scoring_path(path: str) -> tuple[str, dict[str, str]] | None:
     if path == "/invocations":
         return "invocations", {}
     if path.startswith("/v2/models/") and path.endswith("/infer"):
@@ -527,6 +558,139 @@ def scoring_route(scope: dict) -> tuple[str, dict[str, str]] | None:
     return None
 
 
+_Reply = Callable[[int, list[bytes], bytes], None]  # status, header lines ("name: value\r\n"), body
+_JSON_HEADER = b"content-type: application/json\r\n"
+
+
+class RawScoring:
+    """The two scoring routes for :class:`conveyor.serve.raw_http.ScoringHttpProtocol`, which hands over a parsed
+    request (path, headers, whole body) and takes back status, headers and body: no ASGI scope, receive/send
+    messages, middleware or task per request (~100 us of CPU a request on 32 rows). Every behaviour of the ASGI
+    route is kept: auth (decided before the body is read; what cannot be decided at once goes the ASGI way), the
+    413 body limit (likewise), request metrics and error counts, the JSON error shapes, the version/role/request-id
+    headers, canary routing, shadow scoring, the JSON 500 on an unexpected error."""
+
+    def __init__(self, server: Server, auth: MetricsAndAuth) -> None:
+        self.server, self.auth, self.metrics = server, auth, server.metrics
+        self.handled = 0  # requests answered this way (tests check the raw path is the one taken)
+        self._tasks: set[asyncio.Task] = set()
+
+    def accepts(self, path: str, headers: list[tuple[bytes, bytes]]) -> tuple[str, dict[str, str]] | None:
+        """The route of a POST this path answers (its headers complete, its body not read yet); None: ASGI's."""
+        route = scoring_path(path)
+        if route is None:
+            return None
+        length = authorization = None
+        for name, value in headers:
+            if name == b"content-length":
+                length = value
+            elif name == b"transfer-encoding":
+                return None
+            elif name == b"authorization":
+                authorization = value
+        if length is None or not length.isdigit() or int(length) > self.server.options.max_body_bytes:
+            return None  # no declared length (chunked) or too long: ASGI reads it and answers 413 as it goes
+        if self.auth.guarded and self.auth.authorised_now(authorization) is not True:
+            return None  # refused (ASGI answers the 401 and counts it) or for the platform server to decide
+        return route
+
+    def handle(self, route: tuple[str, dict[str, str]], headers: list[tuple[bytes, bytes]], body: bytes,
+               reply: _Reply) -> None:
+        """Answer through ``reply`` now or later (a done-callback of the micro-batch, or a task for big bodies)."""
+        started = time.perf_counter()
+        self.handled += 1
+        kind, params = route
+        endpoint = "/invocations" if kind == "invocations" else "v2/infer"
+        content_type = request_id = request_key = None
+        for name, value in headers:
+            if name == b"content-type":
+                content_type = value.decode("latin-1")
+            elif name == b"x-request-id":
+                request_id = value.decode("latin-1")
+            elif name == b"x-request-key":
+                request_key = value.decode("latin-1")
+        key = request_key or request_id
+        server = self.server
+        try:
+            if kind == "infer":
+                server.check_v2(**params)
+                if not server.infer_inline(body):
+                    self._later(self._infer_slowly(body, content_type, key, started, endpoint, reply), endpoint,
+                                started, reply)
+                    return
+                served, inputs, rid, outputs = server.decode_infer(body, content_type, key)
+            else:
+                rid = request_id or fast_id()
+                served = server.route(key or rid)
+                if not server.invocations_inline(served, body):
+                    self._later(self._invocations_slowly(served, body, content_type, rid, started, endpoint, reply),
+                                endpoint, started, reply)
+                    return
+                inputs, outputs = server.decode_mlflow(served, body, content_type), []
+            future = server.score_soon(served, inputs, started, rid)
+        except Exception as exc:
+            self._fail(exc, endpoint, started, reply)
+            return
+        future.add_done_callback(lambda done: self._scored(done, kind, served, inputs, rid, outputs, started,
+                                                           endpoint, reply))
+
+    def _scored(self, future: asyncio.Future, kind: str, served: Served, inputs: Inputs, rid: str,
+                outputs: list[str], started: float, endpoint: str, reply: _Reply) -> None:
+        try:
+            scored = future.result()
+            self.server.after_score(inputs, scored, rid)
+            self._answer(kind, served, inputs, scored, rid, outputs, started, endpoint, reply)
+        except Exception as exc:
+            self._fail(exc, endpoint, started, reply)
+
+    def _answer(self, kind: str, served: Served, inputs: Inputs, scored: Scored, rid: str, outputs: list[str],
+                started: float, endpoint: str, reply: _Reply) -> None:
+        if kind == "infer":
+            answer = v2.infer_response(served, scored, rid=rid, outputs=outputs,
+                                       ignored_columns=inputs.ignored_columns)
+        else:
+            answer = _answer(scored, inputs, rid)
+        body = render_json(answer)
+        reply(200, [_JSON_HEADER, b"x-model-version: %s\r\nx-model-role: %s\r\nx-request-id: %s\r\n"
+                    % (scored.model_version.encode(), scored.role.encode(), rid.encode("latin-1"))], body)
+        self.metrics.request(endpoint, 200, time.perf_counter() - started)
+
+    def _fail(self, exc: Exception, endpoint: str, started: float, reply: _Reply) -> None:
+        body: dict[str, Any]
+        if isinstance(exc, ConveyorError):
+            status, body = exc.http_status, exc.to_dict()
+            self.metrics.errors.labels(exc.code).inc()
+        else:  # a bug: the same JSON 500 as the ASGI routes, the traceback in the server log
+            log.error("Exception while scoring a request", exc_info=exc)
+            status, body = 500, server_error_body(exc)
+            self.metrics.errors.labels("internal").inc()
+        reply(status, [_JSON_HEADER], render_json(body))
+        self.metrics.request(endpoint, status, time.perf_counter() - started)
+
+    def _later(self, work: Awaitable[None], endpoint: str, started: float, reply: _Reply) -> None:
+        async def run() -> None:
+            try:
+                await work
+            except Exception as exc:
+                self._fail(exc, endpoint, started, reply)
+
+        task = asyncio.get_running_loop().create_task(run())
+        self._tasks.add(task)  # the loop keeps only weak references to tasks
+        task.add_done_callback(self._tasks.discard)
+
+    async def _infer_slowly(self, body: bytes, content_type: str | None, key: str | None, started: float,
+                            endpoint: str, reply: _Reply) -> None:
+        served, inputs, rid, outputs = await run_in_threadpool(self.server.decode_infer, body, content_type, key)
+        scored = await self.server.score(served, inputs, started, rid)
+        self._answer("infer", served, inputs, scored, rid, outputs, started, endpoint, reply)
+
+    async def _invocations_slowly(self, served: Served, body: bytes, content_type: str | None, rid: str,
+                                  started: float, endpoint: str, reply: _Reply) -> None:
+        inputs = await run_in_threadpool(self.server.decode_mlflow, served, body, content_type)
+        scored = await self.server.score(served, inputs, started, rid)
+        self._answer("invocations", served, inputs, scored, rid, [], started, endpoint, reply)
+
+
 class ServingApp(FastAPI):
     """The model server's app: the two scoring routes skip FastAPI's own middleware stack (server-error wrapper,
     OpenTelemetry hook, body-limit wrapper, exception middleware: ~30-40 us of CPU a request) and go straight to
@@ -535,6 +699,7 @@ class ServingApp(FastAPI):
     FastAPI as usual (the same :class:`MetricsAndAuth` and :class:`ScoringFastPath` are in its stack too)."""
 
     scoring: Any = None  # MetricsAndAuth(ScoringFastPath(...)), set by create_app
+    raw_scoring: RawScoring | None = None  # what conveyor.serve.raw_http's protocol answers the scoring routes with
 
     async def __call__(self, scope: dict, receive: Any, send: Any) -> None:  # type: ignore[override]
         if self.scoring is None or scoring_route(scope) is None:

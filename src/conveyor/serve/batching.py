@@ -36,12 +36,17 @@ class MicroBatcher:
         self.on_batch: list = []  # callbacks(rows, requests), e.g. metrics
 
     async def submit(self, inputs: Inputs, started: float, request_id: str | None = None) -> Scored:
+        return await self.enqueue(inputs, started, request_id)
+
+    def enqueue(self, inputs: Inputs, started: float, request_id: str | None = None) -> asyncio.Future:
+        """The future of this request's :class:`Scored` (call on the event loop); what :meth:`submit` awaits, for
+        callers that answer from a done-callback rather than a task of their own."""
         loop = asyncio.get_running_loop()
         future: asyncio.Future = loop.create_future()
         self._queue.append((inputs, started, request_id, future))
         if self._task is None or self._task.done():
             self._task = loop.create_task(self._drain())
-        return await future
+        return future
 
     def _take(self) -> list[_Item]:
         batch: list[_Item] = []

@@ -132,8 +132,7 @@ class MetricsAndAuth:
         path = scope["path"]
         endpoint = endpoint_of(path)
         status = 500
-        guarded = self.token is not None or self.platform is not None
-        if guarded and path not in OPEN_PATHS and not await self._authorised(scope):
+        if self.guarded and path not in OPEN_PATHS and not await self._authorised(scope):
             self.metrics.errors.labels("unauthorized").inc()
             self.metrics.request(endpoint, 401, time.perf_counter() - started)
             await _unauthorised(send)
@@ -150,22 +149,33 @@ class MetricsAndAuth:
         finally:
             self.metrics.request(endpoint, status, time.perf_counter() - started)
 
-    async def _authorised(self, scope: dict) -> bool:
-        for key, value in scope["headers"]:
-            if key == b"authorization":
-                scheme, _, given = value.partition(b" ")
-                if scheme.lower() != b"bearer":
-                    return False
-                if self.token is not None and hmac.compare_digest(given.strip(), self.token):
-                    return True
-                return self.platform is not None and await self._platform_token(given.strip())
-        return False
+    @property
+    def guarded(self) -> bool:
+        return self.token is not None or self.platform is not None
 
-    async def _platform_token(self, given: bytes) -> bool:
-        token = given.decode("utf-8", "replace")
-        known = self.platform.cached(token)
-        if known is not None:
-            return bool(known)
+    def authorised_now(self, authorization: bytes | None) -> bool | None:
+        """The verdict on an ``Authorization`` header value without waiting: None when only the platform server
+        can say (a platform token not in its cache)."""
+        if authorization is None:
+            return False
+        scheme, _, given = authorization.partition(b" ")
+        if scheme.lower() != b"bearer":
+            return False
+        given = given.strip()
+        if self.token is not None and hmac.compare_digest(given, self.token):
+            return True
+        if self.platform is None:
+            return False
+        known = self.platform.cached(given.decode("utf-8", "replace"))
+        return None if known is None else bool(known)
+
+    async def _authorised(self, scope: dict) -> bool:
+        value = next((v for k, v in scope["headers"] if k == b"authorization"), None)
+        verdict = self.authorised_now(value)
+        if verdict is not None:
+            return verdict
+        assert value is not None
+        token = value.partition(b" ")[2].strip().decode("utf-8", "replace")
         return bool(await anyio.to_thread.run_sync(self.platform.check, token))
 
 

@@ -41,8 +41,11 @@ class JSONBytes(Response):
     media_type = "application/json"
 
     def render(self, content: Any) -> bytes:
-        return orjson.dumps(content, default=_default,
-                            option=orjson.OPT_SERIALIZE_NUMPY | orjson.OPT_NON_STR_KEYS)
+        return render_json(content)
+
+
+def render_json(content: Any) -> bytes:
+    return orjson.dumps(content, default=_default, option=orjson.OPT_SERIALIZE_NUMPY | orjson.OPT_NON_STR_KEYS)
 
 
 def error_response(status: int, body: dict[str, Any], headers: dict[str, str] | None = None) -> JSONBytes:
@@ -89,8 +92,12 @@ async def _http_error(request: Request, exc: Exception) -> Response:
 async def server_error(request: Request, exc: Exception) -> Response:
     _count(request, "internal")
     # Starlette re-raises after sending this, so the server log keeps the traceback.
-    return error_response(500, {"error": "internal", "message": f"Internal server error ({type(exc).__name__}). "
-                                                                "The server log has the details."})
+    return error_response(500, server_error_body(exc))
+
+
+def server_error_body(exc: Exception) -> dict[str, str]:
+    return {"error": "internal", "message": f"Internal server error ({type(exc).__name__}). The server log has the "
+                                            "details."}
 
 
 def install_error_handlers(app: FastAPI) -> None:

@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from conveyor.core.dependencies import extra_imports
+from conveyor.core.dependencies import available, extra_imports
 from conveyor.core.errors import BadInputError, ConveyorError
 from conveyor.core.tls import TlsOptions
 
@@ -39,13 +39,23 @@ def _tls(tls: TlsOptions | None) -> dict[str, Any]:
     return tls.uvicorn() if tls is not None else {}
 
 
+def _http() -> dict[str, Any]:
+    """uvicorn's HTTP protocol: httptools with the scoring routes answered off ASGI (:mod:`conveyor.serve.raw_http`)
+    when httptools is there; uvicorn's own choice otherwise."""
+    if not available("httptools"):
+        return {}
+    from conveyor.serve.raw_http import ScoringHttpProtocol
+
+    return {"http": ScoringHttpProtocol}
+
+
 def serve_forever(app: FastAPI, host: str = "127.0.0.1", port: int = 5000, *, tls: TlsOptions | None = None) -> None:
     """Serve until interrupted (Ctrl-C / SIGTERM: in-flight requests finish and the prediction log is flushed);
     HTTPS with ``tls`` (:func:`conveyor.core.tls.tls_options`)."""
     tune_gc()
     sock = _bind(host, port)  # our own socket, for TCP_NODELAY (see _bind)
     config = uvicorn.Config(app, log_level="warning", lifespan="on",
-                            timeout_graceful_shutdown=int(SHUTDOWN_TIMEOUT_S), **_tls(tls))
+                            timeout_graceful_shutdown=int(SHUTDOWN_TIMEOUT_S), **_tls(tls), **_http())
     try:
         uvicorn.Server(config).run(sockets=[sock])
     finally:
@@ -59,7 +69,7 @@ def serve_workers(factory: str, host: str, port: int, workers: int, *, tls: TlsO
 
     sock = _bind(host, port)
     config = uvicorn.Config(factory, factory=True, log_level="warning", lifespan="on", workers=workers,
-                            timeout_graceful_shutdown=int(SHUTDOWN_TIMEOUT_S), **_tls(tls))
+                            timeout_graceful_shutdown=int(SHUTDOWN_TIMEOUT_S), **_tls(tls), **_http())
     try:
         Multiprocess(config, sockets=[sock]).run()
     finally:
@@ -122,7 +132,7 @@ def running_server(app: FastAPI, host: str = "127.0.0.1", port: int = 0, *,
     sock = _bind(host, port)
     url = _url(host, sock.getsockname()[1], "https" if tls is not None else "http")
     config = uvicorn.Config(app, log_level="warning", log_config=None, lifespan="on",
-                            timeout_graceful_shutdown=int(SHUTDOWN_TIMEOUT_S), **_tls(tls))
+                            timeout_graceful_shutdown=int(SHUTDOWN_TIMEOUT_S), **_tls(tls), **_http())
     server = uvicorn.Server(config)
     thread = threading.Thread(target=_run, args=(server, sock), name=f"uvicorn {url}", daemon=True)
     thread.start()
