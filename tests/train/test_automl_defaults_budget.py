@@ -535,3 +535,23 @@ def test_a_sane_model_is_kept_and_small_losses_moving_are_not_divergence():
     assert diverged(2.0, 0.5, 1.9, "log_loss")  # worse than predicting the class shares
     assert diverged(0.45, 0.9, 0.5, "roc_auc") and not diverged(0.8, 0.9, 0.5, "roc_auc")
     assert diverged(float("nan"), 0.9, 0.5, "roc_auc")
+
+
+@pytest.mark.parametrize("task", ["classification", "regression"])
+@pytest.mark.parametrize("name", ["hist_gradient_boosting", "random_forest", "extra_trees"])
+def test_the_scikit_learn_defaults_trials_fit_the_library_s_own_values(name, task):
+    # HistGradientBoosting's trial had an L2 of 1e-4, 200 rounds and early stopping always on; the forests' a depth
+    # limit of 32. The forests' regressors keep max_features="sqrt" by choice (docs/train.md), the one exception
+    from sklearn import ensemble
+
+    family = FAMILIES.get(name)
+    ctx = SearchContext(task, 0 if task == "regression" else 3)
+    proposed = {k.split(".", 1)[1]: v for k, v in default_trial(family, ctx).items() if k != "family"}
+    fitted = family.build(ctx, library_defaults(family, proposed), seed=0).get_params()
+    kind = {"hist_gradient_boosting": "HistGradientBoosting", "random_forest": "RandomForest",
+            "extra_trees": "ExtraTrees"}[name] + ("Regressor" if task == "regression" else "Classifier")
+    library = getattr(ensemble, kind)().get_params()
+    ours = {"n_jobs", "random_state"}  # single-threaded and seeded by design
+    if name != "hist_gradient_boosting" and task == "regression":
+        ours.add("max_features")
+    assert {k: v for k, v in fitted.items() if k not in ours} == {k: v for k, v in library.items() if k not in ours}

@@ -122,6 +122,11 @@ class BrokenDefaults(NearestNeighbors):
     defaults = {"n_neighbors": 50}  # outside its own space (1..30)
 
 
+class UnfixedDefaults(NearestNeighbors):
+    name = "unfixed_defaults"
+    defaults = {"leaf_size": 30}  # its space draws n_neighbors, which the defaults trial would get at random
+
+
 class WrongParameterNames(NearestNeighbors):
     name = "wrong_names"
 
@@ -156,6 +161,7 @@ class TwoColumns(ClassifierMixin, BaseEstimator):
 
 @pytest.mark.parametrize(("family", "message"), [
     (BrokenDefaults(), "defaults .* are not a point of its space"),
+    (UnfixedDefaults(), r"draws \['n_neighbors'\], which its defaults do not fix"),
     (WrongParameterNames(), "must draw each parameter as 'wrong_names.<key>'"),
     (WrongShape(), "predict gave shape"),
 ])

@@ -10,7 +10,10 @@ from conveyor.train.families.base import Family, SearchContext, balanced, class_
 with extra_imports("train"):
     from sklearn.ensemble import RandomForestClassifier, RandomForestRegressor
 
-FOREST_DEFAULTS = {"n_estimators": 100, "max_depth": 32, "min_samples_leaf": 1, "max_features": "sqrt"}
+# the classifiers' own values (no depth limit). The regressors' own max_features is 1.0 (every column at every
+# split); "sqrt" is kept for both tasks: several times faster on wide tables, and the search also tries 1.0
+FOREST_DEFAULTS = {"n_estimators": 100, "max_depth": None, "min_samples_leaf": 1, "max_features": "sqrt"}
+DEPTH_CEILING = 32  # the search draws max_depth from 4 to 32, which cannot hold "no limit"
 FOREST_GRID = [{"n_estimators": 200, "max_depth": d, "min_samples_leaf": leaf, "max_features": "sqrt"}
                for d in (8, 32) for leaf in (1, 5)]
 
@@ -20,6 +23,7 @@ class ForestFamily(Family):
 
     requires = (("sklearn", "train"),)
     defaults = FOREST_DEFAULTS
+    recorded_defaults = {**FOREST_DEFAULTS, "max_depth": DEPTH_CEILING}
     grid = FOREST_GRID
     regressor: type = RandomForestRegressor
     classifier: type = RandomForestClassifier
