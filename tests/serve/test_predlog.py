@@ -202,3 +202,17 @@ def test_the_writer_never_counts_an_item_again_and_splits_batches_by_their_logge
     assert store.writes == [[3, 3], [3, 3], [3]]  # chunks of at most batch_size rows, a batch never split
     assert counted == ["MainThread"] * 5  # once per item, by log(); never on the writer's thread
     assert len(store.recent()) == 15 and logger.stats.written == 15
+
+
+def test_a_half_full_backlog_wakes_the_writer_before_the_interval():
+    store = FlakyStore()
+    logger = PredictionLogger(store, flush_interval=60.0, max_backlog=10)
+    logger.log(records(4))
+    time.sleep(0.2)
+    assert store.batches == []  # under half the backlog: waits for the interval
+    logger.log(records(1))
+    deadline = time.monotonic() + 5
+    while sum(store.batches) < 5 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert sum(store.batches) == 5 and logger.stats.waited == 0
+    logger.close()

@@ -1,7 +1,7 @@
 """Write served predictions to the metadata store off the request path.
 
 A request only appends to an in-process queue (it does not wake the writer); one background thread wakes every
-``flush_interval`` seconds (sooner only for a flush, close or a full backlog) and writes everything queued with
+``flush_interval`` seconds (sooner only for a flush, close or a half-full backlog) and writes everything queued with
 ``log_batches`` (on a SQLite log: Parquet segments, see :mod:`conveyor.store.prediction_segments`). A database
 hiccup must never fail a prediction or stop the thread: a batch that fails is kept and retried once with the next
 write, then dropped and counted. :meth:`PredictionLogger.flush` lets ``/feedback`` see predictions made an instant
@@ -127,7 +127,12 @@ class PredictionLogger:
                                 "logger closed" if self._closed else "write backlog full", self.stats.dropped)
                 return
             self._accepted += count
+            # half the backlog waiting (far beyond one interval's rows at serving rates): write now, before a
+            # request has to wait for room
+            urgent = self._accepted - self._attempted >= self.max_backlog // 2
         self._queue.put((records, count))  # counted here once: the writer never measures an item again
+        if urgent and not self._wake.is_set():
+            self._wake.set()
 
     def flush(self, timeout: float = 10.0) -> bool:
         """Write every record logged before this call now (a failed batch gets its retry too); True when the writer
@@ -158,7 +163,7 @@ class PredictionLogger:
             return self._accepted - self._attempted
 
     def _run(self) -> None:
-        """Sleep until the interval is up (or a flush, close or a full backlog wakes it), then take everything
+        """Sleep until the interval is up (or a flush, close or a half-full backlog wakes it), then take everything
         queued at once and write it in as few writes as it can (one per kind, up to ``batch_size`` rows each): a
         request's ``log`` only appends to the queue and never wakes this thread, so the serving thread hands the GIL
         over about once per interval, not once per request or per batch."""
