@@ -2,8 +2,9 @@
 
     PYTHONPATH=src python bench/serving/log_cost.py [--requests 2048] [--rows 32] [--features 20] [--flush 4096]
 
-Builds the batches the serving path hands the log (one per request: ids, a float matrix, predictions, two class
-probabilities), then times with ``time.process_time`` (this thread's process, nothing else running in it):
+Builds the batches the serving path hands the log (one per request: ids and their 32-character block, a float
+matrix, predictions, two class probabilities as a float matrix), then times with ``time.process_time`` (this
+thread's process, nothing else running in it):
 the old write (``SqlPredictionStore.log_batches``: rows of JSON into SQLite), the new write (one Parquet segment
 per flush) and the drain a reader pays (segments into the same table). Prints CPU microseconds per request.
 """
@@ -11,13 +12,13 @@ per flush) and the drain a reader pays (segments into the same table). Prints CP
 from __future__ import annotations
 
 import argparse
+import os
 import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
 
-from conveyor.core.entities import new_id
 from conveyor.store import open_metadata_roles
 from conveyor.store.prediction_segments import SegmentedPredictionStore
 from conveyor.store.predictions import PredictionBatch
@@ -29,10 +30,11 @@ def batches(requests: int, rows: int, features: int) -> list[PredictionBatch]:
     out = []
     for _ in range(requests):
         proba = rng.random(rows)
-        out.append(PredictionBatch([new_id() for _ in range(rows)], "bench:1", time.time(), 0.4, names, None,
-                                   (proba > 0.5).astype(int).tolist(), ["0", "1"],
-                                   np.column_stack([1 - proba, proba]).tolist(),
-                                   matrix=rng.normal(size=(rows, features))))
+        id_text = os.urandom(16 * rows).hex()  # as conveyor.serve.scoring.prediction_ids makes them
+        out.append(PredictionBatch([id_text[i:i + 32] for i in range(0, 32 * rows, 32)], "bench:1", time.time(), 0.4,
+                                   names, None, (proba > 0.5).astype(int).tolist(), ["0", "1"],
+                                   np.column_stack([1 - proba, proba]), matrix=rng.normal(size=(rows, features)),
+                                   id_text=id_text))
     return out
 
 

@@ -35,16 +35,16 @@ class FlakyStore(InMemoryPredictionStore):
         super().log(batch)
 
 
-def test_records_are_written_in_batches_and_close_flushes_everything():
+def test_full_batches_wait_for_the_interval_then_go_in_chunks_of_batch_size_and_close_flushes_everything():
     store = FlakyStore()
     logger = PredictionLogger(store, flush_interval=60.0, batch_size=4)
     logger.log(records(10))
-    deadline = time.monotonic() + 5
-    while sum(store.batches) < 8 and time.monotonic() < deadline:  # two full batches go without waiting
-        time.sleep(0.01)
-    assert store.batches[:2] == [4, 4]
+    logger.log(records(3))
+    time.sleep(0.3)
+    assert store.batches == []  # a full batch does not wake the writer: one write per interval
     logger.close()
-    assert len(store.recent()) == 10 and logger.stats.written == 10
+    assert store.batches == [4, 4, 4, 1]
+    assert len(store.recent()) == 13 and logger.stats.written == 13
     logger.close()  # idempotent
 
 
@@ -167,7 +167,52 @@ def test_columnar_batches_go_to_log_batches_in_one_write_beside_plain_records():
     for batch in batches[2:]:
         logger.log(batch)
     logger.close()
-    assert store.writes == [("batches", 6), ("records", 2), ("batches", 6)]
+    assert store.writes == [("batches", 12), ("records", 2)]  # one write per kind
     logged = {p.id: p for p in store.recent()}
     assert len(logged) == 14 and logger.stats.written == 14
     assert logged[batches[3].ids[2]].inputs == {"x": None}
+
+
+def test_the_writer_never_counts_an_item_again_and_splits_batches_by_their_logged_counts():
+    from conveyor.store.predictions import PredictionBatch
+
+    counted: list[str] = []
+
+    class Counted(PredictionBatch):
+        def __len__(self) -> int:
+            counted.append(threading.current_thread().name)
+            return super().__len__()
+
+    class Written(InMemoryPredictionStore):
+        def __init__(self) -> None:
+            super().__init__()
+            self.writes: list[list[int]] = []
+
+        def log_batches(self, batches, *, skip_existing=False):
+            self.writes.append([len(b.ids) for b in batches])
+            super().log_batches(batches, skip_existing=skip_existing)
+
+    store = Written()
+    logger = PredictionLogger(store, flush_interval=60.0, batch_size=6)
+    batches = [Counted([new_id() for _ in range(3)], "m:1", 1.0, 0.5, ["x"], [[1.0]] * 3, [0, 1, 0])
+               for _ in range(5)]
+    for batch in batches:
+        logger.log(batch)
+    logger.close()
+    assert store.writes == [[3, 3], [3, 3], [3]]  # chunks of at most batch_size rows, a batch never split
+    assert counted == ["MainThread"] * 5  # once per item, by log(); never on the writer's thread
+    assert len(store.recent()) == 15 and logger.stats.written == 15
+
+
+def test_a_half_full_backlog_wakes_the_writer_before_the_interval():
+    store = FlakyStore()
+    logger = PredictionLogger(store, flush_interval=60.0, max_backlog=10)
+    logger.log(records(4))
+    time.sleep(0.2)
+    assert store.batches == []  # under half the backlog: waits for the interval
+    logger.log(records(1))
+    deadline = time.monotonic() + 5
+    while sum(store.batches) < 5 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert sum(store.batches) == 5 and logger.stats.waited == 0
+    logger.close()

@@ -1,7 +1,7 @@
 """Write served predictions to the metadata store off the request path.
 
 A request only appends to an in-process queue (it does not wake the writer); one background thread wakes every
-``flush_interval`` seconds, or as soon as ``batch_size`` records wait, and writes everything queued with
+``flush_interval`` seconds (sooner only for a flush, close or a half-full backlog) and writes everything queued with
 ``log_batches`` (on a SQLite log: Parquet segments, see :mod:`conveyor.store.prediction_segments`). A database
 hiccup must never fail a prediction or stop the thread: a batch that fails is kept and retried once with the next
 write, then dropped and counted. :meth:`PredictionLogger.flush` lets ``/feedback`` see predictions made an instant
@@ -10,9 +10,10 @@ earlier; :meth:`PredictionLogger.close` writes everything still pending before t
 A request may hand over a *lazy* batch (anything with ``__len__`` and ``batch()`` returning a columnar
 :class:`~conveyor.store.predictions.PredictionBatch`, or ``records()``): building it then happens on the writer
 thread, not on the request path, and columnar batches reach the store through ``log_batches`` (one multi-row write
-with no record object per row). Writes are grouped up to ``batch_size`` rows. An answered prediction is never
-dropped for lack of room: when the backlog is full, :meth:`PredictionLogger.log` waits for the writer
-(back-pressure, ``max_wait`` seconds at most) instead of throwing records away.
+with no record object per row). Each wake writes one chunk per kind (batches, records) of up to ``batch_size``
+rows; an item's rows are counted once, when it is logged. An answered prediction is never dropped for lack of room:
+when the backlog is full, :meth:`PredictionLogger.log` waits for the writer (back-pressure, ``max_wait`` seconds at
+most) instead of throwing records away.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 from conveyor.core.entities import PredictionRecord
 from conveyor.store.predictions import PredictionBatch, PredictionStore
@@ -48,36 +49,28 @@ class LazyBatch(Protocol):
     def batch(self) -> PredictionBatch: ...
 
 
-Unit = PredictionBatch | PredictionRecord  # what the writer holds: a columnar batch, or one record
+def _split(sizes: list[int], size: int) -> list[tuple[int, int, int]]:
+    """``(first, stop, rows)`` index ranges of at most ``size`` rows each (an item is never split), from the row
+    counts the items were logged with (no item is counted again)."""
+    ranges: list[tuple[int, int, int]] = []
+    first, rows = 0, 0
+    for i, n in enumerate(sizes):
+        if rows and rows + n > size:
+            ranges.append((first, i, rows))
+            first, rows = i, 0
+        rows += n
+    if rows or first < len(sizes):
+        ranges.append((first, len(sizes), rows))
+    return ranges
 
 
-def _materialise(item: object) -> list[Unit]:
-    if isinstance(item, list | tuple):
-        return list(item)
-    if isinstance(item, PredictionBatch):
-        return [item]
-    make = getattr(item, "batch", None)
-    return [make()] if make is not None else item.records()  # type: ignore[attr-defined]
+class _Chunk:
+    """Rows for one write: columnar batches (``log_batches``) or records (``log``), and how many rows they hold."""
 
+    __slots__ = ("columnar", "rows", "units")
 
-def _rows(unit: Unit) -> int:
-    return len(unit) if isinstance(unit, PredictionBatch) else 1
-
-
-def _chunks(units: list[Unit], size: int) -> list[list[Unit]]:
-    """Groups of at most ``size`` rows (a batch is never split), each all batches or all records."""
-    chunks: list[list[Unit]] = []
-    current: list[Unit] = []
-    rows = 0
-    for unit in units:
-        if current and (rows >= size or isinstance(unit, PredictionBatch) != isinstance(current[0], PredictionBatch)):
-            chunks.append(current)
-            current, rows = [], 0
-        current.append(unit)
-        rows += _rows(unit)
-    if current:
-        chunks.append(current)
-    return chunks
+    def __init__(self, columnar: bool, units: list[Any], rows: int) -> None:
+        self.columnar, self.units, self.rows = columnar, units, rows
 
 
 @dataclass
@@ -89,7 +82,7 @@ class LoggerStats:
 
 
 class PredictionLogger:
-    def __init__(self, predictions: PredictionStore, *, flush_interval: float = 0.2, batch_size: int = 4096,
+    def __init__(self, predictions: PredictionStore, *, flush_interval: float = 0.2, batch_size: int = 65_536,
                  max_backlog: int = 200_000, max_wait: float = 30.0) -> None:
         self.predictions = predictions
         self.flush_interval = flush_interval
@@ -134,9 +127,11 @@ class PredictionLogger:
                                 "logger closed" if self._closed else "write backlog full", self.stats.dropped)
                 return
             self._accepted += count
-            full = self._accepted - self._attempted >= self.batch_size
-        self._queue.put(records)
-        if full and not self._wake.is_set():  # a whole batch is waiting: write it now
+            # half the backlog waiting (far beyond one interval's rows at serving rates): write now, before a
+            # request has to wait for room
+            urgent = self._accepted - self._attempted >= self.max_backlog // 2
+        self._queue.put((records, count))  # counted here once: the writer never measures an item again
+        if urgent and not self._wake.is_set():
             self._wake.set()
 
     def flush(self, timeout: float = 10.0) -> bool:
@@ -168,15 +163,18 @@ class PredictionLogger:
             return self._accepted - self._attempted
 
     def _run(self) -> None:
-        """Sleep until the interval is up (or a flush, close, a full batch or a full backlog wakes it), then take
-        everything queued at once: a request's ``log`` only appends to the queue and never wakes this thread, so
-        the serving thread does not hand the GIL over once per request."""
-        retry: list[list[Unit]] = []
+        """Sleep until the interval is up (or a flush, close or a half-full backlog wakes it), then take everything
+        queued at once and write it in as few writes as it can (one per kind, up to ``batch_size`` rows each): a
+        request's ``log`` only appends to the queue and never wakes this thread, so the serving thread hands the GIL
+        over about once per interval, not once per request or per batch."""
+        retry: list[_Chunk] = []
         while True:
             self._wake.wait(self.flush_interval)
             self._wake.clear()
-            pending: list[Unit] = []
-            rows, stop, events = 0, False, []
+            batches: list[PredictionBatch] = []
+            batch_rows: list[int] = []
+            records: list[PredictionRecord] = []
+            stop, events = False, []
             while True:
                 try:
                     item = self._queue.get_nowait()
@@ -187,25 +185,57 @@ class PredictionLogger:
                 elif isinstance(item, threading.Event):
                     events.append(item)
                 else:
-                    built = self._build(item)
-                    pending.extend(built)
-                    rows += sum(map(_rows, built))
-            if pending or retry:
-                retry = self._write(retry, pending, rows, final=stop)
+                    self._take(item, batches, batch_rows, records)  # type: ignore[arg-type]
+            chunks = [_Chunk(True, batches[a:b], rows) for a, b, rows in _split(batch_rows, self.batch_size)
+                      ] if batches else []
+            if records:
+                chunks += [_Chunk(False, records[a:b], rows)
+                           for a, b, rows in _split([1] * len(records), self.batch_size)]
+            if chunks or retry:
+                retry = self._write(retry, chunks, final=stop)
             for event in events:
                 event.set()
             if stop:
                 return
 
-    def _write(self, retry: list[list[Unit]], pending: list[Unit], rows: int, *,
-               final: bool) -> list[list[Unit]]:
-        """Write the chunks to retry then the new rows; returns the new chunks to retry next time."""
+    def _take(self, queued: tuple[object, int], batches: list[PredictionBatch], batch_rows: list[int],
+              records: list[PredictionRecord]) -> None:
+        """Sort one logged item into columnar batches (with its row count, known since ``log``) or records,
+        building a lazy one here, on the writer's thread."""
+        item, count = queued
+        try:
+            if isinstance(item, PredictionBatch):
+                batches.append(item)
+                batch_rows.append(count)
+                return
+            make = getattr(item, "batch", None)
+            if make is not None:
+                batches.append(make())
+                batch_rows.append(count)
+                return
+            units = list(item) if isinstance(item, list | tuple) else item.records()  # type: ignore[attr-defined]
+        except Exception:  # a bug in a lazy batch must not kill the writer; count its records as lost
+            with self._lock:
+                self._attempted += count
+                self.stats.dropped += count
+                self._room.notify_all()
+            log.exception("Building %d prediction records failed.", count)
+            return
+        for unit in units:  # a plain list may hold columnar batches too
+            if isinstance(unit, PredictionBatch):
+                batches.append(unit)
+                batch_rows.append(len(unit))
+            else:
+                records.append(unit)
+
+    def _write(self, retry: list[_Chunk], chunks: list[_Chunk], *, final: bool) -> list[_Chunk]:
+        """Write the chunks to retry then the new ones; returns the new chunks to retry next time."""
         for chunk in retry:
             if not self._store(chunk):
                 self._drop(chunk, "failed twice")
-        failed = [chunk for chunk in _chunks(pending, self.batch_size) if not self._store(chunk)]
+        failed = [chunk for chunk in chunks if not self._store(chunk)]
         with self._lock:
-            self._attempted += rows
+            self._attempted += sum(chunk.rows for chunk in chunks)
             self._room.notify_all()
         if failed and final:  # the last chance: retry now rather than never
             for chunk in failed:
@@ -214,34 +244,20 @@ class PredictionLogger:
             return []
         return failed
 
-    def _build(self, item: object) -> list[Unit]:
+    def _store(self, chunk: _Chunk) -> bool:
         try:
-            return _materialise(item)  # type: ignore[arg-type]
-        except Exception:  # a bug in a lazy batch must not kill the writer; count its records as lost
-            count = len(item)  # type: ignore[arg-type]
-            with self._lock:
-                self._attempted += count
-                self.stats.dropped += count
-                self._room.notify_all()
-            log.exception("Building %d prediction records failed.", count)
-            return []
-
-    def _store(self, chunk: list[Unit]) -> bool:
-        count = sum(map(_rows, chunk))
-        try:
-            if isinstance(chunk[0], PredictionBatch):
-                self.predictions.log_batches(chunk)  # type: ignore[arg-type]
+            if chunk.columnar:
+                self.predictions.log_batches(chunk.units)
             else:
-                self.predictions.log(chunk)  # type: ignore[arg-type]
+                self.predictions.log(chunk.units)
         except Exception:  # any backend error: the server must keep serving
             self.stats.failed_writes += 1
-            log.warning("Writing %d prediction records failed; will retry once.", count, exc_info=True)
+            log.warning("Writing %d prediction records failed; will retry once.", chunk.rows, exc_info=True)
             return False
-        self.stats.written += count
+        self.stats.written += chunk.rows
         return True
 
-    def _drop(self, chunk: list[Unit], why: str) -> None:
-        count = sum(map(_rows, chunk))
+    def _drop(self, chunk: _Chunk, why: str) -> None:
         with self._lock:
-            self.stats.dropped += count
-        log.error("Dropped %d prediction records (%s).", count, why)
+            self.stats.dropped += chunk.rows
+        log.error("Dropped %d prediction records (%s).", chunk.rows, why)

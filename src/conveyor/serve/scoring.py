@@ -38,6 +38,9 @@ class Scored:
     latency_ms: float
     model_version: str = ""  # "MODEL:N" that answered
     role: str = "primary"  # primary, canary or shadow
+    # what the log takes instead of the lists above (no Python object per row to convert back on its thread):
+    proba_matrix: Any = None  # float64 numpy rows x classes behind ``proba`` (a view of the micro-batch's answer)
+    id_text: str = ""  # the ids concatenated, 32 characters each (a slice of the micro-batch's block)
 
     def probabilities(self) -> list[dict[str, float]] | None:
         """``[{"class": p, ...}, ...]`` with class labels as text (JSON object keys are always text)."""
@@ -53,8 +56,16 @@ class _Ids:
     ``uuid4`` per row cost ~20 us in a getrandom syscall on a busy machine, more than the model on 32 rows."""
 
     def take(self, n: int) -> list[str]:
-        text = os.urandom(16 * n).hex()
-        return [text[i:i + 32] for i in range(0, 32 * n, 32)]
+        return self.split(self.block(n))
+
+    @staticmethod
+    def block(n: int) -> str:
+        """``n`` ids concatenated (32 hex characters each): a micro-batch's ids in one call."""
+        return os.urandom(16 * n).hex()
+
+    @staticmethod
+    def split(text: str) -> list[str]:
+        return [text[i:i + 32] for i in range(0, len(text), 32)]
 
 
 prediction_ids = _Ids()
@@ -106,9 +117,10 @@ class _LogBatch:
         else:  # a frame may hold numpy scalars, timestamps, NaN: make them JSON-ready
             names, values = self.inputs.input_values()
             values = [[native(v) for v in row] for row in values]
+        proba = scored.proba if scored.proba_matrix is None else scored.proba_matrix
         return PredictionBatch(scored.ids, scored.model_version, self.at, scored.latency_ms, names, values,
-                               scored.predictions, [str(c) for c in scored.classes], scored.proba, scored.role,
-                               self.request_id, matrix)
+                               scored.predictions, [str(c) for c in scored.classes], proba, scored.role,
+                               self.request_id, matrix, scored.id_text or None)
 
 
 class Served:
@@ -150,21 +162,23 @@ class Served:
             joined = Inputs(self.names, frame=pd.concat([b.as_frame() for b in batch], ignore_index=True))
         raw_predictions, raw_proba = self.predict(joined)
         predictions = native_list(raw_predictions)
-        proba, classes = None, list[Any]()
+        proba, matrix, classes = None, None, list[Any]()
         if raw_proba is not None:
-            matrix = np.asarray(raw_proba, dtype=float)
+            matrix = np.asarray(raw_proba, dtype=np.float64)
             proba = matrix.tolist()
             classes = self.classes if len(self.classes) == matrix.shape[1] else list(range(matrix.shape[1]))
         finished = time.perf_counter()
         answers: list[Scored] = []
+        ids = prediction_ids.block(len(predictions))  # one random draw for the micro-batch's ids
         offset = 0
         for i, item in enumerate(batch):
             n = len(item)
             begun = started[i]
             begun = finished if begun is None else begun
-            scored = Scored(prediction_ids.take(n), predictions[offset:offset + n], classes,
+            id_text = ids[32 * offset:32 * (offset + n)]
+            scored = Scored(prediction_ids.split(id_text), predictions[offset:offset + n], classes,
                             None if proba is None else proba[offset:offset + n], (finished - begun) * 1000,
-                            self.ref, self.role)
+                            self.ref, self.role, None if matrix is None else matrix[offset:offset + n], id_text)
             offset += n
             if self.logger is not None:
                 self.logger.log(_LogBatch(item, scored, request_ids[i] if request_ids else None))

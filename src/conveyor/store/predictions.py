@@ -44,7 +44,9 @@ class PredictionBatch:
     path hands its request matrix over without a Python value per cell (:meth:`rows` makes the lists). ``classes``
     names the columns of ``proba`` as text. Row ``i`` is logged as the record with id ``ids[i]``, inputs
     ``dict(zip(names, values[i]))`` and outputs ``{"prediction": predictions[i]}`` plus ``"proba": {class: p}`` for a
-    classifier."""
+    classifier. ``proba`` may be a float64 numpy matrix (rows x classes) instead of rows of floats, and ``id_text``
+    the ids concatenated (each 32 characters, as the serving path makes them in one block): the segment writer
+    turns both into Arrow columns without a Python object per row."""
 
     ids: list[str]
     model: str  # "NAME:N"
@@ -54,10 +56,11 @@ class PredictionBatch:
     values: list[list[Any]] | None
     predictions: list[Any]
     classes: list[str] = field(default_factory=list)
-    proba: list[list[float]] | None = None
+    proba: list[list[float]] | Any = None  # rows of floats, or a float64 numpy matrix
     role: str = "primary"
     request_id: str | None = None
     matrix: Any = None  # numpy float64, rows x len(names), when ``values`` is None
+    id_text: str | None = None  # "".join(ids) when every id is 32 characters
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -73,12 +76,18 @@ class PredictionBatch:
             values = [[None if v != v else v for v in row] for row in values]
         return values
 
+    def proba_rows(self) -> list[list[float]] | None:
+        """``proba`` as rows of floats (a matrix made into lists), or None for a regressor."""
+        proba = self.proba
+        return proba.tolist() if proba is not None and not isinstance(proba, list) else proba
+
     def outputs(self) -> list[dict[str, Any]]:
-        if self.proba is None:
+        proba = self.proba_rows()
+        if proba is None:
             return [{"prediction": p} for p in self.predictions]
         keys = self.classes
         return [{"prediction": p, "proba": dict(zip(keys, q, strict=True))}
-                for p, q in zip(self.predictions, self.proba, strict=True)]
+                for p, q in zip(self.predictions, proba, strict=True)]
 
     def records(self) -> list[PredictionRecord]:
         names, model, at, latency, role, rid = self.names, self.model, self.at, self.latency_ms, self.role, \
