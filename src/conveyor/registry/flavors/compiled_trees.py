@@ -47,7 +47,6 @@ def _walk_kernel() -> Any:
     except ImportError:
         return None
 
-    @numba.njit(nogil=True, cache=True)
     def walk(rows, feature, threshold, child, nan_right, leaf_value, roots, outputs):  # pragma: no cover (jitted)
         n = rows.shape[0]
         out = np.zeros((n, outputs))
@@ -77,8 +76,11 @@ def _walk_kernel() -> Any:
                 start += GROUP
         return out
 
-    _kernel = walk
-    return walk
+    try:  # numba's cache (next to this file, or the user's cache folder) spares a restarted server the compile
+        _kernel = numba.njit(nogil=True, cache=True)(walk)
+    except RuntimeError:  # no writable cache folder anywhere: compile at each start instead (about a second)
+        _kernel = numba.njit(nogil=True)(walk)
+    return _kernel
 
 
 class Unsupported(Exception):
