@@ -39,11 +39,14 @@ def _assert_compiled_same(booster: lgb.Booster, X: np.ndarray) -> None:
     native = LightGBMNative(booster)
     assert native.compile_for_serving() == "compiled-trees"
     assert native.compiled.max_difference <= TOLERANCE
-    for rows in (_probe(X), _probe(X)[:1], np.ascontiguousarray(X[:512])):
+    frozen = _probe(X)
+    frozen.flags.writeable = False
+    for rows in (_probe(X), _probe(X)[:1], np.ascontiguousarray(X[:512]), np.asfortranarray(X[:40]), frozen):
         expected = booster.predict(rows, num_threads=1)
         got = native.raw(rows)
         assert got.shape == expected.shape
         assert np.max(np.abs(got - expected)) <= TOLERANCE
+    assert len(native.compiled.kernel.signatures) == 1  # compiled at load for what requests bring: none compiles
 
 
 @pytest.mark.parametrize("use_missing", [True, False])  # missing type NaN, and None (NaN read as 0.0)

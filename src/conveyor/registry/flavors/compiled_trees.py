@@ -183,8 +183,10 @@ class CompiledTrees:
 
     def raw(self, matrix: np.ndarray) -> np.ndarray:
         a = self.arrays
-        return self.kernel(np.ascontiguousarray(matrix, dtype=np.float64), a.feature, a.threshold, a.child,
-                           a.nan_right, a.leaf_value, a.roots, self.outputs)
+        rows = np.ascontiguousarray(matrix, dtype=np.float64)
+        if not rows.flags.writeable:  # numba types a read-only array apart: it would compile again, mid-request
+            rows = rows.copy()
+        return self.kernel(rows, a.feature, a.threshold, a.child, a.nan_right, a.leaf_value, a.roots, self.outputs)
 
     def predict(self, matrix: np.ndarray) -> np.ndarray:
         raw = self.raw(matrix)
