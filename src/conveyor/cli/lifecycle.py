@@ -141,9 +141,11 @@ def serve(model: Annotated[str, typer.Argument(help="MODEL@ALIAS, MODEL:N or MOD
           workers: Annotated[int, typer.Option("--workers", min=1, help="Worker processes (model loaded once "
                                                                         "per worker).")] = 1,
           no_log: Annotated[bool, typer.Option("--no-log", help="Do not log predictions.")] = False,
-          runtime: Annotated[str | None, typer.Option("--runtime", help="sklearn (the model's own library) or "
-                                                      "onnx (onnxruntime; exported and checked against the model "
-                                                      "on its training rows at start).")] = None,
+          runtime: Annotated[str | None, typer.Option("--runtime", help="sklearn (the model's own library; "
+                                                      "LightGBM trees compiled with numba where installed and "
+                                                      "checked at load), native (the library's own predict only) "
+                                                      "or onnx (onnxruntime; exported and checked against the "
+                                                      "model on its training rows at start).")] = None,
           tls_cert: TlsCertOption = None,
           tls_key: TlsKeyOption = None,
           env: Annotated[str | None, typer.Option("--env", help="Serve this environment's model (MODEL@ENV) with "

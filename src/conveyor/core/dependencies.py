@@ -34,6 +34,7 @@ EXTRA_PURPOSE = {
     "server": "The platform server", "features": "The feature store", "redis": "The Redis online store",
     "onnx": "ONNX export and runtime", "gpu": "GPU sampling", "postgres": "PostgreSQL", "s3": "S3 storage",
     "ray": "The Ray executor", "xgboost": "XGBoost", "explain": "SHAP explanations", "demo": "The demo",
+    "fast-trees": "Compiled LightGBM trees for serving",
 }
 
 

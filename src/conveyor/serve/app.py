@@ -60,6 +60,7 @@ from conveyor.serve.payloads import (
     parse_feedback,
     parse_json_payload,
 )
+from conveyor.serve.predictor import Predictor
 from conveyor.serve.predlog import PredictionLogger
 from conveyor.serve.responses import (
     JSONBytes,
@@ -98,7 +99,8 @@ class ServeOptions:
     token: str | None = None  # bearer token required on every endpoint but health and metrics
     platform_url: str | None = None  # a platform server whose identities' tokens are accepted too
     online_store: Callable[[], OnlineStore] | None = None  # opens the store of a model trained on feature views
-    runtime: str = "sklearn"  # "onnx": score through onnxruntime (exported and checked at load)
+    runtime: str = "sklearn"  # the model's library, LightGBM trees compiled (and checked) for small batches where
+    # they can be; "native": the library's own predict only; "onnx": onnxruntime (exported and checked at load)
     onnx_tolerance: float = 1e-4  # the largest difference from the model the ONNX export may show
     onnx_check: pd.DataFrame | None = None  # rows to check the export on (default: the training dataset's)
 
@@ -148,14 +150,19 @@ class Server:
         self.metrics = ServerMetrics()
         if self.logger is not None:
             self.metrics.watch_log(lambda: self.logger)
-        predictor: Callable[[LoadedModel], Any] | None = None
+        compile_trees = options.runtime == "sklearn"
+
+        def library_predictor(model: LoadedModel) -> Any:
+            return Predictor(model, compile_trees=compile_trees)
+
+        predictor: Callable[[LoadedModel], Any] = library_predictor
         if options.runtime != "sklearn":
             from conveyor.serve.onnx_runtime import check_runtime, onnx_predictor  # deferred: the data layer
 
             check_runtime(options.runtime)
-
-            def predictor(model: LoadedModel) -> Any:
-                return onnx_predictor(stores, model, tolerance=options.onnx_tolerance, check=options.onnx_check)
+            if options.runtime == "onnx":
+                def predictor(model: LoadedModel) -> Any:
+                    return onnx_predictor(stores, model, tolerance=options.onnx_tolerance, check=options.onnx_check)
         self.primary = ModelHolder(stores, ref, self.logger, interval=options.reload_interval, source=source,
                                    predictor=predictor)
         self.canary: ModelHolder | None = None
@@ -165,7 +172,8 @@ class Server:
             self.canary = ModelHolder(stores, canary_ref, self.logger, role="canary",
                                       interval=options.reload_interval, source=source, predictor=predictor)
         self.shadow = (ModelHolder(stores, options.shadow, self.logger, role="shadow",
-                                   interval=options.reload_interval, source=source) if options.shadow else None)
+                                   interval=options.reload_interval, source=source, predictor=library_predictor)
+                       if options.shadow else None)
         self.predict_pool = ThreadPoolExecutor(1, thread_name_prefix="conveyor-predict")
         self.shadow_pool = ThreadPoolExecutor(1, thread_name_prefix="conveyor-shadow") if self.shadow else None
         self.shadow_backlog = 0

@@ -21,7 +21,7 @@ from conveyor.registry.loaded import LoadedModel
 from conveyor.registry.onnx_export import DEFAULT_TOLERANCE, OnnxExport, export_onnx, frame_columns
 from conveyor.store import Stores
 
-RUNTIMES = ("sklearn", "onnx")
+RUNTIMES = ("sklearn", "native", "onnx")  # sklearn: the model's library, trees compiled where they check out
 CHECK_ROWS = 500
 
 
@@ -57,6 +57,7 @@ class OnnxPredictor:
 
     takes_matrix = False
     native = False
+    serving_runtime = "onnx"
 
     def __init__(self, model: LoadedModel, export: OnnxExport) -> None:
         self.model = model

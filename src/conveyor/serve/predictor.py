@@ -57,9 +57,15 @@ def model_predict(model: LoadedModel, frame: pd.DataFrame, field: str = "inputs"
 
 
 class Predictor:
-    """``predict_frame`` / ``predict_matrix`` -> (predictions, class probabilities or None) for one loaded model."""
+    """``predict_frame`` / ``predict_matrix`` -> (predictions, class probabilities or None) for one loaded model.
 
-    def __init__(self, model: LoadedModel) -> None:
+    ``compile_trees`` (a model server's load, never training or evaluation): let the native booster compile its
+    trees for small batches where it can and they check out (:meth:`NativePredictor.compile_for_serving`).
+    :attr:`serving_runtime` names what answers: ``compiled-trees``, the booster's library (``lightgbm``,
+    ``xgboost``) or ``model`` (the model's own predict methods).
+    """
+
+    def __init__(self, model: LoadedModel, compile_trees: bool = False) -> None:
         self.model = model
         self.classifier = model.task == "classification"
         labels = list(model.classes)
@@ -81,6 +87,10 @@ class Predictor:
         # The float matrix of a request can go straight to the booster: every input numeric, nothing in between.
         self.takes_matrix = (self.booster is not None and self.prep is None and bool(inputs)
                              and all(c.get("kind") == "numeric" for c in inputs))
+        if self.booster is None:
+            self.serving_runtime = "model"
+        else:
+            self.serving_runtime = self.booster.compile_for_serving() if compile_trees else self.booster.runtime
 
     @property
     def native(self) -> bool:

@@ -56,7 +56,8 @@ def model_metadata(scorer: Served) -> dict[str, Any]:
     if scorer.is_classifier:
         outputs.append({"name": "proba", "datatype": "FP64", "shape": [-1, len(scorer.classes)]})
     return {"name": version.name, "versions": [str(version.version)], "platform": f"conveyor-{version.flavor}",
-            "inputs": inputs, "outputs": outputs}
+            "inputs": inputs, "outputs": outputs,
+            "parameters": {"runtime": getattr(scorer.predictor, "serving_runtime", "model")}}
 
 
 def _flatten(data: Any) -> list[Any]:

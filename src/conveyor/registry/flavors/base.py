@@ -38,9 +38,19 @@ class NativePredictor:
     positive class), values for regressors. ``probabilistic`` says whether a classifier's output is probabilities
     (a classifier whose objective gives margins or labels is served through the slow path). ``contributions``
     gives per-row SHAP values, last column the bias, one block of ``features + 1`` columns per class.
+    ``compile_for_serving()`` may swap in a faster predict that answers the same (a model server calls it once at
+    load) and returns the runtime name that ``runtime`` reports.
     """
 
     __slots__ = ()
+    library = "native"  # the runtime name of the library's own predict
+
+    @property
+    def runtime(self) -> str:
+        return self.library
+
+    def compile_for_serving(self) -> str:
+        return self.runtime
 
     @property
     def probabilistic(self) -> bool:

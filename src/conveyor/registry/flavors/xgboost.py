@@ -30,6 +30,7 @@ class XGBoostNative(NativePredictor):
     changes: ``set_param`` costs more than a small prediction)."""
 
     __slots__ = ("booster", "threads")
+    library = "xgboost"
 
     def __init__(self, booster: Any) -> None:
         self.booster = booster

@@ -27,9 +27,11 @@ class ServeSection(Section):
                                    doc="Rows per request (413 beyond).")
     max_body_bytes: int | None = setting(None, Integer(min=1, example="20971520"),
                                          doc="Request body size limit in bytes (413 beyond).")
-    runtime: str | None = setting(None, OneOf("sklearn", "onnx"),
-                                  doc="`--runtime`: score with the model's own library (sklearn) or through "
-                                      "onnxruntime (onnx; exported and checked against the model at start).")
+    runtime: str | None = setting(None, OneOf("sklearn", "native", "onnx"),
+                                  doc="`--runtime`: score with the model's own library (sklearn; LightGBM trees "
+                                      "compiled with numba where installed, checked at load), with the "
+                                      "library's own predict only (native) or through onnxruntime (onnx; "
+                                      "exported and checked against the model at start).")
     onnx_tolerance: float | None = setting(None, Number(min=0, example="0.0001"),
                                            doc="The largest difference from the model an ONNX export may show "
                                                "on its training rows (default 1e-4).")
