@@ -47,14 +47,22 @@ def _same_names(transformer, names):
     return np.asarray(names, dtype=object)
 
 
-def _date_parts(values):
+def _calendar(values, *, absolute: bool) -> pd.DataFrame:
     frame = pd.DataFrame(values)
     parts = {}
     for name in frame.columns:
         stamps = pd.to_datetime(frame[name], errors="coerce")
         for part in DATE_PARTS:
             parts[f"{name}_{part}"] = getattr(stamps.dt, part).astype("float64")
+        if absolute:
+            parts[f"{name}_day_of_year"] = stamps.dt.day_of_year.astype("float64")
+            parts[f"{name}_days"] = _days_since_1970(stamps).astype("float64")
     return pd.DataFrame(parts, index=frame.index)
+
+
+def _date_parts(values):
+    """The calendar parts alone: what models saved before the day of the year and the days were added still call."""
+    return _calendar(values, absolute=False)
 
 
 def _date_part_names(transformer, names):
@@ -69,15 +77,7 @@ def _days_since_1970(stamps: pd.Series) -> pd.Series:
 
 def _time_parts(values):
     """The calendar parts, the day of the year and the absolute time in days (missing stamps: NaN, imputed)."""
-    frame = pd.DataFrame(values)
-    parts = {}
-    for name in frame.columns:
-        stamps = pd.to_datetime(frame[name], errors="coerce")
-        for part in DATE_PARTS:
-            parts[f"{name}_{part}"] = getattr(stamps.dt, part).astype("float64")
-        parts[f"{name}_day_of_year"] = stamps.dt.day_of_year.astype("float64")
-        parts[f"{name}_days"] = _days_since_1970(stamps).astype("float64")
-    return pd.DataFrame(parts, index=frame.index)
+    return _calendar(values, absolute=True)
 
 
 def _time_part_names(transformer, names):
