@@ -213,3 +213,15 @@ def test_without_the_raw_path_an_app_is_served_by_uvicorn_as_before(stores, boos
         answer = httpx.post(f"{url}/v2/models/risk/infer", content=_v2(booster.rows.head(2)),
                             headers={"content-type": JSON})
     assert answer.status_code == 200 and raw.handled == 0
+
+
+def test_a_uvicorn_without_the_hooks_the_raw_path_needs_gets_its_own_protocol(monkeypatch):
+    # the raw path overrides private parts of uvicorn's protocol: the installed uvicorn has them (else every test
+    # above would be testing uvicorn's own path), and one that lacks them is served as before the raw path
+    from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+
+    from conveyor.serve import raw_http, runner
+
+    assert raw_http.uvicorn_fits() and runner._http() == {"http": raw_http.ScoringHttpProtocol}
+    monkeypatch.delattr(HttpToolsProtocol, "_start_asgi_task")
+    assert not raw_http.uvicorn_fits() and runner._http() == {}

@@ -35,6 +35,16 @@ def raw_scoring_of(app: Any) -> Any:
     return None
 
 
+# the parts of uvicorn's protocol the raw path overrides or calls: private API, so a uvicorn that lacks one of them
+# gets its own protocol back (everything through ASGI, as before the raw path) instead of a broken server
+_UVICORN_HOOKS = ("on_headers_complete", "on_body", "on_message_complete", "on_response_complete",
+                  "_start_asgi_task")
+
+
+def uvicorn_fits() -> bool:
+    return all(callable(getattr(HttpToolsProtocol, name, None)) for name in _UVICORN_HOOKS)
+
+
 class _NoEvent:
     """What uvicorn sets on a cycle's ``message_event`` when the connection goes; a raw cycle waits on nothing."""
 

@@ -44,9 +44,11 @@ def _http() -> dict[str, Any]:
     when httptools is there; uvicorn's own choice otherwise."""
     if not available("httptools"):
         return {}
-    from conveyor.serve.raw_http import ScoringHttpProtocol
-
-    return {"http": ScoringHttpProtocol}
+    try:
+        from conveyor.serve.raw_http import ScoringHttpProtocol, uvicorn_fits
+    except ImportError:  # a uvicorn whose httptools module no longer has what the raw path builds on
+        return {}
+    return {"http": ScoringHttpProtocol} if uvicorn_fits() else {}
 
 
 def serve_forever(app: FastAPI, host: str = "127.0.0.1", port: int = 5000, *, tls: TlsOptions | None = None) -> None:
