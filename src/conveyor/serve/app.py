@@ -304,12 +304,11 @@ class Server:
         served = self.route(key or rid)
         return served, self.decode_v2(served, data), rid, v2.requested_outputs(data, served)
 
-    def infer_inline(self, body: bytes) -> bool:
-        """Whether a V2 body is decoded on the event loop (small, no online join) rather than on a thread."""
-        return len(body) <= INLINE_DECODE_BYTES and self.joins.get(self.primary.current.ref) is None
-
-    def invocations_inline(self, served: Served, body: bytes) -> bool:
-        return len(body) <= INLINE_DECODE_BYTES and self.joins.get(served.ref) is None
+    def decodes_inline(self, body: bytes, served: Served | None = None) -> bool:
+        """Whether a body for ``served`` (a V2 body, routed after decoding: the primary's) is decoded on the event
+        loop (small, no online join) rather than on a thread."""
+        ref = (served or self.primary.current).ref
+        return len(body) <= INLINE_DECODE_BYTES and self.joins.get(ref) is None
 
     # decoding
     def decode_mlflow(self, served: Served, body: bytes, content_type: str | None) -> Inputs:
@@ -460,7 +459,7 @@ def _mlflow_router(server: Server) -> tuple[APIRouter, Callable[..., Awaitable[R
         content_type = request.headers.get("content-type")
         request_id = request.headers.get("x-request-id") or fast_id()
         served = server.route(_request_key(request) or request_id)
-        if server.invocations_inline(served, body):
+        if server.decodes_inline(body, served):
             inputs = server.decode_mlflow(served, body, content_type)
         else:
             inputs = await run_in_threadpool(server.decode_mlflow, served, body, content_type)
@@ -536,7 +535,7 @@ def _v2_router(server: Server) -> tuple[APIRouter, Callable[..., Awaitable[Respo
         content_type = request.headers.get("content-type")
 
         key = _request_key(request)
-        if server.infer_inline(body):
+        if server.decodes_inline(body):
             served, inputs, rid, outputs = server.decode_infer(body, content_type, key)
         else:
             served, inputs, rid, outputs = await run_in_threadpool(server.decode_infer, body, content_type, key)
@@ -622,7 +621,7 @@ class RawScoring:
         try:
             if kind == "infer":
                 server.check_v2(**params)
-                if not server.infer_inline(body):
+                if not server.decodes_inline(body):
                     self._later(self._infer_slowly(body, content_type, key, started, endpoint, reply), endpoint,
                                 started, reply)
                     return
@@ -630,7 +629,7 @@ class RawScoring:
             else:
                 rid = request_id or fast_id()
                 served = server.route(key or rid)
-                if not server.invocations_inline(served, body):
+                if not server.decodes_inline(body, served):
                     self._later(self._invocations_slowly(served, body, content_type, rid, started, endpoint, reply),
                                 endpoint, started, reply)
                     return
