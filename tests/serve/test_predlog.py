@@ -100,13 +100,33 @@ def test_close_retries_a_pending_failure_at_once():
     assert len(store.recent()) == 4
 
 
+class GatedStore(FlakyStore):
+    """Holds every write until ``gate`` opens; ``entered`` says the writer is inside a write."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.gate, self.entered = threading.Event(), threading.Event()
+
+    def log(self, batch):
+        self.entered.set()
+        assert self.gate.wait(10)
+        super().log(batch)
+
+
 def test_a_full_backlog_applies_back_pressure_instead_of_dropping_and_close_never_raises():
-    store = FlakyStore()
+    store = GatedStore()
     logger = PredictionLogger(store, flush_interval=60.0, max_backlog=5)
-    logger.log(records(5))
+    logger.log(records(2))  # half the backlog: wakes the writer, which then hangs inside the store's write
+    assert store.entered.wait(5)
+    logger.log(records(3))  # the backlog is now exactly full (2 being written + 3 queued): no wait yet
+    assert logger.stats.waited == 0
+    opener = threading.Timer(0.3, store.gate.set)
+    opener.start()
     started = time.monotonic()
-    logger.log(records(1))  # over the backlog: waits for the writer, which writes at once, then queues
-    assert time.monotonic() - started < 5.0
+    logger.log(records(1))  # over the backlog: waits until the writer finishes its write, then queues
+    waited_for = time.monotonic() - started
+    opener.join()
+    assert 0.2 < waited_for < 5.0
     assert logger.stats.waited == 1 and logger.stats.dropped == 0
     logger.close()
     logger.log(records(2))  # after close: dropped and counted, never raised
