@@ -46,7 +46,15 @@ from conveyor.train.families import (
     warm_start_order,
 )
 from conveyor.train.searches import Search, SearchSpace, get_search
-from conveyor.train.trials import FoldResult, TrialData, make_pipeline, run_fold, save_data, score_predictions
+from conveyor.train.trials import (
+    FoldResult,
+    TrialData,
+    make_pipeline,
+    run_fold,
+    save_data,
+    score_predictions,
+    single_threaded,
+)
 
 with extra_imports("train"):
     import optuna
@@ -251,6 +259,7 @@ def check_options(search: str, names: list[str] | None, folds: int | None) -> Se
     return found
 
 
+@single_threaded()  # the refits too: each fit one core, as in the search
 def run_automl(frame: pd.DataFrame, target: str, *, task: str = "auto", metric: str | None = None,
                budget_seconds: float = 60.0, max_trials: int | None = None, search: str = "bayesian",
                families: list[str] | None = None, seed: int = 0, holdout: pd.DataFrame | None = None,

@@ -9,6 +9,8 @@ from __future__ import annotations
 import pickle
 import time
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
@@ -24,6 +26,35 @@ from conveyor.train.families import EARLY_STOPPING_ROUNDS, Family, SearchContext
 
 with extra_imports("train"):
     from sklearn.pipeline import Pipeline
+    from threadpoolctl import threadpool_limits
+
+_single_threaded = False  # set while a search (or this worker process) holds native thread pools at one thread
+
+
+@contextmanager
+def single_threaded() -> Iterator[None]:
+    """Native thread pools (OpenMP, BLAS) at one thread for the block, as every family's own ``n_jobs=1``: a search
+    runs one fit per worker, and HistGradientBoosting's OpenMP threads beside a busy core took 48 s for one 10-class
+    fold of digits where one thread takes 1.7 s (a 10 s budget ended after 56 s)."""
+    global _single_threaded
+    if _single_threaded:
+        yield
+        return
+    with threadpool_limits(limits=1):
+        _single_threaded = True
+        try:
+            yield
+        finally:
+            _single_threaded = False
+
+
+def _hold_worker_single_threaded() -> None:
+    """In a worker process (not inside the search's own :func:`single_threaded`): one thread for the rest of its
+    life, set once, as limiting per fold costs about a millisecond a call."""
+    global _single_threaded
+    if not _single_threaded:
+        threadpool_limits(limits=1)
+        _single_threaded = True
 
 
 @dataclass
@@ -89,6 +120,7 @@ def run_fold(data_ref: TrialData | str, family: Family, params: dict[str, Any], 
     they are (a family's defaults trial: the model a user gets from the library, scored without choosing its
     rounds on the rows it is scored on)."""
     data = _load(data_ref) if isinstance(data_ref, str) else data_ref
+    _hold_worker_single_threaded()
     started = time.monotonic()
     train_idx, valid_idx = data.folds[fold]
     X_fit, y_fit = data.X.iloc[train_idx], data.y.iloc[train_idx]
