@@ -97,7 +97,11 @@ def test_sigterm_under_load_loses_no_answered_prediction(project_with_champion, 
         threads = [threading.Thread(target=client) for _ in range(8)]
         for thread in threads:
             thread.start()
-        time.sleep(1.5)  # load going
+        # load going: SIGTERM only once more than 40 predictions have been answered (a fixed 1.5 s sleep was
+        # not always enough on a loaded machine, and then the count check below failed with nothing wrong)
+        deadline = time.monotonic() + 60
+        while len(answered) <= 40 and time.monotonic() < deadline and server.poll() is None:
+            time.sleep(0.05)
     finally:
         os.kill(server.pid, signal.SIGTERM)
         _out, err = server.communicate(timeout=90)

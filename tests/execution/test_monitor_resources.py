@@ -4,6 +4,7 @@ where no GPU driver is present (this machine), and the GPU path through an injec
 from __future__ import annotations
 
 import itertools
+import threading
 import time
 from pathlib import Path
 from types import SimpleNamespace
@@ -93,9 +94,17 @@ def test_gpu_path_reads_every_device_and_samples_it(tmp_path):
 def test_sampler_stores_a_time_series(tmp_path):
     roles = sql_roles(f"sqlite:///{tmp_path / 'm.db'}")
     store = roles.monitoring
+    stored = threading.Semaphore(0)
+
+    def sink(samples) -> None:
+        store.add_samples(samples)
+        stored.release()
+
     try:
-        with ResourceSampler(store.add_samples, "serve:m:1", interval=0.05, disk_path=tmp_path):
-            time.sleep(0.6)
+        # waits for four stored writes (the fifth sample comes at stop) rather than sleeping: on a loaded machine a
+        # fixed 0.6 s did not always hold four sampling rounds with their SQLite writes
+        with ResourceSampler(sink, "serve:m:1", interval=0.05, disk_path=tmp_path):
+            assert all(stored.acquire(timeout=60) for _ in range(4))
         cpu = store.samples("serve:m:1", series="cpu_percent")
         assert len(cpu) >= 5
         assert all(b.at > a.at for a, b in itertools.pairwise(cpu))

@@ -231,7 +231,10 @@ def test_a_cron_schedule_fires_once_a_tick_has_passed_since_the_champion(tmp_pat
         hour_old = dataclasses.replace(champion, created_at=time.time() - 3700)  # an hour mark has passed since
         fired, _ = agent.check_triggers(hour_old)
         assert set(fired) == {"schedule"} and "0 * * * *" in fired["schedule"]
-        project.configure("retrain", schedule="0 0 1 1 *")  # yearly: no tick in the last hour (outside New Year)
+        # yearly, on the first of the month six months from now: its last tick was about half a year ago, whatever
+        # today is (a fixed "0 0 1 1 *" fired when the suite ran in the first hour of New Year's Day)
+        month = (time.gmtime().tm_mon + 5) % 12 + 1
+        project.configure("retrain", schedule=f"0 0 1 {month} *")
         assert project.monitoring.agent().check_triggers(hour_old)[0] == {}
 
 

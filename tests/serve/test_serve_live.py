@@ -50,10 +50,11 @@ def test_promotions_and_a_rollback_under_traffic_fail_no_request(stores, regress
     rows = regressor.rows.to_numpy().tolist()
     expected = {f"price:{k}": model.predict(regressor.rows).tolist() for k, model in enumerate(priced, 1)}
     seen: list[tuple[str, str]] = []
+    latest: dict[int, str] = {}  # each client's newest answer: its requests are sequential, so this is its order
     errors: list[str] = []
     stop = threading.Event()
 
-    def client(url: str) -> None:
+    def client(url: str, number: int) -> None:
         with httpx.Client(base_url=url, timeout=10) as http:
             while not stop.is_set():
                 try:
@@ -66,21 +67,28 @@ def test_promotions_and_a_rollback_under_traffic_fail_no_request(stores, regress
                     if body["predictions"] != pytest.approx(expected[answered], rel=1e-12):
                         errors.append("wrong answer")
                     seen.append((response.headers["X-Model-Version"], answered))
+                    latest[number] = answered
                 except httpx.HTTPError as exc:
                     errors.append(repr(exc))
 
     app = create_app(stores, "price@champion", reload_interval=0.05)
     with running_server(app) as url:
-        threads = [threading.Thread(target=client, args=(url,)) for _ in range(3)]
+        threads = [threading.Thread(target=client, args=(url, number)) for number in range(3)]
         for thread in threads:
             thread.start()
+        # every client answered by the first champion before the first promotion (a fixed sleep was not always
+        # enough for a loaded machine to answer one request, and then the first answer seen was price:2)
+        _wait_for(lambda: len(latest) == 3)
         for target in ("price:2", "price:3", "price:4"):
-            time.sleep(0.3)
+            time.sleep(0.3)  # traffic on each champion for a while
             promote(stores, target, "champion")
             _wait_for(lambda t=target: any(v == t for v, _ in seen[-20:]))
         time.sleep(0.3)
         rollback(stores, "price", "champion")
-        _wait_for(lambda: seen[-1][0] == "price:3")
+        # every client, not just one, answered after the rollback: a request in flight across the reload may be
+        # answered by price:4 and appended after another client's price:3, so seen[-1] alone was no proof that the
+        # last answer of the run would be price:3
+        _wait_for(lambda: all(version == "price:3" for version in latest.values()))
         time.sleep(0.3)
         stop.set()
         for thread in threads:

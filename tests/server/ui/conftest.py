@@ -46,12 +46,6 @@ class Site:
     artifacts: Path
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture(scope="session")
 def site(tmp_path_factory) -> Iterator[Site]:
     root = tmp_path_factory.mktemp("ui-project")
@@ -90,9 +84,13 @@ def serve_ui(project: Any) -> Iterator[str]:
     """The platform server's app (``create_app``: the API and the pages) served by uvicorn on 127.0.0.1 (a free
     port) in a thread; yields its URL."""
     app = create_app(project)
-    port = _free_port()
+    # the socket is bound here and handed to uvicorn: a port probed free and closed again could be taken (by the
+    # other xdist worker's servers or outgoing connections) before uvicorn bound it
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    port = int(sock.getsockname()[1])
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off"))
-    thread = threading.Thread(target=server.run, daemon=True)
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
     deadline = time.monotonic() + 30
     while not server.started and time.monotonic() < deadline:
@@ -103,6 +101,7 @@ def serve_ui(project: Any) -> Iterator[str]:
     finally:
         server.should_exit = True
         thread.join(timeout=10)
+        sock.close()
 
 
 @pytest.fixture(scope="session")
