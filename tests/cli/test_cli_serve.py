@@ -34,6 +34,26 @@ def project_with_champion(tmp_path):
     return tmp_path, frame
 
 
+def test_port_0_serves_on_a_free_port_and_announces_the_one_bound(project_with_champion):
+    root, _frame = project_with_champion
+    server = subprocess.Popen([sys.executable, "-m", "conveyor", "serve", "cancer@champion", "--port", "0",
+                               "--project", str(root), "--json"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                              text=True)
+    try:
+        lines: list[str] = []
+        while not lines or lines[-1].rstrip() != "}":  # the announcement: one indented JSON document
+            line = server.stdout.readline()
+            assert line, server.communicate(timeout=60)[1]
+            lines.append(line)
+        url = json.loads("".join(lines))["url"]
+        port = int(url.rsplit(":", 1)[1])
+        assert port != 0 and url == f"http://127.0.0.1:{port}"
+        assert httpx.get(f"{url}/health", timeout=10).json()["model_version"] == "cancer:1"
+    finally:
+        server.terminate()
+        server.communicate(timeout=60)
+
+
 def test_serve_answers_and_sigterm_flushes_the_log(project_with_champion):
     root, frame = project_with_champion
     port = free_port()

@@ -78,13 +78,13 @@ def server(project: ProjectOption = None,
 
     refuse_schema_changes()
     tls = tls_options(tls_cert, tls_key)
-    url = f"{scheme_of(tls)}://{host}:{port}"
     # a missing project or a bad conveyor.yaml is reported here
     with open_project(project, remote=False, authenticate=False) as proj:
         root = str(proj.root)
         refuse_open_bind(host, proj)
 
-    def announce() -> None:
+    def announce(bound: int) -> None:  # the port bound: the free one chosen for --port 0
+        url = f"{scheme_of(tls)}://{host}:{bound}"
         if json:
             emit_json({"url": url, "api": f"{url}/api/v1", "project": root, "workers": workers})
             sys.stdout.flush()
@@ -94,9 +94,7 @@ def server(project: ProjectOption = None,
 
     if workers == 1:
         app = _app(root, max_body, max_upload)
-        announce()
-        serve_forever(app, host, port, tls=tls)
+        serve_forever(app, host, port, tls=tls, on_listening=announce)
         return
     os.environ[_ENV] = jsonlib.dumps({"project": root, "max_body": max_body, "max_upload": max_upload})
-    announce()
-    serve_workers("conveyor.cli.server:worker_app", host, port, workers, tls=tls)
+    serve_workers("conveyor.cli.server:worker_app", host, port, workers, tls=tls, on_listening=announce)

@@ -84,9 +84,8 @@ def run_server(model: str, *, host: str, port: int, workers: int, project: Path 
             model, env_options = serving_target(proj, model, environment)  # --env: its alias and serve settings
             options = {**env_options, **options}
         version = proj.models.get(model).ref
-        url = f"{scheme_of(tls)}://{host}:{port}"
-
-        def announce() -> None:
+        def announce(bound: int) -> None:  # the port bound: the free one chosen for --port 0
+            url = f"{scheme_of(tls)}://{host}:{bound}"
             if json:
                 emit_json({"model_version": version, "url": url, "workers": workers, "endpoints": ENDPOINTS})
                 sys.stdout.flush()  # a supervisor reading the pipe sees it before the first request
@@ -98,10 +97,8 @@ def run_server(model: str, *, host: str, port: int, workers: int, project: Path 
         with proj.monitoring.resource_sampler(f"serve:{version}"):  # CPU/memory/disk/GPU of server and workers
             if workers == 1:
                 app = proj.serving_app(model, **options)
-                announce()
-                serve_forever(app, host, port, tls=tls)
+                serve_forever(app, host, port, tls=tls, on_listening=announce)
                 return
             os.environ[_ENV] = jsonlib.dumps({"project": None if remote else str(proj.root), "model": model,
                                               "options": options})
-            announce()
-            serve_workers("conveyor.cli.serving:worker_app", host, port, workers, tls=tls)
+            serve_workers("conveyor.cli.serving:worker_app", host, port, workers, tls=tls, on_listening=announce)

@@ -10,7 +10,7 @@ import gc
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -51,11 +51,15 @@ def _http() -> dict[str, Any]:
     return {"http": ScoringHttpProtocol} if uvicorn_fits() else {}
 
 
-def serve_forever(app: FastAPI, host: str = "127.0.0.1", port: int = 5000, *, tls: TlsOptions | None = None) -> None:
+def serve_forever(app: FastAPI, host: str = "127.0.0.1", port: int = 5000, *, tls: TlsOptions | None = None,
+                  on_listening: Callable[[int], None] | None = None) -> None:
     """Serve until interrupted (Ctrl-C / SIGTERM: in-flight requests finish and the prediction log is flushed);
-    HTTPS with ``tls`` (:func:`conveyor.core.tls.tls_options`)."""
+    HTTPS with ``tls`` (:func:`conveyor.core.tls.tls_options`). ``on_listening`` gets the port bound (the free one
+    the system chose for ``port=0``) before the first request can arrive."""
     tune_gc()
     sock = _bind(host, port)  # our own socket, for TCP_NODELAY (see _bind)
+    if on_listening is not None:
+        on_listening(sock.getsockname()[1])
     config = uvicorn.Config(app, log_level="warning", lifespan="on",
                             timeout_graceful_shutdown=int(SHUTDOWN_TIMEOUT_S), **_tls(tls), **_http())
     try:
@@ -64,12 +68,16 @@ def serve_forever(app: FastAPI, host: str = "127.0.0.1", port: int = 5000, *, tl
         sock.close()
 
 
-def serve_workers(factory: str, host: str, port: int, workers: int, *, tls: TlsOptions | None = None) -> None:
+def serve_workers(factory: str, host: str, port: int, workers: int, *, tls: TlsOptions | None = None,
+                  on_listening: Callable[[int], None] | None = None) -> None:
     """Serve from ``workers`` processes sharing one socket; each calls ``factory`` ("module:function") to build
-    its own app, so the model is loaded once per worker. SIGTERM stops them all gracefully."""
+    its own app, so the model is loaded once per worker. SIGTERM stops them all gracefully. ``on_listening``: as
+    for :func:`serve_forever`."""
     from uvicorn.supervisors import Multiprocess
 
     sock = _bind(host, port)
+    if on_listening is not None:
+        on_listening(sock.getsockname()[1])
     config = uvicorn.Config(factory, factory=True, log_level="warning", lifespan="on", workers=workers,
                             timeout_graceful_shutdown=int(SHUTDOWN_TIMEOUT_S), **_tls(tls), **_http())
     try:
