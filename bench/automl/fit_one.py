@@ -57,7 +57,7 @@ def conveyor_details(result, metric: str) -> dict:
     return {"family": result.family, "trials": len(trials), "states": states,
             "validation": getattr(result, "validation", "?"), "validation_score": result.validation_score,
             "holdout_score": holdout.get(metric), "refit": getattr(result, "refit", "?"),
-            "fallback": getattr(result, "fallback", None), "defaults_kept": getattr(result, "defaults_kept", None),
+            "fallback": getattr(result, "fallback", None),
             "errors": sorted({str(t.error).strip().splitlines()[-1][:120] for t in trials if t.error}),
             "first_trial": first, "best_trial": best, "skipped": getattr(result, "skipped_families", {}),
             "timings": {k: round(v, 2) for k, v in (getattr(result, "timings", {}) or {}).items()}}
