@@ -15,7 +15,7 @@ from sklearn.tree import DecisionTreeRegressor
 
 from conveyor.core.errors import BadInputError
 from conveyor.evaluate.metrics import evaluate_model
-from conveyor.train.automl import _context, default_trial, diverged, library_defaults, run_automl, within_noise
+from conveyor.train.automl import _context, default_trial, diverged, library_defaults, run_automl
 from conveyor.train.budget import OVERHEAD, Deadline
 from conveyor.train.families import FAMILIES, Family, SearchContext, warm_start_order
 
@@ -555,25 +555,3 @@ def test_the_scikit_learn_defaults_trials_fit_the_library_s_own_values(name, tas
     if name != "hist_gradient_boosting" and task == "regression":
         ours.add("max_features")
     assert {k: v for k, v in fitted.items() if k not in ours} == {k: v for k, v in library.items() if k not in ours}
-
-
-def test_a_search_s_best_within_the_folds_noise_of_the_defaults_gives_way_to_the_defaults():
-    rng = np.random.default_rng(0)
-    X = rng.normal(size=(300, 5))
-    frame = pd.DataFrame(X, columns=list("abcde")).assign(y=X @ np.array([1.0, 2.0, 0.0, 0.0, -1.0])
-                                                         + rng.normal(size=300))
-    result = run_automl(frame, "y", families=["linear"], max_trials=10, budget_seconds=60, seed=0)
-    defaults = next(t for t in result.trials if t.defaults)
-    ahead = [t for t in result.trials if t.state == "complete" and not t.defaults and t.score < defaults.score]
-    assert ahead  # searched trials scored better on the folds: the best of them was returned before this rule
-    assert result.params == defaults.params and result.validation_score == defaults.score
-    assert result.defaults_kept is not None and "within one standard error" in result.defaults_kept
-
-
-def test_within_noise_compares_paired_fold_differences_with_their_standard_error():
-    lower_is_better = -1.0
-    assert within_noise([1.0, 1.1, 0.9], [1.01, 1.0, 0.95], lower_is_better)  # ahead on one fold of three
-    assert not within_noise([0.9, 0.95, 0.85], [1.0, 1.05, 0.95], lower_is_better)  # ahead by 0.1 on every fold
-    assert within_noise([0.9, 0.95, 0.85], [1.0, 1.05, 0.95], 1.0)  # the same folds where higher is better
-    assert not within_noise([0.9, 0.95], [1.0, 1.05, 0.95], lower_is_better)  # not the same folds: no rule
-    assert not within_noise([float("nan"), 0.9], [1.0, 1.0], lower_is_better)

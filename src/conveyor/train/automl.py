@@ -80,7 +80,6 @@ class TrialResult:
     state: str = "complete"  # complete | pruned | failed
     fold_scores: list[float] = field(default_factory=list)
     partial: bool = False  # a defaults trial scored on the first fold only: its other folds did not fit the budget
-    defaults: bool = False  # a family's defaults trial (the library's model, fitted as it is)
 
     def comparable_score(self, first_fold: bool) -> float:
         """The score trials are compared on: the first fold's where any trial was scored on that fold only."""
@@ -116,7 +115,6 @@ class AutoMLResult:
     refit: str = "training rows"  # which rows, in words
     timings: dict[str, float] = field(default_factory=dict)  # seconds per phase (search, refit, holdout, ...)
     fallback: str | None = None  # why the best-ranked model was replaced (it diverged on the holdout), if it was
-    defaults_kept: str | None = None  # why a defaults trial was returned over a search's best within the folds' noise
 
 
 def detect_task(y: pd.Series) -> str:
@@ -352,14 +350,6 @@ def run_automl(frame: pd.DataFrame, target: str, *, task: str = "auto", metric: 
                             hint="Check the data, or give a larger --budget.")
     best = choose_best(completed, sign)
     first_fold = any(t.partial for t in completed)
-    best_defaults = None if first_fold else best_defaults_trial(completed, sign)
-    best_single = best.comparable_score(first_fold)  # what an ensemble must beat, whichever single is returned
-    defaults_kept = None
-    if best_defaults is not None and best is not best_defaults \
-            and within_noise(best.fold_scores, best_defaults.fold_scores, sign):
-        defaults_kept = (f"{best_defaults.family} defaults ({best_defaults.score:.6g}) kept over the search's best, "
-                         f"{best.family} ({best.score:.6g}): within one standard error of their fold differences")
-        best = best_defaults
     final_features = train[all_features]
     keep = deadline.after_search()
     with deadline.phase("refit"):
@@ -379,10 +369,8 @@ def run_automl(frame: pd.DataFrame, target: str, *, task: str = "auto", metric: 
         all_rows = (len(train) + len(holdout)) / len(train) if refit_all and internal_holdout else 0.0
         single_fits_all = deadline.fits(refit_seconds * all_rows, keep * 0.5)
         ensemble_fits_all = deadline.fits(others + (refit_seconds + others) * all_rows, keep * 0.5)
-        beats_defaults = chosen is not None and (best_defaults is None or not within_noise(
-            blend_fold_scores(chosen[0], predictions, data), best_defaults.fold_scores, sign))
-        if chosen is not None and sign * chosen[1] > sign * best_single + 1e-9 and beats_defaults \
-                and deadline.fits(others, keep) and (ensemble_fits_all or not single_fits_all):
+        if chosen is not None and sign * chosen[1] > sign * score + 1e-9 and deadline.fits(others, keep) and (
+                ensemble_fits_all or not single_fits_all):
             weights, ens_score = chosen
             with deadline.phase("refit"):
                 members = [pipeline if n == best.number else _refit(by_number[n], space, data, train, target, seed)
@@ -391,9 +379,8 @@ def run_automl(frame: pd.DataFrame, target: str, *, task: str = "auto", metric: 
             chosen_trials, chosen_weights = [by_number[n] for n in weights], list(weights.values())
             ensemble_info = {"members": [{"trial": n, "family": by_number[n].family, "weight": w}
                                          for n, w in weights.items()],
-                             "validation_score": ens_score, "best_single": best_single}
+                             "validation_score": ens_score, "best_single": score}
             family, params, score = "ensemble", {"members": list(weights)}, ens_score
-            defaults_kept = None
     with deadline.phase("holdout"):
         holdout_metrics = evaluate_model(pipeline, holdout[[*all_features, target]], target, task, classes)
     fallback_note, final_refit_seconds = None, deadline.timings["refit"]
@@ -434,7 +421,6 @@ def run_automl(frame: pd.DataFrame, target: str, *, task: str = "auto", metric: 
                           selection, describe(final_features[features]), ensemble_info, holdout, skipped)
     result.evaluated_pipeline, result.training_rows, result.refit = evaluated, training_rows, refit_note
     result.fallback = fallback_note
-    result.defaults_kept = defaults_kept if best.defaults and ensemble_info is None else None
     result.timings = deadline.timings
     return result
 
@@ -515,37 +501,6 @@ def choose_best(completed: list[TrialResult], sign: float) -> TrialResult:
     that first fold, the split they all share, so the choice is never worse there than any scored default."""
     first_fold = any(t.partial for t in completed)
     return max(completed, key=lambda t: sign * t.comparable_score(first_fold))
-
-
-def best_defaults_trial(completed: list[TrialResult], sign: float) -> TrialResult | None:
-    """The best defaults trial scored on every fold, if any."""
-    scored = [t for t in completed if t.defaults and not t.partial and len(t.fold_scores) > 1]
-    return max(scored, key=lambda t: sign * t.comparable_score(False)) if scored else None
-
-
-def within_noise(candidate: list[float], defaults: list[float], sign: float) -> bool:
-    """Whether ``candidate``'s fold scores beat ``defaults``' (the same folds) by less than one standard error of
-    their paired differences. Then the defaults are returned: the search's edge is within what the folds can tell
-    apart, and the library's defaults are what a user compares with (docs/train.md "The search" has the cells of
-    the AutoML benchmark this was measured on)."""
-    if len(candidate) != len(defaults) or len(candidate) < 2 or not np.all(np.isfinite(candidate)):
-        return False
-    differences = sign * (np.asarray(candidate, dtype=float) - np.asarray(defaults, dtype=float))
-    return float(differences.mean()) < float(differences.std(ddof=1)) / np.sqrt(len(differences))
-
-
-def blend_fold_scores(weights: dict[int, float], predictions: dict[int, np.ndarray], data: TrialData) -> list[float]:
-    """An ensemble's score on each fold's rows, from its members' out-of-fold predictions (every fold's rows)."""
-    covered = np.sort(np.concatenate([valid for _, valid in data.folds]))
-    if any(len(predictions[n]) != len(covered) for n in weights):
-        return []
-    blend = sum(weight * predictions[n] for n, weight in weights.items())
-    scores = []
-    for _, valid in data.folds:
-        rows = np.sort(valid)
-        score = score_predictions(data, data.y.iloc[rows].to_numpy(), blend[np.searchsorted(covered, rows)])
-        scores.append(np.nan if score is None else score)
-    return scores
 
 
 def _per_fold(trial: TrialResult) -> float:
@@ -670,7 +625,7 @@ def _search(study, executor, shared, data, strategy: Search, space: SearchSpace,
             params["n_estimators"] = max(1, round(float(np.mean(rounds))))
         score = float(np.mean(scores)) if status == "complete" else None
         result = TrialResult(state.trial.number, state.family.name, params, score, seconds, error, status, scores,
-                             partial, defaults=state.warm)
+                             partial)
         if status == "complete":  # a partial trial's predictions cover the first fold only
             oof = _out_of_fold(state.folds[:1] if partial else state.folds, data)
             if oof is not None:

@@ -154,8 +154,7 @@ def train(stores: Stores | None, dataset: DatasetVersion, target: str, *, model_
             "data": {"holdout_rows": evaluation["holdout_rows"],
                      "training_rows": result.training_rows or len(frame) - len(result.holdout),
                      "refit": result.refit, "validation": result.validation,
-                     **({"fallback": result.fallback} if result.fallback else {}),
-                     **({"defaults_kept": result.defaults_kept} if result.defaults_kept else {})},
+                     **({"fallback": result.fallback} if result.fallback else {})},
             "training": {"family": result.family, "metric": result.metric, "search": search,
                          "trials": len(result.trials), "validation_score": result.validation_score,
                          "budget_seconds": budget_seconds, "seed": seed, "model_mb": round(model_bytes / 1e6, 3)},
@@ -185,8 +184,6 @@ def train(stores: Stores | None, dataset: DatasetVersion, target: str, *, model_
             run.set_tags({"families_skipped": ", ".join(result.skipped_families)})
         if result.fallback:
             run.set_tags({"fallback": result.fallback})
-        if result.defaults_kept:
-            run.set_tags({"defaults_kept": result.defaults_kept})
         run.log_artifact("features.json", {"selection": [d.to_dict() for d in result.selection],
                                            "preprocessing": result.preprocessing, "dropped_columns": result.dropped})
         run.log_artifact("evaluation.json", evaluation)
