@@ -352,6 +352,9 @@ def run_automl(frame: pd.DataFrame, target: str, *, task: str = "auto", metric: 
     first_fold = any(t.partial for t in completed)
     final_features = train[all_features]
     keep = deadline.after_search()
+    passed_over = None
+    if refit_all and internal_holdout:
+        best, passed_over = _refittable_on_every_row(best, completed, sign, first_fold, refit_factor, deadline, keep)
     with deadline.phase("refit"):
         pipeline = _refit(best, space, data, train, target, seed)
     refit_seconds = deadline.timings["refit"]
@@ -413,7 +416,9 @@ def run_automl(frame: pd.DataFrame, target: str, *, task: str = "auto", metric: 
             with deadline.phase("refit_all"):
                 pipeline = _refit_final(chosen_trials, chosen_weights, space, data, rows, target, seed, task,
                                         classes)
-            training_rows, refit_note = len(rows), "all rows (training and holdout)"
+            training_rows, refit_note = len(rows), "all rows (training and holdout)" + (
+                f"; {passed_over.family} ranked first in validation, but its refits on the training rows and on "
+                "every row would not have fitted the budget" if passed_over is not None else "")
         else:
             refit_note = "training rows (refitting on all rows would overrun the budget)"
     result = AutoMLResult(pipeline, task, classes, target, all_features, metric, family, params, score,
@@ -501,6 +506,33 @@ def choose_best(completed: list[TrialResult], sign: float) -> TrialResult:
     that first fold, the split they all share, so the choice is never worse there than any scored default."""
     first_fold = any(t.partial for t in completed)
     return max(completed, key=lambda t: sign * t.comparable_score(first_fold))
+
+
+NEAR_BEST = 0.05  # a candidate within this share of the best's loss (or error, 1 - score) is close enough to it
+
+
+def _refittable_on_every_row(best: TrialResult, completed: list[TrialResult], sign: float, first_fold: bool,
+                             refit_factor: float, deadline: Deadline, keep: float
+                             ) -> tuple[TrialResult, TrialResult | None]:
+    """The trial to refit: ``best``, unless its two refits (training rows, then every row; estimated from its
+    folds) would overrun the budget while a trial within ``NEAR_BEST`` of it on validation would not. Then that
+    one, and the one passed over: a model fitted on every row beat a slightly better-validated one fitted on the
+    training rows alone (digits at 10 s: LightGBM's 10-class defaults on every row scored log-loss 0.0615 on the
+    test rows, histogram gradient boosting's on the training rows 0.0846, 2.4% ahead on the first fold)."""
+    def fits(trial: TrialResult) -> bool:
+        return deadline.fits(_per_fold(trial) * refit_factor, keep * 0.5)
+
+    def shortfall(trial: TrialResult) -> float:  # how far behind the best, as a share of the best's loss or error
+        ours, theirs = trial.comparable_score(first_fold), best.comparable_score(first_fold)
+        loss = (lambda s: s) if sign < 0 else (lambda s: 1.0 - s)
+        return (loss(ours) - loss(theirs)) / max(abs(loss(theirs)), 1e-12)
+
+    if fits(best):
+        return best, None
+    near = [t for t in completed if t is not best and fits(t) and shortfall(t) <= NEAR_BEST]
+    if not near:
+        return best, None
+    return max(near, key=lambda t: sign * t.comparable_score(first_fold)), best
 
 
 def _per_fold(trial: TrialResult) -> float:
