@@ -6,6 +6,8 @@ instead of wall-clock asserts."""
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -584,3 +586,7 @@ def test_a_near_best_trial_refittable_on_every_row_replaces_a_best_whose_refits_
     assert choose(7.4, completed) == (near, slow)
     assert choose(4.0, completed) == (slow, None)  # time for the slow trial's refits: it stays
     assert choose(7.4, [far, slow]) == (slow, None)  # the only one that fits is far behind: the best stays
+    scored_everywhere = dataclasses.replace(slow, fold_scores=[0.1130] * 5, seconds=7.5, partial=False)
+    assert _refittable_on_every_row(scored_everywhere, [near, scored_everywhere], lower_is_better, False,
+                                    refit_factor, Deadline(10.0, clock=clock, started=clock() - 7.4), 1.0) == (
+        scored_everywhere, None)  # a lead on every fold is kept, refitted on the rows that fit
