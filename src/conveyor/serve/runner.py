@@ -94,6 +94,9 @@ def _bind(host: str, port: int) -> socket.socket:
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
         sock.bind((host, port))
+        # listening from here on: a client told the URL (the announcement) waits in the backlog until uvicorn
+        # accepts, instead of being refused while the server starts (2048: uvicorn's own backlog)
+        sock.listen(2048)
     except OSError as exc:
         sock.close()
         raise BadInputError(f"Cannot listen on {host}:{port}: {exc.strerror or exc}.", field="port",
