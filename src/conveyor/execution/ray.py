@@ -60,7 +60,10 @@ class RayExecutor(Executor):
                 raise BadInputError(f"No Ray cluster at {target!r}: {first_line(exc, 160)}",
                                     field="RAY_ADDRESS", hint="Start one with `ray start --head`, or set "
                                     "RAY_ADDRESS to the cluster's head (host:port).") from None
-        self._remote = ray.remote(_call).options(num_cpus=self.num_cpus, num_gpus=self.num_gpus, max_retries=0)
+        # SPREAD: a search's trials go to every node with room rather than queueing on the driver's node, which a
+        # loaded two-node test cluster once did with the other node's CPU free (its resource report lagged)
+        self._remote = ray.remote(_call).options(num_cpus=self.num_cpus, num_gpus=self.num_gpus, max_retries=0,
+                                                 scheduling_strategy="SPREAD")
         self._pending: set[Future] = set()
         self._lock = threading.Lock()
 
