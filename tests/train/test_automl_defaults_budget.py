@@ -21,9 +21,11 @@ from conveyor.train.automl import (
     TrialResult,
     _context,
     _refittable_on_every_row,
+    compared_trials,
     default_trial,
     diverged,
     library_defaults,
+    relative_gap,
     run_automl,
 )
 from conveyor.train.budget import OVERHEAD, Deadline
@@ -406,7 +408,9 @@ def test_a_slow_first_default_leaves_time_to_score_the_next_family_s_defaults():
     assert (tree.family, linear.family) == ("costly_tree_first", "linear")
     assert tree.state == "complete" and tree.partial and len(tree.fold_scores) == 1
     assert linear.state == "complete" and len(linear.fold_scores) == 3
-    assert result.family == "linear" and result.validation_score == linear.fold_scores[0] < tree.fold_scores[0]
+    assert result.family == "linear" and linear.fold_scores[0] < tree.fold_scores[0]
+    # the tree, far behind on the one fold it was scored on, is set aside: the rest are compared on every fold
+    assert result.validation == "3-fold CV" and result.validation_score == linear.score
     assert deadline.elapsed() <= 14.0
 
 
@@ -590,3 +594,47 @@ def test_a_near_best_trial_refittable_on_every_row_replaces_a_best_whose_refits_
     assert _refittable_on_every_row(scored_everywhere, [near, scored_everywhere], lower_is_better, False,
                                     refit_factor, Deadline(10.0, clock=clock, started=clock() - 7.4), 1.0) == (
         scored_everywhere, None)  # a lead on every fold is kept, refitted on the rows that fit
+
+
+def test_the_gap_is_a_share_of_the_leaders_loss_or_error():
+    assert relative_gap(11.0, 10.0, -1.0) == pytest.approx(0.10)  # rmse 11 against 10
+    assert relative_gap(0.990, 0.995, 1.0) == pytest.approx(1.0)  # AUC: twice the error
+    assert relative_gap(9.0, 10.0, -1.0) == pytest.approx(-0.10)  # ahead
+
+
+def test_a_first_fold_defaults_trial_decides_the_comparison_only_while_it_contends_there():
+    lightgbm = TrialResult(0, "lightgbm", {}, 0.070, 2.0, fold_scores=[0.103, 0.031, 0.104, 0.060, 0.053])
+    xgboost = TrialResult(1, "xgboost", {}, 0.081, 0.8, fold_scores=[0.119, 0.049, 0.106, 0.077, 0.053])
+    behind = TrialResult(4, "hist_gradient_boosting", {}, 0.127, 0.6, fold_scores=[0.127], partial=True)
+    close = dataclasses.replace(behind, score=0.105, fold_scores=[0.105])  # 2% behind the best first fold
+    ahead = dataclasses.replace(behind, score=0.090, fold_scores=[0.090])
+    lower_is_better = -1.0
+    assert compared_trials([lightgbm, xgboost, behind], lower_is_better) == [lightgbm, xgboost]
+    assert compared_trials([lightgbm, xgboost, close], lower_is_better) == [lightgbm, xgboost, close]
+    assert compared_trials([lightgbm, xgboost, ahead], lower_is_better) == [lightgbm, xgboost, ahead]
+    assert compared_trials([behind], lower_is_better) == [behind]  # nothing else was scored
+    auc = 1.0  # a score best at 1: 0.95 against 0.99 on the first fold is five times the error
+    first = TrialResult(0, "linear", {}, 0.99, 0.1, fold_scores=[0.99, 0.98, 0.99])
+    assert compared_trials([first, dataclasses.replace(behind, score=0.95, fold_scores=[0.95])], auc) == [first]
+
+
+def test_each_family_s_best_is_an_ensemble_candidate_when_one_family_fills_the_top_places():
+    # nine variants of one family share their errors and lead; the linear model trails with errors of its own.
+    # Only the top eight trials were candidates before, all of the one family, and averaging them gained nothing
+    from conveyor.train.automl import ENSEMBLE_CANDIDATES, _ensemble_weights
+    from conveyor.train.trials import TrialData
+
+    rng = np.random.default_rng(0)
+    rows = 400
+    y = pd.Series(rng.normal(size=rows))
+    folds = [(np.setdiff1d(np.arange(rows), part), part) for part in np.array_split(np.arange(rows), 4)]
+    data = TrialData(pd.DataFrame({"x": np.zeros(rows)}), y, folds, SearchContext("regression"), [], "rmse", 0)
+    shared = rng.normal(size=rows)
+    boosted = [TrialResult(n, "lightgbm", {}, 1.0 + n / 1000, 1.0, fold_scores=[1.0] * 4) for n in range(9)]
+    linear = TrialResult(9, "linear", {}, 1.1, 0.1, fold_scores=[1.1] * 4)
+    predictions = {n: y.to_numpy() + shared + rng.normal(size=rows) * 0.01 for n in range(9)}
+    predictions[9] = y.to_numpy() + rng.normal(size=rows) * 1.1
+    assert len(boosted) > ENSEMBLE_CANDIDATES
+    weights, score = _ensemble_weights([*boosted, linear], predictions, data, -1.0)
+    assert 9 in weights and weights[9] > 0.2  # the linear model takes a share
+    assert score < 0.8  # averaging independent errors: about 0.74 against the best single trial's 1.0
