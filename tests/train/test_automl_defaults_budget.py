@@ -21,6 +21,7 @@ from conveyor.train.automl import (
     TrialResult,
     _context,
     _refittable_on_every_row,
+    choose_best,
     compared_trials,
     default_trial,
     diverged,
@@ -613,6 +614,14 @@ def test_a_first_fold_defaults_trial_decides_the_comparison_only_while_it_conten
     assert compared_trials([lightgbm, xgboost, close], lower_is_better) == [lightgbm, xgboost, close]
     assert compared_trials([lightgbm, xgboost, ahead], lower_is_better) == [lightgbm, xgboost, ahead]
     assert compared_trials([behind], lower_is_better) == [behind]  # nothing else was scored
+    # measured against the trial chosen on every fold, not the first fold's leader: here LightGBM leads on every
+    # fold but trails the defaults on the first, so they contend there, and the choice never ends behind them
+    leads_on_the_mean = dataclasses.replace(lightgbm, fold_scores=[0.110, 0.031, 0.104, 0.060, 0.053])
+    leads_the_first_fold = dataclasses.replace(xgboost, fold_scores=[0.095, 0.049, 0.106, 0.077, 0.078])
+    defaults = dataclasses.replace(behind, score=0.106, fold_scores=[0.106])  # 11.6% behind the first fold's lead
+    compared = compared_trials([leads_on_the_mean, leads_the_first_fold, defaults], lower_is_better)
+    assert defaults in compared
+    assert choose_best(compared, lower_is_better).fold_scores[0] <= defaults.fold_scores[0]
     auc = 1.0  # a score best at 1: 0.95 against 0.99 on the first fold is five times the error
     first = TrialResult(0, "linear", {}, 0.99, 0.1, fold_scores=[0.99, 0.98, 0.99])
     assert compared_trials([first, dataclasses.replace(behind, score=0.95, fold_scores=[0.95])], auc) == [first]
