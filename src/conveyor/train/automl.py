@@ -689,9 +689,10 @@ def _search(study, executor, shared, data, strategy: Search, space: SearchSpace,
             if oof is not None:
                 predictions[result.number] = oof
         results.append(result)
+        compared = compared_trials([r for r in results if r.state == "complete"], sign)
         if status == "complete":
             study.tell(state.trial, sign * score)
-            best = choose_best(compared_trials([r for r in results if r.state == "complete"], sign), sign)
+            best = choose_best(compared, sign)
             if best is result:  # its refits, and about one fold more for the holdout metrics
                 per_fold = float(np.mean(fold_seconds[state.family.name][-fold_count:]))
                 reserve = per_fold * (refit_factor * 1.5 + 1)
@@ -700,9 +701,8 @@ def _search(study, executor, shared, data, strategy: Search, space: SearchSpace,
             study.tell(state.trial, state=optuna.trial.TrialState.PRUNED if status == "pruned"
                        else optuna.trial.TrialState.FAIL)
         if on_trial:
-            completed = compared_trials([r for r in results if r.state == "complete"], sign)
-            best_score = choose_best(completed, sign).comparable_score(any(r.partial for r in completed)) \
-                if completed else None
+            best_score = choose_best(compared, sign).comparable_score(any(r.partial for r in compared)) \
+                if compared else None
             on_trial(result, best_score, deadline.elapsed())
 
     while True:
