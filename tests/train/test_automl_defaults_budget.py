@@ -647,3 +647,38 @@ def test_each_family_s_best_is_an_ensemble_candidate_when_one_family_fills_the_t
     weights, score = _ensemble_weights([*boosted, linear], predictions, data, -1.0)
     assert 9 in weights and weights[9] > 0.2  # the linear model takes a share
     assert score < 0.8  # averaging independent errors: about 0.74 against the best single trial's 1.0
+
+
+def test_the_ensemble_partner_is_the_fastest_other_family_near_the_best():
+    from conveyor.train.automl import ensemble_partner
+
+    best = TrialResult(0, "linear", {}, 0.1096, 0.15, fold_scores=[0.11] * 5)
+    boosting = TrialResult(1, "hist_gradient_boosting", {}, 0.1112, 6.25, fold_scores=[0.11] * 5)
+    lightgbm = TrialResult(2, "lightgbm", {}, 0.1139, 1.80, fold_scores=[0.11] * 5)
+    forest = TrialResult(3, "random_forest", {}, 0.3432, 0.05, fold_scores=[0.34] * 5)  # fast, far behind
+    variant = TrialResult(4, "linear", {}, 0.1100, 0.01, fold_scores=[0.11] * 5)  # fast, the best's own family
+    lower_is_better = -1.0
+    assert ensemble_partner([best, boosting, lightgbm, forest, variant], best, lower_is_better) is lightgbm
+    assert ensemble_partner([best, boosting], best, lower_is_better) is boosting
+    assert ensemble_partner([best, forest, variant], best, lower_is_better) is None
+
+
+def test_the_search_keeps_time_for_an_ensemble_partner_s_refit():
+    # a step plus a slope: the linear model learns the slope and leads, the slow tree (2 s a fit on the fake clock)
+    # the step and trails by 2%; their mean beats both. The search kept time for the leader's refit alone (none
+    # here) and ran on with tree trials to 38 s, so the ensemble's members were refitted on the training rows only
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(300, 3))
+    frame = pd.DataFrame(X, columns=["a", "b", "c"]).assign(
+        y=0.9 * (X[:, 0] > 0.3) + 1.0 * X[:, 1] + rng.normal(0, 0.3, 300))
+    deadline = Deadline(40.0, clock=CLOCK)
+    result = run_automl(frame, "y", metric="rmse", families=["linear", "costly_tree"], folds=3,
+                        budget_seconds=40.0, deadline=deadline, seed=0)
+    linear = min((t for t in result.trials if t.family == "linear" and t.state == "complete"),
+                 key=lambda t: t.score)
+    trees = [t for t in result.trials if t.family == "costly_tree" and t.state == "complete"]
+    assert trees and linear.score < min(t.score for t in trees) < 1.05 * linear.score  # near, behind the leader
+    assert result.family == "ensemble"
+    assert {m["family"] for m in result.ensemble["members"]} == {"linear", "costly_tree"}
+    assert result.refit == "all rows (training and holdout)"
+    assert deadline.elapsed() <= 40.0

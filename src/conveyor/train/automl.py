@@ -26,16 +26,15 @@ from conveyor.core.errors import BadInputError, NotFoundError, first_line
 from conveyor.evaluate.metrics import (
     CLASSIFICATION_METRICS,
     REGRESSION_METRICS,
-    classification_metrics,
     default_metric,
     evaluate_model,
     greater_is_better,
-    regression_metrics,
 )
 from conveyor.execution import InlineExecutor
 from conveyor.features.preprocess import describe, is_text
 from conveyor.features.selection import FeatureDecision, select_features
 from conveyor.train.budget import Deadline
+from conveyor.train.divergence import constant_score, diverged, fails_own_rows
 from conveyor.train.estimators import make_ensemble
 from conveyor.train.families import (
     IMBALANCE_RATIO,
@@ -336,7 +335,8 @@ def run_automl(frame: pd.DataFrame, target: str, *, task: str = "auto", metric: 
                                                else 0))
             with deadline.phase("search"):
                 trials, predictions = _search(study, executor, shared, data, strategy, space, limit, deadline,
-                                              workers, sign, on_trial, warm_trials, refit_factor, rows_factor)
+                                              workers, sign, on_trial, warm_trials, refit_factor, rows_factor,
+                                              ensemble)
     finally:
         if own_executor:
             executor.shutdown()
@@ -361,30 +361,50 @@ def run_automl(frame: pd.DataFrame, target: str, *, task: str = "auto", metric: 
     refit_seconds = deadline.timings["refit"]
     family, params, score, ensemble_info = best.family, best.params, best.comparable_score(first_fold), None
     chosen_trials, chosen_weights = [best], None
+    notes: list[str] = []
     if ensemble:  # chosen on the rows the trials are compared on: every fold's, or the first fold's only
-        chosen = _ensemble_weights(compared, predictions, data, sign, first_fold)
         # members' refits are estimated from their trial times against the best's; left out when they overrun, or
         # when the ensemble could not then be refitted on every row where the best trial alone could: the rows a
         # model is fitted on counted more than the ensemble (segment at 30 s: an ensemble on the training rows lost
-        # to LightGBM's defaults fitted on every row)
+        # to LightGBM's defaults fitted on every row). The members are chosen among the trials whose own refits
+        # fit: digits at 30 s chose a linear model alone (log-loss 0.110 in validation), where an ensemble with the
+        # boosting families scored 0.087 but histogram gradient boosting's refit did not fit; LightGBM's did
         by_number = {t.number: t for t in completed}
-        others = sum(refit_seconds * _per_fold(by_number[n]) / max(_per_fold(best), 1e-6) for n in chosen[0]
-                     if n != best.number) if chosen is not None else 0.0
         all_rows = (len(train) + len(holdout)) / len(train) if refit_all and internal_holdout else 0.0
         single_fits_all = deadline.fits(refit_seconds * all_rows, keep * 0.5)
-        ensemble_fits_all = deadline.fits(others + (refit_seconds + others) * all_rows, keep * 0.5)
-        if chosen is not None and sign * chosen[1] > sign * score + 1e-9 and deadline.fits(others, keep) and (
-                ensemble_fits_all or not single_fits_all):
+
+        def member_refit(trial: TrialResult) -> float:
+            return refit_seconds * _per_fold(trial) / max(_per_fold(best), 1e-6)
+
+        def refits_fit(others: float) -> bool:
+            return deadline.fits(others, keep) and (
+                deadline.fits(others + (refit_seconds + others) * all_rows, keep * 0.5) or not single_fits_all)
+
+        affordable = [t for t in compared if t is best or refits_fit(member_refit(t))]
+        chosen = _ensemble_weights(affordable, predictions, data, sign, first_fold)
+        others = sum(member_refit(by_number[n]) for n in chosen[0] if n != best.number) if chosen is not None \
+            else 0.0
+        if chosen is not None and sign * chosen[1] > sign * score + 1e-9  and refits_fit(others):
             weights, ens_score = chosen
             with deadline.phase("refit"):
-                members = [pipeline if n == best.number else _refit(by_number[n], space, data, train, target, seed)
-                           for n in weights]
-            pipeline = make_ensemble(members, list(weights.values()), task, classes)
-            chosen_trials, chosen_weights = [by_number[n] for n in weights], list(weights.values())
-            ensemble_info = {"members": [{"trial": n, "family": by_number[n].family, "weight": w}
-                                         for n, w in weights.items()],
-                             "validation_score": ens_score, "best_single": score}
-            family, params, score = "ensemble", {"members": list(weights)}, ens_score
+                fitted = {n: pipeline if n == best.number else _refit(by_number[n], space, data, train, target, seed)
+                          for n in weights}
+                broken = [n for n in weights if fails_own_rows(fitted[n], train, target, task, classes, metric, seed)]
+            if broken:  # the others' weights and score again, without the members that diverged
+                notes.append("left out of the ensemble, diverged on their own fitting rows: "
+                             + ", ".join(f"trial {n} ({by_number[n].family})" for n in broken))
+                weights = {n: w for n, w in weights.items() if n not in broken}
+                rescored = _ensemble_score(weights, predictions, data, first_fold) if len(weights) > 1 else None
+                ens_score = score if rescored is None else rescored  # no better than the best single: not kept
+            if len(weights) > 1 and sign * ens_score > sign * score + 1e-9:
+                total = sum(weights.values())
+                weights = {n: w / total for n, w in weights.items()}
+                pipeline = make_ensemble([fitted[n] for n in weights], list(weights.values()), task, classes)
+                chosen_trials, chosen_weights = [by_number[n] for n in weights], list(weights.values())
+                ensemble_info = {"members": [{"trial": n, "family": by_number[n].family, "weight": w}
+                                             for n, w in weights.items()],
+                                 "validation_score": ens_score, "best_single": score}
+                family, params, score = "ensemble", {"members": list(weights)}, ens_score
     with deadline.phase("holdout"):
         holdout_metrics = evaluate_model(pipeline, holdout[[*all_features, target]], target, task, classes)
     fallback_note, final_refit_seconds = None, deadline.timings["refit"]
@@ -415,46 +435,29 @@ def run_automl(frame: pd.DataFrame, target: str, *, task: str = "auto", metric: 
         estimate = final_refit_seconds * len(rows) / len(train)
         if deadline.fits(estimate, keep * 0.5):  # the basic evaluation and the store need less than the whole share
             with deadline.phase("refit_all"):
-                pipeline = _refit_final(chosen_trials, chosen_weights, space, data, rows, target, seed, task,
-                                        classes)
-            training_rows, refit_note = len(rows), "all rows (training and holdout)" + (
-                f"; {passed_over.family} ranked first in validation, but its refits on the training rows and on "
-                "every row would not have fitted the budget" if passed_over is not None else "")
+                final, broken_trials = _refit_final(chosen_trials, chosen_weights, space, data, rows, target, seed,
+                                                    task, classes, metric)
+            if broken_trials:
+                notes.append("refitted on every row, diverged on their own rows: "
+                             + ", ".join(f"trial {t.number} ({t.family})" for t in broken_trials))
+                if ensemble_info is not None and final is not None:  # the version holds the other members only
+                    ensemble_info["left_out_of_refit"] = [t.number for t in broken_trials]
+            if final is None:  # the model evaluated on the holdout stays: it passed a check on unseen rows
+                refit_note = "training rows (the refit on every row diverged on its own rows)"
+            else:
+                pipeline = final
+                training_rows, refit_note = len(rows), "all rows (training and holdout)" + (
+                    f"; {passed_over.family} ranked first in validation, but its refits on the training rows and on "
+                    "every row would not have fitted the budget" if passed_over is not None else "")
         else:
             refit_note = "training rows (refitting on all rows would overrun the budget)"
     result = AutoMLResult(pipeline, task, classes, target, all_features, metric, family, params, score,
                           holdout_metrics, trials, dropped, validation,
                           selection, describe(final_features[features]), ensemble_info, holdout, skipped)
     result.evaluated_pipeline, result.training_rows, result.refit = evaluated, training_rows, refit_note
-    result.fallback = fallback_note
+    result.fallback = "; ".join([*([fallback_note] if fallback_note else []), *notes]) or None
     result.timings = deadline.timings
     return result
-
-
-DIVERGED_FACTOR = 3.0  # a holdout loss this many times the validation's (and half the constant's) is divergence
-
-
-def constant_score(y_train: pd.Series, y_holdout: pd.Series, task: str, classes: list, metric: str) -> float | None:
-    """The holdout ``metric`` of a constant prediction: the training rows' mean, or their class shares."""
-    if task == "regression":
-        return regression_metrics(y_holdout.to_numpy(), np.full(len(y_holdout), float(y_train.mean()))).get(metric)
-    shares = y_train.value_counts(normalize=True).reindex(classes, fill_value=0.0).to_numpy(dtype=float)
-    proba = np.tile(shares, (len(y_holdout), 1))
-    predicted = np.repeat(np.asarray(classes)[[int(np.argmax(shares))]], len(y_holdout))
-    return classification_metrics(y_holdout.to_numpy(), predicted, proba, classes, only=metric).get(metric)
-
-
-def diverged(holdout: float | None, validation: float | None, constant: float | None, metric: str) -> bool:
-    """Whether a model's holdout figure shows a broken fit, not the noise between a validation and a test set:
-    no figure, or worse than a constant prediction, or (for losses) ``DIVERGED_FACTOR`` times its validation
-    score and more than half the constant's loss. Tiny losses moving 3x (wine: 0.0006 -> 0.002) are not."""
-    if holdout is None or not np.isfinite(holdout):
-        return True
-    sign = 1.0 if greater_is_better(metric) else -1.0
-    if constant is not None and np.isfinite(constant) and sign * holdout < sign * constant:
-        return True
-    return (sign < 0 and validation is not None and constant is not None
-            and holdout > DIVERGED_FACTOR * validation and holdout > 0.5 * constant)
 
 
 @dataclass
@@ -537,6 +540,19 @@ def compared_trials(completed: list[TrialResult], sign: float) -> list[TrialResu
     return full
 
 
+def ensemble_partner(completed: list[TrialResult], best: TrialResult, sign: float,
+                     seconds_per_fold: Callable[[TrialResult], float] | None = None) -> TrialResult | None:
+    """The trial whose refit the search keeps time for beside the best's, so an ensemble can still be refitted when
+    the search ends: the fastest (per fold) of the other families' trials within ``NEAR_BEST`` of the best; None
+    when no other family is that close. An ensemble gains from a family whose errors differ, and the fastest such
+    member costs the search the least time (digits at 30 s: a linear model best at 0.03 s a fold, LightGBM's
+    defaults 3.9% behind at 0.36 s, histogram gradient boosting's 1.5% behind at 1.25 s)."""
+    first_fold = any(t.partial for t in completed)
+    near = [t for t in completed if t.family != best.family and relative_gap(
+        t.comparable_score(first_fold), best.comparable_score(first_fold), sign) <= NEAR_BEST]
+    return min(near, key=seconds_per_fold or _per_fold) if near else None
+
+
 def _refittable_on_every_row(best: TrialResult, completed: list[TrialResult], sign: float, first_fold: bool,
                              refit_factor: float, deadline: Deadline, keep: float
                              ) -> tuple[TrialResult, TrialResult | None]:
@@ -574,10 +590,30 @@ def _validation_name(n_folds: int, first_fold: bool) -> str:
 
 
 def _refit_final(chosen: list[TrialResult], weights: list[float] | None, space: SearchSpace, data: TrialData,
-                 rows: pd.DataFrame, target: str, seed: int, task: str, classes: list):
-    """The chosen model (one trial, or an ensemble's member trials with their weights) fitted on ``rows``."""
+                 rows: pd.DataFrame, target: str, seed: int, task: str, classes: list, metric: str
+                 ) -> tuple[Any | None, list[TrialResult]]:
+    """The chosen model (one trial, or an ensemble's member trials with their weights) fitted on ``rows``, and the
+    trials whose fit there diverged on those rows (:func:`fails_own_rows`): an ensemble goes on without them, its
+    weights renormalised; None when none is left."""
     fitted = [_refit(trial, space, data, rows, target, seed) for trial in chosen]
-    return fitted[0] if weights is None else make_ensemble(fitted, weights, task, classes)
+    broken = [i for i, model in enumerate(fitted) if fails_own_rows(model, rows, target, task, classes, metric, seed)]
+    kept = [i for i in range(len(chosen)) if i not in broken]
+    if not kept:
+        return None, [chosen[i] for i in broken]
+    if weights is None or len(kept) == 1:
+        return fitted[kept[0]], [chosen[i] for i in broken]
+    return make_ensemble([fitted[i] for i in kept], [weights[i] for i in kept], task, classes), \
+        [chosen[i] for i in broken]
+
+
+def _ensemble_score(weights: dict[int, float], predictions: dict[int, np.ndarray], data: TrialData,
+                    first_fold: bool) -> float | None:
+    """The validation score of ``weights``' average, on the rows :func:`_ensemble_weights` chose them on."""
+    if not weights:
+        return None
+    y_true, outputs = _ensemble_rows(list(weights), predictions, data, first_fold)
+    total = sum(weights.values())
+    return score_predictions(data, y_true, sum(outputs[n] * (w / total) for n, w in weights.items()))
 
 
 def _context(task: str, classes: list, y: pd.Series, device: str = "cpu") -> SearchContext:
@@ -610,13 +646,14 @@ def library_defaults(family: Family, proposed: dict[str, Any]) -> dict[str, Any]
 
 def _search(study, executor, shared, data, strategy: Search, space: SearchSpace, limit, deadline: Deadline,
             workers, sign, on_trial, warm_trials: int = 0,
-            refit_factor: float = 1.0,
-            first_refit_factor: float | None = None) -> tuple[list[TrialResult], dict[int, np.ndarray]]:
+            refit_factor: float = 1.0, first_refit_factor: float | None = None,
+            ensemble: bool = False) -> tuple[list[TrialResult], dict[int, np.ndarray]]:
     """Trials until the limit or the deadline: a trial or a fold starts only when its expected seconds (the mean
-    fold of its family so far, else of any family) still leave the refit of the best trial and the deadline's
-    ``after_search`` share; until one trial has completed the search does not stop. A family's defaults trial is
-    never cut: when its remaining folds (estimated from its folds so far) and its refit would not fit, it is
-    scored on its first fold only (``partial``), and every trial is then compared on that fold (:func:`choose_best`).
+    fold of its family so far, else of any family) still leave the refit of the best trial (with ``ensemble``, and
+    of its :func:`ensemble_partner`) and the deadline's ``after_search`` share; until one trial has completed the
+    search does not stop. A family's defaults trial is never cut: when its remaining folds (estimated from its
+    folds so far) and its refit would not fit, it is scored on its first fold only (``partial``), and every trial
+    is then compared on that fold (:func:`choose_best`).
     Until ``WARM_FIRST`` trials are scored, a defaults trial (to start, or to go on with its folds) needs only the
     best trial's refit on the training rows kept, not the refit on every row: the first families' defaults come
     first. After that a defaults trial keeps the refit on every row too, as every other trial: the later families'
@@ -628,6 +665,7 @@ def _search(study, executor, shared, data, strategy: Search, space: SearchSpace,
     asked = 0
     fold_count = len(data.folds)
     reserve = 0.0  # time kept for the final refit: the best trial's fold time scaled to the refit's rows
+    best_reserve = 0.0  # the best trial's share of it; the rest is an ensemble partner's (see ensemble_partner)
     first_reserve = 0.0  # the same for the refit on the training rows alone (not the refit on every row)
     first_refit_factor = refit_factor if first_refit_factor is None else first_refit_factor
     fold_seconds: dict[str, list[float]] = {}  # family -> seconds of its folds so far, on the deadline's clock
@@ -644,6 +682,9 @@ def _search(study, executor, shared, data, strategy: Search, space: SearchSpace,
         if not seen:
             seen = [x for values in fold_seconds.values() for x in values]
         return float(np.mean(seen)) if seen else 0.0
+
+    def partner_fold(trial: TrialResult) -> float:  # on the deadline's clock, as the best's reserve
+        return expected_fold(trial.family)
 
     def out_of_time(family: str | None = None, warm: bool = False) -> bool:
         if not any(r.state == "complete" for r in results):
@@ -674,7 +715,7 @@ def _search(study, executor, shared, data, strategy: Search, space: SearchSpace,
         submit(state, 0)
 
     def finish(state: _Running, status: str, error: str | None = None, partial: bool = False) -> None:
-        nonlocal reserve, first_reserve
+        nonlocal reserve, best_reserve, first_reserve
         scores = [f.score for f in state.folds if f.score is not None][:1 if partial else None]
         seconds = sum(f.seconds for f in state.folds)
         params = dict(state.params)
@@ -695,8 +736,10 @@ def _search(study, executor, shared, data, strategy: Search, space: SearchSpace,
             best = choose_best(compared, sign)
             if best is result:  # its refits, and about one fold more for the holdout metrics
                 per_fold = float(np.mean(fold_seconds[state.family.name][-fold_count:]))
-                reserve = per_fold * (refit_factor * 1.5 + 1)
+                best_reserve = per_fold * (refit_factor * 1.5 + 1)
                 first_reserve = per_fold * (first_refit_factor * 1.5 + 1)
+            partner = ensemble_partner(compared, best, sign, partner_fold) if ensemble else None
+            reserve = best_reserve + (partner_fold(partner) * refit_factor * 1.5 if partner is not None else 0.0)
         else:
             study.tell(state.trial, state=optuna.trial.TrialState.PRUNED if status == "pruned"
                        else optuna.trial.TrialState.FAIL)
@@ -758,12 +801,7 @@ def _ensemble_weights(completed: list[TrialResult], predictions: dict[int, np.nd
     ranked = list(dict.fromkeys([*scored[:ENSEMBLE_CANDIDATES], *leaders.values()]))
     if len(ranked) < 2:
         return None
-    covered = np.sort(np.concatenate([valid for _, valid in data.folds]))
-    rows = np.sort(data.folds[0][1]) if first_fold else covered
-    if first_fold:  # a complete trial's predictions cover every fold's rows: keep the first fold's
-        predictions = {n: predictions[n] if len(predictions[n]) == len(rows)
-                       else predictions[n][np.searchsorted(covered, rows)] for n in ranked}
-    y_true = data.y.iloc[rows].to_numpy()
+    y_true, predictions = _ensemble_rows(ranked, predictions, data, first_fold)
     counts: dict[int, int] = {}
     total = None
     best_score = None
@@ -783,6 +821,17 @@ def _ensemble_weights(completed: list[TrialResult], predictions: dict[int, np.nd
         return None
     n = sum(counts.values())
     return {t: c / n for t, c in counts.items()}, float(best_score)
+
+
+def _ensemble_rows(numbers: list[int], predictions: dict[int, np.ndarray], data: TrialData, first_fold: bool
+                   ) -> tuple[np.ndarray, dict[int, np.ndarray]]:
+    """The labels of the rows an ensemble is chosen on (every fold's, or the first fold's only) and each trial's
+    predictions there: a complete trial's predictions cover every fold's rows, so the first fold's are kept."""
+    covered = np.sort(np.concatenate([valid for _, valid in data.folds]))
+    rows = np.sort(data.folds[0][1]) if first_fold else covered
+    kept = {n: predictions[n] if not first_fold or len(predictions[n]) == len(rows)
+            else predictions[n][np.searchsorted(covered, rows)] for n in numbers}
+    return data.y.iloc[rows].to_numpy(), kept
 
 
 def _refit(trial: TrialResult, space: SearchSpace, data: TrialData, train: pd.DataFrame, target: str,
