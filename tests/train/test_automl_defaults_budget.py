@@ -440,14 +440,19 @@ def test_after_two_defaults_a_further_defaults_trial_keeps_the_refit_on_every_ro
     assert deadline.elapsed() <= 22.0
 
 
+def step_and_slope(step: float, seed: int, rows: int = 300) -> pd.DataFrame:
+    """A step in one column (a tree's shape) plus a slope in another (a linear model's), with noise of 0.3."""
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(rows, 3))
+    return pd.DataFrame(X, columns=["a", "b", "c"]).assign(
+        y=step * (X[:, 0] > 0.3) + 1.0 * X[:, 1] + rng.normal(0, 0.3, rows))
+
+
 def test_a_first_fold_comparison_can_still_end_in_an_ensemble_chosen_on_that_fold():
     # a step plus a slope: the tree learns the step, the linear model the slope, their mean beats both. The slow
     # tree's defaults are scored on the first fold only; the ensemble is chosen on that fold's rows, with the
     # requested metric, and kept only where it beats every single trial there (before: no ensemble at all)
-    rng = np.random.default_rng(0)
-    X = rng.normal(size=(300, 3))
-    frame = pd.DataFrame(X, columns=["a", "b", "c"]).assign(
-        y=2.0 * (X[:, 0] > 0.3) + 1.0 * X[:, 1] + rng.normal(0, 0.3, 300))
+    frame = step_and_slope(step=2.0, seed=0)
     deadline = Deadline(14.0, clock=CLOCK)
     result = run_automl(frame, "y", metric="rmse", families=["linear", "costly_tree"], folds=3, max_trials=2,
                         budget_seconds=14.0, deadline=deadline)
@@ -667,10 +672,7 @@ def test_the_search_keeps_time_for_an_ensemble_partner_s_refit():
     # a step plus a slope: the linear model learns the slope and leads, the slow tree (2 s a fit on the fake clock)
     # the step and trails by 2%; their mean beats both. The search kept time for the leader's refit alone (none
     # here) and ran on with tree trials to 38 s, so the ensemble's members were refitted on the training rows only
-    rng = np.random.default_rng(1)
-    X = rng.normal(size=(300, 3))
-    frame = pd.DataFrame(X, columns=["a", "b", "c"]).assign(
-        y=0.9 * (X[:, 0] > 0.3) + 1.0 * X[:, 1] + rng.normal(0, 0.3, 300))
+    frame = step_and_slope(step=0.9, seed=1)
     deadline = Deadline(40.0, clock=CLOCK)
     result = run_automl(frame, "y", metric="rmse", families=["linear", "costly_tree"], folds=3,
                         budget_seconds=40.0, deadline=deadline, seed=0)

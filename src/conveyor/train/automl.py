@@ -79,6 +79,7 @@ class TrialResult:
     state: str = "complete"  # complete | pruned | failed
     fold_scores: list[float] = field(default_factory=list)
     partial: bool = False  # a defaults trial scored on the first fold only: its other folds did not fit the budget
+    fold_clock: float | None = None  # seconds per fold on the search deadline's clock, as the refits are measured
 
     def comparable_score(self, first_fold: bool) -> float:
         """The score trials are compared on: the first fold's where any trial was scored on that fold only."""
@@ -247,6 +248,7 @@ class _Running:
     warm: bool = False  # a family's defaults: fitted as they are (no early stopping) and never pruned, so the
     # search always knows, on the same folds and metric, the score of the model the library gives
     folds: list[FoldResult] = field(default_factory=list)
+    clock_seconds: list[float] = field(default_factory=list)  # each fold's, on the deadline's clock
 
 
 def check_options(search: str, names: list[str] | None, folds: int | None) -> Search:
@@ -578,7 +580,10 @@ def _refittable_on_every_row(best: TrialResult, completed: list[TrialResult], si
 
 
 def _per_fold(trial: TrialResult) -> float:
-    """A trial's seconds per fold (a partial trial ran one fold, a complete one every fold)."""
+    """A trial's seconds per fold: on the deadline's clock where the search measured them (the clock the refits
+    are timed on, so the two compare), else from the folds' own timings (a partial trial ran one fold)."""
+    if trial.fold_clock is not None:
+        return trial.fold_clock
     return trial.seconds / max(1, len(trial.fold_scores))
 
 
@@ -724,7 +729,7 @@ def _search(study, executor, shared, data, strategy: Search, space: SearchSpace,
             params["n_estimators"] = max(1, round(float(np.mean(rounds))))
         score = float(np.mean(scores)) if status == "complete" else None
         result = TrialResult(state.trial.number, state.family.name, params, score, seconds, error, status, scores,
-                             partial)
+                             partial, float(np.mean(state.clock_seconds)) if state.clock_seconds else None)
         if status == "complete":  # a partial trial's predictions cover the first fold only
             oof = _out_of_fold(state.folds[:1] if partial else state.folds, data)
             if oof is not None:
@@ -758,7 +763,8 @@ def _search(study, executor, shared, data, strategy: Search, space: SearchSpace,
             state = running.pop(future)
             fold = future.result()
             state.folds.append(fold)
-            fold_seconds.setdefault(state.family.name, []).append(deadline.clock() - submitted.pop(future))
+            state.clock_seconds.append(deadline.clock() - submitted.pop(future))
+            fold_seconds.setdefault(state.family.name, []).append(state.clock_seconds[-1])
             if fold.error is not None:
                 finish(state, "failed", fold.error)
                 continue
