@@ -364,6 +364,7 @@ def run_automl(frame: pd.DataFrame, target: str, *, task: str = "auto", metric: 
     family, params, score, ensemble_info = best.family, best.params, best.comparable_score(first_fold), None
     chosen_trials, chosen_weights = [best], None
     notes: list[str] = []
+    broken: list[int] = []  # trials whose refit diverged on its own rows
     if ensemble:  # chosen on the rows the trials are compared on: every fold's, or the first fold's only
         # members' refits are estimated from their trial times against the best's; left out when they overrun, or
         # when the ensemble could not then be refitted on every row where the best trial alone could: the rows a
@@ -386,14 +387,14 @@ def run_automl(frame: pd.DataFrame, target: str, *, task: str = "auto", metric: 
         chosen = _ensemble_weights(affordable, predictions, data, sign, first_fold)
         others = sum(member_refit(by_number[n]) for n in chosen[0] if n != best.number) if chosen is not None \
             else 0.0
-        if chosen is not None and sign * chosen[1] > sign * score + 1e-9  and refits_fit(others):
+        if chosen is not None and sign * chosen[1] > sign * score + 1e-9 and refits_fit(others):
             weights, ens_score = chosen
             with deadline.phase("refit"):
                 fitted = {n: pipeline if n == best.number else _refit(by_number[n], space, data, train, target, seed)
                           for n in weights}
-                broken = [n for n in weights if fails_own_rows(fitted[n], train, target, task, classes, metric, seed)]
+                broken = [n for n in weights if fails_own_rows(fitted[n], train, target, task, classes, seed)]
             if broken:  # the others' weights and score again, without the members that diverged
-                notes.append("left out of the ensemble, diverged on their own fitting rows: "
+                notes.append("diverged on their own fitting rows when refitted as ensemble members, left out: "
                              + ", ".join(f"trial {n} ({by_number[n].family})" for n in broken))
                 weights = {n: w for n, w in weights.items() if n not in broken}
                 rescored = _ensemble_score(weights, predictions, data, first_fold) if len(weights) > 1 else None
@@ -416,6 +417,7 @@ def run_automl(frame: pd.DataFrame, target: str, *, task: str = "auto", metric: 
         # the refit broke where its folds did not (LightGBM's 15-class defaults on flights_carrier: 0.90 on their
         # fold, 18 on the holdout): the next candidate instead, in the order the search ranked them
         replaced = {best.number} if ensemble_info is None else set()  # an ensemble's best member goes first
+        replaced |= set(broken)  # known to diverge on their own rows
         replacement = _fall_back(completed, replaced, searched, ctx, space, data, train,
                                  holdout[[*all_features, target]], target, seed, task, classes, metric, sign,
                                  constant, deadline, first_fold)
@@ -438,13 +440,10 @@ def run_automl(frame: pd.DataFrame, target: str, *, task: str = "auto", metric: 
         if deadline.fits(estimate, keep * 0.5):  # the basic evaluation and the store need less than the whole share
             with deadline.phase("refit_all"):
                 final, broken_trials = _refit_final(chosen_trials, chosen_weights, space, data, rows, target, seed,
-                                                    task, classes, metric)
-            if broken_trials:
+                                                    task, classes)
+            if final is None:  # the model evaluated on the holdout stays: it passed a check on unseen rows
                 notes.append("refitted on every row, diverged on their own rows: "
                              + ", ".join(f"trial {t.number} ({t.family})" for t in broken_trials))
-                if ensemble_info is not None and final is not None:  # the version holds the other members only
-                    ensemble_info["left_out_of_refit"] = [t.number for t in broken_trials]
-            if final is None:  # the model evaluated on the holdout stays: it passed a check on unseen rows
                 refit_note = "training rows (the refit on every row diverged on its own rows)"
             else:
                 pipeline = final
@@ -546,8 +545,9 @@ def ensemble_partner(completed: list[TrialResult], best: TrialResult, sign: floa
                      seconds_per_fold: Callable[[TrialResult], float] | None = None) -> TrialResult | None:
     """The trial whose refit the search keeps time for beside the best's, so an ensemble can still be refitted when
     the search ends: the fastest (per fold) of the other families' trials within ``NEAR_BEST`` of the best; None
-    when no other family is that close. An ensemble gains from a family whose errors differ, and the fastest such
-    member costs the search the least time (digits at 30 s: a linear model best at 0.03 s a fold, LightGBM's
+    when no other family is that close; "fastest" by ``seconds_per_fold`` (the search passes its family's mean fold
+    on the deadline's clock). An ensemble gains from a family whose errors differ, and the fastest such member costs
+    the search the least time (digits at 30 s: a linear model best at 0.03 s a fold, LightGBM's
     defaults 3.9% behind at 0.36 s, histogram gradient boosting's 1.5% behind at 1.25 s)."""
     first_fold = any(t.partial for t in completed)
     near = [t for t in completed if t.family != best.family and relative_gap(
@@ -595,20 +595,18 @@ def _validation_name(n_folds: int, first_fold: bool) -> str:
 
 
 def _refit_final(chosen: list[TrialResult], weights: list[float] | None, space: SearchSpace, data: TrialData,
-                 rows: pd.DataFrame, target: str, seed: int, task: str, classes: list, metric: str
+                 rows: pd.DataFrame, target: str, seed: int, task: str, classes: list
                  ) -> tuple[Any | None, list[TrialResult]]:
     """The chosen model (one trial, or an ensemble's member trials with their weights) fitted on ``rows``, and the
-    trials whose fit there diverged on those rows (:func:`fails_own_rows`): an ensemble goes on without them, its
-    weights renormalised; None when none is left."""
+    trials whose fit there diverged on those rows (:func:`fails_own_rows`); None when any did: the model fitted on
+    the training rows then stays, the one the holdout checked and the run describes (an ensemble without a member
+    was never validated, and could be a light member alone)."""
     fitted = [_refit(trial, space, data, rows, target, seed) for trial in chosen]
-    broken = [i for i, model in enumerate(fitted) if fails_own_rows(model, rows, target, task, classes, metric, seed)]
-    kept = [i for i in range(len(chosen)) if i not in broken]
-    if not kept:
-        return None, [chosen[i] for i in broken]
-    if weights is None or len(kept) == 1:
-        return fitted[kept[0]], [chosen[i] for i in broken]
-    return make_ensemble([fitted[i] for i in kept], [weights[i] for i in kept], task, classes), \
-        [chosen[i] for i in broken]
+    broken = [trial for trial, model in zip(chosen, fitted, strict=True)
+              if fails_own_rows(model, rows, target, task, classes, seed)]
+    if broken:
+        return None, broken
+    return (fitted[0] if weights is None else make_ensemble(fitted, weights, task, classes)), []
 
 
 def _ensemble_score(weights: dict[int, float], predictions: dict[int, np.ndarray], data: TrialData,
@@ -669,7 +667,7 @@ def _search(study, executor, shared, data, strategy: Search, space: SearchSpace,
     predictions: dict[int, np.ndarray] = {}
     asked = 0
     fold_count = len(data.folds)
-    reserve = 0.0  # time kept for the final refit: the best trial's fold time scaled to the refit's rows
+    reserve = 0.0  # time kept for the final refits: the best trial's and an ensemble partner's, scaled to their rows
     best_reserve = 0.0  # the best trial's share of it; the rest is an ensemble partner's (see ensemble_partner)
     first_reserve = 0.0  # the same for the refit on the training rows alone (not the refit on every row)
     first_refit_factor = refit_factor if first_refit_factor is None else first_refit_factor

@@ -42,17 +42,45 @@ def diverged(holdout: float | None, validation: float | None, constant: float | 
             and holdout > DIVERGED_FACTOR * validation and holdout > 0.5 * constant)
 
 
-def fails_own_rows(model, rows: pd.DataFrame, target: str, task: str, classes: list, metric: str,
-                   seed: int = 0) -> bool:
+def _own_sample(rows: pd.DataFrame, target: str, task: str, seed: int) -> pd.DataFrame:
+    """At most about ``OWN_ROWS_CHECKED`` of ``rows``; for classes, each class in proportion but with 20 rows at
+    least (all it has, if fewer): without its rare class a sample judges a model against a constant that never
+    meets the rows it gets wrong."""
+    if len(rows) <= OWN_ROWS_CHECKED:
+        return rows
+    if task == "regression":
+        return rows.sample(OWN_ROWS_CHECKED, random_state=seed)
+    parts = [group.sample(min(len(group), max(20, round(OWN_ROWS_CHECKED * len(group) / len(rows)))),
+                          random_state=seed) for _, group in rows.groupby(target, sort=False)]
+    return pd.concat(parts)
+
+
+def fails_own_rows(model, rows: pd.DataFrame, target: str, task: str, classes: list, seed: int = 0) -> bool:
     """Whether a fitted model scores worse than a constant prediction on rows it was fitted on (a sample of
     ``OWN_ROWS_CHECKED``): a model that cannot fit the rows it saw has diverged. The only check left for a refit on
-    every labelled row; a sound model passes it with room to spare, since it is scored on rows it learnt from."""
-    sample = rows.sample(OWN_ROWS_CHECKED, random_state=seed) if len(rows) > OWN_ROWS_CHECKED else rows
+    every labelled row; a sound model passes it with room to spare, since it is scored on rows it learnt from.
+
+    Judged on log-loss (classifiers) or RMSE (regressors) whatever metric the search optimises: both are defined on
+    any sample (ROC AUC is not on a sample holding one class), and a constant is a fair bar for them (it is not for
+    calibration error, on which the class shares are nearly perfect)."""
+    sample = _own_sample(rows, target, task, seed)
     features, y_true = sample.drop(columns=[target]), sample[target].to_numpy()
     if task == "regression":
-        value = regression_metrics(y_true, np.asarray(model.predict(features), dtype=float)).get(metric)
-    else:
-        proba = np.asarray(model.predict_proba(features), dtype=float)
-        predicted = np.asarray(classes)[proba.argmax(axis=1)]
-        value = classification_metrics(y_true, predicted, proba, classes, only=metric).get(metric)
-    return diverged(value, None, constant_score(rows[target], sample[target], task, classes, metric), metric)
+        predicted = np.asarray(model.predict(features), dtype=float)
+        constant = float(rows[target].mean())
+        loss = float(np.sqrt(np.mean((predicted - y_true) ** 2)))
+        return not np.isfinite(loss) or loss > float(np.sqrt(np.mean((constant - y_true) ** 2)))
+    index = {label: i for i, label in enumerate(classes)}
+    columns = np.array([index.get(label, -1) for label in y_true])
+    known = columns >= 0
+    if not known.any():
+        return False  # nothing to judge on: labels the classes do not hold
+    proba = np.asarray(model.predict_proba(features), dtype=float)[known]
+    shares = rows[target].value_counts(normalize=True).reindex(classes, fill_value=0.0).to_numpy(dtype=float)
+    picked = columns[known]
+
+    def log_loss(p: np.ndarray) -> float:
+        return float(np.mean(-np.log(np.clip(p, 1e-15, 1.0))))
+
+    loss = log_loss(proba[np.arange(len(picked)), picked])
+    return not np.isfinite(loss) or loss > log_loss(shares[picked])
