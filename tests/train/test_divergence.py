@@ -5,8 +5,6 @@ LightGBM's on 4,000 of them (log-loss 6-29 on the very rows they were fitted on,
 
 from __future__ import annotations
 
-import warnings
-
 import numpy as np
 import pandas as pd
 import pytest
@@ -36,9 +34,7 @@ def _fitted(name: str, frame: pd.DataFrame):
     ctx = _context("classification", classes, frame["carrier"])
     family = FAMILIES.get(name)
     X = frame.drop(columns="carrier")
-    with warnings.catch_warnings():  # TargetEncoder's random_state, deprecated in scikit-learn 1.9 (as _refit does)
-        warnings.simplefilter("ignore", FutureWarning)
-        return make_pipeline(family, ctx, dict(family.defaults), X, 0).fit(X, frame["carrier"]), classes
+    return make_pipeline(family, ctx, dict(family.defaults), X, 0).fit(X, frame["carrier"]), classes
 
 
 def test_a_model_worse_than_the_class_shares_on_its_own_rows_has_diverged(carriers):

@@ -17,6 +17,7 @@ with extra_imports("train"):
     from sklearn.compose import ColumnTransformer
     from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.impute import SimpleImputer
+    from sklearn.model_selection import KFold, StratifiedKFold
     from sklearn.pipeline import Pipeline
     from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, OrdinalEncoder, StandardScaler, TargetEncoder
 
@@ -118,6 +119,15 @@ def _numeric(scale: bool) -> Pipeline:
     return Pipeline(steps)
 
 
+def _cross_fitting(target_type: str) -> KFold | StratifiedKFold:
+    """The target encoder's cross fitting, seeded through its splitter: scikit-learn 1.9 deprecates the encoder's
+    own ``random_state`` (removed in 1.11), and without one the shuffled folds change from fit to fit. The same
+    folds the encoder drew before: stratified for a class target, plain for a continuous one (or one left to
+    ``auto``, which no caller of this module's leaves)."""
+    splitter = KFold if target_type in ("continuous", "auto") else StratifiedKFold
+    return splitter(n_splits=5, shuffle=True, random_state=0)
+
+
 def build_preprocessor(frame: pd.DataFrame, *, scale: bool, encoding: str = "onehot",
                        target_type: str = "auto") -> ColumnTransformer:
     """``encoding``: ``onehot`` for models that need it (linear), ``ordinal`` for trees."""
@@ -141,7 +151,7 @@ def build_preprocessor(frame: pd.DataFrame, *, scale: bool, encoding: str = "one
                                             ("encode", encoder)]), of["category"]))
     if of.get("high_cardinality"):
         encode = [("text", FunctionTransformer(_as_text, feature_names_out="one-to-one")),
-                  ("target", TargetEncoder(target_type=target_type, random_state=0))]
+                  ("target", TargetEncoder(target_type=target_type, cv=_cross_fitting(target_type)))]
         if scale:
             encode.append(("scale", StandardScaler()))
         parts.append(("high_cardinality", Pipeline(encode), of["high_cardinality"]))
