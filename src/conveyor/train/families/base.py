@@ -43,6 +43,8 @@ class Family:
       the log scale's floor of 1e-3): Optuna records that point, the fit uses ``defaults``; ``grid``: the
       configurations the grid search tries;
     * ``early_stopping`` with ``flavor``: stops early on each validation fold through that flavor;
+      ``rounds_trial``: for such a family, what a second defaults trial changes so that early stopping chooses its
+      rounds (``{"n_estimators": 1000}``): the library's 100 rounds are rarely the right number;
     * ``warm_start``: the rank of its defaults among the first trials; ``default``: searched when
       ``train.families`` is not set.
 
@@ -60,6 +62,7 @@ class Family:
     recorded_defaults: dict[str, Any] | None = None  # None: ``defaults`` lie inside the search space
     grid: list[dict[str, Any]] = []
     early_stopping: bool = False
+    rounds_trial: dict[str, Any] | None = None
     flavor: str | None = None
     warm_start: int = 100
     default: bool = True

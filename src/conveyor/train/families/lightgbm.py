@@ -22,6 +22,7 @@ class LightGBMFamily(Family):
     grid = [{**DEFAULTS, "n_estimators": n, "learning_rate": lr, "num_leaves": leaves}
             for n in (100, 300) for lr in (0.05, 0.1) for leaves in (15, 63)]
     early_stopping = True
+    rounds_trial = {"n_estimators": 1000}  # the search space's most; early stopping ends it sooner
     flavor = "lightgbm"
     warm_start = 1
 
