@@ -705,7 +705,8 @@ def _search(study, executor, shared, data, strategy: Search, space: SearchSpace,
     best trial's refit on the training rows kept, not the refit on every row: the first families' defaults come
     first. After that a defaults trial keeps the refit on every row too, as every other trial: the later families'
     defaults rarely win, and the model fitted on 80% of the rows lost to the library's defaults fitted on all of
-    them (digits and segment at 10 s)."""
+    them (digits and segment at 10 s). With ``rounds_trials``, the boosting families' :func:`rounds_trial` come
+    right after the defaults, before anything the sampler draws."""
     running: dict[Future, _Running] = {}
     results: list[TrialResult] = []
     predictions: dict[int, np.ndarray] = {}
