@@ -66,7 +66,9 @@ ENSEMBLE_CANDIDATES = 8
 ENSEMBLE_ROUNDS = 12
 CV_ON_EVERY_ROW = 3_000  # up to this many training rows, cross-validation runs on every row (the holdout's too)
 WARM_FIRST = 2  # defaults trials scored before the refit on every row is kept (see _search)
-ROUNDS_TRIAL_ROWS = CV_ON_EVERY_ROW  # from this many training rows on, the boosting defaults get a rounds trial
+# above this many training rows (where the folds stay inside them), the boosting defaults get a rounds trial and
+# early-stopped rounds grow with the refit's rows; below, a trial is cheap and the folds hold 80% of every row
+ROUNDS_TRIAL_ROWS = CV_ON_EVERY_ROW
 
 
 @dataclass
@@ -357,7 +359,7 @@ def run_automl(frame: pd.DataFrame, target: str, *, task: str = "auto", metric: 
             with deadline.phase("search"):
                 trials, predictions = _search(study, executor, shared, data, strategy, space, limit, deadline,
                                               workers, sign, on_trial, warm_trials, refit_factor, rows_factor,
-                                              ensemble, rounds_trials=len(train) > ROUNDS_TRIAL_ROWS)
+                                              ensemble, boosting_rounds=len(train) > ROUNDS_TRIAL_ROWS)
     finally:
         if own_executor:
             executor.shutdown()
@@ -693,7 +695,7 @@ def rounds_order(families: list[Family]) -> list[Family]:
 def _search(study, executor, shared, data, strategy: Search, space: SearchSpace, limit, deadline: Deadline,
             workers, sign, on_trial, warm_trials: int = 0,
             refit_factor: float = 1.0, first_refit_factor: float | None = None,
-            ensemble: bool = False, rounds_trials: bool = False
+            ensemble: bool = False, boosting_rounds: bool = False
             ) -> tuple[list[TrialResult], dict[int, np.ndarray]]:
     """Trials until the limit or the deadline: a trial or a fold starts only when its expected seconds (the mean
     fold of its family so far, else of any family) still leave the refit of the best trial (with ``ensemble``, and
@@ -705,8 +707,9 @@ def _search(study, executor, shared, data, strategy: Search, space: SearchSpace,
     best trial's refit on the training rows kept, not the refit on every row: the first families' defaults come
     first. After that a defaults trial keeps the refit on every row too, as every other trial: the later families'
     defaults rarely win, and the model fitted on 80% of the rows lost to the library's defaults fitted on all of
-    them (digits and segment at 10 s). With ``rounds_trials``, the boosting families' :func:`rounds_trial` come
-    right after the defaults, before anything the sampler draws."""
+    them (digits and segment at 10 s). With ``boosting_rounds``, the boosting families' :func:`rounds_trial` come
+    right after the defaults, before anything the sampler draws, and early-stopped trials record the rows their
+    rounds were chosen on (``rounds_rows``: the refits grow them, :func:`rounds_growth`)."""
     running: dict[Future, _Running] = {}
     results: list[TrialResult] = []
     predictions: dict[int, np.ndarray] = {}
@@ -755,7 +758,7 @@ def _search(study, executor, shared, data, strategy: Search, space: SearchSpace,
 
     def ask() -> None:
         nonlocal asked
-        if rounds_trials and warm_trials and asked == warm_trials:  # the defaults are out: early-stopped ones next
+        if boosting_rounds and warm_trials and asked == warm_trials:  # the defaults are out: early-stopped ones next
             for family in rounds_order(space.families):
                 study.enqueue_trial(rounds_trial(family, space.ctx))
                 queued.append(family.name)
@@ -780,6 +783,7 @@ def _search(study, executor, shared, data, strategy: Search, space: SearchSpace,
         rounds_rows = None
         if rounds:
             params["n_estimators"] = max(1, round(float(np.mean(rounds))))
+        if rounds and boosting_rounds:
             rounds_rows = round(float(np.mean([len(data.folds[f.fold][0]) for f in state.folds if f.best_iteration])))
         score = float(np.mean(scores)) if status == "complete" else None
         result = TrialResult(state.trial.number, state.family.name, params, score, seconds, error, status, scores,
