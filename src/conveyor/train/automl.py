@@ -101,14 +101,15 @@ class TrialResult:
         return self.score
 
 
-ROUNDS_GROWTH = 1.0  # exponent of the rows ratio the early-stopped rounds grow by in a refit on more rows
-MAX_ROUNDS_GROWTH = 2.0
+MAX_ROUNDS_GROWTH = 2.0  # a small sample of a large table: its rounds grow at most this many times
 
 
 def rounds_growth(ratio: float) -> float:
-    """How many times the rounds early stopping chose on a fold's rows a fit on ``ratio`` times those rows gets.
-    More rows carry more signal before a boosted model starts to fit noise: ..."""
-    return float(min(MAX_ROUNDS_GROWTH, max(1.0, ratio) ** ROUNDS_GROWTH))
+    """How many times the rounds early stopping chose on a fold's rows a fit on ``ratio`` times those rows gets:
+    ``ratio`` itself, never fewer rounds, at most ``MAX_ROUNDS_GROWTH``. More rows carry more signal before a booster
+    starts to fit noise: on the AutoML benchmark's larger sets, refits with 1.9 times the rounds of folds holding 53%
+    of their rows scored better on the test rows in 13 of 16 (docs/train.md, "Refit")."""
+    return float(min(MAX_ROUNDS_GROWTH, max(1.0, ratio)))
 
 
 @dataclass
