@@ -458,9 +458,9 @@ def run_automl(frame: pd.DataFrame, target: str, *, task: str = "auto", metric: 
     evaluated, training_rows, refit_note = pipeline, len(train), "training rows"
     if refit_all and internal_holdout:
         rows = pd.concat([train, holdout[train.columns]])
-        estimate = final_refit_seconds * len(rows) / len(train) * max(
-            rounds_growth(len(rows) / t.rounds_rows) / rounds_growth(len(train) / t.rounds_rows) if t.rounds_rows
-            else 1.0 for t in chosen_trials)
+        more_rounds = max(t.rounds_for(len(rows)).get("n_estimators", 1) / t.rounds_for(len(train)).get(
+            "n_estimators", 1) for t in chosen_trials)  # early-stopped rounds grow with the rows
+        estimate = final_refit_seconds * len(rows) / len(train) * more_rounds
         if deadline.fits(estimate, keep * 0.5):  # the basic evaluation and the store need less than the whole share
             with deadline.phase("refit_all"):
                 final, broken_trials = _refit_final(chosen_trials, chosen_weights, space, data, rows, target, seed,
