@@ -10,8 +10,8 @@ import time
 import httpx
 import pandas as pd
 import pytest
+from selenium.common.exceptions import StaleElementReferenceException, WebDriverException
 from selenium.webdriver.common.by import By
-from selenium.webdriver.support import expected_conditions
 from selenium.webdriver.support.ui import WebDriverWait
 
 import conveyor as cv
@@ -36,11 +36,31 @@ def login_form_shown(browser) -> bool:
     return bool(browser.find_elements(By.ID, "login-form"))
 
 
+def replaced(page):
+    """A wait condition: true once `page` (the old document's root) no longer belongs to the window's document.
+
+    Selenium's own staleness_of only knows StaleElementReferenceException; Chromium 156 can instead answer a node
+    lookup made while the new document replaces the old one with an inspector error saying the same thing."""
+
+    def gone(_browser) -> bool:
+        try:
+            page.is_enabled()
+        except StaleElementReferenceException:
+            return True
+        except WebDriverException as error:
+            if "does not belong to the document" in str(error.msg):
+                return True
+            raise
+        return False
+
+    return gone
+
+
 def submit(browser, button) -> None:
     """Click a form's button and wait for the next page to replace this one."""
     page = browser.find_element(By.TAG_NAME, "html")
     button.click()
-    WebDriverWait(browser, 30).until(expected_conditions.staleness_of(page))
+    WebDriverWait(browser, 30).until(replaced(page))
     # the old document is gone as the new one starts loading: reading its nodes before it is complete races the load
     WebDriverWait(browser, 30).until(lambda b: b.execute_script("return document.readyState") == "complete")
 
