@@ -18,6 +18,7 @@ from sklearn.tree import DecisionTreeRegressor
 from conveyor.core.errors import BadInputError
 from conveyor.evaluate.metrics import evaluate_model
 from conveyor.train.automl import (
+    AFTER_HOLDOUT,
     TrialResult,
     _context,
     _refittable_on_every_row,
@@ -247,6 +248,46 @@ def test_the_search_leaves_time_for_the_refit_and_ends_within_the_budget(budget)
     assert result.timings["search"] >= len(completed) * 4 * FIT_SECONDS
     assert result.timings["refit"] == FIT_SECONDS and result.timings["refit_all"] == FIT_SECONDS
     assert result.training_rows == 200
+
+
+PREDICT_SECONDS = {"each": 0.0}  # what each predict call of the slow-predicting stub costs on CLOCK
+
+
+class SlowPredictor(CostlyRegressor):
+    """A costly stub whose predictions cost time too: as a 30-class LightGBM, whose evaluation and storing (a second
+    pass over the holdout, the latency probe, serializing, the reference statistics' predictions) take seconds."""
+
+    def predict(self, X):
+        CLOCK.advance(PREDICT_SECONDS["each"])
+        return super().predict(X)
+
+
+class SlowPredictorFamily(CostlyFamily):
+    name = "slow_predictor_stub"
+
+    def build(self, ctx, params, seed):
+        return SlowPredictor(strategy=params["strategy"])
+
+
+FAMILIES.register("slow_predictor_stub", SlowPredictorFamily(), replace=True)
+
+
+@pytest.mark.parametrize(("predict_seconds", "every_row"), [(0.0, True), (1.0, False)])
+def test_the_refit_on_every_row_leaves_time_to_evaluate_and_store_a_model_as_slow_as_its_holdout_showed(
+        predict_seconds, every_row, monkeypatch):
+    # one trial, its refit and holdout metrics end at 6 s of 10; refitting on every row would end at 9 s. A model
+    # whose holdout metrics took 1 s needs about AFTER_HOLDOUT of them more to be evaluated and stored: 9 + 4 > 10
+    monkeypatch.setitem(PREDICT_SECONDS, "each", predict_seconds)
+    deadline = Deadline(10.0, clock=CLOCK)
+    result = run_automl(regression_rows(200), "y", families=["slow_predictor_stub"], folds=2, budget_seconds=10.0,
+                        deadline=deadline, ensemble=False)
+    assert result.timings["holdout"] == predict_seconds
+    if every_row:
+        assert result.refit.startswith("all rows") and result.training_rows == 200
+    else:
+        assert result.refit.startswith("training rows (refitting on all rows would overrun")
+        assert result.training_rows == 160 and "refit_all" not in result.timings
+        assert deadline.remaining() >= AFTER_HOLDOUT * result.timings["holdout"]
 
 
 def test_the_first_trial_always_finishes_and_the_rest_is_cut_to_the_budget():

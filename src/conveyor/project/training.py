@@ -52,6 +52,7 @@ class LocalTraining(LocalAPI):
         """AutoML on a dataset version: a tracked run with its evaluation, gates and model card, ending in a model
         version. ``target`` defaults to data.target; the other options to the train: section. The budget runs from
         ``started`` (a ``time.monotonic()`` reading; `conveyor train` passes its process start), else from now."""
+        from conveyor.monitor.monitoring import reference_stats  # deferred: SciPy
         from conveyor.train.trainer import train  # deferred: scikit-learn, LightGBM, Optuna
 
         config = self.config
@@ -76,7 +77,10 @@ class LocalTraining(LocalAPI):
             return train(self.stores, version, target, model_name=model_name, frame=frame,
                          task=task or config.train.task, metric=metric or config.train.metric,
                          budget_seconds=seconds, max_trials=max_trials, search=search or config.train.search,
-                         seed=seed, project_root=self.root, on_trial=on_trial, started=started, **options)
+                         seed=seed, project_root=self.root, on_trial=on_trial, started=started,
+                         reference=lambda model, rows, fitted: reference_stats(self.stores, model, frame=rows,
+                                                                               predict=fitted.predict),
+                         **options)
         finally:
             if options["executor"] is not None:
                 options["executor"].shutdown()
