@@ -78,9 +78,10 @@ def tree_contributions(pipeline: Any, frame: pd.DataFrame,
 
 
 def shap_importances(pipeline: Any, frame: pd.DataFrame, contribute: Contribute,
-                     seed: int = 0) -> list[dict[str, Any]] | None:
-    if len(frame) > MAX_ROWS:
-        frame = frame.sample(MAX_ROWS, random_state=seed)
+                     seed: int = 0, rows: int = MAX_ROWS) -> list[dict[str, Any]] | None:
+    """Mean |SHAP| per input column on up to ``rows`` sampled rows; None when the model cannot be explained exactly."""
+    if len(frame) > rows:
+        frame = frame.sample(rows, random_state=seed)
     found = tree_contributions(pipeline, frame, contribute)
     if found is None:
         return None
