@@ -33,7 +33,7 @@ from conveyor.evaluate.metrics import (
 from conveyor.execution import InlineExecutor
 from conveyor.features.preprocess import describe, is_text
 from conveyor.features.selection import FeatureDecision, select_features
-from conveyor.train.budget import Deadline
+from conveyor.train.budget import AFTER_SEARCH_MIN, Deadline
 from conveyor.train.divergence import constant_score, diverged, fails_own_rows
 from conveyor.train.estimators import make_ensemble
 from conveyor.train.families import (
@@ -466,8 +466,10 @@ def run_automl(frame: pd.DataFrame, target: str, *, task: str = "auto", metric: 
         more_rounds = max(t.rounds_for(len(rows)).get("n_estimators", 1) / t.rounds_for(len(train)).get(
             "n_estimators", 1) for t in chosen_trials)  # early-stopped rounds grow with the rows
         estimate = final_refit_seconds * len(rows) / len(train) * more_rounds
-        # the basic evaluation and the store: a fixed part, less than the whole share, and what grows with the model
-        after = keep * 0.5 + AFTER_HOLDOUT * deadline.timings.get("holdout", 0.0) * more_rounds
+        # the basic evaluation and the store: half the share kept after the search, or, when more, their own fixed
+        # part (0.2-0.9 s measured) and what grows with the model; a 60 s budget's share (2.4 s) holds most models'
+        after = max(keep * 0.5, AFTER_SEARCH_MIN * 0.5
+                    + AFTER_HOLDOUT * deadline.timings.get("holdout", 0.0) * more_rounds)
         if deadline.fits(estimate, after):
             with deadline.phase("refit_all"):
                 final, broken_trials = _refit_final(chosen_trials, chosen_weights, space, data, rows, target, seed,
