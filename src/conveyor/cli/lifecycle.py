@@ -91,7 +91,9 @@ def train(dataset: Annotated[str, typer.Argument(help="NAME or NAME@VERSION.")],
                 result = proj.training.train(dataset, target, model_name=model, task=task, metric=metric,
                                              budget=seconds, max_trials=trials, search=search, seed=seed,
                                              on_trial=on_trial, folds=folds, evaluate=evaluate, started=started)
-        proj.monitoring.reference_stats(result.model_version.ref)  # reference statistics stored once, at training
+        # a read where this process trained on its own stores (the trainer stored them in its budget); training
+        # here against a server logs the version there, and the server computes them now
+        proj.monitoring.reference_stats(result.model_version.ref)
     automl = result.automl
     states = [t.state for t in automl.trials]
     data = {"run": result.run.id, "model_version": result.model_version.ref, "family": automl.family,
