@@ -8,6 +8,8 @@ bounded work instead of wall-clock asserts."""
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -78,3 +80,45 @@ def test_shap_is_skipped_with_the_reason_when_too_few_rows_would_fit(trained, cl
     assert importance["shap"] is None
     assert importance["skipped"].startswith("the budget was spent before SHAP (about 6.0 s)")
     assert importance["permutation"]  # its predictions are free on this clock: it still ran
+
+
+def test_the_evaluation_reuses_the_holdout_metrics_predictions_instead_of_predicting_again(trained, monkeypatch):
+    model = trained.evaluated_pipeline if trained.evaluated_pipeline is not None else trained.pipeline
+    assert trained.holdout_check is not None and trained.holdout_check.matches(trained.holdout)
+    calls = []
+
+    def counted(name):
+        real = getattr(type(model), name)
+        monkeypatch.setattr(type(model), name, lambda self, X: calls.append((name, len(X))) or real(self, X))
+
+    counted("predict")
+    counted("predict_proba")
+    report = evaluation.evaluate_result(trained, evaluate="basic")
+    holdout_rows = len(trained.holdout)
+    assert (("predict", holdout_rows) not in calls) and (("predict_proba", holdout_rows) not in calls)
+    assert calls  # the latency probe still predicts (on at most 200 rows)
+    expected = evaluation.evaluate_result(dataclasses.replace(trained, holdout_check=None), evaluate="basic")
+    assert report["confusion"] == expected["confusion"] and report["curves"] == expected["curves"]
+
+
+@pytest.mark.parametrize("metric", ["log_loss", "roc_auc"])
+def test_permutation_importance_scores_every_class_the_model_knows_when_the_holdout_lacks_one(metric):
+    # flights_carrier: 14 of 15 carriers in the holdout rows ended `conveyor train` with an internal error, in the
+    # scorer scikit-learn names by string (log-loss over the classes it saw against 15 probability columns)
+    rng = np.random.default_rng(1)
+    n = 900
+    frame = pd.DataFrame({"a": rng.normal(size=n), "b": rng.normal(size=n)})
+    frame["label"] = np.select([frame["a"] > 0.8, frame["b"] > 0.5], ["rare", "up"], "down")
+    result = run_automl(frame, "label", metric=metric, families=["lightgbm"], max_trials=1, budget_seconds=120,
+                        refit_all=False)
+    without_rare = result.holdout[result.holdout["label"] != "rare"]
+    assert len(result.classes) == 3 and set(without_rare["label"]) == {"up", "down"}
+    lacking = dataclasses.replace(result, holdout=without_rare, holdout_check=None)
+    report = evaluation.evaluate_result(lacking, evaluate="full")
+    importance = report["importance"]
+    assert {row["feature"] for row in importance["permutation"]} == {"a", "b"}
+    assert importance["permutation"][0]["importance"] > 0  # the features still rank: a real score, not a constant
+    if metric == "roc_auc":
+        assert importance["scoring"].startswith("log_loss")
+    else:
+        assert "scoring" not in importance

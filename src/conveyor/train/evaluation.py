@@ -70,10 +70,15 @@ def evaluate_result(result: AutoMLResult, *, slice_column: str | None = None, se
     y = holdout[result.target].reset_index(drop=True)
     y_true = y.to_numpy()
     model = result.evaluated_pipeline if result.evaluated_pipeline is not None else result.pipeline
-    predicting = deadline.clock()
-    y_pred = np.asarray(model.predict(X))
-    predict_per_row = (deadline.clock() - predicting) / max(len(X), 1)
-    proba = None
+    check = result.holdout_check
+    if check is not None and check.matches(holdout):  # the holdout metrics' own outputs: not predicted again
+        y_pred, proba, predict_seconds = check.labels, check.proba, check.predict_seconds
+    else:
+        predicting = deadline.clock()
+        y_pred = np.asarray(model.predict(X))
+        predict_seconds = deadline.clock() - predicting
+        proba = np.asarray(model.predict_proba(X), dtype=float) if result.task == "classification" else None
+    predict_per_row = predict_seconds / max(len(X), 1)
     report: dict[str, Any] = {"task": result.task, "metric": result.metric, "metrics": result.holdout_metrics,
                               "validation": result.validation, "validation_score": result.validation_score,
                               "holdout_rows": len(holdout), "classes": [str(c) for c in result.classes],
@@ -81,7 +86,9 @@ def evaluate_result(result: AutoMLResult, *, slice_column: str | None = None, se
                               "feature_selection": [d.to_dict() for d in result.selection],
                               "preprocessing": result.preprocessing, "dropped_columns": result.dropped}
     if result.task == "classification":
-        proba = np.asarray(model.predict_proba(X), dtype=float)
+        if proba is None:
+            raise BadInputError("The model gives no class probabilities to evaluate.", field="model",
+                                hint="Train a classifier with predict_proba (every family Conveyor searches has it).")
         report["confusion"] = analysis.confusion(y_true, y_pred, result.classes)
         report["curves"] = analysis.classification_curves(y_true, proba, result.classes)
     else:
@@ -100,19 +107,36 @@ def evaluate_result(result: AutoMLResult, *, slice_column: str | None = None, se
     return report
 
 
+def permutation_scoring(metric: str, task: str, classes: list, y_true: np.ndarray) -> tuple[Any, str]:
+    """The scorer permutation importance ranks the features with, and the metric it scores: the run's own, over every
+    class the model knows. A holdout can lack a rare class (flights_carrier's 2,000 holdout rows held 14 of its 15
+    carriers): the scorers scikit-learn names by string then refuse the model's 15 probability columns, and ROC AUC
+    over the classes is undefined, so log-loss over them stands in for it."""
+    if task != "classification" or metric not in ("log_loss", "roc_auc"):
+        return SCORERS.get(metric), metric
+    if metric == "roc_auc" and len(classes) == 2:
+        return "roc_auc", metric
+    if metric == "roc_auc" and set(np.unique(y_true).tolist()) >= set(classes):
+        return "roc_auc_ovr", metric
+    from sklearn.metrics import log_loss, make_scorer
+
+    return make_scorer(log_loss, greater_is_better=False, response_method="predict_proba",
+                       labels=list(classes)), "log_loss"
+
+
 def _importances(model: Any, X: pd.DataFrame, y: pd.Series, result: AutoMLResult, seed: int, deadline: Deadline,
                  predict_per_row: float) -> dict[str, Any]:
     """Permutation importance and SHAP, each when its measured cost still fits the budget: permutation importance
     costs its predictions (the evaluation's own prediction timed them), SHAP is timed on a few rows first and then
     runs on the rows the budget leaves it (TreeSHAP of a 30-class LightGBM took 10.5 s on 1,000 rows, 50 times its
     predictions: a guess from the basic evaluation's seconds ended a 30 s training at 37 s)."""
-    keep = deadline.after_search() / 2
+    keep = deadline.after_search() / 2 if np.isfinite(deadline.budget) else 0.0  # no deadline: nothing to keep
     rows = min(explain.MAX_ROWS, len(X))
     importance: dict[str, Any] = {}
     skipped = []
-    scoring = SCORERS.get(result.metric)
-    if result.task == "classification" and len(result.classes) == 2 and result.metric == "roc_auc":
-        scoring = "roc_auc"
+    scoring, scored_on = permutation_scoring(result.metric, result.task, result.classes, y.to_numpy())
+    if scored_on != result.metric:
+        importance["scoring"] = f"{scored_on} (ROC AUC has no value for a class the holdout rows lack)"
     permutation = predict_per_row * rows * (len(result.features) * PERMUTATION_REPEATS + 1) * SCORING_OVERHEAD
     if deadline.fits(permutation, keep):
         importance["permutation"] = explain.permutation_importances(model, X, y.set_axis(X.index), scoring, seed,
