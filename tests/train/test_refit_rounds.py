@@ -85,3 +85,34 @@ def test_on_small_data_the_rounds_stay_as_early_stopping_chose_them():
     assert result.pipeline.steps[-1][1].n_estimators == result.params["n_estimators"]
     chosen = next(t for t in result.trials if t.params["learning_rate"] == result.params["learning_rate"])
     assert result.params["n_estimators"] == chosen.params["n_estimators"]
+
+
+class StoppedClock:
+    def __init__(self, now: float) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_whether_the_refit_on_every_row_fits_counts_the_rounds_that_grow_with_the_rows():
+    # the ensemble's choice asks this too: counting the refit without its grown rounds chose ensembles on
+    # flights_carrier and flights_dest at 60 s whose refit on every row then did not fit (the best model alone did)
+    from conveyor.train.automl import every_row_refit_fits
+    from conveyor.train.budget import Deadline
+
+    booster = TrialResult(1, "lightgbm", {"n_estimators": 300}, 1.0, 1.0, rounds_rows=3_000)
+    linear = TrialResult(2, "linear", {"C": 1.0}, 1.0, 1.0)
+    deadline = Deadline(10.0, started=0.0, clock=StoppedClock(3.5))
+
+    def fits(members, holdout_seconds=0.0):
+        return every_row_refit_fits(deadline, 1.0, 0.0, members, 4.0, holdout_seconds, rows=5_000,
+                                    training_rows=4_000)
+
+    # 4 s on 4,000 rows: 5 s on 5,000 rows with the same rounds, 6.25 s with 1.25 times as many (5,000 / 3,000
+    # against 4,000 / 3,000); 0.5 s kept for the evaluation and the store
+    assert fits([linear])  # 3.5 + 5 + 0.5 = 9 s
+    assert not fits([booster])  # 3.5 + 6.25 + 0.5 = 10.25 s
+    assert not fits([linear, booster])  # an ensemble's members: the most grown
+    # and a model whose holdout metrics were slow is slow to evaluate and store: 0.5 + 4 x 0.4 s kept
+    assert not fits([linear], holdout_seconds=0.4)

@@ -27,7 +27,6 @@ from conveyor.evaluate.metrics import (
     CLASSIFICATION_METRICS,
     REGRESSION_METRICS,
     default_metric,
-    evaluate_model,
     greater_is_better,
 )
 from conveyor.execution import InlineExecutor
@@ -44,6 +43,7 @@ from conveyor.train.families import (
     choose_families,
     warm_start_order,
 )
+from conveyor.train.holdout import HoldoutCheck, check_on_holdout
 from conveyor.train.searches import Search, SearchSpace, get_search
 from conveyor.train.trials import (
     FoldResult,
@@ -142,6 +142,7 @@ class AutoMLResult:
     refit: str = "training rows"  # which rows, in words
     timings: dict[str, float] = field(default_factory=dict)  # seconds per phase (search, refit, holdout, ...)
     fallback: str | None = None  # why the best-ranked model was replaced (it diverged on the holdout), if it was
+    holdout_check: HoldoutCheck | None = None  # ``evaluated_pipeline``'s outputs on ``holdout``, predicted once
 
 
 def detect_task(y: pd.Series) -> str:
@@ -388,33 +389,48 @@ def run_automl(frame: pd.DataFrame, target: str, *, task: str = "auto", metric: 
     with deadline.phase("refit"):
         pipeline = _refit(best, space, data, train, target, seed)
     refit_seconds = deadline.timings["refit"]
+    labelled = holdout[[*all_features, target]]
+    with deadline.phase("holdout"):  # before the ensemble's choice: what the best alone would leave for its refits
+        check = check_on_holdout(pipeline, labelled, target, task, classes, deadline.clock)
+    refit_rows = (pd.concat([train, holdout[train.columns]]) if refit_all and internal_holdout else None)
+
+    def every_row_fits(pending: float, members: list[TrialResult], fit_seconds: float, holdout_seconds: float
+                       ) -> bool:
+        if refit_rows is None:
+            return deadline.fits(pending, keep)
+        return every_row_refit_fits(deadline, keep, pending, members, fit_seconds, holdout_seconds,
+                                    len(refit_rows), len(train))
+
     family, params, score, ensemble_info = best.family, best.params, best.comparable_score(first_fold), None
     chosen_trials, chosen_weights = [best], None
     notes: list[str] = []
     broken: list[int] = []  # trials whose refit diverged on its own rows
     if ensemble:  # chosen on the rows the trials are compared on: every fold's, or the first fold's only
-        # members' refits are estimated from their trial times against the best's; left out when they overrun, or
-        # when the ensemble could not then be refitted on every row where the best trial alone could: the rows a
-        # model is fitted on counted more than the ensemble (segment at 30 s: an ensemble on the training rows lost
-        # to LightGBM's defaults fitted on every row). The members are chosen among the trials whose own refits
-        # fit: digits at 30 s chose a linear model alone (log-loss 0.110 in validation), where an ensemble with the
-        # boosting families scored 0.087 but histogram gradient boosting's refit did not fit; LightGBM's did
+        # members' refits (and holdout predictions) are estimated from their trial times against the best's; left
+        # out when they overrun, or when the ensemble could not then be refitted on every row where the best trial
+        # alone could: the rows a model is fitted on counted more than the ensemble (segment at 30 s: an ensemble on
+        # the training rows lost to LightGBM's defaults fitted on every row). The members are chosen among the
+        # trials whose own refits fit: digits at 30 s chose a linear model alone (log-loss 0.110 in validation),
+        # where an ensemble with the boosting families scored 0.087 but histogram gradient boosting's refit did not
+        # fit; LightGBM's did
         by_number = {t.number: t for t in completed}
-        all_rows = (len(train) + len(holdout)) / len(train) if refit_all and internal_holdout else 0.0
-        single_fits_all = deadline.fits(refit_seconds * all_rows, keep * 0.5)
+        single_fits_all = every_row_fits(0.0, [best], refit_seconds, check.seconds)
 
         def member_refit(trial: TrialResult) -> float:
             return refit_seconds * _per_fold(trial) / max(_per_fold(best), 1e-6)
 
-        def refits_fit(others: float) -> bool:
-            return deadline.fits(others, keep) and (
-                deadline.fits(others + (refit_seconds + others) * all_rows, keep * 0.5) or not single_fits_all)
+        def refits_fit(others: float, members: list[TrialResult]) -> bool:
+            holdout_seconds = check.seconds * (refit_seconds + others) / max(refit_seconds, 1e-6)
+            return deadline.fits(others + holdout_seconds, keep) and (
+                every_row_fits(others + holdout_seconds, members, refit_seconds + others, holdout_seconds)
+                or not single_fits_all)
 
-        affordable = [t for t in compared if t is best or refits_fit(member_refit(t))]
+        affordable = [t for t in compared if t is best or refits_fit(member_refit(t), [best, t])]
         chosen = _ensemble_weights(affordable, predictions, data, sign, first_fold)
         others = sum(member_refit(by_number[n]) for n in chosen[0] if n != best.number) if chosen is not None \
             else 0.0
-        if chosen is not None and sign * chosen[1] > sign * score + 1e-9 and refits_fit(others):
+        if chosen is not None and sign * chosen[1] > sign * score + 1e-9 \
+                and refits_fit(others, [by_number[n] for n in chosen[0]]):
             weights, ens_score = chosen
             with deadline.phase("refit"):
                 fitted = {n: pipeline if n == best.number else _refit(by_number[n], space, data, train, target, seed)
@@ -435,8 +451,9 @@ def run_automl(frame: pd.DataFrame, target: str, *, task: str = "auto", metric: 
                                              for n, w in weights.items()],
                                  "validation_score": ens_score, "best_single": score}
                 family, params, score = "ensemble", {"members": list(weights)}, ens_score
-    with deadline.phase("holdout"):
-        holdout_metrics = evaluate_model(pipeline, holdout[[*all_features, target]], target, task, classes)
+                with deadline.phase("holdout"):
+                    check = check_on_holdout(pipeline, labelled, target, task, classes, deadline.clock)
+    holdout_metrics = check.metrics
     fallback_note, final_refit_seconds = None, deadline.timings["refit"]
     validation = _validation_name(n_folds, first_fold)
     constant = constant_score(train[target], holdout[target], task, classes, metric)
@@ -445,15 +462,14 @@ def run_automl(frame: pd.DataFrame, target: str, *, task: str = "auto", metric: 
         # fold, 18 on the holdout): the next candidate instead, in the order the search ranked them
         replaced = {best.number} if ensemble_info is None else set()  # an ensemble's best member goes first
         replaced |= set(broken)  # known to diverge on their own rows
-        replacement = _fall_back(completed, replaced, searched, ctx, space, data, train,
-                                 holdout[[*all_features, target]], target, seed, task, classes, metric, sign,
-                                 constant, deadline, first_fold)
+        replacement = _fall_back(completed, replaced, searched, ctx, space, data, train, labelled, target, seed,
+                                 task, classes, metric, sign, constant, deadline, first_fold)
         if replacement is not None:
             fallback_note = (f"{family} scored {score:.4g} in validation but {holdout_metrics.get(metric, np.nan):.4g}"
                              f" on the holdout (diverged); replaced by {replacement.trial.family}"
                              + (" defaults (not validated: the search ended before they ran)"
                                 if replacement.trial.state != "complete" else ""))
-            pipeline, holdout_metrics = replacement.pipeline, replacement.metrics
+            pipeline, check, holdout_metrics = replacement.pipeline, replacement.check, replacement.check.metrics
             final_refit_seconds = replacement.refit_seconds
             best, chosen_trials, chosen_weights, ensemble_info = replacement.trial, [replacement.trial], None, None
             family, params = best.family, best.params
@@ -461,26 +477,18 @@ def run_automl(frame: pd.DataFrame, target: str, *, task: str = "auto", metric: 
             if best.state != "complete":
                 validation = "holdout (a fallback the search never scored: the chosen model diverged)"
     evaluated, training_rows, refit_note = pipeline, len(train), "training rows"
-    if refit_all and internal_holdout:
-        rows = pd.concat([train, holdout[train.columns]])
-        more_rounds = max(t.rounds_for(len(rows)).get("n_estimators", 1) / t.rounds_for(len(train)).get(
-            "n_estimators", 1) for t in chosen_trials)  # early-stopped rounds grow with the rows
-        estimate = final_refit_seconds * len(rows) / len(train) * more_rounds
-        # the basic evaluation and the store: half the share kept after the search, or, when more, their own fixed
-        # part (0.2-0.9 s measured) and what grows with the model; a 60 s budget's share (2.4 s) holds most models'
-        after = max(keep * 0.5, AFTER_SEARCH_MIN * 0.5
-                    + AFTER_HOLDOUT * deadline.timings.get("holdout", 0.0) * more_rounds)
-        if deadline.fits(estimate, after):
+    if refit_rows is not None:
+        if every_row_fits(0.0, chosen_trials, final_refit_seconds, check.seconds):
             with deadline.phase("refit_all"):
-                final, broken_trials = _refit_final(chosen_trials, chosen_weights, space, data, rows, target, seed,
-                                                    task, classes)
+                final, broken_trials = _refit_final(chosen_trials, chosen_weights, space, data, refit_rows, target,
+                                                    seed, task, classes)
             if final is None:  # the model evaluated on the holdout stays: it passed a check on unseen rows
                 notes.append("refitted on every row, diverged on their own rows: "
                              + ", ".join(f"trial {t.number} ({t.family})" for t in broken_trials))
                 refit_note = "training rows (the refit on every row diverged on its own rows)"
             else:
                 pipeline = final
-                training_rows, refit_note = len(rows), "all rows (training and holdout)" + (
+                training_rows, refit_note = len(refit_rows), "all rows (training and holdout)" + (
                     f"; {passed_over.family} ranked first in validation, but its refits on the training rows and on "
                     "every row would not have fitted the budget" if passed_over is not None else "")
         else:
@@ -491,6 +499,7 @@ def run_automl(frame: pd.DataFrame, target: str, *, task: str = "auto", metric: 
                           holdout_metrics, trials, dropped, validation,
                           selection, describe(final_features[features]), ensemble_info, holdout, skipped)
     result.evaluated_pipeline, result.training_rows, result.refit = evaluated, training_rows, refit_note
+    result.holdout_check = check
     result.fallback = "; ".join([*([fallback_note] if fallback_note else []), *notes]) or None
     result.timings = deadline.timings
     return result
@@ -500,7 +509,7 @@ def run_automl(frame: pd.DataFrame, target: str, *, task: str = "auto", metric: 
 class _Replacement:
     trial: TrialResult
     pipeline: Any
-    metrics: dict[str, float]
+    check: HoldoutCheck
     refit_seconds: float
 
 
@@ -528,14 +537,15 @@ def _fall_back(completed: list[TrialResult], chosen: set[int], searched: list[Fa
             pipeline = _refit(trial, space, data, train, target, seed)
         seconds = deadline.clock() - began
         with deadline.phase("holdout"):
-            metrics = evaluate_model(pipeline, holdout, target, task, classes)
-        value = metrics.get(metric)
+            check = check_on_holdout(pipeline, holdout, target, task, classes, deadline.clock)
+        value = check.metrics.get(metric)
         validation = trial.comparable_score(first_fold) if trial.state == "complete" else None
         if not diverged(value, validation, constant, metric):
-            return _Replacement(trial, pipeline, metrics, seconds)
-        if value is not None and np.isfinite(value) and (best is None or sign * value > sign * best.metrics[metric]):
-            best = _Replacement(trial, pipeline, metrics, seconds)
-    if best is None or constant is None or sign * best.metrics[metric] < sign * constant:
+            return _Replacement(trial, pipeline, check, seconds)
+        if value is not None and np.isfinite(value) and (best is None
+                                                         or sign * value > sign * best.check.metrics[metric]):
+            best = _Replacement(trial, pipeline, check, seconds)
+    if best is None or constant is None or sign * best.check.metrics[metric] < sign * constant:
         return None
     return best
 
@@ -620,6 +630,29 @@ def _per_fold(trial: TrialResult) -> float:
     if trial.fold_clock is not None:
         return trial.fold_clock
     return trial.seconds / max(1, len(trial.fold_scores))
+
+
+def every_row_refit_fits(deadline: Deadline, keep: float, pending: float, members: list[TrialResult],
+                        fit_seconds: float, holdout_seconds: float, rows: int, training_rows: int) -> bool:
+    """Whether ``pending`` seconds of work, then the refit on every one of ``rows`` of ``members`` (fitted on the
+    ``training_rows`` in ``fit_seconds``, their holdout metrics taken in ``holdout_seconds``), still leave the
+    evaluation and the store their time before the deadline. The ensemble's choice and the refit itself ask this
+    one question: when the first estimated the refit without the rounds that grow with the rows, flights_carrier
+    and flights_dest at 60 s chose an ensemble that then stayed on the training rows, and lost to the best model
+    alone refitted on every row (as at 30 s) by 6-13% log-loss."""
+    more_rounds = _rounds_ratio(members, rows, training_rows)
+    estimate = fit_seconds * rows / training_rows * more_rounds
+    # the basic evaluation and the store: half the share kept after the search, or, when more, their own fixed
+    # part (0.2-0.9 s measured) and what grows with the model; a 60 s budget's share (2.4 s) holds most models'
+    after = max(keep * 0.5, AFTER_SEARCH_MIN * 0.5 + AFTER_HOLDOUT * holdout_seconds * more_rounds)
+    return deadline.fits(pending + estimate, after)
+
+
+def _rounds_ratio(trials: list[TrialResult], rows: int, training_rows: int) -> float:
+    """How many times the rounds of a fit on ``training_rows`` a fit on ``rows`` gets (early-stopped rounds grow
+    with the rows, :func:`rounds_growth`); the most over ``trials`` (an ensemble's members), 1 without rounds."""
+    return max(t.rounds_for(rows).get("n_estimators", 1) / t.rounds_for(training_rows).get("n_estimators", 1)
+               for t in trials)
 
 
 def _validation_name(n_folds: int, first_fold: bool) -> str:
