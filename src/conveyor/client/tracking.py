@@ -67,14 +67,16 @@ class RemoteActiveRun:
 
     def log_model(self, model: Any, name: str, *, input_example: Any = None,
                   signature: dict[str, Any] | None = None, metrics: dict[str, float] | None = None,
-                  meta: dict[str, Any] | None = None) -> ModelVersion:
-        """Package the model here and register it on the server as a version of ``name`` produced by this run."""
+                  meta: dict[str, Any] | None = None, package: bytes | None = None) -> ModelVersion:
+        """Package the model here (unless ``package`` holds its bytes already) and register it on the server as a
+        version of ``name`` produced by this run."""
         from conveyor.registry.models import build_signature  # deferred: the model stack
         from conveyor.registry.packaging import detect_flavor, dump_model
 
         flavor = detect_flavor(model)
         signature = signature or build_signature(model, flavor, input_example)
-        upload = RemoteData(self.connection).upload(dump_model(model, flavor), filename=f"{name}.model")
+        package = package if package is not None else dump_model(model, flavor)
+        upload = RemoteData(self.connection).upload(package, filename=f"{name}.model")
         body: dict[str, Any] = {"upload": upload, "flavor": flavor, "signature": signature, "run_id": self.id,
                                 "meta": meta or {}}
         if metrics is not None:

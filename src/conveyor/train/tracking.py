@@ -16,8 +16,8 @@ from conveyor.core.artifact_bytes import artifact_bytes
 from conveyor.core.entities import DatasetVersion, Metric, ModelVersion, Run, new_id, now
 from conveyor.core.environment import environment_tags
 from conveyor.core.numbers import finite_number
-from conveyor.registry.models import build_signature, register_model
-from conveyor.registry.packaging import detect_flavor
+from conveyor.registry.models import build_signature, register_package
+from conveyor.registry.packaging import detect_flavor, dump_model
 from conveyor.store import Stores
 
 
@@ -63,13 +63,15 @@ class ActiveRun:
 
     def log_model(self, model: Any, name: str, *, input_example: pd.DataFrame | None = None,
                   signature: dict[str, Any] | None = None, metrics: dict[str, float] | None = None,
-                  meta: dict[str, Any] | None = None) -> ModelVersion:
+                  meta: dict[str, Any] | None = None, package: bytes | None = None) -> ModelVersion:
+        """``package``: the model's bytes as ``dump_model`` wrote them, when the caller already has them (the
+        trainer sizes the model with them): it is not serialized again."""
         flavor = detect_flavor(model)
         signature = signature or build_signature(model, flavor, input_example)
         latest = self.stores.runs.get(self.id).metrics
-        version = register_model(self.stores, model, name, flavor=flavor, signature=signature, run_id=self.id,
-                                 dataset=self.run.dataset, metrics=metrics if metrics is not None else latest,
-                                 meta=meta)
+        version = register_package(self.stores, package if package is not None else dump_model(model, flavor), name,
+                                   flavor=flavor, signature=signature, run_id=self.id, dataset=self.run.dataset,
+                                   metrics=metrics if metrics is not None else latest, meta=meta)
         self.set_tags({"model_version": version.ref})
         return version
 
@@ -83,9 +85,13 @@ class ActiveRun:
 
 
 def start_run(stores: Stores, *, name: str | None = None, dataset: DatasetVersion | str | None = None,
-              project_root: Path | None = None, tags: dict[str, Any] | None = None) -> ActiveRun:
+              project_root: Path | None = None, tags: dict[str, Any] | None = None,
+              environment: dict[str, str] | None = None) -> ActiveRun:
+    """``environment``: the :func:`environment_tags` of ``project_root`` when the caller already has them (the
+    trainer reads them while its search runs: listing the installed packages takes 0.3 s)."""
     dataset_ref = f"{dataset.name}@{dataset.version}" if isinstance(dataset, DatasetVersion) else dataset
     run = Run(id=new_id(), name=name or f"run-{now():.0f}", dataset=dataset_ref)
-    run.tags = {k: str(v) for k, v in {**environment_tags(project_root or Path.cwd()), **(tags or {})}.items()}
+    environment = environment if environment is not None else environment_tags(project_root or Path.cwd())
+    run.tags = {k: str(v) for k, v in {**environment, **(tags or {})}.items()}
     stores.runs.create(run)
     return ActiveRun(stores, run)

@@ -3,9 +3,8 @@ source), its quality gates and model card, ending in a model version."""
 
 from __future__ import annotations
 
-import pickle
 from collections.abc import Callable
-from concurrent.futures import Executor
+from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -13,6 +12,7 @@ from typing import Any
 import pandas as pd
 
 from conveyor.core.entities import DatasetVersion, ModelVersion, Run
+from conveyor.core.environment import environment_tags
 from conveyor.core.errors import BadInputError, NotFoundError
 from conveyor.data.datasets import load_frame
 from conveyor.evaluate.analysis import check_columns
@@ -20,7 +20,7 @@ from conveyor.execution.devices import choose_device
 from conveyor.registry.cards import build_card, render_markdown
 from conveyor.registry.flavors.sklearn import prepare_dump
 from conveyor.registry.models import load_model
-from conveyor.registry.packaging import infer_inputs
+from conveyor.registry.packaging import detect_flavor, dump_model, infer_inputs
 from conveyor.store import Stores
 from conveyor.train.automl import AutoMLResult, TrialResult, run_automl
 from conveyor.train.budget import Deadline
@@ -29,6 +29,9 @@ from conveyor.train.gates import check_gates, evaluate_gates, summary
 from conveyor.train.tracking import start_run
 
 FAIRNESS_NOTE = 0.1  # a gap between groups above this is listed among the card's limitations
+# reads what a run records beside the model (its environment tags) while the search runs; threads are started on
+# the first train, and one read is all an early exit waits for
+_BACKGROUND = ThreadPoolExecutor(max_workers=1, thread_name_prefix="conveyor-train-background")
 
 
 @dataclass
@@ -114,6 +117,8 @@ def train(stores: Stores | None, dataset: DatasetVersion, target: str, *, model_
     if evaluate not in EVALUATE_MODES:
         raise BadInputError(f"Unknown evaluation {evaluate!r}.", field="train.evaluate",
                             hint="Use basic (metrics, curves, slices, fairness) or full (also importances).")
+    # the run's environment tags (the installed packages: 0.3 s) are read while the search runs, not after it
+    environment = _BACKGROUND.submit(environment_tags, project_root or Path.cwd()) if runs is None else None
     with deadline.phase("load"):
         frame = load_frame(_stores(stores), dataset) if frame is None else frame
         prepare_dump()  # the store's imports, paid before the search plans its time
@@ -138,7 +143,9 @@ def train(stores: Stores | None, dataset: DatasetVersion, target: str, *, model_
         evaluation = evaluate_result(result, slice_column=slice_column, sensitive=sensitive, seed=seed,
                                      evaluate=evaluate, deadline=deadline)
     store_began = deadline.clock()
-    model_bytes = len(pickle.dumps(result.pipeline, protocol=5))
+    flavor = detect_flavor(result.pipeline)
+    package = dump_model(result.pipeline, flavor)  # sized here, stored as it is (not serialized twice)
+    model_bytes = len(package)
     gate_summary = None
     if gates:
         try:
@@ -165,7 +172,7 @@ def train(stores: Stores | None, dataset: DatasetVersion, target: str, *, model_
     run_tags = {"kind": "automl", **(tags or {})}
     if runs is None:  # this project's stores
         tracked: Any = start_run(_stores(stores), name=f"train-{name}", dataset=dataset, project_root=project_root,
-                                 tags=run_tags)
+                                 tags=run_tags, environment=environment.result() if environment else None)
         read_run = _stores(stores).runs.get
     else:
         tracked, read_run = runs.start(name=f"train-{name}", dataset=dataset, tags=run_tags), runs.get
@@ -198,7 +205,7 @@ def train(stores: Stores | None, dataset: DatasetVersion, target: str, *, model_
         if gate_summary is not None:
             meta["gates"] = gate_summary
         version = run.log_model(result.pipeline, name, signature=signature, metrics=result.holdout_metrics,
-                                meta=meta)
+                                meta=meta, package=package)
         if reference is not None:
             reference(version, frame, result.pipeline)
         final_card = build_card(version, read_run(run.id))
