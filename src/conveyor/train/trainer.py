@@ -117,11 +117,12 @@ def train(stores: Stores | None, dataset: DatasetVersion, target: str, *, model_
     if evaluate not in EVALUATE_MODES:
         raise BadInputError(f"Unknown evaluation {evaluate!r}.", field="train.evaluate",
                             hint="Use basic (metrics, curves, slices, fairness) or full (also importances).")
-    # the run's environment tags (the installed packages: 0.3 s) are read while the search runs, not after it
-    environment = _BACKGROUND.submit(environment_tags, project_root or Path.cwd()) if runs is None else None
     with deadline.phase("load"):
         frame = load_frame(_stores(stores), dataset) if frame is None else frame
         prepare_dump()  # the store's imports, paid before the search plans its time
+    # the run's environment tags (the installed packages: 0.3 s) are read while the search runs, not after it: the
+    # fits release the interpreter's lock
+    environment = _BACKGROUND.submit(environment_tags, project_root or Path.cwd()) if runs is None else None
     check_gates(gates)
     sensitive = list(sensitive or [])
     check_columns(frame, [*sensitive, *([slice_column] if slice_column else [])], "data.sensitive/train.slice")

@@ -51,7 +51,9 @@ def dump_skops(model: Any) -> bytes | None:
     import skops.io as sio
 
     try:
-        data: bytes = sio.dumps(model, compression=zipfile.ZIP_DEFLATED)  # the state is mostly JSON: a 5x cut
+        # the state is mostly JSON: DEFLATE cuts it 2.5-5 times; its fastest level keeps 90% of that cut at a sixth of
+        # the time (a 30-class LightGBM's 10 MB: 4.4 MB in 0.06 s against 4.0 MB in 0.41 s, in a training budget)
+        data: bytes = sio.dumps(model, compression=zipfile.ZIP_DEFLATED, compresslevel=1)
         if all(allowed_type(t) for t in sio.get_untrusted_types(data=data)):
             return data
     except Exception:
