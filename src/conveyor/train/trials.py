@@ -77,6 +77,7 @@ class FoldResult:
     best_iteration: int | None = None
     predictions: np.ndarray | None = None  # validation rows' probabilities (classifiers) or predictions
     error: str | None = None
+    predict_per_row: float | None = None  # seconds the validation rows' prediction took, per row
 
 
 def make_pipeline(family: Family, ctx: SearchContext, params: dict[str, Any], frame: pd.DataFrame,
@@ -134,13 +135,15 @@ def run_fold(data_ref: TrialData | str, family: Family, params: dict[str, Any], 
                 best = _fit_early_stopping(pipeline, family, X_fit, y_fit, X_valid, y_valid)
             else:
                 pipeline.fit(X_fit, y_fit)
+            predicting = time.monotonic()
             if data.ctx.task == "regression":
                 output = np.asarray(pipeline.predict(X_valid), dtype=float)
             else:
                 output = np.asarray(pipeline.predict_proba(X_valid), dtype=float)
+            predict_per_row = (time.monotonic() - predicting) / max(len(X_valid), 1)
         score = score_predictions(data, y_valid.to_numpy(), output)
     except (ValueError, MemoryError, TypeError) as exc:
         return FoldResult(fold, None, time.monotonic() - started, error=first_line(exc))
     if score is None or not np.isfinite(score):
         return FoldResult(fold, None, time.monotonic() - started, error=f"{data.metric} undefined on this fold")
-    return FoldResult(fold, float(score), time.monotonic() - started, best, output)
+    return FoldResult(fold, float(score), time.monotonic() - started, best, output, predict_per_row=predict_per_row)
