@@ -108,12 +108,17 @@ def regression_metrics(y_true: np.ndarray, y_pred: np.ndarray) -> dict[str, floa
     })
 
 
+def outputs_metrics(y_true: np.ndarray, y_pred: np.ndarray, proba: np.ndarray | None, task: str,
+                    classes: list | None) -> dict[str, float]:
+    """Every metric of a model's outputs (``predict``'s, and ``predict_proba``'s for classifiers that have it)."""
+    if task == "regression":
+        return regression_metrics(y_true, np.asarray(y_pred, dtype=float))
+    return classification_metrics(y_true, np.asarray(y_pred), proba, list(classes or []))
+
+
 def evaluate_model(model, frame, target: str, task: str, classes: list | None) -> dict[str, float]:
     """Score a fitted estimator (anything with predict / predict_proba) on a labelled frame."""
     features = frame.drop(columns=[target])
-    y_true = frame[target].to_numpy()
     y_pred = model.predict(features)
-    if task == "regression":
-        return regression_metrics(y_true, np.asarray(y_pred, dtype=float))
-    proba = model.predict_proba(features) if hasattr(model, "predict_proba") else None
-    return classification_metrics(y_true, np.asarray(y_pred), proba, list(classes or []))
+    proba = model.predict_proba(features) if task != "regression" and hasattr(model, "predict_proba") else None
+    return outputs_metrics(frame[target].to_numpy(), y_pred, proba, task, classes)

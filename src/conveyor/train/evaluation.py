@@ -16,6 +16,7 @@ from conveyor.registry.flavors import contributions
 from conveyor.train.automl import AutoMLResult
 from conveyor.train.budget import Deadline
 from conveyor.train.estimators import EncodedLabels
+from conveyor.train.holdout import check_on_holdout
 
 SCORERS = {"roc_auc": "roc_auc_ovr", "accuracy": "accuracy", "f1": "f1_macro", "precision": "precision_macro",
            "recall": "recall_macro", "log_loss": "neg_log_loss", "rmse": "neg_root_mean_squared_error",
@@ -70,15 +71,12 @@ def evaluate_result(result: AutoMLResult, *, slice_column: str | None = None, se
     y = holdout[result.target].reset_index(drop=True)
     y_true = y.to_numpy()
     model = result.evaluated_pipeline if result.evaluated_pipeline is not None else result.pipeline
-    check = result.holdout_check
-    if check is not None and check.matches(holdout):  # the holdout metrics' own outputs: not predicted again
-        y_pred, proba, predict_seconds = check.labels, check.proba, check.predict_seconds
-    else:
-        predicting = deadline.clock()
-        y_pred = np.asarray(model.predict(X))
-        predict_seconds = deadline.clock() - predicting
-        proba = np.asarray(model.predict_proba(X), dtype=float) if result.task == "classification" else None
-    predict_per_row = predict_seconds / max(len(X), 1)
+    check = result.holdout_check  # the holdout metrics' own outputs: not predicted again
+    if check is None or not check.matches(holdout):
+        check = check_on_holdout(model, holdout[[*result.features, result.target]], result.target, result.task,
+                                 result.classes, deadline.clock)
+    y_pred, proba = check.labels, check.proba
+    predict_per_row = check.predict_seconds / max(len(X), 1)
     report: dict[str, Any] = {"task": result.task, "metric": result.metric, "metrics": result.holdout_metrics,
                               "validation": result.validation, "validation_score": result.validation_score,
                               "holdout_rows": len(holdout), "classes": [str(c) for c in result.classes],

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from conveyor.evaluate.metrics import classification_metrics, regression_metrics
+from conveyor.evaluate.metrics import outputs_metrics
 
 
 @dataclass
@@ -31,17 +31,13 @@ class HoldoutCheck:
 
 def check_on_holdout(model: Any, frame: pd.DataFrame, target: str, task: str, classes: list | None,
                      clock: Callable[[], float] = time.monotonic) -> HoldoutCheck:
-    """Score ``model`` on the labelled ``frame``, keeping its outputs (as ``evaluate_model`` scores, once)."""
+    """Score ``model`` on the labelled ``frame`` as ``evaluate_model`` does, keeping its outputs and their seconds."""
     began = clock()
     features = frame.drop(columns=[target])
-    y_true = frame[target].to_numpy()
     labels = np.asarray(model.predict(features))
     predicted = clock()
     proba = None
-    if task == "regression":
-        metrics = regression_metrics(y_true, labels.astype(float))
-    else:
-        if hasattr(model, "predict_proba"):
-            proba = np.asarray(model.predict_proba(features), dtype=float)
-        metrics = classification_metrics(y_true, labels, proba, list(classes or []))
+    if task != "regression" and hasattr(model, "predict_proba"):
+        proba = np.asarray(model.predict_proba(features), dtype=float)
+    metrics = outputs_metrics(frame[target].to_numpy(), labels, proba, task, classes)
     return HoldoutCheck(metrics, labels, proba, predicted - began, clock() - began)
