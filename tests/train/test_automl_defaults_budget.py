@@ -518,6 +518,7 @@ def test_on_more_rows_than_the_threshold_the_folds_stay_inside_the_training_rows
 
 
 DIVERGE_ABOVE = {"rows": 0}  # the diverging stub fits sanely on at most this many rows
+FITTED_ROWS: list[int] = []  # the rows of each fit of the diverging stub
 
 
 def _diverging_classifier():
@@ -528,6 +529,7 @@ def _diverging_classifier():
 
     class Diverging(lgb.LGBMClassifier):
         def fit(self, X, y, **kwargs):
+            FITTED_ROWS.append(len(X))
             if len(X) > DIVERGE_ABOVE["rows"]:
                 self.set_params(learning_rate=50.0)
             return super().fit(X, y, **kwargs)
@@ -581,6 +583,25 @@ def test_a_model_that_diverges_on_the_holdout_is_replaced_by_the_next_sane_candi
         assert result.validation_score == result.holdout_metrics["log_loss"]
     assert result.holdout_metrics["log_loss"] < 1.0  # the constant prediction scores ~1.05 here
     assert evaluate_model(result.pipeline, holdout, "y", "classification", result.classes)["log_loss"] < 1.0
+
+
+def test_a_model_that_diverged_on_its_folds_is_replaced_without_being_refitted():
+    # diverged on every fit, its folds' included: worse in validation than the class shares, so the 480-row refit
+    # would only be thrown away; the linear defaults replace it at once
+    frame = three_steps()
+    train, holdout = frame.iloc[:480], frame.iloc[480:]
+    DIVERGE_ABOVE["rows"] = 0
+    FITTED_ROWS.clear()
+    result = run_automl(train, "y", task="classification", metric="log_loss", holdout=holdout,
+                        families=["diverging_stub", "linear"], max_trials=1, budget_seconds=300, seed=0,
+                        ensemble=False)
+    assert [t.family for t in result.trials] == ["diverging_stub"] and result.trials[0].score > 1.1
+    assert FITTED_ROWS and max(FITTED_ROWS) < 480  # its folds only: never refitted on the training rows
+    assert result.family == "linear" and result.training_rows == 480
+    assert result.fallback is not None and "worse than a constant prediction" in result.fallback
+    assert "not refitted; replaced by linear defaults (not validated" in result.fallback
+    assert result.validation.startswith("holdout (a fallback")
+    assert result.holdout_metrics["log_loss"] < 1.0
 
 
 def test_a_sane_model_is_kept_and_small_losses_moving_are_not_divergence():

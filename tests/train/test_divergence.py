@@ -100,3 +100,35 @@ def test_an_ensemble_leaves_out_a_member_whose_refit_diverged(carriers):
     classes = result.classes
     assert not fails_own_rows(result.pipeline, carriers, "carrier", "classification", classes)
     assert result.holdout_metrics["log_loss"] < 0.75  # the members left scored 0.70-0.79 alone in validation
+
+
+def test_a_lightgbm_refit_that_diverged_is_fitted_again_with_a_hessian_floor_before_other_families(carriers):
+    # one trial: LightGBM's defaults, sane on their 2,666-row folds and diverged when refitted on the 3,200 training
+    # rows; the fallback is the same model with XGBoost's floor on a leaf's hessians, not XGBoost's defaults
+    result = run_automl(carriers, "carrier", task="classification", metric="log_loss",
+                        families=["lightgbm", "xgboost"], max_trials=1, budget_seconds=300, seed=0, ensemble=False)
+    assert [t.family for t in result.trials] == ["lightgbm"]
+    assert result.trials[0].params["min_child_weight"] == 1e-3  # LightGBM's own default was the trial
+    assert result.fallback is not None and "replaced by lightgbm with min_child_weight=1" in result.fallback
+    assert result.family == "lightgbm" and result.params["min_child_weight"] == 1.0
+    classes = result.classes
+    constant = constant_score(carriers["carrier"], result.holdout["carrier"], "classification", classes, "log_loss")
+    assert result.holdout_metrics["log_loss"] < 0.5 * constant
+    assert not fails_own_rows(result.pipeline, carriers, "carrier", "classification", classes)
+
+
+def test_the_hessian_floor_is_searched_for_classes_only():
+    import optuna
+
+    lightgbm = FAMILIES.get("lightgbm")
+    classes = _context("classification", [0, 1, 2], pd.Series([0, 1, 2] * 10))
+    drawn = lightgbm.suggest(optuna.trial.FixedTrial({
+        "lightgbm.n_estimators": 100, "lightgbm.learning_rate": 0.1, "lightgbm.num_leaves": 31,
+        "lightgbm.min_child_samples": 20, "lightgbm.min_child_weight": 2.0, "lightgbm.subsample": 1.0,
+        "lightgbm.colsample_bytree": 1.0, "lightgbm.reg_lambda": 1.0}), classes)
+    assert drawn["min_child_weight"] == 2.0
+    regression = lightgbm.suggest(optuna.trial.FixedTrial({
+        "lightgbm.n_estimators": 100, "lightgbm.learning_rate": 0.1, "lightgbm.num_leaves": 31,
+        "lightgbm.min_child_samples": 20, "lightgbm.subsample": 1.0, "lightgbm.colsample_bytree": 1.0,
+        "lightgbm.reg_lambda": 1.0}), _context("regression", [], pd.Series([1.0, 2.0])))
+    assert "min_child_weight" not in regression

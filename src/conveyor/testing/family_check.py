@@ -99,7 +99,8 @@ def _defaults_are_in_the_space(family: Family, ctx: SearchContext, seed: int) ->
     if not drawn <= set(recorded):
         raise _fail(family, f"its space draws {sorted(drawn - set(recorded))}, which its defaults do not fix: the "
                             "defaults trial would get random values there; give each one a default")
-    if outside or any(params.get(k) != v for k, v in recorded.items()):
+    # a default the space draws for other tasks only (LightGBM's hessian floor, for classes) is fitted as it is
+    if outside or any(params[k] != v for k, v in recorded.items() if k in params):
         raise _fail(family, f"its defaults {recorded} are not a point of its space (a warm-started trial got "
                             f"{params}{'; ' + outside[0] if outside else ''}); a library default outside the space "
                             "goes in defaults, the space's nearest point in recorded_defaults")

@@ -385,14 +385,31 @@ def run_automl(frame: pd.DataFrame, target: str, *, task: str = "auto", metric: 
     final_features = train[all_features]
     keep = deadline.after_search()
     passed_over = None
-    if refit_all and internal_holdout:
-        best, passed_over = _refittable_on_every_row(best, compared, sign, first_fold, refit_factor, deadline, keep)
-    with deadline.phase("refit"):
-        pipeline = _refit(best, space, data, train, target, seed)
-    refit_seconds = deadline.timings["refit"]
     labelled = holdout[[*all_features, target]]
-    with deadline.phase("holdout"):  # before the ensemble's choice: what the best alone would leave for its refits
-        check = check_on_holdout(pipeline, labelled, target, task, classes, deadline.clock)
+    constant = constant_score(train[target], holdout[target], task, classes, metric)
+    # a best trial worse in validation than the constant prediction diverged on its folds (LightGBM's 15-class
+    # defaults on flights_carrier: 23 where the class shares score 2.3): its refit would only be checked and thrown
+    # away, 2 of a 10 s budget's seconds, so the fallback comes at once, and on every trial (none is better)
+    fallback_note: str | None = None
+    early = _fall_back(completed, {t.number for t in completed}, searched, ctx, space, data, train, labelled,
+                       target, seed, task, classes, metric, sign, constant, deadline, first_fold) \
+        if worse_than(best.comparable_score(first_fold), constant, sign) else None
+    if early is not None:
+        fallback_note = (f"{best.family} scored {best.comparable_score(first_fold):.4g} in validation, worse than a "
+                         f"constant prediction ({constant:.4g}): not refitted; replaced by "
+                         f"{replacement_name(early.trial, space)}"
+                         + (" (not validated: the search ended before it ran)" if early.trial.state != "complete"
+                            else ""))
+        best, pipeline, check, refit_seconds = early.trial, early.pipeline, early.check, early.refit_seconds
+    else:
+        if refit_all and internal_holdout:
+            best, passed_over = _refittable_on_every_row(best, compared, sign, first_fold, refit_factor, deadline,
+                                                         keep)
+        with deadline.phase("refit"):
+            pipeline = _refit(best, space, data, train, target, seed)
+        refit_seconds = deadline.timings["refit"]
+        with deadline.phase("holdout"):  # before the ensemble's choice: what the best alone would leave for refits
+            check = check_on_holdout(pipeline, labelled, target, task, classes, deadline.clock)
     refit_rows = (pd.concat([train, holdout[train.columns]]) if refit_all and internal_holdout else None)
 
     def every_row_fits(pending: float, members: list[TrialResult], fit_seconds: float, holdout_seconds: float
@@ -402,11 +419,13 @@ def run_automl(frame: pd.DataFrame, target: str, *, task: str = "auto", metric: 
         return every_row_refit_fits(deadline, keep, pending, members, fit_seconds, holdout_seconds,
                                     len(refit_rows), len(train))
 
-    family, params, score, ensemble_info = best.family, best.params, best.comparable_score(first_fold), None
+    family, params, ensemble_info = best.family, best.params, None
+    score = best.comparable_score(first_fold) if early is None or best.state == "complete" \
+        else check.metrics[metric]
     chosen_trials, chosen_weights = [best], None
     notes: list[str] = []
     broken: list[int] = []  # trials whose refit diverged on its own rows
-    if ensemble:  # chosen on the rows the trials are compared on: every fold's, or the first fold's only
+    if ensemble and early is None:  # chosen on the rows the trials are compared on: every fold's, or the first's
         # members' refits (and holdout predictions) are estimated from their trial times against the best's; left
         # out when they overrun, or when the ensemble could not then be refitted on every row where the best trial
         # alone could: the rows a model is fitted on counted more than the ensemble (segment at 30 s: an ensemble on
@@ -455,10 +474,12 @@ def run_automl(frame: pd.DataFrame, target: str, *, task: str = "auto", metric: 
                 with deadline.phase("holdout"):
                     check = check_on_holdout(pipeline, labelled, target, task, classes, deadline.clock)
     holdout_metrics = check.metrics
-    fallback_note, final_refit_seconds = None, deadline.timings["refit"]
+    final_refit_seconds = deadline.timings["refit"] if early is None else early.refit_seconds
     validation = _validation_name(n_folds, first_fold)
-    constant = constant_score(train[target], holdout[target], task, classes, metric)
-    if diverged(holdout_metrics.get(metric), score, constant, metric):
+    if early is not None:
+        if best.state != "complete":
+            validation = "holdout (a fallback the search never scored: the chosen model diverged)"
+    elif diverged(holdout_metrics.get(metric), score, constant, metric):
         # the refit broke where its folds did not (LightGBM's 15-class defaults on flights_carrier: 0.90 on their
         # fold, 18 on the holdout): the next candidate instead, in the order the search ranked them
         replaced = {best.number} if ensemble_info is None else set()  # an ensemble's best member goes first
@@ -467,8 +488,8 @@ def run_automl(frame: pd.DataFrame, target: str, *, task: str = "auto", metric: 
                                  task, classes, metric, sign, constant, deadline, first_fold)
         if replacement is not None:
             fallback_note = (f"{family} scored {score:.4g} in validation but {holdout_metrics.get(metric, np.nan):.4g}"
-                             f" on the holdout (diverged); replaced by {replacement.trial.family}"
-                             + (" defaults (not validated: the search ended before they ran)"
+                             f" on the holdout (diverged); replaced by {replacement_name(replacement.trial, space)}"
+                             + (" (not validated: the search ended before it ran)"
                                 if replacement.trial.state != "complete" else ""))
             pipeline, check, holdout_metrics = replacement.pipeline, replacement.check, replacement.check.metrics
             final_refit_seconds = replacement.refit_seconds
@@ -530,7 +551,7 @@ def _fall_back(completed: list[TrialResult], chosen: set[int], searched: list[Fa
                                                         and ctx.imbalanced else {}), None, 0.0, state="fallback")
                for f in warm_start_order(searched, ctx, len(train)) if f.name not in scored]
     best: _Replacement | None = None
-    for trial in [*ranked, *untried]:
+    for trial in [*ranked, *guarded([t for t in completed if t.number in chosen], space), *untried]:
         if best is not None and deadline.remaining() <= 0:
             break
         began = deadline.clock()
@@ -549,6 +570,35 @@ def _fall_back(completed: list[TrialResult], chosen: set[int], searched: list[Fa
     if best is None or constant is None or sign * best.check.metrics[metric] < sign * constant:
         return None
     return best
+
+
+def guarded(diverged_trials: list[TrialResult], space: SearchSpace) -> list[TrialResult]:
+    """The trials that diverged, with their family's ``guard`` (LightGBM's hessian floor) where it changes them: the
+    same model with bounded leaves, cheaper than another family's defaults and, on flights_carrier at 10 s, better
+    (LightGBM's defaults with the floor scored test log-loss 0.34 where XGBoost's, the fallback before, scored
+    0.41-0.43)."""
+    variants = []
+    for trial in diverged_trials:
+        guard = space.family(trial.family).guard
+        if guard and any(trial.params.get(k) != v for k, v in guard.items()):
+            variants.append(TrialResult(-1, trial.family, {**trial.params, **guard}, None, 0.0, state="fallback",
+                                        rounds_rows=trial.rounds_rows))
+    return variants
+
+
+def worse_than(score: float, constant: float | None, sign: float) -> bool:
+    """Whether ``score`` is worse than a constant prediction's (a trial that diverged on its folds)."""
+    return constant is not None and bool(np.isfinite(constant)) and sign * score < sign * constant
+
+
+def replacement_name(trial: TrialResult, space: SearchSpace) -> str:
+    """How a fallback names the model that replaced a diverged one."""
+    if trial.state == "complete":
+        return trial.family
+    guard = space.family(trial.family).guard
+    if guard and all(trial.params.get(k) == v for k, v in guard.items()):
+        return f"{trial.family} with " + ", ".join(f"{k}={v:g}" for k, v in guard.items())
+    return f"{trial.family} defaults"
 
 
 def choose_best(completed: list[TrialResult], sign: float) -> TrialResult:

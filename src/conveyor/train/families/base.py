@@ -45,6 +45,8 @@ class Family:
     * ``early_stopping`` with ``flavor``: stops early on each validation fold through that flavor;
       ``rounds_trial``: for such a family, what a second defaults trial changes so that early stopping chooses its
       rounds (``{"n_estimators": 1000}``): the library's 100 rounds are rarely the right number;
+    * ``guard``: what a fit that diverged changes to bound its leaf values (LightGBM's hessian floor): a model whose
+      refit diverged is fitted so before any other family's defaults replace it;
     * ``warm_start``: the rank of its defaults among the first trials; ``default``: searched when
       ``train.families`` is not set.
 
@@ -63,6 +65,7 @@ class Family:
     grid: list[dict[str, Any]] = []
     early_stopping: bool = False
     rounds_trial: dict[str, Any] | None = None
+    guard: dict[str, Any] = {}
     flavor: str | None = None
     warm_start: int = 100
     default: bool = True
