@@ -746,3 +746,58 @@ def test_the_search_keeps_time_for_an_ensemble_partner_s_refit():
     assert {m["family"] for m in result.ensemble["members"]} == {"linear", "costly_tree"}
     assert result.refit == "all rows (training and holdout)"
     assert deadline.elapsed() <= 40.0
+
+
+ROUND_SECONDS = 0.01  # what each boosting round of the costly booster costs on CLOCK
+
+
+def _costly_booster():
+    import lightgbm as lgb
+
+    class CostlyBooster(lgb.LGBMRegressor):
+        def fit(self, X, y, **kwargs):
+            CLOCK.advance(ROUND_SECONDS * self.n_estimators)  # the defaults' 100 rounds: 1 s; a rounds trial's 1,000
+            return super().fit(X, y, **kwargs)
+
+    return CostlyBooster
+
+
+class CostlyBoosterFamily(Family):
+    """LightGBM whose fits cost fake seconds by their rounds: its rounds trial (up to 1,000 rounds, early-stopped)
+    costs ten times its defaults (100)."""
+
+    name = "costly_booster"
+    tasks = ("regression",)
+    requires = (("lightgbm", "train"),)
+    defaults = {"n_estimators": 100}
+    default = False
+    early_stopping = True
+    rounds_trial = {"n_estimators": 1000}
+    flavor = "lightgbm"
+
+    def suggest(self, trial, ctx):
+        return {"n_estimators": trial.suggest_int("costly_booster.n_estimators", 100, 1000, log=True)}
+
+    def build(self, ctx, params, seed):
+        return _costly_booster()(n_estimators=params["n_estimators"], random_state=seed, n_jobs=1, verbose=-1)
+
+
+FAMILIES.register("costly_booster", CostlyBoosterFamily(), replace=True)
+
+
+def test_a_rounds_trial_whose_folds_do_not_fit_is_scored_on_the_folds_that_did_not_cut():
+    # 4,000 rows: the defaults (1 s a fold) then the rounds trial (10 s a fold). Judged by its family's mean fold
+    # (the defaults' 1 s), its folds went on until it completed with no time left for its own refit; judged by its
+    # own folds it is scored on its first one, as a defaults trial is, and leaves the time for the refits
+    pytest.importorskip("lightgbm")
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(4_000, 4))
+    frame = pd.DataFrame(X, columns=["a", "b", "c", "d"]).assign(y=np.sin(2 * X[:, 0]) + X[:, 1] ** 2)
+    deadline = Deadline(45.0, clock=CLOCK)
+    result = run_automl(frame, "y", task="regression", metric="rmse", families=["costly_booster"], folds=3,
+                        max_trials=2, budget_seconds=45.0, deadline=deadline, ensemble=False)
+    defaults, rounds = result.trials
+    assert defaults.state == "complete" and not defaults.partial and len(defaults.fold_scores) == 3
+    assert rounds.state == "complete" and rounds.partial and len(rounds.fold_scores) == 1
+    assert rounds.rounds_rows == 2_133  # early stopping chose its rounds on a fold of the 3,200 training rows
+    assert deadline.elapsed() <= 45.0
