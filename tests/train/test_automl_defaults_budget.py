@@ -19,6 +19,7 @@ from conveyor.core.errors import BadInputError
 from conveyor.evaluate.metrics import evaluate_model
 from conveyor.train.automl import (
     AFTER_HOLDOUT,
+    RefitRows,
     TrialResult,
     _context,
     _refittable_on_every_row,
@@ -647,12 +648,12 @@ def test_a_near_best_trial_refittable_on_every_row_replaces_a_best_whose_refits_
     slow = TrialResult(4, "hist_gradient_boosting", {}, 0.1130, 1.5, fold_scores=[0.1130], partial=True)
     near = TrialResult(0, "lightgbm", {}, 0.1139, 2.0, fold_scores=[0.1158, 0.1114, 0.1431, 0.0782, 0.1210])
     far = TrialResult(2, "random_forest", {}, 0.3430, 0.5, fold_scores=[0.3293, 0.3331, 0.3677, 0.3396, 0.3461])
-    completed, lower_is_better, refit_factor = [near, far, slow], -1.0, 2.25
+    completed, lower_is_better, refit_rows_of = [near, far, slow], -1.0, RefitRows(1.0, 1.25)  # 2.25 fold-seconds
 
     def choose(elapsed: float, candidates: list[TrialResult]) -> tuple[TrialResult, TrialResult | None]:
         deadline = Deadline(10.0, clock=clock)
         clock.advance(elapsed)
-        return _refittable_on_every_row(slow, candidates, lower_is_better, True, refit_factor, deadline, keep=1.0)
+        return _refittable_on_every_row(slow, candidates, lower_is_better, True, refit_rows_of, deadline, keep=1.0)
 
     # 2.6 s left: the slow trial's two refits and holdout need about 6.6 s, LightGBM's about 1.8 s (0.4 s a fold)
     assert choose(7.4, completed) == (near, slow)
@@ -660,7 +661,7 @@ def test_a_near_best_trial_refittable_on_every_row_replaces_a_best_whose_refits_
     assert choose(7.4, [far, slow]) == (slow, None)  # the only one that fits is far behind: the best stays
     scored_everywhere = dataclasses.replace(slow, fold_scores=[0.1130] * 5, seconds=7.5, partial=False)
     assert _refittable_on_every_row(scored_everywhere, [near, scored_everywhere], lower_is_better, False,
-                                    refit_factor, Deadline(10.0, clock=clock, started=clock() - 7.4), 1.0) == (
+                                    refit_rows_of, Deadline(10.0, clock=clock, started=clock() - 7.4), 1.0) == (
         scored_everywhere, None)  # a lead on every fold is kept, refitted on the rows that fit
 
 

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 from sklearn.datasets import make_friedman1
 
-from conveyor.train.automl import MAX_ROUNDS_GROWTH, TrialResult, rounds_growth, run_automl
+from conveyor.train.automl import MAX_ROUNDS_GROWTH, RefitRows, TrialResult, rounds_growth, run_automl
 from conveyor.train.families import FAMILIES
 
 
@@ -22,6 +22,17 @@ def test_rounds_grow_with_the_rows_and_never_shrink():
     assert trial.rounds_for(1_500)["learning_rate"] == 0.1
     defaults = TrialResult(0, "lightgbm", {"n_estimators": 100}, 1.0, 1.0)  # no early stopping: fitted as they are
     assert defaults.rounds_for(5_000) == {"n_estimators": 100}
+
+
+def test_the_time_kept_for_the_refits_counts_the_rounds_that_grow_with_their_rows():
+    # 3-fold CV in 7,500 training rows (folds of 5,000: 1.5 times), the refit on every row 1.25 times those: an
+    # early-stopped booster's refits take 1.5 * 1.5 and 1.875 * 1.875 fold-seconds, not 1.5 and 1.875
+    rows = RefitRows(1.5, 1.25)
+    assert rows.units(grows=False) == pytest.approx(1.5 + 1.875)
+    assert rows.units(grows=True) == pytest.approx(1.5 * 1.5 + 1.875 * 1.875)
+    assert rows.units(grows=True, every_row=False) == pytest.approx(1.5 * 1.5)
+    assert RefitRows(1.5, 0.0).units(grows=True) == pytest.approx(2.25)  # no refit on every row (a given holdout)
+    assert RefitRows(3.0, 1.25).units(grows=True) == pytest.approx(3.0 * 2.0 + 3.75 * 2.0)  # growth bounded
 
 
 def friedman(rows: int = 4_000) -> pd.DataFrame:

@@ -74,6 +74,10 @@ ROUNDS_TRIAL_ROWS = CV_ON_EVERY_ROW
 # on 2,000 rows (a 30-class LightGBM on flights_dest at 10 s: 0.77 s of holdout metrics, then 1.1 s of evaluation
 # and 2.1 s of storing; the refit on every row that the fixed share allowed ended the command at 13-14 s)
 AFTER_HOLDOUT = 4.0
+# seconds the search leaves beyond its estimates: what no fold time scales (choosing an ensemble, building each
+# refit's pipeline, Python's own overhead). On small data (folds of hundredths of a second) the search otherwise
+# ran to within a few of them of its reserve, and the ensemble's choice then found no partner's refit affordable
+SEARCH_SLACK = 0.3
 
 
 @dataclass
@@ -116,6 +120,27 @@ def rounds_growth(ratio: float) -> float:
     starts to fit noise: on the AutoML benchmark's larger sets, refits with 1.9 times the rounds of folds holding 53%
     of their rows scored better on the test rows in 13 of 16 (docs/train.md, "Refit")."""
     return float(min(MAX_ROUNDS_GROWTH, max(1.0, ratio)))
+
+
+@dataclass(frozen=True)
+class RefitRows:
+    """The rows of a trial's refits against a fold's: the refit on the training rows holds ``training`` times a
+    fold's fitting rows, the refit on every row (training and holdout; 0 when there is none) ``every_row`` times the
+    training rows."""
+
+    training: float = 1.0
+    every_row: float = 0.0
+
+    def units(self, grows: bool, every_row: bool = True) -> float:
+        """The refits' seconds in fold-seconds: each refit's rows against a fold's, times the rounds that grow with
+        them for an early-stopped trial (``grows``, :func:`rounds_growth`). The search's reserve once left the
+        growth out: at 60 s flights_carrier's best XGBoost refit took 6.8 s where 4.5 s were kept, and the refit on
+        every row no longer fitted (test log-loss 0.421 against 0.363 when it did)."""
+        def growth(ratio: float) -> float:
+            return ratio * (rounds_growth(ratio) if grows else 1.0)
+
+        return growth(self.training) + (growth(self.training * self.every_row) if every_row and self.every_row
+                                        else 0.0)
 
 
 @dataclass
@@ -363,13 +388,13 @@ def run_automl(frame: pd.DataFrame, target: str, *, task: str = "auto", metric: 
     try:
         with tempfile.TemporaryDirectory(prefix="conveyor-trials-") as folder:
             shared = _share(executor, data, folder)
-            rows_factor = len(train) / max(1.0, len(sample) * ((n_folds - 1) / n_folds if n_folds > 1 else 0.8))
-            every_row_ratio = 1 + len(holdout) / len(train) if refit_all and internal_holdout else 0.0
-            refit_factor = rows_factor * (1 + every_row_ratio)
+            refit_rows_of = RefitRows(
+                len(train) / max(1.0, len(sample) * ((n_folds - 1) / n_folds if n_folds > 1 else 0.8)),
+                1 + len(holdout) / len(train) if refit_all and internal_holdout else 0.0)
             with deadline.phase("search"):
                 trials, predictions = _search(study, executor, shared, data, strategy, space, limit, deadline,
-                                              workers, sign, on_trial, warm_trials, refit_factor, rows_factor,
-                                              ensemble, boosting_rounds=len(train) > ROUNDS_TRIAL_ROWS)
+                                              workers, sign, on_trial, warm_trials, refit_rows_of, ensemble,
+                                              boosting_rounds=len(train) > ROUNDS_TRIAL_ROWS)
     finally:
         if own_executor:
             executor.shutdown()
@@ -405,7 +430,7 @@ def run_automl(frame: pd.DataFrame, target: str, *, task: str = "auto", metric: 
         best, pipeline, check, refit_seconds = early.trial, early.pipeline, early.check, early.refit_seconds
     else:
         if refit_all and internal_holdout:
-            best, passed_over = _refittable_on_every_row(best, compared, sign, first_fold, refit_factor, deadline,
+            best, passed_over = _refittable_on_every_row(best, compared, sign, first_fold, refit_rows_of, deadline,
                                                          keep)
         with deadline.phase("refit"):
             pipeline = _refit(best, space, data, train, target, seed)
@@ -654,7 +679,7 @@ def ensemble_partner(completed: list[TrialResult], best: TrialResult, sign: floa
 
 
 def _refittable_on_every_row(best: TrialResult, completed: list[TrialResult], sign: float, first_fold: bool,
-                             refit_factor: float, deadline: Deadline, keep: float
+                             refit_rows_of: RefitRows, deadline: Deadline, keep: float
                              ) -> tuple[TrialResult, TrialResult | None]:
     """The trial to refit: ``best``, unless it is a defaults trial scored on its first fold only whose two refits
     (training rows, then every row; estimated from that fold) would overrun the budget while a trial within
@@ -664,7 +689,8 @@ def _refittable_on_every_row(best: TrialResult, completed: list[TrialResult], si
     on the training rows 0.0846, 2.5% ahead on the first fold). A best scored on every fold stays: on flights_delay
     at 10 s passing over a complete XGBoost trial for a LightGBM one cost 4% RMSE on the test rows."""
     def fits(trial: TrialResult) -> bool:  # its refits, and about one fold more for the holdout (as _search keeps)
-        return deadline.fits(_per_fold(trial) * (refit_factor * 1.5 + 1), keep * 0.5)
+        return deadline.fits(_per_fold(trial) * (refit_rows_of.units(trial.rounds_rows is not None) * 1.5 + 1),
+                             keep * 0.5)
 
     def shortfall(trial: TrialResult) -> float:
         return relative_gap(trial.comparable_score(first_fold), best.comparable_score(first_fold), sign)
@@ -801,7 +827,7 @@ def rounds_order(families: list[Family]) -> list[Family]:
 
 def _search(study, executor, shared, data, strategy: Search, space: SearchSpace, limit, deadline: Deadline,
             workers, sign, on_trial, warm_trials: int = 0,
-            refit_factor: float = 1.0, first_refit_factor: float | None = None,
+            refit_rows_of: RefitRows = RefitRows(),
             ensemble: bool = False, boosting_rounds: bool = False
             ) -> tuple[list[TrialResult], dict[int, np.ndarray]]:
     """Trials until the limit or the deadline: a trial or a fold starts only when its expected seconds (the mean
@@ -826,7 +852,6 @@ def _search(study, executor, shared, data, strategy: Search, space: SearchSpace,
     reserve = 0.0  # time kept for the final refits: the best trial's and an ensemble partner's, scaled to their rows
     best_reserve = 0.0  # the best trial's share of it; the rest is an ensemble partner's (see ensemble_partner)
     first_reserve = 0.0  # the same for the refit on the training rows alone (not the refit on every row)
-    first_refit_factor = refit_factor if first_refit_factor is None else first_refit_factor
     queued: list[str] = []  # the rounds trials enqueued and not yet asked, in the order Optuna hands them out
     fold_seconds: dict[str, list[float]] = {}  # family -> seconds of its folds so far, on the deadline's clock
     submitted: dict[Future, float] = {}
@@ -850,7 +875,7 @@ def _search(study, executor, shared, data, strategy: Search, space: SearchSpace,
         if not any(r.state == "complete" for r in results):
             return False
         # 1.5: fold times vary (another family, a loaded machine); a fold that overruns eats the refit's time
-        return not deadline.fits(1.5 * expected_fold(family), kept(warm) + deadline.after_search())
+        return not deadline.fits(1.5 * expected_fold(family), kept(warm) + deadline.after_search() + SEARCH_SLACK)
 
     def first_defaults() -> bool:
         return sum(r.state == "complete" for r in results) < WARM_FIRST
@@ -861,7 +886,8 @@ def _search(study, executor, shared, data, strategy: Search, space: SearchSpace,
     def rest_fits(state: _Running) -> bool:
         # its own folds: a rounds trial's run up to ten times the rounds of its family's defaults
         per_fold = float(np.mean(state.clock_seconds)) if state.rounds else expected_fold(state.family.name)
-        own_refit = per_fold * ((first_refit_factor if first_defaults() else refit_factor) * 1.5 + 1)
+        grows = boosting_rounds and not state.warm and state.family.early_stopping
+        own_refit = per_fold * (refit_rows_of.units(grows, every_row=not first_defaults()) * 1.5 + 1)
         return deadline.fits(1.5 * per_fold * (fold_count - len(state.folds)),
                              max(kept(True), own_refit) + deadline.after_search())
 
@@ -911,10 +937,12 @@ def _search(study, executor, shared, data, strategy: Search, space: SearchSpace,
             best = choose_best(compared, sign)
             if best is result:  # its refits, and about one fold more for the holdout metrics
                 per_fold = float(np.mean(fold_seconds[state.family.name][-fold_count:]))
-                best_reserve = per_fold * (refit_factor * 1.5 + 1)
-                first_reserve = per_fold * (first_refit_factor * 1.5 + 1)
+                grows = result.rounds_rows is not None
+                best_reserve = per_fold * (refit_rows_of.units(grows) * 1.5 + 1)
+                first_reserve = per_fold * (refit_rows_of.units(grows, every_row=False) * 1.5 + 1)
             partner = ensemble_partner(compared, best, sign, partner_fold) if ensemble else None
-            reserve = best_reserve + (partner_fold(partner) * refit_factor * 1.5 if partner is not None else 0.0)
+            reserve = best_reserve + (partner_fold(partner) * refit_rows_of.units(partner.rounds_rows is not None)
+                                      * 1.5 if partner is not None else 0.0)
         else:
             study.tell(state.trial, state=optuna.trial.TrialState.PRUNED if status == "pruned"
                        else optuna.trial.TrialState.FAIL)
