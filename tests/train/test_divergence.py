@@ -132,3 +132,17 @@ def test_the_hessian_floor_is_searched_for_classes_only():
         "lightgbm.min_child_samples": 20, "lightgbm.subsample": 1.0, "lightgbm.colsample_bytree": 1.0,
         "lightgbm.reg_lambda": 1.0}), _context("regression", [], pd.Series([1.0, 2.0])))
     assert "min_child_weight" not in regression
+
+
+def test_a_model_chosen_by_accuracy_whose_probabilities_diverged_on_the_holdout_is_replaced(carriers):
+    # accuracy, the default metric for many classes: the diverged LightGBM still beats the largest class's share on
+    # the holdout, so only its log-loss (far above the class shares') shows it broken
+    result = run_automl(carriers, "carrier", task="classification", metric="accuracy",
+                        families=["lightgbm", "xgboost"], max_trials=1, budget_seconds=300, seed=0, ensemble=False)
+    assert [t.family for t in result.trials] == ["lightgbm"]
+    assert result.fallback is not None and "its probabilities diverged" in result.fallback
+    assert "replaced by lightgbm with min_child_weight=1" in result.fallback
+    classes = result.classes
+    constant = constant_score(carriers["carrier"], result.holdout["carrier"], "classification", classes, "log_loss")
+    assert result.holdout_metrics["log_loss"] < constant
+    assert not fails_own_rows(result.pipeline, carriers, "carrier", "classification", classes)

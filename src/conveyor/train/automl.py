@@ -33,7 +33,7 @@ from conveyor.execution import InlineExecutor
 from conveyor.features.preprocess import describe, is_text
 from conveyor.features.selection import FeatureDecision, select_features
 from conveyor.train.budget import AFTER_SEARCH_MIN, Deadline
-from conveyor.train.divergence import constant_score, diverged, fails_own_rows
+from conveyor.train.divergence import constant_score, diverged, fails_own_rows, probabilities_diverged
 from conveyor.train.estimators import make_ensemble
 from conveyor.train.families import (
     IMBALANCE_RATIO,
@@ -414,12 +414,15 @@ def run_automl(frame: pd.DataFrame, target: str, *, task: str = "auto", metric: 
     passed_over = None
     labelled = holdout[[*all_features, target]]
     constant = constant_score(train[target], holdout[target], task, classes, metric)
+    constant_loss = constant_score(train[target], holdout[target], task, classes, "log_loss") \
+        if task == "classification" and metric != "log_loss" else None
     # a best trial worse in validation than the constant prediction diverged on its folds (LightGBM's 15-class
     # defaults on flights_carrier: 23 where the class shares score 2.3): its refit would only be checked and thrown
     # away, 2 of a 10 s budget's seconds, so the fallback comes at once, and on every trial (none is better)
     fallback_note: str | None = None
     early = _fall_back(completed, {t.number for t in completed}, searched, ctx, space, data, train, labelled,
-                       target, seed, task, classes, metric, sign, constant, deadline, first_fold) \
+                       target, seed, task, classes, metric, sign, constant, constant_loss, deadline,
+                       first_fold) \
         if worse_than(best.comparable_score(first_fold), constant, sign) else None
     if early is not None:
         fallback_note = (f"{best.family} scored {best.comparable_score(first_fold):.4g} in validation, worse than a "
@@ -506,16 +509,21 @@ def run_automl(frame: pd.DataFrame, target: str, *, task: str = "auto", metric: 
     if early is not None:
         if best.state != "complete":
             validation = "holdout (a fallback the search never scored: the chosen model diverged)"
-    elif diverged(holdout_metrics.get(metric), score, constant, metric):
+    elif diverged(holdout_metrics.get(metric), score, constant, metric) \
+            or probabilities_diverged(holdout_metrics, constant_loss):
         # the refit broke where its folds did not (LightGBM's 15-class defaults on flights_carrier: 0.90 on their
         # fold, 18 on the holdout): the next candidate instead, in the order the search ranked them
         replaced = {best.number} if ensemble_info is None else set()  # an ensemble's best member goes first
         replaced |= set(broken)  # known to diverge on their own rows
         replacement = _fall_back(completed, replaced, searched, ctx, space, data, train, labelled, target, seed,
-                                 task, classes, metric, sign, constant, deadline, first_fold)
+                                 task, classes, metric, sign, constant, constant_loss, deadline, first_fold)
         if replacement is not None:
-            fallback_note = (f"{family} scored {score:.4g} in validation but {holdout_metrics.get(metric, np.nan):.4g}"
-                             f" on the holdout (diverged); replaced by {replacement_name(replacement.trial, space)}"
+            on_holdout = f"{holdout_metrics.get(metric, np.nan):.4g} on the holdout (diverged)" \
+                if not probabilities_diverged(holdout_metrics, constant_loss) else (
+                    f"{holdout_metrics.get(metric, np.nan):.4g} and log-loss {holdout_metrics['log_loss']:.4g} on the "
+                    f"holdout (its probabilities diverged: the class shares score {constant_loss:.4g})")
+            fallback_note = (f"{family} scored {score:.4g} in validation but {on_holdout}; replaced by "
+                             f"{replacement_name(replacement.trial, space)}"
                              + (" (not validated: the search ended before it ran)"
                                 if replacement.trial.state != "complete" else ""))
             pipeline, check, holdout_metrics = replacement.pipeline, replacement.check, replacement.check.metrics
@@ -565,7 +573,7 @@ class _Replacement:
 def _fall_back(completed: list[TrialResult], chosen: set[int], searched: list[Family], ctx: SearchContext,
                space: SearchSpace, data: TrialData, train: pd.DataFrame, holdout: pd.DataFrame, target: str,
                seed: int, task: str, classes: list, metric: str, sign: float, constant: float | None,
-               deadline: Deadline, first_fold: bool) -> _Replacement | None:
+               constant_loss: float | None, deadline: Deadline, first_fold: bool) -> _Replacement | None:
     """The next candidate whose holdout figure is sane: the other completed trials in the order the search ranked
     them, then the defaults of families the search never scored (flights_carrier at 10 s scored only LightGBM's).
     Each is refitted on the training rows and checked on the holdout; the first sane one is returned, else the
@@ -589,9 +597,10 @@ def _fall_back(completed: list[TrialResult], chosen: set[int], searched: list[Fa
             check = check_on_holdout(pipeline, holdout, target, task, classes, deadline.clock)
         value = check.metrics.get(metric)
         validation = trial.comparable_score(first_fold) if trial.state == "complete" else None
-        if not diverged(value, validation, constant, metric):
+        broken_probabilities = probabilities_diverged(check.metrics, constant_loss)
+        if not diverged(value, validation, constant, metric) and not broken_probabilities:
             return _Replacement(trial, pipeline, check, seconds)
-        if value is not None and np.isfinite(value) and (best is None
+        if value is not None and np.isfinite(value) and not broken_probabilities and (best is None
                                                          or sign * value > sign * best.check.metrics[metric]):
             best = _Replacement(trial, pipeline, check, seconds)
     if best is None or constant is None or sign * best.check.metrics[metric] < sign * constant:
