@@ -427,9 +427,7 @@ def run_automl(frame: pd.DataFrame, target: str, *, task: str = "auto", metric: 
     if early is not None:
         fallback_note = (f"{best.family} scored {best.comparable_score(first_fold):.4g} in validation, worse than a "
                          f"constant prediction ({constant:.4g}): not refitted; replaced by "
-                         f"{replacement_name(early.trial, space)}"
-                         + (" (not validated: the search ended before it ran)" if early.trial.state != "complete"
-                            else ""))
+                         f"{replacement_name(early.trial, space)}")
         best, pipeline, check, refit_seconds = early.trial, early.pipeline, early.check, early.refit_seconds
     else:
         if refit_all and internal_holdout:
@@ -450,8 +448,7 @@ def run_automl(frame: pd.DataFrame, target: str, *, task: str = "auto", metric: 
                                     len(refit_rows), len(train))
 
     family, params, ensemble_info = best.family, best.params, None
-    score = best.comparable_score(first_fold) if early is None or best.state == "complete" \
-        else check.metrics[metric]
+    score = best.comparable_score(first_fold) if best.state == "complete" else check.metrics[metric]
     chosen_trials, chosen_weights = [best], None
     notes: list[str] = []
     broken: list[int] = []  # trials whose refit diverged on its own rows
@@ -505,12 +502,8 @@ def run_automl(frame: pd.DataFrame, target: str, *, task: str = "auto", metric: 
                     check = check_on_holdout(pipeline, labelled, target, task, classes, deadline.clock)
     holdout_metrics = check.metrics
     final_refit_seconds = deadline.timings["refit"] if early is None else early.refit_seconds
-    validation = _validation_name(n_folds, first_fold)
-    if early is not None:
-        if best.state != "complete":
-            validation = "holdout (a fallback the search never scored: the chosen model diverged)"
-    elif diverged(holdout_metrics.get(metric), score, constant, metric) \
-            or probabilities_diverged(holdout_metrics, constant_loss):
+    if early is None and (diverged(holdout_metrics.get(metric), score, constant, metric) \
+            or probabilities_diverged(holdout_metrics, constant_loss)):
         # the refit broke where its folds did not (LightGBM's 15-class defaults on flights_carrier: 0.90 on their
         # fold, 18 on the holdout): the next candidate instead, in the order the search ranked them
         replaced = {best.number} if ensemble_info is None else set()  # an ensemble's best member goes first
@@ -523,16 +516,14 @@ def run_automl(frame: pd.DataFrame, target: str, *, task: str = "auto", metric: 
                     f"{holdout_metrics.get(metric, np.nan):.4g} and log-loss {holdout_metrics['log_loss']:.4g} on the "
                     f"holdout (its probabilities diverged: the class shares score {constant_loss:.4g})")
             fallback_note = (f"{family} scored {score:.4g} in validation but {on_holdout}; replaced by "
-                             f"{replacement_name(replacement.trial, space)}"
-                             + (" (not validated: the search ended before it ran)"
-                                if replacement.trial.state != "complete" else ""))
+                             f"{replacement_name(replacement.trial, space)}")
             pipeline, check, holdout_metrics = replacement.pipeline, replacement.check, replacement.check.metrics
             final_refit_seconds = replacement.refit_seconds
             best, chosen_trials, chosen_weights, ensemble_info = replacement.trial, [replacement.trial], None, None
             family, params = best.family, best.params
             score = best.comparable_score(first_fold) if best.state == "complete" else holdout_metrics[metric]
-            if best.state != "complete":
-                validation = "holdout (a fallback the search never scored: the chosen model diverged)"
+    validation = _validation_name(n_folds, first_fold) if best.state == "complete" \
+        else "holdout (a fallback the search never scored: the chosen model diverged)"
     evaluated, training_rows, refit_note = pipeline, len(train), "training rows"
     if refit_rows is not None:
         if every_row_fits(0.0, chosen_trials, final_refit_seconds, check.seconds):
@@ -613,13 +604,15 @@ def guarded(diverged_trials: list[TrialResult], space: SearchSpace) -> list[Tria
     same model with bounded leaves, cheaper than another family's defaults and, on flights_carrier at 10 s, better
     (LightGBM's defaults with the floor scored test log-loss 0.34 where XGBoost's, the fallback before, scored
     0.41-0.43)."""
-    variants = []
-    for trial in diverged_trials:
-        guard = space.family(trial.family).guard
-        if guard and any(trial.params.get(k) != v for k, v in guard.items()):
-            variants.append(TrialResult(-1, trial.family, {**trial.params, **guard}, None, 0.0, state="fallback",
-                                        rounds_rows=trial.rounds_rows))
-    return variants
+    return [TrialResult(-1, trial.family, {**trial.params, **space.family(trial.family).guard}, None, 0.0,
+                        state="fallback", rounds_rows=trial.rounds_rows)
+            for trial in diverged_trials if space.family(trial.family).guard and not _guarded(trial, space)]
+
+
+def _guarded(trial: TrialResult, space: SearchSpace) -> bool:
+    """Whether ``trial`` already fits with its family's guard."""
+    guard = space.family(trial.family).guard
+    return bool(guard) and all(trial.params.get(k) == v for k, v in guard.items())
 
 
 def worse_than(score: float, constant: float | None, sign: float) -> bool:
@@ -628,13 +621,12 @@ def worse_than(score: float, constant: float | None, sign: float) -> bool:
 
 
 def replacement_name(trial: TrialResult, space: SearchSpace) -> str:
-    """How a fallback names the model that replaced a diverged one."""
+    """How a fallback names the model that replaced a diverged one, and whether the search scored it."""
     if trial.state == "complete":
         return trial.family
-    guard = space.family(trial.family).guard
-    if guard and all(trial.params.get(k) == v for k, v in guard.items()):
-        return f"{trial.family} with " + ", ".join(f"{k}={v:g}" for k, v in guard.items())
-    return f"{trial.family} defaults"
+    fitted = f"{trial.family} with " + ", ".join(f"{k}={v:g}" for k, v in space.family(trial.family).guard.items()) \
+        if _guarded(trial, space) else f"{trial.family} defaults"
+    return fitted + " (not validated: the search ended before it ran)"
 
 
 def choose_best(completed: list[TrialResult], sign: float) -> TrialResult:
