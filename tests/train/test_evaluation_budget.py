@@ -101,6 +101,26 @@ def test_the_evaluation_reuses_the_holdout_metrics_predictions_instead_of_predic
     assert report["confusion"] == expected["confusion"] and report["curves"] == expected["curves"]
 
 
+def test_a_classifier_s_holdout_check_predicts_its_rows_once_and_its_labels_are_predict_s(trained, monkeypatch):
+    from conveyor.train.holdout import check_on_holdout
+
+    model = trained.evaluated_pipeline if trained.evaluated_pipeline is not None else trained.pipeline
+    rows = trained.holdout[[*trained.features, trained.target]]
+    expected = np.asarray(model.predict(rows.drop(columns=[trained.target])))
+    calls = []
+
+    def counted(name):
+        real = getattr(type(model), name)
+        monkeypatch.setattr(type(model), name, lambda self, X: calls.append(name) or real(self, X))
+
+    counted("predict")
+    counted("predict_proba")
+    check = check_on_holdout(model, rows, trained.target, "classification", trained.classes)
+    assert calls == ["predict_proba"]
+    assert (check.labels == expected).all() and set(expected) == {"no", "yes"}
+    assert check.metrics["accuracy"] == pytest.approx((expected == rows[trained.target].to_numpy()).mean())
+
+
 @pytest.mark.parametrize("metric", ["log_loss", "roc_auc"])
 def test_permutation_importance_scores_every_class_the_model_knows_when_the_holdout_lacks_one(metric):
     # flights_carrier: 14 of 15 carriers in the holdout rows ended `conveyor train` with an internal error, in the
