@@ -802,3 +802,40 @@ def test_a_rounds_trial_whose_folds_do_not_fit_is_scored_on_the_folds_that_did_n
     assert rounds.state == "complete" and rounds.partial and len(rounds.fold_scores) == 1
     assert rounds.rounds_rows == 2_133  # early stopping chose its rounds on a fold of the 3,200 training rows
     assert deadline.elapsed() <= 45.0
+
+
+class SlowRefitTree(DecisionTreeRegressor):
+    """A tree whose folds (up to 200 rows) cost FIT_SECONDS on CLOCK and whose refits (more rows) cost ten times
+    that: its folds foretell its refits badly, as a refit's grown rounds or a loaded machine can."""
+
+    def fit(self, X, y):
+        CLOCK.advance(FIT_SECONDS if len(X) <= 200 else 10 * FIT_SECONDS)
+        return super().fit(X, y)
+
+
+class SlowRefitTreeFamily(CostlyTreeFamily):
+    name = "slow_refit_tree"
+
+    def build(self, ctx, params, seed):
+        return SlowRefitTree(max_depth=params["max_depth"], random_state=seed)
+
+
+FAMILIES.register("slow_refit_tree", SlowRefitTreeFamily(), replace=True)
+
+
+def test_an_ensemble_whose_refit_on_every_row_no_longer_fits_gives_way_to_the_best_refitted_on_every_row():
+    # the linear model is best alone, the ensemble with the tree better still; the tree's refit on the 240
+    # training rows took 20 s where its folds foretold none (the linear model's refit took none), so the
+    # ensemble's refit on every row no longer fits the budget while the linear model's does
+    frame = step_and_slope(step=1.0, seed=0)
+    deadline = Deadline(45.0, clock=CLOCK)
+    result = run_automl(frame, "y", metric="rmse", families=["linear", "slow_refit_tree"], folds=3, max_trials=2,
+                        budget_seconds=45.0, deadline=deadline)
+    linear, tree = result.trials
+    assert linear.score < tree.score  # rmse: the linear model is the best single trial
+    assert result.family == "linear" and result.ensemble is None
+    assert result.training_rows == len(frame)
+    assert result.validation_score == linear.score
+    assert "could not be refitted on every row within the budget: linear alone" in result.fallback
+    assert result.holdout_metrics == result.holdout_check.metrics
+    assert deadline.elapsed() <= 45.0
