@@ -490,14 +490,20 @@ def step_and_slope(step: float, seed: int, rows: int = 300) -> pd.DataFrame:
         y=step * (X[:, 0] > 0.3) + 1.0 * X[:, 1] + rng.normal(0, 0.3, rows))
 
 
+def linear_beside_a_tree(step: float, tree: str, budget: float) -> tuple:
+    """The linear defaults and a tree family's on 300 rows of a step of ``step`` plus a slope, 3 folds, the clock
+    injected: the result and its deadline."""
+    deadline = Deadline(budget, clock=CLOCK)
+    result = run_automl(step_and_slope(step=step, seed=0), "y", metric="rmse", families=["linear", tree], folds=3,
+                        max_trials=2, budget_seconds=budget, deadline=deadline)
+    return result, deadline
+
+
 def test_a_first_fold_comparison_can_still_end_in_an_ensemble_chosen_on_that_fold():
     # a step plus a slope: the tree learns the step, the linear model the slope, their mean beats both. The slow
     # tree's defaults are scored on the first fold only; the ensemble is chosen on that fold's rows, with the
     # requested metric, and kept only where it beats every single trial there (before: no ensemble at all)
-    frame = step_and_slope(step=2.0, seed=0)
-    deadline = Deadline(14.0, clock=CLOCK)
-    result = run_automl(frame, "y", metric="rmse", families=["linear", "costly_tree"], folds=3, max_trials=2,
-                        budget_seconds=14.0, deadline=deadline)
+    result, deadline = linear_beside_a_tree(2.0, "costly_tree", 14.0)
     linear, tree = result.trials
     assert tree.partial and not linear.partial
     assert result.validation.startswith("first fold of 3-fold CV")
@@ -827,14 +833,11 @@ def test_an_ensemble_whose_refit_on_every_row_no_longer_fits_gives_way_to_the_be
     # the linear model is best alone, the ensemble with the tree better still; the tree's refit on the 240
     # training rows took 20 s where its folds foretold none (the linear model's refit took none), so the
     # ensemble's refit on every row no longer fits the budget while the linear model's does
-    frame = step_and_slope(step=1.0, seed=0)
-    deadline = Deadline(45.0, clock=CLOCK)
-    result = run_automl(frame, "y", metric="rmse", families=["linear", "slow_refit_tree"], folds=3, max_trials=2,
-                        budget_seconds=45.0, deadline=deadline)
+    result, deadline = linear_beside_a_tree(1.0, "slow_refit_tree", 45.0)
     linear, tree = result.trials
     assert linear.score < tree.score  # rmse: the linear model is the best single trial
     assert result.family == "linear" and result.ensemble is None
-    assert result.training_rows == len(frame)
+    assert result.training_rows == 300  # every row: the 240 training rows and the 60 of the holdout
     assert result.validation_score == linear.score
     assert "could not be refitted on every row within the budget: linear alone" in result.fallback
     assert result.holdout_metrics == result.holdout_check.metrics
