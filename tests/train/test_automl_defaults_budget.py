@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 from sklearn.datasets import load_breast_cancer
 from sklearn.dummy import DummyRegressor
-from sklearn.tree import DecisionTreeRegressor
+from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor
 
 from conveyor.core.errors import BadInputError
 from conveyor.evaluate.metrics import evaluate_model
@@ -842,3 +842,50 @@ def test_an_ensemble_whose_refit_on_every_row_no_longer_fits_gives_way_to_the_be
     assert "could not be refitted on every row within the budget: linear alone" in result.fallback
     assert result.holdout_metrics == result.holdout_check.metrics
     assert deadline.elapsed() <= 45.0
+
+
+class SlowRefitTreeClassifier(DecisionTreeClassifier):
+    """SlowRefitTree's classifier: folds of up to 400 rows cost FIT_SECONDS on CLOCK, refits ten times that."""
+
+    def fit(self, X, y, **kwargs):
+        CLOCK.advance(FIT_SECONDS if len(X) <= 400 else 10 * FIT_SECONDS)
+        return super().fit(X, y, **kwargs)
+
+
+class SlowRefitTreeClassifierFamily(Family):
+    name = "slow_refit_tree_classifier"
+    tasks = ("classification",)
+    requires = ()
+    defaults = {"max_depth": 3}
+    default = False
+
+    def suggest(self, trial, ctx):
+        return {"max_depth": trial.suggest_int(f"{self.name}.max_depth", 1, 6)}
+
+    def build(self, ctx, params, seed):
+        return SlowRefitTreeClassifier(max_depth=params["max_depth"], min_samples_leaf=20, random_state=seed)
+
+
+FAMILIES.register("slow_refit_tree_classifier", SlowRefitTreeClassifierFamily(), replace=True)
+
+
+def test_a_best_trial_that_broke_on_its_own_rows_never_replaces_the_ensemble_that_left_it_out():
+    # the diverging stub leads alone; its refit on the 480 training rows diverges on them and the ensemble of the
+    # others is kept. That ensemble's refit on every row then does not fit (the tree's refit took 20 s) while the
+    # stub's alone would: the stub must not come back (it did: "training rows (the refit on every row diverged)")
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(600, 3))
+    frame = pd.DataFrame(X, columns=["a", "b", "c"]).assign(
+        y=(2.0 * (X[:, 0] > 0.3) + X[:, 1] + rng.normal(0, 0.5, 600) > 0.8).astype(int))
+    DIVERGE_ABOVE["rows"] = 450  # folds of 400 rows fit sanely, the refits diverge
+    deadline = Deadline(45.0, clock=CLOCK)
+    result = run_automl(frame, "y", task="classification", metric="log_loss", folds=3, max_trials=3,
+                        families=["diverging_stub", "linear", "slow_refit_tree_classifier"], budget_seconds=45.0,
+                        deadline=deadline)
+    stub = result.trials[0]
+    assert stub.family == "diverging_stub" and stub.score == min(t.score for t in result.trials)
+    assert "left out: trial 0 (diverging_stub)" in result.fallback
+    assert result.family == "ensemble"
+    assert {m["family"] for m in result.ensemble["members"]} == {"linear", "slow_refit_tree_classifier"}
+    assert result.refit.startswith("training rows (refitting on all rows would overrun")
+    assert result.holdout_metrics["log_loss"] < 0.5

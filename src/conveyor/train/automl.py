@@ -33,7 +33,13 @@ from conveyor.execution import InlineExecutor
 from conveyor.features.preprocess import describe, is_text
 from conveyor.features.selection import FeatureDecision, select_features
 from conveyor.train.budget import AFTER_SEARCH_MIN, Deadline
-from conveyor.train.divergence import constant_score, diverged, fails_own_rows, probabilities_diverged
+from conveyor.train.divergence import (
+    broke_on_holdout,
+    constant_score,
+    diverged,
+    fails_own_rows,
+    probabilities_diverged,
+)
 from conveyor.train.estimators import make_ensemble
 from conveyor.train.families import (
     IMBALANCE_RATIO,
@@ -504,8 +510,7 @@ def run_automl(frame: pd.DataFrame, target: str, *, task: str = "auto", metric: 
                     check = check_on_holdout(pipeline, labelled, target, task, classes, deadline.clock)
     holdout_metrics = check.metrics
     final_refit_seconds = deadline.timings["refit"] if early is None else early.refit_seconds
-    if early is None and (diverged(holdout_metrics.get(metric), score, constant, metric) \
-            or probabilities_diverged(holdout_metrics, constant_loss)):
+    if early is None and broke_on_holdout(holdout_metrics, score, constant, constant_loss, metric):
         # the refit broke where its folds did not (LightGBM's 15-class defaults on flights_carrier: 0.90 on their
         # fold, 18 on the holdout): the next candidate instead, in the order the search ranked them
         replaced = {best.number} if ensemble_info is None else set()  # an ensemble's best member goes first
@@ -527,11 +532,15 @@ def run_automl(frame: pd.DataFrame, target: str, *, task: str = "auto", metric: 
     validation = _validation_name(n_folds, first_fold) if best.state == "complete" \
         else "holdout (a fallback the search never scored: the chosen model diverged)"
     if refit_rows is not None and ensemble_info is not None and single is not None \
+            and best.number not in broken \
+            and not broke_on_holdout(single.check.metrics, float(ensemble_info["best_single"]), constant,
+                                     constant_loss, metric) \
             and not every_row_fits(0.0, chosen_trials, final_refit_seconds, check.seconds) \
             and every_row_fits(0.0, [single.trial], single.refit_seconds, single.check.seconds):
         # the ensemble was chosen because its refit on every row was estimated to fit as the best's alone did;
         # its members' refits then ran longer than their folds foretold (segment at 10 s: an ensemble left on the
-        # training rows scored log-loss 0.066 on the test rows, LightGBM's defaults refitted on every row 0.031)
+        # training rows scored log-loss 0.066 on the test rows, LightGBM's defaults refitted on every row 0.031).
+        # Not where the best alone broke on its own rows or on the holdout (an ensemble can average that away)
         notes.append(f"the ensemble ({ensemble_info['validation_score']:.4g} in validation) could not be refitted "
                      f"on every row within the budget: {best.family} alone ({ensemble_info['best_single']:.4g}), "
                      "refitted on every row, instead")

@@ -54,6 +54,14 @@ def probabilities_diverged(metrics: dict[str, float], constant_loss: float | Non
     return not np.isfinite(loss) or loss > DIVERGED_FACTOR * constant_loss
 
 
+def broke_on_holdout(metrics: dict[str, float], validation: float | None, constant: float | None,
+                     constant_loss: float | None, metric: str) -> bool:
+    """Whether a model's holdout metrics show a broken fit: the requested metric :func:`diverged` from its
+    ``validation`` score, or a classifier's probabilities did (:func:`probabilities_diverged`)."""
+    return diverged(metrics.get(metric), validation, constant, metric) \
+        or probabilities_diverged(metrics, constant_loss)
+
+
 def _own_sample(rows: pd.DataFrame, target: str, task: str, seed: int) -> pd.DataFrame:
     """At most about ``OWN_ROWS_CHECKED`` of ``rows``; for classes, each class in proportion but with 20 rows at
     least (all it has, if fewer): without its rare class a sample judges a model against a constant that never
