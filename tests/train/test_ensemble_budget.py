@@ -19,8 +19,9 @@ def test_an_ensemble_s_holdout_seconds_come_from_its_members_predictions_not_the
     partner = TrialResult(2, "lightgbm", {}, 0.114, 1.8, fold_clock=0.36, predict_per_row=2e-5)
     untimed = TrialResult(3, "xgboost", {}, 0.140, 2.0, fold_clock=0.40)
     assert ensemble_holdout_seconds(0.03, best, [best], rows=360) == 0.03
-    # the partner's two passes (predict and predict_proba) over 360 rows at its folds' 20 microseconds a row
-    assert ensemble_holdout_seconds(0.03, best, [best, partner], rows=360) == pytest.approx(0.03 + 2 * 2e-5 * 360)
+    # the partner's one pass over 360 rows at its folds' 20 microseconds a row (a classifier's labels come from
+    # its probabilities: test_an_ensemble_s_holdout_check_predicts_each_member_once)
+    assert ensemble_holdout_seconds(0.03, best, [best, partner], rows=360) == pytest.approx(0.03 + 2e-5 * 360)
     # a member whose folds recorded no prediction time is counted as slow as the best's measured check
     assert ensemble_holdout_seconds(0.03, best, [best, untimed], rows=360) == pytest.approx(0.06)
 
@@ -35,3 +36,34 @@ def test_every_trial_records_its_folds_prediction_seconds_per_row():
     for trial in complete:
         assert trial.predict_per_row is not None and 0 < trial.predict_per_row < trial.seconds / 100
     assert np.isfinite(result.holdout_metrics["log_loss"])
+
+
+@pytest.mark.parametrize("task", ["classification", "regression"])
+def test_an_ensemble_s_holdout_check_predicts_each_member_once(task):
+    # what ensemble_holdout_seconds counts: one pass over the holdout rows per member
+    from sklearn.dummy import DummyClassifier, DummyRegressor
+
+    from conveyor.train.estimators import make_ensemble
+    from conveyor.train.holdout import check_on_holdout
+
+    calls: list[str] = []
+
+    def counting(base):
+        class Counting(base):
+            def predict(self, X):
+                calls.append("predict")
+                return super().predict(X)
+
+            def predict_proba(self, X):
+                calls.append("predict_proba")
+                return super().predict_proba(X)
+        return Counting
+
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame({"a": rng.normal(size=40), "y": rng.integers(0, 2, 40)})
+    base = DummyClassifier if task == "classification" else DummyRegressor
+    members = [counting(base)().fit(frame[["a"]], frame["y"]) for _ in range(3)]
+    ensemble = make_ensemble(members, [1.0, 1.0, 1.0], task, [0, 1] if task == "classification" else None)
+    check = check_on_holdout(ensemble, frame, "y", task, [0, 1] if task == "classification" else None)
+    assert len(calls) == 3
+    assert len(check.labels) == 40

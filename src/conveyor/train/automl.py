@@ -754,12 +754,13 @@ def every_row_refit_fits(deadline: Deadline, keep: float, pending: float, member
 
 def ensemble_holdout_seconds(best_seconds: float, best: TrialResult, members: list[TrialResult], rows: int) -> float:
     """What an ensemble's holdout metrics would take: the best member's, measured (``best_seconds``), and for each
-    other member two passes (``predict`` and ``predict_proba``) over the ``rows`` at its folds' seconds per row. The
+    other member one pass over the ``rows`` at its folds' seconds per row (a classifier's labels come from the
+    same ``predict_proba`` pass, :func:`conveyor.train.holdout.check_on_holdout`). The
     members' fit times say little of it: with a linear model best on `digits` at 60 s (0.03 s a fit, 0.03 s of
     holdout metrics), a LightGBM partner 29 times slower to fit was counted at 0.9 s of holdout metrics, and an
     ensemble with it needed 7 s of the 10 s left by that estimate; the linear model alone was returned."""
     others = [t for t in members if t is not best]
-    return best_seconds + sum(2 * t.predict_per_row * rows if t.predict_per_row is not None else best_seconds
+    return best_seconds + sum(t.predict_per_row * rows if t.predict_per_row is not None else best_seconds
                               for t in others)
 
 
