@@ -26,12 +26,12 @@ from conveyor.train.automl import (
     choose_best,
     compared_trials,
     default_trial,
-    diverged,
     library_defaults,
     relative_gap,
     run_automl,
 )
 from conveyor.train.budget import OVERHEAD, Deadline
+from conveyor.train.divergence import diverged
 from conveyor.train.families import FAMILIES, Family, SearchContext, warm_start_order
 
 

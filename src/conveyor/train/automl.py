@@ -36,7 +36,6 @@ from conveyor.train.budget import AFTER_SEARCH_MIN, Deadline
 from conveyor.train.divergence import (
     broke_on_holdout,
     constant_score,
-    diverged,
     fails_own_rows,
     probabilities_diverged,
 )
@@ -612,11 +611,10 @@ def _fall_back(completed: list[TrialResult], chosen: set[int], searched: list[Fa
             check = check_on_holdout(pipeline, holdout, target, task, classes, deadline.clock)
         value = check.metrics.get(metric)
         validation = trial.comparable_score(first_fold) if trial.state == "complete" else None
-        broken_probabilities = probabilities_diverged(check.metrics, constant_loss)
-        if not diverged(value, validation, constant, metric) and not broken_probabilities:
+        if not broke_on_holdout(check.metrics, validation, constant, constant_loss, metric):
             return _Replacement(trial, pipeline, check, seconds)
-        if value is not None and np.isfinite(value) and not broken_probabilities and (best is None
-                                                         or sign * value > sign * best.check.metrics[metric]):
+        if value is not None and np.isfinite(value) and not probabilities_diverged(check.metrics, constant_loss) \
+                and (best is None or sign * value > sign * best.check.metrics[metric]):
             best = _Replacement(trial, pipeline, check, seconds)
     if best is None or constant is None or sign * best.check.metrics[metric] < sign * constant:
         return None
